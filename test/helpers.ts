@@ -19,3 +19,21 @@ export function tempDir(prefix = "smapfill-test-"): string {
   process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
+
+import { spawnSync } from "node:child_process";
+
+/** Debian's Python (where python3-numpy/h5py live), if it has the modules; else undefined. */
+export function debianPython(...modules: string[]): string | undefined {
+  const python = "/usr/bin/python3";
+  if (!fs.existsSync(python)) return undefined;
+  const probe = spawnSync(python, ["-c", `import ${modules.join(", ")}`], { encoding: "utf8" });
+  return probe.status === 0 ? python : undefined;
+}
+
+/** Runs a script of test/python with Debian's Python and parses its JSON output. */
+export function runPythonJson(python: string, script: string, args: string[]): any {
+  const file = path.join(REPO_ROOT, "test", "python", script);
+  const run = spawnSync(python, [file, ...args], { encoding: "utf8", maxBuffer: 1 << 28 });
+  if (run.status !== 0) throw new Error(`${script} failed: ${run.stderr}`);
+  return JSON.parse(run.stdout);
+}

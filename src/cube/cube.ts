@@ -1,0 +1,490 @@
+/**
+ * The data cube: every variable of a study on one EASE-2 window and one daily time axis,
+ * stored as a Zarr v3 group of chunked float32 arrays (zarrita), one array per variable.
+ *
+ *   <name>.zarr/
+ *     zarr.json                 group: CF global attributes, the smapfill description of the
+ *                               cube (grid, window, time axis, pass rule, provenance) and
+ *                               consolidated metadata of every array
+ *     time  (time)              int32 days since 1970-01-01 (CF, decoded by xarray)
+ *     y, x  (y), (x)            EASE-2 projected cell centres, metres
+ *     lat, lon (y), (x)         cell-centre latitude/longitude (the grid is cylindrical)
+ *     crs   ()                  CF grid mapping of EPSG:6933
+ *     <dynamic var> (time, y, x) float32, NaN = missing
+ *     <static var>  (y, x)       float32
+ *
+ * One array per variable (not one 4-D array) so that xarray opens the store as a Dataset with
+ * named variables, each with its own units, and a variable can be added later without
+ * rewriting the others. Appending days grows the time axis in the metadata only: the chunk grid
+ * is regular, so existing chunks stay valid.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import * as zarr from "zarrita";
+import { Ease2Grid, cfGridMapping, type Resolution, type Window } from "../grid/ease2.js";
+import { SmapfillError } from "../util/errors.js";
+import { formatDay, parseDay } from "../util/dates.js";
+import { AtomicFileSystemStore, registerCodecs } from "./zarr-store.js";
+
+registerCodecs();
+
+export const CUBE_FORMAT_VERSION = 1;
+export type VariableKind = "dynamic" | "static";
+export type CubeDtype = "float32" | "uint8";
+
+export interface VariableSpec {
+  name: string;
+  kind: VariableKind;
+  units: string;
+  long_name: string;
+  dtype?: CubeDtype;
+  /** Extra CF attributes (standard_name, source, ...). */
+  attributes?: Record<string, unknown>;
+}
+
+export interface ChunkShape {
+  time: number;
+  y: number;
+  x: number;
+}
+
+export interface CubeSpec {
+  resolution: Resolution;
+  /** The region, in rows/cols of the global grid. */
+  window: Window;
+  /** First day, YYYY-MM-DD. */
+  start: string;
+  /** Number of days (may be 0 and grow with appendDays). */
+  days: number;
+  variables: VariableSpec[];
+  chunks?: Partial<ChunkShape>;
+  /** Free-form description stored with the cube (title, pass rule, source, ...). */
+  attributes?: Record<string, unknown>;
+}
+
+export interface CubeDescription {
+  format_version: number;
+  grid: string;
+  resolution: Resolution;
+  window: Window;
+  start: string;
+  days: number;
+  chunks: ChunkShape;
+  variables: VariableSpec[];
+  provenance: ProvenanceEntry[];
+}
+
+export interface ProvenanceEntry {
+  time: string;
+  step: string;
+  detail?: Record<string, unknown>;
+}
+
+/** A sub-window in cube-local rows/cols (0-based within the cube's window). */
+export type LocalWindow = Window;
+
+export const DEFAULT_CHUNKS: ChunkShape = { time: 32, y: 128, x: 128 };
+const GZIP_LEVEL = 3;
+const VARIABLE_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
+const RESERVED = new Set(["time", "x", "y", "lat", "lon", "crs"]);
+
+type Store = AtomicFileSystemStore;
+
+function codecs() {
+  return [
+    { name: "bytes", configuration: { endian: "little" } },
+    { name: "gzip", configuration: { level: GZIP_LEVEL } },
+  ];
+}
+
+export class Cube {
+  readonly path: string;
+  readonly grid: Ease2Grid;
+  private description: CubeDescription;
+  private readonly store: Store;
+  private readonly root: zarr.Location<Store>;
+  private readonly arrays = new Map<string, zarr.Array<zarr.DataType, Store>>();
+  private groupAttributes: Record<string, unknown>;
+
+  private constructor(cubePath: string, description: CubeDescription, groupAttributes: Record<string, unknown>) {
+    this.path = cubePath;
+    this.description = description;
+    this.groupAttributes = groupAttributes;
+    this.grid = Ease2Grid.of(description.resolution);
+    this.store = new AtomicFileSystemStore(cubePath);
+    this.root = zarr.root(this.store);
+  }
+
+  /** Creates a new cube. Refuses to overwrite an existing one. */
+  static async create(cubePath: string, spec: CubeSpec): Promise<Cube> {
+    const grid = Ease2Grid.of(spec.resolution);
+    grid.checkWindow(spec.window, "the cube window");
+    parseDay(spec.start, "start");
+    if (!Number.isInteger(spec.days) || spec.days < 0) {
+      throw new SmapfillError(`the number of days must be a whole number >= 0, got ${spec.days}`, { variable: "days" });
+    }
+    if (fs.existsSync(cubePath)) {
+      throw new SmapfillError("already exists", { file: cubePath, hint: "Choose another output path or remove the old cube" });
+    }
+    validateVariables(spec.variables);
+    const chunks: ChunkShape = { ...DEFAULT_CHUNKS, ...spec.chunks };
+    for (const [axis, n] of Object.entries(chunks)) {
+      if (!Number.isInteger(n) || n < 1) throw new SmapfillError(`chunk size along ${axis} must be a whole number >= 1`, { variable: `chunks.${axis}` });
+    }
+    const description: CubeDescription = {
+      format_version: CUBE_FORMAT_VERSION,
+      grid: grid.name,
+      resolution: spec.resolution,
+      window: { ...spec.window },
+      start: spec.start,
+      days: spec.days,
+      chunks,
+      variables: [],
+      provenance: [{ time: new Date().toISOString(), step: "create" }],
+    };
+    // Build in a temporary directory and rename: a half-created cube is never left in place.
+    const tmp = `${cubePath}.${process.pid}.creating`;
+    fs.rmSync(tmp, { recursive: true, force: true });
+    const bbox = grid.windowBBox(spec.window);
+    const attributes = {
+      Conventions: "CF-1.8",
+      title: "smapfill data cube",
+      source: "smapfill",
+      geospatial_lat_min: bbox.south,
+      geospatial_lat_max: bbox.north,
+      geospatial_lon_min: bbox.west,
+      geospatial_lon_max: bbox.east,
+      ...spec.attributes,
+    };
+    const cube = new Cube(tmp, description, attributes);
+    await cube.writeCoordinates();
+    for (const v of spec.variables) await cube.createVariableArray(v);
+    await cube.writeGroupMetadata();
+    fs.renameSync(tmp, cubePath);
+    return Cube.open(cubePath);
+  }
+
+  /** Opens an existing cube, checking that it is one. */
+  static async open(cubePath: string): Promise<Cube> {
+    const meta = path.join(cubePath, "zarr.json");
+    if (!fs.existsSync(meta)) {
+      throw new SmapfillError("is not a smapfill cube (no zarr.json)", { file: cubePath, hint: "Give the path of a .zarr cube made by smapfill" });
+    }
+    let group: { attributes?: Record<string, unknown> };
+    try {
+      group = JSON.parse(fs.readFileSync(meta, "utf8"));
+    } catch (error) {
+      throw new SmapfillError("has a damaged zarr.json", { file: meta, cause: error });
+    }
+    const description = group.attributes?.smapfill as CubeDescription | undefined;
+    if (!description || description.format_version !== CUBE_FORMAT_VERSION) {
+      throw new SmapfillError("is a Zarr store but not a smapfill cube of a known version", { file: cubePath });
+    }
+    const { smapfill: _ignored, ...rest } = group.attributes ?? {};
+    return new Cube(cubePath, description, rest);
+  }
+
+  get window(): Window {
+    return { ...this.description.window };
+  }
+  get days(): number {
+    return this.description.days;
+  }
+  get start(): string {
+    return this.description.start;
+  }
+  get startDay(): number {
+    return parseDay(this.description.start);
+  }
+  get chunks(): ChunkShape {
+    return { ...this.description.chunks };
+  }
+  get variables(): VariableSpec[] {
+    return this.description.variables.map((v) => ({ ...v }));
+  }
+  get provenance(): ProvenanceEntry[] {
+    return this.description.provenance.map((p) => ({ ...p }));
+  }
+  get attributes(): Record<string, unknown> {
+    return { ...this.groupAttributes };
+  }
+  /** YYYY-MM-DD of each day of the time axis. */
+  dates(): string[] {
+    const s = this.startDay;
+    return Array.from({ length: this.days }, (_, t) => formatDay(s + t));
+  }
+  /** Index of a date on the time axis, or -1. */
+  dayIndex(date: string): number {
+    const t = parseDay(date) - this.startDay;
+    return t >= 0 && t < this.days ? t : -1;
+  }
+  variable(name: string): VariableSpec {
+    const v = this.description.variables.find((x) => x.name === name);
+    if (!v) {
+      throw new SmapfillError("no such variable in the cube", {
+        file: this.path,
+        variable: name,
+        hint: `The cube has ${this.description.variables.map((x) => x.name).join(", ") || "no variables"}`,
+      });
+    }
+    return v;
+  }
+  hasVariable(name: string): boolean {
+    return this.description.variables.some((x) => x.name === name);
+  }
+
+  /** Adds a variable (all missing) to an existing cube. */
+  async addVariable(spec: VariableSpec): Promise<void> {
+    validateVariables([...this.description.variables, spec]);
+    await this.createVariableArray(spec);
+    await this.writeGroupMetadata();
+  }
+
+  /** Records a processing step in the cube's provenance. */
+  async addProvenance(step: string, detail?: Record<string, unknown>): Promise<void> {
+    this.description.provenance.push({ time: new Date().toISOString(), step, ...(detail ? { detail } : {}) });
+    await this.writeGroupMetadata();
+  }
+
+  /** Merges attributes into the group's attributes (e.g. ingest progress). */
+  async setAttributes(attributes: Record<string, unknown>): Promise<void> {
+    this.groupAttributes = { ...this.groupAttributes, ...attributes };
+    await this.writeGroupMetadata();
+  }
+
+  /** Grows the time axis by n days (new days are all missing). */
+  async appendDays(n: number): Promise<void> {
+    if (!Number.isInteger(n) || n < 0) throw new SmapfillError(`cannot append ${n} days`, { file: this.path });
+    if (n === 0) return;
+    const oldDays = this.description.days;
+    const newDays = oldDays + n;
+    for (const v of this.description.variables) {
+      if (v.kind === "dynamic") await this.resizeArray(v.name, [newDays, this.window.nrows, this.window.ncols]);
+    }
+    await this.resizeArray("time", [newDays]);
+    this.description.days = newDays;
+    this.arrays.clear();
+    const time = (await this.array("time")) as zarr.Array<"int32", Store>;
+    const values = Int32Array.from({ length: n }, (_, k) => this.startDay + oldDays + k);
+    await zarr.set(time, [zarr.slice(oldDays, newDays)], { data: values, shape: [n], stride: [1] });
+    await this.writeGroupMetadata();
+  }
+
+  /** Reads days [t0, t1) of a dynamic variable on a local window: Float32Array [t][row][col]. */
+  async readBlock(name: string, t0: number, t1: number, window: LocalWindow = this.fullWindow()): Promise<Float32Array> {
+    const v = this.expectKind(name, "dynamic");
+    this.checkTimeRange(t0, t1);
+    this.checkLocalWindow(window);
+    const arr = await this.array(v.name);
+    const chunk = await zarr.get(arr, [zarr.slice(t0, t1), ...this.spatialSlices(window)]);
+    return toFloat32(chunk.data as ArrayLike<number>);
+  }
+
+  /** Writes days [t0, t0 + values.length / window size) of a dynamic variable on a local window. */
+  async writeBlock(name: string, t0: number, values: Float32Array | Uint8Array, window: LocalWindow = this.fullWindow()): Promise<void> {
+    const v = this.expectKind(name, "dynamic");
+    this.checkLocalWindow(window);
+    const size = window.nrows * window.ncols;
+    if (values.length % size !== 0) {
+      throw new SmapfillError(`${values.length} values do not fill whole days of a ${window.nrows} x ${window.ncols} window`, {
+        file: this.path,
+        variable: name,
+      });
+    }
+    const nt = values.length / size;
+    this.checkTimeRange(t0, t0 + nt);
+    const arr = await this.array(v.name);
+    const data = castFor(v, values);
+    await zarr.set(arr, [zarr.slice(t0, t0 + nt), ...this.spatialSlices(window)], {
+      data,
+      shape: [nt, window.nrows, window.ncols],
+      stride: [size, window.ncols, 1],
+    } as never);
+  }
+
+  /** One day of a dynamic variable. */
+  async readDay(name: string, t: number, window?: LocalWindow): Promise<Float32Array> {
+    return this.readBlock(name, t, t + 1, window);
+  }
+
+  async writeDay(name: string, t: number, values: Float32Array | Uint8Array, window?: LocalWindow): Promise<void> {
+    return this.writeBlock(name, t, values, window);
+  }
+
+  /** A static variable on a local window. */
+  async readStatic(name: string, window: LocalWindow = this.fullWindow()): Promise<Float32Array> {
+    const v = this.expectKind(name, "static");
+    this.checkLocalWindow(window);
+    const arr = await this.array(v.name);
+    const chunk = await zarr.get(arr, this.spatialSlices(window));
+    return toFloat32(chunk.data as ArrayLike<number>);
+  }
+
+  async writeStatic(name: string, values: Float32Array | Uint8Array, window: LocalWindow = this.fullWindow()): Promise<void> {
+    const v = this.expectKind(name, "static");
+    this.checkLocalWindow(window);
+    if (values.length !== window.nrows * window.ncols) {
+      throw new SmapfillError(`${values.length} values for a ${window.nrows} x ${window.ncols} window`, { file: this.path, variable: name });
+    }
+    const arr = await this.array(v.name);
+    await zarr.set(arr, this.spatialSlices(window), { data: castFor(v, values), shape: [window.nrows, window.ncols], stride: [window.ncols, 1] } as never);
+  }
+
+  fullWindow(): LocalWindow {
+    return { row0: 0, col0: 0, nrows: this.window.nrows, ncols: this.window.ncols };
+  }
+
+  // ---- internals --------------------------------------------------------------------------
+
+  private spatialSlices(w: LocalWindow) {
+    return [zarr.slice(w.row0, w.row0 + w.nrows), zarr.slice(w.col0, w.col0 + w.ncols)];
+  }
+
+  private expectKind(name: string, kind: VariableKind): VariableSpec {
+    const v = this.variable(name);
+    if (v.kind !== kind) {
+      throw new SmapfillError(`is ${v.kind}, not ${kind}`, { file: this.path, variable: name, hint: kind === "static" ? "Use readBlock/readDay" : "Use readStatic" });
+    }
+    return v;
+  }
+
+  private checkTimeRange(t0: number, t1: number): void {
+    if (!Number.isInteger(t0) || !Number.isInteger(t1) || t0 < 0 || t1 > this.days || t1 <= t0) {
+      throw new SmapfillError(`days ${t0}..${t1 - 1} are outside the time axis (0..${this.days - 1})`, { file: this.path });
+    }
+  }
+
+  private checkLocalWindow(w: LocalWindow): void {
+    const { nrows, ncols } = this.window;
+    const ok = [w.row0, w.col0, w.nrows, w.ncols].every(Number.isInteger) && w.row0 >= 0 && w.col0 >= 0 && w.nrows >= 1 && w.ncols >= 1 && w.row0 + w.nrows <= nrows && w.col0 + w.ncols <= ncols;
+    if (!ok) {
+      throw new SmapfillError(`the window rows ${w.row0}..${w.row0 + w.nrows - 1}, cols ${w.col0}..${w.col0 + w.ncols - 1} is outside the cube (${nrows} x ${ncols})`, { file: this.path });
+    }
+  }
+
+  private async array(name: string): Promise<zarr.Array<zarr.DataType, Store>> {
+    let arr = this.arrays.get(name);
+    if (!arr) {
+      try {
+        arr = await zarr.open.v3(this.root.resolve(name), { kind: "array" });
+      } catch (error) {
+        throw new SmapfillError("cannot open the array of this variable", { file: this.path, variable: name, hint: "The cube may be damaged", cause: error });
+      }
+      this.arrays.set(name, arr);
+    }
+    return arr;
+  }
+
+  private async createVariableArray(v: VariableSpec): Promise<void> {
+    const { nrows, ncols } = this.window;
+    const c = this.description.chunks;
+    const dynamic = v.kind === "dynamic";
+    const dtype = v.dtype ?? "float32";
+    await zarr.create(this.root.resolve(v.name), {
+      shape: dynamic ? [this.description.days, nrows, ncols] : [nrows, ncols],
+      chunkShape: dynamic ? [c.time, Math.min(c.y, nrows), Math.min(c.x, ncols)] : [Math.min(c.y * 4, nrows), Math.min(c.x * 4, ncols)],
+      dtype,
+      codecs: codecs(),
+      fillValue: dtype === "float32" ? NaN : 0,
+      dimensionNames: dynamic ? ["time", "y", "x"] : ["y", "x"],
+      attributes: {
+        units: v.units,
+        long_name: v.long_name,
+        grid_mapping: "crs",
+        coordinates: "lat lon",
+        smapfill_kind: v.kind,
+        ...(dtype === "float32" ? {} : { _FillValue: 0 }),
+        ...v.attributes,
+      },
+    } as never);
+    this.description.variables.push({ ...v });
+  }
+
+  private async writeCoordinates(): Promise<void> {
+    const { window } = this.description;
+    const grid = this.grid;
+    const coordinate = async (name: string, dims: string[], values: Float64Array | Int32Array, attributes: Record<string, unknown>) => {
+      const dtype = values instanceof Int32Array ? "int32" : "float64";
+      const arr = await zarr.create(this.root.resolve(name), {
+        shape: [values.length],
+        chunkShape: [Math.max(1, name === "time" ? 4096 : values.length)],
+        dtype,
+        codecs: codecs(),
+        fillValue: dtype === "int32" ? 0 : NaN,
+        dimensionNames: dims,
+        attributes,
+      } as never);
+      if (values.length > 0) await zarr.set(arr as never, null, { data: values, shape: [values.length], stride: [1] } as never);
+    };
+    const xs = Float64Array.from({ length: window.ncols }, (_, j) => grid.colToX(window.col0 + j));
+    const ys = Float64Array.from({ length: window.nrows }, (_, i) => grid.rowToY(window.row0 + i));
+    await coordinate("x", ["x"], xs, { standard_name: "projection_x_coordinate", long_name: "x coordinate of cell centre", units: "m", axis: "X" });
+    await coordinate("y", ["y"], ys, { standard_name: "projection_y_coordinate", long_name: "y coordinate of cell centre", units: "m", axis: "Y" });
+    await coordinate("lat", ["y"], grid.windowLatitudes(window), { standard_name: "latitude", long_name: "latitude of cell centre", units: "degrees_north" });
+    await coordinate("lon", ["x"], grid.windowLongitudes(window), { standard_name: "longitude", long_name: "longitude of cell centre", units: "degrees_east" });
+    const start = parseDay(this.description.start);
+    const times = Int32Array.from({ length: this.description.days }, (_, t) => start + t);
+    await coordinate("time", ["time"], times, { standard_name: "time", long_name: "day of the SMAP L3 daily composite", units: "days since 1970-01-01", calendar: "proleptic_gregorian", axis: "T" });
+    await zarr.create(this.root.resolve("crs"), {
+      shape: [],
+      chunkShape: [],
+      dtype: "int32",
+      codecs: codecs(),
+      fillValue: 0,
+      dimensionNames: [],
+      attributes: cfGridMapping(),
+    } as never);
+  }
+
+  private async resizeArray(name: string, shape: number[]): Promise<void> {
+    const file = path.join(this.path, name, "zarr.json");
+    const meta = JSON.parse(fs.readFileSync(file, "utf8"));
+    meta.shape = shape;
+    await this.store.set(`/${name}/zarr.json`, new TextEncoder().encode(JSON.stringify(meta, null, 2)));
+  }
+
+  /** The group zarr.json with attributes and zarr-python 3 style consolidated metadata. */
+  private async writeGroupMetadata(): Promise<void> {
+    const consolidated: Record<string, unknown> = {};
+    for (const name of ["time", "y", "x", "lat", "lon", "crs", ...this.description.variables.map((v) => v.name)]) {
+      const file = path.join(this.path, name, "zarr.json");
+      if (fs.existsSync(file)) consolidated[name] = JSON.parse(fs.readFileSync(file, "utf8"));
+    }
+    const group = {
+      zarr_format: 3,
+      node_type: "group",
+      attributes: { ...this.groupAttributes, smapfill: this.description },
+      consolidated_metadata: { kind: "inline", must_understand: false, metadata: consolidated },
+    };
+    await this.store.set("/zarr.json", new TextEncoder().encode(JSON.stringify(group, nanReplacer, 2)));
+  }
+}
+
+function nanReplacer(_key: string, value: unknown): unknown {
+  if (typeof value === "number" && !Number.isFinite(value)) return Number.isNaN(value) ? "NaN" : value > 0 ? "Infinity" : "-Infinity";
+  return value;
+}
+
+function validateVariables(variables: VariableSpec[]): void {
+  const seen = new Set<string>();
+  for (const v of variables) {
+    if (!VARIABLE_NAME.test(v.name) || RESERVED.has(v.name)) {
+      throw new SmapfillError(`'${v.name}' cannot name a cube variable`, {
+        variable: v.name,
+        hint: `Use letters, digits and _ (starting with a letter), not ${[...RESERVED].join("/")}`,
+      });
+    }
+    if (seen.has(v.name)) throw new SmapfillError("is defined twice", { variable: v.name });
+    if (v.kind !== "dynamic" && v.kind !== "static") throw new SmapfillError(`kind must be 'dynamic' or 'static', got '${v.kind}'`, { variable: v.name });
+    seen.add(v.name);
+  }
+}
+
+function toFloat32(data: ArrayLike<number>): Float32Array {
+  return data instanceof Float32Array ? data : Float32Array.from(data);
+}
+
+function castFor(v: VariableSpec, values: Float32Array | Uint8Array): Float32Array | Uint8Array {
+  if ((v.dtype ?? "float32") === "uint8") return values instanceof Uint8Array ? values : Uint8Array.from(values);
+  return values instanceof Float32Array ? values : Float32Array.from(values);
+}
