@@ -211,18 +211,19 @@ function readPass(
   const validMin = Math.fround(numberAttribute(sm, "valid_min") ?? 0);
   const validMax = Math.fround(numberAttribute(sm, "valid_max") ?? 1);
 
+  // The flags are read whenever the granule has them (they also tell why a value is missing);
+  // only the quality screening requires them.
   let flags: Uint16Array | undefined;
-  const flagPath = quality === "any" ? undefined : flagVariableFor(h5, variable, pass);
-  if (quality !== "any") {
-    if (!flagPath) {
-      throw new SmapfillError(`has no retrieval_qual_flag for ${smPath}`, {
-        file,
-        variable: `${groupName(pass)}/${passVariable("retrieval_qual_flag", pass)}`,
-        hint: "Use quality 'any' to read values without quality screening",
-      });
-    }
+  const flagPath = flagVariableFor(h5, variable, pass);
+  if (flagPath) {
     const f = readSlice(file, getDataset(h5, flagPath), ranges);
     flags = f instanceof Uint16Array ? f : Uint16Array.from(f as ArrayLike<number>);
+  } else if (quality !== "any") {
+    throw new SmapfillError(`has no retrieval_qual_flag for ${smPath}`, {
+      file,
+      variable: `${groupName(pass)}/${passVariable("retrieval_qual_flag", pass)}`,
+      hint: "Use quality 'any' to read values without quality screening",
+    });
   }
 
   const values = new Float32Array(raw.length);
@@ -238,7 +239,7 @@ function readPass(
       stats.outOfRange++;
       continue;
     }
-    if (flags && !acceptedByQuality(flags[i]!, quality)) {
+    if (flags && quality !== "any" && !acceptedByQuality(flags[i]!, quality)) {
       values[i] = NaN;
       stats.rejectedQuality++;
       continue;

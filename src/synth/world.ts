@@ -386,14 +386,16 @@ export class SyntheticWorld {
       for (const pass of ["AM", "PM"] as Pass[]) {
         const values = new Float32Array(n).fill(NaN);
         const flags = new Uint16Array(n).fill(65534);
-        const phase = (((t * 3) / 8 + (pass === "PM" ? 0.5 : 0)) % 1 + 1) % 1;
+        const phase = (((t * 3) / 8 + (pass === "PM" ? 0.43 : 0)) % 1 + 1) % 1;
         for (let i = 0; i < n; i++) {
           if (!s.land[i]) continue;
           const lat = lats[Math.floor(i / ncols)]!;
           const lon = lons[i % ncols]!;
           // Swaths: ~1000 km wide, adjacent orbits ~24.7 deg of longitude apart, tilted tracks.
           const swathDeg = 1000 / (111.32 * Math.cos((lat * Math.PI) / 180));
-          const position = (((lon + 0.35 * lat) / 24.66 + phase) % 1 + 1) % 1;
+          // Descending (AM) and ascending (PM) tracks cross the region at opposite tilts.
+          const tilt = pass === "AM" ? 0.35 : -0.35;
+          const position = (((lon + tilt * lat) / 24.66 + phase) % 1 + 1) % 1;
           if (position > swathDeg / 24.66) continue;
           const passTemp = soilTemp[i]! + (pass === "PM" ? 2 : -1);
           if (frozen[i] || passTemp < 273.15) {

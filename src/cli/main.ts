@@ -1,0 +1,134 @@
+/**
+ * The `smapfill` command line. Each command is a thin shell over a library function: it parses
+ * and checks options, runs, and prints. Errors from bad input (SmapfillError) print one clear
+ * line and exit with status 2; anything else is a bug and prints its stack (status 1).
+ */
+import path from "node:path";
+import { Command, InvalidArgumentError } from "commander";
+import { ingestSmap, PASS_RULES, type PassRule } from "../cube/ingest-smap.js";
+import { Ease2Grid, type BBox } from "../grid/ease2.js";
+import { openHdf5, Group } from "../io/hdf5.js";
+import type { QualityPolicy } from "../io/smap-l3.js";
+import { WORLD_PRESETS, type WorldPreset } from "../synth/world.js";
+import { writeWorld } from "../synth/write-world.js";
+import { SmapfillError } from "../util/errors.js";
+import { Progress } from "../util/progress.js";
+import { packageVersion } from "../util/run-info.js";
+import { runDemo } from "./demo.js";
+
+function parseBBox(text: string): BBox {
+  const parts = text.split(",").map((s) => Number(s.trim()));
+  if (parts.length !== 4 || parts.some((v) => !Number.isFinite(v))) {
+    throw new InvalidArgumentError("give the box as SOUTH,NORTH,WEST,EAST in degrees, e.g. 25,28.5,67,73");
+  }
+  const [south, north, west, east] = parts as [number, number, number, number];
+  return { south, north, west, east };
+}
+
+function parseWholeNumber(text: string): number {
+  const v = Number(text);
+  if (!Number.isInteger(v) || v < 0) throw new InvalidArgumentError("expected a whole number");
+  return v;
+}
+
+function choice<T extends string>(values: readonly T[]) {
+  return (text: string): T => {
+    if (!values.includes(text as T)) throw new InvalidArgumentError(`expected one of ${values.join(", ")}`);
+    return text as T;
+  };
+}
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program.name("smapfill").description("Gap-free SMAP surface soil moisture: ingest, features, models, validation, reconstruction").version(packageVersion());
+
+  program
+    .command("demo")
+    .description("synthesise a region, ingest its SMAP granules into a cube and show the coverage")
+    .option("--out <dir>", "output directory", "smapfill-demo")
+    .option("--preset <name>", `world size: ${Object.keys(WORLD_PRESETS).join(", ")}`, choice(Object.keys(WORLD_PRESETS) as WorldPreset[]), "demo")
+    .option("--days <n>", "number of days (default: the preset's)", parseWholeNumber)
+    .option("--seed <n>", "random seed", parseWholeNumber)
+    .option("--quiet", "no progress output")
+    .action(async (o) => {
+      const result = await runDemo({ out: o.out, preset: o.preset, days: o.days, seed: o.seed, quiet: o.quiet });
+      process.stdout.write(`${result.summary}\n`);
+    });
+
+  program
+    .command("synth")
+    .description("write a synthetic world (SMAP granules, predictors, ISMN stations, truth) in the real formats")
+    .requiredOption("--out <dir>", "new output directory")
+    .option("--preset <name>", `world size: ${Object.keys(WORLD_PRESETS).join(", ")}`, choice(Object.keys(WORLD_PRESETS) as WorldPreset[]), "demo")
+    .option("--days <n>", "number of days", parseWholeNumber)
+    .option("--seed <n>", "random seed", parseWholeNumber)
+    .option("--quiet", "no progress output")
+    .action(async (o) => {
+      const config = { ...WORLD_PRESETS[o.preset as WorldPreset], ...(o.days ? { days: o.days } : {}), ...(o.seed !== undefined ? { seed: o.seed } : {}) };
+      const progress = new Progress("synthesise world", config.days, { quiet: o.quiet });
+      const w = await writeWorld(config, o.out, { onDay: () => progress.tick() });
+      progress.finish();
+      process.stdout.write(`wrote ${w.files.granules} granules, ${w.files.meteo.length + w.files.lst.length + w.files.ndvi.length + w.files.static.length} predictor files and ${w.stations.length} stations to ${w.directory}\n`);
+    });
+
+  program
+    .command("ingest-smap <granules>")
+    .description("read SMAP L3 granules (a directory) for a region and period into a cube")
+    .requiredOption("--cube <path>", "the cube (.zarr) to create or resume")
+    .requiredOption("--bbox <S,N,W,E>", "region: cells whose centre is inside the box", parseBBox)
+    .requiredOption("--start <YYYY-MM-DD>", "first day")
+    .requiredOption("--end <YYYY-MM-DD>", "last day")
+    .option("--resolution <res>", "9km (SPL3SMP_E) or 36km (SPL3SMP)", choice(["9km", "36km"] as const), "9km")
+    .option("--quality <policy>", "recommended, uncertain or any", choice(["recommended", "uncertain", "any"] as QualityPolicy[]), "recommended")
+    .option("--pass-rule <rule>", `daily value from AM/PM: ${PASS_RULES.join(", ")}`, choice(PASS_RULES as PassRule[]), "am-first")
+    .option("--keep-passes", "also store the AM and PM values")
+    .option("--quiet", "no progress output")
+    .action(async (granules: string, o) => {
+      const r = await ingestSmap({ granules, cube: o.cube, resolution: o.resolution, bbox: o.bbox, start: o.start, end: o.end, quality: o.quality, passRule: o.passRule, keepPasses: o.keepPasses, quiet: o.quiet });
+      process.stdout.write(
+        `${r.cube}: ${r.window.nrows} x ${r.window.ncols} cells (${r.observedCells} observed), ${r.days} days, ${r.granulesRead} granules, ` +
+          `${(100 * (1 - r.missingShare)).toFixed(1)} % of observed pixel-days have a value` +
+          (r.resumedBlocks ? `, ${r.resumedBlocks} blocks done before` : "") +
+          "\n",
+      );
+      for (const f of r.failures) process.stdout.write(`  failed: ${f.file}: ${f.error}\n`);
+      if (r.missingDays.length) process.stdout.write(`  no granule for ${r.missingDays.length} days: ${r.missingDays.slice(0, 5).join(", ")}${r.missingDays.length > 5 ? ", ..." : ""}\n`);
+    });
+
+  program
+    .command("inspect <file>")
+    .description("list the groups and datasets of an HDF5 / NetCDF-4 file")
+    .action((file: string) => {
+      const h5 = openHdf5(file);
+      const lines: string[] = [];
+      const walk = (group: InstanceType<typeof Group>, prefix: string) => {
+        for (const key of group.keys()) {
+          const entity = group.get(key);
+          if (entity instanceof Group) walk(entity, `${prefix}${key}/`);
+          else if (entity && "shape" in entity) {
+            const shape = (entity as { shape: number[] | null }).shape ?? [];
+            const grid = shape.length === 2 ? Ease2Grid.fromShape(shape[0]!, shape[1]!) : undefined;
+            lines.push(`${prefix}${key}  [${shape.join(" x ")}] ${(entity as { dtype: unknown }).dtype}${grid ? `  (${grid.name})` : ""}`);
+          }
+        }
+      };
+      walk(h5, "/");
+      h5.close();
+      process.stdout.write(`${path.resolve(file)}\n${lines.join("\n")}\n`);
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return 0;
+  } catch (error) {
+    if (error instanceof SmapfillError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,303 @@
+/**
+ * SMAP L3 granules -> the cube's soil moisture, for a region and a period.
+ *
+ * AM and PM: SMAP passes at 6 am (descending) and 6 pm (ascending) local time. The cube keeps
+ * one daily value, `soil_moisture`, by a documented rule, and `soil_moisture_pass` says where
+ * each value came from (1 = AM, 2 = PM, 3 = mean of both). The default rule, "am-first", takes
+ * the AM retrieval and fills with PM where AM is missing: at 6 am the soil, vegetation and air
+ * are closest to thermal equilibrium, which the retrieval assumes, so AM is the SMAP team's
+ * baseline (and the better-validated pass); PM adds coverage. "pm-first" and "mean" are the
+ * alternatives; `keepPasses` also stores `soil_moisture_am` and `soil_moisture_pm`.
+ *
+ * Ingestion works in blocks of the cube's time chunk: a block is read, merged and written as
+ * whole chunks, then recorded as done in the cube's attributes. An interrupted run resumes at
+ * the first block not recorded (done blocks are never redone), and a cube built with other
+ * settings is refused rather than silently mixed.
+ */
+import fs from "node:fs";
+import { Ease2Grid, type BBox, type Window } from "../grid/ease2.js";
+import { listGranules, granuleDateFromName, readSmapL3, type QualityPolicy, type SmapPass, type GranuleFailure, FLAG_FILL_VALUE, FLAG_NOT_ATTEMPTED, FLAG_NOT_SUCCESSFUL } from "../io/smap-l3.js";
+import { formatDay, parseDay } from "../util/dates.js";
+import { SmapfillError, messageOf } from "../util/errors.js";
+import { Progress } from "../util/progress.js";
+import { Cube, type ChunkShape, type VariableSpec } from "./cube.js";
+
+export type PassRule = "am-first" | "pm-first" | "mean";
+export const PASS_RULES: readonly PassRule[] = ["am-first", "pm-first", "mean"];
+
+export interface SmapIngestOptions {
+  /** A directory of granules or a list of files. */
+  granules: string | string[];
+  cube: string;
+  resolution: "9km" | "36km";
+  /** The region: a lat/lon box (cells whose centre is inside) or a window of the global grid. */
+  bbox?: BBox;
+  window?: Window;
+  /** First and last day, YYYY-MM-DD. */
+  start: string;
+  end: string;
+  quality?: QualityPolicy;
+  passRule?: PassRule;
+  keepPasses?: boolean;
+  chunks?: Partial<ChunkShape>;
+  quiet?: boolean;
+}
+
+/** Why pass-cells have no value (cells never observed, e.g. open water, are not counted). */
+export interface MissingCauses {
+  observed: number;
+  /** No retrieval at all (outside the swath): fill value and fill flag. */
+  noOverpass: number;
+  /** Retrieval not attempted or not successful (frozen ground, snow, RFI, ...). */
+  retrievalFailed: number;
+  /** A value the quality policy rejected, or outside the valid range. */
+  rejected: number;
+}
+
+interface BlockRecord {
+  causes: MissingCauses;
+  failures: GranuleFailure[];
+  missingDays: string[];
+  granules: number;
+}
+
+export interface SmapIngestReport {
+  cube: string;
+  window: Window;
+  days: number;
+  cells: number;
+  /** Cells with at least one retrieval in the period (land seen by SMAP). */
+  observedCells: number;
+  granulesRead: number;
+  resumedBlocks: number;
+  failures: GranuleFailure[];
+  missingDays: string[];
+  causes: MissingCauses;
+  /** Per day: share of observed cells with a value. */
+  coveragePerDay: Float32Array;
+  /** Per cell: share of days with a value (NaN for never-observed cells). */
+  coveragePerCell: Float32Array;
+  /** Share of observed pixel-days without a value. */
+  missingShare: number;
+}
+
+const PASS_LABEL = { AM: 1, PM: 2, BOTH: 3 } as const;
+
+function settingsOf(o: SmapIngestOptions, window: Window) {
+  return { resolution: o.resolution, window, start: o.start, end: o.end, quality: o.quality ?? "recommended", passRule: o.passRule ?? "am-first", keepPasses: Boolean(o.keepPasses) };
+}
+
+export async function ingestSmap(options: SmapIngestOptions): Promise<SmapIngestReport> {
+  const grid = Ease2Grid.of(options.resolution);
+  if (!options.bbox === !options.window) {
+    throw new SmapfillError("give exactly one of bbox and window", { variable: "region", hint: "A lat/lon box is usual; a window is rows/cols of the global grid" });
+  }
+  const window = options.window ?? grid.windowFromBBox(options.bbox!);
+  grid.checkWindow(window, "the region");
+  const startDay = parseDay(options.start, "start");
+  const endDay = parseDay(options.end, "end");
+  if (endDay < startDay) throw new SmapfillError(`end ${options.end} is before start ${options.start}`, { variable: "end" });
+  const passRule = options.passRule ?? "am-first";
+  if (!PASS_RULES.includes(passRule)) throw new SmapfillError(`unknown pass rule '${passRule}'`, { variable: "passRule", hint: `Use ${PASS_RULES.join(", ")}` });
+  const days = endDay - startDay + 1;
+  const settings = settingsOf(options, window);
+
+  // Granules by date (the first file of a date wins; duplicates are reported).
+  const byDate = new Map<string, string>();
+  const failures: GranuleFailure[] = [];
+  for (const file of listGranules(options.granules)) {
+    const date = granuleDateFromName(file);
+    if (!date) continue;
+    if (byDate.has(date)) failures.push({ file, error: `a second granule for ${date} (kept ${byDate.get(date)})` });
+    else byDate.set(date, file);
+  }
+
+  const cube = await openOrCreate(options, window, days, settings);
+  const state = (cube.attributes.smap_ingest ?? { blocks: {} }) as { blocks: Record<string, BlockRecord> };
+  const block = cube.chunks.time;
+  const nBlocks = Math.ceil(days / block);
+  const cells = window.nrows * window.ncols;
+  const progress = new Progress("ingest SMAP", days, { quiet: options.quiet });
+  let resumed = 0;
+  for (let b = 0; b < nBlocks; b++) {
+    const t0 = b * block;
+    const t1 = Math.min(days, t0 + block);
+    if (state.blocks[b]) {
+      resumed++;
+      progress.tick(t1 - t0, "(done before)");
+      continue;
+    }
+    const merged = new Float32Array((t1 - t0) * cells).fill(NaN);
+    const source = new Uint8Array((t1 - t0) * cells);
+    const am = settings.keepPasses ? new Float32Array((t1 - t0) * cells).fill(NaN) : undefined;
+    const pm = settings.keepPasses ? new Float32Array((t1 - t0) * cells).fill(NaN) : undefined;
+    const record: BlockRecord = { causes: { observed: 0, noOverpass: 0, retrievalFailed: 0, rejected: 0 }, failures: [], missingDays: [], granules: 0 };
+    for (let t = t0; t < t1; t++) {
+      const date = formatDay(startDay + t);
+      const file = byDate.get(date);
+      if (!file) {
+        record.missingDays.push(date);
+        progress.tick(1);
+        continue;
+      }
+      try {
+        const granule = readSmapL3(file, { window, expectResolution: options.resolution, quality: settings.quality });
+        record.granules++;
+        const offset = (t - t0) * cells;
+        const passes = Object.fromEntries(granule.passes.map((p) => [p.pass, p])) as Record<"AM" | "PM", SmapPass>;
+        mergePasses(passes.AM.values, passes.PM.values, passRule, merged.subarray(offset, offset + cells), source.subarray(offset, offset + cells));
+        am?.set(passes.AM.values, offset);
+        pm?.set(passes.PM.values, offset);
+        for (const p of granule.passes) countCauses(p, record.causes);
+      } catch (error) {
+        record.failures.push({ file, error: messageOf(error) });
+      }
+      progress.tick(1, date);
+    }
+    await cube.writeBlock("soil_moisture", t0, merged);
+    await cube.writeBlock("soil_moisture_pass", t0, source);
+    if (am && pm) {
+      await cube.writeBlock("soil_moisture_am", t0, am);
+      await cube.writeBlock("soil_moisture_pm", t0, pm);
+    }
+    state.blocks[b] = record;
+    await cube.setAttributes({ smap_ingest: { settings, blocks: state.blocks } });
+  }
+  progress.finish();
+
+  const records = Object.values(state.blocks);
+  const causes = records.reduce<MissingCauses>(
+    (acc, r) => ({ observed: acc.observed + r.causes.observed, noOverpass: acc.noOverpass + r.causes.noOverpass, retrievalFailed: acc.retrievalFailed + r.causes.retrievalFailed, rejected: acc.rejected + r.causes.rejected }),
+    { observed: 0, noOverpass: 0, retrievalFailed: 0, rejected: 0 },
+  );
+  const coverage = await coverageOf(cube);
+  const report: SmapIngestReport = {
+    cube: options.cube,
+    window,
+    days,
+    cells,
+    observedCells: coverage.observedCells,
+    granulesRead: records.reduce((n, r) => n + r.granules, 0),
+    resumedBlocks: resumed,
+    failures: [...failures, ...records.flatMap((r) => r.failures)],
+    missingDays: records.flatMap((r) => r.missingDays),
+    causes,
+    coveragePerDay: coverage.perDay,
+    coveragePerCell: coverage.perCell,
+    missingShare: coverage.missingShare,
+  };
+  await cube.addProvenance("ingest-smap", { granules: report.granulesRead, failures: report.failures.length, missing_days: report.missingDays.length, resumed_blocks: resumed });
+  return report;
+}
+
+async function openOrCreate(options: SmapIngestOptions, window: Window, days: number, settings: ReturnType<typeof settingsOf>): Promise<Cube> {
+  if (fs.existsSync(options.cube)) {
+    const cube = await Cube.open(options.cube);
+    const previous = (cube.attributes.smap_ingest as { settings?: unknown } | undefined)?.settings;
+    if (JSON.stringify(previous) !== JSON.stringify(settings)) {
+      throw new SmapfillError("exists and was built with other settings", {
+        file: options.cube,
+        hint: `It has ${JSON.stringify(previous)}; give a new cube path to build with ${JSON.stringify(settings)}`,
+      });
+    }
+    return cube;
+  }
+  const variables: VariableSpec[] = [
+    { name: "soil_moisture", kind: "dynamic", units: "m3 m-3", long_name: "SMAP L3 surface soil moisture (0-5 cm), one value per day", attributes: { standard_name: "volume_fraction_of_condensed_water_in_soil", pass_rule: settings.passRule, quality: settings.quality } },
+    { name: "soil_moisture_pass", kind: "dynamic", units: "1", long_name: "pass of the daily soil moisture value", dtype: "uint8", attributes: { flag_values: [1, 2, 3], flag_meanings: "AM PM mean_of_AM_and_PM" } },
+  ];
+  if (settings.keepPasses) {
+    variables.push({ name: "soil_moisture_am", kind: "dynamic", units: "m3 m-3", long_name: "SMAP L3 soil moisture, 6 am descending pass" });
+    variables.push({ name: "soil_moisture_pm", kind: "dynamic", units: "m3 m-3", long_name: "SMAP L3 soil moisture, 6 pm ascending pass" });
+  }
+  const cube = await Cube.create(options.cube, {
+    resolution: options.resolution,
+    window,
+    start: options.start,
+    days,
+    variables,
+    ...(options.chunks ? { chunks: options.chunks } : {}),
+    attributes: { title: "smapfill cube", smap_ingest: { settings, blocks: {} } },
+  });
+  return cube;
+}
+
+/** Merges the AM and PM values of one day by the rule; `source` gets 1/2/3 (0 = none). */
+export function mergePasses(am: Float32Array, pm: Float32Array, rule: PassRule, out: Float32Array, source: Uint8Array): void {
+  for (let i = 0; i < out.length; i++) {
+    const a = am[i]!;
+    const p = pm[i]!;
+    const hasA = !Number.isNaN(a);
+    const hasP = !Number.isNaN(p);
+    if (hasA && hasP) {
+      if (rule === "mean") {
+        out[i] = (a + p) / 2;
+        source[i] = PASS_LABEL.BOTH;
+      } else if (rule === "am-first") {
+        out[i] = a;
+        source[i] = PASS_LABEL.AM;
+      } else {
+        out[i] = p;
+        source[i] = PASS_LABEL.PM;
+      }
+    } else if (hasA) {
+      out[i] = a;
+      source[i] = PASS_LABEL.AM;
+    } else if (hasP) {
+      out[i] = p;
+      source[i] = PASS_LABEL.PM;
+    } else {
+      out[i] = NaN;
+      source[i] = 0;
+    }
+  }
+}
+
+function countCauses(pass: SmapPass, causes: MissingCauses): void {
+  causes.observed += pass.stats.valid;
+  causes.rejected += pass.stats.rejectedQuality + pass.stats.outOfRange;
+  if (!pass.flags) return;
+  for (let i = 0; i < pass.flags.length; i++) {
+    if (!Number.isNaN(pass.values[i]!)) continue;
+    const f = pass.flags[i]!;
+    if (f === FLAG_FILL_VALUE) causes.noOverpass++;
+    else if (f & (FLAG_NOT_ATTEMPTED | FLAG_NOT_SUCCESSFUL)) causes.retrievalFailed++;
+  }
+}
+
+/** Coverage of the cube's soil moisture, per day and per cell, streamed block by block. */
+export async function coverageOf(cube: Cube, variable = "soil_moisture") {
+  const { nrows, ncols } = cube.window;
+  const cells = nrows * ncols;
+  const counts = new Uint32Array(cells);
+  const perDayCounts = new Uint32Array(cube.days);
+  const block = cube.chunks.time;
+  for (let t0 = 0; t0 < cube.days; t0 += block) {
+    const t1 = Math.min(cube.days, t0 + block);
+    const values = await cube.readBlock(variable, t0, t1);
+    for (let t = t0; t < t1; t++) {
+      const off = (t - t0) * cells;
+      let c = 0;
+      for (let i = 0; i < cells; i++) {
+        if (!Number.isNaN(values[off + i]!)) {
+          counts[i]!++;
+          c++;
+        }
+      }
+      perDayCounts[t] = c;
+    }
+  }
+  let observedCells = 0;
+  let observedValues = 0;
+  const perCell = new Float32Array(cells);
+  for (let i = 0; i < cells; i++) {
+    if (counts[i]! > 0) {
+      observedCells++;
+      observedValues += counts[i]!;
+      perCell[i] = counts[i]! / Math.max(1, cube.days);
+    } else perCell[i] = NaN;
+  }
+  const perDay = Float32Array.from(perDayCounts, (c) => (observedCells > 0 ? c / observedCells : 0));
+  const missingShare = observedCells > 0 ? 1 - observedValues / (observedCells * cube.days) : 1;
+  return { perDay, perCell, observedCells, missingShare };
+}
