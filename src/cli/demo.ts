@@ -31,7 +31,8 @@ export interface DemoResult {
 
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const preset = WORLD_PRESETS[options.preset];
-  if (!preset) throw new SmapfillError(`unknown preset '${options.preset}'`, { variable: "--preset", hint: `Use one of ${Object.keys(WORLD_PRESETS).join(", ")}` });
+  if (!preset)
+    throw new SmapfillError(`unknown preset '${options.preset}'`, { variable: "--preset", hint: `Use one of ${Object.keys(WORLD_PRESETS).join(", ")}` });
   const world: WorldConfig = { ...preset, ...(options.days ? { days: options.days } : {}), ...(options.seed !== undefined ? { seed: options.seed } : {}) };
   const started = Date.now();
   fs.mkdirSync(options.out, { recursive: true });

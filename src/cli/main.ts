@@ -68,7 +68,9 @@ export function buildProgram(): Command {
       const progress = new Progress("synthesise world", config.days, { quiet: o.quiet });
       const w = await writeWorld(config, o.out, { onDay: () => progress.tick() });
       progress.finish();
-      process.stdout.write(`wrote ${w.files.granules} granules, ${w.files.meteo.length + w.files.lst.length + w.files.ndvi.length + w.files.static.length} predictor files and ${w.stations.length} stations to ${w.directory}\n`);
+      process.stdout.write(
+        `wrote ${w.files.granules} granules, ${w.files.meteo.length + w.files.lst.length + w.files.ndvi.length + w.files.static.length} predictor files and ${w.stations.length} stations to ${w.directory}\n`,
+      );
     });
 
   program
@@ -84,7 +86,18 @@ export function buildProgram(): Command {
     .option("--keep-passes", "also store the AM and PM values")
     .option("--quiet", "no progress output")
     .action(async (granules: string, o) => {
-      const r = await ingestSmap({ granules, cube: o.cube, resolution: o.resolution, bbox: o.bbox, start: o.start, end: o.end, quality: o.quality, passRule: o.passRule, keepPasses: o.keepPasses, quiet: o.quiet });
+      const r = await ingestSmap({
+        granules,
+        cube: o.cube,
+        resolution: o.resolution,
+        bbox: o.bbox,
+        start: o.start,
+        end: o.end,
+        quality: o.quality,
+        passRule: o.passRule,
+        keepPasses: o.keepPasses,
+        quiet: o.quiet,
+      });
       process.stdout.write(
         `${r.cube}: ${r.window.nrows} x ${r.window.ncols} cells (${r.observedCells} observed), ${r.days} days, ${r.granulesRead} granules, ` +
           `${(100 * (1 - r.missingShare)).toFixed(1)} % of observed pixel-days have a value` +
@@ -92,7 +105,10 @@ export function buildProgram(): Command {
           "\n",
       );
       for (const f of r.failures) process.stdout.write(`  failed: ${f.file}: ${f.error}\n`);
-      if (r.missingDays.length) process.stdout.write(`  no granule for ${r.missingDays.length} days: ${r.missingDays.slice(0, 5).join(", ")}${r.missingDays.length > 5 ? ", ..." : ""}\n`);
+      if (r.missingDays.length)
+        process.stdout.write(
+          `  no granule for ${r.missingDays.length} days: ${r.missingDays.slice(0, 5).join(", ")}${r.missingDays.length > 5 ? ", ..." : ""}\n`,
+        );
     });
 
   program

@@ -343,7 +343,11 @@ export class Cube {
   private expectKind(name: string, kind: VariableKind): VariableSpec {
     const v = this.variable(name);
     if (v.kind !== kind) {
-      throw new SmapfillError(`is ${v.kind}, not ${kind}`, { file: this.path, variable: name, hint: kind === "static" ? "Use readBlock/readDay" : "Use readStatic" });
+      throw new SmapfillError(`is ${v.kind}, not ${kind}`, {
+        file: this.path,
+        variable: name,
+        hint: kind === "static" ? "Use readBlock/readDay" : "Use readStatic",
+      });
     }
     return v;
   }
@@ -356,9 +360,19 @@ export class Cube {
 
   private checkLocalWindow(w: LocalWindow): void {
     const { nrows, ncols } = this.window;
-    const ok = [w.row0, w.col0, w.nrows, w.ncols].every(Number.isInteger) && w.row0 >= 0 && w.col0 >= 0 && w.nrows >= 1 && w.ncols >= 1 && w.row0 + w.nrows <= nrows && w.col0 + w.ncols <= ncols;
+    const ok =
+      [w.row0, w.col0, w.nrows, w.ncols].every(Number.isInteger) &&
+      w.row0 >= 0 &&
+      w.col0 >= 0 &&
+      w.nrows >= 1 &&
+      w.ncols >= 1 &&
+      w.row0 + w.nrows <= nrows &&
+      w.col0 + w.ncols <= ncols;
     if (!ok) {
-      throw new SmapfillError(`the window rows ${w.row0}..${w.row0 + w.nrows - 1}, cols ${w.col0}..${w.col0 + w.ncols - 1} is outside the cube (${nrows} x ${ncols})`, { file: this.path });
+      throw new SmapfillError(
+        `the window rows ${w.row0}..${w.row0 + w.nrows - 1}, cols ${w.col0}..${w.col0 + w.ncols - 1} is outside the cube (${nrows} x ${ncols})`,
+        { file: this.path },
+      );
     }
   }
 
@@ -424,7 +438,13 @@ export class Cube {
     await coordinate("lon", ["x"], grid.windowLongitudes(window), { standard_name: "longitude", long_name: "longitude of cell centre", units: "degrees_east" });
     const start = parseDay(this.description.start);
     const times = Int32Array.from({ length: this.description.days }, (_, t) => start + t);
-    await coordinate("time", ["time"], times, { standard_name: "time", long_name: "day of the SMAP L3 daily composite", units: "days since 1970-01-01", calendar: "proleptic_gregorian", axis: "T" });
+    await coordinate("time", ["time"], times, {
+      standard_name: "time",
+      long_name: "day of the SMAP L3 daily composite",
+      units: "days since 1970-01-01",
+      calendar: "proleptic_gregorian",
+      axis: "T",
+    });
     await zarr.create(this.root.resolve("crs"), {
       shape: [],
       chunkShape: [],

@@ -16,9 +16,20 @@
  */
 import fs from "node:fs";
 import { Ease2Grid, type BBox, type Window } from "../grid/ease2.js";
-import { listGranules, granuleDateFromName, readSmapL3, type QualityPolicy, type SmapPass, type GranuleFailure, FLAG_FILL_VALUE, FLAG_NOT_ATTEMPTED, FLAG_NOT_SUCCESSFUL } from "../io/smap-l3.js";
+import {
+  listGranules,
+  granuleDateFromName,
+  readSmapL3,
+  GranuleReaderPool,
+  type QualityPolicy,
+  type SmapPass,
+  type GranuleFailure,
+  FLAG_FILL_VALUE,
+  FLAG_NOT_ATTEMPTED,
+  FLAG_NOT_SUCCESSFUL,
+} from "../io/smap-l3.js";
 import { formatDay, parseDay } from "../util/dates.js";
-import { SmapfillError, messageOf } from "../util/errors.js";
+import { SmapfillError } from "../util/errors.js";
 import { Progress } from "../util/progress.js";
 import { Cube, type ChunkShape, type VariableSpec } from "./cube.js";
 
@@ -40,6 +51,8 @@ export interface SmapIngestOptions {
   passRule?: PassRule;
   keepPasses?: boolean;
   chunks?: Partial<ChunkShape>;
+  /** Worker threads reading granules; default all cores. */
+  threads?: number;
   quiet?: boolean;
 }
 
@@ -84,13 +97,24 @@ export interface SmapIngestReport {
 const PASS_LABEL = { AM: 1, PM: 2, BOTH: 3 } as const;
 
 function settingsOf(o: SmapIngestOptions, window: Window) {
-  return { resolution: o.resolution, window, start: o.start, end: o.end, quality: o.quality ?? "recommended", passRule: o.passRule ?? "am-first", keepPasses: Boolean(o.keepPasses) };
+  return {
+    resolution: o.resolution,
+    window,
+    start: o.start,
+    end: o.end,
+    quality: o.quality ?? "recommended",
+    passRule: o.passRule ?? "am-first",
+    keepPasses: Boolean(o.keepPasses),
+  };
 }
 
 export async function ingestSmap(options: SmapIngestOptions): Promise<SmapIngestReport> {
   const grid = Ease2Grid.of(options.resolution);
   if (!options.bbox === !options.window) {
-    throw new SmapfillError("give exactly one of bbox and window", { variable: "region", hint: "A lat/lon box is usual; a window is rows/cols of the global grid" });
+    throw new SmapfillError("give exactly one of bbox and window", {
+      variable: "region",
+      hint: "A lat/lon box is usual; a window is rows/cols of the global grid",
+    });
   }
   const window = options.window ?? grid.windowFromBBox(options.bbox!);
   grid.checkWindow(window, "the region");
@@ -98,7 +122,8 @@ export async function ingestSmap(options: SmapIngestOptions): Promise<SmapIngest
   const endDay = parseDay(options.end, "end");
   if (endDay < startDay) throw new SmapfillError(`end ${options.end} is before start ${options.start}`, { variable: "end" });
   const passRule = options.passRule ?? "am-first";
-  if (!PASS_RULES.includes(passRule)) throw new SmapfillError(`unknown pass rule '${passRule}'`, { variable: "passRule", hint: `Use ${PASS_RULES.join(", ")}` });
+  if (!PASS_RULES.includes(passRule))
+    throw new SmapfillError(`unknown pass rule '${passRule}'`, { variable: "passRule", hint: `Use ${PASS_RULES.join(", ")}` });
   const days = endDay - startDay + 1;
   const settings = settingsOf(options, window);
 
@@ -112,6 +137,29 @@ export async function ingestSmap(options: SmapIngestOptions): Promise<SmapIngest
     else byDate.set(date, file);
   }
 
+  // Preflight: a systematic mistake (wrong grid, not a SMAP L3 granule) fails here, before any
+  // cube is made, instead of once per granule.
+  const inPeriod = [...byDate.entries()].filter(([date]) => parseDay(date) >= startDay && parseDay(date) <= endDay);
+  if (inPeriod.length === 0) {
+    throw new SmapfillError(`no SMAP L3 granule dated ${options.start} .. ${options.end}`, {
+      file: typeof options.granules === "string" ? options.granules : undefined,
+      hint: "Check the granule directory and the period; files must keep NASA's names (SMAP_L3_SM_P[_E]_YYYYMMDD_...)",
+    });
+  }
+  const firstGood = inPeriod.find(([, file]) => {
+    try {
+      readSmapL3(file, { window, expectResolution: options.resolution, quality: settings.quality, passes: ["AM"] });
+      return true;
+    } catch (error) {
+      if (error instanceof SmapfillError && /grid, but the study uses|not a global/.test(error.message)) throw error;
+      return false;
+    }
+  });
+  if (!firstGood) {
+    const [, file] = inPeriod[0]!;
+    readSmapL3(file, { window, expectResolution: options.resolution, quality: settings.quality }); // throws its reason
+  }
+
   const cube = await openOrCreate(options, window, days, settings);
   const state = (cube.attributes.smap_ingest ?? { blocks: {} }) as { blocks: Record<string, BlockRecord> };
   const block = cube.chunks.time;
@@ -119,29 +167,39 @@ export async function ingestSmap(options: SmapIngestOptions): Promise<SmapIngest
   const cells = window.nrows * window.ncols;
   const progress = new Progress("ingest SMAP", days, { quiet: options.quiet });
   let resumed = 0;
-  for (let b = 0; b < nBlocks; b++) {
-    const t0 = b * block;
-    const t1 = Math.min(days, t0 + block);
-    if (state.blocks[b]) {
-      resumed++;
-      progress.tick(t1 - t0, "(done before)");
-      continue;
-    }
-    const merged = new Float32Array((t1 - t0) * cells).fill(NaN);
-    const source = new Uint8Array((t1 - t0) * cells);
-    const am = settings.keepPasses ? new Float32Array((t1 - t0) * cells).fill(NaN) : undefined;
-    const pm = settings.keepPasses ? new Float32Array((t1 - t0) * cells).fill(NaN) : undefined;
-    const record: BlockRecord = { causes: { observed: 0, noOverpass: 0, retrievalFailed: 0, rejected: 0 }, failures: [], missingDays: [], granules: 0 };
-    for (let t = t0; t < t1; t++) {
-      const date = formatDay(startDay + t);
-      const file = byDate.get(date);
-      if (!file) {
-        record.missingDays.push(date);
-        progress.tick(1);
+  const reader = new GranuleReaderPool(options.threads);
+  try {
+    for (let b = 0; b < nBlocks; b++) {
+      const t0 = b * block;
+      const t1 = Math.min(days, t0 + block);
+      if (state.blocks[b]) {
+        resumed++;
+        progress.tick(t1 - t0, "(done before)");
         continue;
       }
-      try {
-        const granule = readSmapL3(file, { window, expectResolution: options.resolution, quality: settings.quality });
+      const merged = new Float32Array((t1 - t0) * cells).fill(NaN);
+      const source = new Uint8Array((t1 - t0) * cells);
+      const am = settings.keepPasses ? new Float32Array((t1 - t0) * cells).fill(NaN) : undefined;
+      const pm = settings.keepPasses ? new Float32Array((t1 - t0) * cells).fill(NaN) : undefined;
+      const record: BlockRecord = { causes: { observed: 0, noOverpass: 0, retrievalFailed: 0, rejected: 0 }, failures: [], missingDays: [], granules: 0 };
+      const dayOfFile = new Map<string, number>();
+      for (let t = t0; t < t1; t++) {
+        const date = formatDay(startDay + t);
+        const file = byDate.get(date);
+        if (file) dayOfFile.set(file, t);
+        else {
+          record.missingDays.push(date);
+          progress.tick(1);
+        }
+      }
+      for await (const result of reader.read([...dayOfFile.keys()], { window, expectResolution: options.resolution, quality: settings.quality })) {
+        if (!result.ok) {
+          record.failures.push(result.failure);
+          progress.tick(1);
+          continue;
+        }
+        const granule = result.granule;
+        const t = dayOfFile.get(granule.file)!;
         record.granules++;
         const offset = (t - t0) * cells;
         const passes = Object.fromEntries(granule.passes.map((p) => [p.pass, p])) as Record<"AM" | "PM", SmapPass>;
@@ -149,25 +207,30 @@ export async function ingestSmap(options: SmapIngestOptions): Promise<SmapIngest
         am?.set(passes.AM.values, offset);
         pm?.set(passes.PM.values, offset);
         for (const p of granule.passes) countCauses(p, record.causes);
-      } catch (error) {
-        record.failures.push({ file, error: messageOf(error) });
+        progress.tick(1, granule.date);
       }
-      progress.tick(1, date);
+      await cube.writeBlock("soil_moisture", t0, merged);
+      await cube.writeBlock("soil_moisture_pass", t0, source);
+      if (am && pm) {
+        await cube.writeBlock("soil_moisture_am", t0, am);
+        await cube.writeBlock("soil_moisture_pm", t0, pm);
+      }
+      state.blocks[b] = record;
+      await cube.setAttributes({ smap_ingest: { settings, blocks: state.blocks } });
     }
-    await cube.writeBlock("soil_moisture", t0, merged);
-    await cube.writeBlock("soil_moisture_pass", t0, source);
-    if (am && pm) {
-      await cube.writeBlock("soil_moisture_am", t0, am);
-      await cube.writeBlock("soil_moisture_pm", t0, pm);
-    }
-    state.blocks[b] = record;
-    await cube.setAttributes({ smap_ingest: { settings, blocks: state.blocks } });
+  } finally {
+    await reader.close();
   }
   progress.finish();
 
   const records = Object.values(state.blocks);
   const causes = records.reduce<MissingCauses>(
-    (acc, r) => ({ observed: acc.observed + r.causes.observed, noOverpass: acc.noOverpass + r.causes.noOverpass, retrievalFailed: acc.retrievalFailed + r.causes.retrievalFailed, rejected: acc.rejected + r.causes.rejected }),
+    (acc, r) => ({
+      observed: acc.observed + r.causes.observed,
+      noOverpass: acc.noOverpass + r.causes.noOverpass,
+      retrievalFailed: acc.retrievalFailed + r.causes.retrievalFailed,
+      rejected: acc.rejected + r.causes.rejected,
+    }),
     { observed: 0, noOverpass: 0, retrievalFailed: 0, rejected: 0 },
   );
   const coverage = await coverageOf(cube);
@@ -186,7 +249,12 @@ export async function ingestSmap(options: SmapIngestOptions): Promise<SmapIngest
     coveragePerCell: coverage.perCell,
     missingShare: coverage.missingShare,
   };
-  await cube.addProvenance("ingest-smap", { granules: report.granulesRead, failures: report.failures.length, missing_days: report.missingDays.length, resumed_blocks: resumed });
+  await cube.addProvenance("ingest-smap", {
+    granules: report.granulesRead,
+    failures: report.failures.length,
+    missing_days: report.missingDays.length,
+    resumed_blocks: resumed,
+  });
   return report;
 }
 
@@ -203,8 +271,21 @@ async function openOrCreate(options: SmapIngestOptions, window: Window, days: nu
     return cube;
   }
   const variables: VariableSpec[] = [
-    { name: "soil_moisture", kind: "dynamic", units: "m3 m-3", long_name: "SMAP L3 surface soil moisture (0-5 cm), one value per day", attributes: { standard_name: "volume_fraction_of_condensed_water_in_soil", pass_rule: settings.passRule, quality: settings.quality } },
-    { name: "soil_moisture_pass", kind: "dynamic", units: "1", long_name: "pass of the daily soil moisture value", dtype: "uint8", attributes: { flag_values: [1, 2, 3], flag_meanings: "AM PM mean_of_AM_and_PM" } },
+    {
+      name: "soil_moisture",
+      kind: "dynamic",
+      units: "m3 m-3",
+      long_name: "SMAP L3 surface soil moisture (0-5 cm), one value per day",
+      attributes: { standard_name: "volume_fraction_of_condensed_water_in_soil", pass_rule: settings.passRule, quality: settings.quality },
+    },
+    {
+      name: "soil_moisture_pass",
+      kind: "dynamic",
+      units: "1",
+      long_name: "pass of the daily soil moisture value",
+      dtype: "uint8",
+      attributes: { flag_values: [1, 2, 3], flag_meanings: "AM PM mean_of_AM_and_PM" },
+    },
   ];
   if (settings.keepPasses) {
     variables.push({ name: "soil_moisture_am", kind: "dynamic", units: "m3 m-3", long_name: "SMAP L3 soil moisture, 6 am descending pass" });

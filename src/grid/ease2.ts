@@ -64,9 +64,7 @@ export function yToLatitude(y: number): number {
     const c = Math.cos(phi);
     if (Math.abs(c) < 1e-12) break;
     const oneMinus = 1 - E2 * s * s;
-    const step =
-      ((oneMinus * oneMinus) / (2 * c)) *
-      (q / (1 - E2) - s / oneMinus + (1 / (2 * E)) * Math.log((1 - E * s) / (1 + E * s)));
+    const step = ((oneMinus * oneMinus) / (2 * c)) * (q / (1 - E2) - s / oneMinus + (1 / (2 * E)) * Math.log((1 - E * s) / (1 + E * s)));
     if (!Number.isFinite(step)) break;
     phi += step;
   }
@@ -240,10 +238,9 @@ export class Ease2Grid {
     const rowFirst = Math.max(0, Math.ceil((MAP_ORIGIN_Y_M - yNorth) / this.cellSize - 0.5 - 1e-9));
     const rowLast = Math.min(this.nrows - 1, Math.floor((MAP_ORIGIN_Y_M - ySouth) / this.cellSize - 0.5 + 1e-9));
     if (colLast < colFirst || rowLast < rowFirst) {
-      throw new SmapfillError(
-        `the box ${formatBBox(bbox)} contains no ${this.name} cell centre`,
-        { hint: "Enlarge the box to at least one cell (about " + (this.cellSize / 1000).toFixed(0) + " km)" },
-      );
+      throw new SmapfillError(`the box ${formatBBox(bbox)} contains no ${this.name} cell centre`, {
+        hint: "Enlarge the box to at least one cell (about " + (this.cellSize / 1000).toFixed(0) + " km)",
+      });
     }
     return { row0: rowFirst, col0: colFirst, nrows: rowLast - rowFirst + 1, ncols: colLast - colFirst + 1 };
   }

@@ -19,16 +19,7 @@ export type H5File = InstanceType<typeof h5wasm.File>;
 export type H5Dataset = InstanceType<typeof h5wasm.Dataset>;
 export type H5Group = InstanceType<typeof h5wasm.Group>;
 export type TypedArray =
-  | Float32Array
-  | Float64Array
-  | Int8Array
-  | Uint8Array
-  | Int16Array
-  | Uint16Array
-  | Int32Array
-  | Uint32Array
-  | BigInt64Array
-  | BigUint64Array;
+  Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
 
 export const { Dataset, Group } = h5wasm;
 
@@ -112,12 +103,13 @@ export function getDataset(file: H5File, path: string, hint?: string): H5Dataset
   return entity;
 }
 
-/** True when `path` names a dataset of the file. */
-export function hasDataset(file: H5File, path: string): boolean {
+/** The dataset at `path`, or undefined when there is none. */
+export function findDataset(file: H5File, path: string): H5Dataset | undefined {
   try {
-    return file.get(path) instanceof h5wasm.Dataset;
+    const entity = file.get(path);
+    return entity instanceof h5wasm.Dataset ? entity : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -144,13 +136,14 @@ export function readAll(fileName: string, dataset: H5Dataset): TypedArray {
   return readSlice(fileName, dataset, dataset.shape?.map((n) => [0, n] as [number, number]) ?? []);
 }
 
-/** An attribute as a plain number or string (first element of arrays), or undefined. */
+/**
+ * An attribute as a plain number or string (first element of arrays), or undefined. Reads only
+ * that attribute (h5wasm's `attrs` getter would read every attribute of the object).
+ */
 export function attribute(entity: H5Dataset | H5Group | H5File, name: string): number | string | undefined {
-  const attrs = entity.attrs as Record<string, { value: unknown }>;
-  if (!(name in attrs)) return undefined;
   let value: unknown;
   try {
-    value = attrs[name]!.value;
+    value = entity.get_attribute(name, false);
   } catch {
     return undefined;
   }

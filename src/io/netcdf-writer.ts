@@ -44,7 +44,12 @@ function dtypeOf(data: NetcdfVariable["data"] | NetcdfDimension["values"]): stri
   return "|u1";
 }
 
-function writeAttribute(target: H5Dataset | { create_attribute: H5Dataset["create_attribute"] }, name: string, value: AttributeValue, like?: NetcdfVariable["data"]): void {
+function writeAttribute(
+  target: H5Dataset | { create_attribute: H5Dataset["create_attribute"] },
+  name: string,
+  value: AttributeValue,
+  like?: NetcdfVariable["data"],
+): void {
   if (typeof value === "string") {
     target.create_attribute(name, value);
     return;

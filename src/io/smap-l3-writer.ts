@@ -88,7 +88,10 @@ function ensureTemplate(grid: Ease2Grid): string {
       flags.create_attribute("_FillValue", new Uint16Array([FLAG_FILL_VALUE]), [1], "<H");
       flags.create_attribute("flag_masks", "1s, 2s, 4s, 8s");
       flags.create_attribute("flag_meanings", "Retrieval_recommended Retrieval_attempted Retrieval_success FT_retrieval_success");
-      flags.create_attribute("long_name", "Bit flags that record the conditions and the quality of the DCA retrieval algorithms that generate soil moisture for the grid cell.");
+      flags.create_attribute(
+        "long_name",
+        "Bit flags that record the conditions and the quality of the DCA retrieval algorithms that generate soil moisture for the grid cell.",
+      );
 
       for (const [name, units, long] of [
         ["latitude", "degrees_north", "Latitude of the center of the Earth based grid cell."],

@@ -24,7 +24,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { Ease2Grid, type Window } from "../grid/ease2.js";
 import { SmapfillError, messageOf } from "../util/errors.js";
-import { openHdf5, getDataset, hasDataset, readSlice, numberAttribute, stringAttribute, type H5File, type H5Dataset } from "./hdf5.js";
+import { WorkerPool, defaultThreads } from "../util/worker-pool.js";
+import { openHdf5, getDataset, findDataset, readSlice, numberAttribute, stringAttribute, type H5File, type H5Dataset } from "./hdf5.js";
 
 export type Pass = "AM" | "PM";
 export const PASSES: readonly Pass[] = ["AM", "PM"];
@@ -115,12 +116,12 @@ function passVariable(variable: string, pass: Pass): string {
   return pass === "PM" ? `${variable}_pm` : variable;
 }
 
-/** The quality flag that goes with a soil moisture variable (soil_moisture_scah -> retrieval_qual_flag_scah). */
-function flagVariableFor(h5: H5File, variable: string, pass: Pass): string | undefined {
+/** The quality flag dataset that goes with a soil moisture variable (soil_moisture_scah -> retrieval_qual_flag_scah). */
+function flagDatasetFor(h5: H5File, variable: string, pass: Pass): H5Dataset | undefined {
   const suffix = variable.startsWith("soil_moisture_") ? variable.slice("soil_moisture".length) : "";
   for (const candidate of [`retrieval_qual_flag${suffix}`, "retrieval_qual_flag"]) {
-    const p = `${groupName(pass)}/${passVariable(candidate, pass)}`;
-    if (hasDataset(h5, p)) return p;
+    const dataset = findDataset(h5, `${groupName(pass)}/${passVariable(candidate, pass)}`);
+    if (dataset) return dataset;
   }
   return undefined;
 }
@@ -135,14 +136,11 @@ function checkedGrid(dataset: H5Dataset, file: string, variablePath: string): Ea
   const shape = dataset.shape ?? [];
   const grid = shape.length === 2 ? Ease2Grid.fromShape(shape[0]!, shape[1]!) : undefined;
   if (!grid || (grid.resolution !== "9km" && grid.resolution !== "36km")) {
-    throw new SmapfillError(
-      `has shape [${shape.join(", ")}], not a global SPL3SMP_E (1624 x 3856) or SPL3SMP (406 x 964) grid`,
-      {
-        file,
-        variable: variablePath,
-        hint: "Spatial subsets (e.g. from Harmony/HOSS) are not supported yet: download the global granule",
-      },
-    );
+    throw new SmapfillError(`has shape [${shape.join(", ")}], not a global SPL3SMP_E (1624 x 3856) or SPL3SMP (406 x 964) grid`, {
+      file,
+      variable: variablePath,
+      hint: "Spatial subsets (e.g. from Harmony/HOSS) are not supported yet: download the global granule",
+    });
   }
   return grid;
 }
@@ -159,11 +157,7 @@ export function readSmapL3(file: string, options: SmapReadOptions = {}): SmapGra
     const result: SmapPass[] = [];
     for (const pass of passes) {
       const smPath = `${groupName(pass)}/${passVariable(variable, pass)}`;
-      const sm = getDataset(
-        h5,
-        smPath,
-        `Is this an SPL3SMP/SPL3SMP_E granule? Expected the group ${groupName(pass)} with ${passVariable(variable, pass)}`,
-      );
+      const sm = getDataset(h5, smPath, `Is this an SPL3SMP/SPL3SMP_E granule? Expected the group ${groupName(pass)} with ${passVariable(variable, pass)}`);
       const passGrid = checkedGrid(sm, file, smPath);
       if (grid && passGrid !== grid) {
         throw new SmapfillError(`is on ${passGrid.name} but the AM pass is on ${grid.name}`, { file, variable: smPath });
@@ -188,16 +182,7 @@ export function readSmapL3(file: string, options: SmapReadOptions = {}): SmapGra
   }
 }
 
-function readPass(
-  h5: H5File,
-  file: string,
-  pass: Pass,
-  sm: H5Dataset,
-  smPath: string,
-  variable: string,
-  window: Window,
-  quality: QualityPolicy,
-): SmapPass {
+function readPass(h5: H5File, file: string, pass: Pass, sm: H5Dataset, smPath: string, variable: string, window: Window, quality: QualityPolicy): SmapPass {
   const ranges: [number, number][] = [
     [window.row0, window.row0 + window.nrows],
     [window.col0, window.col0 + window.ncols],
@@ -214,9 +199,9 @@ function readPass(
   // The flags are read whenever the granule has them (they also tell why a value is missing);
   // only the quality screening requires them.
   let flags: Uint16Array | undefined;
-  const flagPath = flagVariableFor(h5, variable, pass);
-  if (flagPath) {
-    const f = readSlice(file, getDataset(h5, flagPath), ranges);
+  const flagDataset = flagDatasetFor(h5, variable, pass);
+  if (flagDataset) {
+    const f = readSlice(file, flagDataset, ranges);
     flags = f instanceof Uint16Array ? f : Uint16Array.from(f as ArrayLike<number>);
   } else if (quality !== "any") {
     throw new SmapfillError(`has no retrieval_qual_flag for ${smPath}`, {
@@ -298,3 +283,39 @@ export function* readGranules(files: string[], options: SmapReadOptions = {}): G
     }
   }
 }
+
+/**
+ * Reads granules on worker threads (default: all cores), results in file order; at most
+ * 2 x threads granules are in memory at once. One pool serves many calls of `read`.
+ */
+export class GranuleReaderPool {
+  private pool: WorkerPool<{ file: string; options: SmapReadOptions }, WorkerReply> | undefined;
+
+  constructor(readonly threads = defaultThreads()) {}
+
+  async *read(files: string[], options: SmapReadOptions = {}): AsyncGenerator<GranuleResult> {
+    if (this.threads <= 1 || files.length < 2) {
+      yield* readGranules(files, options);
+      return;
+    }
+    this.pool ??= new WorkerPool(new URL("./smap-l3-worker.js", import.meta.url), this.threads);
+    const pool = this.pool;
+    const inFlight: Promise<WorkerReply>[] = [];
+    let next = 0;
+    const ahead = 2 * pool.size;
+    while (next < files.length && inFlight.length < ahead) inFlight.push(pool.run({ file: files[next++]!, options }));
+    while (inFlight.length > 0) {
+      const reply = await inFlight.shift()!;
+      if (next < files.length) inFlight.push(pool.run({ file: files[next++]!, options }));
+      if (reply.ok) yield { ok: true, granule: { ...reply.granule, grid: Ease2Grid.of(reply.granule.grid) } };
+      else yield { ok: false, failure: reply.failure };
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool?.close();
+    this.pool = undefined;
+  }
+}
+
+type WorkerReply = { ok: true; granule: Omit<SmapGranule, "grid"> & { grid: Ease2Grid["resolution"] } } | { ok: false; failure: GranuleFailure };

@@ -11,7 +11,11 @@ export type Rgb = [number, number, number];
 export class Canvas {
   readonly pixels: Uint8Array;
 
-  constructor(readonly width: number, readonly height: number, background: Rgb = [255, 255, 255]) {
+  constructor(
+    readonly width: number,
+    readonly height: number,
+    background: Rgb = [255, 255, 255],
+  ) {
     this.pixels = new Uint8Array(width * height * 3);
     this.fillRect(0, 0, width, height, background);
   }
@@ -118,8 +122,16 @@ function concat(parts: Uint8Array[]): Uint8Array {
 
 /** Viridis (perceptually uniform, colour-blind safe), 9 anchors, linearly interpolated. */
 const VIRIDIS: Rgb[] = [
-  [68, 1, 84], [72, 40, 120], [62, 74, 137], [49, 104, 142], [38, 130, 142],
-  [31, 158, 137], [53, 183, 121], [109, 205, 89], [180, 222, 44], [253, 231, 37],
+  [68, 1, 84],
+  [72, 40, 120],
+  [62, 74, 137],
+  [49, 104, 142],
+  [38, 130, 142],
+  [31, 158, 137],
+  [53, 183, 121],
+  [109, 205, 89],
+  [180, 222, 44],
+  [253, 231, 37],
 ];
 
 export function viridis(t: number): Rgb {

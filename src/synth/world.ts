@@ -45,11 +45,35 @@ export type WorldPreset = "test" | "demo" | "china";
 
 export const WORLD_PRESETS: Record<WorldPreset, WorldConfig> = {
   // Seconds: a corner of the Loess Plateau, six weeks of spring thaw.
-  test: { seed: 1, resolution: "9km", bbox: { south: 36.0, north: 37.2, west: 106.0, east: 107.7 }, start: "2019-03-01", days: 45, stations: 4, landFraction: 1 },
+  test: {
+    seed: 1,
+    resolution: "9km",
+    bbox: { south: 36.0, north: 37.2, west: 106.0, east: 107.7 },
+    start: "2019-03-01",
+    days: 45,
+    stations: 4,
+    landFraction: 1,
+  },
   // The demo: Loess Plateau, a full year with frozen winters and a summer monsoon.
-  demo: { seed: 1, resolution: "9km", bbox: { south: 34.5, north: 38.0, west: 105.0, east: 110.0 }, start: "2019-01-01", days: 365, stations: 10, landFraction: 1 },
+  demo: {
+    seed: 1,
+    resolution: "9km",
+    bbox: { south: 34.5, north: 38.0, west: 105.0, east: 110.0 },
+    start: "2019-01-01",
+    days: 365,
+    stations: 10,
+    landFraction: 1,
+  },
   // China-sized: about 120 000 land pixels at 9 km, 2016-2022 (the paper's product period).
-  china: { seed: 1, resolution: "9km", bbox: { south: 18.0, north: 54.0, west: 73.0, east: 135.0 }, start: "2016-01-01", days: 2557, stations: 60, landFraction: 0.42 },
+  china: {
+    seed: 1,
+    resolution: "9km",
+    bbox: { south: 18.0, north: 54.0, west: 73.0, east: 135.0 },
+    start: "2016-01-01",
+    days: 2557,
+    stations: 60,
+    landFraction: 0.42,
+  },
 };
 
 /** Land cover classes written to the land cover raster (IGBP codes). */
@@ -219,7 +243,23 @@ export class SyntheticWorld {
       ];
       landCover[i] = classes.reduce((best, c) => (c[0] > best[0] ? c : best))[1];
     }
-    return { land, elevation, slope, sand, clay, porosity, fieldCapacity, wiltingPoint, forest, cropland, grassland, barren, landCover, annualPrecipitation, meanTemperature };
+    return {
+      land,
+      elevation,
+      slope,
+      sand,
+      clay,
+      porosity,
+      fieldCapacity,
+      wiltingPoint,
+      forest,
+      cropland,
+      grassland,
+      barren,
+      landCover,
+      annualPrecipitation,
+      meanTemperature,
+    };
   }
 
   private placeStations(): Station[] {
@@ -386,7 +426,7 @@ export class SyntheticWorld {
       for (const pass of ["AM", "PM"] as Pass[]) {
         const values = new Float32Array(n).fill(NaN);
         const flags = new Uint16Array(n).fill(65534);
-        const phase = (((t * 3) / 8 + (pass === "PM" ? 0.43 : 0)) % 1 + 1) % 1;
+        const phase = ((((t * 3) / 8 + (pass === "PM" ? 0.43 : 0)) % 1) + 1) % 1;
         for (let i = 0; i < n; i++) {
           if (!s.land[i]) continue;
           const lat = lats[Math.floor(i / ncols)]!;
@@ -395,7 +435,7 @@ export class SyntheticWorld {
           const swathDeg = 1000 / (111.32 * Math.cos((lat * Math.PI) / 180));
           // Descending (AM) and ascending (PM) tracks cross the region at opposite tilts.
           const tilt = pass === "AM" ? 0.35 : -0.35;
-          const position = (((lon + tilt * lat) / 24.66 + phase) % 1 + 1) % 1;
+          const position = ((((lon + tilt * lat) / 24.66 + phase) % 1) + 1) % 1;
           if (position > swathDeg / 24.66) continue;
           const passTemp = soilTemp[i]! + (pass === "PM" ? 2 : -1);
           if (frozen[i] || passTemp < 273.15) {

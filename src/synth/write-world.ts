@@ -151,7 +151,10 @@ class NdviComposites {
   private maximum: Float32Array | undefined;
   readonly written: string[] = [];
 
-  constructor(private readonly directory: string, private readonly grid: LatLonGrid) {
+  constructor(
+    private readonly directory: string,
+    private readonly grid: LatLonGrid,
+  ) {
     fs.mkdirSync(directory, { recursive: true });
   }
 
@@ -260,13 +263,25 @@ export async function writeWorld(config: WorldConfig, directory: string, options
 
   const meteoGrid = latLonGrid(world, 0.1, 0.3);
   const modisGrid = latLonGrid(world, 0.05, 0.3);
-  const meteo = new MonthlyNetcdf(path.join(predictors, "meteo"), "SYN_METEO", meteoGrid, {
-    precipitation: { units: "mm d-1", long_name: "daily total precipitation", standard_name: "precipitation_amount" },
-    air_temperature: { units: "K", long_name: "daily mean 2 m air temperature", standard_name: "air_temperature" },
-  }, "synthetic ERA5-like daily meteorology");
-  const lst = new MonthlyNetcdf(path.join(predictors, "lst"), "SYN_LST", modisGrid, {
-    lst_day: { units: "K", long_name: "daytime land surface temperature (MODIS-like, clear sky only)", standard_name: "surface_temperature" },
-  }, "synthetic MODIS-like daytime land surface temperature");
+  const meteo = new MonthlyNetcdf(
+    path.join(predictors, "meteo"),
+    "SYN_METEO",
+    meteoGrid,
+    {
+      precipitation: { units: "mm d-1", long_name: "daily total precipitation", standard_name: "precipitation_amount" },
+      air_temperature: { units: "K", long_name: "daily mean 2 m air temperature", standard_name: "air_temperature" },
+    },
+    "synthetic ERA5-like daily meteorology",
+  );
+  const lst = new MonthlyNetcdf(
+    path.join(predictors, "lst"),
+    "SYN_LST",
+    modisGrid,
+    {
+      lst_day: { units: "K", long_name: "daytime land surface temperature (MODIS-like, clear sky only)", standard_name: "surface_temperature" },
+    },
+    "synthetic MODIS-like daytime land surface temperature",
+  );
   const ndvi = new NdviComposites(path.join(predictors, "ndvi"), modisGrid);
   const staticFiles = writeStatics(world, path.join(predictors, "static"));
 
@@ -283,7 +298,9 @@ export async function writeWorld(config: WorldConfig, directory: string, options
     variables: [
       { name: "soil_moisture_true", kind: "dynamic", units: "m3 m-3", long_name: "true 0-5 cm soil moisture of the synthetic world" },
       { name: "frozen", kind: "dynamic", units: "1", long_name: "soil frozen or snow covered", dtype: "uint8" },
-      ...(["land", "elevation", "slope", "sand", "clay", "porosity", "fieldCapacity", "wiltingPoint", "forest", "cropland", "grassland", "barren"] as const).map((name) => ({
+      ...(
+        ["land", "elevation", "slope", "sand", "clay", "porosity", "fieldCapacity", "wiltingPoint", "forest", "cropland", "grassland", "barren"] as const
+      ).map((name) => ({
         name,
         kind: "static" as const,
         units: { land: "1", elevation: "m", slope: "degree" }[name as string] ?? "1",
@@ -292,7 +309,20 @@ export async function writeWorld(config: WorldConfig, directory: string, options
     ],
     attributes: { title: "smapfill synthetic world: truth", world: config },
   });
-  for (const name of ["land", "elevation", "slope", "sand", "clay", "porosity", "fieldCapacity", "wiltingPoint", "forest", "cropland", "grassland", "barren"] as const) {
+  for (const name of [
+    "land",
+    "elevation",
+    "slope",
+    "sand",
+    "clay",
+    "porosity",
+    "fieldCapacity",
+    "wiltingPoint",
+    "forest",
+    "cropland",
+    "grassland",
+    "barren",
+  ] as const) {
     const v = s[name];
     await truth.writeStatic(name, v instanceof Uint8Array ? Float32Array.from(v) : v);
   }
@@ -354,7 +384,10 @@ export async function writeWorld(config: WorldConfig, directory: string, options
     files: { granules, meteo: meteo.written, lst: lst.written, ndvi: ndvi.written, static: staticFiles },
   };
   const manifest = path.join(directory, "world.json");
-  fs.writeFileSync(`${manifest}.tmp`, JSON.stringify({ ...written, landPixels: world.landPixels, note: "Synthetic data made by smapfill; not real observations." }, null, 2));
+  fs.writeFileSync(
+    `${manifest}.tmp`,
+    JSON.stringify({ ...written, landPixels: world.landPixels, note: "Synthetic data made by smapfill; not real observations." }, null, 2),
+  );
   fs.renameSync(`${manifest}.tmp`, manifest);
   return written;
 }
@@ -375,9 +408,30 @@ function writeStatics(world: SyntheticWorld, directory: string): string[] {
   const textureGrid = latLonGrid(world, 0.05, 0.3);
   const files = [
     ["dem.tif", rasterOn(demGrid, dem, -32768)],
-    ["sand.tif", rasterOn(textureGrid, sample(textureGrid, s.sand, s.land).map((v) => (Number.isFinite(v) ? v : -1)), -1)],
-    ["clay.tif", rasterOn(textureGrid, sample(textureGrid, s.clay, s.land).map((v) => (Number.isFinite(v) ? v : -1)), -1)],
-    ["landcover.tif", rasterOn(demGrid, Uint8Array.from(demGrid.pixel, (p) => s.landCover[p]!), 255)],
+    [
+      "sand.tif",
+      rasterOn(
+        textureGrid,
+        sample(textureGrid, s.sand, s.land).map((v) => (Number.isFinite(v) ? v : -1)),
+        -1,
+      ),
+    ],
+    [
+      "clay.tif",
+      rasterOn(
+        textureGrid,
+        sample(textureGrid, s.clay, s.land).map((v) => (Number.isFinite(v) ? v : -1)),
+        -1,
+      ),
+    ],
+    [
+      "landcover.tif",
+      rasterOn(
+        demGrid,
+        Uint8Array.from(demGrid.pixel, (p) => s.landCover[p]!),
+        255,
+      ),
+    ],
   ] as const;
   return files.map(([name, raster]) => {
     const file = path.join(directory, name);

@@ -19,7 +19,11 @@ export class Progress {
   private readonly interactive: boolean;
   private readonly quiet: boolean;
 
-  constructor(private readonly label: string, private readonly total: number, options: ProgressOptions = {}) {
+  constructor(
+    private readonly label: string,
+    private readonly total: number,
+    options: ProgressOptions = {},
+  ) {
     this.stream = options.stream ?? process.stderr;
     this.quiet = options.quiet ?? false;
     this.interactive = Boolean(this.stream.isTTY) && !process.env.CI;

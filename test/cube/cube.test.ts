@@ -67,7 +67,10 @@ test("append days, add a variable, record provenance; reopen sees it all", async
   assert.deepEqual(await again.readDay("soil_moisture", 8), pattern(45 * 64, 2));
   assert.ok((await again.readDay("soil_moisture", 5)).every(Number.isNaN));
   assert.equal((await again.readDay("soil_moisture_pass", 8))[7], 2);
-  assert.deepEqual(again.provenance.map((p) => p.step), ["create", "test"]);
+  assert.deepEqual(
+    again.provenance.map((p) => p.step),
+    ["create", "test"],
+  );
 });
 
 test("bad requests give clear errors and never leave a half-made cube", async () => {
@@ -80,8 +83,14 @@ test("bad requests give clear errors and never leave a half-made cube", async ()
   await assert.rejects(() => cube.readStatic("soil_moisture"), /is dynamic, not static/);
   await assert.rejects(() => cube.writeDay("soil_moisture", 0, new Float32Array(7)), /do not fill whole days/);
   await assert.rejects(() => cube.readDay("soil_moisture", 0, { row0: 40, col0: 0, nrows: 10, ncols: 2 }), /outside the cube/);
-  await assert.rejects(() => Cube.create(path.join(dir, "bad.zarr"), { ...spec(), variables: [{ name: "time", kind: "dynamic", units: "", long_name: "" }] }), /cannot name a cube variable/);
-  await assert.rejects(() => Cube.create(path.join(dir, "bad2.zarr"), { ...spec(), window: { row0: 1620, col0: 0, nrows: 10, ncols: 10 } }), /not inside the EASE2_M09km grid/);
+  await assert.rejects(
+    () => Cube.create(path.join(dir, "bad.zarr"), { ...spec(), variables: [{ name: "time", kind: "dynamic", units: "", long_name: "" }] }),
+    /cannot name a cube variable/,
+  );
+  await assert.rejects(
+    () => Cube.create(path.join(dir, "bad2.zarr"), { ...spec(), window: { row0: 1620, col0: 0, nrows: 10, ncols: 10 } }),
+    /not inside the EASE2_M09km grid/,
+  );
   assert.ok(!fs.existsSync(path.join(dir, "bad.zarr")) && !fs.existsSync(path.join(dir, "bad2.zarr")));
   assert.deepEqual(fs.readdirSync(dir), ["c.zarr"]);
   await assert.rejects(() => Cube.open(dir), /is not a smapfill cube/);

@@ -110,7 +110,10 @@ test("a truncated granule names the file and says it is truncated", () => {
   const src = path.join(PAKISTAN, "SMAP_L3_SM_P_E_20200101_R00000_001.h5");
   const bad = path.join(dir, "SMAP_L3_SM_P_E_20200101_R00000_001.h5");
   fs.writeFileSync(bad, fs.readFileSync(src).subarray(0, 150000));
-  assert.throws(() => readSmapL3(bad), (e: Error) => e.message.includes(bad) && /truncated/.test(e.message) && /download it again/.test(e.message));
+  assert.throws(
+    () => readSmapL3(bad),
+    (e: Error) => e.message.includes(bad) && /truncated/.test(e.message) && /download it again/.test(e.message),
+  );
 });
 
 test("a real NASA file without soil_moisture names the file and the dataset", () => {
@@ -134,7 +137,12 @@ test("a wrong grid size, a non-HDF5 file and a missing file give clear errors", 
   assert.throws(() => readSmapL3(text), /notes\.h5: not an HDF5\/NetCDF-4 file/);
   assert.throws(() => readSmapL3(path.join(dir, "nope.h5")), /nope\.h5: file not found/);
   const g36 = Ease2Grid.of("36km");
-  const f36 = writeSmapL3Granule(dir, { grid: g36, date: "2020-01-01", window: { row0: 100, col0: 700, nrows: 2, ncols: 2 }, AM: { values: new Float32Array([0.1, 0.2, 0.3, 0.4]) } });
+  const f36 = writeSmapL3Granule(dir, {
+    grid: g36,
+    date: "2020-01-01",
+    window: { row0: 100, col0: 700, nrows: 2, ncols: 2 },
+    AM: { values: new Float32Array([0.1, 0.2, 0.3, 0.4]) },
+  });
   assert.equal(path.basename(f36), granuleFileName(g36, "2020-01-01"));
   assert.equal(readSmapL3(f36, { window: { row0: 100, col0: 700, nrows: 2, ncols: 2 } }).product, "SPL3SMP");
   assert.throws(() => readSmapL3(f36, { expectResolution: "9km" }), /EASE2_M36km grid, but the study uses 9km/);
@@ -151,7 +159,10 @@ test("a directory with one bad granule reads the others and reports the bad one"
   fs.writeFileSync(path.join(dir, badName), fs.readFileSync(path.join(PAKISTAN, badName)).subarray(0, 4000));
   fs.writeFileSync(path.join(dir, "README.txt"), "not a granule");
   const files = listGranules(dir);
-  assert.deepEqual(files.map((f) => granuleDateFromName(f)), ["2020-01-03", "2020-01-04", "2020-01-05", "2020-01-06"]);
+  assert.deepEqual(
+    files.map((f) => granuleDateFromName(f)),
+    ["2020-01-03", "2020-01-04", "2020-01-05", "2020-01-06"],
+  );
   const results = [...readGranules(files, { window: pakistanWindow })];
   const ok = results.filter((r) => r.ok);
   const failed = results.flatMap((r) => (r.ok ? [] : [r.failure]));

@@ -114,7 +114,10 @@ test("a written world goes through the real readers and matches the simulation",
   assert.equal(written.files.granules, small.days);
   // SMAP granules: the reader gives back the simulated retrievals that pass the quality policy.
   const day7 = days[7]!;
-  const granule = readSmapL3(path.join(written.smapDirectory, `SMAP_L3_SM_P_E_${day7.date.replaceAll("-", "")}_R19240_001.h5`), { window: written.window, quality: "any" });
+  const granule = readSmapL3(path.join(written.smapDirectory, `SMAP_L3_SM_P_E_${day7.date.replaceAll("-", "")}_R19240_001.h5`), {
+    window: written.window,
+    quality: "any",
+  });
   for (const [k, pass] of granule.passes.entries()) {
     const simulated = day7.smap[k === 0 ? "AM" : "PM"].values;
     for (let i = 0; i < simulated.length; i++) {
@@ -159,7 +162,12 @@ test("h5py (the reference HDF5 stack) reads a synthetic granule exactly as we do
   const file = path.join(written.smapDirectory, "SMAP_L3_SM_P_E_20190302_R19240_001.h5");
   const w = written.window;
   const win = `${w.row0}:${w.row0 + w.nrows}:${w.col0}:${w.col0 + w.ncols}`;
-  const out = runPythonJson(python, "h5py_read.py", [file, `Soil_Moisture_Retrieval_Data_PM/soil_moisture_pm:${win}`, `Soil_Moisture_Retrieval_Data_AM/retrieval_qual_flag:${win}`, "Soil_Moisture_Retrieval_Data_AM/soil_moisture_dca:0:2:0:2"]);
+  const out = runPythonJson(python, "h5py_read.py", [
+    file,
+    `Soil_Moisture_Retrieval_Data_PM/soil_moisture_pm:${win}`,
+    `Soil_Moisture_Retrieval_Data_AM/retrieval_qual_flag:${win}`,
+    "Soil_Moisture_Retrieval_Data_AM/soil_moisture_dca:0:2:0:2",
+  ]);
   const ours = readSmapL3(file, { window: w, quality: "any" });
   const pm = out[`Soil_Moisture_Retrieval_Data_PM/soil_moisture_pm:${win}`];
   assert.deepEqual(pm.shape, [1624, 3856]);

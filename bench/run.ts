@@ -1,0 +1,41 @@
+/**
+ * `npm run bench [-- NAME ...] [--days N] [--repeats N]`: runs the benchmarks and writes one JSON
+ * per benchmark to bench/results/NAME.json, with the machine, versions and commit.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { runInfo } from "../src/util/run-info.js";
+import { benchSmapReader } from "./smap-reader.js";
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+const RESULTS = path.join(REPO, "bench", "results");
+const WORK = process.env.SMAPFILL_BENCH_WORK ?? path.join(REPO, "bench", "work");
+
+function option(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+const BENCHMARKS: Record<string, () => Promise<Record<string, unknown>>> = {
+  "smap-reader": () => benchSmapReader({ workDir: WORK, days: option("days", 365), repeats: option("repeats", 3) }),
+};
+
+async function main() {
+  const names = process.argv.slice(2).filter((a, i, all) => !a.startsWith("--") && !all[i - 1]?.startsWith("--"));
+  const selected = names.length ? names : Object.keys(BENCHMARKS);
+  fs.mkdirSync(RESULTS, { recursive: true });
+  for (const name of selected) {
+    const bench = BENCHMARKS[name];
+    if (!bench) throw new Error(`unknown benchmark '${name}'; known: ${Object.keys(BENCHMARKS).join(", ")}`);
+    const result = { ...(await bench()), machine: runInfo() };
+    const file = path.join(RESULTS, `${name}.json`);
+    fs.writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+    process.stdout.write(`${name}: ${file}\n${JSON.stringify(result, null, 2)}\n`);
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});

@@ -1,0 +1,81 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { spawnSync } from "node:child_process";
+import { REPO_ROOT, realFile, tempDir } from "../helpers.js";
+
+const BIN = path.join(REPO_ROOT, "bin", "smapfill.js");
+
+function smapfill(...args: string[]) {
+  const run = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", env: { ...process.env, CI: "1" } });
+  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
+test("smapfill demo (test preset) synthesises, ingests, summarises and draws; a rerun reuses the work", () => {
+  const out = path.join(tempDir(), "demo");
+  const first = smapfill("demo", "--preset", "test", "--out", out);
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stdout, /smapfill demo: a synthetic region/);
+  assert.match(first.stdout, /region\s+EASE2_M09km rows \d+-\d+, cols \d+-\d+: \d+ x \d+ = \d+ cells/);
+  assert.match(first.stdout, /SMAP\s+observed pixel-days \d+\.\d %, missing \d+\.\d %/);
+  assert.match(first.stdout, /per pass .* outside the swath/);
+  for (const f of ["coverage_map.png", "coverage_daily.png", "demo-summary.json", "cube.zarr/zarr.json", "world/world.json"]) {
+    assert.ok(fs.existsSync(path.join(out, f)), f);
+  }
+  assert.deepEqual([...fs.readFileSync(path.join(out, "coverage_map.png")).subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
+  const summary = JSON.parse(fs.readFileSync(path.join(out, "demo-summary.json"), "utf8"));
+  assert.equal(summary.world.days, 45);
+  assert.equal(summary.smap.granulesRead, 45);
+  assert.ok(summary.run.node.startsWith("v"));
+  const second = smapfill("demo", "--preset", "test", "--out", out);
+  assert.equal(second.code, 0, second.stderr);
+  assert.match(second.stderr, /reusing the synthetic world/);
+  assert.match(second.stderr, /done before/);
+  assert.equal(second.stdout, first.stdout);
+});
+
+test("smapfill ingest-smap on the real Pakistan granules, and inspect on a real NASA file", () => {
+  const cube = path.join(tempDir(), "pk.zarr");
+  const r = smapfill(
+    "ingest-smap",
+    realFile("pakistan_2020", "SPL3SMP_E"),
+    "--cube",
+    cube,
+    "--bbox",
+    "25,28.5,67,73",
+    "--start",
+    "2020-06-01",
+    "--end",
+    "2020-06-30",
+    "--quiet",
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /45 x 64 cells \(\d+ observed\), 30 days, 30 granules/);
+  const i = smapfill("inspect", realFile("smap_formats", "SMAP_L4_SM_aup_input.h5"));
+  assert.equal(i.code, 0, i.stderr);
+  assert.match(i.stdout, /\/Analysis_Data\/sm_surface_analysis {2}\[508 x 1123\] <f/);
+});
+
+test("bad input exits with status 2 and one clear line", () => {
+  const bbox = smapfill("ingest-smap", "x", "--cube", "c.zarr", "--bbox", "25,28.5,67", "--start", "2020-01-01", "--end", "2020-01-02");
+  assert.notEqual(bbox.code, 0);
+  assert.match(bbox.stderr, /SOUTH,NORTH,WEST,EAST/);
+  const missing = smapfill(
+    "ingest-smap",
+    "/nonexistent/granules",
+    "--cube",
+    path.join(tempDir(), "c.zarr"),
+    "--bbox",
+    "25,28.5,67,73",
+    "--start",
+    "2020-01-01",
+    "--end",
+    "2020-01-02",
+  );
+  assert.equal(missing.code, 2);
+  assert.equal(missing.stderr.trim(), "error: /nonexistent/granules: directory not found. Check the SMAP granule path in your config");
+  const notHdf = smapfill("inspect", path.join(REPO_ROOT, "package.json"));
+  assert.equal(notHdf.code, 2);
+  assert.match(notHdf.stderr, /package\.json: not an HDF5\/NetCDF-4 file/);
+});
