@@ -6,6 +6,8 @@
 import path from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { ingestSmap, PASS_RULES, type PassRule } from "../cube/ingest-smap.js";
+import { ingestStudy } from "../cube/ingest-study.js";
+import { loadStudy } from "../config/study.js";
 import { Ease2Grid, type BBox } from "../grid/ease2.js";
 import { openHdf5, Group } from "../io/hdf5.js";
 import type { QualityPolicy } from "../io/smap-l3.js";
@@ -109,6 +111,29 @@ export function buildProgram(): Command {
         process.stdout.write(
           `  no granule for ${r.missingDays.length} days: ${r.missingDays.slice(0, 5).join(", ")}${r.missingDays.length > 5 ? ", ..." : ""}\n`,
         );
+    });
+
+  program
+    .command("ingest <study>")
+    .description("build a study's cube: SMAP and every predictor of the config (YAML or JSON), resumable")
+    .option("--quiet", "no progress output")
+    .action(async (file: string, o) => {
+      const study = loadStudy(file);
+      const r = await ingestStudy(study, { quiet: o.quiet });
+      const pct = (v: number) => `${(100 * v).toFixed(1)} %`;
+      const lines = [
+        `${study.name}: ${r.output}`,
+        `  grid      ${r.smap.window.nrows} x ${r.smap.window.ncols} cells of ${study.resolution}, ${r.smap.days} days from ${study.period.start}`,
+        `  SMAP      ${r.smap.granulesRead} granules, ${pct(1 - r.smap.missingShare)} of observed pixel-days have a value, ${r.smap.failures.length} failed`,
+        ...r.predictors.flatMap((p) =>
+          Object.entries(p.coverage).map(
+            ([name, share]) =>
+              `  ${name.padEnd(24)} ${pct(share)} with a value (${p.method}${p.missingDays.length ? `, no source data on ${p.missingDays.length} days` : ""})`,
+          ),
+        ),
+      ];
+      process.stdout.write(`${lines.join("\n")}\n`);
+      for (const f of r.smap.failures) process.stdout.write(`  failed: ${f.file}: ${f.error}\n`);
     });
 
   program
