@@ -5,7 +5,11 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { ingestSmap, type SmapIngestReport } from "../cube/ingest-smap.js";
+import type { SmapIngestReport } from "../cube/ingest-smap.js";
+import { ingestStudy } from "../cube/ingest-study.js";
+import type { PredictorReport } from "../cube/ingest-predictors.js";
+import { loadStudy } from "../config/study.js";
+import { writeWorldStudy } from "../synth/world-study.js";
 import { renderDailyBars, renderMap } from "../report/maps.js";
 import { WORLD_PRESETS, type WorldConfig, type WorldPreset } from "../synth/world.js";
 import { writeWorld } from "../synth/write-world.js";
@@ -25,6 +29,7 @@ export interface DemoOptions {
 export interface DemoResult {
   world: WorldConfig;
   report: SmapIngestReport;
+  predictors: PredictorReport[];
   files: string[];
   summary: string;
 }
@@ -61,15 +66,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
   const cubePath = path.join(options.out, "cube.zarr");
   const end = formatDay(parseDay(world.start) + world.days - 1);
-  const report = await ingestSmap({
-    granules: path.join(worldDir, "smap"),
-    cube: cubePath,
-    resolution: world.resolution,
-    bbox: world.bbox,
-    start: world.start,
-    end,
-    quiet: options.quiet,
-  });
+  const study = loadStudy(writeWorldStudy(worldDir, world, path.relative(worldDir, cubePath)));
+  const { smap: report, predictors } = await ingestStudy(study, { quiet: options.quiet });
 
   const { nrows, ncols } = report.window;
   const mapFile = path.join(options.out, "coverage_map.png");
@@ -85,7 +83,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const dates = Array.from({ length: report.days }, (_, t) => formatDay(parseDay(world.start) + t));
   renderDailyBars(report.coveragePerDay, dates, "SMAP coverage per day (share of land cells)").save(chartFile);
 
-  const summary = describe(world, report, options.out);
+  const summary = describe(world, report, predictors, options.out);
   const summaryFile = path.join(options.out, "demo-summary.json");
   const json = {
     run: runInfo(),
@@ -102,10 +100,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       causes: report.causes,
       coveragePerDay: Array.from(report.coveragePerDay),
     },
+    predictors,
   };
   fs.writeFileSync(`${summaryFile}.tmp`, JSON.stringify(json, null, 2));
   fs.renameSync(`${summaryFile}.tmp`, summaryFile);
-  return { world, report, files: [cubePath, mapFile, chartFile, summaryFile], summary };
+  return { world, report, predictors, files: [cubePath, mapFile, chartFile, summaryFile], summary };
 }
 
 function pct(v: number): string {
@@ -118,7 +117,7 @@ function stats(values: ArrayLike<number>) {
   return { mean, min: Math.min(...finite), max: Math.max(...finite) };
 }
 
-function describe(world: WorldConfig, r: SmapIngestReport, out: string): string {
+function describe(world: WorldConfig, r: SmapIngestReport, predictors: PredictorReport[], out: string): string {
   const b = world.bbox;
   const day = stats(r.coveragePerDay);
   const cell = stats(r.coveragePerCell);
@@ -133,6 +132,8 @@ function describe(world: WorldConfig, r: SmapIngestReport, out: string): string 
     `            per day:   mean ${pct(day.mean)}, min ${pct(day.min)}, max ${pct(day.max)}`,
     `            per pixel: mean ${pct(cell.mean)}, min ${pct(cell.min)}, max ${pct(cell.max)}`,
     `  per pass  of ${passCells} AM+PM pass-cells: ${pct(c.observed / passCells)} retrieved, ${pct(c.noOverpass / passCells)} outside the swath, ${pct(c.retrievalFailed / passCells)} frozen/snow/RFI, ${pct(c.rejected / passCells)} rejected (quality, range)`,
+    `  predictors ${predictors.length} (${predictors.reduce((n, p) => n + p.variables.length, 0)} cube variables), share of cell-days with a value:`,
+    ...predictors.map((p) => `            ${p.variables.map((v) => `${v} ${pct(p.coverage[v]!)}`).join(", ")}  [${p.method}]`),
     `  stations  ${world.stations} ISMN-format stations in ${path.join(out, "world", "ismn")}`,
     `  wrote     ${path.join(out, "cube.zarr")}, coverage_map.png, coverage_daily.png, demo-summary.json`,
   ].join("\n");

@@ -57,6 +57,26 @@ test("smapfill ingest-smap on the real Pakistan granules, and inspect on a real 
   assert.match(i.stdout, /\/Analysis_Data\/sm_surface_analysis {2}\[508 x 1123\] <f/);
 });
 
+test("smapfill ingest builds a study's cube from a YAML config, and reports bad configs by key", () => {
+  const dir = tempDir();
+  const example = path.join(REPO_ROOT, "examples", "pakistan-2020-01.yaml");
+  const text = fs
+    .readFileSync(example, "utf8")
+    .replaceAll("../../shared", path.join(REPO_ROOT, "..", "shared"))
+    .replace("output: ../pakistan-2020-01.zarr", `output: ${path.join(dir, "pk.zarr")}`);
+  const config = path.join(dir, "study.yaml");
+  fs.writeFileSync(config, text);
+  const r = smapfill("ingest", config, "--quiet");
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /pakistan-2020-01: .*pk\.zarr/);
+  assert.match(r.stdout, /era5_swvl1\s+100\.0 % with a value \(bilinear\)/);
+  assert.match(r.stdout, /era5_land_fraction\s+100\.0 % with a value \(average\)/);
+  fs.writeFileSync(config, text.replace("aggregation: overpass_am", "aggregation: sometimes"));
+  const bad = smapfill("ingest", config);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /study\.yaml: invalid study config:\n {2}predictors\[1\]\.aggregation: .*expected one of mean, sum/);
+});
+
 test("bad input exits with status 2 and one clear line", () => {
   const bbox = smapfill("ingest-smap", "x", "--cube", "c.zarr", "--bbox", "25,28.5,67", "--start", "2020-01-01", "--end", "2020-01-02");
   assert.notEqual(bbox.code, 0);

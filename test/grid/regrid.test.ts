@@ -31,7 +31,32 @@ async function againstGdal(file: string, variable: string, bbox: BBox, method: R
   const vrt = path.join(path.dirname(out), "step.vrt");
   execFileSync("gdal_translate", ["-q", "-of", "VRT", "-b", String(step + 1), `NETCDF:"${file}":${variable}`, vrt], { stdio: "pipe" });
   const input = vrt;
-  execFileSync("gdalwarp", ["-q", "-overwrite", "-s_srs", "EPSG:4326", "-t_srs", "EPSG:6933", "-te", xmin, ymin, xmax, ymax, "-ts", w.ncols, w.nrows, "-r", method, "-dstnodata", "nan", input, out].map(String), { stdio: "pipe" });
+  execFileSync(
+    "gdalwarp",
+    [
+      "-q",
+      "-overwrite",
+      "-s_srs",
+      "EPSG:4326",
+      "-t_srs",
+      "EPSG:6933",
+      "-te",
+      xmin,
+      ymin,
+      xmax,
+      ymax,
+      "-ts",
+      w.ncols,
+      w.nrows,
+      "-r",
+      method,
+      "-dstnodata",
+      "nan",
+      input,
+      out,
+    ].map(String),
+    { stdio: "pipe" },
+  );
   const theirs = (await (await (await fromFile(out)).getImage()).readRasters())[0] as Float32Array;
   let se = 0;
   let n = 0;
@@ -52,12 +77,54 @@ async function againstGdal(file: string, variable: string, bbox: BBox, method: R
 }
 
 const cases: [string, string, string, BBox, Resampling, number][] = [
-  ["ERA5-Land swvl1 0.1 deg, hourly (step 12), average", realFile("pakistan_2020", "era5_land", "ERA5_Pakistan_20200101_20200131.nc"), "swvl1", { south: 25.2, north: 28.3, west: 67.2, east: 72.8 }, "average", 12],
-  ["ERA5-Land swvl1 0.1 deg, bilinear", realFile("pakistan_2020", "era5_land", "ERA5_Pakistan_20200101_20200131.nc"), "swvl1", { south: 25.2, north: 28.3, west: 67.2, east: 72.8 }, "bilinear", 12],
-  ["ERA5 land mask 0.1 deg (longitudes 0..360) across the prime meridian, average", realFile("predictors", "era5", "landmask_0.1_0.1.nc"), "land", { south: 35, north: 45, west: -10, east: 10 }, "average", 0],
-  ["ESA CCI SM 0.25 deg with gaps, bilinear", realFile("predictors", "esa_cci_sm", "ESACCI-SOILMOISTURE-L3S-SSMV-PASSIVE-20161227000000-fv04.2.nc"), "sm", { south: -35, north: -15, west: 120, east: 145 }, "bilinear", 0],
-  ["GLDAS-2.1 0.25 deg, bilinear", realFile("predictors", "gldas21", "GLDAS_NOAH025_3H.A20160101.0300.021.nc4"), "SoilMoi0_10cm_inst", { south: 25, north: 45, west: -110, east: -80 }, "bilinear", 0],
-  ["GLDAS-2.1 0.25 deg, average", realFile("predictors", "gldas21", "GLDAS_NOAH025_3H.A20160101.0300.021.nc4"), "SoilMoi0_10cm_inst", { south: 25, north: 45, west: -110, east: -80 }, "average", 0],
+  [
+    "ERA5-Land swvl1 0.1 deg, hourly (step 12), average",
+    realFile("pakistan_2020", "era5_land", "ERA5_Pakistan_20200101_20200131.nc"),
+    "swvl1",
+    { south: 25.2, north: 28.3, west: 67.2, east: 72.8 },
+    "average",
+    12,
+  ],
+  [
+    "ERA5-Land swvl1 0.1 deg, bilinear",
+    realFile("pakistan_2020", "era5_land", "ERA5_Pakistan_20200101_20200131.nc"),
+    "swvl1",
+    { south: 25.2, north: 28.3, west: 67.2, east: 72.8 },
+    "bilinear",
+    12,
+  ],
+  [
+    "ERA5 land mask 0.1 deg (longitudes 0..360) across the prime meridian, average",
+    realFile("predictors", "era5", "landmask_0.1_0.1.nc"),
+    "land",
+    { south: 35, north: 45, west: -10, east: 10 },
+    "average",
+    0,
+  ],
+  [
+    "ESA CCI SM 0.25 deg with gaps, bilinear",
+    realFile("predictors", "esa_cci_sm", "ESACCI-SOILMOISTURE-L3S-SSMV-PASSIVE-20161227000000-fv04.2.nc"),
+    "sm",
+    { south: -35, north: -15, west: 120, east: 145 },
+    "bilinear",
+    0,
+  ],
+  [
+    "GLDAS-2.1 0.25 deg, bilinear",
+    realFile("predictors", "gldas21", "GLDAS_NOAH025_3H.A20160101.0300.021.nc4"),
+    "SoilMoi0_10cm_inst",
+    { south: 25, north: 45, west: -110, east: -80 },
+    "bilinear",
+    0,
+  ],
+  [
+    "GLDAS-2.1 0.25 deg, average",
+    realFile("predictors", "gldas21", "GLDAS_NOAH025_3H.A20160101.0300.021.nc4"),
+    "SoilMoi0_10cm_inst",
+    { south: 25, north: 45, west: -110, east: -80 },
+    "average",
+    0,
+  ],
 ];
 
 for (const [name, file, variable, bbox, method, step] of cases) {
@@ -89,7 +156,10 @@ test("property: a constant field stays constant under every method", () => {
   for (const method of ["average", "bilinear", "nearest"] as Resampling[]) {
     const plan = planRegrid(s.axes, g9, w, method);
     const sub = cut(s, plan);
-    assert.ok(plan.apply(sub).every((v) => Math.abs(v - 0.25) < 1e-6), method);
+    assert.ok(
+      plan.apply(sub).every((v) => Math.abs(v - 0.25) < 1e-6),
+      method,
+    );
   }
 });
 
@@ -132,14 +202,20 @@ test("property: area-weighted averaging conserves the area integral; fractions s
   const cplan = planRegrid(classes.axes, g9, w, "fractions");
   const fr = cplan.applyFractions(cut(classes, cplan), [5, 10, 12]);
   for (let k = 0; k < cplan.size; k++) assert.ok(Math.abs(fr[0]![k]! + fr[1]![k]! + fr[2]![k]! - 1) < 1e-6); // float32 outputs
-  assert.ok(fr[2]!.some((v) => v > 0 && v < 1), "cells on a class boundary get partial fractions");
+  assert.ok(
+    fr[2]!.some((v) => v > 0 && v < 1),
+    "cells on a class boundary get partial fractions",
+  );
 });
 
 test("a grid that does not cover the region is an error naming the file and both extents", async () => {
   const file = realFile("pakistan_2020", "era5_land", "ERA5_Pakistan_20200101_20200131.nc");
   const src = await openRaster(file, { variable: "swvl1" });
   const w = g9.windowFromBBox({ south: 30, north: 32, west: 67, east: 73 });
-  assert.throws(() => planRegrid(src, g9, w, "bilinear", { file, variable: "swvl1" }), /ERA5_Pakistan_20200101_20200131\.nc: swvl1: the grid \(lat 24\.95\.\.28\.55 deg, lon 66\.95\.\.73\.05 deg\) does not cover the region/);
+  assert.throws(
+    () => planRegrid(src, g9, w, "bilinear", { file, variable: "swvl1" }),
+    /ERA5_Pakistan_20200101_20200131\.nc: swvl1: the grid \(lat 24\.95\.\.28\.55 deg, lon 66\.95\.\.73\.05 deg\) does not cover the region/,
+  );
   src.close();
 });
 
@@ -152,7 +228,12 @@ test("slope and aspect (Horn) on a tilted plane, and circular aspect averaging",
   assert.ok(Math.abs(t.slope[12]! - (Math.atan(0.1) * 180) / Math.PI) < 1e-4);
   assert.ok(Math.abs(aspectDegrees(t.aspectSin[12]!, t.aspectCos[12]!) - 270) < 1e-6);
   // Rising towards the south: faces north (0 deg); the mean of 350 and 10 deg is 0, not 180.
-  const north = terrain(Float32Array.from({ length: 25 }, (_, k) => Math.floor(k / 5) * 100), xs, ys, false);
+  const north = terrain(
+    Float32Array.from({ length: 25 }, (_, k) => Math.floor(k / 5) * 100),
+    xs,
+    ys,
+    false,
+  );
   assert.ok(Math.abs(aspectDegrees(north.aspectSin[12]!, north.aspectCos[12]!)) < 1e-6);
   const s = Math.sin((350 * Math.PI) / 180) + Math.sin((10 * Math.PI) / 180);
   const c = Math.cos((350 * Math.PI) / 180) + Math.cos((10 * Math.PI) / 180);

@@ -27,7 +27,10 @@ test("units: aliases and conversions; unknown ones name the fix", () => {
   assert.deepEqual(unitConversion("mm/hr", "mm d-1", {}), { scale: 24, offset: 0 });
   assert.deepEqual(unitConversion("percent", "1", {}), { scale: 0.01, offset: 0 });
   assert.deepEqual(unitConversion("m**3 m**-3", "m3 m-3", {}), { scale: 1, offset: 0 });
-  assert.throws(() => unitConversion("furlong", "m", { file: "a.nc", variable: "v" }), /a\.nc: v: cannot convert 'furlong' to 'm'. Known: .*or give scale and offset/);
+  assert.throws(
+    () => unitConversion("furlong", "m", { file: "a.nc", variable: "v" }),
+    /a\.nc: v: cannot convert 'furlong' to 'm'. Known: .*or give scale and offset/,
+  );
 });
 
 test("real NetCDF-4 products open with their axes, times and fill values", async () => {
@@ -107,6 +110,9 @@ test("unreadable predictors: HDF4, missing variable, missing file", async () => 
     () => openRaster(realFile("pakistan_2020", "era5_land", "ERA5_Pakistan_20200101_20200131.nc"), { variable: "t2m" }),
     /ERA5_Pakistan_20200101_20200131\.nc: t2m: dataset not found. The file has: .*swvl1/,
   );
-  await assert.rejects(() => openRaster(realFile("predictors", "era5", "example_downloaded_raw.nc"), { variable: "t2m" }), /example_downloaded_raw\.nc: t2m: variable not found. The file has: longitude, latitude, time, swvl1, lsm/);
+  await assert.rejects(
+    () => openRaster(realFile("predictors", "era5", "example_downloaded_raw.nc"), { variable: "t2m" }),
+    /example_downloaded_raw\.nc: t2m: variable not found. The file has: longitude, latitude, time, swvl1, lsm/,
+  );
   await assert.rejects(() => openRaster("/nonexistent.nc", { variable: "x" }), /\/nonexistent\.nc: file not found/);
 });
