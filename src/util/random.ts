@@ -29,13 +29,31 @@ export function deriveSeed(seed: number, label: string): number {
   return h >>> 0;
 }
 
-/** A seeded generator with the distributions the project needs. */
+/** A seeded generator with the distributions the project needs (Mulberry32 underneath). */
 export class Rng {
-  private readonly next: () => number;
+  private a: number;
   private spare: number | undefined;
 
   constructor(seed: number) {
-    this.next = mulberry32(seed);
+    this.a = seed >>> 0;
+  }
+
+  /** The generator's state, to replay the same draws later (e.g. dropout masks in gradient checks). */
+  getState(): [number, number | undefined] {
+    return [this.a, this.spare];
+  }
+
+  setState([a, spare]: [number, number | undefined]): void {
+    this.a = a;
+    this.spare = spare;
+  }
+
+  private next(): number {
+    this.a = (this.a + 0x6d2b79f5) >>> 0;
+    let t = this.a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
 
   /** Uniform in [0, 1). */

@@ -1,0 +1,190 @@
+/**
+ * The networks of MODELS.md on the engine, with the PyTorch reference's state_dict names
+ * (../shared/reference/models_torch.py), so weights move between the two unchanged:
+ *
+ *  - residual autoencoder: e1..e4 = Dense+BN+ReLU (128, 64, 32, 16), dropout 0.2 on the code,
+ *    d3/d2/d1 = Dense+BN (32, 64, 128) added to e3/e2/e1, then ReLU; head Dense(128 -> 1).
+ *  - AutoResNet: that autoencoder on the standardised inputs.
+ *  - TsSMNet: Conv1D(1->16,k3,same)+BN+ReLU, Conv1D(16->32,k3,same)+BN+ReLU over the feature
+ *    axis, channel-major flatten (32 * n_in), then the autoencoder. He-normal init throughout.
+ *  - FT-Transformer: token_i = w_i x_i + b_i (d 32), [CLS] prepended, 3 pre-norm encoder layers
+ *    (4 heads, feed-forward 64, GELU, dropout 0.1), LayerNorm, Linear(32 -> 1) on [CLS].
+ */
+import { BatchNorm1d, Conv1D, Dropout, LayerNorm, Linear, TransformerEncoderLayer, type LayerOptions } from "../nn/layers.js";
+import { Module, ModuleList } from "../nn/module.js";
+import * as ops from "../nn/ops.js";
+import { alloc, Tensor, type DType } from "../nn/tensor.js";
+import { Rng } from "../util/random.js";
+
+export type NetName = "tssmnet" | "autoresnet" | "transformer";
+
+export abstract class Net extends Module {
+  abstract readonly nIn: number;
+  /** x [B, nIn] -> predictions [B]. */
+  abstract forward(x: Tensor): Tensor;
+}
+
+class DenseBN extends Module {
+  readonly linear: Linear;
+  readonly bn: BatchNorm1d;
+  constructor(nIn: number, nOut: number, o: LayerOptions) {
+    super();
+    this.linear = this.child("0", new Linear(nIn, nOut, { ...o, init: "he" }));
+    this.bn = this.child("1", new BatchNorm1d(nOut, o));
+  }
+  forward(x: Tensor): Tensor {
+    return this.bn.forward(this.linear.forward(x));
+  }
+}
+
+export class ResidualAutoencoder extends Module {
+  private readonly e1: DenseBN;
+  private readonly e2: DenseBN;
+  private readonly e3: DenseBN;
+  private readonly e4: DenseBN;
+  private readonly drop: Dropout;
+  private readonly d3: DenseBN;
+  private readonly d2: DenseBN;
+  private readonly d1: DenseBN;
+  private readonly head: Linear;
+
+  constructor(nIn: number, o: LayerOptions, dropout = 0.2) {
+    super();
+    this.e1 = this.child("e1", new DenseBN(nIn, 128, o));
+    this.e2 = this.child("e2", new DenseBN(128, 64, o));
+    this.e3 = this.child("e3", new DenseBN(64, 32, o));
+    this.e4 = this.child("e4", new DenseBN(32, 16, o));
+    this.drop = this.child("drop", new Dropout(dropout, o.rng));
+    this.d3 = this.child("d3", new DenseBN(16, 32, o));
+    this.d2 = this.child("d2", new DenseBN(32, 64, o));
+    this.d1 = this.child("d1", new DenseBN(64, 128, o));
+    this.head = this.child("head", new Linear(128, 1, { ...o, init: "he" }));
+  }
+
+  forward(x: Tensor): Tensor {
+    const e1 = ops.relu(this.e1.forward(x));
+    const e2 = ops.relu(this.e2.forward(e1));
+    const e3 = ops.relu(this.e3.forward(e2));
+    const code = this.drop.forward(ops.relu(this.e4.forward(e3)));
+    const d3 = ops.relu(ops.add(this.d3.forward(code), e3));
+    const d2 = ops.relu(ops.add(this.d2.forward(d3), e2));
+    const d1 = ops.relu(ops.add(this.d1.forward(d2), e1));
+    const out = this.head.forward(d1);
+    return ops.reshape(out, [out.shape[0]!]);
+  }
+}
+
+export interface NetOptions {
+  seed: number;
+  dtype?: DType;
+}
+
+export class AutoResNet extends Net {
+  private readonly core: ResidualAutoencoder;
+  constructor(
+    readonly nIn: number,
+    o: NetOptions,
+  ) {
+    super();
+    this.core = this.child("core", new ResidualAutoencoder(nIn, { rng: new Rng(o.seed), dtype: o.dtype }));
+  }
+  forward(x: Tensor): Tensor {
+    return this.core.forward(x);
+  }
+}
+
+class ConvStack extends Module {
+  private readonly c1: Conv1D;
+  private readonly b1: BatchNorm1d;
+  private readonly c2: Conv1D;
+  private readonly b2: BatchNorm1d;
+  constructor(c1: number, c2: number, k: number, o: LayerOptions) {
+    super();
+    // nn.Sequential(conv, bn, relu, conv, bn, relu): indices 0, 1, 3, 4 carry weights.
+    this.c1 = this.child("0", new Conv1D(1, c1, k, { ...o, init: "he" }));
+    this.b1 = this.child("1", new BatchNorm1d(c1, o));
+    this.c2 = this.child("3", new Conv1D(c1, c2, k, { ...o, init: "he" }));
+    this.b2 = this.child("4", new BatchNorm1d(c2, o));
+  }
+  forward(x: Tensor): Tensor {
+    const h = ops.relu(this.b1.forward(this.c1.forward(x)));
+    return ops.relu(this.b2.forward(this.c2.forward(h)));
+  }
+}
+
+export class TsSMNet extends Net {
+  private readonly conv: ConvStack;
+  private readonly core: ResidualAutoencoder;
+  constructor(
+    readonly nIn: number,
+    o: NetOptions,
+    readonly channels: [number, number] = [16, 32],
+    kernel = 3,
+  ) {
+    super();
+    const layer = { rng: new Rng(o.seed), dtype: o.dtype };
+    this.conv = this.child("conv", new ConvStack(channels[0], channels[1], kernel, layer));
+    this.core = this.child("core", new ResidualAutoencoder(nIn * channels[1], layer));
+  }
+  forward(x: Tensor): Tensor {
+    const B = x.shape[0]!;
+    const h = this.conv.forward(ops.reshape(x, [B, 1, this.nIn])); // [B, 32, nIn]
+    return this.core.forward(ops.reshape(h, [B, this.channels[1] * this.nIn])); // channel-major flatten
+  }
+}
+
+export class FTTransformer extends Net {
+  readonly w: Tensor;
+  readonly b: Tensor;
+  readonly cls: Tensor;
+  private readonly layers: TransformerEncoderLayer[];
+  private readonly norm: LayerNorm;
+  private readonly head: Linear;
+
+  constructor(
+    readonly nIn: number,
+    o: NetOptions,
+    readonly width = 32,
+    depth = 3,
+    heads = 4,
+    feedForward = 64,
+    dropout = 0.1,
+  ) {
+    super();
+    const layer: LayerOptions = { rng: new Rng(o.seed), dtype: o.dtype };
+    const bound = 1 / Math.sqrt(width);
+    const u = (n: number, shape: number[]) => {
+      const data = alloc(n, o.dtype ?? "float32");
+      for (let i = 0; i < n; i++) data[i] = layer.rng.between(-bound, bound);
+      return new Tensor(data, shape);
+    };
+    this.w = this.param("w", u(nIn * width, [nIn, width]));
+    this.b = this.param("b", u(nIn * width, [nIn, width]));
+    this.cls = this.param("cls", u(width, [1, 1, width]));
+    const layers = Array.from({ length: depth }, () => new TransformerEncoderLayer(width, heads, feedForward, dropout, layer));
+    this.layers = this.child("layers", new ModuleList(layers)).items;
+    this.norm = this.child("norm", new LayerNorm(width, layer));
+    this.head = this.child("head", new Linear(width, 1, layer));
+  }
+
+  forward(x: Tensor): Tensor {
+    let h = ops.prependToken(this.cls, ops.featureTokens(x, this.w, this.b));
+    for (const l of this.layers) h = l.forward(h);
+    const out = this.head.forward(this.norm.forward(ops.selectToken(h, 0)));
+    return ops.reshape(out, [out.shape[0]!]);
+  }
+}
+
+export function buildNet(name: NetName, nIn: number, o: NetOptions): Net {
+  if (name === "tssmnet") return new TsSMNet(nIn, o);
+  if (name === "autoresnet") return new AutoResNet(nIn, o);
+  return new FTTransformer(nIn, o);
+}
+
+/** The shapes of a module's state (for safetensors): parameters as they are, buffers 1-D, counters scalar. */
+export function stateShapes(m: Module): Map<string, number[]> {
+  const shapes = new Map<string, number[]>();
+  for (const [n, t] of m.namedParameters()) shapes.set(n, [...t.shape]);
+  for (const [n, b] of m.namedBuffers()) shapes.set(n, n.endsWith("num_batches_tracked") ? [] : [b.length]);
+  return shapes;
+}

@@ -1,0 +1,541 @@
+/**
+ * Differentiable operations. Each computes its output (heavy arithmetic through kernels()) and
+ * records how to add its inputs' gradients. Shapes follow PyTorch: linear weights [out, in],
+ * conv1d weights [out, in, k], activations [batch, channels, length].
+ */
+import { kernels, type Arr } from "./kernels/kernels.js";
+import { alloc, result, sizeOf, Tensor } from "./tensor.js";
+import type { Rng } from "../util/random.js";
+
+function check(cond: boolean, message: string): void {
+  if (!cond) throw new Error(message);
+}
+
+function addInto(target: Arr, source: Arr): void {
+  for (let i = 0; i < source.length; i++) target[i]! += source[i]!;
+}
+
+/** y = x W^T + b over the last axis; x [..., in], W [out, in], b [out]. */
+export function linear(x: Tensor, W: Tensor, b: Tensor | null): Tensor {
+  const inF = W.shape[1]!;
+  const outF = W.shape[0]!;
+  check(x.shape[x.shape.length - 1] === inF, `linear: input has ${x.shape[x.shape.length - 1]} features, weight expects ${inF}`);
+  const n = x.size / inF;
+  const y = alloc(n * outF, x.dtype);
+  kernels().gemm(false, true, n, outF, inF, x.data, W.data, y, false);
+  if (b) {
+    for (let i = 0; i < n; i++) for (let j = 0; j < outF; j++) y[i * outF + j]! += b.data[j]!;
+  }
+  const shape = [...x.shape.slice(0, -1), outF];
+  return result(y, shape, b ? [x, W, b] : [x, W], (out) => {
+    const dy = out.grad!;
+    if (x.requiresGrad) kernels().gemm(false, false, n, inF, outF, dy, W.data, x.gradBuffer(), true);
+    if (W.requiresGrad) kernels().gemm(true, false, outF, inF, n, dy, x.data, W.gradBuffer(), true);
+    if (b && b.requiresGrad) {
+      const db = b.gradBuffer();
+      for (let i = 0; i < n; i++) for (let j = 0; j < outF; j++) db[j]! += dy[i * outF + j]!;
+    }
+  });
+}
+
+/** 1-D convolution with 'same' zero padding (odd k); x [B, Cin, L], W [Cout, Cin, K], b [Cout]. */
+export function conv1d(x: Tensor, W: Tensor, b: Tensor | null): Tensor {
+  const [B, Cin, L] = x.shape as [number, number, number];
+  const [Cout, Cin2, K] = W.shape as [number, number, number];
+  check(Cin === Cin2, `conv1d: input has ${Cin} channels, weight expects ${Cin2}`);
+  const pad = Math.floor(K / 2);
+  const CK = Cin * K;
+  // im2col: cols[b*L + l, c*K + k] = x[b, c, l + k - pad]
+  const cols = alloc(B * L * CK, x.dtype);
+  for (let bb = 0; bb < B; bb++) {
+    for (let c = 0; c < Cin; c++) {
+      const xo = (bb * Cin + c) * L;
+      for (let l = 0; l < L; l++) {
+        const row = (bb * L + l) * CK + c * K;
+        for (let k = 0; k < K; k++) {
+          const src = l + k - pad;
+          cols[row + k] = src >= 0 && src < L ? x.data[xo + src]! : 0;
+        }
+      }
+    }
+  }
+  const yt = alloc(B * L * Cout, x.dtype); // [B*L, Cout]
+  kernels().gemm(false, true, B * L, Cout, CK, cols, W.data, yt, false);
+  const y = alloc(B * Cout * L, x.dtype);
+  for (let bb = 0; bb < B; bb++) {
+    for (let l = 0; l < L; l++) {
+      const r = (bb * L + l) * Cout;
+      for (let co = 0; co < Cout; co++) y[(bb * Cout + co) * L + l] = yt[r + co]! + (b ? b.data[co]! : 0);
+    }
+  }
+  return result(y, [B, Cout, L], b ? [x, W, b] : [x, W], (out) => {
+    const dy = out.grad!;
+    const dyt = alloc(B * L * Cout, x.dtype);
+    for (let bb = 0; bb < B; bb++) {
+      for (let co = 0; co < Cout; co++) {
+        const o = (bb * Cout + co) * L;
+        for (let l = 0; l < L; l++) dyt[(bb * L + l) * Cout + co] = dy[o + l]!;
+      }
+    }
+    if (W.requiresGrad) kernels().gemm(true, false, Cout, CK, B * L, dyt, cols, W.gradBuffer(), true);
+    if (b && b.requiresGrad) {
+      const db = b.gradBuffer();
+      for (let i = 0; i < B * L; i++) for (let co = 0; co < Cout; co++) db[co]! += dyt[i * Cout + co]!;
+    }
+    if (x.requiresGrad) {
+      const dcols = alloc(B * L * CK, x.dtype);
+      kernels().gemm(false, false, B * L, CK, Cout, dyt, W.data, dcols, false);
+      const dx = x.gradBuffer();
+      for (let bb = 0; bb < B; bb++) {
+        for (let c = 0; c < Cin; c++) {
+          const xo = (bb * Cin + c) * L;
+          for (let l = 0; l < L; l++) {
+            const row = (bb * L + l) * CK + c * K;
+            for (let k = 0; k < K; k++) {
+              const src = l + k - pad;
+              if (src >= 0 && src < L) dx[xo + src]! += dcols[row + k]!;
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+export interface BatchNormState {
+  runningMean: Arr;
+  runningVar: Arr;
+  momentum: number;
+  eps: number;
+}
+
+/**
+ * Batch normalisation over [N, C] or [N, C, L] (statistics per channel over N and L). Training
+ * uses the batch's biased variance and updates the running statistics with the unbiased one
+ * (PyTorch's rule); evaluation uses the running statistics.
+ */
+export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNormState, training: boolean): Tensor {
+  const N = x.shape[0]!;
+  const C = x.shape[1]!;
+  const L = x.shape.length === 3 ? x.shape[2]! : 1;
+  const m = N * L;
+  const mean = new Float64Array(C);
+  const invStd = new Float64Array(C);
+  const at = (n: number, c: number, l: number) => (n * C + c) * L + l;
+  if (training) {
+    check(m > 1, "batchNorm: training needs more than one value per channel");
+    for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) for (let l = 0; l < L; l++) mean[c]! += x.data[at(n, c, l)]!;
+    for (let c = 0; c < C; c++) mean[c]! /= m;
+    const variance = new Float64Array(C);
+    for (let n = 0; n < N; n++) {
+      for (let c = 0; c < C; c++) {
+        for (let l = 0; l < L; l++) {
+          const d = x.data[at(n, c, l)]! - mean[c]!;
+          variance[c]! += d * d;
+        }
+      }
+    }
+    for (let c = 0; c < C; c++) {
+      variance[c]! /= m;
+      invStd[c] = 1 / Math.sqrt(variance[c]! + state.eps);
+      state.runningMean[c] = (1 - state.momentum) * state.runningMean[c]! + state.momentum * mean[c]!;
+      state.runningVar[c] = (1 - state.momentum) * state.runningVar[c]! + (state.momentum * variance[c]! * m) / (m - 1);
+    }
+  } else {
+    for (let c = 0; c < C; c++) {
+      mean[c] = state.runningMean[c]!;
+      invStd[c] = 1 / Math.sqrt(state.runningVar[c]! + state.eps);
+    }
+  }
+  const xhat = alloc(x.size, x.dtype);
+  const y = alloc(x.size, x.dtype);
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      const g = gamma.data[c]!;
+      const bt = beta.data[c]!;
+      for (let l = 0; l < L; l++) {
+        const k = at(n, c, l);
+        const h = (x.data[k]! - mean[c]!) * invStd[c]!;
+        xhat[k] = h;
+        y[k] = g * h + bt;
+      }
+    }
+  }
+  return result(y, [...x.shape], [x, gamma, beta], (out) => {
+    const dy = out.grad!;
+    const sumDy = new Float64Array(C);
+    const sumDyXhat = new Float64Array(C);
+    for (let n = 0; n < N; n++) {
+      for (let c = 0; c < C; c++) {
+        for (let l = 0; l < L; l++) {
+          const k = at(n, c, l);
+          sumDy[c]! += dy[k]!;
+          sumDyXhat[c]! += dy[k]! * xhat[k]!;
+        }
+      }
+    }
+    if (gamma.requiresGrad) {
+      const dg = gamma.gradBuffer();
+      for (let c = 0; c < C; c++) dg[c]! += sumDyXhat[c]!;
+    }
+    if (beta.requiresGrad) {
+      const db = beta.gradBuffer();
+      for (let c = 0; c < C; c++) db[c]! += sumDy[c]!;
+    }
+    if (x.requiresGrad) {
+      const dx = x.gradBuffer();
+      for (let n = 0; n < N; n++) {
+        for (let c = 0; c < C; c++) {
+          const g = gamma.data[c]! * invStd[c]!;
+          for (let l = 0; l < L; l++) {
+            const k = at(n, c, l);
+            dx[k]! += training ? (g / m) * (m * dy[k]! - sumDy[c]! - xhat[k]! * sumDyXhat[c]!) : g * dy[k]!;
+          }
+        }
+      }
+    }
+  });
+}
+
+export function relu(x: Tensor): Tensor {
+  const y = alloc(x.size, x.dtype);
+  for (let i = 0; i < y.length; i++) y[i] = x.data[i]! > 0 ? x.data[i]! : 0;
+  return result(y, [...x.shape], [x], (out) => {
+    const dx = x.gradBuffer();
+    const dy = out.grad!;
+    for (let i = 0; i < dy.length; i++) if (x.data[i]! > 0) dx[i]! += dy[i]!;
+  });
+}
+
+/** erf to ~1e-15: Taylor series for |x| < 2.5, continued fraction of erfc beyond. */
+export function erf(x: number): number {
+  const ax = Math.abs(x);
+  if (ax < 2.5) {
+    let term = x;
+    let sum = x;
+    const x2 = x * x;
+    for (let n = 1; n < 100; n++) {
+      term *= -x2 / n;
+      const add = term / (2 * n + 1);
+      sum += add;
+      if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
+    }
+    return (2 / Math.sqrt(Math.PI)) * sum;
+  }
+  // erfc(x) = exp(-x^2)/sqrt(pi) * 1/(x + 1/2/(x + 1/(x + 3/2/(x + ...)))) (Lentz)
+  let f = ax;
+  let C = ax;
+  let D = 0;
+  for (let n = 1; n < 200; n++) {
+    const a = n / 2;
+    D = ax + a * D;
+    D = D === 0 ? 1e-300 : 1 / D;
+    C = ax + a / C;
+    if (C === 0) C = 1e-300;
+    const delta = C * D;
+    f *= delta;
+    if (Math.abs(delta - 1) < 1e-16) break;
+  }
+  const erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / f;
+  return x > 0 ? 1 - erfc : erfc - 1;
+}
+
+/** GELU, exact (erf) form as PyTorch's default: x * Phi(x). */
+export function gelu(x: Tensor): Tensor {
+  const y = alloc(x.size, x.dtype);
+  const phi = alloc(x.size, x.dtype);
+  for (let i = 0; i < y.length; i++) {
+    const v = x.data[i]!;
+    phi[i] = 0.5 * (1 + erf(v / Math.SQRT2));
+    y[i] = v * phi[i]!;
+  }
+  return result(y, [...x.shape], [x], (out) => {
+    const dx = x.gradBuffer();
+    const dy = out.grad!;
+    for (let i = 0; i < dy.length; i++) {
+      const v = x.data[i]!;
+      dx[i]! += dy[i]! * (phi[i]! + (v * Math.exp(-0.5 * v * v)) / Math.sqrt(2 * Math.PI));
+    }
+  });
+}
+
+export function add(a: Tensor, b: Tensor): Tensor {
+  check(a.size === b.size, `add: shapes [${a.shape}] and [${b.shape}] differ`);
+  const y = alloc(a.size, a.dtype);
+  for (let i = 0; i < y.length; i++) y[i] = a.data[i]! + b.data[i]!;
+  return result(y, [...a.shape], [a, b], (out) => {
+    if (a.requiresGrad) addInto(a.gradBuffer(), out.grad!);
+    if (b.requiresGrad) addInto(b.gradBuffer(), out.grad!);
+  });
+}
+
+/** Inverted dropout: zero with probability p, scale the rest by 1 / (1 - p). */
+export function dropout(x: Tensor, p: number, training: boolean, rng: Rng): Tensor {
+  if (!training || p === 0) return x;
+  const scale = 1 / (1 - p);
+  const mask = alloc(x.size, x.dtype);
+  const y = alloc(x.size, x.dtype);
+  for (let i = 0; i < y.length; i++) {
+    mask[i] = rng.uniform() >= p ? scale : 0;
+    y[i] = x.data[i]! * mask[i]!;
+  }
+  return result(y, [...x.shape], [x], (out) => {
+    const dx = x.gradBuffer();
+    const dy = out.grad!;
+    for (let i = 0; i < dy.length; i++) dx[i]! += dy[i]! * mask[i]!;
+  });
+}
+
+/** Same values, another shape (row-major order unchanged). */
+export function reshape(x: Tensor, shape: number[]): Tensor {
+  check(sizeOf(shape) === x.size, `reshape: [${x.shape}] cannot become [${shape}]`);
+  return result(x.data, shape, [x], (out) => addInto(x.gradBuffer(), out.grad!));
+}
+
+/** Mean squared error of pred [N] (or [N, 1]) against target values [N]. */
+export function mseLoss(pred: Tensor, target: ArrayLike<number>): Tensor {
+  check(pred.size === target.length, `mseLoss: ${pred.size} predictions, ${target.length} targets`);
+  let s = 0;
+  for (let i = 0; i < pred.size; i++) s += (pred.data[i]! - target[i]!) ** 2;
+  const y = alloc(1, pred.dtype);
+  y[0] = s / pred.size;
+  return result(y, [], [pred], (out) => {
+    const g = out.grad![0]!;
+    const dp = pred.gradBuffer();
+    for (let i = 0; i < pred.size; i++) dp[i]! += (2 * g * (pred.data[i]! - target[i]!)) / pred.size;
+  });
+}
+
+/** Per-feature tokens of the FT-Transformer: out[b, f, :] = x[b, f] * w[f, :] + bias[f, :]. */
+export function featureTokens(x: Tensor, w: Tensor, bias: Tensor): Tensor {
+  const [B, F] = x.shape as [number, number];
+  const d = w.shape[1]!;
+  check(w.shape[0] === F, `featureTokens: ${F} features, weights for ${w.shape[0]}`);
+  const y = alloc(B * F * d, x.dtype);
+  for (let b = 0; b < B; b++) {
+    for (let f = 0; f < F; f++) {
+      const v = x.data[b * F + f]!;
+      const o = (b * F + f) * d;
+      for (let k = 0; k < d; k++) y[o + k] = v * w.data[f * d + k]! + bias.data[f * d + k]!;
+    }
+  }
+  return result(y, [B, F, d], [x, w, bias], (out) => {
+    const dy = out.grad!;
+    const dx = x.requiresGrad ? x.gradBuffer() : null;
+    const dw = w.requiresGrad ? w.gradBuffer() : null;
+    const db = bias.requiresGrad ? bias.gradBuffer() : null;
+    for (let b = 0; b < B; b++) {
+      for (let f = 0; f < F; f++) {
+        const v = x.data[b * F + f]!;
+        const o = (b * F + f) * d;
+        let s = 0;
+        for (let k = 0; k < d; k++) {
+          const g = dy[o + k]!;
+          s += g * w.data[f * d + k]!;
+          if (dw) dw[f * d + k]! += g * v;
+          if (db) db[f * d + k]! += g;
+        }
+        if (dx) dx[b * F + f]! += s;
+      }
+    }
+  });
+}
+
+/** Prepends one learned token to every sequence: token [d] (any shape of d values), h [B, T, d] -> [B, T+1, d]. */
+export function prependToken(token: Tensor, h: Tensor): Tensor {
+  const [B, T, d] = h.shape as [number, number, number];
+  check(token.size === d, `prependToken: token of ${token.size} values for width ${d}`);
+  const y = alloc(B * (T + 1) * d, h.dtype);
+  for (let b = 0; b < B; b++) {
+    y.set(token.data, b * (T + 1) * d);
+    y.set(h.data.subarray(b * T * d, (b + 1) * T * d), (b * (T + 1) + 1) * d);
+  }
+  return result(y, [B, T + 1, d], [token, h], (out) => {
+    const dy = out.grad!;
+    if (token.requiresGrad) {
+      const dt = token.gradBuffer();
+      for (let b = 0; b < B; b++) for (let k = 0; k < d; k++) dt[k]! += dy[b * (T + 1) * d + k]!;
+    }
+    if (h.requiresGrad) {
+      const dh = h.gradBuffer();
+      for (let b = 0; b < B; b++) {
+        const src = (b * (T + 1) + 1) * d;
+        const dst = b * T * d;
+        for (let k = 0; k < T * d; k++) dh[dst + k]! += dy[src + k]!;
+      }
+    }
+  });
+}
+
+/** h[:, index, :] of h [B, T, d] -> [B, d]. */
+export function selectToken(h: Tensor, index: number): Tensor {
+  const [B, T, d] = h.shape as [number, number, number];
+  const y = alloc(B * d, h.dtype);
+  for (let b = 0; b < B; b++) y.set(h.data.subarray((b * T + index) * d, (b * T + index + 1) * d), b * d);
+  return result(y, [B, d], [h], (out) => {
+    const dh = h.gradBuffer();
+    const dy = out.grad!;
+    for (let b = 0; b < B; b++) for (let k = 0; k < d; k++) dh[(b * T + index) * d + k]! += dy[b * d + k]!;
+  });
+}
+
+/** Layer normalisation over the last axis. */
+export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): Tensor {
+  const d = x.shape[x.shape.length - 1]!;
+  const rows = x.size / d;
+  const xhat = alloc(x.size, x.dtype);
+  const invStd = new Float64Array(rows);
+  const y = alloc(x.size, x.dtype);
+  for (let r = 0; r < rows; r++) {
+    const o = r * d;
+    let mean = 0;
+    for (let k = 0; k < d; k++) mean += x.data[o + k]!;
+    mean /= d;
+    let v = 0;
+    for (let k = 0; k < d; k++) v += (x.data[o + k]! - mean) ** 2;
+    const is = 1 / Math.sqrt(v / d + eps);
+    invStd[r] = is;
+    for (let k = 0; k < d; k++) {
+      const h = (x.data[o + k]! - mean) * is;
+      xhat[o + k] = h;
+      y[o + k] = h * gamma.data[k]! + beta.data[k]!;
+    }
+  }
+  return result(y, [...x.shape], [x, gamma, beta], (out) => {
+    const dy = out.grad!;
+    const dg = gamma.requiresGrad ? gamma.gradBuffer() : null;
+    const db = beta.requiresGrad ? beta.gradBuffer() : null;
+    const dx = x.requiresGrad ? x.gradBuffer() : null;
+    for (let r = 0; r < rows; r++) {
+      const o = r * d;
+      let s1 = 0;
+      let s2 = 0;
+      for (let k = 0; k < d; k++) {
+        const g = dy[o + k]!;
+        if (dg) dg[k]! += g * xhat[o + k]!;
+        if (db) db[k]! += g;
+        const dxh = g * gamma.data[k]!;
+        s1 += dxh;
+        s2 += dxh * xhat[o + k]!;
+      }
+      if (dx) {
+        for (let k = 0; k < d; k++) {
+          const dxh = dy[o + k]! * gamma.data[k]!;
+          dx[o + k]! += (invStd[r]! / d) * (d * dxh - s1 - xhat[o + k]! * s2);
+        }
+      }
+    }
+  });
+}
+
+/**
+ * The core of multi-head self-attention: qkv [B, T, 3d] (q, k, v projections side by side, as
+ * PyTorch's in_proj) -> [B, T, d], the heads' outputs concatenated (before out_proj).
+ * softmax(q k^T / sqrt(d/H)), dropout on the attention weights in training, times v.
+ */
+export function attention(qkv: Tensor, heads: number, p: number, training: boolean, rng: Rng): Tensor {
+  const [B, T, d3] = qkv.shape as [number, number, number];
+  const d = d3 / 3;
+  check(Number.isInteger(d) && d % heads === 0, `attention: width ${d3} is not 3 x a multiple of ${heads} heads`);
+  const dh = d / heads;
+  const scale = 1 / Math.sqrt(dh);
+  const dtype = qkv.dtype;
+  const K = kernels();
+  // Per (b, h): contiguous Q (scaled), K, V [T, dh]; probabilities P [T, T]; dropout masks.
+  const Q = alloc(B * heads * T * dh, dtype);
+  const Kt = alloc(B * heads * T * dh, dtype);
+  const V = alloc(B * heads * T * dh, dtype);
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < heads; h++) {
+      const o = (b * heads + h) * T * dh;
+      for (let t = 0; t < T; t++) {
+        const src = (b * T + t) * d3 + h * dh;
+        for (let i = 0; i < dh; i++) {
+          Q[o + t * dh + i] = qkv.data[src + i]! * scale;
+          Kt[o + t * dh + i] = qkv.data[src + d + i]!;
+          V[o + t * dh + i] = qkv.data[src + 2 * d + i]!;
+        }
+      }
+    }
+  }
+  const P = alloc(B * heads * T * T, dtype);
+  const mask = training && p > 0 ? alloc(B * heads * T * T, dtype) : null;
+  const Pd = mask ? alloc(B * heads * T * T, dtype) : P;
+  const O = alloc(B * heads * T * dh, dtype);
+  for (let bh = 0; bh < B * heads; bh++) {
+    const qo = bh * T * dh;
+    const po = bh * T * T;
+    const S = P.subarray(po, po + T * T);
+    K.gemm(false, true, T, T, dh, Q.subarray(qo, qo + T * dh), Kt.subarray(qo, qo + T * dh), S, false);
+    for (let t = 0; t < T; t++) {
+      const r = t * T;
+      let mx = -Infinity;
+      for (let u = 0; u < T; u++) mx = Math.max(mx, S[r + u]!);
+      let sum = 0;
+      for (let u = 0; u < T; u++) {
+        const e = Math.exp(S[r + u]! - mx);
+        S[r + u] = e;
+        sum += e;
+      }
+      for (let u = 0; u < T; u++) S[r + u]! /= sum;
+    }
+    if (mask) {
+      const keep = 1 / (1 - p);
+      for (let k = po; k < po + T * T; k++) {
+        mask[k] = rng.uniform() >= p ? keep : 0;
+        Pd[k] = P[k]! * mask[k]!;
+      }
+    }
+    K.gemm(false, false, T, dh, T, Pd.subarray(po, po + T * T), V.subarray(qo, qo + T * dh), O.subarray(qo, qo + T * dh), false);
+  }
+  const y = alloc(B * T * d, dtype);
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < heads; h++) {
+      const o = (b * heads + h) * T * dh;
+      for (let t = 0; t < T; t++) for (let i = 0; i < dh; i++) y[(b * T + t) * d + h * dh + i] = O[o + t * dh + i]!;
+    }
+  }
+  return result(y, [B, T, d], [qkv], (out) => {
+    const dy = out.grad!;
+    const dqkv = qkv.gradBuffer();
+    const dO = alloc(T * dh, dtype);
+    const dPd = alloc(T * T, dtype);
+    const dS = alloc(T * T, dtype);
+    const dQ = alloc(T * dh, dtype);
+    const dK = alloc(T * dh, dtype);
+    const dV = alloc(T * dh, dtype);
+    for (let b = 0; b < B; b++) {
+      for (let h = 0; h < heads; h++) {
+        const bh = b * heads + h;
+        const qo = bh * T * dh;
+        const po = bh * T * T;
+        for (let t = 0; t < T; t++) for (let i = 0; i < dh; i++) dO[t * dh + i] = dy[(b * T + t) * d + h * dh + i]!;
+        // O = Pd V:  dPd = dO V^T, dV = Pd^T dO
+        K.gemm(false, true, T, T, dh, dO, V.subarray(qo, qo + T * dh), dPd, false);
+        K.gemm(true, false, T, dh, T, Pd.subarray(po, po + T * T), dO, dV, false);
+        // dropout, then softmax: dS = P * (dP - sum_u dP P)
+        for (let t = 0; t < T; t++) {
+          const r = t * T;
+          let dot = 0;
+          for (let u = 0; u < T; u++) {
+            const dp = mask ? dPd[r + u]! * mask[po + r + u]! : dPd[r + u]!;
+            dS[r + u] = dp;
+            dot += dp * P[po + r + u]!;
+          }
+          for (let u = 0; u < T; u++) dS[r + u] = P[po + r + u]! * (dS[r + u]! - dot);
+        }
+        // S = Qs K^T with Qs = Q * scale: dQs = dS K, dK = dS^T Qs
+        K.gemm(false, false, T, dh, T, dS, Kt.subarray(qo, qo + T * dh), dQ, false);
+        K.gemm(true, false, T, dh, T, dS, Q.subarray(qo, qo + T * dh), dK, false);
+        for (let t = 0; t < T; t++) {
+          const dst = (b * T + t) * d3 + h * dh;
+          for (let i = 0; i < dh; i++) {
+            dqkv[dst + i]! += dQ[t * dh + i]! * scale;
+            dqkv[dst + d + i]! += dK[t * dh + i]!;
+            dqkv[dst + 2 * d + i]! += dV[t * dh + i]!;
+          }
+        }
+      }
+    }
+  });
+}

@@ -1,0 +1,137 @@
+/**
+ * Tensors and reverse-mode automatic differentiation.
+ *
+ * A Tensor is a dense row-major typed array (float32 for training; float64 for gradient checks)
+ * with a shape. An op builds its output and, when any input needs a gradient and gradients are
+ * on, records a backward function that adds the input gradients from the output gradient.
+ * backward() runs those functions in reverse topological order. Gradients accumulate (+=), so a
+ * tensor used twice (a residual skip) gets both contributions.
+ */
+import type { Arr } from "./kernels/kernels.js";
+
+export type DType = "float32" | "float64";
+
+let gradEnabled = true;
+
+/** Runs fn without recording the graph (inference, evaluation). */
+export function noGrad<T>(fn: () => T): T {
+  const previous = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = previous;
+  }
+}
+
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+export function alloc(n: number, dtype: DType): Arr {
+  return dtype === "float64" ? new Float64Array(n) : new Float32Array(n);
+}
+
+export function sizeOf(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+export class Tensor {
+  data: Arr;
+  readonly shape: number[];
+  grad: Arr | null = null;
+  requiresGrad: boolean;
+  /** Set by ops: the inputs and how to push this tensor's gradient into them. */
+  parents: Tensor[] = [];
+  backwardFn: (() => void) | null = null;
+
+  constructor(data: Arr, shape: number[], requiresGrad = false) {
+    if (data.length !== sizeOf(shape)) throw new Error(`tensor: ${data.length} values for shape [${shape.join(", ")}]`);
+    this.data = data;
+    this.shape = shape;
+    this.requiresGrad = requiresGrad;
+  }
+
+  static zeros(shape: number[], dtype: DType = "float32", requiresGrad = false): Tensor {
+    return new Tensor(alloc(sizeOf(shape), dtype), shape, requiresGrad);
+  }
+
+  static from(values: ArrayLike<number>, shape: number[], dtype: DType = "float32", requiresGrad = false): Tensor {
+    const data = alloc(values.length, dtype);
+    data.set(values);
+    return new Tensor(data, shape, requiresGrad);
+  }
+
+  get dtype(): DType {
+    return this.data instanceof Float64Array ? "float64" : "float32";
+  }
+
+  get size(): number {
+    return this.data.length;
+  }
+
+  /** The gradient buffer, created (zeros) on first use. */
+  gradBuffer(): Arr {
+    if (!this.grad) this.grad = alloc(this.data.length, this.dtype);
+    return this.grad;
+  }
+
+  /** The value of a one-element tensor. */
+  item(): number {
+    if (this.data.length !== 1) throw new Error(`item() of a tensor with ${this.data.length} values`);
+    return this.data[0]!;
+  }
+
+  /** Back-propagates from this (scalar) tensor; gradients accumulate into every leaf's .grad. */
+  backward(): void {
+    if (this.data.length !== 1) throw new Error("backward() needs a scalar loss");
+    const order: Tensor[] = [];
+    const seen = new Set<Tensor>();
+    // Iterative post-order DFS (graphs of deep nets would overflow a recursive one).
+    const stack: [Tensor, number][] = [[this, 0]];
+    while (stack.length) {
+      const top = stack[stack.length - 1]!;
+      const [t, i] = top;
+      if (i === 0) {
+        if (seen.has(t)) {
+          stack.pop();
+          continue;
+        }
+        seen.add(t);
+      }
+      if (i < t.parents.length) {
+        top[1]++;
+        const p = t.parents[i]!;
+        if (!seen.has(p) && p.requiresGrad) stack.push([p, 0]);
+      } else {
+        stack.pop();
+        order.push(t);
+      }
+    }
+    this.gradBuffer().fill(1);
+    for (let k = order.length - 1; k >= 0; k--) {
+      const t = order[k]!;
+      if (t.backwardFn && t.grad) t.backwardFn();
+    }
+    // Free the graph: intermediate tensors can be collected.
+    for (const t of order) {
+      if (t.backwardFn) {
+        t.backwardFn = null;
+        t.parents = [];
+      }
+    }
+  }
+}
+
+/** Creates an op's output and records its backward when needed. */
+export function result(data: Arr, shape: number[], inputs: Tensor[], backward: (out: Tensor) => void): Tensor {
+  const needs = gradEnabled && inputs.some((t) => t.requiresGrad);
+  const out = new Tensor(data, shape, needs);
+  if (needs) {
+    out.parents = inputs;
+    out.backwardFn = () => backward(out);
+  }
+  return out;
+}
