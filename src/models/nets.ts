@@ -77,6 +77,8 @@ export class ResidualAutoencoder extends Module {
 export interface NetOptions {
   seed: number;
   dtype?: DType;
+  /** Dropout probability (default: 0.2 on the autoencoder code, 0.1 in the Transformer). */
+  dropout?: number;
 }
 
 export class AutoResNet extends Net {
@@ -86,7 +88,7 @@ export class AutoResNet extends Net {
     o: NetOptions,
   ) {
     super();
-    this.core = this.child("core", new ResidualAutoencoder(nIn, { rng: new Rng(o.seed), dtype: o.dtype }));
+    this.core = this.child("core", new ResidualAutoencoder(nIn, { rng: new Rng(o.seed), dtype: o.dtype }, o.dropout ?? 0.2));
   }
   forward(x: Tensor): Tensor {
     return this.core.forward(x);
@@ -124,7 +126,7 @@ export class TsSMNet extends Net {
     super();
     const layer = { rng: new Rng(o.seed), dtype: o.dtype };
     this.conv = this.child("conv", new ConvStack(channels[0], channels[1], kernel, layer));
-    this.core = this.child("core", new ResidualAutoencoder(nIn * channels[1], layer));
+    this.core = this.child("core", new ResidualAutoencoder(nIn * channels[1], layer, o.dropout ?? 0.2));
   }
   forward(x: Tensor): Tensor {
     const B = x.shape[0]!;
@@ -148,9 +150,9 @@ export class FTTransformer extends Net {
     depth = 3,
     heads = 4,
     feedForward = 64,
-    dropout = 0.1,
   ) {
     super();
+    const dropout = o.dropout ?? 0.1;
     const layer: LayerOptions = { rng: new Rng(o.seed), dtype: o.dtype };
     const bound = 1 / Math.sqrt(width);
     const u = (n: number, shape: number[]) => {
@@ -179,12 +181,4 @@ export function buildNet(name: NetName, nIn: number, o: NetOptions): Net {
   if (name === "tssmnet") return new TsSMNet(nIn, o);
   if (name === "autoresnet") return new AutoResNet(nIn, o);
   return new FTTransformer(nIn, o);
-}
-
-/** The shapes of a module's state (for safetensors): parameters as they are, buffers 1-D, counters scalar. */
-export function stateShapes(m: Module): Map<string, number[]> {
-  const shapes = new Map<string, number[]>();
-  for (const [n, t] of m.namedParameters()) shapes.set(n, [...t.shape]);
-  for (const [n, b] of m.namedBuffers()) shapes.set(n, n.endsWith("num_batches_tracked") ? [] : [b.length]);
-  return shapes;
 }

@@ -133,7 +133,7 @@ test("gradients of the three networks in training mode (BatchNorm batch statisti
   const nets: [string, Net][] = [
     ["AutoResNet", new AutoResNet(6, { seed: 1, dtype: "float64" })],
     ["TsSMNet", new TsSMNet(5, { seed: 2, dtype: "float64" })],
-    ["FT-Transformer", new FTTransformer(4, { seed: 3, dtype: "float64" }, 8, 2, 2, 16, 0.1)],
+    ["FT-Transformer", new FTTransformer(4, { seed: 3, dtype: "float64", dropout: 0.1 }, 8, 2, 2, 16)],
   ];
   for (const [name, net] of nets) {
     const x = randomTensor(rng, [6, net.nIn]);
