@@ -7,6 +7,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { runInfo } from "../src/util/run-info.js";
 import { benchSmapReader } from "./smap-reader.js";
+import { benchNnEngine } from "./nn-engine.js";
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const RESULTS = path.join(REPO, "bench", "results");
@@ -17,8 +18,17 @@ function option(name: string, fallback: number): number {
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 }
 
+const SHARED = process.env.SMAPFILL_SHARED ?? path.resolve(REPO, "..", "shared");
+
 const BENCHMARKS: Record<string, () => Promise<Record<string, unknown>>> = {
   "smap-reader": () => benchSmapReader({ workDir: WORK, days: option("days", 365), repeats: option("repeats", 3) }),
+  "nn-engine": () =>
+    benchNnEngine({
+      sharedDir: SHARED,
+      repeats: option("repeats", 3),
+      minRepeatSeconds: option("min-repeat-s", 1.5),
+      torch: !process.argv.includes("--no-torch"),
+    }),
 };
 
 async function main() {

@@ -119,27 +119,39 @@ export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNo
   const C = x.shape[1]!;
   const L = x.shape.length === 3 ? x.shape[2]! : 1;
   const m = N * L;
+  const xd = x.data;
   const mean = new Float64Array(C);
   const invStd = new Float64Array(C);
-  const at = (n: number, c: number, l: number) => (n * C + c) * L + l;
+  // Layout [N, C, L]: channel c of sample n is the contiguous run at (n * C + c) * L.
   if (training) {
     check(m > 1, "batchNorm: training needs more than one value per channel");
-    for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) for (let l = 0; l < L; l++) mean[c]! += x.data[at(n, c, l)]!;
-    for (let c = 0; c < C; c++) mean[c]! /= m;
-    const variance = new Float64Array(C);
+    const sq = new Float64Array(C);
     for (let n = 0; n < N; n++) {
       for (let c = 0; c < C; c++) {
+        const base = (n * C + c) * L;
+        let s = 0;
+        for (let l = 0; l < L; l++) s += xd[base + l]!;
+        mean[c]! += s;
+      }
+    }
+    for (let c = 0; c < C; c++) mean[c]! /= m;
+    for (let n = 0; n < N; n++) {
+      for (let c = 0; c < C; c++) {
+        const base = (n * C + c) * L;
+        const mu = mean[c]!;
+        let s = 0;
         for (let l = 0; l < L; l++) {
-          const d = x.data[at(n, c, l)]! - mean[c]!;
-          variance[c]! += d * d;
+          const d = xd[base + l]! - mu;
+          s += d * d;
         }
+        sq[c]! += s;
       }
     }
     for (let c = 0; c < C; c++) {
-      variance[c]! /= m;
-      invStd[c] = 1 / Math.sqrt(variance[c]! + state.eps);
+      const variance = sq[c]! / m;
+      invStd[c] = 1 / Math.sqrt(variance + state.eps);
       state.runningMean[c] = (1 - state.momentum) * state.runningMean[c]! + state.momentum * mean[c]!;
-      state.runningVar[c] = (1 - state.momentum) * state.runningVar[c]! + (state.momentum * variance[c]! * m) / (m - 1);
+      state.runningVar[c] = (1 - state.momentum) * state.runningVar[c]! + (state.momentum * variance * m) / (m - 1);
     }
   } else {
     for (let c = 0; c < C; c++) {
@@ -151,13 +163,15 @@ export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNo
   const y = alloc(x.size, x.dtype);
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
+      const base = (n * C + c) * L;
+      const mu = mean[c]!;
+      const is = invStd[c]!;
       const g = gamma.data[c]!;
       const bt = beta.data[c]!;
       for (let l = 0; l < L; l++) {
-        const k = at(n, c, l);
-        const h = (x.data[k]! - mean[c]!) * invStd[c]!;
-        xhat[k] = h;
-        y[k] = g * h + bt;
+        const h = (xd[base + l]! - mu) * is;
+        xhat[base + l] = h;
+        y[base + l] = g * h + bt;
       }
     }
   }
@@ -167,11 +181,16 @@ export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNo
     const sumDyXhat = new Float64Array(C);
     for (let n = 0; n < N; n++) {
       for (let c = 0; c < C; c++) {
+        const base = (n * C + c) * L;
+        let s1 = 0;
+        let s2 = 0;
         for (let l = 0; l < L; l++) {
-          const k = at(n, c, l);
-          sumDy[c]! += dy[k]!;
-          sumDyXhat[c]! += dy[k]! * xhat[k]!;
+          const g = dy[base + l]!;
+          s1 += g;
+          s2 += g * xhat[base + l]!;
         }
+        sumDy[c]! += s1;
+        sumDyXhat[c]! += s2;
       }
     }
     if (gamma.requiresGrad) {
@@ -186,10 +205,15 @@ export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNo
       const dx = x.gradBuffer();
       for (let n = 0; n < N; n++) {
         for (let c = 0; c < C; c++) {
-          const g = gamma.data[c]! * invStd[c]!;
-          for (let l = 0; l < L; l++) {
-            const k = at(n, c, l);
-            dx[k]! += training ? (g / m) * (m * dy[k]! - sumDy[c]! - xhat[k]! * sumDyXhat[c]!) : g * dy[k]!;
+          const base = (n * C + c) * L;
+          const k = gamma.data[c]! * invStd[c]!;
+          if (training) {
+            const a = k / m;
+            const s1 = sumDy[c]!;
+            const s2 = sumDyXhat[c]!;
+            for (let l = 0; l < L; l++) dx[base + l]! += a * (m * dy[base + l]! - s1 - xhat[base + l]! * s2);
+          } else {
+            for (let l = 0; l < L; l++) dx[base + l]! += k * dy[base + l]!;
           }
         }
       }
@@ -203,7 +227,7 @@ export function relu(x: Tensor): Tensor {
   return result(y, [...x.shape], [x], (out) => {
     const dx = x.gradBuffer();
     const dy = out.grad!;
-    for (let i = 0; i < dy.length; i++) if (x.data[i]! > 0) dx[i]! += dy[i]!;
+    for (let i = 0; i < dy.length; i++) if (y[i]! > 0) dx[i]! += dy[i]!;
   });
 }
 

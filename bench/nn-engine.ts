@@ -1,0 +1,164 @@
+/**
+ * Engine throughput on the networks of MODELS.md, measured exactly as the reference's
+ * bench_torch.py measures PyTorch (and in the same run, for the ratio): batch 512 gathered from
+ * an 8192-row pool of random inputs; a training step is zero-grad, forward, MSE, backward,
+ * Adam/AdamW step; an inference step is an eval-mode forward without the graph. Median of
+ * repeats, each long enough (>= minRepeatSeconds), after warm-up steps.
+ */
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { buildNet, type NetName } from "../src/models/nets.js";
+import { kernels, type Arr } from "../src/nn/kernels/kernels.js";
+import * as ops from "../src/nn/ops.js";
+import { Adam, AdamW } from "../src/nn/optim.js";
+import { noGrad, Tensor } from "../src/nn/tensor.js";
+import { Rng } from "../src/util/random.js";
+
+export interface NnBenchOptions {
+  sharedDir: string;
+  repeats: number;
+  minRepeatSeconds: number;
+  torch: boolean;
+}
+
+const MODELS: [string, NetName, number][] = [
+  ["tssmnet", "tssmnet", 40],
+  ["tssmnet_nots", "tssmnet", 19],
+  ["autoresnet", "autoresnet", 40],
+  ["transformer", "transformer", 40],
+];
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function measure(step: () => void, batch: number, o: NnBenchOptions): { samplesPerSecond: number; repeats: number[] } {
+  for (let i = 0; i < 3; i++) step();
+  const t0 = performance.now();
+  step();
+  const one = (performance.now() - t0) / 1000;
+  const k = Math.max(3, Math.ceil(o.minRepeatSeconds / Math.max(one, 1e-6)));
+  const repeats: number[] = [];
+  for (let r = 0; r < o.repeats; r++) {
+    const start = performance.now();
+    for (let i = 0; i < k; i++) step();
+    repeats.push((k * batch) / ((performance.now() - start) / 1000));
+  }
+  return { samplesPerSecond: median(repeats), repeats };
+}
+
+/** GEMM GFLOP/s of the active kernels on a square-ish problem typical of the nets. */
+function gemmGflops(M: number, N: number, K: number): number {
+  const rng = new Rng(1);
+  const A = Float32Array.from({ length: M * K }, () => rng.normal());
+  const B = Float32Array.from({ length: K * N }, () => rng.normal());
+  const C = new Float32Array(M * N);
+  const run = () => kernels().gemm(false, false, M, N, K, A as Arr, B as Arr, C as Arr, false);
+  for (let i = 0; i < 3; i++) run();
+  let reps = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < 1000) {
+    run();
+    reps++;
+  }
+  return (2 * M * N * K * reps) / ((performance.now() - t0) / 1000) / 1e9;
+}
+
+export async function benchNnEngine(o: NnBenchOptions) {
+  const batch = 512;
+  const rows: Record<string, unknown>[] = [];
+  for (const [label, name, nIn] of MODELS) {
+    const rng = new Rng(0);
+    const pool = Float32Array.from({ length: 8192 * nIn }, () => rng.normal());
+    const target = Float32Array.from({ length: 8192 }, () => rng.normal());
+    const net = buildNet(name, nIn, { seed: 0 });
+    const opt = name === "transformer" ? new AdamW(net.parameters(), 5e-4, [0.9, 0.999], 1e-8, 1e-5) : new Adam(net.parameters(), 1e-3);
+    const order = Array.from({ length: 8192 }, (_, i) => i);
+    new Rng(1).shuffle(order);
+    let at = 0;
+    const xb = new Float32Array(batch * nIn);
+    const yb = new Float32Array(batch);
+    const trainStep = () => {
+      if (at + batch > 8192) at = 0;
+      for (let r = 0; r < batch; r++) {
+        const src = order[at + r]!;
+        xb.set(pool.subarray(src * nIn, (src + 1) * nIn), r * nIn);
+        yb[r] = target[src]!;
+      }
+      at += batch;
+      opt.zeroGrad();
+      const loss = ops.mseLoss(net.forward(Tensor.from(xb, [batch, nIn])), yb);
+      loss.backward();
+      opt.step();
+    };
+    net.train();
+    const train = measure(trainStep, batch, o);
+    net.eval();
+    const x0 = Tensor.from(pool.subarray(0, batch * nIn), [batch, nIn]);
+    const infer = measure(() => noGrad(() => net.forward(x0)), batch, o);
+    rows.push({
+      model: label,
+      n_in: nIn,
+      batch,
+      threads: 1,
+      kernels: kernels().name,
+      n_params: net.parameterCount(),
+      train_samples_per_s: train.samplesPerSecond,
+      train_repeats: train.repeats,
+      infer_samples_per_s: infer.samplesPerSecond,
+      infer_repeats: infer.repeats,
+    });
+    process.stderr.write(
+      `${label.padEnd(13)} n_in=${nIn}: train ${train.samplesPerSecond.toFixed(0)} samples/s, infer ${infer.samplesPerSecond.toFixed(0)} samples/s\n`,
+    );
+  }
+  const gemm = { shape: "512x128x128 NN", gflops: gemmGflops(512, 128, 128) };
+
+  let torch: { results: Record<string, unknown>[]; environment?: unknown } | { error: string } | undefined;
+  if (o.torch) {
+    const out = path.join(os.tmpdir(), `smapfill-bench-torch-${process.pid}.json`);
+    const run = spawnSync(
+      "/usr/bin/python3",
+      [
+        path.join(o.sharedDir, "reference", "bench_torch.py"),
+        "--configs",
+        "1:1",
+        "--repeats",
+        String(o.repeats),
+        "--min-repeat-s",
+        String(o.minRepeatSeconds),
+        "--out",
+        out,
+      ],
+      { encoding: "utf8" },
+    );
+    torch = run.status === 0 ? JSON.parse(fs.readFileSync(out, "utf8")) : { error: run.stderr.slice(-2000) };
+    fs.rmSync(out, { force: true });
+  }
+  const ratios: Record<string, unknown>[] = [];
+  if (torch && "results" in torch) {
+    for (const r of rows) {
+      const t = torch.results.find((x) => x.model === r.model && x.threads === 1);
+      if (!t) continue;
+      ratios.push({
+        model: r.model,
+        threads: 1,
+        train_ratio: (r.train_samples_per_s as number) / (t.train_samples_per_s as number),
+        infer_ratio: (r.infer_samples_per_s as number) / (t.infer_samples_per_s as number),
+        torch_train_samples_per_s: t.train_samples_per_s,
+        torch_infer_samples_per_s: t.infer_samples_per_s,
+      });
+    }
+  }
+  return {
+    benchmark: "nn-engine",
+    description: "training and inference samples/s at batch 512, same protocol as reference/bench_torch.py, run side by side",
+    ours: rows,
+    gemm,
+    torch,
+    ratios_ours_over_torch: ratios,
+  };
+}

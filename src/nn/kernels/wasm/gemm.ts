@@ -1,0 +1,95 @@
+// AssemblyScript (compiled to WebAssembly SIMD by `npm run build`; excluded from tsc).
+// C[M,N] (+)= A[M,K] B[K,N], float32, row-major, operands at byte offsets in this module's
+// memory. Register tile 4 x 8 (8 f32x4 accumulators), K blocked so a B panel stays in cache.
+
+const KBLOCK: i32 = 256;
+
+// dst[c * rows + r] = src[r * cols + c]
+export function transpose(src: usize, dst: usize, rows: i32, cols: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const s = src + <usize>(r * cols) * 4;
+    for (let c = 0; c < cols; c++) store<f32>(dst + <usize>(c * rows + r) * 4, load<f32>(s + <usize>c * 4));
+  }
+}
+
+@inline function tile4x8(A: usize, B: usize, C: usize, K: i32, N: i32, i: i32, j: i32, k0: i32, k1: i32): void {
+  const c0 = C + <usize>(i * N + j) * 4;
+  const c1 = c0 + <usize>N * 4;
+  const c2 = c1 + <usize>N * 4;
+  const c3 = c2 + <usize>N * 4;
+  let s00 = v128.load(c0), s01 = v128.load(c0, 16);
+  let s10 = v128.load(c1), s11 = v128.load(c1, 16);
+  let s20 = v128.load(c2), s21 = v128.load(c2, 16);
+  let s30 = v128.load(c3), s31 = v128.load(c3, 16);
+  let a = A + <usize>(i * K + k0) * 4;
+  const rowA = <usize>K * 4;
+  let b = B + <usize>(k0 * N + j) * 4;
+  const rowB = <usize>N * 4;
+  for (let k = k0; k < k1; k++) {
+    const b0 = v128.load(b);
+    const b1 = v128.load(b, 16);
+    const a0 = f32x4.splat(load<f32>(a));
+    const a1 = f32x4.splat(load<f32>(a + rowA));
+    const a2 = f32x4.splat(load<f32>(a + 2 * rowA));
+    const a3 = f32x4.splat(load<f32>(a + 3 * rowA));
+    s00 = f32x4.add(s00, f32x4.mul(a0, b0));
+    s01 = f32x4.add(s01, f32x4.mul(a0, b1));
+    s10 = f32x4.add(s10, f32x4.mul(a1, b0));
+    s11 = f32x4.add(s11, f32x4.mul(a1, b1));
+    s20 = f32x4.add(s20, f32x4.mul(a2, b0));
+    s21 = f32x4.add(s21, f32x4.mul(a2, b1));
+    s30 = f32x4.add(s30, f32x4.mul(a3, b0));
+    s31 = f32x4.add(s31, f32x4.mul(a3, b1));
+    a += 4;
+    b += rowB;
+  }
+  v128.store(c0, s00); v128.store(c0, s01, 16);
+  v128.store(c1, s10); v128.store(c1, s11, 16);
+  v128.store(c2, s20); v128.store(c2, s21, 16);
+  v128.store(c3, s30); v128.store(c3, s31, 16);
+}
+
+@inline function tile1x8(A: usize, B: usize, C: usize, K: i32, N: i32, i: i32, j: i32, k0: i32, k1: i32): void {
+  const c0 = C + <usize>(i * N + j) * 4;
+  let s0 = v128.load(c0), s1 = v128.load(c0, 16);
+  let a = A + <usize>(i * K + k0) * 4;
+  let b = B + <usize>(k0 * N + j) * 4;
+  const rowB = <usize>N * 4;
+  for (let k = k0; k < k1; k++) {
+    const av = f32x4.splat(load<f32>(a));
+    s0 = f32x4.add(s0, f32x4.mul(av, v128.load(b)));
+    s1 = f32x4.add(s1, f32x4.mul(av, v128.load(b, 16)));
+    a += 4;
+    b += rowB;
+  }
+  v128.store(c0, s0); v128.store(c0, s1, 16);
+}
+
+@inline function scalarCell(A: usize, B: usize, C: usize, K: i32, N: i32, i: i32, j: i32, k0: i32, k1: i32): void {
+  const c = C + <usize>(i * N + j) * 4;
+  let s = load<f32>(c);
+  for (let k = k0; k < k1; k++) s += load<f32>(A + <usize>(i * K + k) * 4) * load<f32>(B + <usize>(k * N + j) * 4);
+  store<f32>(c, s);
+}
+
+export function gemm(M: i32, N: i32, K: i32, A: usize, B: usize, C: usize, accumulate: bool): void {
+  if (!accumulate) memory.fill(C, 0, <usize>(M * N) * 4);
+  const N8 = N & ~7;
+  const M4 = M & ~3;
+  for (let k0 = 0; k0 < K; k0 += KBLOCK) {
+    const k1 = min(K, k0 + KBLOCK);
+    for (let i = 0; i < M4; i += 4) {
+      for (let j = 0; j < N8; j += 8) tile4x8(A, B, C, K, N, i, j, k0, k1);
+      for (let j = N8; j < N; j++) {
+        scalarCell(A, B, C, K, N, i, j, k0, k1);
+        scalarCell(A, B, C, K, N, i + 1, j, k0, k1);
+        scalarCell(A, B, C, K, N, i + 2, j, k0, k1);
+        scalarCell(A, B, C, K, N, i + 3, j, k0, k1);
+      }
+    }
+    for (let i = M4; i < M; i++) {
+      for (let j = 0; j < N8; j += 8) tile1x8(A, B, C, K, N, i, j, k0, k1);
+      for (let j = N8; j < N; j++) scalarCell(A, B, C, K, N, i, j, k0, k1);
+    }
+  }
+}
