@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { runInfo } from "../src/util/run-info.js";
 import { benchSmapReader } from "./smap-reader.js";
 import { benchNnEngine } from "./nn-engine.js";
+import { benchFeatures } from "./features.js";
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const RESULTS = path.join(REPO, "bench", "results");
@@ -22,6 +23,7 @@ const SHARED = process.env.SMAPFILL_SHARED ?? path.resolve(REPO, "..", "shared")
 
 const BENCHMARKS: Record<string, () => Promise<Record<string, unknown>>> = {
   "smap-reader": () => benchSmapReader({ workDir: WORK, days: option("days", 365), repeats: option("repeats", 3) }),
+  features: () => benchFeatures({ sharedDir: SHARED, pixels: option("pixels", 5000), days: option("days", 730) }),
   "nn-engine": () =>
     benchNnEngine({
       sharedDir: SHARED,

@@ -1,0 +1,46 @@
+/**
+ * NumPy .npy files (format 1.0/2.0): the dataset interchange format of the reference
+ * (X.npy, y.npy, split.npy) and its golden fixtures. C order only; Fortran order is rejected.
+ */
+import fs from "node:fs";
+import { SmapfillError } from "../util/errors.js";
+
+export type NpyArray = Float32Array | Float64Array | Int8Array | Int32Array | BigInt64Array | Uint8Array;
+
+const TYPES: Record<string, (b: ArrayBuffer) => NpyArray> = {
+  "<f4": (b) => new Float32Array(b),
+  "<f8": (b) => new Float64Array(b),
+  "|i1": (b) => new Int8Array(b),
+  "<i4": (b) => new Int32Array(b),
+  "<i8": (b) => new BigInt64Array(b),
+  "|u1": (b) => new Uint8Array(b),
+  "|b1": (b) => new Uint8Array(b),
+};
+
+export function readNpy(file: string): { data: NpyArray; shape: number[]; dtype: string } {
+  const buf = fs.readFileSync(file);
+  if (buf.length < 10 || buf[0] !== 0x93 || buf.toString("latin1", 1, 6) !== "NUMPY") throw new SmapfillError("is not a .npy file", { file });
+  const major = buf[6]!;
+  const headerLength = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
+  const start = major === 1 ? 10 : 12;
+  const header = buf.toString("latin1", start, start + headerLength);
+  const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
+  const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
+  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
+  if (!descr || !fortran || shapeText === undefined) throw new SmapfillError("has an unreadable .npy header", { file });
+  if (fortran === "True") throw new SmapfillError("is in Fortran order", { file, hint: "Save it with np.save(np.ascontiguousarray(a))" });
+  const make = TYPES[descr];
+  if (!make) throw new SmapfillError(`has the unsupported dtype ${descr}`, { file });
+  const shape = shapeText
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
+  const offset = start + headerLength;
+  const body = new Uint8Array(buf.subarray(offset)).buffer;
+  const data = make(body);
+  const expected = shape.reduce((a, b) => a * b, 1);
+  if (data.length !== expected)
+    throw new SmapfillError(`holds ${data.length} values, its shape (${shape}) needs ${expected}`, { file, hint: "The file may be truncated" });
+  return { data, shape, dtype: descr };
+}
