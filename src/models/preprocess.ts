@@ -17,7 +17,10 @@ export interface PreprocessorState {
 export class Preprocessor {
   state: PreprocessorState | undefined;
 
-  constructor(readonly standardize = true, readonly indicators = true) {}
+  constructor(
+    readonly standardize = true,
+    readonly indicators = true,
+  ) {}
 
   fit(X: Float32Array, n: number, f: number): this {
     const sum = new Float64Array(f);

@@ -55,7 +55,15 @@ export function predictNet(net: Net, Z: Float32Array, n: number, f: number, yMea
   return out;
 }
 
-export function trainNet(name: NetName, Ztr: Float32Array, ytr: Float32Array, Zva: Float32Array, yva: Float32Array, f: number, o: TrainOptions = {}): TrainedNet {
+export function trainNet(
+  name: NetName,
+  Ztr: Float32Array,
+  ytr: Float32Array,
+  Zva: Float32Array,
+  yva: Float32Array,
+  f: number,
+  o: TrainOptions = {},
+): TrainedNet {
   const batch = o.batch ?? 512;
   const seed = o.seed ?? 0;
   const n = ytr.length;
