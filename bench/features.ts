@@ -10,17 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { contextFeatures, pixelFeatures } from "../src/features/timeseries.js";
 import { Rng } from "../src/util/random.js";
-
-function writeNpy(file: string, data: Float64Array, shape: number[]): void {
-  let header = `{'descr': '<f8', 'fortran_order': False, 'shape': (${shape.join(", ")}), }`;
-  header += " ".repeat(64 - ((10 + header.length + 1) % 64)) + "\n";
-  const head = Buffer.alloc(10);
-  head.write("\x93NUMPY", 0, "latin1");
-  head[6] = 1;
-  head[7] = 0;
-  head.writeUInt16LE(header.length, 8);
-  fs.writeFileSync(file, Buffer.concat([head, Buffer.from(header, "latin1"), Buffer.from(data.buffer)]));
-}
+import { writeNpy } from "../src/io/npy.js";
 
 export async function benchFeatures(o: { sharedDir: string; pixels: number; days: number }) {
   const { pixels: P, days: D } = o;

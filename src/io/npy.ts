@@ -44,3 +44,30 @@ export function readNpy(file: string): { data: NpyArray; shape: number[]; dtype:
     throw new SmapfillError(`holds ${data.length} values, its shape (${shape}) needs ${expected}`, { file, hint: "The file may be truncated" });
   return { data, shape, dtype: descr };
 }
+
+const DESCR_OF = (a: NpyArray) =>
+  a instanceof Float32Array
+    ? "<f4"
+    : a instanceof Float64Array
+      ? "<f8"
+      : a instanceof Int8Array
+        ? "|i1"
+        : a instanceof Int32Array
+          ? "<i4"
+          : a instanceof BigInt64Array
+            ? "<i8"
+            : "|u1";
+
+/** Writes a C-order .npy (format 1.0), atomically. */
+export function writeNpy(file: string, data: NpyArray, shape: number[]): void {
+  let header = `{'descr': '${DESCR_OF(data)}', 'fortran_order': False, 'shape': (${shape.join(", ")}${shape.length === 1 ? "," : ""}), }`;
+  header += " ".repeat(63 - ((10 + header.length) % 64)) + "\n";
+  const head = Buffer.alloc(10);
+  head.write("\x93NUMPY", 0, "latin1");
+  head[6] = 1;
+  head[7] = 0;
+  head.writeUInt16LE(header.length, 8);
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, Buffer.concat([head, Buffer.from(header, "latin1"), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]));
+  fs.renameSync(tmp, file);
+}

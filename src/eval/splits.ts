@@ -1,0 +1,138 @@
+/**
+ * Honest splits of observed pixel-days into train (0), validation (1) and test (2), and
+ * simulated gaps with the shapes real SMAP gaps have. A role array holds one value per
+ * pixel-day, day-major like the cube ([t * P + p]): -1 = not observed, 0/1/2 = split.
+ *
+ *  - randomPixelDays: every observed pixel-day drawn independently (optimistic: neighbours in
+ *    space and time of a test value are in training; reported, never the headline);
+ *  - spatialBlocks: blocks of 8 x 8 pixels assigned whole to a role (k-fold over blocks);
+ *  - temporal: whole days assigned to a role (runs of days, so a test day's neighbours are not
+ *    all in training);
+ *  - stations: the pixels that contain stations are held out entirely (independent stations);
+ *  - simulatedGaps: observed values hidden in swath stripes, spatial blocks or runs of days.
+ */
+import { Rng } from "../util/random.js";
+
+export type Roles = Int8Array;
+
+export interface SplitShares {
+  validation: number;
+  test: number;
+}
+
+function pick(r: number, shares: SplitShares): 0 | 1 | 2 {
+  if (r < shares.test) return 2;
+  if (r < shares.test + shares.validation) return 1;
+  return 0;
+}
+
+/** -1 where the observation is missing, 0 elsewhere. */
+export function observedRoles(smap: Float32Array): Roles {
+  return Int8Array.from(smap, (v) => (Number.isNaN(v) ? -1 : 0));
+}
+
+export function randomPixelDays(observed: Float32Array, shares: SplitShares, seed: number): Roles {
+  const rng = new Rng(seed);
+  return Int8Array.from(observed, (v) => (Number.isNaN(v) ? -1 : pick(rng.uniform(), shares)));
+}
+
+/** Blocks of `block` x `block` pixels, each given one role. */
+export function spatialBlocks(observed: Float32Array, nrows: number, ncols: number, shares: SplitShares, seed: number, block = 8): Roles {
+  const P = nrows * ncols;
+  const rng = new Rng(seed);
+  const bRows = Math.ceil(nrows / block);
+  const bCols = Math.ceil(ncols / block);
+  const blockRole = Int8Array.from({ length: bRows * bCols }, () => pick(rng.uniform(), shares));
+  const pixelRole = Int8Array.from({ length: P }, (_, p) => blockRole[Math.floor(Math.floor(p / ncols) / block) * bCols + Math.floor((p % ncols) / block)]!);
+  return Int8Array.from(observed, (v, k) => (Number.isNaN(v) ? -1 : pixelRole[k % P]!));
+}
+
+/** k-fold over blocks of pixels: fold id (0..k-1) per pixel. */
+export function blockFolds(nrows: number, ncols: number, k: number, seed: number, block = 8): Int32Array {
+  const bRows = Math.ceil(nrows / block);
+  const bCols = Math.ceil(ncols / block);
+  const order = new Rng(seed).shuffle(Array.from({ length: bRows * bCols }, (_, i) => i));
+  const fold = new Int32Array(bRows * bCols);
+  order.forEach((b, i) => (fold[b] = i % k));
+  return Int32Array.from({ length: nrows * ncols }, (_, p) => fold[Math.floor(Math.floor(p / ncols) / block) * bCols + Math.floor((p % ncols) / block)]!);
+}
+
+/** Runs of `runLength` whole days, each run given one role. */
+export function temporal(observed: Float32Array, P: number, shares: SplitShares, seed: number, runLength = 10): Roles {
+  const T = observed.length / P;
+  const rng = new Rng(seed);
+  const dayRole = new Int8Array(T);
+  for (let t0 = 0; t0 < T; t0 += runLength) {
+    const role = pick(rng.uniform(), shares);
+    for (let t = t0; t < Math.min(T, t0 + runLength); t++) dayRole[t] = role;
+  }
+  return Int8Array.from(observed, (v, k) => (Number.isNaN(v) ? -1 : dayRole[Math.floor(k / P)]!));
+}
+
+/** Holds out every pixel-day of the given pixels (role 2); the rest keeps `base`. */
+export function holdOutPixels(base: Roles, P: number, pixels: Iterable<number>): Roles {
+  const held = new Set(pixels);
+  return Int8Array.from(base, (r, k) => (r < 0 ? -1 : held.has(k % P) ? 2 : r));
+}
+
+export type GapShape = "swath" | "block" | "run";
+
+/**
+ * Hides about `share` of the observed pixel-days (role 2) in realistic shapes:
+ *  swath: on random days, a diagonal stripe about 1/3 of the region wide (a missed overpass);
+ *  block: on random days, a rectangle of about 1/4 x 1/4 of the region (clouds of RFI, frozen);
+ *  run:   per pixel, runs of 5-15 consecutive days (instrument or retrieval outages).
+ * The rest keeps the roles of `base` (train/validation).
+ */
+export function simulatedGaps(base: Roles, nrows: number, ncols: number, shape: GapShape, share: number, seed: number): Roles {
+  const P = nrows * ncols;
+  const T = base.length / P;
+  const rng = new Rng(seed);
+  const out = Int8Array.from(base);
+  const observed = base.reduce((n, r) => n + (r >= 0 ? 1 : 0), 0);
+  const target = share * observed;
+  let hidden = 0;
+  const hide = (t: number, p: number) => {
+    const k = t * P + p;
+    if (out[k]! >= 0 && out[k] !== 2) {
+      out[k] = 2;
+      hidden++;
+    }
+  };
+  let guard = 0;
+  while (hidden < target && guard++ < 100000) {
+    if (shape === "run") {
+      const p = rng.int(P);
+      const t0 = rng.int(T);
+      const len = 5 + rng.int(11);
+      for (let t = t0; t < Math.min(T, t0 + len); t++) hide(t, p);
+    } else if (shape === "block") {
+      const t = rng.int(T);
+      const h = Math.max(1, Math.round(nrows / 4));
+      const w = Math.max(1, Math.round(ncols / 4));
+      const r0 = rng.int(Math.max(1, nrows - h + 1));
+      const c0 = rng.int(Math.max(1, ncols - w + 1));
+      for (let r = r0; r < r0 + h; r++) for (let c = c0; c < c0 + w; c++) hide(t, r * ncols + c);
+    } else {
+      const t = rng.int(T);
+      const width = Math.max(1, Math.round(ncols / 3));
+      const offset = rng.int(ncols + nrows) - nrows;
+      for (let r = 0; r < nrows; r++) {
+        const c0 = offset + Math.round(r * 0.35);
+        for (let c = Math.max(0, c0); c < Math.min(ncols, c0 + width); c++) hide(t, r * ncols + c);
+      }
+    }
+  }
+  return out;
+}
+
+export function roleCounts(roles: Roles): { train: number; validation: number; test: number; unobserved: number } {
+  const c = { train: 0, validation: 0, test: 0, unobserved: 0 };
+  for (const r of roles) {
+    if (r === 0) c.train++;
+    else if (r === 1) c.validation++;
+    else if (r === 2) c.test++;
+    else c.unobserved++;
+  }
+  return c;
+}
