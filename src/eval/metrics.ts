@@ -12,6 +12,7 @@
  * implementation agrees to Monte-Carlo error only.
  */
 import { Rng } from "../util/random.js";
+import { quantileSorted } from "../util/stats.js";
 
 export const METRIC_NAMES = ["rmse", "ubrmse", "bias", "r", "mae"] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];
@@ -62,13 +63,6 @@ export function pointMetrics(pred: Values, ref: Values, index?: ArrayLike<number
   return { rmse: Math.sqrt(sd2 / n), ubrmse: Math.sqrt(sub / n), bias: mx - my, r: den > 0 ? sxy / den : NaN, mae: sad / n };
 }
 
-function quantile(sorted: Float64Array, q: number): number {
-  const h = (sorted.length - 1) * q;
-  const lo = Math.floor(h);
-  const hi = Math.min(lo + 1, sorted.length - 1);
-  return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
-}
-
 export interface EvaluateOptions {
   nBoot?: number;
   alpha?: number;
@@ -96,8 +90,8 @@ export function evaluate(pred: Values, ref: Values, o: EvaluateOptions = {}): Me
   const alpha = o.alpha ?? 0.05;
   for (const k of METRIC_NAMES) {
     const sorted = samples[k].sort();
-    out[k].ciLow = quantile(sorted, alpha / 2);
-    out[k].ciHigh = quantile(sorted, 1 - alpha / 2);
+    out[k].ciLow = quantileSorted(sorted, alpha / 2);
+    out[k].ciHigh = quantileSorted(sorted, 1 - alpha / 2);
   }
   return out;
 }

@@ -8,6 +8,8 @@
  * Notation (FEATURES.md): valid days t_1 < ... < t_n with values x_i and weights w_i;
  * mean = sum x / n; m_k = sum (x - mean)^k / n; Q(q) = linear-interpolation quantile (type 7).
  */
+import { quantileSorted } from "../util/stats.js";
+
 export const PIXEL_FEATURE_NAMES = [
   "ts_mean",
   "ts_median",
@@ -52,14 +54,6 @@ type Series = Float32Array | Float64Array;
 /** Day of year of each column when none is given: (d mod 365) + 1. */
 export function defaultDoy(days: number): Int32Array {
   return Int32Array.from({ length: days }, (_, d) => (d % 365) + 1);
-}
-
-/** Type-7 quantile of sorted values. */
-function quantile(sorted: Float64Array, n: number, q: number): number {
-  const h = (n - 1) * q;
-  const lo = Math.floor(h);
-  const hi = Math.min(lo + 1, n - 1);
-  return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
 }
 
 /**
@@ -192,7 +186,7 @@ export function pixelFeatures(series: Series, P: number, D: number, options: Pix
       m3 /= n;
       m4 /= n;
     }
-    const median = quantile(sorted, n, 0.5);
+    const median = quantileSorted(sorted, 0.5);
     out[o + F.ts_mean] = mean;
     out[o + F.ts_median] = median;
 
@@ -220,14 +214,14 @@ export function pixelFeatures(series: Series, P: number, D: number, options: Pix
     out[o + F.ts_std] = Math.sqrt(m2);
     out[o + F.ts_var] = m2;
     out[o + F.ts_cv] = mean !== 0 ? Math.sqrt(m2) / mean : NaN;
-    out[o + F.ts_iqr] = quantile(sorted, n, 0.75) - quantile(sorted, n, 0.25);
+    out[o + F.ts_iqr] = quantileSorted(sorted, 0.75) - quantileSorted(sorted, 0.25);
     for (let i = 0; i < n; i++) tmp[i] = Math.abs(x[i]! - median);
-    out[o + F.ts_mad] = quantile(tmp.subarray(0, n).sort(), n, 0.5);
+    out[o + F.ts_mad] = quantileSorted(tmp.subarray(0, n).sort(), 0.5);
     out[o + F.ts_range] = sorted[n - 1]! - sorted[0]!;
     out[o + F.ts_min] = sorted[0]!;
     out[o + F.ts_max] = sorted[n - 1]!;
-    out[o + F.ts_p05] = quantile(sorted, n, 0.05);
-    out[o + F.ts_p95] = quantile(sorted, n, 0.95);
+    out[o + F.ts_p05] = quantileSorted(sorted, 0.05);
+    out[o + F.ts_p95] = quantileSorted(sorted, 0.95);
     if (n >= 3 && m2 > 0) out[o + F.ts_skew] = m3 / m2 ** 1.5;
     if (n >= 4 && m2 > 0) out[o + F.ts_kurt] = m4 / (m2 * m2) - 3;
 

@@ -66,6 +66,12 @@ const VARIABLES: Record<string, string> = {
 };
 const NAME = /^(.+?)_(.+?)_(.+?)_([A-Za-z-]+)_(-?\d+\.\d+)_(-?\d+\.\d+)_(?:(.+)_)?(\d{8})_(\d{8})\.stm$/i;
 
+/** A record's value, NaN when it is a missing-value code or flagged M. */
+function cleanValue(token: string | undefined, flag: string | undefined): number {
+  const v = Number(token);
+  return MISSING.has(v) || flag === "M" || !Number.isFinite(v) ? NaN : v;
+}
+
 function parseTime(date: string, time: string): number {
   const [y, mo, d] = date.split("/").map(Number);
   const [h, mi] = time.split(":").map(Number);
@@ -119,8 +125,7 @@ export function parseIsmnText(name: string, text: string): IsmnSeries[] {
       const t = all[i]!.trim().split(/\s+/);
       if (t.length < 4 || !/^\d{4}\/\d{2}\/\d{2}$/.test(t[0]!)) throw new SmapfillError(`line ${i + 1} is not 'date time value flag'`, { file: name });
       series.times.push(parseTime(t[0]!, t[1]!));
-      const v = Number(t[2]);
-      series.values.push(MISSING.has(v) || t[3] === "M" || !Number.isFinite(v) ? NaN : v);
+      series.values.push(cleanValue(t[2], t[3]));
       series.flags.push(t[3]!);
     }
     return [finishSeries(series)];
@@ -152,8 +157,7 @@ export function parseIsmnText(name: string, text: string): IsmnSeries[] {
       const t = line.trim().split(/\s+/);
       if (t.length < 14) throw new SmapfillError(`line ${i + 1} has ${t.length} fields, CEOP records have 14 or more`, { file: name });
       series.times.push(parseTime(t[2]!, t[3]!));
-      const v = Number(t[12]);
-      series.values.push(MISSING.has(v) || t[13] === "M" || !Number.isFinite(v) ? NaN : v);
+      series.values.push(cleanValue(t[12], t[13]));
       series.flags.push(t[13]!);
     }
     return [finishSeries(series)];
@@ -174,9 +178,8 @@ export function parseIsmnText(name: string, text: string): IsmnSeries[] {
         s = { ...base(t), depthFrom: depth, depthTo: depth, sensor: "", variable, times: [], values: [], flags: [] };
         byKey.set(key, s);
       }
-      const v = Number(t[vi]);
       s.times.push(parseTime(t[2]!, t[3]!));
-      s.values.push(MISSING.has(v) || t[fi] === "M" || !Number.isFinite(v) ? NaN : v);
+      s.values.push(cleanValue(t[vi], t[fi]));
       s.flags.push(t[fi]!);
     }
   }

@@ -3,6 +3,7 @@
  * on coarse lattices, bicubic-smoothed, summed over octaves), normalised to mean 0 and sd 1.
  */
 import { Rng } from "../util/random.js";
+import { quantileSorted } from "../util/stats.js";
 
 /** One octave: lattice values every `spacing` cells, smoothstep-interpolated in between. */
 function valueNoise(rng: Rng, nrows: number, ncols: number, spacing: number): Float32Array {
@@ -63,10 +64,7 @@ export function standardise(values: Float32Array): Float32Array {
 
 /** The value below which a fraction q of the values lie. */
 export function quantile(values: ArrayLike<number>, q: number): number {
-  const sorted = Float64Array.from(values).sort();
-  const h = (sorted.length - 1) * q;
-  const j = Math.floor(h);
-  return sorted[j]! + (h - j) * ((sorted[Math.min(j + 1, sorted.length - 1)] ?? sorted[j]!) - sorted[j]!);
+  return quantileSorted(Float64Array.from(values).sort(), q);
 }
 
 export function clamp(v: number, lo: number, hi: number): number {
