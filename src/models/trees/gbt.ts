@@ -1,0 +1,333 @@
+/**
+ * Gradient-boosted regression trees with XGBoost's histogram method (tree_method "hist"),
+ * squared error, as MODELS.md configures it:
+ *  - every feature is cut into at most maxBin - 1 quantile bins of the training values (bin
+ *    edges halfway between neighbouring quantile values), plus one bin for missing values;
+ *  - per round: gradients g = prediction - y, hessians h = 1; rows sampled (subsample) and
+ *    columns sampled per tree (colsample_bytree); the tree grows depth-wise to maxDepth from
+ *    histograms of (sum g, sum h) per bin, the larger child's by subtraction from its parent;
+ *  - a split maximises XGBoost's loss change GL^2/(HL+lambda) + GR^2/(HR+lambda) - G^2/(H+lambda)
+ *    with both children's hessian sums >= minChildWeight, trying missing values on each side
+ *    and keeping the better (the learned default direction); it is made when the change is
+ *    > 1e-6 and >= gamma; leaves get eta * -G / (H + lambda);
+ *  - the base score is 0.5 (XGBoost 1.7's default); early stopping after earlyStopping rounds
+ *    without a better validation RMSE; prediction uses the best iteration.
+ * Split condition, as XGBoost: x < threshold goes left, missing goes the default way.
+ */
+import { Rng } from "../../util/random.js";
+
+export interface GbtParams {
+  maxDepth: number;
+  eta: number;
+  lambda: number;
+  gamma: number;
+  minChildWeight: number;
+  subsample: number;
+  colsampleByTree: number;
+  maxBin: number;
+  rounds: number;
+  earlyStopping: number;
+  baseScore: number;
+  seed: number;
+}
+
+export const GBT_DEFAULTS: GbtParams = {
+  maxDepth: 8,
+  eta: 0.05,
+  lambda: 1,
+  gamma: 0,
+  minChildWeight: 1,
+  subsample: 0.8,
+  colsampleByTree: 0.8,
+  maxBin: 256,
+  rounds: 2000,
+  earlyStopping: 50,
+  baseScore: 0.5,
+  seed: 0,
+};
+
+const MISSING_BIN = 255;
+
+/** Bin edges per feature from the training values (NaN ignored). */
+export function binEdges(X: Float32Array, n: number, f: number, maxBin: number): Float64Array[] {
+  const edges: Float64Array[] = [];
+  const column = new Float64Array(n);
+  for (let j = 0; j < f; j++) {
+    let m = 0;
+    for (let i = 0; i < n; i++) {
+      const v = X[i * f + j]!;
+      if (v === v) column[m++] = v;
+    }
+    const sorted = column.subarray(0, m).sort();
+    const picks: number[] = [];
+    const bins = Math.min(maxBin - 1, MISSING_BIN);
+    for (let b = 1; b < bins; b++) {
+      const v = sorted[Math.min(m - 1, Math.floor((b * m) / bins))]!;
+      if (m > 0 && (picks.length === 0 || v > picks[picks.length - 1]!)) picks.push(v);
+    }
+    // Edges halfway between consecutive distinct values around each pick.
+    const out: number[] = [];
+    let k = 0;
+    for (const p of picks) {
+      while (k < m && sorted[k]! < p) k++;
+      if (k === 0) continue;
+      const below = sorted[k - 1]!;
+      const edge = below + (p - below) / 2;
+      if (out.length === 0 || edge > out[out.length - 1]!) out.push(edge);
+    }
+    edges.push(Float64Array.from(out));
+  }
+  return edges;
+}
+
+/** Bins, feature-major: bins[j * n + i]; bin = number of edges <= x; missing = 255. */
+export function binMatrix(X: Float32Array, n: number, f: number, edges: Float64Array[]): Uint8Array {
+  const bins = new Uint8Array(n * f);
+  for (let j = 0; j < f; j++) {
+    const e = edges[j]!;
+    for (let i = 0; i < n; i++) {
+      const v = X[i * f + j]!;
+      if (v !== v) {
+        bins[j * n + i] = MISSING_BIN;
+        continue;
+      }
+      let lo = 0;
+      let hi = e.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (e[mid]! <= v) lo = mid + 1;
+        else hi = mid;
+      }
+      bins[j * n + i] = lo;
+    }
+  }
+  return bins;
+}
+
+/** One regression tree in flat arrays (leaf: feature = -1). */
+export interface Tree {
+  feature: Int32Array;
+  threshold: Float64Array;
+  /** The split bin: bin <= splitBin goes left. */
+  splitBin: Int32Array;
+  defaultLeft: Uint8Array;
+  left: Int32Array;
+  right: Int32Array;
+  value: Float32Array;
+}
+
+export interface GbtModel {
+  params: GbtParams;
+  nFeatures: number;
+  trees: Tree[];
+  bestIteration: number;
+  bestValRmse: number;
+  history: number[];
+}
+
+function predictTree(t: Tree, x: Float32Array, offset: number): number {
+  let node = 0;
+  while (t.feature[node]! >= 0) {
+    const v = x[offset + t.feature[node]!]!;
+    node = v !== v ? (t.defaultLeft[node] ? t.left[node]! : t.right[node]!) : v < t.threshold[node]! ? t.left[node]! : t.right[node]!;
+  }
+  return t.value[node]!;
+}
+
+/** Predictions of the first `nTrees` trees (default: up to the best iteration). */
+export function predictGbt(m: GbtModel, X: Float32Array, n: number, nTrees = m.bestIteration + 1): Float32Array {
+  const f = m.nFeatures;
+  if (X.length !== n * f) throw new Error(`predictGbt: ${X.length} values for ${n} rows of ${f} features`);
+  const out = new Float32Array(n).fill(m.params.baseScore);
+  for (let t = 0; t < Math.min(nTrees, m.trees.length); t++) for (let i = 0; i < n; i++) out[i]! += predictTree(m.trees[t]!, X, i * f);
+  return out;
+}
+
+interface Split {
+  gain: number;
+  feature: number;
+  bin: number;
+  defaultLeft: boolean;
+  GL: number;
+  HL: number;
+}
+
+export function fitGbt(
+  X: Float32Array,
+  y: Float32Array,
+  n: number,
+  f: number,
+  Xva: Float32Array,
+  yva: Float32Array,
+  nva: number,
+  options: Partial<GbtParams> = {},
+  onRound?: (round: number, valRmse: number) => void,
+): GbtModel {
+  const p: GbtParams = { ...GBT_DEFAULTS, ...options };
+  if (y.length !== n || X.length !== n * f) throw new Error("fitGbt: X and y do not match");
+  const edges = binEdges(X, n, f, p.maxBin);
+  const bins = binMatrix(X, n, f, edges);
+  const rng = new Rng(p.seed);
+  const pred = new Float64Array(n).fill(p.baseScore);
+  const predVa = new Float64Array(nva).fill(p.baseScore);
+  const g = new Float64Array(n);
+  const rows = new Int32Array(n);
+  const HB = 256;
+  const trees: Tree[] = [];
+  const history: number[] = [];
+  let best = Infinity;
+  let bestIteration = -1;
+  const nCols = Math.max(1, Math.floor(p.colsampleByTree * f));
+
+  for (let round = 0; round < p.rounds; round++) {
+    for (let i = 0; i < n; i++) g[i] = pred[i]! - y[i]!;
+    let m = 0;
+    for (let i = 0; i < n; i++) if (p.subsample >= 1 || rng.uniform() < p.subsample) rows[m++] = i;
+    const cols = rng
+      .shuffle(Array.from({ length: f }, (_, j) => j))
+      .slice(0, nCols)
+      .sort((a, b) => a - b);
+    const tree = growTree(rows, m);
+    trees.push(tree);
+    for (let i = 0; i < n; i++) pred[i]! += predictTreeBins(tree, i);
+    for (let i = 0; i < nva; i++) predVa[i]! += predictTree(tree, Xva, i * f);
+    let se = 0;
+    for (let i = 0; i < nva; i++) se += (predVa[i]! - yva[i]!) ** 2;
+    const rmse = Math.sqrt(se / Math.max(1, nva));
+    history.push(rmse);
+    onRound?.(round, rmse);
+    if (rmse < best) {
+      best = rmse;
+      bestIteration = round;
+    } else if (round - bestIteration >= p.earlyStopping) break;
+
+    function growTree(idx: Int32Array, count: number): Tree {
+      const feature: number[] = [];
+      const threshold: number[] = [];
+      const splitBin: number[] = [];
+      const defaultLeft: number[] = [];
+      const left: number[] = [];
+      const right: number[] = [];
+      const value: number[] = [];
+      const newNode = () => {
+        feature.push(-1);
+        threshold.push(0);
+        splitBin.push(-1);
+        defaultLeft.push(0);
+        left.push(-1);
+        right.push(-1);
+        value.push(0);
+        return feature.length - 1;
+      };
+      // Histograms [feature][bin] of g and count (h = 1 for squared error).
+      const histogram = (start: number, end: number): Float64Array => {
+        const hist = new Float64Array(f * HB * 2);
+        for (const j of cols) {
+          const base = j * n;
+          const o = j * HB * 2;
+          for (let k = start; k < end; k++) {
+            const i = idx[k]!;
+            const b = bins[base + i]!;
+            hist[o + 2 * b]! += g[i]!;
+            hist[o + 2 * b + 1]! += 1;
+          }
+        }
+        return hist;
+      };
+      const bestSplit = (hist: Float64Array, G: number, H: number): Split | undefined => {
+        let found: Split | undefined;
+        const parent = (G * G) / (H + p.lambda);
+        for (const j of cols) {
+          const o = j * HB * 2;
+          const nb = edges[j]!.length + 1;
+          const GM = hist[o + 2 * MISSING_BIN]!;
+          const HM = hist[o + 2 * MISSING_BIN + 1]!;
+          let GL = 0;
+          let HL = 0;
+          for (let b = 0; b < nb - 1; b++) {
+            GL += hist[o + 2 * b]!;
+            HL += hist[o + 2 * b + 1]!;
+            for (const missingLeft of [false, true]) {
+              const gl = missingLeft ? GL + GM : GL;
+              const hl = missingLeft ? HL + HM : HL;
+              const gr = G - gl;
+              const hr = H - hl;
+              if (hl < p.minChildWeight || hr < p.minChildWeight) continue;
+              const gain = (gl * gl) / (hl + p.lambda) + (gr * gr) / (hr + p.lambda) - parent;
+              if (!found || gain > found.gain) found = { gain, feature: j, bin: b, defaultLeft: missingLeft, GL: gl, HL: hl };
+            }
+          }
+        }
+        return found && found.gain > 1e-6 && found.gain >= p.gamma ? found : undefined;
+      };
+      const build = (node: number, start: number, end: number, G: number, H: number, depth: number, hist: Float64Array | null) => {
+        const leaf = () => {
+          value[node] = (p.eta * -G) / (H + p.lambda);
+        };
+        if (depth >= p.maxDepth || end - start < 2) return leaf();
+        const h = hist ?? histogram(start, end);
+        const s = bestSplit(h, G, H);
+        if (!s) return leaf();
+        // Partition rows in place: left = bin <= s.bin, or missing going left.
+        const base = s.feature * n;
+        let lo = start;
+        let hi = end - 1;
+        while (lo <= hi) {
+          const b = bins[base + idx[lo]!]!;
+          const goesLeft = b === MISSING_BIN ? s.defaultLeft : b <= s.bin;
+          if (goesLeft) lo++;
+          else {
+            const t = idx[lo]!;
+            idx[lo] = idx[hi]!;
+            idx[hi] = t;
+            hi--;
+          }
+        }
+        const mid = lo;
+        feature[node] = s.feature;
+        splitBin[node] = s.bin;
+        threshold[node] = edges[s.feature]![s.bin]!;
+        defaultLeft[node] = s.defaultLeft ? 1 : 0;
+        const l = newNode();
+        const r = newNode();
+        left[node] = l;
+        right[node] = r;
+        // The smaller child's histogram is built, the larger one's is parent minus it.
+        const leftSmaller = mid - start <= end - mid;
+        let hl: Float64Array | null = null;
+        let hr: Float64Array | null = null;
+        if (depth + 1 < p.maxDepth) {
+          const small = leftSmaller ? histogram(start, mid) : histogram(mid, end);
+          const large = new Float64Array(h.length);
+          for (let k = 0; k < h.length; k++) large[k] = h[k]! - small[k]!;
+          [hl, hr] = leftSmaller ? [small, large] : [large, small];
+        }
+        build(l, start, mid, s.GL, s.HL, depth + 1, hl);
+        build(r, mid, end, G - s.GL, H - s.HL, depth + 1, hr);
+      };
+      const root = newNode();
+      let G = 0;
+      for (let k = 0; k < count; k++) G += g[idx[k]!]!;
+      build(root, 0, count, G, count, 0, null);
+      return {
+        feature: Int32Array.from(feature),
+        threshold: Float64Array.from(threshold),
+        splitBin: Int32Array.from(splitBin),
+        defaultLeft: Uint8Array.from(defaultLeft),
+        left: Int32Array.from(left),
+        right: Int32Array.from(right),
+        value: Float32Array.from(value),
+      };
+    }
+
+    function predictTreeBins(t: Tree, i: number): number {
+      let node = 0;
+      while (t.feature[node]! >= 0) {
+        const b = bins[t.feature[node]! * n + i]!;
+        node = b === MISSING_BIN ? (t.defaultLeft[node] ? t.left[node]! : t.right[node]!) : b <= t.splitBin[node]! ? t.left[node]! : t.right[node]!;
+      }
+      return t.value[node]!;
+    }
+  }
+  return { params: p, nFeatures: f, trees, bestIteration, bestValRmse: best, history };
+}
