@@ -172,6 +172,7 @@ export function fitGbt(
   const predVa = new Float64Array(nva).fill(p.baseScore);
   const g = new Float64Array(n);
   const rows = new Int32Array(n);
+  const scratch = new Int32Array(n);
   const HB = 256;
   const trees: Tree[] = [];
   const history: number[] = [];
@@ -220,11 +221,12 @@ export function fitGbt(
         return feature.length - 1;
       };
       // Histograms [feature][bin] of g and count (h = 1 for squared error).
+      // Histograms hold only the sampled columns: slot s is column cols[s].
       const histogram = (start: number, end: number): Float64Array => {
-        const hist = new Float64Array(f * HB * 2);
-        for (const j of cols) {
-          const base = j * n;
-          const o = j * HB * 2;
+        const hist = new Float64Array(cols.length * HB * 2);
+        for (let slot = 0; slot < cols.length; slot++) {
+          const base = cols[slot]! * n;
+          const o = slot * HB * 2;
           for (let k = start; k < end; k++) {
             const i = idx[k]!;
             const b = bins[base + i]!;
@@ -237,24 +239,36 @@ export function fitGbt(
       const bestSplit = (hist: Float64Array, G: number, H: number): Split | undefined => {
         let found: Split | undefined;
         const parent = (G * G) / (H + p.lambda);
-        for (const j of cols) {
-          const o = j * HB * 2;
+        for (let slot = 0; slot < cols.length; slot++) {
+          const j = cols[slot]!;
+          const o = slot * HB * 2;
           const nb = edges[j]!.length + 1;
           const GM = hist[o + 2 * MISSING_BIN]!;
           const HM = hist[o + 2 * MISSING_BIN + 1]!;
           let GL = 0;
           let HL = 0;
+          const tryMissingLeft = HM > 0; // without missing values both directions are the same split
           for (let b = 0; b < nb - 1; b++) {
+            if (hist[o + 2 * b + 1] === 0) continue; // an empty bin moves no row: same split as before
             GL += hist[o + 2 * b]!;
             HL += hist[o + 2 * b + 1]!;
-            for (const missingLeft of [false, true]) {
-              const gl = missingLeft ? GL + GM : GL;
-              const hl = missingLeft ? HL + HM : HL;
-              const gr = G - gl;
-              const hr = H - hl;
-              if (hl < p.minChildWeight || hr < p.minChildWeight) continue;
-              const gain = (gl * gl) / (hl + p.lambda) + (gr * gr) / (hr + p.lambda) - parent;
-              if (!found || gain > found.gain) found = { gain, feature: j, bin: b, defaultLeft: missingLeft, GL: gl, HL: hl };
+            // Missing values to the right...
+            let hr = H - HL;
+            if (HL >= p.minChildWeight && hr >= p.minChildWeight) {
+              const gr = G - GL;
+              const gain = (GL * GL) / (HL + p.lambda) + (gr * gr) / (hr + p.lambda) - parent;
+              if (!found || gain > found.gain) found = { gain, feature: j, bin: b, defaultLeft: false, GL, HL };
+            }
+            // ... or to the left.
+            if (tryMissingLeft) {
+              const gl = GL + GM;
+              const hl = HL + HM;
+              hr = H - hl;
+              if (hl >= p.minChildWeight && hr >= p.minChildWeight) {
+                const gr = G - gl;
+                const gain = (gl * gl) / (hl + p.lambda) + (gr * gr) / (hr + p.lambda) - parent;
+                if (!found || gain > found.gain) found = { gain, feature: j, bin: b, defaultLeft: true, GL: gl, HL: hl };
+              }
             }
           }
         }
@@ -268,21 +282,18 @@ export function fitGbt(
         const h = hist ?? histogram(start, end);
         const s = bestSplit(h, G, H);
         if (!s) return leaf();
-        // Partition rows in place: left = bin <= s.bin, or missing going left.
+        // Stable partition (rows stay in ascending order, so histograms read each column's
+        // bins front to back): left = bin <= s.bin, or missing going left.
         const base = s.feature * n;
         let lo = start;
-        let hi = end - 1;
-        while (lo <= hi) {
-          const b = bins[base + idx[lo]!]!;
-          const goesLeft = b === MISSING_BIN ? s.defaultLeft : b <= s.bin;
-          if (goesLeft) lo++;
-          else {
-            const t = idx[lo]!;
-            idx[lo] = idx[hi]!;
-            idx[hi] = t;
-            hi--;
-          }
+        let nRight = 0;
+        for (let k = start; k < end; k++) {
+          const i = idx[k]!;
+          const b = bins[base + i]!;
+          if (b === MISSING_BIN ? s.defaultLeft : b <= s.bin) idx[lo++] = i;
+          else scratch[nRight++] = i;
         }
+        idx.set(scratch.subarray(0, nRight), lo);
         const mid = lo;
         feature[node] = s.feature;
         splitBin[node] = s.bin;
@@ -298,9 +309,9 @@ export function fitGbt(
         let hr: Float64Array | null = null;
         if (depth + 1 < p.maxDepth) {
           const small = leftSmaller ? histogram(start, mid) : histogram(mid, end);
-          const large = new Float64Array(h.length);
-          for (let k = 0; k < h.length; k++) large[k] = h[k]! - small[k]!;
-          [hl, hr] = leftSmaller ? [small, large] : [large, small];
+          // The parent's histogram is not needed any more: it becomes the larger child's.
+          for (let k = 0; k < h.length; k++) h[k]! -= small[k]!;
+          [hl, hr] = leftSmaller ? [small, h] : [h, small];
         }
         build(l, start, mid, s.GL, s.HL, depth + 1, hl);
         build(r, mid, end, G - s.GL, H - s.HL, depth + 1, hr);
