@@ -8,6 +8,12 @@ import { Command, InvalidArgumentError } from "commander";
 import { ingestSmap, PASS_RULES, type PassRule } from "../cube/ingest-smap.js";
 import { ingestStudy } from "../cube/ingest-study.js";
 import { loadStudy } from "../config/study.js";
+import fs from "node:fs";
+import { readDataset, part } from "../io/dataset.js";
+import { writeNpy } from "../io/npy.js";
+import { createRegressor, loadRegressor, MODEL_NAMES } from "../models/regressor.js";
+import { evaluate } from "../eval/metrics.js";
+import { packageVersion, runInfo } from "../util/run-info.js";
 import { Ease2Grid, type BBox } from "../grid/ease2.js";
 import { openHdf5, Group } from "../io/hdf5.js";
 import type { QualityPolicy } from "../io/smap-l3.js";
@@ -15,7 +21,6 @@ import { WORLD_PRESETS, type WorldPreset } from "../synth/world.js";
 import { writeWorld } from "../synth/write-world.js";
 import { SmapfillError } from "../util/errors.js";
 import { Progress } from "../util/progress.js";
-import { packageVersion } from "../util/run-info.js";
 import { runDemo } from "./demo.js";
 
 function parseBBox(text: string): BBox {
@@ -134,6 +139,54 @@ export function buildProgram(): Command {
       ];
       process.stdout.write(`${lines.join("\n")}\n`);
       for (const f of r.smap.failures) process.stdout.write(`  failed: ${f.file}: ${f.error}\n`);
+    });
+
+  program
+    .command("train <dataset>")
+    .description("train a model on a dataset folder (X.npy, y.npy, split.npy, features.json): split 0 trains, 1 validates, 2 tests")
+    .requiredOption("--model <name>", `one of ${MODEL_NAMES.join(", ")}`, choice(MODEL_NAMES))
+    .requiredOption("--out <dir>", "where the model, its metrics and run record go")
+    .option("--max-epochs <n>", "cap on epochs for the networks (default 200)", parseWholeNumber)
+    .option("--seed <n>", "random seed", parseWholeNumber, 0)
+    .option("--quiet", "no progress output")
+    .action((dir: string, o) => {
+      const data = readDataset(dir);
+      const model = createRegressor(o.model, data.names, data.groups, { seed: o.seed, ...(o.maxEpochs ? { maxEpochs: o.maxEpochs } : {}) });
+      const started = Date.now();
+      model.fit(part(data, 0), { validation: part(data, 1), onProgress: o.quiet ? undefined : (m) => process.stderr.write(`${m}\n`) });
+      const test = part(data, 2);
+      const m = evaluate(model.predict(test.X, test.n), test.y, { seed: o.seed });
+      model.save(o.out);
+      const record = {
+        run: runInfo(),
+        dataset: path.resolve(dir),
+        model: o.model,
+        seed: o.seed,
+        seconds: (Date.now() - started) / 1000,
+        fit: model.info(),
+        test: m,
+      };
+      fs.writeFileSync(path.join(o.out, "metrics.json"), JSON.stringify(record, null, 2));
+      const fmt = (k: "rmse" | "ubrmse" | "bias" | "r" | "mae") =>
+        `${k} ${m[k].value.toFixed(5)}${Number.isNaN(m[k].ciLow) ? "" : ` [${m[k].ciLow.toFixed(5)}, ${m[k].ciHigh.toFixed(5)}]`}`;
+      process.stdout.write(
+        `${o.model} on ${dir}: test n ${m.n}, ${(["rmse", "ubrmse", "bias", "r", "mae"] as const).map(fmt).join(", ")}\nsaved to ${o.out}\n`,
+      );
+    });
+
+  program
+    .command("predict <model> <dataset>")
+    .description("predict every row of a dataset folder with a saved model; writes float32 .npy")
+    .requiredOption("--out <file>", "predictions (.npy)")
+    .action((modelDir: string, dir: string, o) => {
+      const data = readDataset(dir);
+      const model = loadRegressor(modelDir);
+      if (model.featureNames.join("\u0000") !== data.names.join("\u0000")) {
+        throw new SmapfillError("the dataset's features differ from the model's", { file: dir, hint: `The model expects: ${model.featureNames.join(", ")}` });
+      }
+      const pred = model.predict(data.X, data.n);
+      writeNpy(o.out, pred, [data.n]);
+      process.stdout.write(`${data.n} predictions written to ${o.out}\n`);
     });
 
   program

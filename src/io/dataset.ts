@@ -1,0 +1,69 @@
+/**
+ * The dataset interchange format of ../shared/reference/DATASET.md: a folder with X.npy
+ * (float32 [N, F], NaN = missing, no +-inf), y.npy (float32 [N], never NaN), split.npy (int8 [N]:
+ * 0 train, 1 validation, 2 test) and features.json ({names, groups, meta}). Validated on read.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { SmapfillError } from "../util/errors.js";
+import { readNpy } from "./npy.js";
+
+export interface Dataset {
+  X: Float32Array;
+  y: Float32Array;
+  split: Int8Array;
+  n: number;
+  f: number;
+  names: string[];
+  groups: string[];
+}
+
+export const GROUPS = ["dynamic", "static", "calendar", "ts"] as const;
+
+export function readDataset(dir: string): Dataset {
+  for (const f of ["X.npy", "y.npy", "split.npy", "features.json"]) {
+    if (!fs.existsSync(path.join(dir, f)))
+      throw new SmapfillError(`has no ${f}`, {
+        file: dir,
+        hint: "A dataset folder holds X.npy, y.npy, split.npy and features.json (see shared/reference/DATASET.md)",
+      });
+  }
+  const X = readNpy(path.join(dir, "X.npy"));
+  const y = readNpy(path.join(dir, "y.npy"));
+  const split = readNpy(path.join(dir, "split.npy"));
+  const file = (f: string) => path.join(dir, f);
+  if (!(X.data instanceof Float32Array) || X.shape.length !== 2) throw new SmapfillError("must be float32 [N, F]", { file: file("X.npy") });
+  if (!(y.data instanceof Float32Array) || y.shape.length !== 1) throw new SmapfillError("must be float32 [N]", { file: file("y.npy") });
+  if (!(split.data instanceof Int8Array) || split.shape.length !== 1) throw new SmapfillError("must be int8 [N]", { file: file("split.npy") });
+  const [n, f] = X.shape as [number, number];
+  if (y.shape[0] !== n || split.shape[0] !== n) throw new SmapfillError(`X has ${n} rows, y ${y.shape[0]}, split ${split.shape[0]}`, { file: dir });
+  const bad = (y.data as Float32Array).findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0)
+    throw new SmapfillError(`target ${bad} is ${(y.data as Float32Array)[bad]}`, { file: file("y.npy"), hint: "Targets must be finite; drop those rows" });
+  if ((X.data as Float32Array).some((v) => v === Infinity || v === -Infinity))
+    throw new SmapfillError("holds +-inf", { file: file("X.npy"), hint: "Use NaN for missing values" });
+  if ((split.data as Int8Array).some((v) => v < 0 || v > 2)) throw new SmapfillError("holds values other than 0, 1, 2", { file: file("split.npy") });
+  let meta: { names?: unknown; groups?: unknown };
+  try {
+    meta = JSON.parse(fs.readFileSync(file("features.json"), "utf8"));
+  } catch (error) {
+    throw new SmapfillError("is not valid JSON", { file: file("features.json"), cause: error });
+  }
+  const names = meta.names as string[];
+  const groups = meta.groups as string[];
+  if (!Array.isArray(names) || names.length !== f || new Set(names).size !== f)
+    throw new SmapfillError(`needs ${f} unique names`, { file: file("features.json") });
+  if (!Array.isArray(groups) || groups.length !== f || groups.some((g) => !(GROUPS as readonly string[]).includes(g))) {
+    throw new SmapfillError(`needs ${f} groups from ${GROUPS.join(", ")}`, { file: file("features.json") });
+  }
+  return { X: X.data as Float32Array, y: y.data as Float32Array, split: split.data as Int8Array, n, f, names, groups };
+}
+
+/** The rows of one split, in their original order. */
+export function part(d: Dataset, k: 0 | 1 | 2): { X: Float32Array; y: Float32Array; n: number } {
+  const rows: number[] = [];
+  for (let i = 0; i < d.n; i++) if (d.split[i] === k) rows.push(i);
+  const X = new Float32Array(rows.length * d.f);
+  rows.forEach((r, i) => X.set(d.X.subarray(r * d.f, (r + 1) * d.f), i * d.f));
+  return { X, y: Float32Array.from(rows, (r) => d.y[r]!), n: rows.length };
+}

@@ -1,0 +1,110 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { spawnSync } from "node:child_process";
+import { createRegressor, loadRegressor, MODEL_NAMES, type ModelName } from "../../src/models/regressor.js";
+import { writeNpy, readNpy } from "../../src/io/npy.js";
+import { Rng } from "../../src/util/random.js";
+import { REPO_ROOT, tempDir } from "../helpers.js";
+
+/** Friedman #1 with 10 columns: 5 informative "dynamic" ones, 5 noise columns labelled "ts". */
+function friedman(n: number, seed: number) {
+  const rng = new Rng(seed);
+  const f = 10;
+  const X = new Float32Array(n * f);
+  const y = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < f; j++) X[i * f + j] = rng.uniform();
+    const x = (j: number) => X[i * f + j]!;
+    y[i] = 10 * Math.sin(Math.PI * x(0) * x(1)) + 20 * (x(2) - 0.5) ** 2 + 10 * x(3) + 5 * x(4) + rng.normal();
+    if (rng.uniform() < 0.05) X[i * f + 4] = NaN;
+  }
+  return { X, y, n };
+}
+const names = Array.from({ length: 10 }, (_, j) => `x${j}`);
+const groups = [...Array(5).fill("dynamic"), ...Array(5).fill("ts")];
+
+function rmse(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i]! - b[i]!) ** 2;
+  return Math.sqrt(s / a.length);
+}
+
+const settings: Record<ModelName, { n: number; epochs: number }> = {
+  xgb: { n: 3000, epochs: 0 },
+  autoresnet: { n: 3000, epochs: 25 },
+  tssmnet: { n: 2000, epochs: 12 },
+  tssmnet_nots: { n: 2000, epochs: 12 },
+  transformer: { n: 1200, epochs: 8 },
+};
+
+for (const name of MODEL_NAMES) {
+  test(`${name}: learns Friedman #1 far better than the mean; save/load gives identical predictions`, () => {
+    const { n, epochs } = settings[name];
+    const tr = friedman(n, 1);
+    const va = friedman(500, 2);
+    const te = friedman(800, 3);
+    const model = createRegressor(name, names, groups, { seed: 1, maxEpochs: epochs, gbt: { rounds: 300, eta: 0.1, maxDepth: 4, earlyStopping: 30 } });
+    model.fit(tr, { validation: va });
+    const pred = model.predict(te.X, te.n);
+    const mean = tr.y.reduce((a, b) => a + b, 0) / tr.n;
+    const baseline = rmse(
+      Float32Array.from(te.y, () => mean),
+      te.y,
+    );
+    // The noTS variant cannot see x5..x9, which are noise here: it must still learn.
+    const limit = name === "transformer" ? 0.75 : 0.6;
+    assert.ok(rmse(pred, te.y) < limit * baseline, `${name}: ${rmse(pred, te.y)} vs mean-only ${baseline}`);
+    const dir = path.join(tempDir(), name);
+    model.save(dir);
+    assert.deepEqual(loadRegressor(dir).predict(te.X, te.n), pred);
+    if (name === "tssmnet_nots") assert.ok((model.info().n_inputs as number) < 10, "the ts group is dropped");
+  });
+}
+
+test("bad input: NaN targets, wrong feature count, empty training set, unknown model", () => {
+  const tr = friedman(100, 4);
+  const va = friedman(50, 5);
+  const bad = { ...tr, y: Float32Array.from(tr.y, (v, i) => (i === 7 ? NaN : v)) };
+  assert.throws(() => createRegressor("xgb", names, groups).fit(bad, { validation: va }), /the training target of row 7 is NaN/);
+  assert.throws(
+    () => createRegressor("autoresnet", names, groups).fit({ X: tr.X.subarray(0, 90 * 10), y: tr.y.subarray(0, 90), n: 100 }, { validation: va }),
+    /columns, the model 10/,
+  );
+  assert.throws(
+    () => createRegressor("xgb", names, groups).fit({ X: new Float32Array(0), y: new Float32Array(0), n: 0 }, { validation: va }),
+    /the training set has 0 rows/,
+  );
+  assert.throws(() => createRegressor("rf" as ModelName, names, groups), /unknown model 'rf'/);
+  const m = createRegressor("xgb", names, groups, { gbt: { rounds: 5 } }).fit(tr, { validation: va });
+  assert.throws(() => m.predict(new Float32Array(9 * 5), 5), /9 columns given, the model was fitted on 10/);
+  assert.throws(() => loadRegressor(tempDir()), /is not a saved model/);
+});
+
+test("smapfill train and predict on a dataset folder in the shared format", () => {
+  const dir = tempDir();
+  const data = path.join(dir, "data");
+  fs.mkdirSync(data);
+  const d = friedman(2500, 6);
+  const split = Int8Array.from({ length: d.n }, (_, i) => (i % 10 < 7 ? 0 : i % 10 < 8 ? 1 : 2));
+  writeNpy(path.join(data, "X.npy"), d.X, [d.n, 10]);
+  writeNpy(path.join(data, "y.npy"), d.y, [d.n]);
+  writeNpy(path.join(data, "split.npy"), split, [d.n]);
+  fs.writeFileSync(path.join(data, "features.json"), JSON.stringify({ names, groups }));
+  const bin = path.join(REPO_ROOT, "bin", "smapfill.js");
+  const out = path.join(dir, "model");
+  const train = spawnSync(process.execPath, [bin, "train", data, "--model", "xgb", "--out", out, "--quiet"], { encoding: "utf8" });
+  assert.equal(train.status, 0, train.stderr);
+  assert.match(train.stdout, /xgb on .*: test n 500, rmse \d\.\d{5} \[\d\.\d{5}, \d\.\d{5}\], ubrmse/);
+  const metrics = JSON.parse(fs.readFileSync(path.join(out, "metrics.json"), "utf8"));
+  assert.ok(metrics.test.rmse.value < 2.5 && metrics.run.node.startsWith("v"));
+  const predFile = path.join(dir, "pred.npy");
+  const predict = spawnSync(process.execPath, [bin, "predict", out, data, "--out", predFile], { encoding: "utf8" });
+  assert.equal(predict.status, 0, predict.stderr);
+  assert.equal(readNpy(predFile).shape[0], d.n);
+  fs.writeFileSync(path.join(data, "features.json"), JSON.stringify({ names, groups: groups.map(() => "weather") }));
+  const bad = spawnSync(process.execPath, [bin, "train", data, "--model", "xgb", "--out", out], { encoding: "utf8" });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /features\.json: needs 10 groups from dynamic, static, calendar, ts/);
+});
