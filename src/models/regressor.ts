@@ -11,10 +11,11 @@ import { buildNet, type Net, type NetName } from "./nets.js";
 import { Preprocessor, type PreprocessorState } from "./preprocess.js";
 import { predictNet, trainNet, type EpochRecord } from "./train-net.js";
 import { fitGbt, predictGbt, GBT_DEFAULTS, type GbtModel, type GbtParams, type Tree } from "./trees/gbt.js";
+import { fitForest, predictForest, FOREST_DEFAULTS, type ForestModel, type ForestParams } from "./trees/forest.js";
 import { loadModule, saveModule } from "../nn/persist.js";
 
-export type ModelName = "tssmnet" | "tssmnet_nots" | "autoresnet" | "transformer" | "xgb";
-export const MODEL_NAMES: readonly ModelName[] = ["tssmnet", "tssmnet_nots", "autoresnet", "transformer", "xgb"];
+export type ModelName = "tssmnet" | "tssmnet_nots" | "autoresnet" | "transformer" | "rf" | "xgb";
+export const MODEL_NAMES: readonly ModelName[] = ["tssmnet", "tssmnet_nots", "autoresnet", "transformer", "rf", "xgb"];
 
 export interface Matrix {
   X: Float32Array;
@@ -42,6 +43,7 @@ export interface ModelOptions {
   seed?: number;
   maxEpochs?: number;
   gbt?: Partial<GbtParams>;
+  forest?: Partial<ForestParams>;
 }
 
 function checkTraining(name: string, names: string[], m: Matrix, role: string): void {
@@ -70,6 +72,87 @@ function selectColumns(X: Float32Array, n: number, f: number, cols: number[]): F
   return out;
 }
 
+/** Random forest on mean-imputed raw inputs plus missing indicators (the reference's preprocessing). */
+class ForestRegressor implements Regressor {
+  readonly name = "rf" as const;
+  private pre = new Preprocessor(false, true);
+  private model: ForestModel | undefined;
+
+  constructor(
+    readonly featureNames: string[],
+    readonly groups: string[],
+    private readonly o: ModelOptions = {},
+  ) {}
+
+  fit(train: Matrix & { y: Float32Array }, options: FitOptions): this {
+    checkTraining(this.name, this.featureNames, train, "training");
+    const f = this.featureNames.length;
+    this.pre.fit(train.X, train.n, f);
+    const trees = this.o.forest?.trees ?? FOREST_DEFAULTS.trees;
+    this.model = fitForest(
+      this.pre.transform(train.X, train.n, f),
+      train.y,
+      train.n,
+      this.pre.outputWidth,
+      { ...this.o.forest, seed: this.o.seed ?? 0 },
+      (t) => {
+        if ((t + 1) % 50 === 0) options.onProgress?.(`rf ${t + 1}/${trees} trees`);
+      },
+    );
+    return this;
+  }
+
+  predict(X: Float32Array, n: number): Float32Array {
+    if (!this.model) throw new SmapfillError("predict before fit", { variable: this.name });
+    const f = this.featureNames.length;
+    if (X.length !== n * f) throw new SmapfillError(`${X.length / Math.max(1, n)} columns given, the model was fitted on ${f}`, { variable: this.name });
+    return predictForest(this.model, this.pre.transform(X, n, f), n);
+  }
+
+  info() {
+    return { trees: this.model?.trees.length, n_inputs: this.pre.outputWidth, total_nodes: this.model?.trees.reduce((a, t) => a + t.feature.length, 0) };
+  }
+
+  save(dir: string): void {
+    if (!this.model) throw new SmapfillError("save before fit", { variable: this.name });
+    fs.mkdirSync(dir, { recursive: true });
+    writeJson(path.join(dir, "model.json"), {
+      kind: "forest",
+      name: this.name,
+      featureNames: this.featureNames,
+      groups: this.groups,
+      options: this.o,
+      preprocessor: this.pre.state,
+      params: this.model.params,
+      nFeatures: this.model.nFeatures,
+      trees: this.model.trees.map(treeToJson),
+    });
+  }
+
+  static load(spec: Record<string, unknown>): ForestRegressor {
+    const r = new ForestRegressor(spec.featureNames as string[], spec.groups as string[], spec.options as ModelOptions);
+    r.pre.state = spec.preprocessor as PreprocessorState;
+    r.model = { params: spec.params as ForestParams, nFeatures: spec.nFeatures as number, trees: (spec.trees as Record<string, number[]>[]).map(treeFromJson) };
+    return r;
+  }
+}
+
+function treeToJson(t: Tree): Record<string, number[]> {
+  return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, Array.from(v as ArrayLike<number>)]));
+}
+
+function treeFromJson(t: Record<string, number[]>): Tree {
+  return {
+    feature: Int32Array.from(t.feature!),
+    threshold: Float64Array.from(t.threshold!),
+    splitBin: Int32Array.from(t.splitBin!),
+    defaultLeft: Uint8Array.from(t.defaultLeft!),
+    left: Int32Array.from(t.left!),
+    right: Int32Array.from(t.right!),
+    value: Float32Array.from(t.value!),
+  };
+}
+
 class NeuralRegressor implements Regressor {
   private pre = new Preprocessor(true, true);
   private net: Net | undefined;
@@ -80,7 +163,7 @@ class NeuralRegressor implements Regressor {
   private readonly columns: number[];
 
   constructor(
-    readonly name: Exclude<ModelName, "xgb">,
+    readonly name: Exclude<ModelName, "xgb" | "rf">,
     readonly featureNames: string[],
     readonly groups: string[],
     private readonly o: ModelOptions = {},
@@ -157,7 +240,12 @@ class NeuralRegressor implements Regressor {
   }
 
   static load(dir: string, spec: Record<string, unknown>): NeuralRegressor {
-    const r = new NeuralRegressor(spec.name as Exclude<ModelName, "xgb">, spec.featureNames as string[], spec.groups as string[], spec.options as ModelOptions);
+    const r = new NeuralRegressor(
+      spec.name as Exclude<ModelName, "xgb" | "rf">,
+      spec.featureNames as string[],
+      spec.groups as string[],
+      spec.options as ModelOptions,
+    );
     r.pre.state = spec.preprocessor as PreprocessorState;
     r.net = buildNet(spec.net as NetName, spec.n_in as number, { seed: 0 });
     loadModule(path.join(dir, "weights.safetensors"), r.net);
@@ -200,7 +288,7 @@ class GbtRegressor implements Regressor {
   save(dir: string): void {
     if (!this.model) throw new SmapfillError("save before fit", { variable: this.name });
     fs.mkdirSync(dir, { recursive: true });
-    const trees = this.model.trees.map((t) => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, Array.from(v as ArrayLike<number>)])));
+    const trees = this.model.trees.map(treeToJson);
     writeJson(path.join(dir, "model.json"), {
       kind: "gbt",
       name: this.name,
@@ -217,15 +305,7 @@ class GbtRegressor implements Regressor {
 
   static load(spec: Record<string, unknown>): GbtRegressor {
     const r = new GbtRegressor(spec.featureNames as string[], spec.groups as string[], spec.options as ModelOptions);
-    const trees = (spec.trees as Record<string, number[]>[]).map((t): Tree => ({
-      feature: Int32Array.from(t.feature!),
-      threshold: Float64Array.from(t.threshold!),
-      splitBin: Int32Array.from(t.splitBin!),
-      defaultLeft: Uint8Array.from(t.defaultLeft!),
-      left: Int32Array.from(t.left!),
-      right: Int32Array.from(t.right!),
-      value: Float32Array.from(t.value!),
-    }));
+    const trees = (spec.trees as Record<string, number[]>[]).map(treeFromJson);
     r.model = {
       params: { ...GBT_DEFAULTS, ...(spec.params as GbtParams) },
       nFeatures: (spec.featureNames as string[]).length,
@@ -244,10 +324,11 @@ function writeJson(file: string, value: unknown): void {
 }
 
 export function createRegressor(name: ModelName, featureNames: string[], groups: string[], options: ModelOptions = {}): Regressor {
-  if (!MODEL_NAMES.includes(name))
-    throw new SmapfillError(`unknown model '${name}'`, { hint: `Use one of ${MODEL_NAMES.join(", ")} (the random forest is not implemented yet)` });
+  if (!MODEL_NAMES.includes(name)) throw new SmapfillError(`unknown model '${name}'`, { hint: `Use one of ${MODEL_NAMES.join(", ")}` });
   if (featureNames.length !== groups.length) throw new SmapfillError(`${featureNames.length} feature names but ${groups.length} groups`);
-  return name === "xgb" ? new GbtRegressor(featureNames, groups, options) : new NeuralRegressor(name, featureNames, groups, options);
+  if (name === "xgb") return new GbtRegressor(featureNames, groups, options);
+  if (name === "rf") return new ForestRegressor(featureNames, groups, options);
+  return new NeuralRegressor(name, featureNames, groups, options);
 }
 
 export function loadRegressor(dir: string): Regressor {
@@ -255,6 +336,7 @@ export function loadRegressor(dir: string): Regressor {
   if (!fs.existsSync(file)) throw new SmapfillError("is not a saved model (no model.json)", { file: dir });
   const spec = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
   if (spec.kind === "gbt") return GbtRegressor.load(spec);
+  if (spec.kind === "forest") return ForestRegressor.load(spec);
   if (spec.kind === "neural") return NeuralRegressor.load(dir, spec);
   throw new SmapfillError(`has an unknown model kind '${spec.kind}'`, { file });
 }

@@ -33,6 +33,7 @@ function rmse(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 const settings: Record<ModelName, { n: number; epochs: number }> = {
   xgb: { n: 3000, epochs: 0 },
+  rf: { n: 3000, epochs: 0 },
   autoresnet: { n: 3000, epochs: 25 },
   tssmnet: { n: 2000, epochs: 12 },
   tssmnet_nots: { n: 2000, epochs: 12 },
@@ -45,7 +46,12 @@ for (const name of MODEL_NAMES) {
     const tr = friedman(n, 1);
     const va = friedman(500, 2);
     const te = friedman(800, 3);
-    const model = createRegressor(name, names, groups, { seed: 1, maxEpochs: epochs, gbt: { rounds: 300, eta: 0.1, maxDepth: 4, earlyStopping: 30 } });
+    const model = createRegressor(name, names, groups, {
+      seed: 1,
+      maxEpochs: epochs,
+      gbt: { rounds: 300, eta: 0.1, maxDepth: 4, earlyStopping: 30 },
+      forest: { trees: 60 },
+    });
     model.fit(tr, { validation: va });
     const pred = model.predict(te.X, te.n);
     const mean = tr.y.reduce((a, b) => a + b, 0) / tr.n;
@@ -76,7 +82,7 @@ test("bad input: NaN targets, wrong feature count, empty training set, unknown m
     () => createRegressor("xgb", names, groups).fit({ X: new Float32Array(0), y: new Float32Array(0), n: 0 }, { validation: va }),
     /the training set has 0 rows/,
   );
-  assert.throws(() => createRegressor("rf" as ModelName, names, groups), /unknown model 'rf'/);
+  assert.throws(() => createRegressor("svm" as ModelName, names, groups), /unknown model 'svm'/);
   const m = createRegressor("xgb", names, groups, { gbt: { rounds: 5 } }).fit(tr, { validation: va });
   assert.throws(() => m.predict(new Float32Array(9 * 5), 5), /9 columns given, the model was fitted on 10/);
   assert.throws(() => loadRegressor(tempDir()), /is not a saved model/);
