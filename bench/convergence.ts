@@ -5,30 +5,18 @@
  */
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { readNpy } from "../src/io/npy.js";
+import { referenceDataset, rmse } from "./reference-data.js";
 import { Preprocessor } from "../src/models/preprocess.js";
 import { predictNet, trainNet } from "../src/models/train-net.js";
 import type { NetName } from "../src/models/nets.js";
 
 export async function benchConvergence(o: { sharedDir: string; n: number; epochs: number; models: NetName[] }) {
   const ref = path.join(o.sharedDir, "reference");
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "smapfill-convergence-"));
-  const data = path.join(dir, "data");
-  const make = spawnSync("/usr/bin/python3", [path.join(ref, "make_synthetic.py"), data, "--n", String(o.n), "--f", "40", "--seed", "1"], { encoding: "utf8" });
-  if (make.status !== 0) throw new Error(make.stderr);
-  const X = readNpy(path.join(data, "X.npy"));
-  const y = readNpy(path.join(data, "y.npy")).data as Float32Array;
-  const split = readNpy(path.join(data, "split.npy")).data as Int8Array;
-  const [n, f] = X.shape as [number, number];
-  const part = (k: number) => {
-    const rows = [...split.keys()].filter((i) => split[i] === k);
-    const Xp = new Float32Array(rows.length * f);
-    rows.forEach((r, i) => Xp.set((X.data as Float32Array).subarray(r * f, (r + 1) * f), i * f));
-    return { X: Xp, y: Float32Array.from(rows, (r) => y[r]!), n: rows.length };
-  };
-  const [tr, va, te] = [part(0), part(1), part(2)];
+  const data = referenceDataset(o.sharedDir, o.n);
+  const { train: tr, validation: va, test: te } = data;
+  const f = data.d.f;
+  const n = data.d.n;
   const results: Record<string, unknown>[] = [];
   for (const model of o.models) {
     const pre = new Preprocessor().fit(tr.X, tr.n, f);
@@ -37,20 +25,18 @@ export async function benchConvergence(o: { sharedDir: string; n: number; epochs
     const trained = trainNet(model, pre.transform(tr.X, tr.n, f), tr.y, pre.transform(va.X, va.n, f), va.y, w, { maxEpochs: o.epochs, seed: 0 });
     const seconds = (performance.now() - t0) / 1000;
     const pred = predictNet(trained.net, pre.transform(te.X, te.n, f), te.n, w, trained.yMean, trained.ySd);
-    let se = 0;
-    for (let i = 0; i < te.n; i++) se += (pred[i]! - te.y[i]!) ** 2;
     const ours = {
-      test_rmse: Math.sqrt(se / te.n),
+      test_rmse: rmse(pred, te.y),
       val_rmse: trained.bestValRmse,
       best_epoch: trained.bestEpoch,
       epochs_run: trained.history.length,
       train_s: seconds,
       train_samples_per_s: trained.trainSamplesPerSecond,
     };
-    const out = path.join(dir, `${model}.json`);
+    const out = path.join(data.dir, `${model}.json`);
     const run = spawnSync(
       "/usr/bin/python3",
-      [path.join(ref, "run.py"), data, "--model", model, "--threads", "1", "--max-epochs", String(o.epochs), "--out", out, "--quiet"],
+      [path.join(ref, "run.py"), data.data, "--model", model, "--threads", "1", "--max-epochs", String(o.epochs), "--out", out, "--quiet"],
       { encoding: "utf8" },
     );
     let reference: Record<string, unknown> = { error: run.stderr.slice(-1500) };
@@ -76,7 +62,7 @@ export async function benchConvergence(o: { sharedDir: string; n: number; epochs
     });
     process.stderr.write(`${model}: ours ${ours.test_rmse.toFixed(5)}, reference ${reference.test_rmse ?? "error"}\n`);
   }
-  fs.rmSync(dir, { recursive: true, force: true });
+  data.cleanup();
   return {
     benchmark: "convergence",
     description: `make_synthetic.py --n ${o.n} --f 40 --seed 1 (${n} rows), same splits and protocol, epoch cap ${o.epochs}, 1 thread`,

@@ -6,48 +6,36 @@
  */
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { readNpy } from "../src/io/npy.js";
+import { referenceDataset, rmse } from "./reference-data.js";
 import { fitGbt, predictGbt } from "../src/models/trees/gbt.js";
 
 export async function benchGbt(o: { sharedDir: string; n: number }) {
-  const ref = path.join(o.sharedDir, "reference");
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "smapfill-gbt-"));
-  const data = path.join(dir, "data");
-  const make = spawnSync("/usr/bin/python3", [path.join(ref, "make_synthetic.py"), data, "--n", String(o.n), "--f", "40", "--seed", "1"], { encoding: "utf8" });
-  if (make.status !== 0) throw new Error(make.stderr);
-  const X = readNpy(path.join(data, "X.npy"));
-  const y = readNpy(path.join(data, "y.npy")).data as Float32Array;
-  const split = readNpy(path.join(data, "split.npy")).data as Int8Array;
-  const [, f] = X.shape as [number, number];
-  const part = (k: number) => {
-    const rows = [...split.keys()].filter((i) => split[i] === k);
-    const Xp = new Float32Array(rows.length * f);
-    rows.forEach((r, i) => Xp.set((X.data as Float32Array).subarray(r * f, (r + 1) * f), i * f));
-    return { X: Xp, y: Float32Array.from(rows, (r) => y[r]!), n: rows.length };
-  };
-  const [tr, va, te] = [part(0), part(1), part(2)];
+  const data = referenceDataset(o.sharedDir, o.n);
+  const { train: tr, validation: va, test: te } = data;
+  const f = data.d.f;
   const t0 = performance.now();
   const model = fitGbt(tr.X, tr.y, tr.n, f, va.X, va.y, va.n, { seed: 0 });
   const trainS = (performance.now() - t0) / 1000;
   const t1 = performance.now();
   const pred = predictGbt(model, te.X, te.n);
   const inferS = (performance.now() - t1) / 1000;
-  let se = 0;
-  for (let i = 0; i < te.n; i++) se += (pred[i]! - te.y[i]!) ** 2;
   const ours = {
-    test_rmse: Math.sqrt(se / te.n),
+    test_rmse: rmse(pred, te.y),
     best_iteration: model.bestIteration,
     rounds_run: model.trees.length,
     train_s: trainS,
     seconds_per_round: trainS / model.trees.length,
     infer_samples_per_s: te.n / inferS,
   };
-  const out = path.join(dir, "xgb.json");
-  const run = spawnSync("/usr/bin/python3", [path.join(ref, "run.py"), data, "--model", "xgb", "--threads", "1", "--out", out, "--quiet"], {
-    encoding: "utf8",
-  });
+  const out = path.join(data.dir, "xgb.json");
+  const run = spawnSync(
+    "/usr/bin/python3",
+    [path.join(o.sharedDir, "reference", "run.py"), data.data, "--model", "xgb", "--threads", "1", "--out", out, "--quiet"],
+    {
+      encoding: "utf8",
+    },
+  );
   let reference: Record<string, unknown> = { error: run.stderr.slice(-1500) };
   if (run.status === 0) {
     const r = JSON.parse(fs.readFileSync(out, "utf8")).results[0];
@@ -60,7 +48,7 @@ export async function benchGbt(o: { sharedDir: string; n: number }) {
       infer_samples_per_s: r.inference_samples_per_s,
     };
   }
-  fs.rmSync(dir, { recursive: true, force: true });
+  data.cleanup();
   const rel = typeof reference.test_rmse === "number" ? ours.test_rmse / (reference.test_rmse as number) - 1 : undefined;
   return {
     benchmark: "gbt",

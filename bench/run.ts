@@ -11,6 +11,7 @@ import { benchNnEngine } from "./nn-engine.js";
 import { benchFeatures } from "./features.js";
 import { benchConvergence } from "./convergence.js";
 import { benchGbt } from "./gbt.js";
+import { benchForest } from "./forest.js";
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const RESULTS = path.join(REPO, "bench", "results");
@@ -26,6 +27,7 @@ const SHARED = process.env.SMAPFILL_SHARED ?? path.resolve(REPO, "..", "shared")
 const BENCHMARKS: Record<string, () => Promise<Record<string, unknown>>> = {
   "smap-reader": () => benchSmapReader({ workDir: WORK, days: option("days", 365), repeats: option("repeats", 3) }),
   convergence: () => benchConvergence({ sharedDir: SHARED, n: option("n", 50000), epochs: option("epochs", 10), models: ["autoresnet", "tssmnet"] }),
+  forest: () => benchForest({ sharedDir: SHARED, n: option("n", 50000), trees: option("trees", 100) }),
   gbt: () => benchGbt({ sharedDir: SHARED, n: option("n", 50000) }),
   features: () => benchFeatures({ sharedDir: SHARED, pixels: option("pixels", 5000), days: option("days", 730) }),
   "nn-engine": () =>
