@@ -11,6 +11,7 @@ import { buildNet, type Net, type NetName } from "./nets.js";
 import { Preprocessor, type PreprocessorState } from "./preprocess.js";
 import { predictNet, trainNet, type EpochRecord } from "./train-net.js";
 import { fitGbt, predictGbt, GBT_DEFAULTS, type GbtModel, type GbtParams, type Tree } from "./trees/gbt.js";
+import { saveXgboostJson } from "./trees/xgboost-json.js";
 import { fitForest, predictForest, FOREST_DEFAULTS, type ForestModel, type ForestParams } from "./trees/forest.js";
 import { loadModule, saveModule } from "../nn/persist.js";
 
@@ -288,6 +289,8 @@ class GbtRegressor implements Regressor {
   save(dir: string): void {
     if (!this.model) throw new SmapfillError("save before fit", { variable: this.name });
     fs.mkdirSync(dir, { recursive: true });
+    // Also as an XGBoost model, for xgboost.Booster().load_model().
+    saveXgboostJson(path.join(dir, "xgboost.json"), this.model, this.featureNames);
     const trees = this.model.trees.map(treeToJson);
     writeJson(path.join(dir, "model.json"), {
       kind: "gbt",

@@ -2,7 +2,7 @@
  * Gradient-boosted regression trees with XGBoost's histogram method (tree_method "hist"),
  * squared error, as MODELS.md configures it:
  *  - every feature is cut into at most maxBin - 1 quantile bins of the training values (bin
- *    edges halfway between neighbouring quantile values), plus one bin for missing values;
+ *    edges halfway between neighbouring quantile values, as float32), plus a missing bin;
  *  - per round: gradients g = prediction - y, hessians h = 1; rows sampled (subsample) and
  *    columns sampled per tree (colsample_bytree); the tree grows depth-wise to maxDepth from
  *    histograms of (sum g, sum h) per bin, the larger child's by subtraction from its parent;
@@ -72,7 +72,10 @@ export function binEdges(X: Float32Array, n: number, f: number, maxBin: number):
       while (k < m && sorted[k]! < p) k++;
       if (k === 0) continue;
       const below = sorted[k - 1]!;
-      const edge = below + (p - below) / 2;
+      // A float32 edge (XGBoost compares in float32) strictly above `below` and not above `p`:
+      // the midpoint rounded, or `p` itself when rounding lands on `below`.
+      let edge = Math.fround(below + (p - below) / 2);
+      if (edge <= below) edge = p;
       if (out.length === 0 || edge > out[out.length - 1]!) out.push(edge);
     }
     edges.push(Float64Array.from(out));
