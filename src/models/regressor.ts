@@ -10,7 +10,8 @@ import { SmapfillError } from "../util/errors.js";
 import { buildNet, type Net, type NetName } from "./nets.js";
 import { Preprocessor, type PreprocessorState } from "./preprocess.js";
 import { predictNet, trainNet, type EpochRecord } from "./train-net.js";
-import { fitGbt, predictGbt, GBT_DEFAULTS, type GbtModel, type GbtParams, type Tree } from "./trees/gbt.js";
+import { fitGbt, predictGbt, GBT_DEFAULTS, type GbtModel, type GbtParams } from "./trees/gbt.js";
+import { treeFromJson, treeToJson } from "./trees/tree.js";
 import { saveXgboostJson } from "./trees/xgboost-json.js";
 import { fitForest, predictForest, FOREST_DEFAULTS, type ForestModel, type ForestParams } from "./trees/forest.js";
 import { loadModule, saveModule } from "../nn/persist.js";
@@ -136,22 +137,6 @@ class ForestRegressor implements Regressor {
     r.model = { params: spec.params as ForestParams, nFeatures: spec.nFeatures as number, trees: (spec.trees as Record<string, number[]>[]).map(treeFromJson) };
     return r;
   }
-}
-
-function treeToJson(t: Tree): Record<string, number[]> {
-  return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, Array.from(v as ArrayLike<number>)]));
-}
-
-function treeFromJson(t: Record<string, number[]>): Tree {
-  return {
-    feature: Int32Array.from(t.feature!),
-    threshold: Float64Array.from(t.threshold!),
-    splitBin: Int32Array.from(t.splitBin!),
-    defaultLeft: Uint8Array.from(t.defaultLeft!),
-    left: Int32Array.from(t.left!),
-    right: Int32Array.from(t.right!),
-    value: Float32Array.from(t.value!),
-  };
 }
 
 class NeuralRegressor implements Regressor {

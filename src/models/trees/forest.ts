@@ -10,7 +10,8 @@
  * mean-imputes and adds indicator columns first, like the reference).
  */
 import { Rng } from "../../util/random.js";
-import { binEdges, binMatrix, type Tree } from "./gbt.js";
+import { binEdges, binMatrix } from "./gbt.js";
+import { TreeBuilder, type Tree } from "./tree.js";
 
 export interface ForestParams {
   trees: number;
@@ -51,22 +52,8 @@ export function fitForest(
   for (let t = 0; t < p.trees; t++) {
     for (let i = 0; i < n; i++) idx[i] = rng.int(n);
     idx.sort();
-    const feature: number[] = [];
-    const threshold: number[] = [];
-    const splitBin: number[] = [];
-    const left: number[] = [];
-    const right: number[] = [];
-    const value: number[] = [];
-    const newNode = () => {
-      feature.push(-1);
-      threshold.push(0);
-      splitBin.push(-1);
-      left.push(-1);
-      right.push(-1);
-      value.push(0);
-      return feature.length - 1;
-    };
-    const stack: [number, number, number][] = [[newNode(), 0, n]];
+    const builder = new TreeBuilder();
+    const stack: [number, number, number][] = [[builder.node(), 0, n]];
     while (stack.length) {
       const [node, start, end] = stack.pop()!;
       const m = end - start;
@@ -77,7 +64,7 @@ export function fitForest(
         S += v;
         Q += v * v;
       }
-      value[node] = S / m;
+      builder.setValue(node, S / m);
       if (m < 2 * p.minSamplesLeaf || Q - (S * S) / m <= 1e-12 * Math.max(1, Q)) continue; // too few rows, or pure
       // Draw features in random order; inspect maxFeatures, more if none splits validly.
       for (let k = f - 1; k > 0; k--) {
@@ -124,24 +111,10 @@ export function fitForest(
         else scratch[nRight++] = i;
       }
       idx.set(scratch.subarray(0, nRight), lo);
-      feature[node] = best.feature;
-      splitBin[node] = best.bin;
-      threshold[node] = edges[best.feature]![best.bin]!;
-      const l = newNode();
-      const r = newNode();
-      left[node] = l;
-      right[node] = r;
+      const [l, r] = builder.split(node, best.feature, best.bin, edges[best.feature]![best.bin]!, false);
       stack.push([l, start, lo], [r, lo, end]);
     }
-    trees.push({
-      feature: Int32Array.from(feature),
-      threshold: Float64Array.from(threshold),
-      splitBin: Int32Array.from(splitBin),
-      defaultLeft: new Uint8Array(feature.length),
-      left: Int32Array.from(left),
-      right: Int32Array.from(right),
-      value: Float32Array.from(value),
-    });
+    trees.push(builder.finish());
     onTree?.(t);
   }
   return { params: p, nFeatures: f, trees };

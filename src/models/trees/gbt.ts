@@ -15,6 +15,9 @@
  * Split condition, as XGBoost: x < threshold goes left, missing goes the default way.
  */
 import { Rng } from "../../util/random.js";
+import { TreeBuilder, type Tree } from "./tree.js";
+
+export type { Tree } from "./tree.js";
 
 export interface GbtParams {
   maxDepth: number;
@@ -107,18 +110,6 @@ export function binMatrix(X: Float32Array, n: number, f: number, edges: Float64A
   return bins;
 }
 
-/** One regression tree in flat arrays (leaf: feature = -1). */
-export interface Tree {
-  feature: Int32Array;
-  threshold: Float64Array;
-  /** The split bin: bin <= splitBin goes left. */
-  splitBin: Int32Array;
-  defaultLeft: Uint8Array;
-  left: Int32Array;
-  right: Int32Array;
-  value: Float32Array;
-}
-
 export interface GbtModel {
   params: GbtParams;
   nFeatures: number;
@@ -206,23 +197,7 @@ export function fitGbt(
     } else if (round - bestIteration >= p.earlyStopping) break;
 
     function growTree(idx: Int32Array, count: number): Tree {
-      const feature: number[] = [];
-      const threshold: number[] = [];
-      const splitBin: number[] = [];
-      const defaultLeft: number[] = [];
-      const left: number[] = [];
-      const right: number[] = [];
-      const value: number[] = [];
-      const newNode = () => {
-        feature.push(-1);
-        threshold.push(0);
-        splitBin.push(-1);
-        defaultLeft.push(0);
-        left.push(-1);
-        right.push(-1);
-        value.push(0);
-        return feature.length - 1;
-      };
+      const builder = new TreeBuilder();
       // Histograms [feature][bin] of g and count (h = 1 for squared error).
       // Histograms hold only the sampled columns: slot s is column cols[s].
       const histogram = (start: number, end: number): Float64Array => {
@@ -279,7 +254,7 @@ export function fitGbt(
       };
       const build = (node: number, start: number, end: number, G: number, H: number, depth: number, hist: Float64Array | null) => {
         const leaf = () => {
-          value[node] = (p.eta * -G) / (H + p.lambda);
+          builder.setValue(node, (p.eta * -G) / (H + p.lambda));
         };
         if (depth >= p.maxDepth || end - start < 2) return leaf();
         const h = hist ?? histogram(start, end);
@@ -298,14 +273,7 @@ export function fitGbt(
         }
         idx.set(scratch.subarray(0, nRight), lo);
         const mid = lo;
-        feature[node] = s.feature;
-        splitBin[node] = s.bin;
-        threshold[node] = edges[s.feature]![s.bin]!;
-        defaultLeft[node] = s.defaultLeft ? 1 : 0;
-        const l = newNode();
-        const r = newNode();
-        left[node] = l;
-        right[node] = r;
+        const [l, r] = builder.split(node, s.feature, s.bin, edges[s.feature]![s.bin]!, s.defaultLeft);
         // The smaller child's histogram is built, the larger one's is parent minus it.
         const leftSmaller = mid - start <= end - mid;
         let hl: Float64Array | null = null;
@@ -319,19 +287,11 @@ export function fitGbt(
         build(l, start, mid, s.GL, s.HL, depth + 1, hl);
         build(r, mid, end, G - s.GL, H - s.HL, depth + 1, hr);
       };
-      const root = newNode();
+      const root = builder.node();
       let G = 0;
       for (let k = 0; k < count; k++) G += g[idx[k]!]!;
       build(root, 0, count, G, count, 0, null);
-      return {
-        feature: Int32Array.from(feature),
-        threshold: Float64Array.from(threshold),
-        splitBin: Int32Array.from(splitBin),
-        defaultLeft: Uint8Array.from(defaultLeft),
-        left: Int32Array.from(left),
-        right: Int32Array.from(right),
-        value: Float32Array.from(value),
-      };
+      return builder.finish();
     }
 
     function predictTreeBins(t: Tree, i: number): number {
