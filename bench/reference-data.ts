@@ -4,6 +4,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { part, readDataset } from "../src/io/dataset.js";
+import { pointMetrics } from "../src/eval/metrics.js";
 
 export function referenceDataset(sharedDir: string, n: number) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "smapfill-refdata-"));
@@ -16,8 +17,7 @@ export function referenceDataset(sharedDir: string, n: number) {
   return { dir, data, d, train: part(d, 0), validation: part(d, 1), test: part(d, 2), cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
-export function rmse(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += (a[i]! - b[i]!) ** 2;
-  return Math.sqrt(s / a.length);
+/** RMSE of predictions against targets (the project's metric definition). */
+export function rmse(pred: ArrayLike<number>, target: ArrayLike<number>): number {
+  return pointMetrics(pred, target).rmse;
 }

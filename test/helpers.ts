@@ -37,3 +37,24 @@ export function runPythonJson(python: string, script: string, args: string[]): a
   if (run.status !== 0) throw new Error(`${script} failed: ${run.stderr}`);
   return JSON.parse(run.stdout);
 }
+
+import { Rng } from "../src/util/random.js";
+
+/**
+ * Friedman #1: y = 10 sin(pi x0 x1) + 20 (x2 - 0.5)^2 + 10 x3 + 5 x4 + N(0, 1), ten U(0, 1)
+ * columns (x5..x9 pure noise). With missingShare > 0, column `missingColumn` is set missing
+ * with that probability (one extra draw per row, after y).
+ */
+export function friedman1(n: number, seed: number, missingShare = 0, missingColumn = 3): { X: Float32Array; y: Float32Array; n: number; f: number } {
+  const rng = new Rng(seed);
+  const f = 10;
+  const X = new Float32Array(n * f);
+  const y = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < f; j++) X[i * f + j] = rng.uniform();
+    const x = (j: number) => X[i * f + j]!;
+    y[i] = 10 * Math.sin(Math.PI * x(0) * x(1)) + 20 * (x(2) - 0.5) ** 2 + 10 * x(3) + 5 * x(4) + rng.normal();
+    if (missingShare > 0 && rng.uniform() < missingShare) X[i * f + missingColumn] = NaN;
+  }
+  return { X, y, n, f };
+}

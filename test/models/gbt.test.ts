@@ -1,31 +1,13 @@
+import { pointMetrics } from "../../src/eval/metrics.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { binEdges, binMatrix, fitGbt, predictGbt } from "../../src/models/trees/gbt.js";
-import { Rng } from "../../src/util/random.js";
+import { friedman1 } from "../helpers.js";
 
-/** Friedman #1: y = 10 sin(pi x1 x2) + 20 (x3 - 0.5)^2 + 10 x4 + 5 x5 + noise, 10 features (5 pure noise). */
-function friedman(n: number, seed: number, missing = 0) {
-  const rng = new Rng(seed);
-  const f = 10;
-  const X = new Float32Array(n * f);
-  const y = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < f; j++) X[i * f + j] = rng.uniform();
-    const x = (j: number) => X[i * f + j]!;
-    y[i] = 10 * Math.sin(Math.PI * x(0) * x(1)) + 20 * (x(2) - 0.5) ** 2 + 10 * x(3) + 5 * x(4) + rng.normal();
-    if (missing > 0 && rng.uniform() < missing) X[i * f + 3] = NaN;
-  }
-  return { X, y, n, f };
-}
-
-function rmse(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += (a[i]! - b[i]!) ** 2;
-  return Math.sqrt(s / a.length);
-}
+const rmse = (a: ArrayLike<number>, b: ArrayLike<number>) => pointMetrics(a, b).rmse;
 
 test("binning: at most 255 bins, monotone, bin = number of edges <= x, missing in bin 255", () => {
-  const { X, n, f } = friedman(2000, 1, 0.1);
+  const { X, n, f } = friedman1(2000, 1, 0.1);
   const edges = binEdges(X, n, f, 256);
   for (const e of edges) {
     assert.ok(e.length <= 254);
@@ -45,9 +27,9 @@ test("binning: at most 255 bins, monotone, bin = number of edges <= x, missing i
 
 test("learns Friedman #1 far better than the mean, with and without missing values; seeded", () => {
   for (const missing of [0, 0.2]) {
-    const tr = friedman(4000, 2, missing);
-    const va = friedman(1000, 3, missing);
-    const te = friedman(2000, 4, missing);
+    const tr = friedman1(4000, 2, missing);
+    const va = friedman1(1000, 3, missing);
+    const te = friedman1(2000, 4, missing);
     const model = fitGbt(tr.X, tr.y, tr.n, tr.f, va.X, va.y, va.n, { rounds: 400, eta: 0.1, maxDepth: 4, earlyStopping: 30 });
     const pred = predictGbt(model, te.X, te.n);
     const mean = tr.y.reduce((a, b) => a + b, 0) / tr.n;
@@ -59,7 +41,7 @@ test("learns Friedman #1 far better than the mean, with and without missing valu
     assert.ok(score < 0.45 * baseline, `missing ${missing}: test RMSE ${score} vs mean-only ${baseline}`);
     assert.ok(model.bestIteration > 50);
   }
-  const tr = friedman(1000, 5);
+  const tr = friedman1(1000, 5);
   const a = fitGbt(tr.X, tr.y, tr.n, tr.f, tr.X, tr.y, tr.n, { rounds: 20, seed: 3 });
   const b = fitGbt(tr.X, tr.y, tr.n, tr.f, tr.X, tr.y, tr.n, { rounds: 20, seed: 3 });
   assert.deepEqual(predictGbt(a, tr.X, tr.n), predictGbt(b, tr.X, tr.n));
@@ -85,8 +67,8 @@ test("missing values take the learned default direction", () => {
 });
 
 test("early stopping keeps the best iteration", () => {
-  const tr = friedman(300, 6);
-  const va = friedman(300, 7);
+  const tr = friedman1(300, 6);
+  const va = friedman1(300, 7);
   const m = fitGbt(tr.X, tr.y, tr.n, tr.f, va.X, va.y, va.n, { rounds: 2000, eta: 0.3, maxDepth: 8, earlyStopping: 10, subsample: 1 });
   assert.ok(m.trees.length < 2000, "stopped early");
   assert.equal(m.trees.length, m.bestIteration + 11);

@@ -1,3 +1,4 @@
+import { pointMetrics } from "../../src/eval/metrics.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -5,31 +6,12 @@ import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { createRegressor, loadRegressor, MODEL_NAMES, type ModelName } from "../../src/models/regressor.js";
 import { writeNpy, readNpy } from "../../src/io/npy.js";
-import { Rng } from "../../src/util/random.js";
-import { REPO_ROOT, tempDir } from "../helpers.js";
+import { REPO_ROOT, tempDir, friedman1 } from "../helpers.js";
 
-/** Friedman #1 with 10 columns: 5 informative "dynamic" ones, 5 noise columns labelled "ts". */
-function friedman(n: number, seed: number) {
-  const rng = new Rng(seed);
-  const f = 10;
-  const X = new Float32Array(n * f);
-  const y = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < f; j++) X[i * f + j] = rng.uniform();
-    const x = (j: number) => X[i * f + j]!;
-    y[i] = 10 * Math.sin(Math.PI * x(0) * x(1)) + 20 * (x(2) - 0.5) ** 2 + 10 * x(3) + 5 * x(4) + rng.normal();
-    if (rng.uniform() < 0.05) X[i * f + 4] = NaN;
-  }
-  return { X, y, n };
-}
+const rmse = (a: ArrayLike<number>, b: ArrayLike<number>) => pointMetrics(a, b).rmse;
+
 const names = Array.from({ length: 10 }, (_, j) => `x${j}`);
 const groups = [...Array(5).fill("dynamic"), ...Array(5).fill("ts")];
-
-function rmse(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += (a[i]! - b[i]!) ** 2;
-  return Math.sqrt(s / a.length);
-}
 
 const settings: Record<ModelName, { n: number; epochs: number }> = {
   xgb: { n: 3000, epochs: 0 },
@@ -43,9 +25,9 @@ const settings: Record<ModelName, { n: number; epochs: number }> = {
 for (const name of MODEL_NAMES) {
   test(`${name}: learns Friedman #1 far better than the mean; save/load gives identical predictions`, () => {
     const { n, epochs } = settings[name];
-    const tr = friedman(n, 1);
-    const va = friedman(500, 2);
-    const te = friedman(800, 3);
+    const tr = friedman1(n, 1, 0.05, 4);
+    const va = friedman1(500, 2, 0.05, 4);
+    const te = friedman1(800, 3, 0.05, 4);
     const model = createRegressor(name, names, groups, {
       seed: 1,
       maxEpochs: epochs,
@@ -70,8 +52,8 @@ for (const name of MODEL_NAMES) {
 }
 
 test("bad input: NaN targets, wrong feature count, empty training set, unknown model", () => {
-  const tr = friedman(100, 4);
-  const va = friedman(50, 5);
+  const tr = friedman1(100, 4, 0.05, 4);
+  const va = friedman1(50, 5, 0.05, 4);
   const bad = { ...tr, y: Float32Array.from(tr.y, (v, i) => (i === 7 ? NaN : v)) };
   assert.throws(() => createRegressor("xgb", names, groups).fit(bad, { validation: va }), /the training target of row 7 is NaN/);
   assert.throws(
@@ -92,7 +74,7 @@ test("smapfill train and predict on a dataset folder in the shared format", () =
   const dir = tempDir();
   const data = path.join(dir, "data");
   fs.mkdirSync(data);
-  const d = friedman(2500, 6);
+  const d = friedman1(2500, 6, 0.05, 4);
   const split = Int8Array.from({ length: d.n }, (_, i) => (i % 10 < 7 ? 0 : i % 10 < 8 ? 1 : 2));
   writeNpy(path.join(data, "X.npy"), d.X, [d.n, 10]);
   writeNpy(path.join(data, "y.npy"), d.y, [d.n]);
