@@ -12,6 +12,8 @@ import { benchFeatures } from "./features.js";
 import { benchConvergence } from "./convergence.js";
 import { benchGbt } from "./gbt.js";
 import { benchForest } from "./forest.js";
+import { benchModels } from "./models.js";
+import { MODEL_NAMES, type ModelName } from "../src/models/regressor.js";
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const RESULTS = path.join(REPO, "bench", "results");
@@ -22,6 +24,11 @@ function option(name: string, fallback: number): number {
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 }
 
+function stringOption(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : undefined;
+}
+
 const SHARED = process.env.SMAPFILL_SHARED ?? path.resolve(REPO, "..", "shared");
 
 const BENCHMARKS: Record<string, () => Promise<Record<string, unknown>>> = {
@@ -30,6 +37,16 @@ const BENCHMARKS: Record<string, () => Promise<Record<string, unknown>>> = {
   forest: () => benchForest({ sharedDir: SHARED, n: option("n", 50000), trees: option("trees", 100) }),
   gbt: () => benchGbt({ sharedDir: SHARED, n: option("n", 50000) }),
   features: () => benchFeatures({ sharedDir: SHARED, pixels: option("pixels", 5000), days: option("days", 730) }),
+  models: () =>
+    benchModels({
+      sharedDir: SHARED,
+      n: option("n", 50000),
+      epochs: option("epochs", 30),
+      transformerEpochs: option("transformer-epochs", 3),
+      rfTrees: option("trees", 300),
+      xgbRounds: option("rounds", 2000),
+      models: (stringOption("models") ?? MODEL_NAMES.join(",")).split(",") as ModelName[],
+    }),
   "nn-engine": () =>
     benchNnEngine({
       sharedDir: SHARED,

@@ -22,6 +22,9 @@ import { writeWorld } from "../synth/write-world.js";
 import { SmapfillError } from "../util/errors.js";
 import { Progress } from "../util/progress.js";
 import { runDemo } from "./demo.js";
+import { runEvaluation, SPLIT_NAMES, type EvaluationConfig, type SplitName } from "../eval/experiment.js";
+import { INSITU_VALUES } from "../eval/insitu.js";
+import { modelLabel, writeEvaluation } from "../report/evaluation-report.js";
 
 function parseBBox(text: string): BBox {
   const parts = text.split(",").map((s) => Number(s.trim()));
@@ -43,6 +46,23 @@ function choice<T extends string>(values: readonly T[]) {
     if (!values.includes(text as T)) throw new InvalidArgumentError(`expected one of ${values.join(", ")}`);
     return text as T;
   };
+}
+
+function parseList<T extends string>(values: readonly T[], what: string) {
+  return (text: string): T[] => {
+    const items = text === "all" ? [...values] : text.split(",").map((x) => x.trim());
+    for (const i of items) if (!values.includes(i as T)) throw new InvalidArgumentError(`unknown ${what} '${i}': use ${values.join(", ")}`);
+    if (!items.length) throw new InvalidArgumentError(`give at least one ${what}`);
+    return items as T[];
+  };
+}
+const parseModels = parseList(MODEL_NAMES, "model");
+const parseSplits = parseList(SPLIT_NAMES, "split");
+
+function parseShare(text: string): number {
+  const v = Number(text);
+  if (!(v > 0 && v < 1)) throw new InvalidArgumentError("expected a share between 0 and 1");
+  return v;
 }
 
 export function buildProgram(): Command {
@@ -172,6 +192,67 @@ export function buildProgram(): Command {
       process.stdout.write(
         `${o.model} on ${dir}: test n ${m.n}, ${(["rmse", "ubrmse", "bias", "r", "mae"] as const).map(fmt).join(", ")}\nsaved to ${o.out}\n`,
       );
+    });
+
+  program
+    .command("evaluate <cube>")
+    .description("train the models on the same splits of a cube and write the paper-style tables (held-out SMAP, in situ, importance)")
+    .requiredOption("--out <dir>", "where models, tables and report go (a re-run with the same settings resumes)")
+    .option("--models <list>", `comma list of ${MODEL_NAMES.join(", ")}, or all`, parseModels, [...MODEL_NAMES])
+    .option("--splits <list>", `comma list of ${SPLIT_NAMES.join(", ")}; the first is the headline`, parseSplits, ["gaps"] as SplitName[])
+    .option("--test-share <x>", "share of observed pixel-days held out for testing", parseShare, 0.2)
+    .option("--validation-share <x>", "share held out for early stopping", parseShare, 0.1)
+    .option("--ismn <path>", "ISMN download (folder, zip or file) for the in-situ comparison")
+    .option("--ismn-flags <list>", "ISMN quality flags to keep", (t: string) => t.split(",").map((x) => x.trim()), ["G"])
+    .option("--ismn-max-depth <m>", "deepest sensor bottom to use (m)", Number, 0.06)
+    .option("--insitu-value <kind>", `station value per day: ${INSITU_VALUES.join(", ")}`, choice(INSITU_VALUES), "daily")
+    .option("--max-train-samples <n>", "cap on training samples (seeded draw)", parseWholeNumber, 200000)
+    .option("--max-validation-samples <n>", "cap on validation samples", parseWholeNumber, 50000)
+    .option("--max-epochs <n>", "cap on epochs for the networks (default 200, MODELS.md)", parseWholeNumber)
+    .option("--rf-trees <n>", "random forest trees (default 300)", parseWholeNumber)
+    .option("--xgb-rounds <n>", "boosting rounds cap (default 2000, early stopping 50)", parseWholeNumber)
+    .option("--importance <list>", "models whose permutation importance is computed, or none", (t: string) => (t === "none" ? [] : parseModels(t)), ["tssmnet"])
+    .option("--importance-rows <n>", "test samples used for importance", parseWholeNumber, 5000)
+    .option("--importance-repeats <n>", "shuffles per feature", parseWholeNumber, 3)
+    .option("--boot <n>", "bootstrap resamples for the confidence intervals", parseWholeNumber, 1000)
+    .option("--no-coordinates", "do not add cell latitude/longitude as static predictors")
+    .option("--seed <n>", "random seed", parseWholeNumber, 0)
+    .option("--quiet", "no progress output")
+    .action(async (cube: string, o) => {
+      const config: EvaluationConfig = {
+        cube,
+        out: o.out,
+        models: o.models,
+        splits: o.splits,
+        testShare: o.testShare,
+        validationShare: o.validationShare,
+        ismn: o.ismn,
+        ismnFlags: o.ismnFlags,
+        ismnMaxDepth: o.ismnMaxDepth,
+        insituValue: o.insituValue,
+        maxTrainSamples: o.maxTrainSamples,
+        maxValidationSamples: o.maxValidationSamples,
+        maxEpochs: o.maxEpochs,
+        rfTrees: o.rfTrees,
+        xgbRounds: o.xgbRounds,
+        importanceModels: o.importance,
+        importanceRows: o.importanceRows,
+        importanceRepeats: o.importanceRepeats,
+        nBoot: o.boot,
+        seed: o.seed,
+        coordinates: o.coordinates,
+      };
+      const result = await runEvaluation(config, { log: o.quiet ? undefined : (m) => process.stderr.write(`${m}\n`) });
+      const files = writeEvaluation(o.out, result);
+      const headline = result.splits[0]!;
+      const lines = headline.models.map(
+        (m) =>
+          `  ${modelLabel(m.model).padEnd(14)} RMSE ${m.test.rmse.value.toFixed(4)} ubRMSE ${m.test.ubrmse.value.toFixed(4)} R ${m.test.r.value.toFixed(3)}` +
+          (m.tssmnetRmseReduction !== undefined && m.model !== "tssmnet"
+            ? `  TsSMNet ${(100 * Math.abs(m.tssmnetRmseReduction)).toFixed(1)} % ${m.tssmnetRmseReduction >= 0 ? "lower" : "higher"}`
+            : ""),
+      );
+      process.stdout.write(`${headline.split} split, ${headline.samples.test} test samples:\n${lines.join("\n")}\nwrote ${files.join(", ")}\n`);
     });
 
   program

@@ -30,8 +30,11 @@ export interface CubeArrays {
   static: Map<string, Float32Array>;
 }
 
-/** Reads a (regional) cube whole: SMAP and every predictor. */
-export async function loadCubeArrays(cube: Cube): Promise<CubeArrays> {
+/**
+ * Reads a (regional) cube whole: SMAP and every predictor. With `coordinates`, the latitude and
+ * longitude of each cell centre are added as static predictors (MODELS.md lists them).
+ */
+export async function loadCubeArrays(cube: Cube, options: { coordinates?: boolean } = {}): Promise<CubeArrays> {
   const { nrows, ncols } = cube.window;
   const P = nrows * ncols;
   const T = cube.days;
@@ -42,6 +45,17 @@ export async function loadCubeArrays(cube: Cube): Promise<CubeArrays> {
     if (v.name.startsWith("soil_moisture")) continue;
     if (v.kind === "dynamic") dynamic.set(v.name, await read(v.name));
     else statics.set(v.name, await cube.readStatic(v.name));
+  }
+  if (options.coordinates) {
+    const lat = new Float32Array(P);
+    const lon = new Float32Array(P);
+    for (let p = 0; p < P; p++) {
+      const [la, lo] = cube.grid.rowColToLatLon(cube.window.row0 + Math.floor(p / ncols), cube.window.col0 + (p % ncols));
+      lat[p] = la;
+      lon[p] = lo;
+    }
+    statics.set("lat", lat);
+    statics.set("lon", lon);
   }
   return { P, T, startDay: cube.startDay, smap: await read("soil_moisture"), dynamic, static: statics };
 }
@@ -57,62 +71,89 @@ export interface BuiltDataset {
   day: Int32Array;
 }
 
-export function buildDataset(a: CubeArrays, roles: Roles): BuiltDataset {
-  const { P, T } = a;
-  if (roles.length !== P * T || a.smap.length !== P * T)
-    throw new Error(`buildDataset: roles/SMAP of ${roles.length}/${a.smap.length} for ${T} days x ${P} pixels`);
-  // The training series, pixel-major for the feature functions; everything held out is NaN.
-  const train = new Float64Array(P * T).fill(NaN);
-  for (let t = 0; t < T; t++) {
-    for (let p = 0; p < P; p++) {
-      const k = t * P + p;
-      if (roles[k] === 0) train[p * T + t] = a.smap[k]!;
+/**
+ * The model inputs of any pixel-day, given which pixel-days are training (role 0): the
+ * time-series features come from the training series only. Used for the training/test samples
+ * and for pixel-days without SMAP (reconstruction, in-situ comparison on gap days).
+ */
+export class FeatureBuilder {
+  readonly names: string[];
+  readonly groups: string[];
+  private readonly train: Float64Array;
+  private readonly perPixel: Float64Array;
+  private readonly doy: Int32Array;
+  private readonly dynamicNames: string[];
+  private readonly staticNames: string[];
+
+  constructor(
+    private readonly a: CubeArrays,
+    roles: Roles,
+  ) {
+    const { P, T } = a;
+    if (roles.length !== P * T || a.smap.length !== P * T)
+      throw new Error(`FeatureBuilder: roles/SMAP of ${roles.length}/${a.smap.length} for ${T} days x ${P} pixels`);
+    // The training series, pixel-major for the feature functions; everything held out is NaN.
+    this.train = new Float64Array(P * T).fill(NaN);
+    for (let t = 0; t < T; t++) {
+      for (let p = 0; p < P; p++) {
+        const k = t * P + p;
+        if (roles[k] === 0) this.train[p * T + t] = a.smap[k]!;
+      }
     }
+    this.doy = Int32Array.from({ length: T }, (_, t) => dayOfYear(a.startDay + t));
+    this.perPixel = pixelFeatures(this.train, P, T, { doy: this.doy });
+    this.dynamicNames = [...a.dynamic.keys()];
+    this.staticNames = [...a.static.keys()];
+    this.names = [...this.dynamicNames, ...this.staticNames, "doy_sin", "doy_cos", ...PIXEL_FEATURE_NAMES, ...CONTEXT_FEATURE_NAMES];
+    this.groups = [
+      ...this.dynamicNames.map(() => "dynamic"),
+      ...this.staticNames.map(() => "static"),
+      "calendar",
+      "calendar",
+      ...PIXEL_FEATURE_NAMES.map(() => "ts"),
+      ...CONTEXT_FEATURE_NAMES.map(() => "ts"),
+    ];
   }
-  const doy = Int32Array.from({ length: T }, (_, t) => dayOfYear(a.startDay + t));
-  const perPixel = pixelFeatures(train, P, T, { doy });
+
+  /** Feature rows (row-major [i * F + j]) of the pixel-days (pixel[i], day[i]). */
+  rows(pixel: Int32Array, day: Int32Array): Float32Array {
+    const { P, T } = this.a;
+    const N = pixel.length;
+    const F = this.names.length;
+    const context = contextFeatures(this.train, P, T, pixel, day, { doy: this.doy });
+    const X = new Float32Array(N * F);
+    const dyn = this.dynamicNames.map((n) => this.a.dynamic.get(n)!);
+    const sta = this.staticNames.map((n) => this.a.static.get(n)!);
+    const nPix = PIXEL_FEATURE_NAMES.length;
+    for (let i = 0; i < N; i++) {
+      const p = pixel[i]!;
+      const t = day[i]!;
+      const k = t * P + p;
+      const row = i * F;
+      let j = 0;
+      for (const d of dyn) X[row + j++] = d[k]!;
+      for (const s of sta) X[row + j++] = s[p]!;
+      const angle = (2 * Math.PI * this.doy[t]!) / 365.25;
+      X[row + j++] = Math.sin(angle);
+      X[row + j++] = Math.cos(angle);
+      for (let f = 0; f < nPix; f++) X[row + j++] = this.perPixel[p * nPix + f]!;
+      for (let c = 0; c < 5; c++) X[row + j++] = context[i * 5 + c]!;
+    }
+    return X;
+  }
+}
+
+/** The samples: every observed pixel-day with a role (0, 1, 2), its features and target. */
+export function buildDataset(a: CubeArrays, roles: Roles, features: FeatureBuilder = new FeatureBuilder(a, roles)): BuiltDataset {
+  const { P, T } = a;
   const samples: number[] = [];
   for (let k = 0; k < P * T; k++) if (roles[k]! >= 0 && !Number.isNaN(a.smap[k]!)) samples.push(k);
-  const N = samples.length;
   const pixel = Int32Array.from(samples, (k) => k % P);
   const day = Int32Array.from(samples, (k) => Math.floor(k / P));
-  const context = contextFeatures(train, P, T, pixel, day, { doy });
-
-  const dynamicNames = [...a.dynamic.keys()];
-  const staticNames = [...a.static.keys()];
-  const names = [...dynamicNames, ...staticNames, "doy_sin", "doy_cos", ...PIXEL_FEATURE_NAMES, ...CONTEXT_FEATURE_NAMES];
-  const groups = [
-    ...dynamicNames.map(() => "dynamic"),
-    ...staticNames.map(() => "static"),
-    "calendar",
-    "calendar",
-    ...PIXEL_FEATURE_NAMES.map(() => "ts"),
-    ...CONTEXT_FEATURE_NAMES.map(() => "ts"),
-  ];
-  const F = names.length;
-  const X = new Float32Array(N * F);
-  const y = new Float32Array(N);
-  const split = new Int8Array(N);
-  const dyn = dynamicNames.map((n) => a.dynamic.get(n)!);
-  const sta = staticNames.map((n) => a.static.get(n)!);
-  const nPix = PIXEL_FEATURE_NAMES.length;
-  for (let i = 0; i < N; i++) {
-    const k = samples[i]!;
-    const p = pixel[i]!;
-    const t = day[i]!;
-    const row = i * F;
-    let j = 0;
-    for (const d of dyn) X[row + j++] = d[k]!;
-    for (const s of sta) X[row + j++] = s[p]!;
-    const angle = (2 * Math.PI * doy[t]!) / 365.25;
-    X[row + j++] = Math.sin(angle);
-    X[row + j++] = Math.cos(angle);
-    for (let f = 0; f < nPix; f++) X[row + j++] = perPixel[p * nPix + f]!;
-    for (let c = 0; c < 5; c++) X[row + j++] = context[i * 5 + c]!;
-    y[i] = a.smap[k]!;
-    split[i] = roles[k]!;
-  }
-  return { X, y, split, names, groups, pixel, day };
+  const X = features.rows(pixel, day);
+  const y = Float32Array.from(samples, (k) => a.smap[k]!);
+  const split = Int8Array.from(samples, (k) => roles[k]!);
+  return { X, y, split, names: features.names, groups: features.groups, pixel, day };
 }
 
 /** Writes X.npy, y.npy, split.npy, pixel_day.npy and features.json into `directory`. */

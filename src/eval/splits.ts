@@ -82,9 +82,10 @@ export type GapShape = "swath" | "block" | "run";
  *  swath: on random days, a diagonal stripe about 1/3 of the region wide (a missed overpass);
  *  block: on random days, a rectangle of about 1/4 x 1/4 of the region (clouds of RFI, frozen);
  *  run:   per pixel, runs of 5-15 consecutive days (instrument or retrieval outages).
- * The rest keeps the roles of `base` (train/validation).
+ * Only training pixel-days (role 0) of `base` are taken; they get `role` (2 = test, 1 =
+ * validation, so that early stopping sees gaps of the same shapes); the rest keeps its role.
  */
-export function simulatedGaps(base: Roles, nrows: number, ncols: number, shape: GapShape, share: number, seed: number): Roles {
+export function simulatedGaps(base: Roles, nrows: number, ncols: number, shape: GapShape, share: number, seed: number, role: 1 | 2 = 2): Roles {
   const P = nrows * ncols;
   const T = base.length / P;
   const rng = new Rng(seed);
@@ -94,8 +95,8 @@ export function simulatedGaps(base: Roles, nrows: number, ncols: number, shape: 
   let hidden = 0;
   const hide = (t: number, p: number) => {
     const k = t * P + p;
-    if (out[k]! >= 0 && out[k] !== 2) {
-      out[k] = 2;
+    if (out[k] === 0) {
+      out[k] = role;
       hidden++;
     }
   };
@@ -135,4 +136,23 @@ export function roleCounts(roles: Roles): { train: number; validation: number; t
     else c.unobserved++;
   }
   return c;
+}
+
+export const GAP_SHAPES: readonly GapShape[] = ["swath", "block", "run"];
+
+/**
+ * The evaluation design for gap filling: about `test` of the observed pixel-days hidden as test
+ * gaps and `validation` as validation gaps, each an equal mix of swaths, blocks and runs.
+ */
+export function mixedGaps(observed: Float32Array, nrows: number, ncols: number, shares: SplitShares, seed: number): Roles {
+  let roles = observedRoles(observed);
+  for (const [role, share] of [
+    [2, shares.test],
+    [1, shares.validation],
+  ] as const) {
+    GAP_SHAPES.forEach((shape, i) => {
+      roles = simulatedGaps(roles, nrows, ncols, shape, share / GAP_SHAPES.length, seed + 101 * role + i, role);
+    });
+  }
+  return roles;
 }

@@ -99,3 +99,71 @@ test("bad input exits with status 2 and one clear line", () => {
   assert.equal(notHdf.code, 2);
   assert.match(notHdf.stderr, /package\.json: not an HDF5\/NetCDF-4 file/);
 });
+
+test("smapfill evaluate: models on simulated gaps, in situ, importance, tables; a re-run resumes; bad settings are refused", () => {
+  const dir = tempDir();
+  const demo = smapfill("demo", "--preset", "test", "--out", dir, "--quiet");
+  assert.equal(demo.code, 0, demo.stderr);
+  const out = path.join(dir, "eval");
+  const args = ["evaluate", path.join(dir, "cube.zarr"), "--out", out, "--models", "tssmnet,tssmnet_nots,rf,xgb", "--ismn", path.join(dir, "world", "ismn")];
+  args.push(
+    "--max-epochs",
+    "2",
+    "--max-train-samples",
+    "1500",
+    "--rf-trees",
+    "10",
+    "--xgb-rounds",
+    "30",
+    "--boot",
+    "100",
+    "--importance-rows",
+    "300",
+    "--importance-repeats",
+    "1",
+  );
+  const first = smapfill(...args);
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stdout, /gaps split, \d+ test samples:/);
+  assert.match(first.stdout, /TsSMNet-noTS +RMSE 0\.\d{4} ubRMSE 0\.\d{4} R /);
+  for (const f of ["evaluation.json", "metrics.csv", "insitu.csv", "insitu_stations.csv", "importance.csv", "report.md"])
+    assert.ok(fs.existsSync(path.join(out, f)), f);
+  const result = JSON.parse(fs.readFileSync(path.join(out, "evaluation.json"), "utf8"));
+  const gaps = result.splits[0];
+  assert.equal(gaps.split, "gaps");
+  assert.deepEqual(
+    gaps.models.map((m: { model: string }) => m.model),
+    ["tssmnet", "tssmnet_nots", "rf", "xgb"],
+  );
+  assert.equal(gaps.samples.train, 1500);
+  for (const m of gaps.models) {
+    assert.equal(m.test.n, gaps.samples.test);
+    assert.ok(m.test.rmse.value > 0 && m.test.rmse.value < 0.2, `${m.model} ${m.test.rmse.value}`);
+    assert.ok(m.test.rmse.ciLow <= m.test.rmse.value && m.test.rmse.value <= m.test.rmse.ciHigh);
+  }
+  assert.ok(Math.abs(gaps.tsAblation - gaps.models[1].tssmnetRmseReduction) < 1e-12);
+  assert.equal(result.insitu.stationsInside, 4);
+  assert.equal(result.insitu.models.length, 4);
+  assert.ok(result.insitu.smap.pooled.n > 0);
+  assert.equal(result.importance[0].model, "tssmnet");
+  assert.deepEqual([...result.importance[0].result.groups.map((g: { name: string }) => g.name)].sort(), ["calendar", "dynamic", "static", "ts"]);
+  const csvLines = fs.readFileSync(path.join(out, "metrics.csv"), "utf8").trim().split("\n");
+  assert.equal(csvLines.length, 5);
+  assert.match(csvLines[0]!, /^split,model,n,rmse,rmse_ci_low,rmse_ci_high,/);
+  assert.match(fs.readFileSync(path.join(out, "report.md"), "utf8"), /## In situ \(daily values\)/);
+
+  const again = smapfill(...args);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal((again.stderr.match(/reusing the model trained before/g) ?? []).length, 4);
+  assert.equal(JSON.parse(fs.readFileSync(path.join(out, "evaluation.json"), "utf8")).splits[0].models[0].test.rmse.value, gaps.models[0].test.rmse.value);
+
+  const changed = smapfill(...args, "--seed", "3");
+  assert.equal(changed.code, 2);
+  assert.match(changed.stderr, /holds an evaluation made with other settings/);
+  const random = smapfill("evaluate", path.join(dir, "cube.zarr"), "--out", path.join(dir, "r"), "--splits", "random,gaps");
+  assert.equal(random.code, 2);
+  assert.match(random.stderr, /random pixel-day split cannot be the headline/);
+  const badModel = smapfill("evaluate", path.join(dir, "cube.zarr"), "--out", path.join(dir, "r"), "--models", "tssmnet,svm");
+  assert.notEqual(badModel.code, 0);
+  assert.match(badModel.stderr, /unknown model 'svm'/);
+});

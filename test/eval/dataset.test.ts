@@ -2,8 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
-import { blockFolds, holdOutPixels, randomPixelDays, roleCounts, simulatedGaps, spatialBlocks, temporal } from "../../src/eval/splits.js";
-import { buildDataset, loadCubeArrays, writeDataset } from "../../src/eval/dataset-builder.js";
+import { blockFolds, holdOutPixels, mixedGaps, randomPixelDays, roleCounts, simulatedGaps, spatialBlocks, temporal } from "../../src/eval/splits.js";
+import { buildDataset, FeatureBuilder, loadCubeArrays, writeDataset } from "../../src/eval/dataset-builder.js";
 import { Preprocessor } from "../../src/models/preprocess.js";
 import { Cube } from "../../src/cube/cube.js";
 import { ingestStudy } from "../../src/cube/ingest-study.js";
@@ -78,6 +78,27 @@ test("simulated gaps: the share asked for, in runs of days, blocks and swath str
   assert.ok(withNeighbour / hidden > 0.3, `${withNeighbour}/${hidden}`);
 });
 
+test("mixed gaps: test and validation shares, each in swaths, blocks and runs; only observed training days taken", () => {
+  const [nrows, ncols, T] = [24, 32, 90];
+  const P = nrows * ncols;
+  const obs = fakeObserved(T, P, 6);
+  const roles = mixedGaps(obs, nrows, ncols, { test: 0.2, validation: 0.1 }, 3);
+  const c = roleCounts(roles);
+  const n = c.train + c.validation + c.test;
+  assert.ok(c.test / n >= 0.2 && c.test / n < 0.26, `test ${c.test / n}`);
+  assert.ok(c.validation / n >= 0.1 && c.validation / n < 0.14, `validation ${c.validation / n}`);
+  roles.forEach((r, k) => assert.equal(r === -1, Number.isNaN(obs[k]!)));
+  // Block and swath gaps hide many pixels of one day: some day has >= 1/8 of its observed pixels hidden.
+  let maxDayShare = 0;
+  for (let t = 0; t < T; t++) {
+    const day = roles.subarray(t * P, (t + 1) * P);
+    const seen = day.filter((r) => r >= 0).length;
+    maxDayShare = Math.max(maxDayShare, day.filter((r) => r === 2).length / Math.max(1, seen));
+  }
+  assert.ok(maxDayShare > 0.125, `${maxDayShare}`);
+  assert.deepEqual(mixedGaps(obs, nrows, ncols, { test: 0.2, validation: 0.1 }, 3), roles, "seeded");
+});
+
 test("no leakage: perturbing every held-out SMAP value changes no input of any sample, nor the training statistics", async () => {
   const config = { ...WORLD_PRESETS.test, days: 40 };
   const dir = path.join(tempDir(), "w");
@@ -102,6 +123,21 @@ test("no leakage: perturbing every held-out SMAP value changes no input of any s
     return new Preprocessor().fit(X, rows.length, F).state;
   };
   assert.deepEqual(train(b), train(a));
+  // Rows of any pixel-day (also days without SMAP) come from the same builder: the samples' rows
+  // are reproduced exactly, and the gap-filling design is leak-free too.
+  const features = new FeatureBuilder(arrays, roles);
+  assert.deepEqual(features.rows(a.pixel, a.day), a.X);
+  const gapRoles = mixedGaps(arrays.smap, report.smap.window.nrows, report.smap.window.ncols, shares, 4);
+  const gapsA = buildDataset(arrays, gapRoles);
+  const gapsB = buildDataset({ ...arrays, smap: Float32Array.from(arrays.smap, (v, k) => (gapRoles[k]! > 0 ? v + 0.3 : v)) }, gapRoles);
+  assert.deepEqual(gapsB.X, gapsA.X);
+  const unobserved = [...arrays.smap.keys()].filter((k) => Number.isNaN(arrays.smap[k]!)).slice(0, 50);
+  const gapRows = features.rows(
+    Int32Array.from(unobserved, (k) => k % arrays.P),
+    Int32Array.from(unobserved, (k) => Math.floor(k / arrays.P)),
+  );
+  assert.equal(gapRows.length, 50 * a.names.length);
+  assert.ok(gapRows.some(Number.isFinite));
   // Groups follow MODELS.md: dynamic, static, calendar, ts.
   assert.deepEqual([...new Set(a.groups)], ["dynamic", "static", "calendar", "ts"]);
   assert.equal(a.groups.filter((g) => g === "ts").length, 35);

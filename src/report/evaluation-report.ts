@@ -1,0 +1,208 @@
+/**
+ * The evaluation's outputs: evaluation.json (everything, for other tools), CSV tables
+ * (metrics.csv, insitu.csv, insitu_stations.csv, importance.csv) and report.md with the
+ * paper-style tables. Every file is written to a temporary name and renamed.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import type { EvaluationResult } from "../eval/experiment.js";
+import type { InsituScores } from "../eval/insitu.js";
+import { METRIC_NAMES, type Metrics } from "../eval/metrics.js";
+
+const MODEL_LABELS: Record<string, string> = {
+  tssmnet: "TsSMNet",
+  tssmnet_nots: "TsSMNet-noTS",
+  autoresnet: "AutoResNet",
+  transformer: "Transformer",
+  rf: "Random forest",
+  xgb: "XGBoost (GBT)",
+};
+
+export function modelLabel(name: string): string {
+  return MODEL_LABELS[name] ?? name;
+}
+
+function write(file: string, text: string): void {
+  fs.writeFileSync(`${file}.tmp`, text);
+  fs.renameSync(`${file}.tmp`, file);
+}
+
+function csv(rows: (string | number | undefined)[][]): string {
+  const cell = (v: string | number | undefined) => {
+    if (v === undefined || (typeof v === "number" && Number.isNaN(v))) return "";
+    const s = String(v);
+    return /[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+  };
+  return `${rows.map((r) => r.map(cell).join(",")).join("\n")}\n`;
+}
+
+const metricColumns = (prefix = "") => ["n", ...METRIC_NAMES.flatMap((k) => [`${prefix}${k}`, `${prefix}${k}_ci_low`, `${prefix}${k}_ci_high`])];
+const metricCells = (m: Metrics) => [m.n, ...METRIC_NAMES.flatMap((k) => [m[k].value, m[k].ciLow, m[k].ciHigh])];
+
+function fmt(v: number, digits = 4): string {
+  return Number.isFinite(v) ? v.toFixed(digits) : "-";
+}
+
+function withCi(m: Metrics, k: (typeof METRIC_NAMES)[number], digits = 4): string {
+  const v = m[k];
+  return Number.isNaN(v.ciLow) ? fmt(v.value, digits) : `${fmt(v.value, digits)} [${fmt(v.ciLow, digits)}, ${fmt(v.ciHigh, digits)}]`;
+}
+
+function pct(v: number | undefined): string {
+  return v === undefined || !Number.isFinite(v) ? "-" : `${(100 * v).toFixed(1)} %`;
+}
+
+function metricsTable(rows: { label: string; m: Metrics; extra?: string[] }[], extraHeads: string[] = []): string[] {
+  const head = ["", "N", "RMSE [95 % CI]", "ubRMSE", "bias", "R", "MAE", ...extraHeads];
+  return [
+    `| ${head.join(" | ")} |`,
+    `|${head.map(() => "---").join("|")}|`,
+    ...rows
+      .map(({ label, m, extra }) =>
+        [label, String(m.n), withCi(m, "rmse"), fmt(m.ubrmse.value), fmt(m.bias.value), fmt(m.r.value, 3), fmt(m.mae.value), ...(extra ?? [])].join(" | "),
+      )
+      .map((r) => `| ${r} |`),
+  ];
+}
+
+function insituRows(label: string, s: InsituScores) {
+  return { label, m: s.pooled, extra: [`${fmt(s.stationMean.rmse)} / ${fmt(s.stationMean.ubrmse)} (${s.stationMean.stations})`] };
+}
+
+export function renderMarkdown(r: EvaluationResult): string {
+  const c = r.config;
+  const lines = [
+    `# smapfill evaluation`,
+    "",
+    `Cube \`${r.cube.path}\`: ${r.cube.window.nrows} x ${r.cube.window.ncols} cells, ${r.cube.days} days from ${r.cube.start}; ${r.cube.features.length} features ` +
+      `(${["dynamic", "static", "calendar", "ts"].map((g) => `${r.cube.groups.filter((x) => x === g).length} ${g}`).join(", ")}).`,
+    `smapfill ${r.run.smapfill}${r.run.commit ? ` (${r.run.commit.slice(0, 10)})` : ""}, Node ${r.run.node}, seed ${c.seed}; ${r.seconds.toFixed(0)} s.`,
+    `Settings: test share ${c.testShare}, validation share ${c.validationShare}, at most ${c.maxTrainSamples} training samples, ` +
+      `epoch cap ${c.maxEpochs ?? "200 (MODELS.md)"}, random forest ${c.rfTrees ?? 300} trees, boosting up to ${c.xgbRounds ?? 2000} rounds, ${c.nBoot} bootstrap resamples.`,
+    "",
+  ];
+  for (const s of r.splits) {
+    lines.push(`## Held-out SMAP: ${s.description}`, "");
+    lines.push(`Samples: ${s.samples.train} training, ${s.samples.validation} validation, ${s.samples.test} test (m3/m3 against the hidden SMAP values).`, "");
+    lines.push(
+      ...metricsTable(
+        s.models.map((m) => ({
+          label: modelLabel(m.model),
+          m: m.test,
+          extra: [m.model === "tssmnet" ? "-" : pct(m.tssmnetRmseReduction), m.trainSeconds.toFixed(1)],
+        })),
+        ["TsSMNet's RMSE reduction", "train s"],
+      ),
+      "",
+    );
+    if (s.tsAblation !== undefined)
+      lines.push(
+        `Time-series features (TsSMNet against TsSMNet-noTS): ${s.tsAblation >= 0 ? "RMSE lower by" : "RMSE higher by"} ${pct(Math.abs(s.tsAblation))}.`,
+        "",
+      );
+    const others = s.models.filter((m) => m.model !== "tssmnet" && m.tssmnetRmseReduction !== undefined);
+    if (others.length) {
+      const mean = others.reduce((a, m) => a + m.tssmnetRmseReduction!, 0) / others.length;
+      const best = [...s.models].sort((a, b) => a.test.rmse.value - b.test.rmse.value)[0]!;
+      lines.push(`Mean RMSE reduction of TsSMNet against the other models: ${pct(mean)}. Lowest RMSE: ${modelLabel(best.model)}.`, "");
+    }
+  }
+  if (r.insitu) {
+    const i = r.insitu;
+    lines.push(
+      `## In situ (${i.value} values)`,
+      "",
+      `${i.stationsInside} station series inside the cube (of ${i.stationsRead} read from \`${i.source}\`; ${i.failures.length} files failed). ` +
+        "Pooled metrics over all station-days; last column: mean of the per-station RMSE / ubRMSE (stations with >= 10 pairs).",
+      "",
+      ...metricsTable([insituRows("SMAP (original)", i.smap)], ["station mean RMSE / ubRMSE (stations)"]),
+      "",
+      "Reconstruction on days with a SMAP retrieval, and on gap days (no retrieval):",
+      "",
+      ...metricsTable(
+        i.models.flatMap((m) => [insituRows(`${modelLabel(m.model)}, observed days`, m.observed), insituRows(`${modelLabel(m.model)}, gap days`, m.gap)]),
+        ["station mean RMSE / ubRMSE (stations)"],
+      ),
+      "",
+    );
+  }
+  for (const imp of r.importance) {
+    lines.push(
+      `## Permutation importance: ${modelLabel(imp.model)}`,
+      "",
+      `Increase of test RMSE when a feature (or a whole group) is shuffled; ${imp.rows} test samples, baseline RMSE ${fmt(imp.result.baselineRmse)}.`,
+      "",
+      "| group | RMSE increase | sd |",
+      "|---|---|---|",
+      ...imp.result.groups.map((g) => `| ${g.name} | ${fmt(g.rmseIncrease, 5)} | ${fmt(g.sd, 5)} |`),
+      "",
+      "| feature (top 15) | RMSE increase | sd |",
+      "|---|---|---|",
+      ...imp.result.features.slice(0, 15).map((g) => `| ${g.name} | ${fmt(g.rmseIncrease, 5)} | ${fmt(g.sd, 5)} |`),
+      "",
+    );
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** Writes every output of an evaluation into `out`; returns the files. */
+export function writeEvaluation(out: string, r: EvaluationResult): string[] {
+  fs.mkdirSync(out, { recursive: true });
+  const files: string[] = [];
+  const put = (name: string, text: string) => {
+    const file = path.join(out, name);
+    write(file, text);
+    files.push(file);
+  };
+  put("evaluation.json", `${JSON.stringify(r, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 2)}\n`);
+  put(
+    "metrics.csv",
+    csv([
+      ["split", "model", ...metricColumns(), "tssmnet_rmse_reduction", "train_s", "train_rows"],
+      ...r.splits.flatMap((s) => s.models.map((m) => [s.split, m.model, ...metricCells(m.test), m.tssmnetRmseReduction, m.trainSeconds, m.trainRows])),
+    ]),
+  );
+  if (r.insitu) {
+    const i = r.insitu;
+    put(
+      "insitu.csv",
+      csv([
+        ["estimate", "days", ...metricColumns(), "station_mean_rmse", "station_mean_ubrmse", "stations"],
+        ["smap", "observed", ...metricCells(i.smap.pooled), i.smap.stationMean.rmse, i.smap.stationMean.ubrmse, i.smap.stationMean.stations],
+        ...i.models.flatMap((m) =>
+          (["observed", "gap"] as const).map((k) => [
+            m.model,
+            k,
+            ...metricCells(m[k].pooled),
+            m[k].stationMean.rmse,
+            m[k].stationMean.ubrmse,
+            m[k].stationMean.stations,
+          ]),
+        ),
+      ]),
+    );
+    put(
+      "insitu_stations.csv",
+      csv([
+        ["network", "station", "pixel", "estimate", "days", "n", "rmse", "ubrmse", "r"],
+        ...i.smap.perStation.map((s) => [s.network, s.station, s.pixel, "smap", "observed", s.n, s.rmse, s.ubrmse, s.r]),
+        ...i.models.flatMap((m) =>
+          (["observed", "gap"] as const).flatMap((k) => m[k].perStation.map((s) => [s.network, s.station, s.pixel, m.model, k, s.n, s.rmse, s.ubrmse, s.r])),
+        ),
+      ]),
+    );
+  }
+  if (r.importance.length)
+    put(
+      "importance.csv",
+      csv([
+        ["model", "kind", "name", "rmse_increase", "sd"],
+        ...r.importance.flatMap((imp) => [
+          ...imp.result.groups.map((g) => [imp.model, "group", g.name, g.rmseIncrease, g.sd]),
+          ...imp.result.features.map((g) => [imp.model, "feature", g.name, g.rmseIncrease, g.sd]),
+        ]),
+      ]),
+    );
+  put("report.md", renderMarkdown(r));
+  return files;
+}
