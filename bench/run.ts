@@ -13,6 +13,7 @@ import { benchConvergence } from "./convergence.js";
 import { benchGbt } from "./gbt.js";
 import { benchForest } from "./forest.js";
 import { benchModels } from "./models.js";
+import { benchCubeFeatures } from "./cube-features.js";
 import { MODEL_NAMES, type ModelName } from "../src/models/regressor.js";
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -37,6 +38,8 @@ const BENCHMARKS: Record<string, () => Promise<Record<string, unknown>>> = {
   forest: () => benchForest({ sharedDir: SHARED, n: option("n", 50000), trees: option("trees", 100) }),
   gbt: () => benchGbt({ sharedDir: SHARED, n: option("n", 50000) }),
   features: () => benchFeatures({ sharedDir: SHARED, pixels: option("pixels", 5000), days: option("days", 730) }),
+  "cube-features": () =>
+    benchCubeFeatures({ rows: option("rows", 300), cols: option("cols", 400), days: option("days", 730), context: process.argv.includes("--context") }),
   models: () =>
     benchModels({
       sharedDir: SHARED,

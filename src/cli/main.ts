@@ -22,6 +22,8 @@ import { writeWorld } from "../synth/write-world.js";
 import { SmapfillError } from "../util/errors.js";
 import { Progress } from "../util/progress.js";
 import { runDemo } from "./demo.js";
+import { Cube } from "../cube/cube.js";
+import { writeCubeFeatures } from "../features/cube-features.js";
 import { runEvaluation, SPLIT_NAMES, type EvaluationConfig, type SplitName } from "../eval/experiment.js";
 import { INSITU_VALUES } from "../eval/insitu.js";
 import { modelLabel, writeEvaluation } from "../report/evaluation-report.js";
@@ -195,6 +197,34 @@ export function buildProgram(): Command {
     });
 
   program
+    .command("features <cube>")
+    .description("the SMAP time-series features of every pixel of a cube, streamed tile by tile into a features cube")
+    .requiredOption("--out <path>", "the features cube (.zarr) to create")
+    .option("--from <YYYY-MM-DD>", "first day whose SMAP values are used (the training window; default the cube's first)")
+    .option("--to <YYYY-MM-DD>", "last day used (default the cube's last)")
+    .option("--context", "also write the 5 temporal-context terms of every pixel-day (dynamic, cube-sized)")
+    .option("--quiet", "no progress output")
+    .action(async (cubePath: string, o) => {
+      const cube = await Cube.open(cubePath);
+      const dayOf = (d: string | undefined, fallback: number) => (d === undefined ? fallback : cube.dayIndex(d));
+      let progress: Progress | undefined;
+      const r = await writeCubeFeatures(cube, o.out, {
+        useFrom: dayOf(o.from, 0),
+        useTo: dayOf(o.to, cube.days - 1),
+        context: o.context,
+        onTile: (_done, total) => {
+          progress ??= new Progress("features (tiles)", total, { quiet: o.quiet });
+          progress.tick();
+        },
+      });
+      progress?.finish();
+      process.stdout.write(
+        `${r.output}: ${r.pixels} pixels x ${r.days} days in ${r.tiles} tiles, ${r.seconds.toFixed(1)} s ` +
+          `(${((r.pixels * r.days) / r.seconds / 1e6).toFixed(2)} M pixel-days/s; read ${r.readSeconds.toFixed(1)} s, compute ${r.computeSeconds.toFixed(1)} s, write ${r.writeSeconds.toFixed(1)} s)\n`,
+      );
+    });
+
+  program
     .command("evaluate <cube>")
     .description("train the models on the same splits of a cube and write the paper-style tables (held-out SMAP, in situ, importance)")
     .requiredOption("--out <dir>", "where models, tables and report go (a re-run with the same settings resumes)")
@@ -209,6 +239,7 @@ export function buildProgram(): Command {
     .option("--max-train-samples <n>", "cap on training samples (seeded draw)", parseWholeNumber, 200000)
     .option("--max-validation-samples <n>", "cap on validation samples", parseWholeNumber, 50000)
     .option("--max-epochs <n>", "cap on epochs for the networks (default 200, MODELS.md)", parseWholeNumber)
+    .option("--transformer-max-epochs <n>", "the Transformer's own epoch cap (it is the slowest model by far)", parseWholeNumber)
     .option("--rf-trees <n>", "random forest trees (default 300)", parseWholeNumber)
     .option("--xgb-rounds <n>", "boosting rounds cap (default 2000, early stopping 50)", parseWholeNumber)
     .option("--importance <list>", "models whose permutation importance is computed, or none", (t: string) => (t === "none" ? [] : parseModels(t)), ["tssmnet"])
@@ -233,6 +264,7 @@ export function buildProgram(): Command {
         maxTrainSamples: o.maxTrainSamples,
         maxValidationSamples: o.maxValidationSamples,
         maxEpochs: o.maxEpochs,
+        transformerMaxEpochs: o.transformerMaxEpochs,
         rfTrees: o.rfTrees,
         xgbRounds: o.xgbRounds,
         importanceModels: o.importance,

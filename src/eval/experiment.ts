@@ -50,6 +50,8 @@ export interface EvaluationConfig {
   maxTrainSamples: number;
   maxValidationSamples: number;
   maxEpochs?: number;
+  /** The Transformer costs ~20x TsSMNet per sample: its own epoch cap. */
+  transformerMaxEpochs?: number;
   rfTrees?: number;
   xgbRounds?: number;
   importanceModels: ModelName[];
@@ -155,6 +157,7 @@ function trainOrLoad(
   const model = createRegressor(name, d.names, d.groups, {
     seed: c.seed,
     ...(c.maxEpochs ? { maxEpochs: c.maxEpochs } : {}),
+    ...(name === "transformer" && c.transformerMaxEpochs ? { maxEpochs: c.transformerMaxEpochs } : {}),
     ...(c.rfTrees ? { forest: { trees: c.rfTrees } } : {}),
     ...(c.xgbRounds ? { gbt: { rounds: c.xgbRounds } } : {}),
   });

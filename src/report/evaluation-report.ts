@@ -78,7 +78,7 @@ export function renderMarkdown(r: EvaluationResult): string {
       `(${["dynamic", "static", "calendar", "ts"].map((g) => `${r.cube.groups.filter((x) => x === g).length} ${g}`).join(", ")}).`,
     `smapfill ${r.run.smapfill}${r.run.commit ? ` (${r.run.commit.slice(0, 10)})` : ""}, Node ${r.run.node}, seed ${c.seed}; ${r.seconds.toFixed(0)} s.`,
     `Settings: test share ${c.testShare}, validation share ${c.validationShare}, at most ${c.maxTrainSamples} training samples, ` +
-      `epoch cap ${c.maxEpochs ?? "200 (MODELS.md)"}, random forest ${c.rfTrees ?? 300} trees, boosting up to ${c.xgbRounds ?? 2000} rounds, ${c.nBoot} bootstrap resamples.`,
+      `epoch cap ${c.maxEpochs ?? "200 (MODELS.md)"}${c.transformerMaxEpochs ? ` (Transformer ${c.transformerMaxEpochs})` : ""}, random forest ${c.rfTrees ?? 300} trees, boosting up to ${c.xgbRounds ?? 2000} rounds, ${c.nBoot} bootstrap resamples.`,
     "",
   ];
   for (const s of r.splits) {
