@@ -4,6 +4,7 @@
  * conv1d weights [out, in, k], activations [batch, channels, length].
  */
 import { kernels, type Arr } from "./kernels/kernels.js";
+export { erf } from "./kernels/ts-kernels.js";
 import { alloc, result, sizeOf, Tensor } from "./tensor.js";
 import type { Rng } from "../util/random.js";
 
@@ -24,7 +25,8 @@ export function linear(x: Tensor, W: Tensor, b: Tensor | null): Tensor {
   const y = alloc(n * outF, x.dtype);
   kernels().gemm(false, true, n, outF, inF, x.data, W.data, y, false);
   if (b) {
-    for (let i = 0; i < n; i++) for (let j = 0; j < outF; j++) y[i * outF + j]! += b.data[j]!;
+    const bd = b.data;
+    for (let i = 0; i < n; i++) for (let j = 0; j < outF; j++) y[i * outF + j]! += bd[j]!;
   }
   const shape = [...x.shape.slice(0, -1), outF];
   return result(y, shape, b ? [x, W, b] : [x, W], (out) => {
@@ -231,56 +233,11 @@ export function relu(x: Tensor): Tensor {
   });
 }
 
-/** erf to ~1e-15: Taylor series for |x| < 2.5, continued fraction of erfc beyond. */
-export function erf(x: number): number {
-  const ax = Math.abs(x);
-  if (ax < 2.5) {
-    let term = x;
-    let sum = x;
-    const x2 = x * x;
-    for (let n = 1; n < 100; n++) {
-      term *= -x2 / n;
-      const add = term / (2 * n + 1);
-      sum += add;
-      if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
-    }
-    return (2 / Math.sqrt(Math.PI)) * sum;
-  }
-  // erfc(x) = exp(-x^2)/sqrt(pi) * 1/(x + 1/2/(x + 1/(x + 3/2/(x + ...)))) (Lentz)
-  let f = ax;
-  let C = ax;
-  let D = 0;
-  for (let n = 1; n < 200; n++) {
-    const a = n / 2;
-    D = ax + a * D;
-    D = D === 0 ? 1e-300 : 1 / D;
-    C = ax + a / C;
-    if (C === 0) C = 1e-300;
-    const delta = C * D;
-    f *= delta;
-    if (Math.abs(delta - 1) < 1e-16) break;
-  }
-  const erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / f;
-  return x > 0 ? 1 - erfc : erfc - 1;
-}
-
 /** GELU, exact (erf) form as PyTorch's default: x * Phi(x). */
 export function gelu(x: Tensor): Tensor {
   const y = alloc(x.size, x.dtype);
-  const phi = alloc(x.size, x.dtype);
-  for (let i = 0; i < y.length; i++) {
-    const v = x.data[i]!;
-    phi[i] = 0.5 * (1 + erf(v / Math.SQRT2));
-    y[i] = v * phi[i]!;
-  }
-  return result(y, [...x.shape], [x], (out) => {
-    const dx = x.gradBuffer();
-    const dy = out.grad!;
-    for (let i = 0; i < dy.length; i++) {
-      const v = x.data[i]!;
-      dx[i]! += dy[i]! * (phi[i]! + (v * Math.exp(-0.5 * v * v)) / Math.sqrt(2 * Math.PI));
-    }
-  });
+  kernels().gelu(x.data, y);
+  return result(y, [...x.shape], [x], (out) => kernels().geluBackward(x.data, out.grad!, x.gradBuffer()));
 }
 
 export function add(a: Tensor, b: Tensor): Tensor {
@@ -296,13 +253,10 @@ export function add(a: Tensor, b: Tensor): Tensor {
 /** Inverted dropout: zero with probability p, scale the rest by 1 / (1 - p). */
 export function dropout(x: Tensor, p: number, training: boolean, rng: Rng): Tensor {
   if (!training || p === 0) return x;
-  const scale = 1 / (1 - p);
   const mask = alloc(x.size, x.dtype);
+  kernels().dropoutMask(mask, p, rng);
   const y = alloc(x.size, x.dtype);
-  for (let i = 0; i < y.length; i++) {
-    mask[i] = rng.uniform() >= p ? scale : 0;
-    y[i] = x.data[i]! * mask[i]!;
-  }
+  for (let i = 0; i < y.length; i++) y[i] = x.data[i]! * mask[i]!;
   return result(y, [...x.shape], [x], (out) => {
     const dx = x.gradBuffer();
     const dy = out.grad!;
@@ -410,44 +364,51 @@ export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): T
   const xhat = alloc(x.size, x.dtype);
   const invStd = new Float64Array(rows);
   const y = alloc(x.size, x.dtype);
+  // Locals, not property reads, in the loops: V8 then keeps the arrays in registers.
+  const xd = x.data;
+  const gd = gamma.data;
+  const bd = beta.data;
   for (let r = 0; r < rows; r++) {
     const o = r * d;
     let mean = 0;
-    for (let k = 0; k < d; k++) mean += x.data[o + k]!;
+    for (let k = 0; k < d; k++) mean += xd[o + k]!;
     mean /= d;
     let v = 0;
-    for (let k = 0; k < d; k++) v += (x.data[o + k]! - mean) ** 2;
+    for (let k = 0; k < d; k++) v += (xd[o + k]! - mean) ** 2;
     const is = 1 / Math.sqrt(v / d + eps);
     invStd[r] = is;
     for (let k = 0; k < d; k++) {
-      const h = (x.data[o + k]! - mean) * is;
+      const h = (xd[o + k]! - mean) * is;
       xhat[o + k] = h;
-      y[o + k] = h * gamma.data[k]! + beta.data[k]!;
+      y[o + k] = h * gd[k]! + bd[k]!;
     }
   }
   return result(y, [...x.shape], [x, gamma, beta], (out) => {
     const dy = out.grad!;
-    const dg = gamma.requiresGrad ? gamma.gradBuffer() : null;
-    const db = beta.requiresGrad ? beta.gradBuffer() : null;
-    const dx = x.requiresGrad ? x.gradBuffer() : null;
+    if (gamma.requiresGrad || beta.requiresGrad) {
+      const dg = gamma.gradBuffer();
+      const db = beta.gradBuffer();
+      for (let r = 0; r < rows; r++) {
+        const o = r * d;
+        for (let k = 0; k < d; k++) {
+          dg[k]! += dy[o + k]! * xhat[o + k]!;
+          db[k]! += dy[o + k]!;
+        }
+      }
+    }
+    if (!x.requiresGrad) return;
+    const dx = x.gradBuffer();
     for (let r = 0; r < rows; r++) {
       const o = r * d;
       let s1 = 0;
       let s2 = 0;
       for (let k = 0; k < d; k++) {
-        const g = dy[o + k]!;
-        if (dg) dg[k]! += g * xhat[o + k]!;
-        if (db) db[k]! += g;
-        const dxh = g * gamma.data[k]!;
+        const dxh = dy[o + k]! * gd[k]!;
         s1 += dxh;
         s2 += dxh * xhat[o + k]!;
       }
-      if (dx) {
-        for (let k = 0; k < d; k++) {
-          const dxh = dy[o + k]! * gamma.data[k]!;
-          dx[o + k]! += (invStd[r]! / d) * (d * dxh - s1 - xhat[o + k]! * s2);
-        }
-      }
+      const f = invStd[r]! / d;
+      for (let k = 0; k < d; k++) dx[o + k]! += f * (d * dy[o + k]! * gd[k]! - s1 - xhat[o + k]! * s2);
     }
   });
 }
@@ -456,110 +417,14 @@ export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): T
  * The core of multi-head self-attention: qkv [B, T, 3d] (q, k, v projections side by side, as
  * PyTorch's in_proj) -> [B, T, d], the heads' outputs concatenated (before out_proj).
  * softmax(q k^T / sqrt(d/H)), dropout on the attention weights in training, times v.
+ * The arithmetic is a kernel (WebAssembly SIMD, or the TypeScript oracle).
  */
 export function attention(qkv: Tensor, heads: number, p: number, training: boolean, rng: Rng): Tensor {
   const [B, T, d3] = qkv.shape as [number, number, number];
   const d = d3 / 3;
   check(Number.isInteger(d) && d % heads === 0, `attention: width ${d3} is not 3 x a multiple of ${heads} heads`);
-  const dh = d / heads;
-  const scale = 1 / Math.sqrt(dh);
-  const dtype = qkv.dtype;
+  const scale = 1 / Math.sqrt(d / heads);
   const K = kernels();
-  // Per (b, h): contiguous Q (scaled), K, V [T, dh]; probabilities P [T, T]; dropout masks.
-  const Q = alloc(B * heads * T * dh, dtype);
-  const Kt = alloc(B * heads * T * dh, dtype);
-  const V = alloc(B * heads * T * dh, dtype);
-  for (let b = 0; b < B; b++) {
-    for (let h = 0; h < heads; h++) {
-      const o = (b * heads + h) * T * dh;
-      for (let t = 0; t < T; t++) {
-        const src = (b * T + t) * d3 + h * dh;
-        for (let i = 0; i < dh; i++) {
-          Q[o + t * dh + i] = qkv.data[src + i]! * scale;
-          Kt[o + t * dh + i] = qkv.data[src + d + i]!;
-          V[o + t * dh + i] = qkv.data[src + 2 * d + i]!;
-        }
-      }
-    }
-  }
-  const P = alloc(B * heads * T * T, dtype);
-  const mask = training && p > 0 ? alloc(B * heads * T * T, dtype) : null;
-  const Pd = mask ? alloc(B * heads * T * T, dtype) : P;
-  const O = alloc(B * heads * T * dh, dtype);
-  for (let bh = 0; bh < B * heads; bh++) {
-    const qo = bh * T * dh;
-    const po = bh * T * T;
-    const S = P.subarray(po, po + T * T);
-    K.gemm(false, true, T, T, dh, Q.subarray(qo, qo + T * dh), Kt.subarray(qo, qo + T * dh), S, false);
-    for (let t = 0; t < T; t++) {
-      const r = t * T;
-      let mx = -Infinity;
-      for (let u = 0; u < T; u++) mx = Math.max(mx, S[r + u]!);
-      let sum = 0;
-      for (let u = 0; u < T; u++) {
-        const e = Math.exp(S[r + u]! - mx);
-        S[r + u] = e;
-        sum += e;
-      }
-      for (let u = 0; u < T; u++) S[r + u]! /= sum;
-    }
-    if (mask) {
-      const keep = 1 / (1 - p);
-      for (let k = po; k < po + T * T; k++) {
-        mask[k] = rng.uniform() >= p ? keep : 0;
-        Pd[k] = P[k]! * mask[k]!;
-      }
-    }
-    K.gemm(false, false, T, dh, T, Pd.subarray(po, po + T * T), V.subarray(qo, qo + T * dh), O.subarray(qo, qo + T * dh), false);
-  }
-  const y = alloc(B * T * d, dtype);
-  for (let b = 0; b < B; b++) {
-    for (let h = 0; h < heads; h++) {
-      const o = (b * heads + h) * T * dh;
-      for (let t = 0; t < T; t++) for (let i = 0; i < dh; i++) y[(b * T + t) * d + h * dh + i] = O[o + t * dh + i]!;
-    }
-  }
-  return result(y, [B, T, d], [qkv], (out) => {
-    const dy = out.grad!;
-    const dqkv = qkv.gradBuffer();
-    const dO = alloc(T * dh, dtype);
-    const dPd = alloc(T * T, dtype);
-    const dS = alloc(T * T, dtype);
-    const dQ = alloc(T * dh, dtype);
-    const dK = alloc(T * dh, dtype);
-    const dV = alloc(T * dh, dtype);
-    for (let b = 0; b < B; b++) {
-      for (let h = 0; h < heads; h++) {
-        const bh = b * heads + h;
-        const qo = bh * T * dh;
-        const po = bh * T * T;
-        for (let t = 0; t < T; t++) for (let i = 0; i < dh; i++) dO[t * dh + i] = dy[(b * T + t) * d + h * dh + i]!;
-        // O = Pd V:  dPd = dO V^T, dV = Pd^T dO
-        K.gemm(false, true, T, T, dh, dO, V.subarray(qo, qo + T * dh), dPd, false);
-        K.gemm(true, false, T, dh, T, Pd.subarray(po, po + T * T), dO, dV, false);
-        // dropout, then softmax: dS = P * (dP - sum_u dP P)
-        for (let t = 0; t < T; t++) {
-          const r = t * T;
-          let dot = 0;
-          for (let u = 0; u < T; u++) {
-            const dp = mask ? dPd[r + u]! * mask[po + r + u]! : dPd[r + u]!;
-            dS[r + u] = dp;
-            dot += dp * P[po + r + u]!;
-          }
-          for (let u = 0; u < T; u++) dS[r + u] = P[po + r + u]! * (dS[r + u]! - dot);
-        }
-        // S = Qs K^T with Qs = Q * scale: dQs = dS K, dK = dS^T Qs
-        K.gemm(false, false, T, dh, T, dS, Kt.subarray(qo, qo + T * dh), dQ, false);
-        K.gemm(true, false, T, dh, T, dS, Q.subarray(qo, qo + T * dh), dK, false);
-        for (let t = 0; t < T; t++) {
-          const dst = (b * T + t) * d3 + h * dh;
-          for (let i = 0; i < dh; i++) {
-            dqkv[dst + i]! += dQ[t * dh + i]! * scale;
-            dqkv[dst + d + i]! += dK[t * dh + i]!;
-            dqkv[dst + 2 * d + i]! += dV[t * dh + i]!;
-          }
-        }
-      }
-    }
-  });
+  const saved = K.attention(qkv.data, B, T, d, heads, scale, training ? p : 0, rng);
+  return result(saved.y, [B, T, d], [qkv], (out) => K.attentionBackward(saved, qkv.data, out.grad!, qkv.gradBuffer(), B, T, d, heads, scale));
 }

@@ -69,3 +69,62 @@ test("GEMM on views (subarrays) reads and writes only the view", () => {
   assert.equal(big[9], 7);
   assert.equal(big[14], 7);
 });
+
+test("property: attention of both kernels agrees (forward, backward, dropout masks and RNG state) for odd shapes", () => {
+  const rng = new Rng(17);
+  for (const [B, T, d, heads, p] of [
+    [1, 1, 8, 2, 0],
+    [2, 3, 32, 4, 0.1],
+    [3, 17, 32, 4, 0.1],
+    [2, 41, 32, 4, 0],
+    [1, 6, 12, 3, 0.5],
+    [2, 5, 12, 2, 0.2], // dh = 6: not a multiple of 4, the WebAssembly kernel falls back
+  ] as [number, number, number, number, number][]) {
+    const qkv = Float32Array.from({ length: B * T * 3 * d }, () => rng.normal());
+    const dy = Float32Array.from({ length: B * T * d }, () => rng.normal());
+    const scale = 1 / Math.sqrt(d / heads);
+    const run = (k: typeof tsKernels) => {
+      const r = new Rng(99);
+      const saved = k.attention(qkv, B, T, d, heads, scale, p, r);
+      const dqkv = Float32Array.from({ length: qkv.length }, (_, i) => 0.01 * i); // accumulates
+      k.attentionBackward(saved, qkv, dy, dqkv, B, T, d, heads, scale);
+      return { y: saved.y, dqkv, state: r.getState()[0] };
+    };
+    const a = run(tsKernels);
+    const b = run(wasmKernels);
+    const label = `B ${B} T ${T} d ${d} heads ${heads} p ${p}`;
+    assert.equal(b.state, a.state, `${label}: same number of random draws`);
+    for (let i = 0; i < a.y.length; i++) assert.ok(Math.abs(a.y[i]! - b.y[i]!) <= 1e-5 * (1 + Math.abs(a.y[i]!)), `${label} y[${i}] ${a.y[i]} ${b.y[i]}`);
+    for (let i = 0; i < a.dqkv.length; i++)
+      assert.ok(Math.abs(a.dqkv[i]! - b.dqkv[i]!) <= 1e-4 * (1 + Math.abs(a.dqkv[i]!)), `${label} dqkv[${i}] ${a.dqkv[i]} ${b.dqkv[i]}`);
+  }
+});
+
+test("property: GELU, its gradient and dropout masks of both kernels agree (odd lengths, same random stream)", () => {
+  const rng = new Rng(5);
+  for (const n of [1, 3, 17, 511, 4099]) {
+    const x = Float32Array.from({ length: n }, () => 4 * rng.normal());
+    const dy = Float32Array.from({ length: n }, () => rng.normal());
+    const ya = new Float32Array(n);
+    const yb = new Float32Array(n);
+    tsKernels.gelu(x, ya);
+    wasmKernels.gelu(x, yb);
+    const da = Float32Array.from({ length: n }, (_, i) => i * 0.001);
+    const db = da.slice();
+    tsKernels.geluBackward(x, dy, da);
+    wasmKernels.geluBackward(x, dy, db);
+    for (let i = 0; i < n; i++) {
+      assert.ok(Math.abs(ya[i]! - yb[i]!) <= 1e-6 * (1 + Math.abs(x[i]!)), `gelu(${x[i]}) ${ya[i]} ${yb[i]}`);
+      assert.ok(Math.abs(da[i]! - db[i]!) <= 2e-6 * (1 + Math.abs(dy[i]!)), `gelu'(${x[i]}) ${da[i]} ${db[i]}`);
+    }
+    for (const p of [0.1, 0.5]) {
+      const [ra, rb] = [new Rng(n), new Rng(n)];
+      const ma = new Float32Array(n);
+      const mb = new Float32Array(n);
+      tsKernels.dropoutMask(ma, p, ra);
+      wasmKernels.dropoutMask(mb, p, rb);
+      assert.deepEqual(mb, ma);
+      assert.deepEqual(rb.getState(), ra.getState());
+    }
+  }
+});

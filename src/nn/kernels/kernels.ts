@@ -4,6 +4,7 @@
  * TypeScript one without any change to ops, layers or models. The TypeScript kernels are the
  * oracle the others are tested against, and they also run in float64 for gradient checks.
  */
+import type { Rng } from "../../util/random.js";
 import { tsKernels } from "./ts-kernels.js";
 import { wasmKernels, wasmSimdAvailable } from "./wasm-kernels.js";
 
@@ -17,6 +18,30 @@ export interface Kernels {
    * op(A) is A[M,K] (transA false) or A[K,M]^T; op(B) is B[K,N] or B[N,K]^T.
    */
   gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, A: Arr, B: Arr, C: Arr, accumulate: boolean): void;
+  /** y = GELU(x) (exact erf form). */
+  gelu(x: Arr, y: Arr): void;
+  /** dx += dy * GELU'(x). */
+  geluBackward(x: Arr, dy: Arr, dx: Arr): void;
+  /** Dropout multipliers (0, or 1 / (1 - p) with probability 1 - p) drawn in order from `rng`. */
+  dropoutMask(mask: Arr, p: number, rng: Rng): void;
+  /**
+   * Multi-head self-attention core on qkv [B, T, 3d] -> y [B, T, d] (see ops.attention), with
+   * dropout p on the attention probabilities drawn from `rng` (p = 0: none). Returns y and what
+   * the backward pass needs.
+   */
+  attention(qkv: Arr, B: number, T: number, d: number, heads: number, scale: number, p: number, rng: Rng): AttentionSaved;
+  /** Adds the gradient of the attention with respect to qkv into dqkv, given dy. */
+  attentionBackward(saved: AttentionSaved, qkv: Arr, dy: Arr, dqkv: Arr, B: number, T: number, d: number, heads: number, scale: number): void;
+}
+
+export interface AttentionSaved {
+  y: Arr;
+  /** Attention probabilities and dropout multipliers (0 or 1/(1-p)), per (batch row, head). */
+  P: Arr;
+  M: Arr | null;
+  /** "dense": [B*H, T, T]; "padded": [B*H, T, Tp] with Tp = T rounded up to 4. */
+  layout: "dense" | "padded";
+  extra?: unknown;
 }
 
 let active: Kernels | undefined;

@@ -2,7 +2,40 @@
  * The plain TypeScript kernels: the oracle every faster kernel is tested against, and the
  * float64 path for gradient checks.
  */
-import type { Kernels } from "./kernels.js";
+import type { Arr, Kernels } from "./kernels.js";
+
+/** erf to ~1e-15: Taylor series for |x| < 2.5, continued fraction of erfc beyond. */
+export function erf(x: number): number {
+  const ax = Math.abs(x);
+  if (ax < 2.5) {
+    let term = x;
+    let sum = x;
+    const x2 = x * x;
+    for (let n = 1; n < 100; n++) {
+      term *= -x2 / n;
+      const add = term / (2 * n + 1);
+      sum += add;
+      if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
+    }
+    return (2 / Math.sqrt(Math.PI)) * sum;
+  }
+  // erfc(x) = exp(-x^2)/sqrt(pi) * 1/(x + 1/2/(x + 1/(x + 3/2/(x + ...)))) (Lentz)
+  let f = ax;
+  let C = ax;
+  let D = 0;
+  for (let n = 1; n < 200; n++) {
+    const a = n / 2;
+    D = ax + a * D;
+    D = D === 0 ? 1e-300 : 1 / D;
+    C = ax + a / C;
+    if (C === 0) C = 1e-300;
+    const delta = C * D;
+    f *= delta;
+    if (Math.abs(delta - 1) < 1e-16) break;
+  }
+  const erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / f;
+  return x > 0 ? 1 - erfc : erfc - 1;
+}
 
 /** Straightforward loops, ordered for contiguous inner access; any typed array. */
 export const tsKernels: Kernels = {
@@ -46,6 +79,130 @@ export const tsKernels: Kernels = {
           let s = 0;
           for (let k = 0; k < K; k++) s += A[k * M + i]! * B[j * K + k]!;
           C[i * N + j]! += s;
+        }
+      }
+    }
+  },
+
+  gelu(x, y) {
+    for (let i = 0; i < x.length; i++) y[i] = x[i]! * 0.5 * (1 + erf(x[i]! / Math.SQRT2));
+  },
+
+  geluBackward(x, dy, dx) {
+    for (let i = 0; i < dy.length; i++) {
+      const v = x[i]!;
+      dx[i]! += dy[i]! * (0.5 * (1 + erf(v / Math.SQRT2)) + (v * Math.exp(-0.5 * v * v)) / Math.sqrt(2 * Math.PI));
+    }
+  },
+
+  dropoutMask(mask, p, rng) {
+    const keep = 1 / (1 - p);
+    for (let i = 0; i < mask.length; i++) mask[i] = rng.uniform() >= p ? keep : 0;
+  },
+
+  attention(qkv, B, T, d, heads, scale, p, rng) {
+    const dh = d / heads;
+    const d3 = 3 * d;
+    const alloc = (n: number) => (qkv instanceof Float64Array ? new Float64Array(n) : new Float32Array(n));
+    // Per (b, h): contiguous Q (scaled), K, V [T, dh]; probabilities P [T, T]; dropout masks.
+    const Q = alloc(B * heads * T * dh);
+    const Kt = alloc(B * heads * T * dh);
+    const V = alloc(B * heads * T * dh);
+    for (let b = 0; b < B; b++) {
+      for (let h = 0; h < heads; h++) {
+        const o = (b * heads + h) * T * dh;
+        for (let t = 0; t < T; t++) {
+          const src = (b * T + t) * d3 + h * dh;
+          for (let i = 0; i < dh; i++) {
+            Q[o + t * dh + i] = qkv[src + i]! * scale;
+            Kt[o + t * dh + i] = qkv[src + d + i]!;
+            V[o + t * dh + i] = qkv[src + 2 * d + i]!;
+          }
+        }
+      }
+    }
+    const P = alloc(B * heads * T * T);
+    const mask = p > 0 ? alloc(B * heads * T * T) : null;
+    const Pd = mask ? alloc(B * heads * T * T) : P;
+    const O = alloc(B * heads * T * dh);
+    for (let bh = 0; bh < B * heads; bh++) {
+      const qo = bh * T * dh;
+      const po = bh * T * T;
+      const S = P.subarray(po, po + T * T);
+      tsKernels.gemm(false, true, T, T, dh, Q.subarray(qo, qo + T * dh), Kt.subarray(qo, qo + T * dh), S, false);
+      for (let t = 0; t < T; t++) {
+        const r = t * T;
+        let mx = -Infinity;
+        for (let u = 0; u < T; u++) mx = Math.max(mx, S[r + u]!);
+        let sum = 0;
+        for (let u = 0; u < T; u++) {
+          const e = Math.exp(S[r + u]! - mx);
+          S[r + u] = e;
+          sum += e;
+        }
+        for (let u = 0; u < T; u++) S[r + u]! /= sum;
+      }
+      if (mask) {
+        const keep = 1 / (1 - p);
+        for (let k = po; k < po + T * T; k++) {
+          mask[k] = rng.uniform() >= p ? keep : 0;
+          Pd[k] = P[k]! * mask[k]!;
+        }
+      }
+      tsKernels.gemm(false, false, T, dh, T, Pd.subarray(po, po + T * T), V.subarray(qo, qo + T * dh), O.subarray(qo, qo + T * dh), false);
+    }
+    const y = alloc(B * T * d);
+    for (let b = 0; b < B; b++) {
+      for (let h = 0; h < heads; h++) {
+        const o = (b * heads + h) * T * dh;
+        for (let t = 0; t < T; t++) for (let i = 0; i < dh; i++) y[(b * T + t) * d + h * dh + i] = O[o + t * dh + i]!;
+      }
+    }
+    return { y, P, M: mask, layout: "dense", extra: { Q, Kt, V, Pd } };
+  },
+
+  attentionBackward(saved, _qkv, dy, dqkv, B, T, d, heads, scale) {
+    const { Q, Kt, V, Pd } = saved.extra as { Q: Arr; Kt: Arr; V: Arr; Pd: Arr };
+    const { P, M: mask } = saved;
+    const dh = d / heads;
+    const d3 = 3 * d;
+    const alloc = (n: number) => (dy instanceof Float64Array ? new Float64Array(n) : new Float32Array(n));
+    const dO = alloc(T * dh);
+    const dPd = alloc(T * T);
+    const dS = alloc(T * T);
+    const dQ = alloc(T * dh);
+    const dK = alloc(T * dh);
+    const dV = alloc(T * dh);
+    for (let b = 0; b < B; b++) {
+      for (let h = 0; h < heads; h++) {
+        const bh = b * heads + h;
+        const qo = bh * T * dh;
+        const po = bh * T * T;
+        for (let t = 0; t < T; t++) for (let i = 0; i < dh; i++) dO[t * dh + i] = dy[(b * T + t) * d + h * dh + i]!;
+        // O = Pd V:  dPd = dO V^T, dV = Pd^T dO
+        tsKernels.gemm(false, true, T, T, dh, dO, V.subarray(qo, qo + T * dh), dPd, false);
+        tsKernels.gemm(true, false, T, dh, T, Pd.subarray(po, po + T * T), dO, dV, false);
+        // dropout, then softmax: dS = P * (dP - sum_u dP P)
+        for (let t = 0; t < T; t++) {
+          const r = t * T;
+          let dot = 0;
+          for (let u = 0; u < T; u++) {
+            const dp = mask ? dPd[r + u]! * mask[po + r + u]! : dPd[r + u]!;
+            dS[r + u] = dp;
+            dot += dp * P[po + r + u]!;
+          }
+          for (let u = 0; u < T; u++) dS[r + u] = P[po + r + u]! * (dS[r + u]! - dot);
+        }
+        // S = Qs K^T with Qs = Q * scale: dQs = dS K, dK = dS^T Qs
+        tsKernels.gemm(false, false, T, dh, T, dS, Kt.subarray(qo, qo + T * dh), dQ, false);
+        tsKernels.gemm(true, false, T, dh, T, dS, Q.subarray(qo, qo + T * dh), dK, false);
+        for (let t = 0; t < T; t++) {
+          const dst = (b * T + t) * d3 + h * dh;
+          for (let i = 0; i < dh; i++) {
+            dqkv[dst + i]! += dQ[t * dh + i]! * scale;
+            dqkv[dst + d + i]! += dK[t * dh + i]!;
+            dqkv[dst + 2 * d + i]! += dV[t * dh + i]!;
+          }
         }
       }
     }

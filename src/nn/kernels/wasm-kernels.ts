@@ -13,9 +13,29 @@ interface GemmExports {
   memory: WebAssembly.Memory;
   gemm(M: number, N: number, K: number, A: number, B: number, C: number, accumulate: number): void;
   transpose(src: number, dst: number, rows: number, cols: number): void;
+  geluForward(x: number, y: number, n: number): void;
+  geluBackward(x: number, dy: number, dx: number, n: number): void;
+  dropoutMask(mask: number, n: number, p: number, keep: number): void;
+  setRngState(s: number): void;
+  getRngState(): number;
+  attentionForward(qkv: number, y: number, P: number, M: number, B: number, T: number, d: number, H: number, scale: number, p: number, scratch: number): void;
+  attentionBackward(
+    qkv: number,
+    dy: number,
+    P: number,
+    M: number,
+    dqkv: number,
+    B: number,
+    T: number,
+    d: number,
+    H: number,
+    scale: number,
+    masked: number,
+    scratch: number,
+  ): void;
 }
 
-const WASM_FILE = fileURLToPath(new URL("../../../wasm/gemm.wasm", import.meta.url));
+const WASM_FILE = fileURLToPath(new URL("../../../wasm/kernels.wasm", import.meta.url));
 const BASE = 1 << 16; // leave the first page to the module's own data
 
 let exportsCache: GemmExports | undefined;
@@ -48,6 +68,18 @@ export function wasmSimdAvailable(): boolean {
 
 const align = (n: number) => (n + 15) & ~15;
 
+/** Lays out float32 blocks of the given lengths from BASE; grows memory; returns byte offsets. */
+function layout(w: GemmExports, lengths: number[]): number[] {
+  const offsets: number[] = [];
+  let at = BASE;
+  for (const n of lengths) {
+    offsets.push(at);
+    at = align(at + 4 * n);
+  }
+  if (at > w.memory.buffer.byteLength) w.memory.grow(Math.ceil((at - w.memory.buffer.byteLength) / 65536));
+  return offsets;
+}
+
 export const wasmKernels: Kernels = {
   name: "wasm-simd",
   gemm(transA, transB, M, N, K, A, B, C, accumulate) {
@@ -74,5 +106,78 @@ export const wasmKernels: Kernels = {
     if (accumulate) heap.set(C.subarray(0, M * N), offC >> 2);
     w.gemm(M, N, K, offA, offB, offC, accumulate ? 1 : 0);
     C.set(heap.subarray(offC >> 2, (offC >> 2) + M * N));
+  },
+
+  gelu(x, y) {
+    if (!(x instanceof Float32Array) || !(y instanceof Float32Array)) return tsKernels.gelu(x, y);
+    const w = instance();
+    const n4 = (x.length + 3) & ~3; // whole vectors; the padding lanes are ignored
+    const [ox, oy] = layout(w, [n4, n4]);
+    const heap = new Float32Array(w.memory.buffer);
+    heap.set(x, ox! >> 2);
+    w.geluForward(ox!, oy!, n4);
+    y.set(heap.subarray(oy! >> 2, (oy! >> 2) + x.length));
+  },
+
+  geluBackward(x, dy, dx) {
+    if (!(x instanceof Float32Array) || !(dx instanceof Float32Array)) return tsKernels.geluBackward(x, dy, dx);
+    const w = instance();
+    const n4 = (x.length + 3) & ~3;
+    const [ox, ody, odx] = layout(w, [n4, n4, n4]);
+    const heap = new Float32Array(w.memory.buffer);
+    heap.set(x, ox! >> 2);
+    heap.set(dy, ody! >> 2);
+    heap.set(dx, odx! >> 2);
+    w.geluBackward(ox!, ody!, odx!, n4);
+    dx.set(heap.subarray(odx! >> 2, (odx! >> 2) + x.length));
+  },
+
+  dropoutMask(mask, p, rng) {
+    if (!(mask instanceof Float32Array)) return tsKernels.dropoutMask(mask, p, rng);
+    const w = instance();
+    const [om] = layout(w, [mask.length]);
+    const [state, spare] = rng.getState();
+    w.setRngState(state);
+    w.dropoutMask(om!, mask.length, p, 1 / (1 - p));
+    rng.setState([w.getRngState() >>> 0, spare]);
+    mask.set(new Float32Array(w.memory.buffer, om!, mask.length));
+  },
+
+  attention(qkv, B, T, d, heads, scale, p, rng) {
+    const dh = d / heads;
+    if (!(qkv instanceof Float32Array) || dh % 4 !== 0) return tsKernels.attention(qkv, B, T, d, heads, scale, p, rng);
+    const w = instance();
+    const Tp = (T + 3) & ~3;
+    const nP = B * heads * T * Tp;
+    const [oQkv, oY, oP, oM, oS] = layout(w, [B * T * 3 * d, B * T * d, nP, p > 0 ? nP : 0, 2 * T * dh + dh * Tp]);
+    const heap = new Float32Array(w.memory.buffer);
+    heap.set(qkv, oQkv! >> 2);
+    const [state, spare] = rng.getState();
+    w.setRngState(state);
+    w.attentionForward(oQkv!, oY!, oP!, oM!, B, T, d, heads, scale, p, oS!);
+    rng.setState([w.getRngState() >>> 0, spare]);
+    return {
+      y: heap.slice(oY! >> 2, (oY! >> 2) + B * T * d),
+      P: heap.slice(oP! >> 2, (oP! >> 2) + nP),
+      M: p > 0 ? heap.slice(oM! >> 2, (oM! >> 2) + nP) : null,
+      layout: "padded",
+    };
+  },
+
+  attentionBackward(saved, qkv, dy, dqkv, B, T, d, heads, scale) {
+    if (saved.layout !== "padded") return tsKernels.attentionBackward(saved, qkv, dy, dqkv, B, T, d, heads, scale);
+    const w = instance();
+    const dh = d / heads;
+    const Tp = (T + 3) & ~3;
+    const nP = B * heads * T * Tp;
+    const [oQkv, oDy, oP, oM, oD, oS] = layout(w, [B * T * 3 * d, B * T * d, nP, saved.M ? nP : 0, B * T * 3 * d, 4 * T * dh + dh * Tp + Tp + dh]);
+    const heap = new Float32Array(w.memory.buffer);
+    heap.set(qkv, oQkv! >> 2);
+    heap.set(dy, oDy! >> 2);
+    heap.set(saved.P as Float32Array, oP! >> 2);
+    if (saved.M) heap.set(saved.M as Float32Array, oM! >> 2);
+    heap.set(dqkv, oD! >> 2);
+    w.attentionBackward(oQkv!, oDy!, oP!, oM!, oD!, B, T, d, heads, scale, saved.M ? 1 : 0, oS!);
+    dqkv.set(heap.subarray(oD! >> 2, (oD! >> 2) + B * T * 3 * d));
   },
 };

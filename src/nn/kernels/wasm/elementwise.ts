@@ -1,0 +1,33 @@
+// AssemblyScript: elementwise kernels over float32 arrays at byte offsets of this module's memory.
+import { uniform } from "./rng";
+import { verf, vexp } from "./vmath";
+
+const INV_SQRT2: f32 = 0.70710678118654752;
+const INV_SQRT_2PI: f32 = 0.3989422804014327;
+
+// y = x Phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2 (PyTorch's exact GELU), n a multiple of 4.
+export function geluForward(x: usize, y: usize, n: i32): void {
+  for (let i = 0; i < n; i += 4) {
+    const o = <usize>i << 2;
+    const v = v128.load(x + o);
+    const phi = f32x4.mul(f32x4.splat(0.5), f32x4.add(f32x4.splat(1.0), verf(f32x4.mul(v, f32x4.splat(INV_SQRT2)))));
+    v128.store(y + o, f32x4.mul(v, phi));
+  }
+}
+
+// dx += dy (Phi(x) + x phi(x)), phi the standard normal density.
+export function geluBackward(x: usize, dy: usize, dx: usize, n: i32): void {
+  for (let i = 0; i < n; i += 4) {
+    const o = <usize>i << 2;
+    const v = v128.load(x + o);
+    const Phi = f32x4.mul(f32x4.splat(0.5), f32x4.add(f32x4.splat(1.0), verf(f32x4.mul(v, f32x4.splat(INV_SQRT2)))));
+    const dens = f32x4.mul(f32x4.splat(INV_SQRT_2PI), vexp(f32x4.mul(f32x4.splat(-0.5), f32x4.mul(v, v))));
+    const g = f32x4.add(Phi, f32x4.mul(v, dens));
+    v128.store(dx + o, f32x4.add(v128.load(dx + o), f32x4.mul(v128.load(dy + o), g)));
+  }
+}
+
+// Dropout multipliers: keep (1 / (1 - p)) with probability 1 - p, else 0, in stream order.
+export function dropoutMask(mask: usize, n: i32, p: f64, keep: f32): void {
+  for (let i = 0; i < n; i++) store<f32>(mask + (<usize>i << 2), uniform() >= p ? keep : 0);
+}

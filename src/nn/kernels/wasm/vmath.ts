@@ -1,0 +1,34 @@
+// AssemblyScript: vector math for the kernels (4 float32 lanes).
+
+// exp on 4 lanes (Cephes expf: range reduction by ln 2, degree-6 polynomial, 2^n through the
+// exponent bits); relative error ~1e-7; inputs below -88 give 0.
+@inline export function vexp(x: v128): v128 {
+  x = f32x4.max(f32x4.min(x, f32x4.splat(88.0)), f32x4.splat(-88.0));
+  const fx = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
+  let r = f32x4.sub(x, f32x4.mul(fx, f32x4.splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(fx, f32x4.splat(-2.12194440e-4)));
+  let y = f32x4.splat(1.9875691500e-4);
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.3981999507e-3));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(8.3334519073e-3));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(4.1665795894e-2));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.6666665459e-1));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(5.0000001201e-1));
+  y = f32x4.add(f32x4.add(f32x4.mul(y, f32x4.mul(r, r)), r), f32x4.splat(1.0));
+  const pow2 = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(fx), i32x4.splat(127)), 23);
+  return f32x4.mul(y, pow2);
+}
+
+// erf on 4 lanes (Abramowitz & Stegun 7.1.26: absolute error <= 1.5e-7, float32 level), odd.
+@inline export function verf(x: v128): v128 {
+  const ax = f32x4.abs(x);
+  const t = f32x4.div(f32x4.splat(1.0), f32x4.add(f32x4.splat(1.0), f32x4.mul(f32x4.splat(0.3275911), ax)));
+  let y = f32x4.splat(1.061405429);
+  y = f32x4.add(f32x4.mul(y, t), f32x4.splat(-1.453152027));
+  y = f32x4.add(f32x4.mul(y, t), f32x4.splat(1.421413741));
+  y = f32x4.add(f32x4.mul(y, t), f32x4.splat(-0.284496736));
+  y = f32x4.add(f32x4.mul(y, t), f32x4.splat(0.254829592));
+  y = f32x4.mul(y, t);
+  const e = f32x4.sub(f32x4.splat(1.0), f32x4.mul(y, vexp(f32x4.neg(f32x4.mul(ax, ax)))));
+  // copy the sign of x
+  return v128.or(v128.and(e, i32x4.splat(0x7fffffff)), v128.and(x, i32x4.splat(0x80000000)));
+}
