@@ -45,63 +45,25 @@ export function conv1d(x: Tensor, W: Tensor, b: Tensor | null): Tensor {
   const [B, Cin, L] = x.shape as [number, number, number];
   const [Cout, Cin2, K] = W.shape as [number, number, number];
   check(Cin === Cin2, `conv1d: input has ${Cin} channels, weight expects ${Cin2}`);
-  const pad = Math.floor(K / 2);
-  const CK = Cin * K;
-  // im2col: cols[b*L + l, c*K + k] = x[b, c, l + k - pad]
-  const cols = alloc(B * L * CK, x.dtype);
-  for (let bb = 0; bb < B; bb++) {
-    for (let c = 0; c < Cin; c++) {
-      const xo = (bb * Cin + c) * L;
-      for (let l = 0; l < L; l++) {
-        const row = (bb * L + l) * CK + c * K;
-        for (let k = 0; k < K; k++) {
-          const src = l + k - pad;
-          cols[row + k] = src >= 0 && src < L ? x.data[xo + src]! : 0;
-        }
-      }
-    }
-  }
-  const yt = alloc(B * L * Cout, x.dtype); // [B*L, Cout]
-  kernels().gemm(false, true, B * L, Cout, CK, cols, W.data, yt, false);
+  check(K % 2 === 1, `conv1d: kernel size ${K} must be odd for 'same' padding`);
   const y = alloc(B * Cout * L, x.dtype);
-  for (let bb = 0; bb < B; bb++) {
-    for (let l = 0; l < L; l++) {
-      const r = (bb * L + l) * Cout;
-      for (let co = 0; co < Cout; co++) y[(bb * Cout + co) * L + l] = yt[r + co]! + (b ? b.data[co]! : 0);
-    }
-  }
-  return result(y, [B, Cout, L], b ? [x, W, b] : [x, W], (out) => {
-    const dy = out.grad!;
-    const dyt = alloc(B * L * Cout, x.dtype);
-    for (let bb = 0; bb < B; bb++) {
-      for (let co = 0; co < Cout; co++) {
-        const o = (bb * Cout + co) * L;
-        for (let l = 0; l < L; l++) dyt[(bb * L + l) * Cout + co] = dy[o + l]!;
-      }
-    }
-    if (W.requiresGrad) kernels().gemm(true, false, Cout, CK, B * L, dyt, cols, W.gradBuffer(), true);
-    if (b && b.requiresGrad) {
-      const db = b.gradBuffer();
-      for (let i = 0; i < B * L; i++) for (let co = 0; co < Cout; co++) db[co]! += dyt[i * Cout + co]!;
-    }
-    if (x.requiresGrad) {
-      const dcols = alloc(B * L * CK, x.dtype);
-      kernels().gemm(false, false, B * L, CK, Cout, dyt, W.data, dcols, false);
-      const dx = x.gradBuffer();
-      for (let bb = 0; bb < B; bb++) {
-        for (let c = 0; c < Cin; c++) {
-          const xo = (bb * Cin + c) * L;
-          for (let l = 0; l < L; l++) {
-            const row = (bb * L + l) * CK + c * K;
-            for (let k = 0; k < K; k++) {
-              const src = l + k - pad;
-              if (src >= 0 && src < L) dx[xo + src]! += dcols[row + k]!;
-            }
-          }
-        }
-      }
-    }
-  });
+  const Kn = kernels();
+  Kn.conv1d(x.data, W.data, b ? b.data : null, y, B, Cin, Cout, L, K);
+  return result(y, [B, Cout, L], b ? [x, W, b] : [x, W], (out) =>
+    Kn.conv1dBackward(
+      x.data,
+      W.data,
+      out.grad!,
+      x.requiresGrad ? x.gradBuffer() : null,
+      W.requiresGrad ? W.gradBuffer() : null,
+      b && b.requiresGrad ? b.gradBuffer() : null,
+      B,
+      Cin,
+      Cout,
+      L,
+      K,
+    ),
+  );
 }
 
 export interface BatchNormState {
@@ -121,116 +83,46 @@ export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNo
   const C = x.shape[1]!;
   const L = x.shape.length === 3 ? x.shape[2]! : 1;
   const m = N * L;
-  const xd = x.data;
-  const mean = new Float64Array(C);
-  const invStd = new Float64Array(C);
-  // Layout [N, C, L]: channel c of sample n is the contiguous run at (n * C + c) * L.
-  if (training) {
-    check(m > 1, "batchNorm: training needs more than one value per channel");
-    const sq = new Float64Array(C);
-    for (let n = 0; n < N; n++) {
-      for (let c = 0; c < C; c++) {
-        const base = (n * C + c) * L;
-        let s = 0;
-        for (let l = 0; l < L; l++) s += xd[base + l]!;
-        mean[c]! += s;
-      }
-    }
-    for (let c = 0; c < C; c++) mean[c]! /= m;
-    for (let n = 0; n < N; n++) {
-      for (let c = 0; c < C; c++) {
-        const base = (n * C + c) * L;
-        const mu = mean[c]!;
-        let s = 0;
-        for (let l = 0; l < L; l++) {
-          const d = xd[base + l]! - mu;
-          s += d * d;
-        }
-        sq[c]! += s;
-      }
-    }
+  // stats = [mean | biased variance | 1 / sqrt(variance + eps)] per channel.
+  const stats = new Float64Array(3 * C);
+  if (training) check(m > 1, "batchNorm: training needs more than one value per channel");
+  else {
     for (let c = 0; c < C; c++) {
-      const variance = sq[c]! / m;
-      invStd[c] = 1 / Math.sqrt(variance + state.eps);
-      state.runningMean[c] = (1 - state.momentum) * state.runningMean[c]! + state.momentum * mean[c]!;
-      state.runningVar[c] = (1 - state.momentum) * state.runningVar[c]! + (state.momentum * variance * m) / (m - 1);
-    }
-  } else {
-    for (let c = 0; c < C; c++) {
-      mean[c] = state.runningMean[c]!;
-      invStd[c] = 1 / Math.sqrt(state.runningVar[c]! + state.eps);
+      stats[c] = state.runningMean[c]!;
+      stats[2 * C + c] = 1 / Math.sqrt(state.runningVar[c]! + state.eps);
     }
   }
   const xhat = alloc(x.size, x.dtype);
   const y = alloc(x.size, x.dtype);
-  for (let n = 0; n < N; n++) {
+  const K = kernels();
+  K.batchNorm(x.data, y, xhat, N, C, L, gamma.data, beta.data, stats, state.eps, training);
+  if (training) {
     for (let c = 0; c < C; c++) {
-      const base = (n * C + c) * L;
-      const mu = mean[c]!;
-      const is = invStd[c]!;
-      const g = gamma.data[c]!;
-      const bt = beta.data[c]!;
-      for (let l = 0; l < L; l++) {
-        const h = (xd[base + l]! - mu) * is;
-        xhat[base + l] = h;
-        y[base + l] = g * h + bt;
-      }
+      state.runningMean[c] = (1 - state.momentum) * state.runningMean[c]! + state.momentum * stats[c]!;
+      state.runningVar[c] = (1 - state.momentum) * state.runningVar[c]! + (state.momentum * stats[C + c]! * m) / (m - 1);
     }
   }
-  return result(y, [...x.shape], [x, gamma, beta], (out) => {
-    const dy = out.grad!;
-    const sumDy = new Float64Array(C);
-    const sumDyXhat = new Float64Array(C);
-    for (let n = 0; n < N; n++) {
-      for (let c = 0; c < C; c++) {
-        const base = (n * C + c) * L;
-        let s1 = 0;
-        let s2 = 0;
-        for (let l = 0; l < L; l++) {
-          const g = dy[base + l]!;
-          s1 += g;
-          s2 += g * xhat[base + l]!;
-        }
-        sumDy[c]! += s1;
-        sumDyXhat[c]! += s2;
-      }
-    }
-    if (gamma.requiresGrad) {
-      const dg = gamma.gradBuffer();
-      for (let c = 0; c < C; c++) dg[c]! += sumDyXhat[c]!;
-    }
-    if (beta.requiresGrad) {
-      const db = beta.gradBuffer();
-      for (let c = 0; c < C; c++) db[c]! += sumDy[c]!;
-    }
-    if (x.requiresGrad) {
-      const dx = x.gradBuffer();
-      for (let n = 0; n < N; n++) {
-        for (let c = 0; c < C; c++) {
-          const base = (n * C + c) * L;
-          const k = gamma.data[c]! * invStd[c]!;
-          if (training) {
-            const a = k / m;
-            const s1 = sumDy[c]!;
-            const s2 = sumDyXhat[c]!;
-            for (let l = 0; l < L; l++) dx[base + l]! += a * (m * dy[base + l]! - s1 - xhat[base + l]! * s2);
-          } else {
-            for (let l = 0; l < L; l++) dx[base + l]! += k * dy[base + l]!;
-          }
-        }
-      }
-    }
-  });
+  return result(y, [...x.shape], [x, gamma, beta], (out) =>
+    K.batchNormBackward(
+      out.grad!,
+      xhat,
+      x.requiresGrad ? x.gradBuffer() : null,
+      N,
+      C,
+      L,
+      gamma.data,
+      stats,
+      training,
+      gamma.requiresGrad ? gamma.gradBuffer() : null,
+      beta.requiresGrad ? beta.gradBuffer() : null,
+    ),
+  );
 }
 
 export function relu(x: Tensor): Tensor {
   const y = alloc(x.size, x.dtype);
-  for (let i = 0; i < y.length; i++) y[i] = x.data[i]! > 0 ? x.data[i]! : 0;
-  return result(y, [...x.shape], [x], (out) => {
-    const dx = x.gradBuffer();
-    const dy = out.grad!;
-    for (let i = 0; i < dy.length; i++) if (y[i]! > 0) dx[i]! += dy[i]!;
-  });
+  kernels().relu(x.data, y);
+  return result(y, [...x.shape], [x], (out) => kernels().reluBackward(y, out.grad!, x.gradBuffer()));
 }
 
 /** GELU, exact (erf) form as PyTorch's default: x * Phi(x). */

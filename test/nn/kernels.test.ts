@@ -128,3 +128,82 @@ test("property: GELU, its gradient and dropout masks of both kernels agree (odd 
     }
   }
 });
+
+test("property: conv1d of both kernels agrees, forward and every gradient, for odd shapes", () => {
+  const rng = new Rng(8);
+  for (const [B, Cin, Cout, L, K] of [
+    [1, 1, 1, 1, 1],
+    [2, 1, 16, 40, 3],
+    [3, 16, 32, 51, 3],
+    [2, 3, 5, 7, 5],
+    [1, 2, 3, 2, 3],
+    [2, 4, 3, 17, 3],
+  ] as [number, number, number, number, number][]) {
+    const x = Float32Array.from({ length: B * Cin * L }, () => rng.normal());
+    const W = Float32Array.from({ length: Cout * Cin * K }, () => rng.normal());
+    const bias = Float32Array.from({ length: Cout }, () => rng.normal());
+    const dy = Float32Array.from({ length: B * Cout * L }, () => rng.normal());
+    const run = (k: typeof tsKernels) => {
+      const y = new Float32Array(B * Cout * L).fill(7);
+      k.conv1d(x, W, bias, y, B, Cin, Cout, L, K);
+      const dx = Float32Array.from({ length: x.length }, (_, i) => 0.1 * i);
+      const dW = Float32Array.from({ length: W.length }, (_, i) => 0.1 * i);
+      const db = Float32Array.from({ length: Cout }, (_, i) => 0.1 * i);
+      k.conv1dBackward(x, W, dy, dx, dW, db, B, Cin, Cout, L, K);
+      const dxOnly = new Float32Array(x.length);
+      k.conv1dBackward(x, W, dy, dxOnly, null, null, B, Cin, Cout, L, K);
+      return { y, dx, dW, db, dxOnly };
+    };
+    const a = run(tsKernels);
+    const b = run(wasmKernels);
+    const label = `B ${B} Cin ${Cin} Cout ${Cout} L ${L} K ${K}`;
+    for (const key of ["y", "dx", "dW", "db", "dxOnly"] as const) {
+      const [u, v] = [a[key], b[key]];
+      for (let i = 0; i < u.length; i++) assert.ok(Math.abs(u[i]! - v[i]!) <= 1e-4 * (1 + Math.abs(u[i]!)), `${label} ${key}[${i}] ${u[i]} ${v[i]}`);
+    }
+  }
+});
+
+test("property: batch norm (training and eval) and ReLU of both kernels agree for odd shapes", () => {
+  const rng = new Rng(9);
+  for (const [N, C, L] of [
+    [2, 1, 1],
+    [7, 3, 1],
+    [512, 16, 1],
+    [5, 4, 3],
+    [9, 16, 40],
+    [3, 5, 51],
+  ] as [number, number, number][]) {
+    const n = N * C * L;
+    const x = Float32Array.from({ length: n }, () => 2 + 3 * rng.normal());
+    const gamma = Float32Array.from({ length: C }, () => rng.normal());
+    const beta = Float32Array.from({ length: C }, () => rng.normal());
+    const dy = Float32Array.from({ length: n }, () => rng.normal());
+    for (const training of [true, false]) {
+      const run = (k: typeof tsKernels) => {
+        const stats = new Float64Array(3 * C);
+        if (!training) for (let c = 0; c < C; c++) ((stats[c] = 0.5 * c), (stats[2 * C + c] = 1 / (1 + c)));
+        const y = new Float32Array(n);
+        const xhat = new Float32Array(n);
+        k.batchNorm(x, y, xhat, N, C, L, gamma, beta, stats, 1e-5, training);
+        const dx = Float32Array.from({ length: n }, (_, i) => 0.01 * i);
+        const dg = Float32Array.from({ length: C }, (_, i) => i);
+        const db = Float32Array.from({ length: C }, (_, i) => -i);
+        k.batchNormBackward(dy, xhat, dx, N, C, L, gamma, stats, training, dg, db);
+        const relu = new Float32Array(n);
+        k.relu(x, relu);
+        const dr = Float32Array.from({ length: n }, (_, i) => 0.01 * i);
+        k.reluBackward(relu, dy, dr);
+        return { y, xhat, dx, dg, db, stats: Float32Array.from(stats), relu, dr };
+      };
+      const a = run(tsKernels);
+      const b = run(wasmKernels);
+      for (const key of ["y", "xhat", "dx", "dg", "db", "stats", "relu", "dr"] as const) {
+        const [u, v] = [a[key], b[key]];
+        const scale = key === "dg" || key === "db" ? Math.sqrt(N * L) : 1;
+        for (let i = 0; i < u.length; i++)
+          assert.ok(Math.abs(u[i]! - v[i]!) <= 2e-5 * scale * (1 + Math.abs(u[i]!)), `[${N}, ${C}, ${L}] training ${training} ${key}[${i}] ${u[i]} ${v[i]}`);
+      }
+    }
+  }
+});

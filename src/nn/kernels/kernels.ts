@@ -18,6 +18,34 @@ export interface Kernels {
    * op(A) is A[M,K] (transA false) or A[K,M]^T; op(B) is B[K,N] or B[N,K]^T.
    */
   gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, A: Arr, B: Arr, C: Arr, accumulate: boolean): void;
+  /** y[b, co, l] = bias[co] + sum_ci,k W[co, ci, k] x[b, ci, l + k - K/2] (zero padding); y overwritten. */
+  conv1d(x: Arr, W: Arr, bias: Arr | null, y: Arr, B: number, Cin: number, Cout: number, L: number, K: number): void;
+  /** Adds the gradients of conv1d into dx, dW, dbias (each may be null: not wanted). */
+  conv1dBackward(x: Arr, W: Arr, dy: Arr, dx: Arr | null, dW: Arr | null, dbias: Arr | null, B: number, Cin: number, Cout: number, L: number, K: number): void;
+  /**
+   * Batch normalisation over [N, C, L] (channel c of sample n: the row at (n C + c) L), writing
+   * xhat and y = gamma xhat + beta. stats = [mean C | variance C | 1/sqrt(variance + eps) C]:
+   * computed from the batch when training, given (mean and 1/std) otherwise.
+   */
+  batchNorm(x: Arr, y: Arr, xhat: Arr, N: number, C: number, L: number, gamma: Arr, beta: Arr, stats: Float64Array, eps: number, training: boolean): void;
+  /** Adds the gradients of batchNorm (the batch statistics' part when training) into dx, dgamma, dbeta (null: not wanted). */
+  batchNormBackward(
+    dy: Arr,
+    xhat: Arr,
+    dx: Arr | null,
+    N: number,
+    C: number,
+    L: number,
+    gamma: Arr,
+    stats: Float64Array,
+    training: boolean,
+    dgamma: Arr | null,
+    dbeta: Arr | null,
+  ): void;
+  /** y = max(x, 0). */
+  relu(x: Arr, y: Arr): void;
+  /** dx += dy where y > 0. */
+  reluBackward(y: Arr, dy: Arr, dx: Arr): void;
   /** y = GELU(x) (exact erf form). */
   gelu(x: Arr, y: Arr): void;
   /** dx += dy * GELU'(x). */

@@ -37,6 +37,25 @@ export function erf(x: number): number {
   return x > 0 ? 1 - erfc : erfc - 1;
 }
 
+function im2col(x: Arr, B: number, Cin: number, L: number, K: number, alloc: (n: number) => Arr): Arr {
+  const pad = Math.floor(K / 2);
+  const CK = Cin * K;
+  const cols = alloc(B * L * CK);
+  for (let bb = 0; bb < B; bb++) {
+    for (let c = 0; c < Cin; c++) {
+      const xo = (bb * Cin + c) * L;
+      for (let l = 0; l < L; l++) {
+        const row = (bb * L + l) * CK + c * K;
+        for (let k = 0; k < K; k++) {
+          const src = l + k - pad;
+          cols[row + k] = src >= 0 && src < L ? x[xo + src]! : 0;
+        }
+      }
+    }
+  }
+  return cols;
+}
+
 /** Straightforward loops, ordered for contiguous inner access; any typed array. */
 export const tsKernels: Kernels = {
   name: "typescript",
@@ -82,6 +101,128 @@ export const tsKernels: Kernels = {
         }
       }
     }
+  },
+
+  conv1d(x, W, bias, y, B, Cin, Cout, L, K) {
+    // im2col: cols[b*L + l, c*K + k] = x[b, c, l + k - pad], then one GEMM.
+    const CK = Cin * K;
+    const alloc = (n: number) => (x instanceof Float64Array ? new Float64Array(n) : new Float32Array(n));
+    const cols = im2col(x, B, Cin, L, K, alloc);
+    const yt = alloc(B * L * Cout); // [B*L, Cout]
+    tsKernels.gemm(false, true, B * L, Cout, CK, cols, W, yt, false);
+    for (let bb = 0; bb < B; bb++) {
+      for (let l = 0; l < L; l++) {
+        const r = (bb * L + l) * Cout;
+        for (let co = 0; co < Cout; co++) y[(bb * Cout + co) * L + l] = yt[r + co]! + (bias ? bias[co]! : 0);
+      }
+    }
+  },
+
+  conv1dBackward(x, W, dy, dx, dW, dbias, B, Cin, Cout, L, K) {
+    const pad = Math.floor(K / 2);
+    const CK = Cin * K;
+    const alloc = (n: number) => (x instanceof Float64Array ? new Float64Array(n) : new Float32Array(n));
+    const dyt = alloc(B * L * Cout);
+    for (let bb = 0; bb < B; bb++) {
+      for (let co = 0; co < Cout; co++) {
+        const o = (bb * Cout + co) * L;
+        for (let l = 0; l < L; l++) dyt[(bb * L + l) * Cout + co] = dy[o + l]!;
+      }
+    }
+    if (dW) tsKernels.gemm(true, false, Cout, CK, B * L, dyt, im2col(x, B, Cin, L, K, alloc), dW, true);
+    if (dbias) for (let i = 0; i < B * L; i++) for (let co = 0; co < Cout; co++) dbias[co]! += dyt[i * Cout + co]!;
+    if (dx) {
+      const dcols = alloc(B * L * CK);
+      tsKernels.gemm(false, false, B * L, CK, Cout, dyt, W, dcols, false);
+      for (let bb = 0; bb < B; bb++) {
+        for (let c = 0; c < Cin; c++) {
+          const xo = (bb * Cin + c) * L;
+          for (let l = 0; l < L; l++) {
+            const row = (bb * L + l) * CK + c * K;
+            for (let k = 0; k < K; k++) {
+              const src = l + k - pad;
+              if (src >= 0 && src < L) dx[xo + src]! += dcols[row + k]!;
+            }
+          }
+        }
+      }
+    }
+  },
+
+  batchNorm(x, y, xhat, N, C, L, gamma, beta, stats, eps, training) {
+    const m = N * L;
+    if (training) {
+      const sum = new Float64Array(C);
+      const sq = new Float64Array(C);
+      for (let n = 0; n < N; n++) {
+        for (let c = 0; c < C; c++) {
+          const base = (n * C + c) * L;
+          for (let l = 0; l < L; l++) sum[c]! += x[base + l]!;
+        }
+      }
+      for (let c = 0; c < C; c++) stats[c] = sum[c]! / m;
+      for (let n = 0; n < N; n++) {
+        for (let c = 0; c < C; c++) {
+          const base = (n * C + c) * L;
+          const mu = stats[c]!;
+          for (let l = 0; l < L; l++) sq[c]! += (x[base + l]! - mu) ** 2;
+        }
+      }
+      for (let c = 0; c < C; c++) {
+        stats[C + c] = sq[c]! / m;
+        stats[2 * C + c] = 1 / Math.sqrt(stats[C + c]! + eps);
+      }
+    }
+    for (let n = 0; n < N; n++) {
+      for (let c = 0; c < C; c++) {
+        const base = (n * C + c) * L;
+        const mu = stats[c]!;
+        const is = stats[2 * C + c]!;
+        for (let l = 0; l < L; l++) {
+          const h = (x[base + l]! - mu) * is;
+          xhat[base + l] = h;
+          y[base + l] = gamma[c]! * h + beta[c]!;
+        }
+      }
+    }
+  },
+
+  batchNormBackward(dy, xhat, dx, N, C, L, gamma, stats, training, dgamma, dbeta) {
+    const m = N * L;
+    const sumDy = new Float64Array(C);
+    const sumDyXhat = new Float64Array(C);
+    for (let n = 0; n < N; n++) {
+      for (let c = 0; c < C; c++) {
+        const base = (n * C + c) * L;
+        for (let l = 0; l < L; l++) {
+          sumDy[c]! += dy[base + l]!;
+          sumDyXhat[c]! += dy[base + l]! * xhat[base + l]!;
+        }
+      }
+    }
+    if (dgamma) for (let c = 0; c < C; c++) dgamma[c]! += sumDyXhat[c]!;
+    if (dbeta) for (let c = 0; c < C; c++) dbeta[c]! += sumDy[c]!;
+    if (!dx) return;
+    for (let n = 0; n < N; n++) {
+      for (let c = 0; c < C; c++) {
+        const base = (n * C + c) * L;
+        const k = gamma[c]! * stats[2 * C + c]!;
+        if (training) {
+          const a = k / m;
+          for (let l = 0; l < L; l++) dx[base + l]! += a * (m * dy[base + l]! - sumDy[c]! - xhat[base + l]! * sumDyXhat[c]!);
+        } else {
+          for (let l = 0; l < L; l++) dx[base + l]! += k * dy[base + l]!;
+        }
+      }
+    }
+  },
+
+  relu(x, y) {
+    for (let i = 0; i < x.length; i++) y[i] = x[i]! > 0 ? x[i]! : 0;
+  },
+
+  reluBackward(y, dy, dx) {
+    for (let i = 0; i < dy.length; i++) if (y[i]! > 0) dx[i]! += dy[i]!;
   },
 
   gelu(x, y) {

@@ -13,6 +13,49 @@ interface GemmExports {
   memory: WebAssembly.Memory;
   gemm(M: number, N: number, K: number, A: number, B: number, C: number, accumulate: number): void;
   transpose(src: number, dst: number, rows: number, cols: number): void;
+  conv1dForward(x: number, W: number, bias: number, y: number, B: number, Cin: number, Cout: number, L: number, K: number, scratch: number): void;
+  conv1dBackward(
+    x: number,
+    W: number,
+    dy: number,
+    dx: number,
+    dW: number,
+    dbias: number,
+    B: number,
+    Cin: number,
+    Cout: number,
+    L: number,
+    K: number,
+    scratch: number,
+  ): void;
+  bnForward(
+    x: number,
+    y: number,
+    xhat: number,
+    N: number,
+    C: number,
+    L: number,
+    gamma: number,
+    beta: number,
+    stats: number,
+    eps: number,
+    training: number,
+  ): void;
+  bnBackward(
+    dy: number,
+    xhat: number,
+    dx: number,
+    N: number,
+    C: number,
+    L: number,
+    gamma: number,
+    stats: number,
+    training: number,
+    dgamma: number,
+    dbeta: number,
+  ): void;
+  reluForward(x: number, y: number, n: number): void;
+  reluBackward(y: number, dy: number, dx: number, n: number): void;
   geluForward(x: number, y: number, n: number): void;
   geluBackward(x: number, dy: number, dx: number, n: number): void;
   dropoutMask(mask: number, n: number, p: number, keep: number): void;
@@ -106,6 +149,100 @@ export const wasmKernels: Kernels = {
     if (accumulate) heap.set(C.subarray(0, M * N), offC >> 2);
     w.gemm(M, N, K, offA, offB, offC, accumulate ? 1 : 0);
     C.set(heap.subarray(offC >> 2, (offC >> 2) + M * N));
+  },
+
+  conv1d(x, W, bias, y, B, Cin, Cout, L, K) {
+    if (!(x instanceof Float32Array)) return tsKernels.conv1d(x, W, bias, y, B, Cin, Cout, L, K);
+    const w = instance();
+    const S = ((L + 3) & ~3) + 2 * (K >> 1) + 4;
+    const [ox, oW, ob, oy, oS] = layout(w, [B * Cin * L, Cout * Cin * K, Cout, B * Cout * L, Cin * S + (L + 8)]);
+    const heap = new Float32Array(w.memory.buffer);
+    heap.set(x, ox! >> 2);
+    heap.set(W, oW! >> 2);
+    if (bias) heap.set(bias, ob! >> 2);
+    w.conv1dForward(ox!, oW!, bias ? ob! : 0, oy!, B, Cin, Cout, L, K, oS!);
+    y.set(heap.subarray(oy! >> 2, (oy! >> 2) + B * Cout * L));
+  },
+
+  conv1dBackward(x, W, dy, dx, dW, dbias, B, Cin, Cout, L, K) {
+    if (!(x instanceof Float32Array)) return tsKernels.conv1dBackward(x, W, dy, dx, dW, dbias, B, Cin, Cout, L, K);
+    const w = instance();
+    const S = ((L + 3) & ~3) + 2 * (K >> 1) + 4;
+    const nW = Cout * Cin * K;
+    const [ox, oW, ody, odx, odW, odb, oS] = layout(w, [B * Cin * L, nW, B * Cout * L, B * Cin * L, nW, Cout, (Cin + Cout) * S + L + 24 + 4 * nW]);
+    const heap = new Float32Array(w.memory.buffer);
+    heap.set(x, ox! >> 2);
+    heap.set(W, oW! >> 2);
+    heap.set(dy, ody! >> 2);
+    // Zeros where a gradient is not wanted: the kernel adds into all three.
+    if (dx) heap.set(dx, odx! >> 2);
+    else heap.fill(0, odx! >> 2, (odx! >> 2) + B * Cin * L);
+    if (dW) heap.set(dW, odW! >> 2);
+    else heap.fill(0, odW! >> 2, (odW! >> 2) + nW);
+    if (dbias) heap.set(dbias, odb! >> 2);
+    w.conv1dBackward(ox!, oW!, ody!, odx!, odW!, dbias ? odb! : 0, B, Cin, Cout, L, K, oS!);
+    if (dx) dx.set(heap.subarray(odx! >> 2, (odx! >> 2) + B * Cin * L));
+    if (dW) dW.set(heap.subarray(odW! >> 2, (odW! >> 2) + nW));
+    if (dbias) dbias.set(heap.subarray(odb! >> 2, (odb! >> 2) + Cout));
+  },
+
+  batchNorm(x, y, xhat, N, C, L, gamma, beta, stats, eps, training) {
+    if (!(x instanceof Float32Array)) return tsKernels.batchNorm(x, y, xhat, N, C, L, gamma, beta, stats, eps, training);
+    const w = instance();
+    const n = N * C * L;
+    const [ox, oy, oh, og, ob, os] = layout(w, [n, n, n, C, C, 3 * C]);
+    const heap = new Float32Array(w.memory.buffer);
+    heap.set(x, ox! >> 2);
+    heap.set(gamma, og! >> 2);
+    heap.set(beta, ob! >> 2);
+    heap.set(stats, os! >> 2);
+    w.bnForward(ox!, oy!, oh!, N, C, L, og!, ob!, os!, eps, training ? 1 : 0);
+    y.set(heap.subarray(oy! >> 2, (oy! >> 2) + n));
+    xhat.set(heap.subarray(oh! >> 2, (oh! >> 2) + n));
+    stats.set(heap.subarray(os! >> 2, (os! >> 2) + 3 * C));
+  },
+
+  batchNormBackward(dy, xhat, dx, N, C, L, gamma, stats, training, dgamma, dbeta) {
+    if (!(dy instanceof Float32Array)) return tsKernels.batchNormBackward(dy, xhat, dx, N, C, L, gamma, stats, training, dgamma, dbeta);
+    const w = instance();
+    const n = N * C * L;
+    const [ody, oh, odx, og, os, odg, odb] = layout(w, [n, n, dx ? n : 0, C, 3 * C, C, C]);
+    const heap = new Float32Array(w.memory.buffer);
+    heap.set(dy, ody! >> 2);
+    heap.set(xhat, oh! >> 2);
+    if (dx) heap.set(dx, odx! >> 2);
+    heap.set(gamma, og! >> 2);
+    heap.set(stats, os! >> 2);
+    heap.fill(0, odg! >> 2, (odg! >> 2) + C);
+    heap.fill(0, odb! >> 2, (odb! >> 2) + C);
+    w.bnBackward(ody!, oh!, dx ? odx! : 0, N, C, L, og!, os!, training ? 1 : 0, odg!, odb!);
+    if (dx) dx.set(heap.subarray(odx! >> 2, (odx! >> 2) + n));
+    if (dgamma) for (let c = 0; c < C; c++) dgamma[c]! += heap[(odg! >> 2) + c]!;
+    if (dbeta) for (let c = 0; c < C; c++) dbeta[c]! += heap[(odb! >> 2) + c]!;
+  },
+
+  relu(x, y) {
+    if (!(x instanceof Float32Array) || !(y instanceof Float32Array)) return tsKernels.relu(x, y);
+    const w = instance();
+    const n4 = (x.length + 3) & ~3;
+    const [ox, oy] = layout(w, [n4, n4]);
+    const heap = new Float32Array(w.memory.buffer);
+    heap.set(x, ox! >> 2);
+    w.reluForward(ox!, oy!, n4);
+    y.set(heap.subarray(oy! >> 2, (oy! >> 2) + x.length));
+  },
+
+  reluBackward(y, dy, dx) {
+    if (!(y instanceof Float32Array) || !(dx instanceof Float32Array)) return tsKernels.reluBackward(y, dy, dx);
+    const w = instance();
+    const n4 = (y.length + 3) & ~3;
+    const [oy, ody, odx] = layout(w, [n4, n4, n4]);
+    const heap = new Float32Array(w.memory.buffer);
+    heap.set(y, oy! >> 2);
+    heap.set(dy, ody! >> 2);
+    heap.set(dx, odx! >> 2);
+    w.reluBackward(oy!, ody!, odx!, n4);
+    dx.set(heap.subarray(odx! >> 2, (odx! >> 2) + y.length));
   },
 
   gelu(x, y) {

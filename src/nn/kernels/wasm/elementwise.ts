@@ -31,3 +31,22 @@ export function geluBackward(x: usize, dy: usize, dx: usize, n: i32): void {
 export function dropoutMask(mask: usize, n: i32, p: f64, keep: f32): void {
   for (let i = 0; i < n; i++) store<f32>(mask + (<usize>i << 2), uniform() >= p ? keep : 0);
 }
+
+// y = max(x, 0), n a multiple of 4.
+export function reluForward(x: usize, y: usize, n: i32): void {
+  const zero = f32x4.splat(0);
+  for (let i = 0; i < n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(y + o, f32x4.max(v128.load(x + o), zero));
+  }
+}
+
+// dx += dy where y > 0 (branch-free: the sign pattern of activations is random).
+export function reluBackward(y: usize, dy: usize, dx: usize, n: i32): void {
+  const zero = f32x4.splat(0);
+  for (let i = 0; i < n; i += 4) {
+    const o = <usize>i << 2;
+    const keep = f32x4.gt(v128.load(y + o), zero);
+    v128.store(dx + o, f32x4.add(v128.load(dx + o), v128.and(v128.load(dy + o), keep)));
+  }
+}

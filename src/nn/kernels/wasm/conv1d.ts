@@ -1,0 +1,109 @@
+// AssemblyScript: 1-D convolution with 'same' zero padding (odd K) on [B, C, L] rows, direct
+// (no im2col): each output row is a sum of shifted input rows, 4 positions per vector. Input
+// rows are first copied into a zero-padded scratch row so the shifts need no bounds checks.
+
+@inline function at(base: usize, i: i32): usize {
+  return base + (<usize>i << 2);
+}
+
+// Row stride of the padded scratch: pad zeros, L values rounded up to 4, pad + 4 zeros.
+@inline function stride(L: i32, pad: i32): i32 {
+  return ((L + 3) & ~3) + 2 * pad + 4;
+}
+
+// dst rows [C, S]: dst[c * S + pad + l] = src[c * L + l], zeros elsewhere.
+function padRows(src: usize, dst: usize, C: i32, L: i32, pad: i32, S: i32): void {
+  memory.fill(dst, 0, <usize>(C * S) << 2);
+  for (let c = 0; c < C; c++) memory.copy(at(dst, c * S + pad), at(src, c * L), <usize>L << 2);
+}
+
+// y[b, co, l] = bias[co] + sum_ci sum_k W[co, ci, k] x[b, ci, l + k - pad]
+export function conv1dForward(x: usize, W: usize, bias: usize, y: usize, B: i32, Cin: i32, Cout: i32, L: i32, K: i32, scratch: usize): void {
+  const pad = K >> 1;
+  const S = stride(L, pad);
+  const Lr = (L + 3) & ~3;
+  const xp = scratch;
+  const row = at(xp, Cin * S);
+  for (let b = 0; b < B; b++) {
+    padRows(at(x, b * Cin * L), xp, Cin, L, pad, S);
+    for (let co = 0; co < Cout; co++) {
+      const b0 = bias ? load<f32>(at(bias, co)) : 0;
+      for (let l = 0; l < Lr; l += 4) {
+        let acc = f32x4.splat(b0);
+        for (let ci = 0; ci < Cin; ci++) {
+          const xr = at(xp, ci * S + l);
+          const wr = at(W, (co * Cin + ci) * K);
+          for (let k = 0; k < K; k++) acc = f32x4.add(acc, f32x4.mul(f32x4.splat(load<f32>(at(wr, k))), v128.load(at(xr, k))));
+        }
+        v128.store(at(row, l), acc);
+      }
+      memory.copy(at(y, (b * Cout + co) * L), row, <usize>L << 2);
+    }
+  }
+}
+
+// dx[b, ci, m] += sum_co sum_k W[co, ci, k] dy[b, co, m - k + pad]
+// dW[co, ci, k] += sum_b sum_l dy[b, co, l] x[b, ci, l + k - pad];  dbias[co] += sum_b sum_l dy[b, co, l]
+export function conv1dBackward(
+  x: usize,
+  W: usize,
+  dy: usize,
+  dx: usize,
+  dW: usize,
+  dbias: usize,
+  B: i32,
+  Cin: i32,
+  Cout: i32,
+  L: i32,
+  K: i32,
+  scratch: usize,
+): void {
+  const pad = K >> 1;
+  const S = stride(L, pad);
+  const Lr = (L + 3) & ~3;
+  const xp = scratch;
+  const dyp = at(xp, Cin * S);
+  const row = at(dyp, Cout * S);
+  const acc = (at(row, Lr + 4) + 15) & ~15; // [Cout * Cin * K] vectors, summed over the batch
+  memory.fill(acc, 0, <usize>(Cout * Cin * K) << 4);
+  let dbv: f32 = 0;
+  for (let b = 0; b < B; b++) {
+    padRows(at(x, b * Cin * L), xp, Cin, L, pad, S);
+    padRows(at(dy, b * Cout * L), dyp, Cout, L, pad, S);
+    for (let co = 0; co < Cout; co++) {
+      const dr = at(dyp, co * S + pad); // zeros beyond L
+      if (dbias) {
+        dbv = 0;
+        for (let l = 0; l < L; l++) dbv += load<f32>(at(dr, l));
+        store<f32>(at(dbias, co), load<f32>(at(dbias, co)) + dbv);
+      }
+      for (let ci = 0; ci < Cin; ci++) {
+        const xr = at(xp, ci * S);
+        for (let k = 0; k < K; k++) {
+          const slot = acc + (<usize>((co * Cin + ci) * K + k) << 4);
+          let s = v128.load(slot);
+          for (let l = 0; l < Lr; l += 4) s = f32x4.add(s, f32x4.mul(v128.load(at(dr, l)), v128.load(at(xr, l + k))));
+          v128.store(slot, s);
+        }
+      }
+    }
+    // dx row by row: dx[m] = sum_co sum_k W[co, ci, k] dyp[co * S + m + 2 pad - k]
+    for (let ci = 0; ci < Cin; ci++) {
+      for (let m = 0; m < Lr; m += 4) {
+        let s = f32x4.splat(0);
+        for (let co = 0; co < Cout; co++) {
+          const wr = at(W, (co * Cin + ci) * K);
+          for (let k = 0; k < K; k++) s = f32x4.add(s, f32x4.mul(f32x4.splat(load<f32>(at(wr, k))), v128.load(at(dyp, co * S + m + 2 * pad - k))));
+        }
+        v128.store(at(row, m), s);
+      }
+      const d = at(dx, (b * Cin + ci) * L);
+      for (let m = 0; m < L; m++) store<f32>(at(d, m), load<f32>(at(d, m)) + load<f32>(at(row, m)));
+    }
+  }
+  for (let j = 0; j < Cout * Cin * K; j++) {
+    const v = v128.load(acc + (<usize>j << 4));
+    const sum = f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
+    store<f32>(at(dW, j), load<f32>(at(dW, j)) + sum);
+  }
+}
