@@ -155,7 +155,7 @@ export const wasmKernels: Kernels = {
     if (!(x instanceof Float32Array)) return tsKernels.conv1d(x, W, bias, y, B, Cin, Cout, L, K);
     const w = instance();
     const S = ((L + 3) & ~3) + 2 * (K >> 1) + 4;
-    const [ox, oW, ob, oy, oS] = layout(w, [B * Cin * L, Cout * Cin * K, Cout, B * Cout * L, Cin * S + (L + 8)]);
+    const [ox, oW, ob, oy, oS] = layout(w, [B * Cin * L, Cout * Cin * K, Cout, B * Cout * L, Cin * S + 4 * (L + 4)]);
     const heap = new Float32Array(w.memory.buffer);
     heap.set(x, ox! >> 2);
     heap.set(W, oW! >> 2);

@@ -18,26 +18,54 @@ function padRows(src: usize, dst: usize, C: i32, L: i32, pad: i32, S: i32): void
 }
 
 // y[b, co, l] = bias[co] + sum_ci sum_k W[co, ci, k] x[b, ci, l + k - pad]
+// Four output channels at a time share each shifted input vector.
 export function conv1dForward(x: usize, W: usize, bias: usize, y: usize, B: i32, Cin: i32, Cout: i32, L: i32, K: i32, scratch: usize): void {
   const pad = K >> 1;
   const S = stride(L, pad);
   const Lr = (L + 3) & ~3;
   const xp = scratch;
-  const row = at(xp, Cin * S);
+  const rows = at(xp, Cin * S); // 4 output rows [4, Lr]
+  const CK = Cin * K;
   for (let b = 0; b < B; b++) {
     padRows(at(x, b * Cin * L), xp, Cin, L, pad, S);
-    for (let co = 0; co < Cout; co++) {
+    let co = 0;
+    for (; co + 4 <= Cout; co += 4) {
+      const w0 = at(W, co * CK);
+      for (let l = 0; l < Lr; l += 4) {
+        let a0 = bias ? v128.load32_splat(at(bias, co)) : f32x4.splat(0);
+        let a1 = bias ? v128.load32_splat(at(bias, co + 1)) : f32x4.splat(0);
+        let a2 = bias ? v128.load32_splat(at(bias, co + 2)) : f32x4.splat(0);
+        let a3 = bias ? v128.load32_splat(at(bias, co + 3)) : f32x4.splat(0);
+        for (let ci = 0; ci < Cin; ci++) {
+          const xr = at(xp, ci * S + l);
+          for (let k = 0; k < K; k++) {
+            const xv = v128.load(at(xr, k));
+            const j = ci * K + k;
+            a0 = f32x4.add(a0, f32x4.mul(v128.load32_splat(at(w0, j)), xv));
+            a1 = f32x4.add(a1, f32x4.mul(v128.load32_splat(at(w0, CK + j)), xv));
+            a2 = f32x4.add(a2, f32x4.mul(v128.load32_splat(at(w0, 2 * CK + j)), xv));
+            a3 = f32x4.add(a3, f32x4.mul(v128.load32_splat(at(w0, 3 * CK + j)), xv));
+          }
+        }
+        v128.store(at(rows, l), a0);
+        v128.store(at(rows, Lr + l), a1);
+        v128.store(at(rows, 2 * Lr + l), a2);
+        v128.store(at(rows, 3 * Lr + l), a3);
+      }
+      for (let j = 0; j < 4; j++) memory.copy(at(y, (b * Cout + co + j) * L), at(rows, j * Lr), <usize>L << 2);
+    }
+    for (; co < Cout; co++) {
       const b0 = bias ? load<f32>(at(bias, co)) : 0;
       for (let l = 0; l < Lr; l += 4) {
         let acc = f32x4.splat(b0);
         for (let ci = 0; ci < Cin; ci++) {
           const xr = at(xp, ci * S + l);
           const wr = at(W, (co * Cin + ci) * K);
-          for (let k = 0; k < K; k++) acc = f32x4.add(acc, f32x4.mul(f32x4.splat(load<f32>(at(wr, k))), v128.load(at(xr, k))));
+          for (let k = 0; k < K; k++) acc = f32x4.add(acc, f32x4.mul(v128.load32_splat(at(wr, k)), v128.load(at(xr, k))));
         }
-        v128.store(at(row, l), acc);
+        v128.store(at(rows, l), acc);
       }
-      memory.copy(at(y, (b * Cout + co) * L), row, <usize>L << 2);
+      memory.copy(at(y, (b * Cout + co) * L), rows, <usize>L << 2);
     }
   }
 }
@@ -79,6 +107,23 @@ export function conv1dBackward(
       }
       for (let ci = 0; ci < Cin; ci++) {
         const xr = at(xp, ci * S);
+        if (K == 3) {
+          // The three taps share each dy vector.
+          const slot = acc + (<usize>((co * Cin + ci) * 3) << 4);
+          let s0 = v128.load(slot);
+          let s1 = v128.load(slot, 16);
+          let s2 = v128.load(slot, 32);
+          for (let l = 0; l < Lr; l += 4) {
+            const d = v128.load(at(dr, l));
+            s0 = f32x4.add(s0, f32x4.mul(d, v128.load(at(xr, l))));
+            s1 = f32x4.add(s1, f32x4.mul(d, v128.load(at(xr, l + 1))));
+            s2 = f32x4.add(s2, f32x4.mul(d, v128.load(at(xr, l + 2))));
+          }
+          v128.store(slot, s0);
+          v128.store(slot, s1, 16);
+          v128.store(slot, s2, 32);
+          continue;
+        }
         for (let k = 0; k < K; k++) {
           const slot = acc + (<usize>((co * Cin + ci) * K + k) << 4);
           let s = v128.load(slot);
@@ -88,12 +133,39 @@ export function conv1dBackward(
       }
     }
     // dx row by row: dx[m] = sum_co sum_k W[co, ci, k] dyp[co * S + m + 2 pad - k]
-    for (let ci = 0; ci < Cin; ci++) {
+    let ci = 0;
+    for (; ci + 4 <= Cin; ci += 4) {
+      // Four input channels share each shifted dy vector.
+      for (let m = 0; m < Lr; m += 4) {
+        let s0 = f32x4.splat(0);
+        let s1 = f32x4.splat(0);
+        let s2 = f32x4.splat(0);
+        let s3 = f32x4.splat(0);
+        for (let co = 0; co < Cout; co++) {
+          const wr = at(W, (co * Cin + ci) * K);
+          for (let k = 0; k < K; k++) {
+            const dv = v128.load(at(dyp, co * S + m + 2 * pad - k));
+            s0 = f32x4.add(s0, f32x4.mul(v128.load32_splat(at(wr, k)), dv));
+            s1 = f32x4.add(s1, f32x4.mul(v128.load32_splat(at(wr, K + k)), dv));
+            s2 = f32x4.add(s2, f32x4.mul(v128.load32_splat(at(wr, 2 * K + k)), dv));
+            s3 = f32x4.add(s3, f32x4.mul(v128.load32_splat(at(wr, 3 * K + k)), dv));
+          }
+        }
+        for (let j = 0; j < 4; j++) {
+          const d = at(dx, (b * Cin + ci + j) * L + m);
+          const v = j == 0 ? s0 : j == 1 ? s1 : j == 2 ? s2 : s3;
+          v128.store(row, v);
+          const n = min(4, L - m);
+          for (let t = 0; t < n; t++) store<f32>(at(d, t), load<f32>(at(d, t)) + load<f32>(at(row, t)));
+        }
+      }
+    }
+    for (; ci < Cin; ci++) {
       for (let m = 0; m < Lr; m += 4) {
         let s = f32x4.splat(0);
         for (let co = 0; co < Cout; co++) {
           const wr = at(W, (co * Cin + ci) * K);
-          for (let k = 0; k < K; k++) s = f32x4.add(s, f32x4.mul(f32x4.splat(load<f32>(at(wr, k))), v128.load(at(dyp, co * S + m + 2 * pad - k))));
+          for (let k = 0; k < K; k++) s = f32x4.add(s, f32x4.mul(v128.load32_splat(at(wr, k)), v128.load(at(dyp, co * S + m + 2 * pad - k))));
         }
         v128.store(at(row, m), s);
       }
