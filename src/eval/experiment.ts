@@ -23,15 +23,16 @@ import { buildDataset, FeatureBuilder, loadCubeArrays, type BuiltDataset, type C
 import { permutationImportance, type ImportanceResult } from "./importance.js";
 import { insituComparison, type InsituScores, type InsituValue } from "./insitu.js";
 import { evaluate, type Metrics } from "./metrics.js";
-import { mixedGaps, randomPixelDays, roleCounts, spatialBlocks, temporal, type Roles } from "./splits.js";
+import { holdOutPixels, mixedGaps, randomPixelDays, roleCounts, spatialBlocks, temporal, type Roles } from "./splits.js";
 
-export type SplitName = "gaps" | "temporal" | "spatial" | "random";
-export const SPLIT_NAMES: readonly SplitName[] = ["gaps", "temporal", "spatial", "random"];
+export type SplitName = "gaps" | "temporal" | "spatial" | "stations" | "random";
+export const SPLIT_NAMES: readonly SplitName[] = ["gaps", "temporal", "spatial", "stations", "random"];
 
 export const SPLIT_DESCRIPTIONS: Record<SplitName, string> = {
   gaps: "simulated gaps: observed SMAP hidden in swath stripes, blocks and runs of days (test and validation)",
   temporal: "temporal: runs of 10 whole days held out",
   spatial: "spatial blocks: 8 x 8-pixel blocks held out whole (ungauged pixels: no time-series features)",
+  stations: "independent stations: every SMAP value of the station pixels held out (validation: simulated gaps elsewhere)",
   random: "random pixel-days (optimistic: never the headline)",
 };
 
@@ -113,8 +114,19 @@ function settingsKey(c: EvaluationConfig): string {
   return JSON.stringify(rest);
 }
 
-export function makeRoles(split: SplitName, a: CubeArrays, nrows: number, ncols: number, c: EvaluationConfig): Roles {
+export function makeRoles(split: SplitName, a: CubeArrays, nrows: number, ncols: number, c: EvaluationConfig, stationPixels: number[] = []): Roles {
   const shares = { validation: c.validationShare, test: c.testShare };
+  if (split === "stations") {
+    if (!stationPixels.length)
+      throw new SmapfillError("the stations split needs stations inside the cube", { variable: "--splits", hint: "Give --ismn with stations in the region" });
+    // Validation gaps only (test share ~0), then the station pixels become the test set.
+    const base = mixedGaps(a.smap, nrows, ncols, { validation: c.validationShare, test: 1e-9 }, c.seed);
+    return holdOutPixels(
+      Int8Array.from(base, (r) => (r === 2 ? 0 : r)),
+      a.P,
+      stationPixels,
+    );
+  }
   if (split === "gaps") return mixedGaps(a.smap, nrows, ncols, shares, c.seed);
   if (split === "temporal") return temporal(a.smap, a.P, shares, c.seed);
   if (split === "spatial") return spatialBlocks(a.smap, nrows, ncols, shares, c.seed);
@@ -217,8 +229,13 @@ export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks 
     seconds: 0,
   };
 
+  const stations = c.ismn ? readStations(c, cube, log) : undefined;
+  if (c.splits.includes("stations") && !stations)
+    throw new SmapfillError("the stations split needs station data", { variable: "--splits", hint: "Give --ismn" });
+  const stationPixels = [...new Set(stations?.collocated.stations.map((st) => st.pixel) ?? [])];
+
   for (const [s, split] of c.splits.entries()) {
-    const roles = makeRoles(split, arrays, nrows, ncols, c);
+    const roles = makeRoles(split, arrays, nrows, ncols, c, stationPixels);
     const features = new FeatureBuilder(arrays, roles);
     const d = buildDataset(arrays, roles, features);
     result.cube.features = d.names;
@@ -258,7 +275,7 @@ export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks 
 
     if (s > 0) continue;
     // The headline split's models also face the stations and the importance analysis.
-    if (c.ismn) result.insitu = insituFor(c, cube, arrays, features, trained, log);
+    if (stations) result.insitu = insituFor(c, stations, arrays, features, trained);
     for (const name of c.importanceModels) {
       const model = trained.get(name);
       if (!model) continue;
@@ -275,23 +292,28 @@ export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks 
   return result;
 }
 
-function insituFor(
-  c: EvaluationConfig,
-  cube: Cube,
-  a: CubeArrays,
-  features: FeatureBuilder,
-  models: Map<ModelName, Regressor>,
-  log: (m: string) => void,
-): InsituResult {
+interface StationData {
+  read: ReturnType<typeof readIsmn>;
+  series: ReturnType<typeof selectSeries>;
+  collocated: ReturnType<typeof collocate>;
+}
+
+function readStations(c: EvaluationConfig, cube: Cube, log: (m: string) => void): StationData {
   const read = readIsmn(c.ismn!);
   const series = selectSeries(read.series, { flags: c.ismnFlags, maxDepth: c.ismnMaxDepth });
-  const { stations, outside } = collocate(series, cube.grid, cube.window, cube.startDay, cube.days);
-  log(`in situ: ${series.length} series at <= ${c.ismnMaxDepth} m, ${stations.length} inside the cube, ${outside.length} outside`);
-  if (!stations.length)
+  const collocated = collocate(series, cube.grid, cube.window, cube.startDay, cube.days);
+  log(`in situ: ${series.length} series at <= ${c.ismnMaxDepth} m, ${collocated.stations.length} inside the cube, ${collocated.outside.length} outside`);
+  if (!collocated.stations.length)
     throw new SmapfillError(`none of the ${series.length} station series lies inside the cube`, {
       file: c.ismn,
       hint: "Check the ISMN download's region, the depth (--ismn-max-depth) and flags (--ismn-flags)",
     });
+  return { read, series, collocated };
+}
+
+function insituFor(c: EvaluationConfig, st: StationData, a: CubeArrays, features: FeatureBuilder, models: Map<ModelName, Regressor>): InsituResult {
+  const { read, series } = st;
+  const { stations, outside } = st.collocated;
   const T = a.T;
   const days = Int32Array.from({ length: T }, (_, t) => t);
   const rowCache = new Map<number, Float32Array>();

@@ -161,3 +161,22 @@ test("no leakage: perturbing every held-out SMAP value changes no input of any s
   assert.equal(check.status, 0, check.stderr);
   assert.equal(check.stdout.trim(), `${a.y.length} ${a.names.length} ${a.split.filter((s) => s === 2).length}`);
 });
+
+test("the independent-stations split holds out every SMAP value of the station pixels, and only those", async () => {
+  const { makeRoles } = await import("../../src/eval/experiment.js");
+  const [nrows, ncols, T] = [12, 16, 60];
+  const P = nrows * ncols;
+  const smap = fakeObserved(T, P, 8);
+  const arrays = { P, T, startDay: 0, smap, dynamic: new Map(), static: new Map() };
+  const config = { testShare: 0.2, validationShare: 0.1, seed: 1 } as Parameters<typeof makeRoles>[4];
+  const roles = makeRoles("stations", arrays, nrows, ncols, config, [5, 77]);
+  roles.forEach((r, k) => {
+    const p = k % P;
+    if (Number.isNaN(smap[k]!)) assert.equal(r, -1);
+    else if (p === 5 || p === 77) assert.equal(r, 2);
+    else assert.ok(r === 0 || r === 1);
+  });
+  const c = roleCounts(roles);
+  assert.ok(c.validation / (c.train + c.validation) > 0.08);
+  assert.throws(() => makeRoles("stations", arrays, nrows, ncols, config, []), /needs stations inside the cube/);
+});
