@@ -15,6 +15,7 @@ import { treeFromJson, treeToJson } from "./trees/tree.js";
 import { saveXgboostJson } from "./trees/xgboost-json.js";
 import { fitForest, predictForest, FOREST_DEFAULTS, type ForestModel, type ForestParams } from "./trees/forest.js";
 import { loadModule, saveModule } from "../nn/persist.js";
+import { defaultThreads } from "../util/worker-pool.js";
 
 export type ModelName = "tssmnet" | "tssmnet_nots" | "autoresnet" | "transformer" | "rf" | "xgb";
 export const MODEL_NAMES: readonly ModelName[] = ["tssmnet", "tssmnet_nots", "autoresnet", "transformer", "rf", "xgb"];
@@ -43,6 +44,8 @@ export interface Regressor {
 
 export interface ModelOptions {
   seed?: number;
+  /** Worker threads for the models that use them (random forest); default the machine's cores. Results do not depend on it. */
+  threads?: number;
   maxEpochs?: number;
   gbt?: Partial<GbtParams>;
   forest?: Partial<ForestParams>;
@@ -100,6 +103,7 @@ class ForestRegressor implements Regressor {
       (t) => {
         if ((t + 1) % 50 === 0) options.onProgress?.(`rf ${t + 1}/${trees} trees`);
       },
+      this.o.threads ?? defaultThreads(),
     );
     return this;
   }

@@ -1,0 +1,57 @@
+/**
+ * Synchronous fan-out to worker threads, for CPU-bound work inside synchronous APIs (a model's
+ * fit): each worker gets its share of the tasks, the calling thread blocks (Atomics.wait) until
+ * all have answered, and fetches the answers with receiveMessageOnPort. The workers run the
+ * module at `moduleUrl`, which calls `serveSyncTasks` with its task handler.
+ */
+import { MessageChannel, receiveMessageOnPort, Worker, workerData, type MessagePort } from "node:worker_threads";
+
+interface Answer<R> {
+  results?: R[];
+  error?: string;
+}
+
+/** Runs `tasks` on `threads` workers (task i on worker i mod threads); results in task order. */
+export function runSyncTasks<T, R>(moduleUrl: URL, shared: unknown, tasks: T[], threads: number): R[] {
+  const n = Math.max(1, Math.min(threads, tasks.length));
+  const done = new Int32Array(new SharedArrayBuffer(4));
+  const ports: MessagePort[] = [];
+  const workers: Worker[] = [];
+  for (let w = 0; w < n; w++) {
+    const { port1, port2 } = new MessageChannel();
+    const mine = tasks.flatMap((t, i) => (i % n === w ? [t] : []));
+    workers.push(new Worker(moduleUrl, { workerData: { port: port2, done: done.buffer, shared, tasks: mine }, transferList: [port2] }));
+    ports.push(port1);
+  }
+  try {
+    for (;;) {
+      const finished = Atomics.load(done, 0);
+      if (finished >= n) break;
+      Atomics.wait(done, 0, finished, 1000);
+    }
+    const answers = ports.map((p) => (receiveMessageOnPort(p)?.message ?? { error: "a worker ended without an answer" }) as Answer<R>);
+    const failed = answers.find((a) => a.error);
+    if (failed) throw new Error(`worker thread failed: ${failed.error}`);
+    const out: R[] = new Array(tasks.length);
+    answers.forEach((a, w) => a.results!.forEach((r, k) => (out[k * n + w] = r)));
+    return out;
+  } finally {
+    for (const w of workers) void w.terminate();
+    for (const p of ports) p.close();
+  }
+}
+
+/** Worker side: answers the tasks given in workerData with `handle`. */
+export function serveSyncTasks<T, R>(handle: (task: T, shared: unknown) => R): void {
+  const { port, done, shared, tasks } = workerData as { port: MessagePort; done: SharedArrayBuffer; shared: unknown; tasks: T[] };
+  let answer: Answer<R>;
+  try {
+    answer = { results: tasks.map((t) => handle(t, shared)) };
+  } catch (error) {
+    answer = { error: error instanceof Error ? (error.stack ?? error.message) : String(error) };
+  }
+  port.postMessage(answer);
+  const flag = new Int32Array(done);
+  Atomics.add(flag, 0, 1);
+  Atomics.notify(flag, 0);
+}
