@@ -1,7 +1,7 @@
 /**
  * Random forest against scikit-learn 1.2 side by side: the reference dataset, the same splits,
  * MODELS.md's settings (bootstrap, 1/3 of the inputs per split, min_samples_leaf 5, unlimited
- * depth) with the same number of trees on both sides, 1 thread; test RMSE and training time.
+ * depth) with the same number of trees on both sides, at 1 and 2 threads; test RMSE and training time.
  */
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -9,33 +9,53 @@ import path from "node:path";
 import { createRegressor } from "../src/models/regressor.js";
 import { referenceDataset, rmse } from "./reference-data.js";
 
-export async function benchForest(o: { sharedDir: string; n: number; trees: number }) {
+export async function benchForest(o: { sharedDir: string; n: number; trees: number; threads: number[] }) {
   const ref = referenceDataset(o.sharedDir, o.n);
-  const model = createRegressor("rf", ref.d.names, ref.d.groups, { seed: 0, forest: { trees: o.trees } });
-  const t0 = performance.now();
-  model.fit(ref.train, { validation: ref.validation });
-  const trainS = (performance.now() - t0) / 1000;
-  const t1 = performance.now();
-  const pred = model.predict(ref.test.X, ref.test.n);
-  const ours = { test_rmse: rmse(pred, ref.test.y), train_s: trainS, infer_samples_per_s: ref.test.n / ((performance.now() - t1) / 1000), ...model.info() };
-  const out = path.join(ref.dir, "rf.json");
-  const run = spawnSync(
-    "/usr/bin/python3",
-    [path.join(o.sharedDir, "reference", "run.py"), ref.data, "--model", "rf", "--threads", "1", "--rf-trees", String(o.trees), "--out", out, "--quiet"],
-    { encoding: "utf8" },
-  );
-  let sklearn: Record<string, unknown> = { error: run.stderr.slice(-1500) };
-  if (run.status === 0) {
-    const r = JSON.parse(fs.readFileSync(out, "utf8")).results[0];
-    sklearn = { test_rmse: r.test.rmse.value, train_s: r.train_wall_s, infer_samples_per_s: r.inference_samples_per_s };
+  const rows: Record<string, unknown>[] = [];
+  for (const threads of o.threads) {
+    const model = createRegressor("rf", ref.d.names, ref.d.groups, { seed: 0, threads, forest: { trees: o.trees } });
+    const t0 = performance.now();
+    model.fit(ref.train, { validation: ref.validation });
+    const trainS = (performance.now() - t0) / 1000;
+    const t1 = performance.now();
+    const pred = model.predict(ref.test.X, ref.test.n);
+    const ours = { test_rmse: rmse(pred, ref.test.y), train_s: trainS, infer_samples_per_s: ref.test.n / ((performance.now() - t1) / 1000), ...model.info() };
+    const out = path.join(ref.dir, "rf.json");
+    const run = spawnSync(
+      "/usr/bin/python3",
+      [
+        path.join(o.sharedDir, "reference", "run.py"),
+        ref.data,
+        "--model",
+        "rf",
+        "--threads",
+        String(threads),
+        "--rf-trees",
+        String(o.trees),
+        "--out",
+        out,
+        "--quiet",
+      ],
+      { encoding: "utf8" },
+    );
+    let sklearn: Record<string, unknown> = { error: run.stderr.slice(-1500) };
+    if (run.status === 0) {
+      const r = JSON.parse(fs.readFileSync(out, "utf8")).results[0];
+      sklearn = { test_rmse: r.test.rmse.value, train_s: r.train_wall_s, infer_samples_per_s: r.inference_samples_per_s };
+    }
+    rows.push({
+      threads,
+      ours,
+      sklearn,
+      test_rmse_relative_difference: typeof sklearn.test_rmse === "number" ? ours.test_rmse / (sklearn.test_rmse as number) - 1 : undefined,
+      train_time_ratio_ours_over_sklearn: typeof sklearn.train_s === "number" ? trainS / (sklearn.train_s as number) : undefined,
+    });
+    process.stderr.write(`rf ${threads} thread(s): ours ${trainS.toFixed(1)} s, scikit-learn ${sklearn.train_s} s\n`);
   }
   ref.cleanup();
   return {
     benchmark: "forest",
-    description: `make_synthetic.py --n ${o.n} --f 40 --seed 1; ${o.trees} trees on both sides; 1 thread`,
-    ours,
-    sklearn,
-    test_rmse_relative_difference: typeof sklearn.test_rmse === "number" ? ours.test_rmse / (sklearn.test_rmse as number) - 1 : undefined,
-    train_time_ratio_ours_over_sklearn: typeof sklearn.train_s === "number" ? trainS / (sklearn.train_s as number) : undefined,
+    description: `make_synthetic.py --n ${o.n} --f 40 --seed 1; ${o.trees} trees on both sides; threads ${o.threads.join(", ")} on both sides (scikit-learn n_jobs)`,
+    results: rows,
   };
 }

@@ -35,7 +35,8 @@ const SHARED = process.env.SMAPFILL_SHARED ?? path.resolve(REPO, "..", "shared")
 const BENCHMARKS: Record<string, () => Promise<Record<string, unknown>>> = {
   "smap-reader": () => benchSmapReader({ workDir: WORK, days: option("days", 365), repeats: option("repeats", 3) }),
   convergence: () => benchConvergence({ sharedDir: SHARED, n: option("n", 50000), epochs: option("epochs", 10), models: ["autoresnet", "tssmnet"] }),
-  forest: () => benchForest({ sharedDir: SHARED, n: option("n", 50000), trees: option("trees", 100) }),
+  forest: () =>
+    benchForest({ sharedDir: SHARED, n: option("n", 50000), trees: option("trees", 100), threads: (stringOption("threads") ?? "1,2").split(",").map(Number) }),
   gbt: () => benchGbt({ sharedDir: SHARED, n: option("n", 50000) }),
   features: () => benchFeatures({ sharedDir: SHARED, pixels: option("pixels", 5000), days: option("days", 730) }),
   "cube-features": () =>
