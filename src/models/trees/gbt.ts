@@ -168,6 +168,7 @@ export function fitGbt(
   const rows = new Int32Array(n);
   const scratch = new Int32Array(n);
   const HB = 256;
+  const pool: Float64Array[] = [];
   const trees: Tree[] = [];
   const history: number[] = [];
   let best = Infinity;
@@ -200,11 +201,18 @@ export function fitGbt(
       const builder = new TreeBuilder();
       // Histograms [feature][bin] of g and count (h = 1 for squared error).
       // Histograms hold only the sampled columns: slot s is column cols[s].
+      // Histogram buffers are recycled: a node owns its buffer and either hands it to a child
+      // (histogram subtraction) or returns it to the pool; only the used bins are touched.
+      const binsOf = cols.map((j) => edges[j]!.length + 1);
+      const take = (): Float64Array => pool.pop() ?? new Float64Array(cols.length * HB * 2);
       const histogram = (start: number, end: number): Float64Array => {
-        const hist = new Float64Array(cols.length * HB * 2);
+        const hist = take();
         for (let slot = 0; slot < cols.length; slot++) {
           const base = cols[slot]! * n;
           const o = slot * HB * 2;
+          hist.fill(0, o, o + 2 * binsOf[slot]!);
+          hist[o + 2 * MISSING_BIN] = 0;
+          hist[o + 2 * MISSING_BIN + 1] = 0;
           for (let k = start; k < end; k++) {
             const i = idx[k]!;
             const b = bins[base + i]!;
@@ -256,10 +264,16 @@ export function fitGbt(
         const leaf = () => {
           builder.setValue(node, (p.eta * -G) / (H + p.lambda));
         };
-        if (depth >= p.maxDepth || end - start < 2) return leaf();
+        if (depth >= p.maxDepth || end - start < 2) {
+          if (hist) pool.push(hist);
+          return leaf();
+        }
         const h = hist ?? histogram(start, end);
         const s = bestSplit(h, G, H);
-        if (!s) return leaf();
+        if (!s) {
+          pool.push(h);
+          return leaf();
+        }
         // Stable partition (rows stay in ascending order, so histograms read each column's
         // bins front to back): left = bin <= s.bin, or missing going left.
         const base = s.feature * n;
@@ -281,9 +295,15 @@ export function fitGbt(
         if (depth + 1 < p.maxDepth) {
           const small = leftSmaller ? histogram(start, mid) : histogram(mid, end);
           // The parent's histogram is not needed any more: it becomes the larger child's.
-          for (let k = 0; k < h.length; k++) h[k]! -= small[k]!;
+          for (let slot = 0; slot < cols.length; slot++) {
+            const o = slot * HB * 2;
+            const e = o + 2 * binsOf[slot]!;
+            for (let k = o; k < e; k++) h[k]! -= small[k]!;
+            h[o + 2 * MISSING_BIN]! -= small[o + 2 * MISSING_BIN]!;
+            h[o + 2 * MISSING_BIN + 1]! -= small[o + 2 * MISSING_BIN + 1]!;
+          }
           [hl, hr] = leftSmaller ? [small, h] : [h, small];
-        }
+        } else pool.push(h);
         build(l, start, mid, s.GL, s.HL, depth + 1, hl);
         build(r, mid, end, G - s.GL, H - s.HL, depth + 1, hr);
       };
