@@ -11,9 +11,9 @@ import os from "node:os";
 import path from "node:path";
 import { buildNet, type NetName } from "../src/models/nets.js";
 import { kernels, type Arr } from "../src/nn/kernels/kernels.js";
-import * as ops from "../src/nn/ops.js";
 import { Adam, AdamW } from "../src/nn/optim.js";
-import { noGrad, Tensor } from "../src/nn/tensor.js";
+import { noGrad, recycling, Tensor } from "../src/nn/tensor.js";
+import { trainStep } from "../src/models/train-net.js";
 import { Rng } from "../src/util/random.js";
 
 export interface NnBenchOptions {
@@ -81,7 +81,7 @@ export async function benchNnEngine(o: NnBenchOptions) {
     let at = 0;
     const xb = new Float32Array(batch * nIn);
     const yb = new Float32Array(batch);
-    const trainStep = () => {
+    const oneStep = () => {
       if (at + batch > 8192) at = 0;
       for (let r = 0; r < batch; r++) {
         const src = order[at + r]!;
@@ -89,16 +89,13 @@ export async function benchNnEngine(o: NnBenchOptions) {
         yb[r] = target[src]!;
       }
       at += batch;
-      opt.zeroGrad();
-      const loss = ops.mseLoss(net.forward(Tensor.from(xb, [batch, nIn])), yb);
-      loss.backward();
-      opt.step();
+      trainStep(net, opt, xb, yb, batch, nIn);
     };
     net.train();
-    const train = measure(trainStep, batch, o);
+    const train = measure(oneStep, batch, o);
     net.eval();
     const x0 = Tensor.from(pool.subarray(0, batch * nIn), [batch, nIn]);
-    const infer = measure(() => noGrad(() => net.forward(x0)), batch, o);
+    const infer = measure(() => noGrad(() => recycling(() => net.forward(x0))), batch, o);
     rows.push({
       model: label,
       n_in: nIn,

@@ -9,7 +9,7 @@
 import { buildNet, type Net, type NetName } from "./nets.js";
 import * as ops from "../nn/ops.js";
 import { Adam, AdamW, PlateauSchedule, type Optimizer } from "../nn/optim.js";
-import { noGrad, Tensor } from "../nn/tensor.js";
+import { noGrad, recycling, Tensor } from "../nn/tensor.js";
 import { Rng } from "../util/random.js";
 
 export interface TrainOptions {
@@ -41,6 +41,20 @@ export interface TrainedNet {
 
 export const EVAL_BATCH = 4096;
 
+/**
+ * One optimisation step on a batch x [m, f], y [m]: zero the gradients, forward, MSE, backward,
+ * update. Op intermediates are recycled between steps. Returns the batch loss.
+ */
+export function trainStep(net: Net, opt: Optimizer, x: Float32Array, y: Float32Array, m: number, f: number): number {
+  return recycling(() => {
+    opt.zeroGrad();
+    const loss = ops.mseLoss(net.forward(Tensor.from(x, [m, f])), y);
+    loss.backward();
+    opt.step();
+    return loss.item();
+  });
+}
+
 /** Predictions (original units) for standardised inputs Z [n, f]. */
 export function predictNet(net: Net, Z: Float32Array, n: number, f: number, yMean: number, ySd: number): Float32Array {
   net.eval();
@@ -48,8 +62,10 @@ export function predictNet(net: Net, Z: Float32Array, n: number, f: number, yMea
   noGrad(() => {
     for (let i = 0; i < n; i += EVAL_BATCH) {
       const m = Math.min(EVAL_BATCH, n - i);
-      const p = net.forward(Tensor.from(Z.subarray(i * f, (i + m) * f), [m, f]));
-      for (let k = 0; k < m; k++) out[i + k] = p.data[k]! * ySd + yMean;
+      recycling(() => {
+        const p = net.forward(Tensor.from(Z.subarray(i * f, (i + m) * f), [m, f]));
+        for (let k = 0; k < m; k++) out[i + k] = p.data[k]! * ySd + yMean;
+      });
     }
   });
   return out;
@@ -103,11 +119,7 @@ export function trainNet(
         xb.set(Ztr.subarray(src * f, (src + 1) * f), r * f);
         yb[r] = target[src]!;
       }
-      opt.zeroGrad();
-      const loss = ops.mseLoss(net.forward(Tensor.from(xb.subarray(0, m * f), [m, f])), yb.subarray(0, m));
-      loss.backward();
-      opt.step();
-      lossSum += loss.item() * m;
+      lossSum += trainStep(net, opt, xb.subarray(0, m * f), yb.subarray(0, m), m, f) * m;
       seen += m;
     }
     const t1 = performance.now();

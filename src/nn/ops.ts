@@ -5,7 +5,7 @@
  */
 import { kernels, type Arr } from "./kernels/kernels.js";
 export { erf } from "./kernels/ts-kernels.js";
-import { alloc, result, sizeOf, Tensor } from "./tensor.js";
+import { result, scratch as alloc, sizeOf, Tensor } from "./tensor.js";
 import type { Rng } from "../util/random.js";
 
 function check(cond: boolean, message: string): void {

@@ -32,6 +32,39 @@ export function alloc(n: number, dtype: DType): Arr {
   return dtype === "float64" ? new Float64Array(n) : new Float32Array(n);
 }
 
+// Recycling of op intermediates: inside `recycling(fn)` (one training step, one inference
+// batch) the float32 arrays ops ask for with `scratch` are lent from free lists and all given
+// back when fn returns, so a step allocates (and the GC collects) almost nothing. Only arrays
+// that cannot outlive the step may be scratch: op outputs, their saved values and gradients of
+// graph tensors; parameters, their gradients and optimiser state use `alloc`.
+const freeLists = new Map<number, Float32Array[]>();
+let lent: Float32Array[] | null = null;
+
+/** A zero-filled array for an op intermediate (recycled inside `recycling`). */
+export function scratch(n: number, dtype: DType): Arr {
+  if (dtype === "float64" || !lent) return alloc(n, dtype);
+  const reused = freeLists.get(n)?.pop();
+  const a = reused ? reused.fill(0) : new Float32Array(n);
+  lent.push(a);
+  return a;
+}
+
+/** Runs fn; the scratch arrays handed out meanwhile are reused afterwards. Fn must not keep them. */
+export function recycling<T>(fn: () => T): T {
+  if (lent) return fn();
+  lent = [];
+  try {
+    return fn();
+  } finally {
+    for (const a of lent) {
+      let list = freeLists.get(a.length);
+      if (!list) freeLists.set(a.length, (list = []));
+      list.push(a);
+    }
+    lent = null;
+  }
+}
+
 export function sizeOf(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;
@@ -59,7 +92,7 @@ export class Tensor {
   }
 
   static from(values: ArrayLike<number>, shape: number[], dtype: DType = "float32", requiresGrad = false): Tensor {
-    const data = alloc(values.length, dtype);
+    const data = requiresGrad ? alloc(values.length, dtype) : scratch(values.length, dtype);
     data.set(values);
     return new Tensor(data, shape, requiresGrad);
   }
@@ -74,7 +107,8 @@ export class Tensor {
 
   /** The gradient buffer, created (zeros) on first use. */
   gradBuffer(): Arr {
-    if (!this.grad) this.grad = alloc(this.data.length, this.dtype);
+    // Graph tensors' gradients live for one step; leaves' (parameters') persist.
+    if (!this.grad) this.grad = this.backwardFn ? scratch(this.data.length, this.dtype) : alloc(this.data.length, this.dtype);
     return this.grad;
   }
 
