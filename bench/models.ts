@@ -8,7 +8,7 @@
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { referenceDataset, rmse } from "./reference-data.js";
+import { existingDataset, referenceDataset, rmse } from "./reference-data.js";
 import { createRegressor, MODEL_NAMES, type ModelName } from "../src/models/regressor.js";
 
 export interface ModelsBenchOptions {
@@ -20,6 +20,8 @@ export interface ModelsBenchOptions {
   rfTrees: number;
   xgbRounds: number;
   models: ModelName[];
+  /** An existing dataset folder instead of make_synthetic.py's. */
+  dataset?: string;
 }
 
 function medianSeconds(fn: () => void, repeats: number): number {
@@ -34,7 +36,7 @@ function medianSeconds(fn: () => void, repeats: number): number {
 }
 
 export async function benchModels(o: ModelsBenchOptions) {
-  const data = referenceDataset(o.sharedDir, o.n);
+  const data = o.dataset ? existingDataset(o.dataset) : referenceDataset(o.sharedDir, o.n);
   const { train, validation, test } = data;
   const results: Record<string, unknown>[] = [];
   for (const name of o.models) {
@@ -90,7 +92,7 @@ export async function benchModels(o: ModelsBenchOptions) {
   data.cleanup();
   return {
     benchmark: "models",
-    description: `make_synthetic.py --n ${o.n} --f 40 --seed 1 (${data.d.n} rows: ${train.n}/${validation.n}/${test.n}), same splits, 1 thread each side, one model at a time; caps: networks ${o.epochs} epochs (Transformer ${o.transformerEpochs}), rf ${o.rfTrees} trees, xgb ${o.xgbRounds} rounds with early stopping 50`,
+    description: `${o.dataset ? `dataset ${o.dataset}` : `make_synthetic.py --n ${o.n} --f 40 --seed 1`} (${data.d.n} rows: ${train.n}/${validation.n}/${test.n}, ${data.d.f} features), same splits, 1 thread each side, one model at a time; caps: networks ${o.epochs} epochs (Transformer ${o.transformerEpochs}), rf ${o.rfTrees} trees, xgb ${o.xgbRounds} rounds with early stopping 50`,
     results,
   };
 }

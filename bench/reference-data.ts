@@ -21,3 +21,10 @@ export function referenceDataset(sharedDir: string, n: number) {
 export function rmse(pred: ArrayLike<number>, target: ArrayLike<number>): number {
   return pointMetrics(pred, target).rmse;
 }
+
+/** A dataset folder that already exists (e.g. written by smapfill evaluate --write-dataset). */
+export function existingDataset(data: string) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "smapfill-data-"));
+  const d = readDataset(data);
+  return { dir, data, d, train: part(d, 0), validation: part(d, 1), test: part(d, 2), cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}

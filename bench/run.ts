@@ -50,6 +50,7 @@ const BENCHMARKS: Record<string, () => Promise<Record<string, unknown>>> = {
       rfTrees: option("trees", 300),
       xgbRounds: option("rounds", 2000),
       models: (stringOption("models") ?? MODEL_NAMES.join(",")).split(",") as ModelName[],
+      dataset: stringOption("dataset"),
     }),
   "nn-engine": () =>
     benchNnEngine({
@@ -68,7 +69,7 @@ async function main() {
     const bench = BENCHMARKS[name];
     if (!bench) throw new Error(`unknown benchmark '${name}'; known: ${Object.keys(BENCHMARKS).join(", ")}`);
     const result = { ...(await bench()), machine: runInfo() };
-    const file = path.join(RESULTS, `${name}.json`);
+    const file = path.join(RESULTS, `${stringOption("result-name") ?? name}.json`);
     fs.writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
     process.stdout.write(`${name}: ${file}\n${JSON.stringify(result, null, 2)}\n`);
   }

@@ -156,6 +156,20 @@ export function buildDataset(a: CubeArrays, roles: Roles, features: FeatureBuild
   return { X, y, split, names: features.names, groups: features.groups, pixel, day };
 }
 
+/** The samples at `rows` (in that order). */
+export function subsetDataset(d: BuiltDataset, rows: ArrayLike<number>): BuiltDataset {
+  const f = d.names.length;
+  const n = rows.length;
+  const X = new Float32Array(n * f);
+  for (let i = 0; i < n; i++) X.set(d.X.subarray(rows[i]! * f, (rows[i]! + 1) * f), i * f);
+  const pick = <A extends Float32Array | Int8Array | Int32Array>(a: A): A => {
+    const out = new (a.constructor as new (n: number) => A)(n);
+    for (let i = 0; i < n; i++) out[i] = a[rows[i]!]!;
+    return out;
+  };
+  return { X, y: pick(d.y), split: pick(d.split), names: d.names, groups: d.groups, pixel: pick(d.pixel), day: pick(d.day) };
+}
+
 /** Writes X.npy, y.npy, split.npy, pixel_day.npy and features.json into `directory`. */
 export function writeDataset(directory: string, d: BuiltDataset, meta: Record<string, unknown> = {}): void {
   fs.mkdirSync(directory, { recursive: true });

@@ -19,7 +19,7 @@ import { Rng } from "../util/random.js";
 import { runInfo } from "../util/run-info.js";
 import { SmapfillError } from "../util/errors.js";
 import { collocate } from "./collocate.js";
-import { buildDataset, FeatureBuilder, loadCubeArrays, type BuiltDataset, type CubeArrays } from "./dataset-builder.js";
+import { buildDataset, FeatureBuilder, loadCubeArrays, subsetDataset, writeDataset, type BuiltDataset, type CubeArrays } from "./dataset-builder.js";
 import { permutationImportance, type ImportanceResult } from "./importance.js";
 import { insituComparison, type InsituScores, type InsituValue } from "./insitu.js";
 import { evaluate, type Metrics } from "./metrics.js";
@@ -61,6 +61,8 @@ export interface EvaluationConfig {
   nBoot: number;
   seed: number;
   coordinates: boolean;
+  /** Also write each split's samples (exactly the rows used) in the interchange format. */
+  writeDataset?: boolean;
 }
 
 export interface ModelScore {
@@ -110,7 +112,7 @@ export interface EvaluationHooks {
 
 /** The settings that change results: a saved run with other values is not reused. */
 function settingsKey(c: EvaluationConfig): string {
-  const { out: _out, models: _models, splits: _splits, importanceModels: _i, ismn: _s, ...rest } = c;
+  const { out: _out, models: _models, splits: _splits, importanceModels: _i, ismn: _s, writeDataset: _w, ...rest } = c;
   return JSON.stringify(rest);
 }
 
@@ -249,6 +251,15 @@ export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks 
         hint: "Evaluate a larger region or period, or change --test-share",
       });
     log(`split ${split}: ${train.n} training, ${validation.n} validation, ${test.n} test samples, ${d.names.length} features`);
+    if (c.writeDataset) {
+      const used = [...train.index, ...validation.index, ...test.index].sort((a, b) => a - b);
+      writeDataset(path.join(c.out, "datasets", split), subsetDataset(d, used), {
+        source: path.resolve(c.cube),
+        split,
+        description: SPLIT_DESCRIPTIONS[split],
+        seed: c.seed,
+      });
+    }
 
     const scores: ModelScore[] = [];
     const trained = new Map<ModelName, Regressor>();

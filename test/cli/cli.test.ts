@@ -4,6 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { REPO_ROOT, realFile, tempDir } from "../helpers.js";
+import { readDataset } from "../../src/io/dataset.js";
 
 const BIN = path.join(REPO_ROOT, "bin", "smapfill.js");
 
@@ -105,7 +106,17 @@ test("smapfill evaluate: models on simulated gaps, in situ, importance, tables; 
   const demo = smapfill("demo", "--preset", "test", "--out", dir, "--quiet");
   assert.equal(demo.code, 0, demo.stderr);
   const out = path.join(dir, "eval");
-  const args = ["evaluate", path.join(dir, "cube.zarr"), "--out", out, "--models", "tssmnet,tssmnet_nots,rf,xgb", "--ismn", path.join(dir, "world", "ismn")];
+  const args = [
+    "evaluate",
+    path.join(dir, "cube.zarr"),
+    "--out",
+    out,
+    "--models",
+    "tssmnet,tssmnet_nots,rf,xgb",
+    "--ismn",
+    path.join(dir, "world", "ismn"),
+    "--write-dataset",
+  ];
   args.push(
     "--max-epochs",
     "2",
@@ -151,6 +162,12 @@ test("smapfill evaluate: models on simulated gaps, in situ, importance, tables; 
   assert.equal(csvLines.length, 5);
   assert.match(csvLines[0]!, /^split,model,n,rmse,rmse_ci_low,rmse_ci_high,/);
   assert.match(fs.readFileSync(path.join(out, "report.md"), "utf8"), /## In situ \(daily values\)/);
+  // The samples used, in the interchange format: exactly the training, validation and test rows.
+  const written = readDataset(path.join(out, "datasets", "gaps"));
+  assert.deepEqual(
+    [0, 1, 2].map((k) => written.split.filter((s) => s === k).length),
+    [gaps.samples.train, gaps.samples.validation, gaps.samples.test],
+  );
 
   const again = smapfill(...args);
   assert.equal(again.code, 0, again.stderr);
