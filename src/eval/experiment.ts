@@ -18,6 +18,8 @@ import { createRegressor, loadRegressor, type ModelName, type Regressor } from "
 import { Rng } from "../util/random.js";
 import { runInfo } from "../util/run-info.js";
 import { SmapfillError } from "../util/errors.js";
+import { renderBars, renderDensityScatter, renderSeries } from "../report/charts.js";
+import { modelLabel } from "../report/evaluation-report.js";
 import { collocate } from "./collocate.js";
 import { buildDataset, FeatureBuilder, loadCubeArrays, subsetDataset, writeDataset, type BuiltDataset, type CubeArrays } from "./dataset-builder.js";
 import { permutationImportance, type ImportanceResult } from "./importance.js";
@@ -103,6 +105,8 @@ export interface EvaluationResult {
   splits: SplitResult[];
   insitu?: InsituResult;
   importance: { model: ModelName; rows: number; result: ImportanceResult }[];
+  /** PNG files written (RMSE bars per split, density scatter, station time series). */
+  figures: string[];
   seconds: number;
 }
 
@@ -228,7 +232,15 @@ export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks 
     cube: { path: path.resolve(c.cube), start: cube.start, days: cube.days, window: cube.window, features: [], groups: [] },
     splits: [],
     importance: [],
+    figures: [],
     seconds: 0,
+  };
+  const figures = path.join(c.out, "figures");
+  fs.mkdirSync(figures, { recursive: true });
+  const savePicture = (name: string, canvas: { save(file: string): void }) => {
+    const file = path.join(figures, name);
+    canvas.save(file);
+    result.figures.push(file);
   };
 
   const stations = c.ismn ? readStations(c, cube, log) : undefined;
@@ -263,10 +275,13 @@ export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks 
 
     const scores: ModelScore[] = [];
     const trained = new Map<ModelName, Regressor>();
+    const predictions = new Map<ModelName, Float32Array>();
     for (const name of c.models) {
       const { model, seconds } = trainOrLoad(path.join(c.out, "models", split, name), name, d, train, validation, c, log);
       trained.set(name, model);
-      const test_ = evaluate(model.predict(test.X, test.n), test.y, { nBoot: c.nBoot, seed: c.seed });
+      const pred = model.predict(test.X, test.n);
+      predictions.set(name, pred);
+      const test_ = evaluate(pred, test.y, { nBoot: c.nBoot, seed: c.seed });
       scores.push({ model: name, test: test_, trainSeconds: seconds, trainRows: train.n, fit: model.info() });
       log(
         `  ${name}: test RMSE ${test_.rmse.value.toFixed(5)}, ubRMSE ${test_.ubrmse.value.toFixed(5)}, R ${test_.r.value.toFixed(3)} (${seconds.toFixed(1)} s)`,
@@ -284,9 +299,54 @@ export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks 
       ...(ts && nots ? { tsAblation: nots.tssmnetRmseReduction } : {}),
     });
 
+    savePicture(
+      `rmse_${split}.png`,
+      renderBars(
+        `Test RMSE, ${split} split (95 % CI)`,
+        scores.map((m) => ({ label: modelLabel(m.model), value: m.test.rmse.value, low: m.test.rmse.ciLow, high: m.test.rmse.ciHigh })),
+        "RMSE against the held-out SMAP values (m3/m3)",
+      ),
+    );
     if (s > 0) continue;
+    const featured = c.models.includes("tssmnet") ? "tssmnet" : c.models[0]!;
+    savePicture(
+      `scatter_${featured}_${split}.png`,
+      renderDensityScatter(`${modelLabel(featured)} on the ${split} test set`, test.y, predictions.get(featured)!, "held-out SMAP (m3/m3)", "estimate (m3/m3)"),
+    );
     // The headline split's models also face the stations and the importance analysis.
-    if (stations) result.insitu = insituFor(c, stations, arrays, features, trained);
+    if (stations) {
+      result.insitu = insituFor(c, stations, arrays, features, trained);
+      const dates = cube.dates();
+      const best = [...stations.collocated.stations]
+        .map((st) => ({ st, n: st.daily.reduce((k, v) => k + (Number.isNaN(v) ? 0 : 1), 0) }))
+        .sort((a, b) => b.n - a.n)
+        .slice(0, 3);
+      const model = trained.get(featured)!;
+      for (const { st } of best) {
+        const rows = features.rows(
+          new Int32Array(arrays.T).fill(st.pixel),
+          Int32Array.from({ length: arrays.T }, (_, t) => t),
+        );
+        savePicture(
+          `station_${st.network}_${st.station}.png`.replace(/[^A-Za-z0-9_.-]/g, "_"),
+          renderSeries(
+            `${st.network} ${st.station}: in situ, SMAP and ${modelLabel(featured)}`,
+            dates,
+            [
+              { name: `in situ (${c.insituValue})`, values: st[c.insituValue], color: [110, 110, 110] },
+              { name: modelLabel(featured), values: model.predict(rows, arrays.T), color: [220, 120, 20] },
+              {
+                name: "SMAP",
+                values: Float32Array.from({ length: arrays.T }, (_, t) => arrays.smap[t * arrays.P + st.pixel]!),
+                color: [30, 90, 200],
+                dots: true,
+              },
+            ],
+            "soil moisture (m3/m3)",
+          ),
+        );
+      }
+    }
     for (const name of c.importanceModels) {
       const model = trained.get(name);
       if (!model) continue;

@@ -142,6 +142,11 @@ export function renderMarkdown(r: EvaluationResult): string {
       "",
     );
   }
+  if (r.figures.length) {
+    lines.push("## Figures", "");
+    for (const f of r.figures) lines.push(`![${path.basename(f, ".png")}](figures/${path.basename(f)})`);
+    lines.push("");
+  }
   return `${lines.join("\n")}\n`;
 }
 
@@ -204,5 +209,5 @@ export function writeEvaluation(out: string, r: EvaluationResult): string[] {
       ]),
     );
   put("report.md", renderMarkdown(r));
-  return files;
+  return [...files, ...r.figures];
 }
