@@ -137,8 +137,18 @@ test("smapfill evaluate: models on simulated gaps, in situ, importance, tables; 
   assert.equal(first.code, 0, first.stderr);
   assert.match(first.stdout, /gaps split, \d+ test samples:/);
   assert.match(first.stdout, /TsSMNet-noTS +RMSE 0\.\d{4} ubRMSE 0\.\d{4} R /);
-  for (const f of ["evaluation.json", "metrics.csv", "insitu.csv", "insitu_stations.csv", "importance.csv", "report.md"])
+  for (const f of [
+    "evaluation.json",
+    "metrics.csv",
+    "insitu.csv",
+    "insitu_stations.csv",
+    "importance.csv",
+    "report.md",
+    "figures/rmse_gaps.png",
+    "figures/scatter_tssmnet_gaps.png",
+  ])
     assert.ok(fs.existsSync(path.join(out, f)), f);
+  assert.equal(fs.readdirSync(path.join(out, "figures")).filter((f) => f.startsWith("station_")).length, 3);
   const result = JSON.parse(fs.readFileSync(path.join(out, "evaluation.json"), "utf8"));
   const gaps = result.splits[0];
   assert.equal(gaps.split, "gaps");
