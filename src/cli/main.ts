@@ -247,6 +247,12 @@ export function buildProgram(): Command {
     .option("--importance-repeats <n>", "shuffles per feature", parseWholeNumber, 3)
     .option("--boot <n>", "bootstrap resamples for the confidence intervals", parseWholeNumber, 1000)
     .option("--no-coordinates", "do not add cell latitude/longitude as static predictors")
+    .option(
+      "--ablation <list>",
+      "models also trained without the time-series group (TsSMNet's ablation is TsSMNet-noTS), or none",
+      (t: string) => (t === "none" ? [] : parseModels(t)),
+      [],
+    )
     .option("--write-dataset", "also write each split's samples (X.npy, y.npy, split.npy, features.json) under OUT/datasets/")
     .option("--seed <n>", "random seed", parseWholeNumber, 0)
     .option("--quiet", "no progress output")
@@ -275,6 +281,7 @@ export function buildProgram(): Command {
         seed: o.seed,
         coordinates: o.coordinates,
         writeDataset: o.writeDataset,
+        ablationModels: o.ablation,
       };
       const result = await runEvaluation(config, { log: o.quiet ? undefined : (m) => process.stderr.write(`${m}\n`) });
       const files = writeEvaluation(o.out, result);

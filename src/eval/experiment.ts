@@ -65,6 +65,8 @@ export interface EvaluationConfig {
   coordinates: boolean;
   /** Also write each split's samples (exactly the rows used) in the interchange format. */
   writeDataset?: boolean;
+  /** Models also trained without the time-series group (the ablation for every model, not only TsSMNet). */
+  ablationModels?: ModelName[];
 }
 
 export interface ModelScore {
@@ -85,6 +87,8 @@ export interface SplitResult {
   models: ModelScore[];
   /** RMSE reduction of TsSMNet against TsSMNet-noTS: what the time-series features bring. */
   tsAblation?: number;
+  /** Models trained again without the ts group: (RMSE without - RMSE with) / RMSE without. */
+  withoutTs: { model: ModelName; test: Metrics; trainSeconds: number; tsRmseReduction: number }[];
 }
 
 export interface InsituResult {
@@ -116,7 +120,7 @@ export interface EvaluationHooks {
 
 /** The settings that change results: a saved run with other values is not reused. */
 function settingsKey(c: EvaluationConfig): string {
-  const { out: _out, models: _models, splits: _splits, importanceModels: _i, ismn: _s, writeDataset: _w, ...rest } = c;
+  const { out: _out, models: _models, splits: _splits, importanceModels: _i, ismn: _s, writeDataset: _w, ablationModels: _a, ...rest } = c;
   return JSON.stringify(rest);
 }
 
@@ -161,7 +165,7 @@ function writeJsonAtomic(file: string, value: unknown): void {
 function trainOrLoad(
   dir: string,
   name: ModelName,
-  d: BuiltDataset,
+  d: { names: string[]; groups: string[] },
   train: { X: Float32Array; y: Float32Array; n: number },
   validation: { X: Float32Array; y: Float32Array; n: number },
   c: EvaluationConfig,
@@ -297,7 +301,28 @@ export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks 
       samples: { train: train.n, validation: validation.n, test: test.n },
       models: scores,
       ...(ts && nots ? { tsAblation: nots.tssmnetRmseReduction } : {}),
+      withoutTs: [],
     });
+    // The ablation for other models: the same rows without the ts columns.
+    const keep = d.groups.flatMap((g, j) => (g === "ts" ? [] : [j]));
+    const drop = (m: { X: Float32Array; y: Float32Array; n: number }) => {
+      const X = new Float32Array(m.n * keep.length);
+      for (let i = 0; i < m.n; i++) for (let k = 0; k < keep.length; k++) X[i * keep.length + k] = m.X[i * d.names.length + keep[k]!]!;
+      return { X, y: m.y, n: m.n };
+    };
+    const subset = { names: keep.map((j) => d.names[j]!), groups: keep.map((j) => d.groups[j]!) };
+    for (const name of c.ablationModels ?? []) {
+      if (name === "tssmnet_nots") continue;
+      const withTs = scores.find((m) => m.model === name);
+      const { model, seconds } = trainOrLoad(path.join(c.out, "models", split, `${name}-without-ts`), name, subset, drop(train), drop(validation), c, log);
+      const t = drop(test);
+      const metrics = evaluate(model.predict(t.X, t.n), t.y, { nBoot: c.nBoot, seed: c.seed });
+      const effect = withTs ? (metrics.rmse.value - withTs.test.rmse.value) / metrics.rmse.value : NaN;
+      result.splits.at(-1)!.withoutTs.push({ model: name, test: metrics, trainSeconds: seconds, tsRmseReduction: effect });
+      log(
+        `  ${name} without ts: test RMSE ${metrics.rmse.value.toFixed(5)} (the ts features ${effect >= 0 ? "lower" : "raise"} its RMSE by ${(100 * Math.abs(effect)).toFixed(1)} %)`,
+      );
+    }
 
     savePicture(
       `rmse_${split}.png`,

@@ -100,6 +100,17 @@ export function renderMarkdown(r: EvaluationResult): string {
         `Time-series features (TsSMNet against TsSMNet-noTS): ${s.tsAblation >= 0 ? "RMSE lower by" : "RMSE higher by"} ${pct(Math.abs(s.tsAblation))}.`,
         "",
       );
+    if (s.withoutTs.length) {
+      lines.push(
+        "Time-series ablation for other models (the same rows without the ts group):",
+        "",
+        ...metricsTable(
+          s.withoutTs.map((m) => ({ label: `${modelLabel(m.model)} without ts`, m: m.test, extra: [pct(m.tsRmseReduction)] })),
+          ["RMSE reduction by the ts features"],
+        ),
+        "",
+      );
+    }
     const others = s.models.filter((m) => m.model !== "tssmnet" && m.tssmnetRmseReduction !== undefined);
     if (others.length) {
       const mean = others.reduce((a, m) => a + m.tssmnetRmseReduction!, 0) / others.length;
@@ -164,7 +175,10 @@ export function writeEvaluation(out: string, r: EvaluationResult): string[] {
     "metrics.csv",
     csv([
       ["split", "model", ...metricColumns(), "tssmnet_rmse_reduction", "train_s", "train_rows"],
-      ...r.splits.flatMap((s) => s.models.map((m) => [s.split, m.model, ...metricCells(m.test), m.tssmnetRmseReduction, m.trainSeconds, m.trainRows])),
+      ...r.splits.flatMap((s) => [
+        ...s.models.map((m) => [s.split, m.model, ...metricCells(m.test), m.tssmnetRmseReduction, m.trainSeconds, m.trainRows]),
+        ...s.withoutTs.map((m) => [s.split, `${m.model}-without-ts`, ...metricCells(m.test), undefined, m.trainSeconds, s.samples.train]),
+      ]),
     ]),
   );
   if (r.insitu) {

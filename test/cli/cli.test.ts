@@ -116,6 +116,8 @@ test("smapfill evaluate: models on simulated gaps, in situ, importance, tables; 
     "--ismn",
     path.join(dir, "world", "ismn"),
     "--write-dataset",
+    "--ablation",
+    "xgb",
   ];
   args.push(
     "--max-epochs",
@@ -163,13 +165,17 @@ test("smapfill evaluate: models on simulated gaps, in situ, importance, tables; 
     assert.ok(m.test.rmse.ciLow <= m.test.rmse.value && m.test.rmse.value <= m.test.rmse.ciHigh);
   }
   assert.ok(Math.abs(gaps.tsAblation - gaps.models[1].tssmnetRmseReduction) < 1e-12);
+  assert.equal(gaps.withoutTs.length, 1);
+  const xgbWith = gaps.models.find((m: { model: string }) => m.model === "xgb").test.rmse.value;
+  const xgbWithout = gaps.withoutTs[0].test.rmse.value;
+  assert.ok(Math.abs(gaps.withoutTs[0].tsRmseReduction - (xgbWithout - xgbWith) / xgbWithout) < 1e-12);
   assert.equal(result.insitu.stationsInside, 4);
   assert.equal(result.insitu.models.length, 4);
   assert.ok(result.insitu.smap.pooled.n > 0);
   assert.equal(result.importance[0].model, "tssmnet");
   assert.deepEqual([...result.importance[0].result.groups.map((g: { name: string }) => g.name)].sort(), ["calendar", "dynamic", "static", "ts"]);
   const csvLines = fs.readFileSync(path.join(out, "metrics.csv"), "utf8").trim().split("\n");
-  assert.equal(csvLines.length, 5);
+  assert.equal(csvLines.length, 6);
   assert.match(csvLines[0]!, /^split,model,n,rmse,rmse_ci_low,rmse_ci_high,/);
   assert.match(fs.readFileSync(path.join(out, "report.md"), "utf8"), /## In situ \(daily values\)/);
   // The samples used, in the interchange format: exactly the training, validation and test rows.
@@ -181,7 +187,7 @@ test("smapfill evaluate: models on simulated gaps, in situ, importance, tables; 
 
   const again = smapfill(...args);
   assert.equal(again.code, 0, again.stderr);
-  assert.equal((again.stderr.match(/reusing the model trained before/g) ?? []).length, 4);
+  assert.equal((again.stderr.match(/reusing the model trained before/g) ?? []).length, 5);
   assert.equal(JSON.parse(fs.readFileSync(path.join(out, "evaluation.json"), "utf8")).splits[0].models[0].test.rmse.value, gaps.models[0].test.rmse.value);
 
   const changed = smapfill(...args, "--seed", "3");
