@@ -43,6 +43,7 @@ export async function benchModels(o: ModelsBenchOptions) {
     const epochs = name === "transformer" ? o.transformerEpochs : o.epochs;
     const model = createRegressor(name, data.d.names, data.d.groups, {
       seed: 0,
+      threads: 1,
       maxEpochs: epochs,
       forest: { trees: o.rfTrees },
       gbt: { rounds: o.xgbRounds },
