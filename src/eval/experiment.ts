@@ -14,7 +14,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { Cube } from "../cube/cube.js";
 import { readIsmn, selectSeries } from "../io/ismn.js";
-import { createRegressor, loadRegressor, type ModelName, type Regressor } from "../models/regressor.js";
+import { createRegressor, loadRegressor, selectColumns, type ModelName, type Regressor } from "../models/regressor.js";
 import { Rng } from "../util/random.js";
 import { runInfo } from "../util/run-info.js";
 import { SmapfillError } from "../util/errors.js";
@@ -129,13 +129,8 @@ export function makeRoles(split: SplitName, a: CubeArrays, nrows: number, ncols:
   if (split === "stations") {
     if (!stationPixels.length)
       throw new SmapfillError("the stations split needs stations inside the cube", { variable: "--splits", hint: "Give --ismn with stations in the region" });
-    // Validation gaps only (test share ~0), then the station pixels become the test set.
-    const base = mixedGaps(a.smap, nrows, ncols, { validation: c.validationShare, test: 1e-9 }, c.seed);
-    return holdOutPixels(
-      Int8Array.from(base, (r) => (r === 2 ? 0 : r)),
-      a.P,
-      stationPixels,
-    );
+    // Validation gaps only, then the station pixels become the test set.
+    return holdOutPixels(mixedGaps(a.smap, nrows, ncols, { validation: c.validationShare, test: 0 }, c.seed), a.P, stationPixels);
   }
   if (split === "gaps") return mixedGaps(a.smap, nrows, ncols, shares, c.seed);
   if (split === "temporal") return temporal(a.smap, a.P, shares, c.seed);
@@ -150,10 +145,8 @@ export function rowsOf(d: BuiltDataset, role: 0 | 1 | 2, max: number, seed: numb
     const pick = new Rng(seed).shuffle(Array.from(index)).slice(0, max);
     index = Int32Array.from(pick.sort((a, b) => a - b));
   }
-  const f = d.names.length;
-  const X = new Float32Array(index.length * f);
-  index.forEach((r, i) => X.set(d.X.subarray(r * f, (r + 1) * f), i * f));
-  return { X, y: Float32Array.from(index, (r) => d.y[r]!), n: index.length, index };
+  const rows = subsetDataset(d, index);
+  return { X: rows.X, y: rows.y, n: index.length, index };
 }
 
 function writeJsonAtomic(file: string, value: unknown): void {
@@ -305,11 +298,7 @@ export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks 
     });
     // The ablation for other models: the same rows without the ts columns.
     const keep = d.groups.flatMap((g, j) => (g === "ts" ? [] : [j]));
-    const drop = (m: { X: Float32Array; y: Float32Array; n: number }) => {
-      const X = new Float32Array(m.n * keep.length);
-      for (let i = 0; i < m.n; i++) for (let k = 0; k < keep.length; k++) X[i * keep.length + k] = m.X[i * d.names.length + keep[k]!]!;
-      return { X, y: m.y, n: m.n };
-    };
+    const drop = (m: { X: Float32Array; y: Float32Array; n: number }) => ({ X: selectColumns(m.X, m.n, d.names.length, keep), y: m.y, n: m.n });
     const subset = { names: keep.map((j) => d.names[j]!), groups: keep.map((j) => d.groups[j]!) };
     for (const name of c.ablationModels ?? []) {
       if (name === "tssmnet_nots") continue;

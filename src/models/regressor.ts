@@ -70,7 +70,8 @@ function columnsFor(name: ModelName, groups: string[]): number[] {
     .map(([, j]) => j);
 }
 
-function selectColumns(X: Float32Array, n: number, f: number, cols: number[]): Float32Array {
+/** The columns `cols` of the row-major X [n, f] (X itself when all are kept). */
+export function selectColumns(X: Float32Array, n: number, f: number, cols: number[]): Float32Array {
   if (cols.length === f) return X;
   const out = new Float32Array(n * cols.length);
   for (let i = 0; i < n; i++) for (let k = 0; k < cols.length; k++) out[i * cols.length + k] = X[i * f + cols[k]!]!;
