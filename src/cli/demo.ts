@@ -17,6 +17,8 @@ import { formatDay, parseDay } from "../util/dates.js";
 import { SmapfillError } from "../util/errors.js";
 import { Progress } from "../util/progress.js";
 import { runInfo } from "../util/run-info.js";
+import { runEvaluation, type EvaluationConfig } from "../eval/experiment.js";
+import { modelLabel, writeEvaluation } from "../report/evaluation-report.js";
 
 export interface DemoOptions {
   out: string;
@@ -24,6 +26,39 @@ export interface DemoOptions {
   days?: number;
   seed?: number;
   quiet?: boolean;
+  /** Also run a quick evaluation of the models (default true). */
+  evaluate?: boolean;
+}
+
+/**
+ * The demo's evaluation: smapfill evaluate with settings that finish in a few minutes (fewer
+ * samples and epochs; the Transformer, by far the slowest model, left out). `smapfill evaluate`
+ * runs all six with MODELS.md's settings.
+ */
+export function demoEvaluationConfig(cube: string, out: string, ismn: string): EvaluationConfig {
+  return {
+    cube,
+    out,
+    models: ["tssmnet", "tssmnet_nots", "autoresnet", "rf", "xgb"],
+    splits: ["gaps"],
+    testShare: 0.2,
+    validationShare: 0.1,
+    ismn,
+    ismnFlags: ["G"],
+    ismnMaxDepth: 0.06,
+    insituValue: "daily",
+    maxTrainSamples: 20000,
+    maxValidationSamples: 10000,
+    maxEpochs: 10,
+    rfTrees: 100,
+    xgbRounds: 500,
+    importanceModels: ["tssmnet"],
+    importanceRows: 2000,
+    importanceRepeats: 2,
+    nBoot: 200,
+    seed: 0,
+    coordinates: true,
+  };
 }
 
 export interface DemoResult {
@@ -53,6 +88,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     // A world from another config (or an interrupted one) is replaced whole.
     fs.rmSync(worldDir, { recursive: true, force: true });
     fs.rmSync(path.join(options.out, "cube.zarr"), { recursive: true, force: true });
+    fs.rmSync(path.join(options.out, "evaluation"), { recursive: true, force: true });
     const progress = new Progress("synthesise world", world.days, { quiet: options.quiet });
     const tmp = `${worldDir}.partial`;
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -83,7 +119,28 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const dates = Array.from({ length: report.days }, (_, t) => formatDay(parseDay(world.start) + t));
   renderDailyBars(report.coveragePerDay, dates, "SMAP coverage per day (share of land cells)").save(chartFile);
 
-  const summary = describe(world, report, predictors, options.out);
+  let summary = describe(world, report, predictors, options.out);
+  const files = [cubePath, mapFile, chartFile];
+  if (options.evaluate !== false) {
+    const evalOut = path.join(options.out, "evaluation");
+    const evaluation = await runEvaluation(demoEvaluationConfig(cubePath, evalOut, path.join(worldDir, "ismn")), { log });
+    files.push(...writeEvaluation(evalOut, evaluation));
+    const gaps = evaluation.splits[0]!;
+    const ablation = gaps.tsAblation ?? NaN;
+    summary += [
+      "",
+      `  evaluate  ${gaps.samples.train} training / ${gaps.samples.test} test samples (simulated gaps), quick settings (10 epochs; the Transformer`,
+      `            is left out here; smapfill evaluate runs all six): test RMSE against the hidden SMAP values`,
+      ...gaps.models.map((m) => `            ${modelLabel(m.model).padEnd(14)} ${m.test.rmse.value.toFixed(4)}  R ${m.test.r.value.toFixed(3)}`),
+      `            time-series features: TsSMNet's RMSE ${ablation >= 0 ? "lower" : "higher"} by ${(100 * Math.abs(ablation)).toFixed(1)} % than without them`,
+      ...(evaluation.insitu
+        ? [
+            `            in situ (${evaluation.insitu.stationsInside} stations): SMAP RMSE ${evaluation.insitu.smap.pooled.rmse.value.toFixed(4)}, TsSMNet ${evaluation.insitu.models[0]!.observed.pooled.rmse.value.toFixed(4)} on observed days, ${evaluation.insitu.models[0]!.gap.pooled.rmse.value.toFixed(4)} on gap days`,
+          ]
+        : []),
+      `            tables and pictures: ${path.join(evalOut, "report.md")}`,
+    ].join("\n");
+  }
   const summaryFile = path.join(options.out, "demo-summary.json");
   const json = {
     run: runInfo(),
@@ -104,7 +161,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   };
   fs.writeFileSync(`${summaryFile}.tmp`, JSON.stringify(json, null, 2));
   fs.renameSync(`${summaryFile}.tmp`, summaryFile);
-  return { world, report, predictors, files: [cubePath, mapFile, chartFile, summaryFile], summary };
+  return { world, report, predictors, files: [...files, summaryFile], summary };
 }
 
 function pct(v: number): string {

@@ -73,14 +73,15 @@ export function buildProgram(): Command {
 
   program
     .command("demo")
-    .description("synthesise a region, ingest its SMAP granules into a cube and show the coverage")
+    .description("synthesise a region, build its cube, show the coverage, and evaluate the models on it (quick settings)")
     .option("--out <dir>", "output directory", "smapfill-demo")
     .option("--preset <name>", `world size: ${Object.keys(WORLD_PRESETS).join(", ")}`, choice(Object.keys(WORLD_PRESETS) as WorldPreset[]), "demo")
     .option("--days <n>", "number of days (default: the preset's)", parseWholeNumber)
     .option("--seed <n>", "random seed", parseWholeNumber)
+    .option("--no-evaluate", "skip the quick evaluation of the models")
     .option("--quiet", "no progress output")
     .action(async (o) => {
-      const result = await runDemo({ out: o.out, preset: o.preset, days: o.days, seed: o.seed, quiet: o.quiet });
+      const result = await runDemo({ out: o.out, preset: o.preset, days: o.days, seed: o.seed, quiet: o.quiet, evaluate: o.evaluate });
       process.stdout.write(`${result.summary}\n`);
     });
 

@@ -13,7 +13,7 @@ function smapfill(...args: string[]) {
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
-test("smapfill demo (test preset) synthesises, ingests, summarises and draws; a rerun reuses the work", () => {
+test("smapfill demo (test preset) synthesises, ingests, summarises, draws and evaluates; a rerun reuses the work", () => {
   const out = path.join(tempDir(), "demo");
   const first = smapfill("demo", "--preset", "test", "--out", out);
   assert.equal(first.code, 0, first.stderr);
@@ -21,6 +21,10 @@ test("smapfill demo (test preset) synthesises, ingests, summarises and draws; a 
   assert.match(first.stdout, /region\s+EASE2_M09km rows \d+-\d+, cols \d+-\d+: \d+ x \d+ = \d+ cells/);
   assert.match(first.stdout, /SMAP\s+observed pixel-days \d+\.\d %, missing \d+\.\d %/);
   assert.match(first.stdout, /per pass .* outside the swath/);
+  assert.match(first.stdout, /evaluate {2}\d+ training \/ \d+ test samples \(simulated gaps\)/);
+  assert.match(first.stdout, /TsSMNet-noTS +0\.\d{4} {2}R 0\.\d{3}/);
+  assert.match(first.stdout, /in situ \(\d+ stations\): SMAP RMSE 0\.\d{4}/);
+  assert.ok(fs.existsSync(path.join(out, "evaluation", "report.md")));
   for (const f of ["coverage_map.png", "coverage_daily.png", "demo-summary.json", "cube.zarr/zarr.json", "world/world.json"]) {
     assert.ok(fs.existsSync(path.join(out, f)), f);
   }
@@ -103,7 +107,7 @@ test("bad input exits with status 2 and one clear line", () => {
 
 test("smapfill evaluate: models on simulated gaps, in situ, importance, tables; a re-run resumes; bad settings are refused", () => {
   const dir = tempDir();
-  const demo = smapfill("demo", "--preset", "test", "--out", dir, "--quiet");
+  const demo = smapfill("demo", "--preset", "test", "--out", dir, "--quiet", "--no-evaluate");
   assert.equal(demo.code, 0, demo.stderr);
   const out = path.join(dir, "eval");
   const args = [
