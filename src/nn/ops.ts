@@ -5,7 +5,7 @@
  */
 import { kernels, type Arr } from "./kernels/kernels.js";
 export { erf } from "./kernels/ts-kernels.js";
-import { result, scratch as alloc, sizeOf, Tensor } from "./tensor.js";
+import { isGradEnabled, result, scratch as alloc, sizeOf, Tensor } from "./tensor.js";
 import type { Rng } from "../util/random.js";
 
 function check(cond: boolean, message: string): void {
@@ -317,6 +317,7 @@ export function attention(qkv: Tensor, heads: number, p: number, training: boole
   check(Number.isInteger(d) && d % heads === 0, `attention: width ${d3} is not 3 x a multiple of ${heads} heads`);
   const scale = 1 / Math.sqrt(d / heads);
   const K = kernels();
-  const saved = K.attention(qkv.data, B, T, d, heads, scale, training ? p : 0, rng);
+  // Without a backward pass to come, the probabilities need not be kept.
+  const saved = K.attention(qkv.data, B, T, d, heads, scale, training ? p : 0, rng, isGradEnabled() && qkv.requiresGrad);
   return result(saved.y, [B, T, d], [qkv], (out) => K.attentionBackward(saved, qkv.data, out.grad!, qkv.gradBuffer(), B, T, d, heads, scale));
 }

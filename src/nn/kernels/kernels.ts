@@ -54,10 +54,10 @@ export interface Kernels {
   dropoutMask(mask: Arr, p: number, rng: Rng): void;
   /**
    * Multi-head self-attention core on qkv [B, T, 3d] -> y [B, T, d] (see ops.attention), with
-   * dropout p on the attention probabilities drawn from `rng` (p = 0: none). Returns y and what
-   * the backward pass needs.
+   * dropout p on the attention probabilities drawn from `rng` (p = 0: none). Returns y and, unless
+   * keep is false (no backward pass will follow), what the backward pass needs.
    */
-  attention(qkv: Arr, B: number, T: number, d: number, heads: number, scale: number, p: number, rng: Rng): AttentionSaved;
+  attention(qkv: Arr, B: number, T: number, d: number, heads: number, scale: number, p: number, rng: Rng, keep?: boolean): AttentionSaved;
   /** Adds the gradient of the attention with respect to qkv into dqkv, given dy. */
   attentionBackward(saved: AttentionSaved, qkv: Arr, dy: Arr, dqkv: Arr, B: number, T: number, d: number, heads: number, scale: number): void;
 }

@@ -280,7 +280,7 @@ export const wasmKernels: Kernels = {
     mask.set(new Float32Array(w.memory.buffer, om!, mask.length));
   },
 
-  attention(qkv, B, T, d, heads, scale, p, rng) {
+  attention(qkv, B, T, d, heads, scale, p, rng, keep = true) {
     const dh = d / heads;
     if (!(qkv instanceof Float32Array) || dh % 4 !== 0) return tsKernels.attention(qkv, B, T, d, heads, scale, p, rng);
     const w = instance();
@@ -295,8 +295,8 @@ export const wasmKernels: Kernels = {
     rng.setState([w.getRngState() >>> 0, spare]);
     return {
       y: heap.slice(oY! >> 2, (oY! >> 2) + B * T * d),
-      P: heap.slice(oP! >> 2, (oP! >> 2) + nP),
-      M: p > 0 ? heap.slice(oM! >> 2, (oM! >> 2) + nP) : null,
+      P: keep ? heap.slice(oP! >> 2, (oP! >> 2) + nP) : new Float32Array(0),
+      M: keep && p > 0 ? heap.slice(oM! >> 2, (oM! >> 2) + nP) : null,
       layout: "padded",
     };
   },
