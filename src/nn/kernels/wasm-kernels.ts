@@ -111,6 +111,35 @@ export function wasmSimdAvailable(): boolean {
 
 const align = (n: number) => (n + 15) & ~15;
 
+/** y = f(x) elementwise by a kernel over whole vectors (the padding lanes are ignored). */
+function elementwise(kernel: (w: GemmExports, x: number, y: number, n: number) => void, x: Float32Array, y: Float32Array): void {
+  const w = instance();
+  const n4 = (x.length + 3) & ~3;
+  const [ox, oy] = layout(w, [n4, n4]);
+  const heap = new Float32Array(w.memory.buffer);
+  heap.set(x, ox! >> 2);
+  kernel(w, ox!, oy!, n4);
+  y.set(heap.subarray(oy! >> 2, (oy! >> 2) + x.length));
+}
+
+/** dx += dy * f'(a) elementwise by a kernel (a = the op's input or output, as the kernel needs). */
+function elementwiseBackward(
+  kernel: (w: GemmExports, a: number, dy: number, dx: number, n: number) => void,
+  a: Float32Array,
+  dy: Float32Array,
+  dx: Float32Array,
+): void {
+  const w = instance();
+  const n4 = (a.length + 3) & ~3;
+  const [oa, ody, odx] = layout(w, [n4, n4, n4]);
+  const heap = new Float32Array(w.memory.buffer);
+  heap.set(a, oa! >> 2);
+  heap.set(dy, ody! >> 2);
+  heap.set(dx, odx! >> 2);
+  kernel(w, oa!, ody!, odx!, n4);
+  dx.set(heap.subarray(odx! >> 2, (odx! >> 2) + a.length));
+}
+
 /** Lays out float32 blocks of the given lengths from BASE; grows memory; returns byte offsets. */
 function layout(w: GemmExports, lengths: number[]): number[] {
   const offsets: number[] = [];
@@ -223,50 +252,22 @@ export const wasmKernels: Kernels = {
 
   relu(x, y) {
     if (!(x instanceof Float32Array) || !(y instanceof Float32Array)) return tsKernels.relu(x, y);
-    const w = instance();
-    const n4 = (x.length + 3) & ~3;
-    const [ox, oy] = layout(w, [n4, n4]);
-    const heap = new Float32Array(w.memory.buffer);
-    heap.set(x, ox! >> 2);
-    w.reluForward(ox!, oy!, n4);
-    y.set(heap.subarray(oy! >> 2, (oy! >> 2) + x.length));
+    elementwise((w, ox, oy, n) => w.reluForward(ox, oy, n), x, y);
   },
 
   reluBackward(y, dy, dx) {
     if (!(y instanceof Float32Array) || !(dx instanceof Float32Array)) return tsKernels.reluBackward(y, dy, dx);
-    const w = instance();
-    const n4 = (y.length + 3) & ~3;
-    const [oy, ody, odx] = layout(w, [n4, n4, n4]);
-    const heap = new Float32Array(w.memory.buffer);
-    heap.set(y, oy! >> 2);
-    heap.set(dy, ody! >> 2);
-    heap.set(dx, odx! >> 2);
-    w.reluBackward(oy!, ody!, odx!, n4);
-    dx.set(heap.subarray(odx! >> 2, (odx! >> 2) + y.length));
+    elementwiseBackward((w, oy, ody, odx, n) => w.reluBackward(oy, ody, odx, n), y, dy as Float32Array, dx);
   },
 
   gelu(x, y) {
     if (!(x instanceof Float32Array) || !(y instanceof Float32Array)) return tsKernels.gelu(x, y);
-    const w = instance();
-    const n4 = (x.length + 3) & ~3; // whole vectors; the padding lanes are ignored
-    const [ox, oy] = layout(w, [n4, n4]);
-    const heap = new Float32Array(w.memory.buffer);
-    heap.set(x, ox! >> 2);
-    w.geluForward(ox!, oy!, n4);
-    y.set(heap.subarray(oy! >> 2, (oy! >> 2) + x.length));
+    elementwise((w, ox, oy, n) => w.geluForward(ox, oy, n), x, y);
   },
 
   geluBackward(x, dy, dx) {
     if (!(x instanceof Float32Array) || !(dx instanceof Float32Array)) return tsKernels.geluBackward(x, dy, dx);
-    const w = instance();
-    const n4 = (x.length + 3) & ~3;
-    const [ox, ody, odx] = layout(w, [n4, n4, n4]);
-    const heap = new Float32Array(w.memory.buffer);
-    heap.set(x, ox! >> 2);
-    heap.set(dy, ody! >> 2);
-    heap.set(dx, odx! >> 2);
-    w.geluBackward(ox!, ody!, odx!, n4);
-    dx.set(heap.subarray(odx! >> 2, (odx! >> 2) + x.length));
+    elementwiseBackward((w, ox, ody, odx, n) => w.geluBackward(ox, ody, odx, n), x, dy as Float32Array, dx);
   },
 
   dropoutMask(mask, p, rng) {
