@@ -115,6 +115,15 @@ export class FeatureBuilder {
     ];
   }
 
+  /** Feature rows of every day of one pixel (a station's pixel, a reconstruction). */
+  pixelRows(pixel: number): Float32Array {
+    const T = this.a.T;
+    return this.rows(
+      new Int32Array(T).fill(pixel),
+      Int32Array.from({ length: T }, (_, t) => t),
+    );
+  }
+
   /** Feature rows (row-major [i * F + j]) of the pixel-days (pixel[i], day[i]). */
   rows(pixel: Int32Array, day: Int32Array): Float32Array {
     const { P, T } = this.a;

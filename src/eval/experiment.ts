@@ -337,10 +337,7 @@ export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks 
         .slice(0, 3);
       const model = trained.get(featured)!;
       for (const { st } of best) {
-        const rows = features.rows(
-          new Int32Array(arrays.T).fill(st.pixel),
-          Int32Array.from({ length: arrays.T }, (_, t) => t),
-        );
+        const rows = features.pixelRows(st.pixel);
         savePicture(
           `station_${st.network}_${st.station}.png`.replace(/[^A-Za-z0-9_.-]/g, "_"),
           renderSeries(
@@ -400,10 +397,9 @@ function insituFor(c: EvaluationConfig, st: StationData, a: CubeArrays, features
   const { read, series } = st;
   const { stations, outside } = st.collocated;
   const T = a.T;
-  const days = Int32Array.from({ length: T }, (_, t) => t);
   const rowCache = new Map<number, Float32Array>();
   const rowsFor = (pixel: number) => {
-    if (!rowCache.has(pixel)) rowCache.set(pixel, features.rows(new Int32Array(T).fill(pixel), days));
+    if (!rowCache.has(pixel)) rowCache.set(pixel, features.pixelRows(pixel));
     return rowCache.get(pixel)!;
   };
   const o = { nBoot: c.nBoot, seed: c.seed };
