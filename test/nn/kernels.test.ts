@@ -1,7 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { kernels, tsKernels, wasmKernels } from "../../src/nn/kernels/kernels.js";
-import { wasmSimdAvailable } from "../../src/nn/kernels/wasm-kernels.js";
+import { kernels, tsKernels, wasmKernels, wasmRelaxedKernels } from "../../src/nn/kernels/kernels.js";
+import { wasmSimdAvailable, wasmVariantAvailable } from "../../src/nn/kernels/wasm-kernels.js";
+
+/** Both builds of the WebAssembly kernels: plain SIMD and fused multiply-add (relaxed SIMD). */
+const WASM_BUILDS = [wasmKernels, wasmRelaxedKernels];
 import { Rng } from "../../src/util/random.js";
 
 /** float64 reference product, independent of both kernels. */
@@ -27,183 +30,190 @@ function reference(
   return out;
 }
 
-test("the WebAssembly SIMD kernels load here and are the default", () => {
+test("both WebAssembly builds load here (Node 20: relaxed SIMD enabled at run time) and the fused one is the default", () => {
   assert.ok(wasmSimdAvailable());
-  assert.equal(kernels().name, process.env.SMAPFILL_KERNELS === "typescript" ? "typescript" : "wasm-simd");
+  assert.ok(wasmVariantAvailable("relaxed-simd"));
+  assert.equal(kernels().name, process.env.SMAPFILL_KERNELS ?? "wasm-relaxed-simd");
 });
 
-test("property: GEMM of both kernels equals a float64 product for odd shapes and every transpose", () => {
-  const rng = new Rng(3);
-  const sizes = [1, 3, 8, 17, 64, 511];
-  let cases = 0;
-  for (let trial = 0; trial < 60; trial++) {
-    const [M, N, K] = [0, 0, 0].map(() => sizes[rng.int(sizes.length)]!) as [number, number, number];
-    if (M * N * K > 4e6) continue;
-    const transA = rng.uniform() < 0.5;
-    const transB = rng.uniform() < 0.5;
-    const acc = rng.uniform() < 0.5;
-    const A = Float32Array.from({ length: M * K }, () => rng.normal());
-    const B = Float32Array.from({ length: K * N }, () => rng.normal());
-    const C0 = Float32Array.from({ length: M * N }, () => rng.normal());
-    const expected = reference(transA, transB, M, N, K, A, B, C0, acc);
-    for (const k of [tsKernels, wasmKernels]) {
-      const C = C0.slice();
-      k.gemm(transA, transB, M, N, K, A, B, C, acc);
-      for (let i = 0; i < M * N; i++) {
-        const tol = 1e-5 * Math.sqrt(K) * (1 + Math.abs(expected[i]!));
-        assert.ok(Math.abs(C[i]! - expected[i]!) <= tol, `${k.name} ${transA ? "T" : "N"}${transB ? "T" : "N"} ${M}x${N}x${K}: ${C[i]} vs ${expected[i]}`);
+for (const wasm of WASM_BUILDS)
+  test(`property: GEMM of both kernels equals a float64 product for odd shapes and every transpose (${wasm.name})`, () => {
+    const rng = new Rng(3);
+    const sizes = [1, 3, 8, 17, 64, 511];
+    let cases = 0;
+    for (let trial = 0; trial < 60; trial++) {
+      const [M, N, K] = [0, 0, 0].map(() => sizes[rng.int(sizes.length)]!) as [number, number, number];
+      if (M * N * K > 4e6) continue;
+      const transA = rng.uniform() < 0.5;
+      const transB = rng.uniform() < 0.5;
+      const acc = rng.uniform() < 0.5;
+      const A = Float32Array.from({ length: M * K }, () => rng.normal());
+      const B = Float32Array.from({ length: K * N }, () => rng.normal());
+      const C0 = Float32Array.from({ length: M * N }, () => rng.normal());
+      const expected = reference(transA, transB, M, N, K, A, B, C0, acc);
+      for (const k of [tsKernels, wasm]) {
+        const C = C0.slice();
+        k.gemm(transA, transB, M, N, K, A, B, C, acc);
+        for (let i = 0; i < M * N; i++) {
+          const tol = 1e-5 * Math.sqrt(K) * (1 + Math.abs(expected[i]!));
+          assert.ok(Math.abs(C[i]! - expected[i]!) <= tol, `${k.name} ${transA ? "T" : "N"}${transB ? "T" : "N"} ${M}x${N}x${K}: ${C[i]} vs ${expected[i]}`);
+        }
       }
+      cases++;
     }
-    cases++;
-  }
-  assert.ok(cases > 40);
-});
+    assert.ok(cases > 40);
+  });
 
-test("GEMM on views (subarrays) reads and writes only the view", () => {
-  const big = new Float32Array(100).fill(7);
-  const A = Float32Array.from({ length: 6 }, (_, i) => i + 1);
-  const B = Float32Array.from({ length: 6 }, (_, i) => 6 - i);
-  const C = big.subarray(10, 14);
-  wasmKernels.gemm(false, false, 2, 2, 3, A, B, C, false);
-  assert.deepEqual([...C], [1 * 6 + 2 * 4 + 3 * 2, 1 * 5 + 2 * 3 + 3 * 1, 4 * 6 + 5 * 4 + 6 * 2, 4 * 5 + 5 * 3 + 6 * 1]);
-  assert.equal(big[9], 7);
-  assert.equal(big[14], 7);
-});
+for (const wasm of WASM_BUILDS)
+  test(`GEMM on views (subarrays) reads and writes only the view (${wasm.name})`, () => {
+    const big = new Float32Array(100).fill(7);
+    const A = Float32Array.from({ length: 6 }, (_, i) => i + 1);
+    const B = Float32Array.from({ length: 6 }, (_, i) => 6 - i);
+    const C = big.subarray(10, 14);
+    wasm.gemm(false, false, 2, 2, 3, A, B, C, false);
+    assert.deepEqual([...C], [1 * 6 + 2 * 4 + 3 * 2, 1 * 5 + 2 * 3 + 3 * 1, 4 * 6 + 5 * 4 + 6 * 2, 4 * 5 + 5 * 3 + 6 * 1]);
+    assert.equal(big[9], 7);
+    assert.equal(big[14], 7);
+  });
 
-test("property: attention of both kernels agrees (forward, backward, dropout masks and RNG state) for odd shapes", () => {
-  const rng = new Rng(17);
-  for (const [B, T, d, heads, p] of [
-    [1, 1, 8, 2, 0],
-    [2, 3, 32, 4, 0.1],
-    [3, 17, 32, 4, 0.1],
-    [2, 41, 32, 4, 0],
-    [1, 6, 12, 3, 0.5],
-    [2, 5, 12, 2, 0.2], // dh = 6: not a multiple of 4, the WebAssembly kernel falls back
-  ] as [number, number, number, number, number][]) {
-    const qkv = Float32Array.from({ length: B * T * 3 * d }, () => rng.normal());
-    const dy = Float32Array.from({ length: B * T * d }, () => rng.normal());
-    const scale = 1 / Math.sqrt(d / heads);
-    const run = (k: typeof tsKernels) => {
-      const r = new Rng(99);
-      const saved = k.attention(qkv, B, T, d, heads, scale, p, r);
-      const dqkv = Float32Array.from({ length: qkv.length }, (_, i) => 0.01 * i); // accumulates
-      k.attentionBackward(saved, qkv, dy, dqkv, B, T, d, heads, scale);
-      return { y: saved.y, dqkv, state: r.getState()[0] };
-    };
-    const a = run(tsKernels);
-    const b = run(wasmKernels);
-    const label = `B ${B} T ${T} d ${d} heads ${heads} p ${p}`;
-    assert.equal(b.state, a.state, `${label}: same number of random draws`);
-    for (let i = 0; i < a.y.length; i++) assert.ok(Math.abs(a.y[i]! - b.y[i]!) <= 1e-5 * (1 + Math.abs(a.y[i]!)), `${label} y[${i}] ${a.y[i]} ${b.y[i]}`);
-    for (let i = 0; i < a.dqkv.length; i++)
-      assert.ok(Math.abs(a.dqkv[i]! - b.dqkv[i]!) <= 1e-4 * (1 + Math.abs(a.dqkv[i]!)), `${label} dqkv[${i}] ${a.dqkv[i]} ${b.dqkv[i]}`);
-  }
-});
-
-test("property: GELU, its gradient and dropout masks of both kernels agree (odd lengths, same random stream)", () => {
-  const rng = new Rng(5);
-  for (const n of [1, 3, 17, 511, 4099]) {
-    const x = Float32Array.from({ length: n }, () => 4 * rng.normal());
-    const dy = Float32Array.from({ length: n }, () => rng.normal());
-    const ya = new Float32Array(n);
-    const yb = new Float32Array(n);
-    tsKernels.gelu(x, ya);
-    wasmKernels.gelu(x, yb);
-    const da = Float32Array.from({ length: n }, (_, i) => i * 0.001);
-    const db = da.slice();
-    tsKernels.geluBackward(x, dy, da);
-    wasmKernels.geluBackward(x, dy, db);
-    for (let i = 0; i < n; i++) {
-      assert.ok(Math.abs(ya[i]! - yb[i]!) <= 1e-6 * (1 + Math.abs(x[i]!)), `gelu(${x[i]}) ${ya[i]} ${yb[i]}`);
-      assert.ok(Math.abs(da[i]! - db[i]!) <= 2e-6 * (1 + Math.abs(dy[i]!)), `gelu'(${x[i]}) ${da[i]} ${db[i]}`);
-    }
-    for (const p of [0.1, 0.5]) {
-      const [ra, rb] = [new Rng(n), new Rng(n)];
-      const ma = new Float32Array(n);
-      const mb = new Float32Array(n);
-      tsKernels.dropoutMask(ma, p, ra);
-      wasmKernels.dropoutMask(mb, p, rb);
-      assert.deepEqual(mb, ma);
-      assert.deepEqual(rb.getState(), ra.getState());
-    }
-  }
-});
-
-test("property: conv1d of both kernels agrees, forward and every gradient, for odd shapes", () => {
-  const rng = new Rng(8);
-  for (const [B, Cin, Cout, L, K] of [
-    [1, 1, 1, 1, 1],
-    [2, 1, 16, 40, 3],
-    [3, 16, 32, 51, 3],
-    [2, 3, 5, 7, 5],
-    [1, 2, 3, 2, 3],
-    [2, 4, 3, 17, 3],
-  ] as [number, number, number, number, number][]) {
-    const x = Float32Array.from({ length: B * Cin * L }, () => rng.normal());
-    const W = Float32Array.from({ length: Cout * Cin * K }, () => rng.normal());
-    const bias = Float32Array.from({ length: Cout }, () => rng.normal());
-    const dy = Float32Array.from({ length: B * Cout * L }, () => rng.normal());
-    const run = (k: typeof tsKernels) => {
-      const y = new Float32Array(B * Cout * L).fill(7);
-      k.conv1d(x, W, bias, y, B, Cin, Cout, L, K);
-      const dx = Float32Array.from({ length: x.length }, (_, i) => 0.1 * i);
-      const dW = Float32Array.from({ length: W.length }, (_, i) => 0.1 * i);
-      const db = Float32Array.from({ length: Cout }, (_, i) => 0.1 * i);
-      k.conv1dBackward(x, W, dy, dx, dW, db, B, Cin, Cout, L, K);
-      const dxOnly = new Float32Array(x.length);
-      k.conv1dBackward(x, W, dy, dxOnly, null, null, B, Cin, Cout, L, K);
-      return { y, dx, dW, db, dxOnly };
-    };
-    const a = run(tsKernels);
-    const b = run(wasmKernels);
-    const label = `B ${B} Cin ${Cin} Cout ${Cout} L ${L} K ${K}`;
-    for (const key of ["y", "dx", "dW", "db", "dxOnly"] as const) {
-      const [u, v] = [a[key], b[key]];
-      for (let i = 0; i < u.length; i++) assert.ok(Math.abs(u[i]! - v[i]!) <= 1e-4 * (1 + Math.abs(u[i]!)), `${label} ${key}[${i}] ${u[i]} ${v[i]}`);
-    }
-  }
-});
-
-test("property: batch norm (training and eval) and ReLU of both kernels agree for odd shapes", () => {
-  const rng = new Rng(9);
-  for (const [N, C, L] of [
-    [2, 1, 1],
-    [7, 3, 1],
-    [512, 16, 1],
-    [5, 4, 3],
-    [9, 16, 40],
-    [3, 5, 51],
-  ] as [number, number, number][]) {
-    const n = N * C * L;
-    const x = Float32Array.from({ length: n }, () => 2 + 3 * rng.normal());
-    const gamma = Float32Array.from({ length: C }, () => rng.normal());
-    const beta = Float32Array.from({ length: C }, () => rng.normal());
-    const dy = Float32Array.from({ length: n }, () => rng.normal());
-    for (const training of [true, false]) {
+for (const wasm of WASM_BUILDS)
+  test(`property: attention of both kernels agrees (forward, backward, dropout masks and RNG state) for odd shapes (${wasm.name})`, () => {
+    const rng = new Rng(17);
+    for (const [B, T, d, heads, p] of [
+      [1, 1, 8, 2, 0],
+      [2, 3, 32, 4, 0.1],
+      [3, 17, 32, 4, 0.1],
+      [2, 41, 32, 4, 0],
+      [1, 6, 12, 3, 0.5],
+      [2, 5, 12, 2, 0.2], // dh = 6: not a multiple of 4, the WebAssembly kernel falls back
+    ] as [number, number, number, number, number][]) {
+      const qkv = Float32Array.from({ length: B * T * 3 * d }, () => rng.normal());
+      const dy = Float32Array.from({ length: B * T * d }, () => rng.normal());
+      const scale = 1 / Math.sqrt(d / heads);
       const run = (k: typeof tsKernels) => {
-        const stats = new Float64Array(3 * C);
-        if (!training) for (let c = 0; c < C; c++) ((stats[c] = 0.5 * c), (stats[2 * C + c] = 1 / (1 + c)));
-        const y = new Float32Array(n);
-        const xhat = new Float32Array(n);
-        k.batchNorm(x, y, xhat, N, C, L, gamma, beta, stats, 1e-5, training);
-        const dx = Float32Array.from({ length: n }, (_, i) => 0.01 * i);
-        const dg = Float32Array.from({ length: C }, (_, i) => i);
-        const db = Float32Array.from({ length: C }, (_, i) => -i);
-        k.batchNormBackward(dy, xhat, dx, N, C, L, gamma, stats, training, dg, db);
-        const relu = new Float32Array(n);
-        k.relu(x, relu);
-        const dr = Float32Array.from({ length: n }, (_, i) => 0.01 * i);
-        k.reluBackward(relu, dy, dr);
-        return { y, xhat, dx, dg, db, stats: Float32Array.from(stats), relu, dr };
+        const r = new Rng(99);
+        const saved = k.attention(qkv, B, T, d, heads, scale, p, r);
+        const dqkv = Float32Array.from({ length: qkv.length }, (_, i) => 0.01 * i); // accumulates
+        k.attentionBackward(saved, qkv, dy, dqkv, B, T, d, heads, scale);
+        return { y: saved.y, dqkv, state: r.getState()[0] };
       };
       const a = run(tsKernels);
-      const b = run(wasmKernels);
-      for (const key of ["y", "xhat", "dx", "dg", "db", "stats", "relu", "dr"] as const) {
-        const [u, v] = [a[key], b[key]];
-        const scale = key === "dg" || key === "db" ? Math.sqrt(N * L) : 1;
-        for (let i = 0; i < u.length; i++)
-          assert.ok(Math.abs(u[i]! - v[i]!) <= 2e-5 * scale * (1 + Math.abs(u[i]!)), `[${N}, ${C}, ${L}] training ${training} ${key}[${i}] ${u[i]} ${v[i]}`);
+      const b = run(wasm);
+      const label = `B ${B} T ${T} d ${d} heads ${heads} p ${p}`;
+      assert.equal(b.state, a.state, `${label}: same number of random draws`);
+      for (let i = 0; i < a.y.length; i++) assert.ok(Math.abs(a.y[i]! - b.y[i]!) <= 1e-5 * (1 + Math.abs(a.y[i]!)), `${label} y[${i}] ${a.y[i]} ${b.y[i]}`);
+      for (let i = 0; i < a.dqkv.length; i++)
+        assert.ok(Math.abs(a.dqkv[i]! - b.dqkv[i]!) <= 1e-4 * (1 + Math.abs(a.dqkv[i]!)), `${label} dqkv[${i}] ${a.dqkv[i]} ${b.dqkv[i]}`);
+    }
+  });
+
+for (const wasm of WASM_BUILDS)
+  test(`property: GELU, its gradient and dropout masks of both kernels agree (odd lengths, same random stream) (${wasm.name})`, () => {
+    const rng = new Rng(5);
+    for (const n of [1, 3, 17, 511, 4099]) {
+      const x = Float32Array.from({ length: n }, () => 4 * rng.normal());
+      const dy = Float32Array.from({ length: n }, () => rng.normal());
+      const ya = new Float32Array(n);
+      const yb = new Float32Array(n);
+      tsKernels.gelu(x, ya);
+      wasm.gelu(x, yb);
+      const da = Float32Array.from({ length: n }, (_, i) => i * 0.001);
+      const db = da.slice();
+      tsKernels.geluBackward(x, dy, da);
+      wasm.geluBackward(x, dy, db);
+      for (let i = 0; i < n; i++) {
+        assert.ok(Math.abs(ya[i]! - yb[i]!) <= 1e-6 * (1 + Math.abs(x[i]!)), `gelu(${x[i]}) ${ya[i]} ${yb[i]}`);
+        assert.ok(Math.abs(da[i]! - db[i]!) <= 2e-6 * (1 + Math.abs(dy[i]!)), `gelu'(${x[i]}) ${da[i]} ${db[i]}`);
+      }
+      for (const p of [0.1, 0.5]) {
+        const [ra, rb] = [new Rng(n), new Rng(n)];
+        const ma = new Float32Array(n);
+        const mb = new Float32Array(n);
+        tsKernels.dropoutMask(ma, p, ra);
+        wasm.dropoutMask(mb, p, rb);
+        assert.deepEqual(mb, ma);
+        assert.deepEqual(rb.getState(), ra.getState());
       }
     }
-  }
-});
+  });
+
+for (const wasm of WASM_BUILDS)
+  test(`property: conv1d of both kernels agrees, forward and every gradient, for odd shapes (${wasm.name})`, () => {
+    const rng = new Rng(8);
+    for (const [B, Cin, Cout, L, K] of [
+      [1, 1, 1, 1, 1],
+      [2, 1, 16, 40, 3],
+      [3, 16, 32, 51, 3],
+      [2, 3, 5, 7, 5],
+      [1, 2, 3, 2, 3],
+      [2, 4, 3, 17, 3],
+    ] as [number, number, number, number, number][]) {
+      const x = Float32Array.from({ length: B * Cin * L }, () => rng.normal());
+      const W = Float32Array.from({ length: Cout * Cin * K }, () => rng.normal());
+      const bias = Float32Array.from({ length: Cout }, () => rng.normal());
+      const dy = Float32Array.from({ length: B * Cout * L }, () => rng.normal());
+      const run = (k: typeof tsKernels) => {
+        const y = new Float32Array(B * Cout * L).fill(7);
+        k.conv1d(x, W, bias, y, B, Cin, Cout, L, K);
+        const dx = Float32Array.from({ length: x.length }, (_, i) => 0.1 * i);
+        const dW = Float32Array.from({ length: W.length }, (_, i) => 0.1 * i);
+        const db = Float32Array.from({ length: Cout }, (_, i) => 0.1 * i);
+        k.conv1dBackward(x, W, dy, dx, dW, db, B, Cin, Cout, L, K);
+        const dxOnly = new Float32Array(x.length);
+        k.conv1dBackward(x, W, dy, dxOnly, null, null, B, Cin, Cout, L, K);
+        return { y, dx, dW, db, dxOnly };
+      };
+      const a = run(tsKernels);
+      const b = run(wasm);
+      const label = `B ${B} Cin ${Cin} Cout ${Cout} L ${L} K ${K}`;
+      for (const key of ["y", "dx", "dW", "db", "dxOnly"] as const) {
+        const [u, v] = [a[key], b[key]];
+        for (let i = 0; i < u.length; i++) assert.ok(Math.abs(u[i]! - v[i]!) <= 1e-4 * (1 + Math.abs(u[i]!)), `${label} ${key}[${i}] ${u[i]} ${v[i]}`);
+      }
+    }
+  });
+
+for (const wasm of WASM_BUILDS)
+  test(`property: batch norm (training and eval) and ReLU of both kernels agree for odd shapes (${wasm.name})`, () => {
+    const rng = new Rng(9);
+    for (const [N, C, L] of [
+      [2, 1, 1],
+      [7, 3, 1],
+      [512, 16, 1],
+      [5, 4, 3],
+      [9, 16, 40],
+      [3, 5, 51],
+    ] as [number, number, number][]) {
+      const n = N * C * L;
+      const x = Float32Array.from({ length: n }, () => 2 + 3 * rng.normal());
+      const gamma = Float32Array.from({ length: C }, () => rng.normal());
+      const beta = Float32Array.from({ length: C }, () => rng.normal());
+      const dy = Float32Array.from({ length: n }, () => rng.normal());
+      for (const training of [true, false]) {
+        const run = (k: typeof tsKernels) => {
+          const stats = new Float64Array(3 * C);
+          if (!training) for (let c = 0; c < C; c++) ((stats[c] = 0.5 * c), (stats[2 * C + c] = 1 / (1 + c)));
+          const y = new Float32Array(n);
+          const xhat = new Float32Array(n);
+          k.batchNorm(x, y, xhat, N, C, L, gamma, beta, stats, 1e-5, training);
+          const dx = Float32Array.from({ length: n }, (_, i) => 0.01 * i);
+          const dg = Float32Array.from({ length: C }, (_, i) => i);
+          const db = Float32Array.from({ length: C }, (_, i) => -i);
+          k.batchNormBackward(dy, xhat, dx, N, C, L, gamma, stats, training, dg, db);
+          const relu = new Float32Array(n);
+          k.relu(x, relu);
+          const dr = Float32Array.from({ length: n }, (_, i) => 0.01 * i);
+          k.reluBackward(relu, dy, dr);
+          return { y, xhat, dx, dg, db, stats: Float32Array.from(stats), relu, dr };
+        };
+        const a = run(tsKernels);
+        const b = run(wasm);
+        for (const key of ["y", "xhat", "dx", "dg", "db", "stats", "relu", "dr"] as const) {
+          const [u, v] = [a[key], b[key]];
+          const scale = key === "dg" || key === "db" ? Math.sqrt(N * L) : 1;
+          for (let i = 0; i < u.length; i++)
+            assert.ok(Math.abs(u[i]! - v[i]!) <= 2e-5 * scale * (1 + Math.abs(u[i]!)), `[${N}, ${C}, ${L}] training ${training} ${key}[${i}] ${u[i]} ${v[i]}`);
+        }
+      }
+    }
+  });

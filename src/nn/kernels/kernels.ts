@@ -6,9 +6,9 @@
  */
 import type { Rng } from "../../util/random.js";
 import { tsKernels } from "./ts-kernels.js";
-import { wasmKernels, wasmSimdAvailable } from "./wasm-kernels.js";
+import { wasmKernels, wasmRelaxedKernels, wasmVariantAvailable } from "./wasm-kernels.js";
 
-export { tsKernels, wasmKernels };
+export { tsKernels, wasmKernels, wasmRelaxedKernels };
 export type Arr = Float32Array | Float64Array;
 
 export interface Kernels {
@@ -75,12 +75,25 @@ export interface AttentionSaved {
 let active: Kernels | undefined;
 
 /**
- * The kernels ops use now: WebAssembly SIMD when it loads, else TypeScript.
- * SMAPFILL_KERNELS=typescript forces the TypeScript kernels.
+ * The kernels ops use now: the fastest that loads (WebAssembly relaxed SIMD with fused
+ * multiply-add, else plain WebAssembly SIMD, else TypeScript). SMAPFILL_KERNELS forces one:
+ * typescript, wasm-simd or wasm-relaxed-simd (an error if this runtime cannot run it).
  */
 export function kernels(): Kernels {
-  if (!active) active = process.env.SMAPFILL_KERNELS === "typescript" || !wasmSimdAvailable() ? tsKernels : wasmKernels;
+  if (!active) active = chooseKernels(process.env.SMAPFILL_KERNELS);
   return active;
+}
+
+function chooseKernels(forced: string | undefined): Kernels {
+  const all = [wasmRelaxedKernels, wasmKernels, tsKernels];
+  const runs = (k: Kernels) => k === tsKernels || wasmVariantAvailable(k === wasmKernels ? "simd" : "relaxed-simd");
+  if (forced) {
+    const k = all.find((x) => x.name === forced);
+    if (!k) throw new Error(`SMAPFILL_KERNELS=${forced}: expected one of ${all.map((x) => x.name).join(", ")}`);
+    if (!runs(k)) throw new Error(`SMAPFILL_KERNELS=${forced}: this runtime (Node ${process.versions.node}) cannot run these kernels`);
+    return k;
+  }
+  return all.find(runs)!;
 }
 
 /** Switches the kernels (returns the previous ones). */

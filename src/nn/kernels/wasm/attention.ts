@@ -7,7 +7,7 @@
 // Probabilities P and masks M are stored [B*H, T, Tp] with Tp = T rounded up to 4 (padding 0).
 
 import { uniform } from "./rng";
-import { vexp } from "./vmath";
+import { madd, vexp } from "./vmath";
 
 @inline function hsum(v: v128): f32 {
   return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
@@ -40,7 +40,7 @@ function gather(qkv: usize, b: i32, h: i32, T: i32, d: i32, dh: i32, Tp: i32, sc
 @inline function rowTimesTransposed(a: usize, XT: usize, dh: i32, Tp: i32, out: usize): void {
   for (let u = 0; u < Tp; u += 4) {
     let acc = f32x4.splat(0);
-    for (let i = 0; i < dh; i++) acc = f32x4.add(acc, f32x4.mul(f32x4.splat(load<f32>(at(a, i))), v128.load(at(XT, i * Tp + u))));
+    for (let i = 0; i < dh; i++) acc = madd(f32x4.splat(load<f32>(at(a, i))), v128.load(at(XT, i * Tp + u)), acc);
     v128.store(at(out, u), acc);
   }
 }

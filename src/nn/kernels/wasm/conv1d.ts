@@ -2,6 +2,8 @@
 // (no im2col): each output row is a sum of shifted input rows, 4 positions per vector. Input
 // rows are first copied into a zero-padded scratch row so the shifts need no bounds checks.
 
+import { madd } from "./vmath";
+
 @inline function at(base: usize, i: i32): usize {
   return base + (<usize>i << 2);
 }
@@ -41,10 +43,10 @@ export function conv1dForward(x: usize, W: usize, bias: usize, y: usize, B: i32,
           for (let k = 0; k < K; k++) {
             const xv = v128.load(at(xr, k));
             const j = ci * K + k;
-            a0 = f32x4.add(a0, f32x4.mul(v128.load32_splat(at(w0, j)), xv));
-            a1 = f32x4.add(a1, f32x4.mul(v128.load32_splat(at(w0, CK + j)), xv));
-            a2 = f32x4.add(a2, f32x4.mul(v128.load32_splat(at(w0, 2 * CK + j)), xv));
-            a3 = f32x4.add(a3, f32x4.mul(v128.load32_splat(at(w0, 3 * CK + j)), xv));
+            a0 = madd(v128.load32_splat(at(w0, j)), xv, a0);
+            a1 = madd(v128.load32_splat(at(w0, CK + j)), xv, a1);
+            a2 = madd(v128.load32_splat(at(w0, 2 * CK + j)), xv, a2);
+            a3 = madd(v128.load32_splat(at(w0, 3 * CK + j)), xv, a3);
           }
         }
         v128.store(at(rows, l), a0);
@@ -61,7 +63,7 @@ export function conv1dForward(x: usize, W: usize, bias: usize, y: usize, B: i32,
         for (let ci = 0; ci < Cin; ci++) {
           const xr = at(xp, ci * S + l);
           const wr = at(W, (co * Cin + ci) * K);
-          for (let k = 0; k < K; k++) acc = f32x4.add(acc, f32x4.mul(v128.load32_splat(at(wr, k)), v128.load(at(xr, k))));
+          for (let k = 0; k < K; k++) acc = madd(v128.load32_splat(at(wr, k)), v128.load(at(xr, k)), acc);
         }
         v128.store(at(rows, l), acc);
       }
@@ -115,9 +117,9 @@ export function conv1dBackward(
           let s2 = v128.load(slot, 32);
           for (let l = 0; l < Lr; l += 4) {
             const d = v128.load(at(dr, l));
-            s0 = f32x4.add(s0, f32x4.mul(d, v128.load(at(xr, l))));
-            s1 = f32x4.add(s1, f32x4.mul(d, v128.load(at(xr, l + 1))));
-            s2 = f32x4.add(s2, f32x4.mul(d, v128.load(at(xr, l + 2))));
+            s0 = madd(d, v128.load(at(xr, l)), s0);
+            s1 = madd(d, v128.load(at(xr, l + 1)), s1);
+            s2 = madd(d, v128.load(at(xr, l + 2)), s2);
           }
           v128.store(slot, s0);
           v128.store(slot, s1, 16);
@@ -127,7 +129,7 @@ export function conv1dBackward(
         for (let k = 0; k < K; k++) {
           const slot = acc + (<usize>((co * Cin + ci) * K + k) << 4);
           let s = v128.load(slot);
-          for (let l = 0; l < Lr; l += 4) s = f32x4.add(s, f32x4.mul(v128.load(at(dr, l)), v128.load(at(xr, l + k))));
+          for (let l = 0; l < Lr; l += 4) s = madd(v128.load(at(dr, l)), v128.load(at(xr, l + k)), s);
           v128.store(slot, s);
         }
       }
@@ -145,10 +147,10 @@ export function conv1dBackward(
           const wr = at(W, (co * Cin + ci) * K);
           for (let k = 0; k < K; k++) {
             const dv = v128.load(at(dyp, co * S + m + 2 * pad - k));
-            s0 = f32x4.add(s0, f32x4.mul(v128.load32_splat(at(wr, k)), dv));
-            s1 = f32x4.add(s1, f32x4.mul(v128.load32_splat(at(wr, K + k)), dv));
-            s2 = f32x4.add(s2, f32x4.mul(v128.load32_splat(at(wr, 2 * K + k)), dv));
-            s3 = f32x4.add(s3, f32x4.mul(v128.load32_splat(at(wr, 3 * K + k)), dv));
+            s0 = madd(v128.load32_splat(at(wr, k)), dv, s0);
+            s1 = madd(v128.load32_splat(at(wr, K + k)), dv, s1);
+            s2 = madd(v128.load32_splat(at(wr, 2 * K + k)), dv, s2);
+            s3 = madd(v128.load32_splat(at(wr, 3 * K + k)), dv, s3);
           }
         }
         for (let j = 0; j < 4; j++) {
@@ -165,7 +167,7 @@ export function conv1dBackward(
         let s = f32x4.splat(0);
         for (let co = 0; co < Cout; co++) {
           const wr = at(W, (co * Cin + ci) * K);
-          for (let k = 0; k < K; k++) s = f32x4.add(s, f32x4.mul(v128.load32_splat(at(wr, k)), v128.load(at(dyp, co * S + m + 2 * pad - k))));
+          for (let k = 0; k < K; k++) s = madd(v128.load32_splat(at(wr, k)), v128.load(at(dyp, co * S + m + 2 * pad - k)), s);
         }
         v128.store(at(row, m), s);
       }

@@ -2,6 +2,8 @@
 // C[M,N] (+)= A[M,K] B[K,N], float32, row-major, operands at byte offsets in this module's
 // memory. Register tile 4 x 8 (8 f32x4 accumulators), K blocked so a B panel stays in cache.
 
+import { madd } from "./vmath";
+
 const KBLOCK: i32 = 256;
 
 // dst[c * rows + r] = src[r * cols + c]
@@ -28,18 +30,18 @@ export function transpose(src: usize, dst: usize, rows: i32, cols: i32): void {
   for (let k = k0; k < k1; k++) {
     const b0 = v128.load(b);
     const b1 = v128.load(b, 16);
-    const a0 = f32x4.splat(load<f32>(a));
-    const a1 = f32x4.splat(load<f32>(a + rowA));
-    const a2 = f32x4.splat(load<f32>(a + 2 * rowA));
-    const a3 = f32x4.splat(load<f32>(a + 3 * rowA));
-    s00 = f32x4.add(s00, f32x4.mul(a0, b0));
-    s01 = f32x4.add(s01, f32x4.mul(a0, b1));
-    s10 = f32x4.add(s10, f32x4.mul(a1, b0));
-    s11 = f32x4.add(s11, f32x4.mul(a1, b1));
-    s20 = f32x4.add(s20, f32x4.mul(a2, b0));
-    s21 = f32x4.add(s21, f32x4.mul(a2, b1));
-    s30 = f32x4.add(s30, f32x4.mul(a3, b0));
-    s31 = f32x4.add(s31, f32x4.mul(a3, b1));
+    const a0 = v128.load32_splat(a);
+    const a1 = v128.load32_splat(a + rowA);
+    const a2 = v128.load32_splat(a + 2 * rowA);
+    const a3 = v128.load32_splat(a + 3 * rowA);
+    s00 = madd(a0, b0, s00);
+    s01 = madd(a0, b1, s01);
+    s10 = madd(a1, b0, s10);
+    s11 = madd(a1, b1, s11);
+    s20 = madd(a2, b0, s20);
+    s21 = madd(a2, b1, s21);
+    s30 = madd(a3, b0, s30);
+    s31 = madd(a3, b1, s31);
     a += 4;
     b += rowB;
   }
@@ -56,9 +58,9 @@ export function transpose(src: usize, dst: usize, rows: i32, cols: i32): void {
   let b = B + <usize>(k0 * N + j) * 4;
   const rowB = <usize>N * 4;
   for (let k = k0; k < k1; k++) {
-    const av = f32x4.splat(load<f32>(a));
-    s0 = f32x4.add(s0, f32x4.mul(av, v128.load(b)));
-    s1 = f32x4.add(s1, f32x4.mul(av, v128.load(b, 16)));
+    const av = v128.load32_splat(a);
+    s0 = madd(av, v128.load(b), s0);
+    s1 = madd(av, v128.load(b, 16), s1);
     a += 4;
     b += rowB;
   }

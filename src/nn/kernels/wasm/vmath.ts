@@ -32,3 +32,10 @@
   // copy the sign of x
   return v128.or(v128.and(e, i32x4.splat(0x7fffffff)), v128.and(x, i32x4.splat(0x80000000)));
 }
+
+// a * b + c on 4 lanes: one fused multiply-add where the build has relaxed SIMD (the
+// kernels-relaxed.wasm variant, used when the runtime validates it), else multiply then add.
+@inline export function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
