@@ -11,6 +11,7 @@ import * as ops from "../nn/ops.js";
 import { Adam, AdamW, PlateauSchedule, type Optimizer } from "../nn/optim.js";
 import { noGrad, recycling, Tensor } from "../nn/tensor.js";
 import { Rng } from "../util/random.js";
+import { NetReplicas } from "./net-replicas.js";
 
 export interface TrainOptions {
   maxEpochs?: number;
@@ -18,6 +19,8 @@ export interface TrainOptions {
   seed?: number;
   lrPatience?: number;
   stopPatience?: number;
+  /** Threads (data-parallel over each batch, see NetReplicas); default 1. Results depend on it. */
+  threads?: number;
   onEpoch?: (e: EpochRecord) => void;
 }
 
@@ -101,39 +104,46 @@ export function trainNet(
   const history: EpochRecord[] = [];
   let trainSeconds = 0;
   let samples = 0;
-  for (let epoch = 1; epoch <= (o.maxEpochs ?? 200); epoch++) {
-    const t0 = performance.now();
-    net.train();
-    for (let i = n - 1; i > 0; i--) {
-      const j = rng.int(i + 1);
-      const t = order[i]!;
-      order[i] = order[j]!;
-      order[j] = t;
-    }
-    let lossSum = 0;
-    let seen = 0;
-    for (let s = 0; s < n; s += batch) {
-      const m = Math.min(batch, n - s);
-      if (m < 2) continue;
-      for (let r = 0; r < m; r++) {
-        const src = order[s + r]!;
-        xb.set(Ztr.subarray(src * f, (src + 1) * f), r * f);
-        yb[r] = target[src]!;
+  const threads = Math.max(1, Math.min(o.threads ?? 1, Math.floor(batch / 64)));
+  const replicas = threads > 1 ? new NetReplicas(net, name, seed, threads, batch) : null;
+  try {
+    for (let epoch = 1; epoch <= (o.maxEpochs ?? 200); epoch++) {
+      const t0 = performance.now();
+      net.train();
+      for (let i = n - 1; i > 0; i--) {
+        const j = rng.int(i + 1);
+        const t = order[i]!;
+        order[i] = order[j]!;
+        order[j] = t;
       }
-      lossSum += trainStep(net, opt, xb.subarray(0, m * f), yb.subarray(0, m), m, f) * m;
-      seen += m;
+      let lossSum = 0;
+      let seen = 0;
+      for (let s = 0; s < n; s += batch) {
+        const m = Math.min(batch, n - s);
+        if (m < 2) continue;
+        for (let r = 0; r < m; r++) {
+          const src = order[s + r]!;
+          xb.set(Ztr.subarray(src * f, (src + 1) * f), r * f);
+          yb[r] = target[src]!;
+        }
+        const [x, y] = [xb.subarray(0, m * f), yb.subarray(0, m)];
+        lossSum += (replicas ? replicas.trainStep(opt, x, y, m) : trainStep(net, opt, x, y, m, f)) * m;
+        seen += m;
+      }
+      const t1 = performance.now();
+      trainSeconds += (t1 - t0) / 1000;
+      samples += seen;
+      const pred = replicas ? replicas.predict(Zva, yva.length).map((v) => v * ySd + yMean) : predictNet(net, Zva, yva.length, f, yMean, ySd);
+      let se = 0;
+      for (let i = 0; i < yva.length; i++) se += (pred[i]! - yva[i]!) ** 2;
+      const valRmse = Math.sqrt(se / yva.length);
+      const record = { epoch, trainMseStd: lossSum / Math.max(1, seen), valRmse, lr: opt.lr, seconds: (performance.now() - t0) / 1000 };
+      history.push(record);
+      o.onEpoch?.(record);
+      if (schedule.update(epoch, valRmse)) break;
     }
-    const t1 = performance.now();
-    trainSeconds += (t1 - t0) / 1000;
-    samples += seen;
-    const pred = predictNet(net, Zva, yva.length, f, yMean, ySd);
-    let se = 0;
-    for (let i = 0; i < yva.length; i++) se += (pred[i]! - yva[i]!) ** 2;
-    const valRmse = Math.sqrt(se / yva.length);
-    const record = { epoch, trainMseStd: lossSum / Math.max(1, seen), valRmse, lr: opt.lr, seconds: (performance.now() - t0) / 1000 };
-    history.push(record);
-    o.onEpoch?.(record);
-    if (schedule.update(epoch, valRmse)) break;
+  } finally {
+    replicas?.close();
   }
   schedule.restoreBest();
   return { net, yMean, ySd, history, bestEpoch: schedule.bestEpoch, bestValRmse: schedule.best, trainSamplesPerSecond: samples / trainSeconds };

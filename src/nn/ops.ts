@@ -23,20 +23,13 @@ export function linear(x: Tensor, W: Tensor, b: Tensor | null): Tensor {
   check(x.shape[x.shape.length - 1] === inF, `linear: input has ${x.shape[x.shape.length - 1]} features, weight expects ${inF}`);
   const n = x.size / inF;
   const y = alloc(n * outF, x.dtype);
-  kernels().gemm(false, true, n, outF, inF, x.data, W.data, y, false);
-  if (b) {
-    const bd = b.data;
-    for (let i = 0; i < n; i++) for (let j = 0; j < outF; j++) y[i * outF + j]! += bd[j]!;
-  }
+  kernels().gemm(false, true, n, outF, inF, x.data, W.data, y, false, b ? b.data : null);
   const shape = [...x.shape.slice(0, -1), outF];
   return result(y, shape, b ? [x, W, b] : [x, W], (out) => {
     const dy = out.grad!;
     if (x.requiresGrad) kernels().gemm(false, false, n, inF, outF, dy, W.data, x.gradBuffer(), true);
     if (W.requiresGrad) kernels().gemm(true, false, outF, inF, n, dy, x.data, W.gradBuffer(), true);
-    if (b && b.requiresGrad) {
-      const db = b.gradBuffer();
-      for (let i = 0; i < n; i++) for (let j = 0; j < outF; j++) db[j]! += dy[i * outF + j]!;
-    }
+    if (b && b.requiresGrad) kernels().columnSums(dy, n, outF, b.gradBuffer());
   });
 }
 

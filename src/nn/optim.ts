@@ -4,7 +4,7 @@
  * learning rate after `patience` epochs without improvement, and early stopping with the best
  * weights restored.
  */
-import type { Arr } from "./kernels/kernels.js";
+import { kernels, type Arr } from "./kernels/kernels.js";
 import type { Module } from "./module.js";
 import { alloc, type Tensor } from "./tensor.js";
 
@@ -81,19 +81,10 @@ export class Adam extends Base {
     const c1 = 1 - b1 ** this.t;
     const sqrtC2 = Math.sqrt(1 - b2 ** this.t);
     const stepSize = this.lr / c1;
+    const o = { b1, b2, stepSize, sqrtC2, eps: this.eps, weightDecay: this.weightDecay, decoupled: this.decoupled, lr: this.lr };
+    const K = kernels();
     this.params.forEach((p, k) => {
-      if (!p.grad) return;
-      const g = p.grad;
-      const m = this.m[k]!;
-      const v = this.v[k]!;
-      const d = p.data;
-      if (this.decoupled && this.weightDecay) for (let i = 0; i < p.size; i++) d[i]! *= 1 - this.lr * this.weightDecay;
-      for (let i = 0; i < p.size; i++) {
-        const gi = this.decoupled ? g[i]! : g[i]! + this.weightDecay * d[i]!;
-        m[i] = b1 * m[i]! + (1 - b1) * gi;
-        v[i] = b2 * v[i]! + (1 - b2) * gi * gi;
-        d[i]! -= (stepSize * m[i]!) / (Math.sqrt(v[i]!) / sqrtC2 + this.eps);
-      }
+      if (p.grad) K.adamStep(p.data, p.grad, this.m[k]!, this.v[k]!, o);
     });
   }
 }

@@ -50,10 +50,12 @@ for (const wasm of WASM_BUILDS)
       const A = Float32Array.from({ length: M * K }, () => rng.normal());
       const B = Float32Array.from({ length: K * N }, () => rng.normal());
       const C0 = Float32Array.from({ length: M * N }, () => rng.normal());
+      const bias = rng.uniform() < 0.5 ? Float32Array.from({ length: N }, () => rng.normal()) : null;
       const expected = reference(transA, transB, M, N, K, A, B, C0, acc);
+      if (bias) for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) expected[i * N + j]! += bias[j]!;
       for (const k of [tsKernels, wasm]) {
         const C = C0.slice();
-        k.gemm(transA, transB, M, N, K, A, B, C, acc);
+        k.gemm(transA, transB, M, N, K, A, B, C, acc, bias);
         for (let i = 0; i < M * N; i++) {
           const tol = 1e-5 * Math.sqrt(K) * (1 + Math.abs(expected[i]!));
           assert.ok(Math.abs(C[i]! - expected[i]!) <= tol, `${k.name} ${transA ? "T" : "N"}${transB ? "T" : "N"} ${M}x${N}x${K}: ${C[i]} vs ${expected[i]}`);
@@ -180,6 +182,8 @@ for (const wasm of WASM_BUILDS)
       [2, 1, 1],
       [7, 3, 1],
       [512, 16, 1],
+      [5, 7, 1], // four channels vectorised, three by the row code
+      [33, 130, 1],
       [5, 4, 3],
       [9, 16, 40],
       [3, 5, 51],
@@ -214,6 +218,55 @@ for (const wasm of WASM_BUILDS)
           for (let i = 0; i < u.length; i++)
             assert.ok(Math.abs(u[i]! - v[i]!) <= 2e-5 * scale * (1 + Math.abs(u[i]!)), `[${N}, ${C}, ${L}] training ${training} ${key}[${i}] ${u[i]} ${v[i]}`);
         }
+      }
+    }
+  });
+
+for (const wasm of WASM_BUILDS)
+  test(`property: column sums and Adam/AdamW steps of both kernels agree for odd lengths (${wasm.name})`, () => {
+    const rng = new Rng(12);
+    for (const [M, N] of [
+      [1, 1],
+      [3, 5],
+      [17, 128],
+      [512, 33],
+    ] as [number, number][]) {
+      const A = Float32Array.from({ length: M * N }, () => rng.normal());
+      const a = Float32Array.from({ length: N }, (_, j) => j);
+      const b = a.slice();
+      tsKernels.columnSums(A, M, N, a);
+      wasm.columnSums(A, M, N, b);
+      for (let j = 0; j < N; j++)
+        assert.ok(Math.abs(a[j]! - b[j]!) <= 1e-5 * Math.sqrt(M) * (1 + Math.abs(a[j]!)), `[${M}, ${N}] column ${j}: ${a[j]} ${b[j]}`);
+    }
+    for (const n of [1, 3, 17, 511]) {
+      for (const [weightDecay, decoupled] of [
+        [0, false],
+        [0.01, false],
+        [1e-5, true],
+      ] as [number, boolean][]) {
+        const p = Float32Array.from({ length: n }, () => rng.normal());
+        const g = Float32Array.from({ length: n }, () => rng.normal());
+        const m = Float32Array.from({ length: n }, () => 0.1 * rng.normal());
+        const v = Float32Array.from({ length: n }, () => 0.1 * rng.uniform());
+        const run = (k: typeof tsKernels) => {
+          const [pk, mk, vk] = [p.slice(), m.slice(), v.slice()];
+          k.adamStep(pk, g, mk, vk, {
+            b1: 0.9,
+            b2: 0.999,
+            stepSize: 1e-3 / (1 - 0.9 ** 3),
+            sqrtC2: Math.sqrt(1 - 0.999 ** 3),
+            eps: 1e-8,
+            weightDecay,
+            decoupled,
+            lr: 1e-3,
+          });
+          return [pk, mk, vk];
+        };
+        const [ra, rb] = [run(tsKernels), run(wasm)];
+        for (let q = 0; q < 3; q++)
+          for (let i = 0; i < n; i++)
+            assert.ok(Math.abs(ra[q]![i]! - rb[q]![i]!) <= 1e-6 * (1 + Math.abs(ra[q]![i]!)), `n ${n} array ${q}[${i}]: ${ra[q]![i]} ${rb[q]![i]}`);
       }
     }
   });

@@ -16,8 +16,13 @@ export interface Kernels {
   /**
    * C[M,N] = (accumulate ? C : 0) + op(A) op(B), row-major.
    * op(A) is A[M,K] (transA false) or A[K,M]^T; op(B) is B[K,N] or B[N,K]^T.
+   * bias [N], when given, is added to every row (a dense layer's bias, fused).
    */
-  gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, A: Arr, B: Arr, C: Arr, accumulate: boolean): void;
+  gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, A: Arr, B: Arr, C: Arr, accumulate: boolean, bias?: Arr | null): void;
+  /** out[j] += sum_i A[i, j], A [M, N] (a dense layer's bias gradient). */
+  columnSums(A: Arr, M: number, N: number, out: Arr): void;
+  /** One Adam/AdamW update of parameter p (in place) with gradient g and moments m, v (see optim.Adam). */
+  adamStep(p: Arr, g: Arr, m: Arr, v: Arr, o: AdamStepOptions): void;
   /** y[b, co, l] = bias[co] + sum_ci,k W[co, ci, k] x[b, ci, l + k - K/2] (zero padding); y overwritten. */
   conv1d(x: Arr, W: Arr, bias: Arr | null, y: Arr, B: number, Cin: number, Cout: number, L: number, K: number): void;
   /** Adds the gradients of conv1d into dx, dW, dbias (each may be null: not wanted). */
@@ -60,6 +65,20 @@ export interface Kernels {
   attention(qkv: Arr, B: number, T: number, d: number, heads: number, scale: number, p: number, rng: Rng, keep?: boolean): AttentionSaved;
   /** Adds the gradient of the attention with respect to qkv into dqkv, given dy. */
   attentionBackward(saved: AttentionSaved, qkv: Arr, dy: Arr, dqkv: Arr, B: number, T: number, d: number, heads: number, scale: number): void;
+}
+
+export interface AdamStepOptions {
+  b1: number;
+  b2: number;
+  /** lr / (1 - b1^t) */
+  stepSize: number;
+  /** sqrt(1 - b2^t) */
+  sqrtC2: number;
+  eps: number;
+  weightDecay: number;
+  /** AdamW: p *= 1 - lr weightDecay before the update (else weightDecay p is added to g). */
+  decoupled: boolean;
+  lr: number;
 }
 
 export interface AttentionSaved {

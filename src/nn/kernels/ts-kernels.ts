@@ -59,8 +59,9 @@ function im2col(x: Arr, B: number, Cin: number, L: number, K: number, alloc: (n:
 /** Straightforward loops, ordered for contiguous inner access; any typed array. */
 export const tsKernels: Kernels = {
   name: "typescript",
-  gemm(transA, transB, M, N, K, A, B, C, accumulate) {
+  gemm(transA, transB, M, N, K, A, B, C, accumulate, bias) {
     if (!accumulate) C.fill(0, 0, M * N);
+    if (bias) for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) C[i * N + j]! += bias[j]!;
     if (!transA && !transB) {
       for (let i = 0; i < M; i++) {
         const ci = i * N;
@@ -100,6 +101,21 @@ export const tsKernels: Kernels = {
           C[i * N + j]! += s;
         }
       }
+    }
+  },
+
+  columnSums(A, M, N, out) {
+    for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) out[j]! += A[i * N + j]!;
+  },
+
+  adamStep(p, g, m, v, o) {
+    const { b1, b2, stepSize, sqrtC2, eps, weightDecay, decoupled, lr } = o;
+    if (decoupled && weightDecay) for (let i = 0; i < p.length; i++) p[i]! *= 1 - lr * weightDecay;
+    for (let i = 0; i < p.length; i++) {
+      const gi = decoupled ? g[i]! : g[i]! + weightDecay * p[i]!;
+      m[i] = b1 * m[i]! + (1 - b1) * gi;
+      v[i] = b2 * v[i]! + (1 - b2) * gi * gi;
+      p[i]! -= (stepSize * m[i]!) / (Math.sqrt(v[i]!) / sqrtC2 + eps);
     }
   },
 

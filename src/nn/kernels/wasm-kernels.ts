@@ -17,7 +17,23 @@ import { tsKernels } from "./ts-kernels.js";
 
 interface GemmExports {
   memory: WebAssembly.Memory;
-  gemm(M: number, N: number, K: number, A: number, B: number, C: number, accumulate: number): void;
+  gemm(M: number, N: number, K: number, A: number, B: number, C: number, accumulate: number, bias: number): void;
+  columnSums(A: number, M: number, N: number, out: number): void;
+  adamStep(
+    p: number,
+    g: number,
+    m: number,
+    v: number,
+    n: number,
+    b1: number,
+    b2: number,
+    stepSize: number,
+    sqrtC2: number,
+    eps: number,
+    wd: number,
+    decoupled: number,
+    lrWd: number,
+  ): void;
   transpose(src: number, dst: number, rows: number, cols: number): void;
   conv1dForward(x: number, W: number, bias: number, y: number, B: number, Cin: number, Cout: number, L: number, K: number, scratch: number): void;
   conv1dBackward(
@@ -179,16 +195,17 @@ export function makeWasmKernels(variant: WasmVariant): Kernels {
   const instance = () => instantiate(variant);
   return {
     name: `wasm-${variant}`,
-    gemm(transA, transB, M, N, K, A, B, C, accumulate) {
+    gemm(transA, transB, M, N, K, A, B, C, accumulate, bias) {
       if (!(A instanceof Float32Array) || !(B instanceof Float32Array) || !(C instanceof Float32Array)) {
-        tsKernels.gemm(transA, transB, M, N, K, A, B, C, accumulate);
+        tsKernels.gemm(transA, transB, M, N, K, A, B, C, accumulate, bias);
         return;
       }
       const w = instance();
       const offA = BASE;
       const offB = align(offA + 4 * M * K);
       const offC = align(offB + 4 * K * N);
-      const offT = align(offC + 4 * M * N);
+      const offBias = align(offC + 4 * M * N);
+      const offT = align(offBias + 4 * N);
       const end = offT + 4 * Math.max(M * K, K * N);
       if (end > w.memory.buffer.byteLength) w.memory.grow(Math.ceil((end - w.memory.buffer.byteLength) / 65536));
       const heap = new Float32Array(w.memory.buffer);
@@ -201,8 +218,37 @@ export function makeWasmKernels(variant: WasmVariant): Kernels {
         w.transpose(offT, offB, N, K);
       } else heap.set((B as Arr).subarray(0, K * N), offB >> 2);
       if (accumulate) heap.set(C.subarray(0, M * N), offC >> 2);
-      w.gemm(M, N, K, offA, offB, offC, accumulate ? 1 : 0);
+      if (bias) heap.set(bias.subarray(0, N), offBias >> 2);
+      w.gemm(M, N, K, offA, offB, offC, accumulate ? 1 : 0, bias ? offBias : 0);
       C.set(heap.subarray(offC >> 2, (offC >> 2) + M * N));
+    },
+
+    columnSums(A, M, N, out) {
+      if (!(A instanceof Float32Array) || !(out instanceof Float32Array)) return tsKernels.columnSums(A, M, N, out);
+      const w = instance();
+      const [oA, oOut] = layout(w, [M * N, N]);
+      const heap = new Float32Array(w.memory.buffer);
+      heap.set(A.subarray(0, M * N), oA! >> 2);
+      heap.set(out.subarray(0, N), oOut! >> 2);
+      w.columnSums(oA!, M, N, oOut!);
+      out.set(heap.subarray(oOut! >> 2, (oOut! >> 2) + N));
+    },
+
+    adamStep(p, g, m, v, o) {
+      if (!(p instanceof Float32Array) || !(g instanceof Float32Array)) return tsKernels.adamStep(p, g, m, v, o);
+      const w = instance();
+      const n = p.length;
+      const n4 = (n + 3) & ~3;
+      const [op, og, om, ov] = layout(w, [n4, n4, n4, n4]);
+      const heap = new Float32Array(w.memory.buffer);
+      heap.set(p, op! >> 2);
+      heap.set(g, og! >> 2);
+      heap.set(m, om! >> 2);
+      heap.set(v, ov! >> 2);
+      w.adamStep(op!, og!, om!, ov!, n4, o.b1, o.b2, o.stepSize, o.sqrtC2, o.eps, o.weightDecay, o.decoupled ? 1 : 0, o.lr * o.weightDecay);
+      p.set(heap.subarray(op! >> 2, (op! >> 2) + n));
+      m.set(heap.subarray(om! >> 2, (om! >> 2) + n));
+      v.set(heap.subarray(ov! >> 2, (ov! >> 2) + n));
     },
 
     conv1d(x, W, bias, y, B, Cin, Cout, L, K) {

@@ -44,11 +44,113 @@
   return <f64>s;
 }
 
+// Sum of 4 float32 lanes into two float64x2 accumulators (lanes 0-1, lanes 2-3).
+@inline function promoteHigh(v: v128): v128 {
+  return f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1));
+}
+
+// Dense layers (L = 1): a channel's values are strided by C, so 4 channels are done at once,
+// summed over the rows in float64 lanes. Channels from C & ~3 on go through the row code.
+function bnForwardDense(x: usize, y: usize, xhat: usize, N: i32, C: i32, gamma: usize, beta: usize, stats: usize, eps: f64, training: bool): void {
+  const C4 = C & ~3;
+  const rowBytes = <usize>C << 2;
+  if (training) {
+    const inv = 1.0 / <f64>N;
+    for (let c = 0; c < C4; c += 4) {
+      let lo = f64x2.splat(0);
+      let hi = f64x2.splat(0);
+      let p = at(x, c);
+      for (let n = 0; n < N; n++, p += rowBytes) {
+        const v = v128.load(p);
+        lo = f64x2.add(lo, f64x2.promote_low_f32x4(v));
+        hi = f64x2.add(hi, promoteHigh(v));
+      }
+      const muLo = f64x2.mul(lo, f64x2.splat(inv));
+      const muHi = f64x2.mul(hi, f64x2.splat(inv));
+      const mu = f32x4.demote_f64x2_zero(muLo);
+      const muv = v128.shuffle<f32>(mu, f32x4.demote_f64x2_zero(muHi), 0, 1, 4, 5);
+      let qlo = f64x2.splat(0);
+      let qhi = f64x2.splat(0);
+      p = at(x, c);
+      for (let n = 0; n < N; n++, p += rowBytes) {
+        const d = f32x4.sub(v128.load(p), muv);
+        const d2 = f32x4.mul(d, d);
+        qlo = f64x2.add(qlo, f64x2.promote_low_f32x4(d2));
+        qhi = f64x2.add(qhi, promoteHigh(d2));
+      }
+      const vlo = f64x2.mul(qlo, f64x2.splat(inv));
+      const vhi = f64x2.mul(qhi, f64x2.splat(inv));
+      v128.store(at(stats, c), muv);
+      v128.store(at(stats, C + c), v128.shuffle<f32>(f32x4.demote_f64x2_zero(vlo), f32x4.demote_f64x2_zero(vhi), 0, 1, 4, 5));
+      const e = f64x2.splat(eps);
+      const one = f64x2.splat(1.0);
+      const isLo = f64x2.div(one, f64x2.sqrt(f64x2.add(vlo, e)));
+      const isHi = f64x2.div(one, f64x2.sqrt(f64x2.add(vhi, e)));
+      v128.store(at(stats, 2 * C + c), v128.shuffle<f32>(f32x4.demote_f64x2_zero(isLo), f32x4.demote_f64x2_zero(isHi), 0, 1, 4, 5));
+    }
+  }
+  for (let n = 0; n < N; n++) {
+    const o = n * C;
+    for (let c = 0; c < C4; c += 4) {
+      const h = f32x4.mul(f32x4.sub(v128.load(at(x, o + c)), v128.load(at(stats, c))), v128.load(at(stats, 2 * C + c)));
+      v128.store(at(xhat, o + c), h);
+      v128.store(at(y, o + c), f32x4.add(f32x4.mul(v128.load(at(gamma, c)), h), v128.load(at(beta, c))));
+    }
+  }
+  if (C4 < C) bnForwardRows(x, y, xhat, N, C, 1, gamma, beta, stats, eps, training, C4);
+}
+
+function bnBackwardDense(dy: usize, xhat: usize, dx: usize, N: i32, C: i32, gamma: usize, stats: usize, training: bool, dgamma: usize, dbeta: usize): void {
+  const C4 = C & ~3;
+  const rowBytes = <usize>C << 2;
+  const m = <f32>N;
+  for (let c = 0; c < C4; c += 4) {
+    let s1lo = f64x2.splat(0);
+    let s1hi = f64x2.splat(0);
+    let s2lo = f64x2.splat(0);
+    let s2hi = f64x2.splat(0);
+    let p = at(dy, c);
+    let q = at(xhat, c);
+    for (let n = 0; n < N; n++, p += rowBytes, q += rowBytes) {
+      const d = v128.load(p);
+      const dh = f32x4.mul(d, v128.load(q));
+      s1lo = f64x2.add(s1lo, f64x2.promote_low_f32x4(d));
+      s1hi = f64x2.add(s1hi, promoteHigh(d));
+      s2lo = f64x2.add(s2lo, f64x2.promote_low_f32x4(dh));
+      s2hi = f64x2.add(s2hi, promoteHigh(dh));
+    }
+    const s1 = v128.shuffle<f32>(f32x4.demote_f64x2_zero(s1lo), f32x4.demote_f64x2_zero(s1hi), 0, 1, 4, 5);
+    const s2 = v128.shuffle<f32>(f32x4.demote_f64x2_zero(s2lo), f32x4.demote_f64x2_zero(s2hi), 0, 1, 4, 5);
+    v128.store(at(dgamma, c), f32x4.add(v128.load(at(dgamma, c)), s2));
+    v128.store(at(dbeta, c), f32x4.add(v128.load(at(dbeta, c)), s1));
+    if (!dx) continue;
+    // dx += A dy + B + D xhat, as in the row code
+    const A = f32x4.mul(v128.load(at(gamma, c)), v128.load(at(stats, 2 * C + c)));
+    const mv = f32x4.splat(m);
+    const B = training ? f32x4.div(f32x4.neg(f32x4.mul(A, s1)), mv) : f32x4.splat(0);
+    const D = training ? f32x4.div(f32x4.neg(f32x4.mul(A, s2)), mv) : f32x4.splat(0);
+    p = at(dy, c);
+    q = at(xhat, c);
+    let r = at(dx, c);
+    for (let n = 0; n < N; n++, p += rowBytes, q += rowBytes, r += rowBytes) {
+      const t = f32x4.add(f32x4.add(f32x4.mul(A, v128.load(p)), B), f32x4.mul(D, v128.load(q)));
+      v128.store(r, f32x4.add(v128.load(r), t));
+    }
+  }
+  if (C4 < C) bnBackwardRows(dy, xhat, dx, N, C, 1, gamma, stats, training, dgamma, dbeta, C4);
+}
+
 // training: computes the batch statistics into stats; else stats holds mean and 1/std already.
 export function bnForward(x: usize, y: usize, xhat: usize, N: i32, C: i32, L: i32, gamma: usize, beta: usize, stats: usize, eps: f64, training: bool): void {
+  if (L == 1) bnForwardDense(x, y, xhat, N, C, gamma, beta, stats, eps, training);
+  else bnForwardRows(x, y, xhat, N, C, L, gamma, beta, stats, eps, training, 0);
+}
+
+// The row code, for channels c0 .. C-1.
+function bnForwardRows(x: usize, y: usize, xhat: usize, N: i32, C: i32, L: i32, gamma: usize, beta: usize, stats: usize, eps: f64, training: bool, c0: i32): void {
   const m = <f64>N * <f64>L;
   if (training) {
-    for (let c = 0; c < C; c++) {
+    for (let c = c0; c < C; c++) {
       let s: f64 = 0;
       for (let n = 0; n < N; n++) s += rowSum(at(x, (n * C + c) * L), L);
       const mu = <f32>(s / m);
@@ -60,7 +162,7 @@ export function bnForward(x: usize, y: usize, xhat: usize, N: i32, C: i32, L: i3
       store<f32>(at(stats, 2 * C + c), <f32>(1.0 / Math.sqrt(variance + eps)));
     }
   }
-  for (let c = 0; c < C; c++) {
+  for (let c = c0; c < C; c++) {
     const mu = load<f32>(at(stats, c));
     const is = load<f32>(at(stats, 2 * C + c));
     const g = load<f32>(at(gamma, c));
@@ -89,8 +191,13 @@ export function bnForward(x: usize, y: usize, xhat: usize, N: i32, C: i32, L: i3
 // dgamma += sum dy xhat, dbeta += sum dy; dx += (training) g is / m (m dy - sum dy - xhat sum dy xhat)
 // or (eval) g is dy.
 export function bnBackward(dy: usize, xhat: usize, dx: usize, N: i32, C: i32, L: i32, gamma: usize, stats: usize, training: bool, dgamma: usize, dbeta: usize): void {
+  if (L == 1) bnBackwardDense(dy, xhat, dx, N, C, gamma, stats, training, dgamma, dbeta);
+  else bnBackwardRows(dy, xhat, dx, N, C, L, gamma, stats, training, dgamma, dbeta, 0);
+}
+
+function bnBackwardRows(dy: usize, xhat: usize, dx: usize, N: i32, C: i32, L: i32, gamma: usize, stats: usize, training: bool, dgamma: usize, dbeta: usize, c0: i32): void {
   const m = <f32>(N * L);
-  for (let c = 0; c < C; c++) {
+  for (let c = c0; c < C; c++) {
     let s1: f64 = 0;
     let s2: f64 = 0;
     for (let n = 0; n < N; n++) {

@@ -50,3 +50,30 @@ export function reluBackward(y: usize, dy: usize, dx: usize, n: i32): void {
     v128.store(dx + o, f32x4.add(v128.load(dx + o), v128.and(v128.load(dy + o), keep)));
   }
 }
+
+// One Adam/AdamW update of n values (n a multiple of 4), as torch.optim does it in float32:
+// decoupled: p *= 1 - lrWd first; else g += wd p. m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
+// p -= stepSize m / (sqrt(v) / sqrtC2 + eps).
+export function adamStep(p: usize, g: usize, m: usize, v: usize, n: i32, b1: f32, b2: f32, stepSize: f32, sqrtC2: f32, eps: f32, wd: f32, decoupled: bool, lrWd: f32): void {
+  const vb1 = f32x4.splat(b1);
+  const vb1c = f32x4.splat(1 - b1);
+  const vb2 = f32x4.splat(b2);
+  const vb2c = f32x4.splat(1 - b2);
+  const vstep = f32x4.splat(stepSize);
+  const vsc = f32x4.splat(sqrtC2);
+  const veps = f32x4.splat(eps);
+  const vwd = f32x4.splat(wd);
+  const vdecay = f32x4.splat(1 - lrWd);
+  for (let i = 0; i < n; i += 4) {
+    const o = <usize>i << 2;
+    let pv = v128.load(p + o);
+    let gv = v128.load(g + o);
+    if (decoupled) pv = f32x4.mul(pv, vdecay);
+    else if (wd != 0) gv = f32x4.add(gv, f32x4.mul(vwd, pv));
+    const mv = f32x4.add(f32x4.mul(vb1, v128.load(m + o)), f32x4.mul(vb1c, gv));
+    const vv = f32x4.add(f32x4.mul(vb2, v128.load(v + o)), f32x4.mul(f32x4.mul(vb2c, gv), gv));
+    v128.store(m + o, mv);
+    v128.store(v + o, vv);
+    v128.store(p + o, f32x4.sub(pv, f32x4.div(f32x4.mul(vstep, mv), f32x4.add(f32x4.div(f32x4.sqrt(vv), vsc), veps))));
+  }
+}

@@ -74,8 +74,10 @@ export function transpose(src: usize, dst: usize, rows: i32, cols: i32): void {
   store<f32>(c, s);
 }
 
-export function gemm(M: i32, N: i32, K: i32, A: usize, B: usize, C: usize, accumulate: bool): void {
+// bias (0: none): [N] added to every row of C before the products.
+export function gemm(M: i32, N: i32, K: i32, A: usize, B: usize, C: usize, accumulate: bool, bias: usize): void {
   if (!accumulate) memory.fill(C, 0, <usize>(M * N) * 4);
+  if (bias) columnAdd(C, bias, M, N);
   const N8 = N & ~7;
   const M4 = M & ~3;
   for (let k0 = 0; k0 < K; k0 += KBLOCK) {
@@ -93,5 +95,27 @@ export function gemm(M: i32, N: i32, K: i32, A: usize, B: usize, C: usize, accum
       for (let j = 0; j < N8; j += 8) tile1x8(A, B, C, K, N, i, j, k0, k1);
       for (let j = N8; j < N; j++) scalarCell(A, B, C, K, N, i, j, k0, k1);
     }
+  }
+}
+
+// C[i, :] += b for every row i.
+function columnAdd(C: usize, b: usize, M: i32, N: i32): void {
+  const N4 = N & ~3;
+  for (let i = 0; i < M; i++) {
+    const row = C + <usize>(i * N) * 4;
+    let j = 0;
+    for (; j < N4; j += 4) v128.store(row + <usize>j * 4, f32x4.add(v128.load(row + <usize>j * 4), v128.load(b + <usize>j * 4)));
+    for (; j < N; j++) store<f32>(row + <usize>j * 4, load<f32>(row + <usize>j * 4) + load<f32>(b + <usize>j * 4));
+  }
+}
+
+// out[j] += sum_i A[i, j] (the bias gradient of a dense layer), A [M, N].
+export function columnSums(A: usize, M: i32, N: i32, out: usize): void {
+  const N4 = N & ~3;
+  for (let i = 0; i < M; i++) {
+    const row = A + <usize>(i * N) * 4;
+    let j = 0;
+    for (; j < N4; j += 4) v128.store(out + <usize>j * 4, f32x4.add(v128.load(out + <usize>j * 4), v128.load(row + <usize>j * 4)));
+    for (; j < N; j++) store<f32>(out + <usize>j * 4, load<f32>(out + <usize>j * 4) + load<f32>(row + <usize>j * 4));
   }
 }

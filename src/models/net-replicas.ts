@@ -1,0 +1,250 @@
+/**
+ * Data-parallel training and inference of a network on worker threads sharing memory.
+ *
+ * The calling thread keeps the master network and the optimiser; each worker keeps a replica of
+ * the same architecture. A training step splits the batch into one contiguous shard per thread
+ * (the calling thread takes the first), every thread runs forward and backward on its shard,
+ * the workers' gradients come back through shared memory and are summed, weighted by shard size,
+ * into the master's (= the gradient of the whole batch's mean loss), and the master takes the
+ * optimiser step. The replicas read the master's weights from shared memory before every step.
+ *
+ * As in PyTorch's DistributedDataParallel: batch normalisation normalises each shard with its
+ * own statistics (no synchronised BN), the running statistics are the master's (its shard's),
+ * and each replica draws its own dropout masks. Results are deterministic for a given thread
+ * count and differ slightly between thread counts. The calling thread blocks (Atomics.wait)
+ * while the workers run, so fit() and predict() stay synchronous.
+ */
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
+import * as ops from "../nn/ops.js";
+import type { Optimizer } from "../nn/optim.js";
+import { noGrad, recycling, Tensor } from "../nn/tensor.js";
+import type { Net, NetName } from "./nets.js";
+
+/** Rows of one shared inference chunk: bounds the shared input buffer (rows x features floats). */
+const PREDICT_CHUNK = 32768;
+/** Inference batch inside each thread (see EVAL_BATCH). */
+const PREDICT_BATCH = 512;
+
+export interface ReplicaSetup {
+  name: NetName;
+  nIn: number;
+  seed: number;
+  rank: number;
+  batch: number;
+  params: SharedArrayBuffer;
+  buffers: SharedArrayBuffer;
+  grads: SharedArrayBuffer;
+  input: SharedArrayBuffer;
+  target: SharedArrayBuffer;
+  predictInput: SharedArrayBuffer;
+  predictOutput: SharedArrayBuffer;
+  done: SharedArrayBuffer;
+  loss: SharedArrayBuffer;
+  port: MessagePort;
+}
+
+export type ReplicaMessage = { kind: "train"; rows: number } | { kind: "predict"; from: number; to: number };
+
+/** The float buffers of a module (batch-norm running statistics), in a fixed order. */
+export function floatBuffers(net: Net): Float32Array[] {
+  return net.namedBuffers().flatMap(([, b]) => (b instanceof Float32Array ? [b] : []));
+}
+
+/** Shard sizes of m rows over t threads: as equal as possible, every shard >= 2 rows (batch norm). */
+export function shardSizes(m: number, t: number): number[] {
+  const k = Math.max(1, Math.min(t, Math.floor(m / 2)));
+  return Array.from({ length: k }, (_, i) => Math.floor((m * (i + 1)) / k) - Math.floor((m * i) / k));
+}
+
+export class NetReplicas {
+  readonly threads: number;
+  private readonly workers: Worker[] = [];
+  private readonly ports: MessagePort[] = [];
+  private readonly params: Float32Array;
+  private readonly buffers: Float32Array;
+  private readonly grads: Float32Array[] = [];
+  private readonly inputs: Float32Array[] = [];
+  private readonly targets: Float32Array[] = [];
+  private readonly predictInput: Float32Array;
+  private readonly predictOutput: Float32Array;
+  private readonly done: Int32Array;
+  private readonly losses: Float64Array;
+  private expected = 0;
+  private closed = false;
+
+  /** threads >= 2: the calling thread and threads - 1 workers. batch: the largest training batch. */
+  constructor(
+    private readonly net: Net,
+    name: NetName,
+    seed: number,
+    threads: number,
+    batch: number,
+  ) {
+    this.threads = threads;
+    const nIn = net.nIn;
+    const nParams = net.parameters().reduce((s, p) => s + p.size, 0);
+    const nBuffers = floatBuffers(net).reduce((s, b) => s + b.length, 0);
+    const shared = (floats: number) => new SharedArrayBuffer(4 * Math.max(1, floats));
+    const paramsBuffer = shared(nParams);
+    const buffersBuffer = shared(nBuffers);
+    const predictInput = shared(PREDICT_CHUNK * nIn);
+    const predictOutput = shared(PREDICT_CHUNK);
+    const done = new SharedArrayBuffer(4);
+    const loss = new SharedArrayBuffer(8 * threads);
+    this.params = new Float32Array(paramsBuffer);
+    this.buffers = new Float32Array(buffersBuffer);
+    this.predictInput = new Float32Array(predictInput);
+    this.predictOutput = new Float32Array(predictOutput);
+    this.done = new Int32Array(done);
+    this.losses = new Float64Array(loss);
+    for (let rank = 1; rank < threads; rank++) {
+      const grads = shared(nParams);
+      const input = shared(batch * nIn);
+      const target = shared(batch);
+      this.grads.push(new Float32Array(grads));
+      this.inputs.push(new Float32Array(input));
+      this.targets.push(new Float32Array(target));
+      const { port1, port2 } = new MessageChannel();
+      const setup: ReplicaSetup = {
+        name,
+        nIn,
+        seed,
+        rank,
+        batch,
+        params: paramsBuffer,
+        buffers: buffersBuffer,
+        grads,
+        input,
+        target,
+        predictInput,
+        predictOutput,
+        done,
+        loss,
+        port: port2,
+      };
+      const worker = new Worker(new URL("./net-replica-worker.js", import.meta.url), { workerData: setup, transferList: [port2] });
+      worker.unref();
+      this.workers.push(worker);
+      this.ports.push(port1);
+    }
+  }
+
+  /**
+   * One optimisation step on the batch x [m, f], y [m] (as trainStep): zero the gradients,
+   * forward/backward on every shard, sum the gradients, update. Returns the batch loss.
+   */
+  trainStep(opt: Optimizer, x: Float32Array, y: Float32Array, m: number): number {
+    const f = this.net.nIn;
+    const sizes = shardSizes(m, this.threads);
+    this.publish(false);
+    let start = sizes[0]!;
+    for (let w = 1; w < sizes.length; w++) {
+      const rows = sizes[w]!;
+      this.inputs[w - 1]!.set(x.subarray(start * f, (start + rows) * f));
+      this.targets[w - 1]!.set(y.subarray(start, start + rows));
+      this.post(w - 1, { kind: "train", rows });
+      start += rows;
+    }
+    const m0 = sizes[0]!;
+    const loss0 = recycling(() => {
+      opt.zeroGrad();
+      const loss = ops.mseLoss(this.net.forward(Tensor.from(x.subarray(0, m0 * f), [m0, f])), y.subarray(0, m0));
+      loss.backward();
+      return loss.item();
+    });
+    this.wait();
+    // grad = sum over shards of (rows / m) * shard gradient
+    let total = (loss0 * m0) / m;
+    const own = m0 / m;
+    const weights = sizes.slice(1).map((r) => r / m);
+    for (let w = 1; w < sizes.length; w++) total += (this.losses[w]! * sizes[w]!) / m;
+    let at = 0;
+    for (const p of this.net.parameters()) {
+      const g = p.gradBuffer();
+      for (let i = 0; i < p.size; i++) {
+        let s = g[i]! * own;
+        for (let w = 0; w < weights.length; w++) s += weights[w]! * this.grads[w]![at + i]!;
+        g[i] = s;
+      }
+      at += p.size;
+    }
+    opt.step();
+    return total;
+  }
+
+  /** Standardised predictions of the master network (eval mode) for Z [n, f], on all threads. */
+  predict(Z: Float32Array, n: number): Float32Array {
+    const f = this.net.nIn;
+    this.net.eval();
+    this.publish(true);
+    const out = new Float32Array(n);
+    for (let c0 = 0; c0 < n; c0 += PREDICT_CHUNK) {
+      const rows = Math.min(PREDICT_CHUNK, n - c0);
+      // Whole batches per thread; the calling thread takes the first part.
+      const batches = Math.ceil(rows / PREDICT_BATCH);
+      const per = Math.ceil(batches / this.threads) * PREDICT_BATCH;
+      this.predictInput.set(Z.subarray((c0 + Math.min(per, rows)) * f, (c0 + rows) * f), Math.min(per, rows) * f);
+      for (let w = 1; w < this.threads; w++) {
+        const from = Math.min(rows, w * per);
+        const to = Math.min(rows, (w + 1) * per);
+        if (to > from) this.post(w - 1, { kind: "predict", from, to });
+      }
+      noGrad(() => {
+        for (let i = 0; i < Math.min(per, rows); i += PREDICT_BATCH) {
+          const m = Math.min(PREDICT_BATCH, Math.min(per, rows) - i);
+          recycling(() => {
+            const p = this.net.forward(Tensor.from(Z.subarray((c0 + i) * f, (c0 + i + m) * f), [m, f]));
+            out.set(p.data.subarray(0, m), c0 + i);
+          });
+        }
+      });
+      this.wait();
+      if (rows > per) out.set(this.predictOutput.subarray(per, rows), c0 + per);
+    }
+    return out;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const w of this.workers) void w.terminate();
+    for (const p of this.ports) p.close();
+  }
+
+  /** Copies the master's weights (and, for inference, its running statistics) to shared memory. */
+  private publish(withBuffers: boolean): void {
+    let at = 0;
+    for (const p of this.net.parameters()) {
+      this.params.set(p.data, at);
+      at += p.size;
+    }
+    if (!withBuffers) return;
+    at = 0;
+    for (const b of floatBuffers(this.net)) {
+      this.buffers.set(b, at);
+      at += b.length;
+    }
+  }
+
+  private post(worker: number, message: ReplicaMessage): void {
+    if (this.closed) throw new Error("the network replicas are closed");
+    this.expected++;
+    this.workers[worker]!.postMessage(message);
+  }
+
+  /** Blocks until every posted message is answered; rethrows a worker's error. */
+  private wait(): void {
+    for (;;) {
+      const finished = Atomics.load(this.done, 0);
+      if (finished >= this.expected) break;
+      Atomics.wait(this.done, 0, finished, 1000);
+    }
+    for (const port of this.ports) {
+      const message = receiveMessageOnPort(port)?.message as { error?: string } | undefined;
+      if (message?.error) {
+        this.close();
+        throw new Error(`network replica failed: ${message.error}`);
+      }
+    }
+  }
+}
