@@ -14,6 +14,7 @@ import { kernels, type Arr } from "../src/nn/kernels/kernels.js";
 import { Adam, AdamW } from "../src/nn/optim.js";
 import { noGrad, recycling, Tensor } from "../src/nn/tensor.js";
 import { trainStep } from "../src/models/train-net.js";
+import { NetReplicas } from "../src/models/net-replicas.js";
 import { Rng } from "../src/util/random.js";
 
 export interface NnBenchOptions {
@@ -21,6 +22,8 @@ export interface NnBenchOptions {
   repeats: number;
   minRepeatSeconds: number;
   torch: boolean;
+  /** Thread counts to measure (ours: data-parallel replicas; PyTorch: intra-op threads). */
+  threads: number[];
 }
 
 const MODELS: [string, NetName, number][] = [
@@ -70,48 +73,52 @@ function gemmGflops(M: number, N: number, K: number): number {
 export async function benchNnEngine(o: NnBenchOptions) {
   const batch = 512;
   const rows: Record<string, unknown>[] = [];
-  for (const [label, name, nIn] of MODELS) {
-    const rng = new Rng(0);
-    const pool = Float32Array.from({ length: 8192 * nIn }, () => rng.normal());
-    const target = Float32Array.from({ length: 8192 }, () => rng.normal());
-    const net = buildNet(name, nIn, { seed: 0 });
-    const opt = name === "transformer" ? new AdamW(net.parameters(), 5e-4, [0.9, 0.999], 1e-8, 1e-5) : new Adam(net.parameters(), 1e-3);
-    const order = Array.from({ length: 8192 }, (_, i) => i);
-    new Rng(1).shuffle(order);
-    let at = 0;
-    const xb = new Float32Array(batch * nIn);
-    const yb = new Float32Array(batch);
-    const oneStep = () => {
-      if (at + batch > 8192) at = 0;
-      for (let r = 0; r < batch; r++) {
-        const src = order[at + r]!;
-        xb.set(pool.subarray(src * nIn, (src + 1) * nIn), r * nIn);
-        yb[r] = target[src]!;
-      }
-      at += batch;
-      trainStep(net, opt, xb, yb, batch, nIn);
-    };
-    net.train();
-    const train = measure(oneStep, batch, o);
-    net.eval();
-    const x0 = Tensor.from(pool.subarray(0, batch * nIn), [batch, nIn]);
-    const infer = measure(() => noGrad(() => recycling(() => net.forward(x0))), batch, o);
-    rows.push({
-      model: label,
-      n_in: nIn,
-      batch,
-      threads: 1,
-      kernels: kernels().name,
-      n_params: net.parameterCount(),
-      train_samples_per_s: train.samplesPerSecond,
-      train_repeats: train.repeats,
-      infer_samples_per_s: infer.samplesPerSecond,
-      infer_repeats: infer.repeats,
-    });
-    process.stderr.write(
-      `${label.padEnd(13)} n_in=${nIn}: train ${train.samplesPerSecond.toFixed(0)} samples/s, infer ${infer.samplesPerSecond.toFixed(0)} samples/s\n`,
-    );
-  }
+  for (const threads of o.threads)
+    for (const [label, name, nIn] of MODELS) {
+      const rng = new Rng(0);
+      const pool = Float32Array.from({ length: 8192 * nIn }, () => rng.normal());
+      const target = Float32Array.from({ length: 8192 }, () => rng.normal());
+      const net = buildNet(name, nIn, { seed: 0 });
+      const opt = name === "transformer" ? new AdamW(net.parameters(), 5e-4, [0.9, 0.999], 1e-8, 1e-5) : new Adam(net.parameters(), 1e-3);
+      const order = Array.from({ length: 8192 }, (_, i) => i);
+      new Rng(1).shuffle(order);
+      let at = 0;
+      const xb = new Float32Array(batch * nIn);
+      const yb = new Float32Array(batch);
+      const oneStep = () => {
+        if (at + batch > 8192) at = 0;
+        for (let r = 0; r < batch; r++) {
+          const src = order[at + r]!;
+          xb.set(pool.subarray(src * nIn, (src + 1) * nIn), r * nIn);
+          yb[r] = target[src]!;
+        }
+        at += batch;
+        if (replicas) replicas.trainStep(opt, xb, yb, batch);
+        else trainStep(net, opt, xb, yb, batch, nIn);
+      };
+      const replicas = threads > 1 ? new NetReplicas(net, name, 0, threads, batch) : null;
+      net.train();
+      const train = measure(oneStep, batch, o);
+      net.eval();
+      const x0 = Tensor.from(pool.subarray(0, batch * nIn), [batch, nIn]);
+      const infer = measure(() => (replicas ? replicas.predict(x0.data as Float32Array, batch) : noGrad(() => recycling(() => net.forward(x0)))), batch, o);
+      replicas?.close();
+      rows.push({
+        model: label,
+        n_in: nIn,
+        batch,
+        threads,
+        kernels: kernels().name,
+        n_params: net.parameterCount(),
+        train_samples_per_s: train.samplesPerSecond,
+        train_repeats: train.repeats,
+        infer_samples_per_s: infer.samplesPerSecond,
+        infer_repeats: infer.repeats,
+      });
+      process.stderr.write(
+        `${label.padEnd(13)} n_in=${nIn} threads=${threads}: train ${train.samplesPerSecond.toFixed(0)} samples/s, infer ${infer.samplesPerSecond.toFixed(0)} samples/s\n`,
+      );
+    }
   const gemm = { shape: "512x128x128 NN", gflops: gemmGflops(512, 128, 128) };
 
   let torch: { results: Record<string, unknown>[]; environment?: unknown } | { error: string } | undefined;
@@ -122,7 +129,7 @@ export async function benchNnEngine(o: NnBenchOptions) {
       [
         path.join(o.sharedDir, "reference", "bench_torch.py"),
         "--configs",
-        "1:1",
+        o.threads.flatMap((t) => (t === 1 ? ["1:1"] : [`${t}:1`, `${t}:${t}`])).join(","),
         "--repeats",
         String(o.repeats),
         "--min-repeat-s",
@@ -138,15 +145,17 @@ export async function benchNnEngine(o: NnBenchOptions) {
   const ratios: Record<string, unknown>[] = [];
   if (torch && "results" in torch) {
     for (const r of rows) {
-      const t = torch.results.find((x) => x.model === r.model && x.threads === 1);
-      if (!t) continue;
+      // PyTorch's best configuration at this thread count (for 2 threads: 1 or 2 OpenBLAS threads).
+      const same = torch.results.filter((x) => x.model === r.model && x.threads === r.threads);
+      if (same.length === 0) continue;
+      const best = (key: string) => Math.max(...same.map((x) => x[key] as number));
       ratios.push({
         model: r.model,
-        threads: 1,
-        train_ratio: (r.train_samples_per_s as number) / (t.train_samples_per_s as number),
-        infer_ratio: (r.infer_samples_per_s as number) / (t.infer_samples_per_s as number),
-        torch_train_samples_per_s: t.train_samples_per_s,
-        torch_infer_samples_per_s: t.infer_samples_per_s,
+        threads: r.threads,
+        train_ratio: (r.train_samples_per_s as number) / best("train_samples_per_s"),
+        infer_ratio: (r.infer_samples_per_s as number) / best("infer_samples_per_s"),
+        torch_train_samples_per_s: best("train_samples_per_s"),
+        torch_infer_samples_per_s: best("infer_samples_per_s"),
       });
     }
   }

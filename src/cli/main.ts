@@ -70,6 +70,15 @@ function parseShare(text: string): number {
 export function buildProgram(): Command {
   const program = new Command();
   program.name("smapfill").description("Gap-free SMAP surface soil moisture: ingest, features, models, validation, reconstruction").version(packageVersion());
+  program
+    .option("--threads <n>", "threads for reading, training and prediction (default: the machine's cores; also SMAPFILL_THREADS)", parseWholeNumber)
+    .hook("preAction", (command) => {
+      const threads = command.opts().threads as number | undefined;
+      if (threads !== undefined) {
+        if (threads < 1) throw new InvalidArgumentError("--threads must be at least 1");
+        process.env.SMAPFILL_THREADS = String(threads);
+      }
+    });
 
   program
     .command("demo")

@@ -9,7 +9,8 @@ import path from "node:path";
 import { SmapfillError } from "../util/errors.js";
 import { buildNet, type Net, type NetName } from "./nets.js";
 import { Preprocessor, type PreprocessorState } from "./preprocess.js";
-import { predictNet, trainNet, type EpochRecord } from "./train-net.js";
+import { EVAL_BATCH, predictNet, trainNet, type EpochRecord } from "./train-net.js";
+import { NetReplicas } from "./net-replicas.js";
 import { fitGbt, predictGbt, GBT_DEFAULTS, type GbtModel, type GbtParams } from "./trees/gbt.js";
 import { treeFromJson, treeToJson } from "./trees/tree.js";
 import { saveXgboostJson } from "./trees/xgboost-json.js";
@@ -44,7 +45,11 @@ export interface Regressor {
 
 export interface ModelOptions {
   seed?: number;
-  /** Worker threads for the models that use them (random forest); default the machine's cores. Results do not depend on it. */
+  /**
+   * Threads; default the machine's cores. Random forest: the same forest for any count. Networks:
+   * data-parallel over each batch, deterministic for a given count (batch norm sees per-thread
+   * shards, as in PyTorch's DistributedDataParallel); predictions do not depend on it.
+   */
   threads?: number;
   maxEpochs?: number;
   gbt?: Partial<GbtParams>;
@@ -152,6 +157,8 @@ class NeuralRegressor implements Regressor {
   private history: EpochRecord[] = [];
   private bestEpoch = 0;
   private readonly columns: number[];
+  private replicas: NetReplicas | undefined;
+  private replicasTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly name: Exclude<ModelName, "xgb" | "rf">,
@@ -185,10 +192,12 @@ class NeuralRegressor implements Regressor {
       {
         maxEpochs: this.o.maxEpochs ?? 200,
         seed: this.o.seed ?? 0,
+        threads: this.threads,
         onEpoch: (e) =>
           options.onProgress?.(`${this.name} epoch ${e.epoch}: val RMSE ${e.valRmse.toFixed(5)}, lr ${e.lr.toExponential(1)}, ${e.seconds.toFixed(1)} s`),
       },
     );
+    this.closeReplicas();
     Object.assign(this, { net: trained.net, yMean: trained.yMean, ySd: trained.ySd, history: trained.history, bestEpoch: trained.bestEpoch });
     return this;
   }
@@ -198,7 +207,32 @@ class NeuralRegressor implements Regressor {
     const f = this.featureNames.length;
     if (X.length !== n * f) throw new SmapfillError(`${X.length / Math.max(1, n)} columns given, the model was fitted on ${f}`, { variable: this.name });
     const cols = this.columns.length;
-    return predictNet(this.net, this.pre.transform(selectColumns(X, n, f, this.columns), n, cols), n, this.pre.outputWidth, this.yMean, this.ySd);
+    const Z = this.pre.transform(selectColumns(X, n, f, this.columns), n, cols);
+    const replicas = this.parallelPredictor(n);
+    if (replicas) return replicas.predict(Z, n).map((v) => v * this.ySd + this.yMean);
+    return predictNet(this.net, Z, n, this.pre.outputWidth, this.yMean, this.ySd);
+  }
+
+  private get threads(): number {
+    return this.o.threads ?? defaultThreads();
+  }
+
+  /**
+   * Worker replicas for a large prediction (same values as one thread), kept between calls (an
+   * importance loop predicts dozens of times) and closed once the event loop has been idle 2 s.
+   */
+  private parallelPredictor(n: number): NetReplicas | null {
+    if (this.threads < 2 || n < 4 * EVAL_BATCH) return null;
+    this.replicas ??= new NetReplicas(this.net!, this.netName, this.o.seed ?? 0, this.threads, EVAL_BATCH);
+    clearTimeout(this.replicasTimer);
+    this.replicasTimer = setTimeout(() => this.closeReplicas(), 2000).unref();
+    return this.replicas;
+  }
+
+  private closeReplicas(): void {
+    clearTimeout(this.replicasTimer);
+    this.replicas?.close();
+    this.replicas = undefined;
   }
 
   info() {
