@@ -1,8 +1,8 @@
 /**
  * Gradient-boosted trees against XGBoost 1.7 (hist), side by side: the reference dataset
  * (make_synthetic.py), the same splits and MODELS.md's settings (depth 8, eta 0.05, 256 bins,
- * subsample 0.8, colsample 0.8, lambda 1, up to 2000 rounds, early stopping 50), 1 thread.
- * Reports test RMSE and training time for both.
+ * subsample 0.8, colsample 0.8, lambda 1, up to 2000 rounds, early stopping 50), at each thread
+ * count (XGBoost's nthread the same). Reports test RMSE and training time for both.
  */
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -10,53 +10,60 @@ import path from "node:path";
 import { referenceDataset, rmse } from "./reference-data.js";
 import { fitGbt, predictGbt } from "../src/models/trees/gbt.js";
 
-export async function benchGbt(o: { sharedDir: string; n: number }) {
+export async function benchGbt(o: { sharedDir: string; n: number; threads: number[] }) {
   const data = referenceDataset(o.sharedDir, o.n);
   const { train: tr, validation: va, test: te } = data;
   const f = data.d.f;
-  const t0 = performance.now();
-  const model = fitGbt(tr.X, tr.y, tr.n, f, va.X, va.y, va.n, { seed: 0 });
-  const trainS = (performance.now() - t0) / 1000;
-  const t1 = performance.now();
-  const pred = predictGbt(model, te.X, te.n);
-  const inferS = (performance.now() - t1) / 1000;
-  const ours = {
-    test_rmse: rmse(pred, te.y),
-    best_iteration: model.bestIteration,
-    rounds_run: model.trees.length,
-    train_s: trainS,
-    seconds_per_round: trainS / model.trees.length,
-    infer_samples_per_s: te.n / inferS,
-  };
-  const out = path.join(data.dir, "xgb.json");
-  const run = spawnSync(
-    "/usr/bin/python3",
-    [path.join(o.sharedDir, "reference", "run.py"), data.data, "--model", "xgb", "--threads", "1", "--out", out, "--quiet"],
-    {
-      encoding: "utf8",
-    },
-  );
-  let reference: Record<string, unknown> = { error: run.stderr.slice(-1500) };
-  if (run.status === 0) {
-    const r = JSON.parse(fs.readFileSync(out, "utf8")).results[0];
-    reference = {
-      test_rmse: r.test.rmse.value,
-      best_iteration: r.fit_info.best_iteration,
-      rounds_run: r.fit_info.rounds_run,
-      train_s: r.train_wall_s,
-      seconds_per_round: r.train_wall_s / r.fit_info.rounds_run,
-      infer_samples_per_s: r.inference_samples_per_s,
+  const runs: Record<string, unknown>[] = [];
+  for (const threads of o.threads) {
+    const t0 = performance.now();
+    const model = fitGbt(tr.X, tr.y, tr.n, f, va.X, va.y, va.n, { seed: 0 }, undefined, threads);
+    const trainS = (performance.now() - t0) / 1000;
+    const t1 = performance.now();
+    const pred = predictGbt(model, te.X, te.n);
+    const inferS = (performance.now() - t1) / 1000;
+    const ours = {
+      test_rmse: rmse(pred, te.y),
+      best_iteration: model.bestIteration,
+      rounds_run: model.trees.length,
+      train_s: trainS,
+      seconds_per_round: trainS / model.trees.length,
+      infer_samples_per_s: te.n / inferS,
     };
+    const out = path.join(data.dir, "xgb.json");
+    const run = spawnSync(
+      "/usr/bin/python3",
+      [path.join(o.sharedDir, "reference", "run.py"), data.data, "--model", "xgb", "--threads", String(threads), "--out", out, "--quiet"],
+      { encoding: "utf8" },
+    );
+    let reference: Record<string, unknown> = { error: run.stderr.slice(-1500) };
+    if (run.status === 0) {
+      const r = JSON.parse(fs.readFileSync(out, "utf8")).results[0];
+      reference = {
+        test_rmse: r.test.rmse.value,
+        best_iteration: r.fit_info.best_iteration,
+        rounds_run: r.fit_info.rounds_run,
+        train_s: r.train_wall_s,
+        seconds_per_round: r.train_wall_s / r.fit_info.rounds_run,
+        infer_samples_per_s: r.inference_samples_per_s,
+      };
+    }
+    const ratio = typeof reference.seconds_per_round === "number" ? ours.seconds_per_round / (reference.seconds_per_round as number) : undefined;
+    process.stderr.write(
+      `gbt ${threads} thread(s): ours ${ours.seconds_per_round.toFixed(4)} s/round, XGBoost ${reference.seconds_per_round} s/round (ratio ${ratio?.toFixed(2)})\n`,
+    );
+    runs.push({
+      threads,
+      ours,
+      xgboost: reference,
+      test_rmse_relative_difference: typeof reference.test_rmse === "number" ? ours.test_rmse / (reference.test_rmse as number) - 1 : undefined,
+      time_per_round_ratio_ours_over_xgboost: ratio,
+    });
   }
   data.cleanup();
-  const rel = typeof reference.test_rmse === "number" ? ours.test_rmse / (reference.test_rmse as number) - 1 : undefined;
   return {
     benchmark: "gbt",
-    description: `make_synthetic.py --n ${o.n} --f 40 --seed 1; MODELS.md settings; 1 thread`,
-    ours,
-    xgboost: reference,
-    test_rmse_relative_difference: rel,
-    time_per_round_ratio_ours_over_xgboost:
-      typeof reference.seconds_per_round === "number" ? ours.seconds_per_round / (reference.seconds_per_round as number) : undefined,
+    description: `make_synthetic.py --n ${o.n} --f 40 --seed 1; MODELS.md settings; threads ${o.threads.join(", ")} on both sides (ours: the same trees for any count)`,
+    runs,
   };
 }

@@ -37,7 +37,7 @@ const BENCHMARKS: Record<string, () => Promise<Record<string, unknown>>> = {
   convergence: () => benchConvergence({ sharedDir: SHARED, n: option("n", 50000), epochs: option("epochs", 10), models: ["autoresnet", "tssmnet"] }),
   forest: () =>
     benchForest({ sharedDir: SHARED, n: option("n", 50000), trees: option("trees", 100), threads: (stringOption("threads") ?? "1,2").split(",").map(Number) }),
-  gbt: () => benchGbt({ sharedDir: SHARED, n: option("n", 50000) }),
+  gbt: () => benchGbt({ sharedDir: SHARED, n: option("n", 50000), threads: (stringOption("threads") ?? "1,2").split(",").map(Number) }),
   features: () => benchFeatures({ sharedDir: SHARED, pixels: option("pixels", 5000), days: option("days", 730) }),
   "cube-features": () =>
     benchCubeFeatures({ rows: option("rows", 300), cols: option("cols", 400), days: option("days", 730), context: process.argv.includes("--context") }),

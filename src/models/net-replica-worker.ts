@@ -1,12 +1,12 @@
 /** Worker thread body of NetReplicas: one replica of the network, driven by the calling thread. */
-import { parentPort, workerData } from "node:worker_threads";
 import * as ops from "../nn/ops.js";
 import { noGrad, recycling, Tensor } from "../nn/tensor.js";
 import { deriveSeed } from "../util/random.js";
 import { buildNet } from "./nets.js";
 import { floatBuffers, type ReplicaMessage, type ReplicaSetup } from "./net-replicas.js";
+import { serveSyncMessages } from "../util/sync-workers.js";
 
-const s = workerData as ReplicaSetup;
+const s = serveSyncMessages<ReplicaSetup, ReplicaMessage>((message) => (message.kind === "train" ? train(message.rows) : predict(message.from, message.to)));
 // Own seed: the weights are overwritten from the master; the dropout masks must differ per shard.
 const net = buildNet(s.name, s.nIn, { seed: deriveSeed(s.seed, `replica ${s.rank}`) });
 const params = net.parameters();
@@ -17,7 +17,6 @@ const input = new Float32Array(s.input);
 const target = new Float32Array(s.target);
 const predictInput = new Float32Array(s.predictInput);
 const predictOutput = new Float32Array(s.predictOutput);
-const done = new Int32Array(s.done);
 const losses = new Float64Array(s.loss);
 const f = s.nIn;
 
@@ -65,15 +64,3 @@ function predict(from: number, to: number): void {
     }
   });
 }
-
-parentPort!.on("message", (message: ReplicaMessage) => {
-  try {
-    if (message.kind === "train") train(message.rows);
-    else predict(message.from, message.to);
-  } catch (error) {
-    s.port.postMessage({ error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
-  } finally {
-    Atomics.add(done, 0, 1);
-    Atomics.notify(done, 0);
-  }
-});

@@ -14,10 +14,10 @@
  * count and differ slightly between thread counts. The calling thread blocks (Atomics.wait)
  * while the workers run, so fit() and predict() stay synchronous.
  */
-import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
 import * as ops from "../nn/ops.js";
 import type { Optimizer } from "../nn/optim.js";
 import { noGrad, recycling, Tensor } from "../nn/tensor.js";
+import { SyncWorkers } from "../util/sync-workers.js";
 import type { Net, NetName } from "./nets.js";
 
 /** Rows of one shared inference chunk: bounds the shared input buffer (rows x features floats). */
@@ -38,9 +38,7 @@ export interface ReplicaSetup {
   target: SharedArrayBuffer;
   predictInput: SharedArrayBuffer;
   predictOutput: SharedArrayBuffer;
-  done: SharedArrayBuffer;
   loss: SharedArrayBuffer;
-  port: MessagePort;
 }
 
 export type ReplicaMessage = { kind: "train"; rows: number } | { kind: "predict"; from: number; to: number };
@@ -58,8 +56,7 @@ export function shardSizes(m: number, t: number): number[] {
 
 export class NetReplicas {
   readonly threads: number;
-  private readonly workers: Worker[] = [];
-  private readonly ports: MessagePort[] = [];
+  private readonly workers: SyncWorkers<ReplicaMessage>;
   private readonly params: Float32Array;
   private readonly buffers: Float32Array;
   private readonly grads: Float32Array[] = [];
@@ -67,10 +64,7 @@ export class NetReplicas {
   private readonly targets: Float32Array[] = [];
   private readonly predictInput: Float32Array;
   private readonly predictOutput: Float32Array;
-  private readonly done: Int32Array;
   private readonly losses: Float64Array;
-  private expected = 0;
-  private closed = false;
 
   /** threads >= 2: the calling thread and threads - 1 workers. batch: the largest training batch. */
   constructor(
@@ -89,14 +83,13 @@ export class NetReplicas {
     const buffersBuffer = shared(nBuffers);
     const predictInput = shared(PREDICT_CHUNK * nIn);
     const predictOutput = shared(PREDICT_CHUNK);
-    const done = new SharedArrayBuffer(4);
     const loss = new SharedArrayBuffer(8 * threads);
     this.params = new Float32Array(paramsBuffer);
     this.buffers = new Float32Array(buffersBuffer);
     this.predictInput = new Float32Array(predictInput);
     this.predictOutput = new Float32Array(predictOutput);
-    this.done = new Int32Array(done);
     this.losses = new Float64Array(loss);
+    const setups: ReplicaSetup[] = [];
     for (let rank = 1; rank < threads; rank++) {
       const grads = shared(nParams);
       const input = shared(batch * nIn);
@@ -104,8 +97,7 @@ export class NetReplicas {
       this.grads.push(new Float32Array(grads));
       this.inputs.push(new Float32Array(input));
       this.targets.push(new Float32Array(target));
-      const { port1, port2 } = new MessageChannel();
-      const setup: ReplicaSetup = {
+      setups.push({
         name,
         nIn,
         seed,
@@ -118,15 +110,10 @@ export class NetReplicas {
         target,
         predictInput,
         predictOutput,
-        done,
         loss,
-        port: port2,
-      };
-      const worker = new Worker(new URL("./net-replica-worker.js", import.meta.url), { workerData: setup, transferList: [port2] });
-      worker.unref();
-      this.workers.push(worker);
-      this.ports.push(port1);
+      });
     }
+    this.workers = new SyncWorkers(new URL("./net-replica-worker.js", import.meta.url), setups);
   }
 
   /**
@@ -142,7 +129,7 @@ export class NetReplicas {
       const rows = sizes[w]!;
       this.inputs[w - 1]!.set(x.subarray(start * f, (start + rows) * f));
       this.targets[w - 1]!.set(y.subarray(start, start + rows));
-      this.post(w - 1, { kind: "train", rows });
+      this.workers.post(w - 1, { kind: "train", rows });
       start += rows;
     }
     const m0 = sizes[0]!;
@@ -152,7 +139,7 @@ export class NetReplicas {
       loss.backward();
       return loss.item();
     });
-    this.wait();
+    this.workers.wait();
     // grad = sum over shards of (rows / m) * shard gradient
     let total = (loss0 * m0) / m;
     const own = m0 / m;
@@ -180,14 +167,14 @@ export class NetReplicas {
     const out = new Float32Array(n);
     for (let c0 = 0; c0 < n; c0 += PREDICT_CHUNK) {
       const rows = Math.min(PREDICT_CHUNK, n - c0);
-      // Whole batches per thread; the calling thread takes the first part.
-      const batches = Math.ceil(rows / PREDICT_BATCH);
-      const per = Math.ceil(batches / this.threads) * PREDICT_BATCH;
+      // An equal share per thread (a row's prediction does not depend on its batch); the calling
+      // thread takes the first.
+      const per = Math.ceil(rows / this.threads);
       this.predictInput.set(Z.subarray((c0 + Math.min(per, rows)) * f, (c0 + rows) * f), Math.min(per, rows) * f);
       for (let w = 1; w < this.threads; w++) {
         const from = Math.min(rows, w * per);
         const to = Math.min(rows, (w + 1) * per);
-        if (to > from) this.post(w - 1, { kind: "predict", from, to });
+        if (to > from) this.workers.post(w - 1, { kind: "predict", from, to });
       }
       noGrad(() => {
         for (let i = 0; i < Math.min(per, rows); i += PREDICT_BATCH) {
@@ -198,17 +185,14 @@ export class NetReplicas {
           });
         }
       });
-      this.wait();
+      this.workers.wait();
       if (rows > per) out.set(this.predictOutput.subarray(per, rows), c0 + per);
     }
     return out;
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    for (const w of this.workers) void w.terminate();
-    for (const p of this.ports) p.close();
+    this.workers.close();
   }
 
   /** Copies the master's weights (and, for inference, its running statistics) to shared memory. */
@@ -223,28 +207,6 @@ export class NetReplicas {
     for (const b of floatBuffers(this.net)) {
       this.buffers.set(b, at);
       at += b.length;
-    }
-  }
-
-  private post(worker: number, message: ReplicaMessage): void {
-    if (this.closed) throw new Error("the network replicas are closed");
-    this.expected++;
-    this.workers[worker]!.postMessage(message);
-  }
-
-  /** Blocks until every posted message is answered; rethrows a worker's error. */
-  private wait(): void {
-    for (;;) {
-      const finished = Atomics.load(this.done, 0);
-      if (finished >= this.expected) break;
-      Atomics.wait(this.done, 0, finished, 1000);
-    }
-    for (const port of this.ports) {
-      const message = receiveMessageOnPort(port)?.message as { error?: string } | undefined;
-      if (message?.error) {
-        this.close();
-        throw new Error(`network replica failed: ${message.error}`);
-      }
     }
   }
 }

@@ -293,9 +293,20 @@ class GbtRegressor implements Regressor {
     checkTraining(this.name, this.featureNames, train, "training");
     checkTraining(this.name, this.featureNames, options.validation, "validation");
     const v = options.validation;
-    this.model = fitGbt(train.X, train.y, train.n, this.featureNames.length, v.X, v.y, v.n, { ...this.o.gbt, seed: this.o.seed ?? 0 }, (round, rmse) => {
-      if (round % 50 === 0) options.onProgress?.(`xgb round ${round}: val RMSE ${rmse.toFixed(5)}`);
-    });
+    this.model = fitGbt(
+      train.X,
+      train.y,
+      train.n,
+      this.featureNames.length,
+      v.X,
+      v.y,
+      v.n,
+      { ...this.o.gbt, seed: this.o.seed ?? 0 },
+      (round, rmse) => {
+        if (round % 50 === 0) options.onProgress?.(`xgb round ${round}: val RMSE ${rmse.toFixed(5)}`);
+      },
+      this.o.threads ?? defaultThreads(),
+    );
     return this;
   }
 

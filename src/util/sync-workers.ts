@@ -4,7 +4,7 @@
  * all have answered, and fetches the answers with receiveMessageOnPort. The workers run the
  * module at `moduleUrl`, which calls `serveSyncTasks` with its task handler.
  */
-import { MessageChannel, receiveMessageOnPort, Worker, workerData, type MessagePort } from "node:worker_threads";
+import { MessageChannel, parentPort, receiveMessageOnPort, Worker, workerData, type MessagePort } from "node:worker_threads";
 
 interface Answer<R> {
   results?: R[];
@@ -54,4 +54,79 @@ export function serveSyncTasks<T, R>(handle: (task: T, shared: unknown) => R): v
   const flag = new Int32Array(done);
   Atomics.add(flag, 0, 1);
   Atomics.notify(flag, 0);
+}
+
+/**
+ * Persistent workers driven synchronously: the calling thread posts messages (any number, to any
+ * worker), does its own share, then blocks in wait() until every posted message is handled.
+ * State lives in the workers between messages (a network replica, shared histograms); bulk data
+ * goes through SharedArrayBuffers, messages carry only small descriptions of the work.
+ */
+export class SyncWorkers<Message> {
+  private readonly workers: Worker[] = [];
+  private readonly ports: MessagePort[] = [];
+  private readonly done = new Int32Array(new SharedArrayBuffer(4));
+  private expected = 0;
+  private closed = false;
+
+  /** One worker per element of `data` (its workerData, plus the synchronisation handles). */
+  constructor(moduleUrl: URL, data: object[]) {
+    for (const d of data) {
+      const { port1, port2 } = new MessageChannel();
+      const worker = new Worker(moduleUrl, { workerData: { ...d, sync: { port: port2, done: this.done.buffer } }, transferList: [port2] });
+      worker.unref();
+      this.workers.push(worker);
+      this.ports.push(port1);
+    }
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  post(worker: number, message: Message): void {
+    if (this.closed) throw new Error("the worker threads are closed");
+    this.expected++;
+    this.workers[worker]!.postMessage(message);
+  }
+
+  /** Blocks until every posted message is handled; rethrows a worker's error (and closes). */
+  wait(): void {
+    for (;;) {
+      const finished = Atomics.load(this.done, 0);
+      if (finished >= this.expected) break;
+      Atomics.wait(this.done, 0, finished, 1000);
+    }
+    for (const port of this.ports) {
+      const message = receiveMessageOnPort(port)?.message as { error?: string } | undefined;
+      if (message?.error) {
+        this.close();
+        throw new Error(`worker thread failed: ${message.error}`);
+      }
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const w of this.workers) void w.terminate();
+    for (const p of this.ports) p.close();
+  }
+}
+
+/** Worker side of SyncWorkers: handles each message with `handle`; returns this worker's workerData. */
+export function serveSyncMessages<Data, Message>(handle: (message: Message, data: Data) => void): Data {
+  const data = workerData as Data & { sync: { port: MessagePort; done: SharedArrayBuffer } };
+  const done = new Int32Array(data.sync.done);
+  parentPort!.on("message", (message: Message) => {
+    try {
+      handle(message, data);
+    } catch (error) {
+      data.sync.port.postMessage({ error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+    } finally {
+      Atomics.add(done, 0, 1);
+      Atomics.notify(done, 0);
+    }
+  });
+  return data;
 }

@@ -75,9 +75,11 @@ test("inference on 3 threads equals single-threaded inference exactly", () => {
   for (const [, b] of net.namedBuffers()) if (b instanceof Float32Array) b.forEach((_, i) => (b[i] = 0.5 + 0.01 * i));
   const replicas = new NetReplicas(net, "tssmnet", 3, 3, 64);
   try {
-    const parallel = replicas.predict(X, n);
-    const single = predictNet(net, X, n, f, 0, 1);
-    assert.deepEqual(parallel, single);
+    for (const rows of [n, 601, 5]) {
+      const parallel = replicas.predict(X, rows);
+      const single = predictNet(net, X, rows, f, 0, 1);
+      assert.deepEqual(parallel, single, `${rows} rows`);
+    }
   } finally {
     replicas.close();
   }

@@ -15,6 +15,8 @@
  * Split condition, as XGBoost: x < threshold goes left, missing goes the default way.
  */
 import { Rng } from "../../util/random.js";
+import { SyncWorkers } from "../../util/sync-workers.js";
+import { HB, MISSING_BIN, processLevel, RESULT_WIDTH, type LevelData, type LevelNode, type LevelTask } from "./gbt-level.js";
 import { TreeBuilder, type Tree } from "./tree.js";
 
 export type { Tree } from "./tree.js";
@@ -48,8 +50,6 @@ export const GBT_DEFAULTS: GbtParams = {
   baseScore: 0.5,
   seed: 0,
 };
-
-const MISSING_BIN = 255;
 
 /** Bin edges per feature from the training values (NaN ignored). */
 export function binEdges(X: Float32Array, n: number, f: number, maxBin: number): Float64Array[] {
@@ -146,6 +146,25 @@ interface Split {
   HL: number;
 }
 
+/** The best split of node k over the column ranges, scanned in column order (as one scan would); undefined: no split. */
+function bestOfRanges(results: Float64Array, k: number, ranges: number, p: GbtParams): Split | undefined {
+  let found: Split | undefined;
+  for (let r = 0; r < ranges; r++) {
+    const at = (k * ranges + r) * RESULT_WIDTH;
+    if (results[at + 1]! < 0) continue;
+    const gain = results[at]!;
+    if (!found || gain > found.gain)
+      found = { gain, feature: results[at + 1]!, bin: results[at + 2]!, defaultLeft: results[at + 3] === 1, GL: results[at + 4]!, HL: results[at + 5]! };
+  }
+  return found && found.gain > 1e-6 && found.gain >= p.gamma ? found : undefined;
+}
+
+/** The message a GBT worker handles: one level's task for one column range. */
+export interface GbtWorkerMessage {
+  task: LevelTask;
+  range: number;
+}
+
 export function fitGbt(
   X: Float32Array,
   y: Float32Array,
@@ -156,172 +175,139 @@ export function fitGbt(
   nva: number,
   options: Partial<GbtParams> = {},
   onRound?: (round: number, valRmse: number) => void,
+  threadCount = 1,
 ): GbtModel {
   const p: GbtParams = { ...GBT_DEFAULTS, ...options };
   if (y.length !== n || X.length !== n * f) throw new Error("fitGbt: X and y do not match");
   const edges = binEdges(X, n, f, p.maxBin);
-  const bins = binMatrix(X, n, f, edges);
+  const nCols = Math.max(1, Math.floor(p.colsampleByTree * f));
+  // Threads share the columns of every level's histograms; the trees do not depend on the count.
+  const threads = Math.max(1, Math.min(threadCount, nCols));
+  const shared = threads > 1;
+  const sharedFloat64 = (k: number) => (shared ? new Float64Array(new SharedArrayBuffer(8 * k)) : new Float64Array(k));
+  const binned = binMatrix(X, n, f, edges);
+  const bins = shared ? new Uint8Array(new SharedArrayBuffer(binned.length)) : binned;
+  if (shared) bins.set(binned);
   const rng = new Rng(p.seed);
   const pred = new Float64Array(n).fill(p.baseScore);
   const predVa = new Float64Array(nva).fill(p.baseScore);
-  const g = new Float64Array(n);
-  const rows = new Int32Array(n);
+  const g = sharedFloat64(n);
+  const rows = shared ? new Int32Array(new SharedArrayBuffer(4 * n)) : new Int32Array(n);
   const scratch = new Int32Array(n);
-  const HB = 256;
+  const data: LevelData = { bins, n, g, idx: rows };
   const pool: Float64Array[] = [];
+  const take = (): Float64Array => pool.pop() ?? sharedFloat64(nCols * HB * 2);
   const trees: Tree[] = [];
   const history: number[] = [];
   let best = Infinity;
   let bestIteration = -1;
-  const nCols = Math.max(1, Math.floor(p.colsampleByTree * f));
+  const workers = shared
+    ? new SyncWorkers<GbtWorkerMessage>(
+        new URL("./gbt-worker.js", import.meta.url),
+        Array.from({ length: threads - 1 }, () => ({ data })),
+      )
+    : null;
 
-  for (let round = 0; round < p.rounds; round++) {
-    for (let i = 0; i < n; i++) g[i] = pred[i]! - y[i]!;
-    let m = 0;
-    for (let i = 0; i < n; i++) if (p.subsample >= 1 || rng.uniform() < p.subsample) rows[m++] = i;
-    const cols = rng
-      .shuffle(Array.from({ length: f }, (_, j) => j))
-      .slice(0, nCols)
-      .sort((a, b) => a - b);
-    const tree = growTree(rows, m);
-    trees.push(tree);
-    for (let i = 0; i < n; i++) pred[i]! += predictTreeBins(tree, i);
-    for (let i = 0; i < nva; i++) predVa[i]! += predictTree(tree, Xva, i * f);
-    let se = 0;
-    for (let i = 0; i < nva; i++) se += (predVa[i]! - yva[i]!) ** 2;
-    const rmse = Math.sqrt(se / Math.max(1, nva));
-    history.push(rmse);
-    onRound?.(round, rmse);
-    if (rmse < best) {
-      best = rmse;
-      bestIteration = round;
-    } else if (round - bestIteration >= p.earlyStopping) break;
+  try {
+    for (let round = 0; round < p.rounds; round++) {
+      for (let i = 0; i < n; i++) g[i] = pred[i]! - y[i]!;
+      let m = 0;
+      for (let i = 0; i < n; i++) if (p.subsample >= 1 || rng.uniform() < p.subsample) rows[m++] = i;
+      const cols = rng
+        .shuffle(Array.from({ length: f }, (_, j) => j))
+        .slice(0, nCols)
+        .sort((a, b) => a - b);
+      const tree = growTree(rows, m);
+      trees.push(tree);
+      for (let i = 0; i < n; i++) pred[i]! += predictTreeBins(tree, i);
+      for (let i = 0; i < nva; i++) predVa[i]! += predictTree(tree, Xva, i * f);
+      let se = 0;
+      for (let i = 0; i < nva; i++) se += (predVa[i]! - yva[i]!) ** 2;
+      const rmse = Math.sqrt(se / Math.max(1, nva));
+      history.push(rmse);
+      onRound?.(round, rmse);
+      if (rmse < best) {
+        best = rmse;
+        bestIteration = round;
+      } else if (round - bestIteration >= p.earlyStopping) break;
 
-    function growTree(idx: Int32Array, count: number): Tree {
-      const builder = new TreeBuilder();
-      // Histograms [feature][bin] of g and count (h = 1 for squared error).
-      // Histograms hold only the sampled columns: slot s is column cols[s].
-      // Histogram buffers are recycled: a node owns its buffer and either hands it to a child
-      // (histogram subtraction) or returns it to the pool; only the used bins are touched.
-      const binsOf = cols.map((j) => edges[j]!.length + 1);
-      const take = (): Float64Array => pool.pop() ?? new Float64Array(cols.length * HB * 2);
-      const histogram = (start: number, end: number): Float64Array => {
-        const hist = take();
-        for (let slot = 0; slot < cols.length; slot++) {
-          const base = cols[slot]! * n;
-          const o = slot * HB * 2;
-          hist.fill(0, o, o + 2 * binsOf[slot]!);
-          hist[o + 2 * MISSING_BIN] = 0;
-          hist[o + 2 * MISSING_BIN + 1] = 0;
-          for (let k = start; k < end; k++) {
-            const i = idx[k]!;
-            const b = bins[base + i]!;
-            hist[o + 2 * b]! += g[i]!;
-            hist[o + 2 * b + 1]! += 1;
-          }
+      function growTree(idx: Int32Array, count: number): Tree {
+        // Depth-wise, one level at a time (as XGBoost's depthwise policy): the histograms and split
+        // searches of a whole level are one task shared out over column ranges (processLevel).
+        // Histogram buffers are recycled: a node owns its buffer and either hands it to the larger
+        // child (histogram subtraction) or returns it to the pool; only the used bins are touched.
+        const builder = new TreeBuilder();
+        const slots = Int32Array.from(cols);
+        const binsOf = Int32Array.from(cols, (j) => edges[j]!.length + 1);
+        const ranges = Math.max(1, Math.min(threads, slots.length));
+        const leaf = (node: number, G: number, H: number) => builder.setValue(node, (p.eta * -G) / (H + p.lambda));
+        const root = builder.node();
+        let G = 0;
+        for (let k = 0; k < count; k++) G += g[idx[k]!]!;
+        if (p.maxDepth <= 0 || count < 2) {
+          leaf(root, G, count);
+          return builder.finish();
         }
-        return hist;
-      };
-      const bestSplit = (hist: Float64Array, G: number, H: number): Split | undefined => {
-        let found: Split | undefined;
-        const parent = (G * G) / (H + p.lambda);
-        for (let slot = 0; slot < cols.length; slot++) {
-          const j = cols[slot]!;
-          const o = slot * HB * 2;
-          const nb = edges[j]!.length + 1;
-          const GM = hist[o + 2 * MISSING_BIN]!;
-          const HM = hist[o + 2 * MISSING_BIN + 1]!;
-          let GL = 0;
-          let HL = 0;
-          const tryMissingLeft = HM > 0; // without missing values both directions are the same split
-          for (let b = 0; b < nb - 1; b++) {
-            if (hist[o + 2 * b + 1] === 0) continue; // an empty bin moves no row: same split as before
-            GL += hist[o + 2 * b]!;
-            HL += hist[o + 2 * b + 1]!;
-            // Missing values to the right...
-            let hr = H - HL;
-            if (HL >= p.minChildWeight && hr >= p.minChildWeight) {
-              const gr = G - GL;
-              const gain = (GL * GL) / (HL + p.lambda) + (gr * gr) / (hr + p.lambda) - parent;
-              if (!found || gain > found.gain) found = { gain, feature: j, bin: b, defaultLeft: false, GL, HL };
+        let level: (LevelNode & { node: number })[] = [{ node: root, start: 0, end: count, G, H: count, hist: take(), sibling: null, search: true }];
+        for (let depth = 0; level.length > 0; depth++) {
+          const results = sharedFloat64(level.length * ranges * RESULT_WIDTH);
+          const task: LevelTask = { cols: slots, binsOf, nodes: level, lambda: p.lambda, minChildWeight: p.minChildWeight, results, ranges };
+          const message = { task: { ...task, nodes: level.map(({ node: _, ...rest }) => rest) } };
+          for (let r = 1; r < ranges; r++) workers!.post(r - 1, { ...message, range: r });
+          processLevel(data, task, 0);
+          if (ranges > 1) workers!.wait();
+          const next: typeof level = [];
+          level.forEach((entry, k) => {
+            const { node, start, end } = entry;
+            const s = entry.search ? bestOfRanges(results, k, ranges, p) : undefined;
+            if (!s) {
+              pool.push(entry.hist);
+              return leaf(node, entry.G, entry.H);
             }
-            // ... or to the left.
-            if (tryMissingLeft) {
-              const gl = GL + GM;
-              const hl = HL + HM;
-              hr = H - hl;
-              if (hl >= p.minChildWeight && hr >= p.minChildWeight) {
-                const gr = G - gl;
-                const gain = (gl * gl) / (hl + p.lambda) + (gr * gr) / (hr + p.lambda) - parent;
-                if (!found || gain > found.gain) found = { gain, feature: j, bin: b, defaultLeft: true, GL: gl, HL: hl };
-              }
+            // Stable partition (rows stay in ascending order, so histograms read each column's
+            // bins front to back): left = bin <= s.bin, or missing going left.
+            const base = s.feature * n;
+            let lo = start;
+            let nRight = 0;
+            for (let q = start; q < end; q++) {
+              const i = idx[q]!;
+              const b = bins[base + i]!;
+              if (b === MISSING_BIN ? s.defaultLeft : b <= s.bin) idx[lo++] = i;
+              else scratch[nRight++] = i;
             }
-          }
+            idx.set(scratch.subarray(0, nRight), lo);
+            const mid = lo;
+            const [l, r] = builder.split(node, s.feature, s.bin, edges[s.feature]![s.bin]!, s.defaultLeft);
+            const left = { node: l, start, end: mid, G: s.GL, H: s.HL };
+            const right = { node: r, start: mid, end, G: entry.G - s.GL, H: entry.H - s.HL };
+            if (depth + 1 >= p.maxDepth) {
+              pool.push(entry.hist);
+              leaf(l, left.G, left.H);
+              leaf(r, right.G, right.H);
+              return;
+            }
+            // The smaller child's histogram is built, the larger one's is the parent's minus it.
+            const leftSmaller = mid - start <= end - mid;
+            const smallHist = take();
+            next.push({ ...left, hist: leftSmaller ? smallHist : entry.hist, sibling: leftSmaller ? null : smallHist, search: mid - start >= 2 });
+            next.push({ ...right, hist: leftSmaller ? entry.hist : smallHist, sibling: leftSmaller ? smallHist : null, search: end - mid >= 2 });
+          });
+          level = next;
         }
-        return found && found.gain > 1e-6 && found.gain >= p.gamma ? found : undefined;
-      };
-      const build = (node: number, start: number, end: number, G: number, H: number, depth: number, hist: Float64Array | null) => {
-        const leaf = () => {
-          builder.setValue(node, (p.eta * -G) / (H + p.lambda));
-        };
-        if (depth >= p.maxDepth || end - start < 2) {
-          if (hist) pool.push(hist);
-          return leaf();
-        }
-        const h = hist ?? histogram(start, end);
-        const s = bestSplit(h, G, H);
-        if (!s) {
-          pool.push(h);
-          return leaf();
-        }
-        // Stable partition (rows stay in ascending order, so histograms read each column's
-        // bins front to back): left = bin <= s.bin, or missing going left.
-        const base = s.feature * n;
-        let lo = start;
-        let nRight = 0;
-        for (let k = start; k < end; k++) {
-          const i = idx[k]!;
-          const b = bins[base + i]!;
-          if (b === MISSING_BIN ? s.defaultLeft : b <= s.bin) idx[lo++] = i;
-          else scratch[nRight++] = i;
-        }
-        idx.set(scratch.subarray(0, nRight), lo);
-        const mid = lo;
-        const [l, r] = builder.split(node, s.feature, s.bin, edges[s.feature]![s.bin]!, s.defaultLeft);
-        // The smaller child's histogram is built, the larger one's is parent minus it.
-        const leftSmaller = mid - start <= end - mid;
-        let hl: Float64Array | null = null;
-        let hr: Float64Array | null = null;
-        if (depth + 1 < p.maxDepth) {
-          const small = leftSmaller ? histogram(start, mid) : histogram(mid, end);
-          // The parent's histogram is not needed any more: it becomes the larger child's.
-          for (let slot = 0; slot < cols.length; slot++) {
-            const o = slot * HB * 2;
-            const e = o + 2 * binsOf[slot]!;
-            for (let k = o; k < e; k++) h[k]! -= small[k]!;
-            h[o + 2 * MISSING_BIN]! -= small[o + 2 * MISSING_BIN]!;
-            h[o + 2 * MISSING_BIN + 1]! -= small[o + 2 * MISSING_BIN + 1]!;
-          }
-          [hl, hr] = leftSmaller ? [small, h] : [h, small];
-        } else pool.push(h);
-        build(l, start, mid, s.GL, s.HL, depth + 1, hl);
-        build(r, mid, end, G - s.GL, H - s.HL, depth + 1, hr);
-      };
-      const root = builder.node();
-      let G = 0;
-      for (let k = 0; k < count; k++) G += g[idx[k]!]!;
-      build(root, 0, count, G, count, 0, null);
-      return builder.finish();
-    }
-
-    function predictTreeBins(t: Tree, i: number): number {
-      let node = 0;
-      while (t.feature[node]! >= 0) {
-        const b = bins[t.feature[node]! * n + i]!;
-        node = b === MISSING_BIN ? (t.defaultLeft[node] ? t.left[node]! : t.right[node]!) : b <= t.splitBin[node]! ? t.left[node]! : t.right[node]!;
+        return builder.finish();
       }
-      return t.value[node]!;
+
+      function predictTreeBins(t: Tree, i: number): number {
+        let node = 0;
+        while (t.feature[node]! >= 0) {
+          const b = bins[t.feature[node]! * n + i]!;
+          node = b === MISSING_BIN ? (t.defaultLeft[node] ? t.left[node]! : t.right[node]!) : b <= t.splitBin[node]! ? t.left[node]! : t.right[node]!;
+        }
+        return t.value[node]!;
+      }
     }
+  } finally {
+    workers?.close();
   }
   return { params: p, nFeatures: f, trees, bestIteration, bestValRmse: best, history };
 }
