@@ -15,9 +15,10 @@ export const HB = 256;
 export const RESULT_WIDTH = 6;
 
 export interface LevelData {
-  /** Bins, feature-major: bins[j * n + i]. */
-  bins: Uint8Array;
+  /** Bins, row-major: rowBins[i * f + j] (a row's bins are read together when histograms are built). */
+  rowBins: Uint8Array;
   n: number;
+  f: number;
   /** Gradients of this round. */
   g: Float64Array;
   /** Row indices, each node's rows contiguous and ascending. */
@@ -64,20 +65,27 @@ export function processLevel(d: LevelData, t: LevelTask, range: number): void {
   });
 }
 
+// Row by row (as XGBoost does): a row's gradient and bins are loaded once for all its columns.
+// Each (column, bin) still sums its rows in ascending order, so the sums do not depend on the
+// column ranges.
 function buildHistogram(d: LevelData, t: LevelTask, node: LevelNode, s0: number, s1: number): void {
   const { hist } = node;
-  const { bins, n, g, idx } = d;
+  const { rowBins, f, g, idx } = d;
+  const cols = t.cols;
   for (let slot = s0; slot < s1; slot++) {
-    const base = t.cols[slot]! * n;
     const o = slot * HB * 2;
     hist.fill(0, o, o + 2 * t.binsOf[slot]!);
     hist[o + 2 * MISSING_BIN] = 0;
     hist[o + 2 * MISSING_BIN + 1] = 0;
-    for (let k = node.start; k < node.end; k++) {
-      const i = idx[k]!;
-      const b = bins[base + i]!;
-      hist[o + 2 * b]! += g[i]!;
-      hist[o + 2 * b + 1]! += 1;
+  }
+  for (let k = node.start; k < node.end; k++) {
+    const i = idx[k]!;
+    const gi = g[i]!;
+    const row = i * f;
+    for (let slot = s0, o = s0 * HB * 2; slot < s1; slot++, o += HB * 2) {
+      const at = o + 2 * rowBins[row + cols[slot]!]!;
+      hist[at]! += gi;
+      hist[at + 1]! += 1;
     }
   }
 }

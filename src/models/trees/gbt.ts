@@ -185,16 +185,18 @@ export function fitGbt(
   const threads = Math.max(1, Math.min(threadCount, nCols));
   const shared = threads > 1;
   const sharedFloat64 = (k: number) => (shared ? new Float64Array(new SharedArrayBuffer(8 * k)) : new Float64Array(k));
-  const binned = binMatrix(X, n, f, edges);
-  const bins = shared ? new Uint8Array(new SharedArrayBuffer(binned.length)) : binned;
-  if (shared) bins.set(binned);
+  const bins = binMatrix(X, n, f, edges);
+  const rowBins = shared ? new Uint8Array(new SharedArrayBuffer(n * f)) : new Uint8Array(n * f);
+  for (let j = 0; j < f; j++) for (let i = 0; i < n; i++) rowBins[i * f + j] = bins[j * n + i]!;
   const rng = new Rng(p.seed);
   const pred = new Float64Array(n).fill(p.baseScore);
   const predVa = new Float64Array(nva).fill(p.baseScore);
   const g = sharedFloat64(n);
   const rows = shared ? new Int32Array(new SharedArrayBuffer(4 * n)) : new Int32Array(n);
   const scratch = new Int32Array(n);
-  const data: LevelData = { bins, n, g, idx: rows };
+  const sampled = new Uint8Array(n);
+  const rowsInLeaves: [number, number, number][] = [];
+  const data: LevelData = { rowBins, n, f, g, idx: rows };
   const pool: Float64Array[] = [];
   const take = (): Float64Array => pool.pop() ?? sharedFloat64(nCols * HB * 2);
   const trees: Tree[] = [];
@@ -219,7 +221,16 @@ export function fitGbt(
         .sort((a, b) => a - b);
       const tree = growTree(rows, m);
       trees.push(tree);
-      for (let i = 0; i < n; i++) pred[i]! += predictTreeBins(tree, i);
+      // The sampled rows' leaves are known from the partition (rowsInLeaves); only the others walk the tree.
+      sampled.fill(0);
+      for (const [start, end, value] of rowsInLeaves) {
+        for (let k = start; k < end; k++) {
+          const i = rows[k]!;
+          pred[i]! += value;
+          sampled[i] = 1;
+        }
+      }
+      for (let i = 0; i < n; i++) if (!sampled[i]) pred[i]! += predictTreeBins(tree, i);
       for (let i = 0; i < nva; i++) predVa[i]! += predictTree(tree, Xva, i * f);
       let se = 0;
       for (let i = 0; i < nva; i++) se += (predVa[i]! - yva[i]!) ** 2;
@@ -240,12 +251,17 @@ export function fitGbt(
         const slots = Int32Array.from(cols);
         const binsOf = Int32Array.from(cols, (j) => edges[j]!.length + 1);
         const ranges = Math.max(1, Math.min(threads, slots.length));
-        const leaf = (node: number, G: number, H: number) => builder.setValue(node, (p.eta * -G) / (H + p.lambda));
+        rowsInLeaves.length = 0;
+        const leaf = (node: number, G: number, H: number, start: number, end: number) => {
+          const value = (p.eta * -G) / (H + p.lambda);
+          builder.setValue(node, value);
+          rowsInLeaves.push([start, end, Math.fround(value)]); // the tree stores float32
+        };
         const root = builder.node();
         let G = 0;
         for (let k = 0; k < count; k++) G += g[idx[k]!]!;
         if (p.maxDepth <= 0 || count < 2) {
-          leaf(root, G, count);
+          leaf(root, G, count, 0, count);
           return builder.finish();
         }
         let level: (LevelNode & { node: number })[] = [{ node: root, start: 0, end: count, G, H: count, hist: take(), sibling: null, search: true }];
@@ -262,7 +278,7 @@ export function fitGbt(
             const s = entry.search ? bestOfRanges(results, k, ranges, p) : undefined;
             if (!s) {
               pool.push(entry.hist);
-              return leaf(node, entry.G, entry.H);
+              return leaf(node, entry.G, entry.H, start, end);
             }
             // Stable partition (rows stay in ascending order, so histograms read each column's
             // bins front to back): left = bin <= s.bin, or missing going left.
@@ -282,8 +298,8 @@ export function fitGbt(
             const right = { node: r, start: mid, end, G: entry.G - s.GL, H: entry.H - s.HL };
             if (depth + 1 >= p.maxDepth) {
               pool.push(entry.hist);
-              leaf(l, left.G, left.H);
-              leaf(r, right.G, right.H);
+              leaf(l, left.G, left.H, start, mid);
+              leaf(r, right.G, right.H, mid, end);
               return;
             }
             // The smaller child's histogram is built, the larger one's is the parent's minus it.
