@@ -13,7 +13,7 @@
 import { BatchNorm1d, Conv1D, Dropout, LayerNorm, Linear, TransformerEncoderLayer, type LayerOptions } from "../nn/layers.js";
 import { Module, ModuleList } from "../nn/module.js";
 import * as ops from "../nn/ops.js";
-import { alloc, Tensor, type DType } from "../nn/tensor.js";
+import { alloc, isGradEnabled, Tensor, type DType } from "../nn/tensor.js";
 import { Rng } from "../util/random.js";
 
 export type NetName = "tssmnet" | "autoresnet" | "transformer";
@@ -22,6 +22,17 @@ export abstract class Net extends Module {
   abstract readonly nIn: number;
   /** x [B, nIn] -> predictions [B]. */
   abstract forward(x: Tensor): Tensor;
+}
+
+/** Inference without gradients: batch norm folds into the preceding layer (BatchNorm1d.foldInto). */
+function foldable(bn: BatchNorm1d): boolean {
+  return !bn.training && !isGradEnabled();
+}
+
+function convBN(conv: Conv1D, bn: BatchNorm1d, x: Tensor): Tensor {
+  if (!foldable(bn)) return bn.forward(conv.forward(x));
+  const { weight, bias } = bn.foldInto(conv.weight, conv.bias);
+  return ops.conv1d(x, weight, bias);
 }
 
 class DenseBN extends Module {
@@ -33,6 +44,10 @@ class DenseBN extends Module {
     this.bn = this.child("1", new BatchNorm1d(nOut, o));
   }
   forward(x: Tensor): Tensor {
+    if (foldable(this.bn)) {
+      const { weight, bias } = this.bn.foldInto(this.linear.weight, this.linear.bias);
+      return ops.linear(x, weight, bias);
+    }
     return this.bn.forward(this.linear.forward(x));
   }
 }
@@ -109,8 +124,8 @@ class ConvStack extends Module {
     this.b2 = this.child("4", new BatchNorm1d(c2, o));
   }
   forward(x: Tensor): Tensor {
-    const h = ops.relu(this.b1.forward(this.c1.forward(x)));
-    return ops.relu(this.b2.forward(this.c2.forward(h)));
+    const h = ops.relu(convBN(this.c1, this.b1, x));
+    return ops.relu(convBN(this.c2, this.b2, h));
   }
 }
 

@@ -12,7 +12,7 @@
  */
 import { Module } from "./module.js";
 import * as ops from "./ops.js";
-import { alloc, Tensor, type DType } from "./tensor.js";
+import { alloc, scratch, Tensor, type DType } from "./tensor.js";
 import type { Rng } from "../util/random.js";
 
 export type Init = "torch" | "he";
@@ -108,6 +108,26 @@ export class BatchNorm1d extends Module {
   forward(x: Tensor): Tensor {
     if (this.training) this.tracked[0]! += 1n;
     return ops.batchNorm(x, this.weight, this.bias, this.state, this.training);
+  }
+  /**
+   * The weight and bias of the preceding layer (Linear [out, in] or Conv1D [out, in, k]) with this
+   * normalisation in eval mode folded in: per output channel c, s = gamma / sqrt(var + eps),
+   * W' = s W, b' = s (b - mean) + beta. Inference then skips the normalisation pass (the result
+   * equals layer-then-BN up to float32 rounding). Scratch arrays: valid for the current step.
+   */
+  foldInto(weight: Tensor, bias: Tensor | null): { weight: Tensor; bias: Tensor } {
+    const C = this.weight.size;
+    const per = weight.size / C;
+    const W = scratch(weight.size, weight.dtype, false);
+    const b = scratch(C, weight.dtype, false);
+    const { runningMean, runningVar, eps } = this.state;
+    const [w, g, beta] = [weight.data, this.weight.data, this.bias.data];
+    for (let c = 0; c < C; c++) {
+      const scale = g[c]! / Math.sqrt(runningVar[c]! + eps);
+      for (let k = c * per; k < (c + 1) * per; k++) W[k] = w[k]! * scale;
+      b[c] = ((bias ? bias.data[c]! : 0) - runningMean[c]!) * scale + beta[c]!;
+    }
+    return { weight: new Tensor(W, [...weight.shape]), bias: new Tensor(b, [C]) };
   }
 }
 

@@ -5,8 +5,13 @@
  */
 import { kernels, type Arr } from "./kernels/kernels.js";
 export { erf } from "./kernels/ts-kernels.js";
-import { isGradEnabled, result, scratch as alloc, sizeOf, Tensor } from "./tensor.js";
+import { isGradEnabled, result, scratch as alloc, sizeOf, Tensor, type DType } from "./tensor.js";
 import type { Rng } from "../util/random.js";
+
+/** An output array the op (or its kernel) writes entirely: not zero-filled when recycled. */
+function overwritten(n: number, dtype: DType): Arr {
+  return alloc(n, dtype, false);
+}
 
 function check(cond: boolean, message: string): void {
   if (!cond) throw new Error(message);
@@ -22,7 +27,7 @@ export function linear(x: Tensor, W: Tensor, b: Tensor | null): Tensor {
   const outF = W.shape[0]!;
   check(x.shape[x.shape.length - 1] === inF, `linear: input has ${x.shape[x.shape.length - 1]} features, weight expects ${inF}`);
   const n = x.size / inF;
-  const y = alloc(n * outF, x.dtype);
+  const y = overwritten(n * outF, x.dtype);
   kernels().gemm(false, true, n, outF, inF, x.data, W.data, y, false, b ? b.data : null);
   const shape = [...x.shape.slice(0, -1), outF];
   return result(y, shape, b ? [x, W, b] : [x, W], (out) => {
@@ -39,7 +44,7 @@ export function conv1d(x: Tensor, W: Tensor, b: Tensor | null): Tensor {
   const [Cout, Cin2, K] = W.shape as [number, number, number];
   check(Cin === Cin2, `conv1d: input has ${Cin} channels, weight expects ${Cin2}`);
   check(K % 2 === 1, `conv1d: kernel size ${K} must be odd for 'same' padding`);
-  const y = alloc(B * Cout * L, x.dtype);
+  const y = overwritten(B * Cout * L, x.dtype);
   const Kn = kernels();
   Kn.conv1d(x.data, W.data, b ? b.data : null, y, B, Cin, Cout, L, K);
   return result(y, [B, Cout, L], b ? [x, W, b] : [x, W], (out) =>
@@ -85,8 +90,8 @@ export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNo
       stats[2 * C + c] = 1 / Math.sqrt(state.runningVar[c]! + state.eps);
     }
   }
-  const xhat = alloc(x.size, x.dtype);
-  const y = alloc(x.size, x.dtype);
+  const xhat = overwritten(x.size, x.dtype);
+  const y = overwritten(x.size, x.dtype);
   const K = kernels();
   K.batchNorm(x.data, y, xhat, N, C, L, gamma.data, beta.data, stats, state.eps, training);
   if (training) {
@@ -113,22 +118,23 @@ export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNo
 }
 
 export function relu(x: Tensor): Tensor {
-  const y = alloc(x.size, x.dtype);
+  const y = overwritten(x.size, x.dtype);
   kernels().relu(x.data, y);
   return result(y, [...x.shape], [x], (out) => kernels().reluBackward(y, out.grad!, x.gradBuffer()));
 }
 
 /** GELU, exact (erf) form as PyTorch's default: x * Phi(x). */
 export function gelu(x: Tensor): Tensor {
-  const y = alloc(x.size, x.dtype);
+  const y = overwritten(x.size, x.dtype);
   kernels().gelu(x.data, y);
   return result(y, [...x.shape], [x], (out) => kernels().geluBackward(x.data, out.grad!, x.gradBuffer()));
 }
 
 export function add(a: Tensor, b: Tensor): Tensor {
   check(a.size === b.size, `add: shapes [${a.shape}] and [${b.shape}] differ`);
-  const y = alloc(a.size, a.dtype);
-  for (let i = 0; i < y.length; i++) y[i] = a.data[i]! + b.data[i]!;
+  const y = overwritten(a.size, a.dtype);
+  const [ad, bd] = [a.data, b.data];
+  for (let i = 0; i < y.length; i++) y[i] = ad[i]! + bd[i]!;
   return result(y, [...a.shape], [a, b], (out) => {
     if (a.requiresGrad) addInto(a.gradBuffer(), out.grad!);
     if (b.requiresGrad) addInto(b.gradBuffer(), out.grad!);
@@ -138,9 +144,9 @@ export function add(a: Tensor, b: Tensor): Tensor {
 /** Inverted dropout: zero with probability p, scale the rest by 1 / (1 - p). */
 export function dropout(x: Tensor, p: number, training: boolean, rng: Rng): Tensor {
   if (!training || p === 0) return x;
-  const mask = alloc(x.size, x.dtype);
+  const mask = overwritten(x.size, x.dtype);
   kernels().dropoutMask(mask, p, rng);
-  const y = alloc(x.size, x.dtype);
+  const y = overwritten(x.size, x.dtype);
   for (let i = 0; i < y.length; i++) y[i] = x.data[i]! * mask[i]!;
   return result(y, [...x.shape], [x], (out) => {
     const dx = x.gradBuffer();

@@ -40,11 +40,14 @@ export function alloc(n: number, dtype: DType): Arr {
 const freeLists = new Map<number, Float32Array[]>();
 let lent: Float32Array[] | null = null;
 
-/** A zero-filled array for an op intermediate (recycled inside `recycling`). */
-export function scratch(n: number, dtype: DType): Arr {
+/**
+ * An array for an op intermediate (recycled inside `recycling`): zero-filled, or, with zero
+ * false, with whatever a previous step left (for outputs the kernel overwrites entirely).
+ */
+export function scratch(n: number, dtype: DType, zero = true): Arr {
   if (dtype === "float64" || !lent) return alloc(n, dtype);
   const reused = freeLists.get(n)?.pop();
-  const a = reused ? reused.fill(0) : new Float32Array(n);
+  const a = reused ? (zero ? reused.fill(0) : reused) : new Float32Array(n);
   lent.push(a);
   return a;
 }

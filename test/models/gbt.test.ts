@@ -74,3 +74,15 @@ test("early stopping keeps the best iteration", () => {
   assert.equal(m.trees.length, m.bestIteration + 11);
   assert.equal(Math.min(...m.history), m.history[m.bestIteration]);
 });
+
+test("the same trees for any thread count (column ranges on worker threads), with missing values", () => {
+  const tr = friedman1(3000, 6, 0.1);
+  const va = friedman1(500, 7, 0.1);
+  const fit = (threads: number) => fitGbt(tr.X, tr.y, tr.n, tr.f, va.X, va.y, va.n, { rounds: 30, maxDepth: 6, seed: 2 }, undefined, threads);
+  const one = fit(1);
+  for (const threads of [2, 3]) {
+    const many = fit(threads);
+    assert.deepEqual(many.trees, one.trees, `${threads} threads`);
+    assert.deepEqual(many.history, one.history);
+  }
+});
