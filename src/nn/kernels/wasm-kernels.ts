@@ -358,12 +358,13 @@ export function makeWasmKernels(variant: WasmVariant): Kernels {
       const w = instance();
       const Tp = (T + 3) & ~3;
       const nP = B * heads * T * Tp;
-      const [oQkv, oY, oP, oM, oS] = layout(w, [B * T * 3 * d, B * T * d, nP, p > 0 ? nP : 0, 2 * T * dh + dh * Tp]);
+      // Without a backward pass the probabilities are not kept: one row of scratch instead of [B*H, T, Tp].
+      const [oQkv, oY, oP, oM, oS] = layout(w, [B * T * 3 * d, B * T * d, keep ? nP : 0, p > 0 ? nP : 0, 2 * T * dh + dh * Tp + Tp]);
       const heap = new Float32Array(w.memory.buffer);
       heap.set(qkv, oQkv! >> 2);
       const [state, spare] = rng.getState();
       w.setRngState(state);
-      w.attentionForward(oQkv!, oY!, oP!, oM!, B, T, d, heads, scale, p, oS!);
+      w.attentionForward(oQkv!, oY!, keep ? oP! : 0, oM!, B, T, d, heads, scale, p, oS!);
       rng.setState([w.getRngState() >>> 0, spare]);
       return {
         y: heap.slice(oY! >> 2, (oY! >> 2) + B * T * d),

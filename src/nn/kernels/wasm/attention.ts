@@ -36,8 +36,33 @@ function gather(qkv: usize, b: i32, h: i32, T: i32, d: i32, dh: i32, Tp: i32, sc
   }
 }
 
-// out[u] = sum_i a[i] * XT[i, u] for u < Tp (4 at a time).
+// out[u] = sum_i a[i] * XT[i, u] for u < Tp (4 at a time). Head width 8 (the spec's d 32 over
+// 4 heads) keeps the 8 broadcast a[i] in registers.
 @inline function rowTimesTransposed(a: usize, XT: usize, dh: i32, Tp: i32, out: usize): void {
+  if (dh == 8) {
+    const a0 = v128.load32_splat(a);
+    const a1 = v128.load32_splat(at(a, 1));
+    const a2 = v128.load32_splat(at(a, 2));
+    const a3 = v128.load32_splat(at(a, 3));
+    const a4 = v128.load32_splat(at(a, 4));
+    const a5 = v128.load32_splat(at(a, 5));
+    const a6 = v128.load32_splat(at(a, 6));
+    const a7 = v128.load32_splat(at(a, 7));
+    const T4 = <usize>Tp << 2;
+    for (let u = 0; u < Tp; u += 4) {
+      const x = at(XT, u);
+      let acc = f32x4.mul(a0, v128.load(x));
+      acc = madd(a1, v128.load(x + T4), acc);
+      acc = madd(a2, v128.load(x + 2 * T4), acc);
+      acc = madd(a3, v128.load(x + 3 * T4), acc);
+      acc = madd(a4, v128.load(x + 4 * T4), acc);
+      acc = madd(a5, v128.load(x + 5 * T4), acc);
+      acc = madd(a6, v128.load(x + 6 * T4), acc);
+      acc = madd(a7, v128.load(x + 7 * T4), acc);
+      v128.store(at(out, u), acc);
+    }
+    return;
+  }
   for (let u = 0; u < Tp; u += 4) {
     let acc = f32x4.splat(0);
     for (let i = 0; i < dh; i++) acc = madd(f32x4.splat(load<f32>(at(a, i))), v128.load(at(XT, i * Tp + u)), acc);
@@ -57,6 +82,8 @@ export function attentionForward(qkv: usize, y: usize, P: usize, M: usize, B: i3
   const Qs = scratch;
   const V = at(Qs, T * dh);
   const KT = at(V, T * dh);
+  // P = 0: no backward pass follows, the probabilities of one row at a time live in scratch.
+  const rowScratch = at(KT, dh * Tp);
   const keep: f32 = p > 0 ? <f32>(1.0 / (1.0 - p)) : 1;
   memory.fill(KT, 0, <usize>(dh * Tp) << 2);
   for (let bh = 0; bh < B * H; bh++) {
@@ -64,11 +91,12 @@ export function attentionForward(qkv: usize, y: usize, P: usize, M: usize, B: i3
     const h = bh % H;
     gather(qkv, b, h, T, d, dh, Tp, scale, Qs, 0, V, KT, 0);
     for (let t = 0; t < T; t++) {
-      const row = at(P, (bh * T + t) * Tp);
+      const row = P ? at(P, (bh * T + t) * Tp) : rowScratch;
       rowTimesTransposed(at(Qs, t * dh), KT, dh, Tp, row);
-      let mx: f32 = -Infinity;
-      for (let u = 0; u < T; u++) mx = max(mx, load<f32>(at(row, u)));
       for (let u = T; u < Tp; u++) store<f32>(at(row, u), -Infinity); // exp gives exactly 0
+      let mv = v128.load(row);
+      for (let u = 4; u < Tp; u += 4) mv = f32x4.max(mv, v128.load(at(row, u)));
+      const mx = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
       const mxv = f32x4.splat(mx);
       let sv = f32x4.splat(0);
       for (let u = 0; u < Tp; u += 4) {
@@ -84,11 +112,21 @@ export function attentionForward(qkv: usize, y: usize, P: usize, M: usize, B: i3
         for (let u = T; u < Tp; u++) store<f32>(at(mrow, u), 0);
       }
       const yo = at(y, (b * T + t) * d + h * dh);
-      memory.fill(yo, 0, <usize>dh << 2);
-      for (let u = 0; u < T; u++) {
-        let w = load<f32>(at(row, u));
-        if (p > 0) w *= load<f32>(at(mrow, u));
-        axpy(yo, w, at(V, u * dh), dh);
+      // y row = sum_u w_u V[u, :], 8 columns at a time in two registers.
+      for (let i0 = 0; i0 < dh; i0 += 8) {
+        const two = i0 + 8 <= dh;
+        let s0 = f32x4.splat(0);
+        let s1 = f32x4.splat(0);
+        for (let u = 0; u < T; u++) {
+          let w = load<f32>(at(row, u));
+          if (p > 0) w *= load<f32>(at(mrow, u));
+          const wv = f32x4.splat(w);
+          const vr = at(V, u * dh + i0);
+          s0 = madd(wv, v128.load(vr), s0);
+          if (two) s1 = madd(wv, v128.load(vr, 16), s1);
+        }
+        v128.store(at(yo, i0), s0);
+        if (two) v128.store(at(yo, i0 + 4), s1);
       }
     }
   }
