@@ -252,55 +252,24 @@ export function selectToken(h: Tensor, index: number): Tensor {
 export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): Tensor {
   const d = x.shape[x.shape.length - 1]!;
   const rows = x.size / d;
-  const xhat = alloc(x.size, x.dtype);
-  const invStd = new Float64Array(rows);
-  const y = alloc(x.size, x.dtype);
-  // Locals, not property reads, in the loops: V8 then keeps the arrays in registers.
-  const xd = x.data;
-  const gd = gamma.data;
-  const bd = beta.data;
-  for (let r = 0; r < rows; r++) {
-    const o = r * d;
-    let mean = 0;
-    for (let k = 0; k < d; k++) mean += xd[o + k]!;
-    mean /= d;
-    let v = 0;
-    for (let k = 0; k < d; k++) v += (xd[o + k]! - mean) ** 2;
-    const is = 1 / Math.sqrt(v / d + eps);
-    invStd[r] = is;
-    for (let k = 0; k < d; k++) {
-      const h = (xd[o + k]! - mean) * is;
-      xhat[o + k] = h;
-      y[o + k] = h * gd[k]! + bd[k]!;
-    }
-  }
+  const xhat = overwritten(x.size, x.dtype);
+  const invStd = overwritten(rows, x.dtype);
+  const y = overwritten(x.size, x.dtype);
+  const K = kernels();
+  K.layerNorm(x.data, y, xhat, invStd, rows, d, gamma.data, beta.data, eps);
   return result(y, [...x.shape], [x, gamma, beta], (out) => {
-    const dy = out.grad!;
-    if (gamma.requiresGrad || beta.requiresGrad) {
-      const dg = gamma.gradBuffer();
-      const db = beta.gradBuffer();
-      for (let r = 0; r < rows; r++) {
-        const o = r * d;
-        for (let k = 0; k < d; k++) {
-          dg[k]! += dy[o + k]! * xhat[o + k]!;
-          db[k]! += dy[o + k]!;
-        }
-      }
-    }
-    if (!x.requiresGrad) return;
-    const dx = x.gradBuffer();
-    for (let r = 0; r < rows; r++) {
-      const o = r * d;
-      let s1 = 0;
-      let s2 = 0;
-      for (let k = 0; k < d; k++) {
-        const dxh = dy[o + k]! * gd[k]!;
-        s1 += dxh;
-        s2 += dxh * xhat[o + k]!;
-      }
-      const f = invStd[r]! / d;
-      for (let k = 0; k < d; k++) dx[o + k]! += f * (d * dy[o + k]! * gd[k]! - s1 - xhat[o + k]! * s2);
-    }
+    const affine = gamma.requiresGrad || beta.requiresGrad;
+    K.layerNormBackward(
+      out.grad!,
+      xhat,
+      invStd,
+      rows,
+      d,
+      gamma.data,
+      x.requiresGrad ? x.gradBuffer() : null,
+      affine ? gamma.gradBuffer() : null,
+      affine ? beta.gradBuffer() : null,
+    );
   });
 }
 

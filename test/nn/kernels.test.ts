@@ -270,3 +270,38 @@ for (const wasm of WASM_BUILDS)
       }
     }
   });
+
+for (const wasm of WASM_BUILDS)
+  test(`property: layer norm forward and backward of both kernels agree for odd row counts (${wasm.name})`, () => {
+    const rng = new Rng(13);
+    for (const [rows, d] of [
+      [1, 4],
+      [3, 32],
+      [17, 12],
+      [511, 32],
+      [5, 6], // not a multiple of 4: the WebAssembly kernel falls back
+    ] as [number, number][]) {
+      const n = rows * d;
+      const x = Float32Array.from({ length: n }, () => 1 + 2 * rng.normal());
+      const gamma = Float32Array.from({ length: d }, () => rng.normal());
+      const beta = Float32Array.from({ length: d }, () => rng.normal());
+      const dy = Float32Array.from({ length: n }, () => rng.normal());
+      const run = (k: typeof tsKernels) => {
+        const [y, xhat, invStd] = [new Float32Array(n), new Float32Array(n), new Float32Array(rows)];
+        k.layerNorm(x, y, xhat, invStd, rows, d, gamma, beta, 1e-5);
+        const dx = Float32Array.from({ length: n }, (_, i) => 0.01 * i);
+        const dg = Float32Array.from({ length: d }, (_, i) => i);
+        const db = Float32Array.from({ length: d }, (_, i) => -i);
+        k.layerNormBackward(dy, xhat, invStd, rows, d, gamma, dx, dg, db);
+        const dxOnly = new Float32Array(n);
+        k.layerNormBackward(dy, xhat, invStd, rows, d, gamma, dxOnly, null, null);
+        return { y, xhat, invStd, dx, dg, db, dxOnly };
+      };
+      const [a, b] = [run(tsKernels), run(wasm)];
+      for (const key of ["y", "xhat", "invStd", "dx", "dg", "db", "dxOnly"] as const) {
+        const scale = key === "dg" || key === "db" ? Math.sqrt(rows) : 1;
+        for (let i = 0; i < a[key].length; i++)
+          assert.ok(Math.abs(a[key][i]! - b[key][i]!) <= 3e-5 * scale * (1 + Math.abs(a[key][i]!)), `[${rows}, ${d}] ${key}[${i}] ${a[key][i]} ${b[key][i]}`);
+      }
+    }
+  });

@@ -47,6 +47,13 @@ export interface Kernels {
     dgamma: Arr | null,
     dbeta: Arr | null,
   ): void;
+  /**
+   * Layer normalisation of `rows` rows of width d: xhat = (x - mean) / sqrt(var + eps) (biased
+   * variance), y = gamma xhat + beta, invStd[r] = 1 / sqrt(var + eps).
+   */
+  layerNorm(x: Arr, y: Arr, xhat: Arr, invStd: Arr, rows: number, d: number, gamma: Arr, beta: Arr, eps: number): void;
+  /** Adds the gradients of layerNorm into dx, dgamma, dbeta (null: not wanted; dgamma and dbeta together). */
+  layerNormBackward(dy: Arr, xhat: Arr, invStd: Arr, rows: number, d: number, gamma: Arr, dx: Arr | null, dgamma: Arr | null, dbeta: Arr | null): void;
   /** y = max(x, 0). */
   relu(x: Arr, y: Arr): void;
   /** dx += dy where y > 0. */

@@ -104,6 +104,46 @@ export const tsKernels: Kernels = {
     }
   },
 
+  layerNorm(x, y, xhat, invStd, rows, d, gamma, beta, eps) {
+    for (let r = 0; r < rows; r++) {
+      const o = r * d;
+      let mean = 0;
+      for (let k = 0; k < d; k++) mean += x[o + k]!;
+      mean /= d;
+      let v = 0;
+      for (let k = 0; k < d; k++) v += (x[o + k]! - mean) ** 2;
+      const is = 1 / Math.sqrt(v / d + eps);
+      invStd[r] = is;
+      for (let k = 0; k < d; k++) {
+        const h = (x[o + k]! - mean) * is;
+        xhat[o + k] = h;
+        y[o + k] = h * gamma[k]! + beta[k]!;
+      }
+    }
+  },
+
+  layerNormBackward(dy, xhat, invStd, rows, d, gamma, dx, dgamma, dbeta) {
+    for (let r = 0; r < rows; r++) {
+      const o = r * d;
+      if (dgamma && dbeta) {
+        for (let k = 0; k < d; k++) {
+          dgamma[k]! += dy[o + k]! * xhat[o + k]!;
+          dbeta[k]! += dy[o + k]!;
+        }
+      }
+      if (!dx) continue;
+      let s1 = 0;
+      let s2 = 0;
+      for (let k = 0; k < d; k++) {
+        const dxh = dy[o + k]! * gamma[k]!;
+        s1 += dxh;
+        s2 += dxh * xhat[o + k]!;
+      }
+      const f = invStd[r]! / d;
+      for (let k = 0; k < d; k++) dx[o + k]! += f * (d * dy[o + k]! * gamma[k]! - s1 - xhat[o + k]! * s2);
+    }
+  },
+
   columnSums(A, M, N, out) {
     for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) out[j]! += A[i * N + j]!;
   },

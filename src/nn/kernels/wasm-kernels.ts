@@ -19,6 +19,8 @@ interface GemmExports {
   memory: WebAssembly.Memory;
   gemm(M: number, N: number, K: number, A: number, B: number, C: number, accumulate: number, bias: number): void;
   columnSums(A: number, M: number, N: number, out: number): void;
+  lnForward(x: number, y: number, xhat: number, invStd: number, rows: number, d: number, gamma: number, beta: number, eps: number): void;
+  lnBackward(dy: number, xhat: number, invStd: number, rows: number, d: number, gamma: number, dx: number, dgamma: number, dbeta: number): void;
   adamStep(
     p: number,
     g: number,
@@ -221,6 +223,45 @@ export function makeWasmKernels(variant: WasmVariant): Kernels {
       if (bias) heap.set(bias.subarray(0, N), offBias >> 2);
       w.gemm(M, N, K, offA, offB, offC, accumulate ? 1 : 0, bias ? offBias : 0);
       C.set(heap.subarray(offC >> 2, (offC >> 2) + M * N));
+    },
+
+    layerNorm(x, y, xhat, invStd, rows, d, gamma, beta, eps) {
+      if (!(x instanceof Float32Array) || d % 4 !== 0) return tsKernels.layerNorm(x, y, xhat, invStd, rows, d, gamma, beta, eps);
+      const w = instance();
+      const n = rows * d;
+      const [ox, oy, oh, os, og, ob] = layout(w, [n, n, n, rows, d, d]);
+      const heap = new Float32Array(w.memory.buffer);
+      heap.set(x, ox! >> 2);
+      heap.set(gamma, og! >> 2);
+      heap.set(beta, ob! >> 2);
+      w.lnForward(ox!, oy!, oh!, os!, rows, d, og!, ob!, eps);
+      y.set(heap.subarray(oy! >> 2, (oy! >> 2) + n));
+      xhat.set(heap.subarray(oh! >> 2, (oh! >> 2) + n));
+      invStd.set(heap.subarray(os! >> 2, (os! >> 2) + rows));
+    },
+
+    layerNormBackward(dy, xhat, invStd, rows, d, gamma, dx, dgamma, dbeta) {
+      if (!(dy instanceof Float32Array) || d % 4 !== 0) return tsKernels.layerNormBackward(dy, xhat, invStd, rows, d, gamma, dx, dgamma, dbeta);
+      const w = instance();
+      const n = rows * d;
+      const [ody, oh, os, og, odx, odg, odb] = layout(w, [n, n, rows, d, dx ? n : 0, d, d]);
+      const heap = new Float32Array(w.memory.buffer);
+      heap.set(dy, ody! >> 2);
+      heap.set(xhat, oh! >> 2);
+      heap.set(invStd, os! >> 2);
+      heap.set(gamma, og! >> 2);
+      if (dx) heap.set(dx, odx! >> 2);
+      const grads = dgamma && dbeta;
+      if (grads) {
+        heap.set(dgamma, odg! >> 2);
+        heap.set(dbeta, odb! >> 2);
+      }
+      w.lnBackward(ody!, oh!, os!, rows, d, og!, dx ? odx! : 0, grads ? odg! : 0, grads ? odb! : 0);
+      if (dx) dx.set(heap.subarray(odx! >> 2, (odx! >> 2) + n));
+      if (grads) {
+        dgamma.set(heap.subarray(odg! >> 2, (odg! >> 2) + d));
+        dbeta.set(heap.subarray(odb! >> 2, (odb! >> 2) + d));
+      }
     },
 
     columnSums(A, M, N, out) {
