@@ -17,6 +17,10 @@ export const RESULT_WIDTH = 6;
 export interface LevelData {
   /** Bins, row-major: rowBins[i * f + j] (a row's bins are read together when histograms are built). */
   rowBins: Uint8Array;
+  /** Bins, feature-major: bins[j * n + i] (a split's column, read when its rows are partitioned). */
+  bins: Uint8Array;
+  /** Partition scratch, as long as idx (a node uses its own range). */
+  scratch: Int32Array;
   n: number;
   f: number;
   /** Gradients of this round. */
@@ -48,6 +52,32 @@ export interface LevelTask {
   /** [node][range][RESULT_WIDTH] */
   results: Float64Array;
   ranges: number;
+}
+
+/** Numbers per partition job: start, end, feature, bin, defaultLeft. */
+export const JOB_WIDTH = 5;
+
+/**
+ * Stable partition of the rows of jobs from..to-1 (rows stay ascending, so histograms read each
+ * column's bins front to back): left = bin <= the split's bin, or missing going left. Nodes own
+ * disjoint ranges of idx and scratch, so the jobs can be shared out. mids[j] = the first right row.
+ */
+export function partitionRows(d: LevelData, jobs: Int32Array, from: number, to: number, mids: Int32Array): void {
+  const { bins, n, idx, scratch } = d;
+  for (let j = from; j < to; j++) {
+    const at = j * JOB_WIDTH;
+    const [start, end, base, bin, defaultLeft] = [jobs[at]!, jobs[at + 1]!, jobs[at + 2]! * n, jobs[at + 3]!, jobs[at + 4] === 1];
+    let lo = start;
+    let hi = start;
+    for (let q = start; q < end; q++) {
+      const i = idx[q]!;
+      const b = bins[base + i]!;
+      if (b === MISSING_BIN ? defaultLeft : b <= bin) idx[lo++] = i;
+      else scratch[hi++] = i;
+    }
+    idx.set(scratch.subarray(start, hi), lo);
+    mids[j] = lo;
+  }
 }
 
 /** Slot range of one of `ranges` equal parts. */

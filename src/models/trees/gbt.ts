@@ -16,7 +16,7 @@
  */
 import { Rng } from "../../util/random.js";
 import { SyncWorkers } from "../../util/sync-workers.js";
-import { HB, MISSING_BIN, processLevel, RESULT_WIDTH, type LevelData, type LevelNode, type LevelTask } from "./gbt-level.js";
+import { HB, MISSING_BIN, partitionRows, processLevel, RESULT_WIDTH, type LevelData, type LevelNode, type LevelTask } from "./gbt-level.js";
 import { TreeBuilder, type Tree } from "./tree.js";
 
 export type { Tree } from "./tree.js";
@@ -159,11 +159,9 @@ function bestOfRanges(results: Float64Array, k: number, ranges: number, p: GbtPa
   return found && found.gain > 1e-6 && found.gain >= p.gamma ? found : undefined;
 }
 
-/** The message a GBT worker handles: one level's task for one column range. */
-export interface GbtWorkerMessage {
-  task: LevelTask;
-  range: number;
-}
+/** The messages a GBT worker handles: one level's histograms for one column range, or partition jobs. */
+export type GbtWorkerMessage =
+  { kind: "level"; task: LevelTask; range: number } | { kind: "partition"; jobs: Int32Array; from: number; to: number; mids: Int32Array };
 
 export function fitGbt(
   X: Float32Array,
@@ -185,7 +183,9 @@ export function fitGbt(
   const threads = Math.max(1, Math.min(threadCount, nCols));
   const shared = threads > 1;
   const sharedFloat64 = (k: number) => (shared ? new Float64Array(new SharedArrayBuffer(8 * k)) : new Float64Array(k));
-  const bins = binMatrix(X, n, f, edges);
+  const binned = binMatrix(X, n, f, edges);
+  const bins = shared ? new Uint8Array(new SharedArrayBuffer(n * f)) : binned;
+  if (shared) bins.set(binned);
   const rowBins = shared ? new Uint8Array(new SharedArrayBuffer(n * f)) : new Uint8Array(n * f);
   for (let j = 0; j < f; j++) for (let i = 0; i < n; i++) rowBins[i * f + j] = bins[j * n + i]!;
   const rng = new Rng(p.seed);
@@ -193,10 +193,10 @@ export function fitGbt(
   const predVa = new Float64Array(nva).fill(p.baseScore);
   const g = sharedFloat64(n);
   const rows = shared ? new Int32Array(new SharedArrayBuffer(4 * n)) : new Int32Array(n);
-  const scratch = new Int32Array(n);
+  const scratch = shared ? new Int32Array(new SharedArrayBuffer(4 * n)) : new Int32Array(n);
   const sampled = new Uint8Array(n);
   const rowsInLeaves: [number, number, number][] = [];
-  const data: LevelData = { rowBins, n, f, g, idx: rows };
+  const data: LevelData = { rowBins, bins, scratch, n, f, g, idx: rows };
   const pool: Float64Array[] = [];
   const take = (): Float64Array => pool.pop() ?? sharedFloat64(nCols * HB * 2);
   const trees: Tree[] = [];
@@ -257,6 +257,25 @@ export function fitGbt(
           builder.setValue(node, value);
           rowsInLeaves.push([start, end, Math.fround(value)]); // the tree stores float32
         };
+        // Partition jobs shared out over the threads in contiguous runs of about equal rows.
+        const partition = (list: number[][]): Int32Array => {
+          const jobs = Int32Array.from(list.flat());
+          const mids = shared ? new Int32Array(new SharedArrayBuffer(4 * Math.max(1, list.length))) : new Int32Array(list.length);
+          const total = list.reduce((t, [start, end]) => t + end! - start!, 0);
+          let from = 0;
+          let before = 0;
+          const mine: [number, number] = [0, 0];
+          for (let r = 0; r < ranges; r++) {
+            let to = from;
+            while (to < list.length && (r === ranges - 1 || before < ((r + 1) * total) / ranges)) before += list[to]![1]! - list[to++]![0]!;
+            if (r === 0) [mine[0], mine[1]] = [from, to];
+            else if (to > from) workers!.post(r - 1, { kind: "partition", jobs, from, to, mids });
+            from = to;
+          }
+          partitionRows(data, jobs, mine[0], mine[1], mids);
+          if (ranges > 1) workers!.wait();
+          return mids;
+        };
         const root = builder.node();
         let G = 0;
         for (let k = 0; k < count; k++) G += g[idx[k]!]!;
@@ -269,30 +288,22 @@ export function fitGbt(
           const results = sharedFloat64(level.length * ranges * RESULT_WIDTH);
           const task: LevelTask = { cols: slots, binsOf, nodes: level, lambda: p.lambda, minChildWeight: p.minChildWeight, results, ranges };
           const message = { task: { ...task, nodes: level.map(({ node: _, ...rest }) => rest) } };
-          for (let r = 1; r < ranges; r++) workers!.post(r - 1, { ...message, range: r });
+          for (let r = 1; r < ranges; r++) workers!.post(r - 1, { kind: "level", ...message, range: r });
           processLevel(data, task, 0);
           if (ranges > 1) workers!.wait();
-          const next: typeof level = [];
+          // Decisions, then the split nodes' rows partitioned (shared out by rows), then children.
+          const splits: [LevelNode & { node: number }, Split][] = [];
           level.forEach((entry, k) => {
-            const { node, start, end } = entry;
             const s = entry.search ? bestOfRanges(results, k, ranges, p) : undefined;
-            if (!s) {
-              pool.push(entry.hist);
-              return leaf(node, entry.G, entry.H, start, end);
-            }
-            // Stable partition (rows stay in ascending order, so histograms read each column's
-            // bins front to back): left = bin <= s.bin, or missing going left.
-            const base = s.feature * n;
-            let lo = start;
-            let nRight = 0;
-            for (let q = start; q < end; q++) {
-              const i = idx[q]!;
-              const b = bins[base + i]!;
-              if (b === MISSING_BIN ? s.defaultLeft : b <= s.bin) idx[lo++] = i;
-              else scratch[nRight++] = i;
-            }
-            idx.set(scratch.subarray(0, nRight), lo);
-            const mid = lo;
+            if (s) return splits.push([entry, s]);
+            pool.push(entry.hist);
+            leaf(entry.node, entry.G, entry.H, entry.start, entry.end);
+          });
+          const mids = partition(splits.map(([e, s]) => [e.start, e.end, s.feature, s.bin, s.defaultLeft ? 1 : 0]));
+          const next: typeof level = [];
+          splits.forEach(([entry, s], k) => {
+            const { node, start, end } = entry;
+            const mid = mids[k]!;
             const [l, r] = builder.split(node, s.feature, s.bin, edges[s.feature]![s.bin]!, s.defaultLeft);
             const left = { node: l, start, end: mid, G: s.GL, H: s.HL };
             const right = { node: r, start: mid, end, G: entry.G - s.GL, H: entry.H - s.HL };
