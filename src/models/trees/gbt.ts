@@ -183,6 +183,10 @@ export function fitGbt(
   const threads = Math.max(1, Math.min(threadCount, nCols));
   const shared = threads > 1;
   const sharedFloat64 = (k: number) => (shared ? new Float64Array(new SharedArrayBuffer(8 * k)) : new Float64Array(k));
+  const sharedInt32 = (k: number) => (shared ? new Int32Array(new SharedArrayBuffer(4 * k)) : new Int32Array(k));
+  // Per-level answers (split searches, partition ends), grown when a level has more nodes.
+  let resultsBuffer = sharedFloat64(64 * RESULT_WIDTH * threads);
+  let midsBuffer = sharedInt32(64);
   const binned = binMatrix(X, n, f, edges);
   const bins = shared ? new Uint8Array(new SharedArrayBuffer(n * f)) : binned;
   if (shared) bins.set(binned);
@@ -260,7 +264,8 @@ export function fitGbt(
         // Partition jobs shared out over the threads in contiguous runs of about equal rows.
         const partition = (list: number[][]): Int32Array => {
           const jobs = Int32Array.from(list.flat());
-          const mids = shared ? new Int32Array(new SharedArrayBuffer(4 * Math.max(1, list.length))) : new Int32Array(list.length);
+          if (midsBuffer.length < list.length) midsBuffer = sharedInt32(2 * list.length);
+          const mids = midsBuffer;
           const total = list.reduce((t, [start, end]) => t + end! - start!, 0);
           let from = 0;
           let before = 0;
@@ -285,7 +290,8 @@ export function fitGbt(
         }
         let level: (LevelNode & { node: number })[] = [{ node: root, start: 0, end: count, G, H: count, hist: take(), sibling: null, search: true }];
         for (let depth = 0; level.length > 0; depth++) {
-          const results = sharedFloat64(level.length * ranges * RESULT_WIDTH);
+          if (resultsBuffer.length < level.length * ranges * RESULT_WIDTH) resultsBuffer = sharedFloat64(2 * level.length * ranges * RESULT_WIDTH);
+          const results = resultsBuffer;
           const task: LevelTask = { cols: slots, binsOf, nodes: level, lambda: p.lambda, minChildWeight: p.minChildWeight, results, ranges };
           const message = { task: { ...task, nodes: level.map(({ node: _, ...rest }) => rest) } };
           for (let r = 1; r < ranges; r++) workers!.post(r - 1, { kind: "level", ...message, range: r });
