@@ -21,6 +21,17 @@ function addInto(target: Arr, source: Arr): void {
   for (let i = 0; i < source.length; i++) target[i]! += source[i]!;
 }
 
+/**
+ * x.grad += g where the op passes its output gradient through unchanged (reshape, add). When x
+ * is an op output without a gradient yet, x.grad becomes g itself: g is dead once this backward
+ * has run, and both live for the same step. Parameters (leaves) keep their own buffers. Only one
+ * tensor may take over a given g.
+ */
+function passGradient(x: Tensor, g: Arr): void {
+  if (!x.grad && x.backwardFn && g.length === x.size) x.grad = g;
+  else addInto(x.gradBuffer(), g);
+}
+
 /** y = x W^T + b over the last axis; x [..., in], W [out, in], b [out]. */
 export function linear(x: Tensor, W: Tensor, b: Tensor | null): Tensor {
   const inF = W.shape[1]!;
@@ -136,7 +147,9 @@ export function add(a: Tensor, b: Tensor): Tensor {
   const [ad, bd] = [a.data, b.data];
   for (let i = 0; i < y.length; i++) y[i] = ad[i]! + bd[i]!;
   return result(y, [...a.shape], [a, b], (out) => {
-    if (a.requiresGrad) addInto(a.gradBuffer(), out.grad!);
+    // One tensor at most may take over out.grad: two distinct tensors sharing one buffer would
+    // see each other's later gradient contributions.
+    if (a.requiresGrad) passGradient(a, out.grad!);
     if (b.requiresGrad) addInto(b.gradBuffer(), out.grad!);
   });
 }
@@ -158,7 +171,7 @@ export function dropout(x: Tensor, p: number, training: boolean, rng: Rng): Tens
 /** Same values, another shape (row-major order unchanged). */
 export function reshape(x: Tensor, shape: number[]): Tensor {
   check(sizeOf(shape) === x.size, `reshape: [${x.shape}] cannot become [${shape}]`);
-  return result(x.data, shape, [x], (out) => addInto(x.gradBuffer(), out.grad!));
+  return result(x.data, shape, [x], (out) => passGradient(x, out.grad!));
 }
 
 /** Mean squared error of pred [N] (or [N, 1]) against target values [N]. */

@@ -68,6 +68,16 @@ test("gradients of the elementwise and shape ops", () => {
   const drop = new Rng(5);
   gradcheck("dropout", [x], () => ops.dropout(ops.gelu(x), 0.3, true, drop), drop);
   gradcheck("add with a shared input (skip)", [x], () => ops.add(ops.gelu(x), x));
+  // add and reshape hand their output gradient to an input instead of copying it: intermediates
+  // used by several ops (either side of an add, reshaped, added to themselves) must still get
+  // every contribution.
+  gradcheck("gradients passed through shared intermediates", [x, y], () => {
+    const u = ops.gelu(x);
+    const v = ops.gelu(y);
+    const s = ops.add(u, v);
+    const w = ops.add(ops.add(s, ops.reshape(u, [4, 6])), ops.add(v, s));
+    return ops.add(ops.add(w, w), ops.relu(v));
+  });
 });
 
 test("gradients of linear, conv1d, batch norm (train and eval) and layer norm", () => {
