@@ -100,13 +100,16 @@ export function conv1dBackward(
   for (let b = 0; b < B; b++) {
     padRows(at(x, b * Cin * L), xp, Cin, L, pad, S);
     padRows(at(dy, b * Cout * L), dyp, Cout, L, pad, S);
-    for (let co = 0; co < Cout; co++) {
-      const dr = at(dyp, co * S + pad); // zeros beyond L
-      if (dbias) {
+    if (dbias) {
+      for (let co = 0; co < Cout; co++) {
+        const dr = at(dyp, co * S + pad);
         dbv = 0;
         for (let l = 0; l < L; l++) dbv += load<f32>(at(dr, l));
         store<f32>(at(dbias, co), load<f32>(at(dbias, co)) + dbv);
       }
+    }
+    for (let co = 0; co < Cout; co++) {
+      const dr = at(dyp, co * S + pad); // zeros beyond L
       for (let ci = 0; ci < Cin; ci++) {
         const xr = at(xp, ci * S);
         if (K == 3) {
@@ -156,9 +159,12 @@ export function conv1dBackward(
         for (let j = 0; j < 4; j++) {
           const d = at(dx, (b * Cin + ci + j) * L + m);
           const v = j == 0 ? s0 : j == 1 ? s1 : j == 2 ? s2 : s3;
+          if (m + 4 <= L) {
+            v128.store(d, f32x4.add(v128.load(d), v));
+            continue;
+          }
           v128.store(row, v);
-          const n = min(4, L - m);
-          for (let t = 0; t < n; t++) store<f32>(at(d, t), load<f32>(at(d, t)) + load<f32>(at(row, t)));
+          for (let t = 0; t < L - m; t++) store<f32>(at(d, t), load<f32>(at(d, t)) + load<f32>(at(row, t)));
         }
       }
     }
