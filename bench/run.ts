@@ -35,7 +35,7 @@ const SHARED = process.env.SMAPFILL_SHARED ?? path.resolve(REPO, "..", "shared")
 const BENCHMARKS: Record<string, () => Promise<Record<string, unknown>>> = {
   "smap-reader": () => benchSmapReader({ workDir: WORK, days: option("days", 365), repeats: option("repeats", 3) }),
   convergence: () =>
-    benchConvergence({ sharedDir: SHARED, n: option("n", 50000), epochs: option("epochs", 10), models: ["autoresnet", "tssmnet"], seeds: option("seeds", 3) }),
+    benchConvergence({ sharedDir: SHARED, n: option("n", 50000), epochs: option("epochs", 10), models: ["autoresnet", "tssmnet"], seeds: option("seeds", 8) }),
   forest: () =>
     benchForest({ sharedDir: SHARED, n: option("n", 50000), trees: option("trees", 100), threads: (stringOption("threads") ?? "1,2").split(",").map(Number) }),
   gbt: () => benchGbt({ sharedDir: SHARED, n: option("n", 50000), threads: (stringOption("threads") ?? "1,2").split(",").map(Number) }),
