@@ -6,16 +6,12 @@
  * the spread between seeds on one side is of the order of the target, so a single seed cannot
  * tell the implementations apart (the per-seed values are in the JSON).
  */
-import { spawnSync } from "node:child_process";
-import fs from "node:fs";
-import path from "node:path";
-import { referenceDataset, rmse } from "./reference-data.js";
+import { referenceDataset, rmse, runReference } from "./reference-data.js";
 import { Preprocessor } from "../src/models/preprocess.js";
 import { predictNet, trainNet } from "../src/models/train-net.js";
 import type { NetName } from "../src/models/nets.js";
 
 export async function benchConvergence(o: { sharedDir: string; n: number; epochs: number; models: NetName[]; seeds: number }) {
-  const ref = path.join(o.sharedDir, "reference");
   const data = referenceDataset(o.sharedDir, o.n);
   const { train: tr, validation: va, test: te } = data;
   const f = data.d.f;
@@ -37,38 +33,18 @@ export async function benchConvergence(o: { sharedDir: string; n: number; epochs
         train_s: seconds,
         train_samples_per_s: trained.trainSamplesPerSecond,
       };
-      const out = path.join(data.dir, `${model}.json`);
-      const run = spawnSync(
-        "/usr/bin/python3",
-        [
-          path.join(ref, "run.py"),
-          data.data,
-          "--model",
-          model,
-          "--threads",
-          "1",
-          "--max-epochs",
-          String(o.epochs),
-          "--seed",
-          String(seed),
-          "--out",
-          out,
-          "--quiet",
-        ],
-        { encoding: "utf8" },
-      );
-      let reference: Record<string, unknown> = { error: run.stderr.slice(-1500) };
-      if (run.status === 0) {
-        const r = JSON.parse(fs.readFileSync(out, "utf8")).results[0];
-        reference = {
-          test_rmse: r.test.rmse.value,
-          val_rmse: r.val_rmse,
-          best_epoch: r.fit_info.best_epoch,
-          epochs_run: r.fit_info.epochs_run,
-          train_s: r.train_wall_s,
-          train_samples_per_s: r.train_samples_per_s,
-        };
-      }
+      const ran = runReference(o.sharedDir, data.data, ["--model", model, "--threads", "1", "--max-epochs", String(o.epochs), "--seed", String(seed)]);
+      const reference: Record<string, unknown> =
+        "error" in ran
+          ? ran
+          : {
+              test_rmse: ran.result.test.rmse.value,
+              val_rmse: ran.result.val_rmse,
+              best_epoch: ran.result.fit_info?.best_epoch,
+              epochs_run: ran.result.fit_info?.epochs_run,
+              train_s: ran.result.train_wall_s,
+              train_samples_per_s: ran.result.train_samples_per_s,
+            };
       const rel = typeof reference.test_rmse === "number" ? ours.test_rmse / reference.test_rmse - 1 : undefined;
       results.push({
         model,

@@ -3,11 +3,8 @@
  * MODELS.md's settings (bootstrap, 1/3 of the inputs per split, min_samples_leaf 5, unlimited
  * depth) with the same number of trees on both sides, at 1 and 2 threads; test RMSE and training time.
  */
-import { spawnSync } from "node:child_process";
-import fs from "node:fs";
-import path from "node:path";
 import { createRegressor } from "../src/models/regressor.js";
-import { referenceDataset, rmse } from "./reference-data.js";
+import { referenceDataset, rmse, runReference } from "./reference-data.js";
 
 export async function benchForest(o: { sharedDir: string; n: number; trees: number; threads: number[] }) {
   const ref = referenceDataset(o.sharedDir, o.n);
@@ -20,29 +17,11 @@ export async function benchForest(o: { sharedDir: string; n: number; trees: numb
     const t1 = performance.now();
     const pred = model.predict(ref.test.X, ref.test.n);
     const ours = { test_rmse: rmse(pred, ref.test.y), train_s: trainS, infer_samples_per_s: ref.test.n / ((performance.now() - t1) / 1000), ...model.info() };
-    const out = path.join(ref.dir, "rf.json");
-    const run = spawnSync(
-      "/usr/bin/python3",
-      [
-        path.join(o.sharedDir, "reference", "run.py"),
-        ref.data,
-        "--model",
-        "rf",
-        "--threads",
-        String(threads),
-        "--rf-trees",
-        String(o.trees),
-        "--out",
-        out,
-        "--quiet",
-      ],
-      { encoding: "utf8" },
-    );
-    let sklearn: Record<string, unknown> = { error: run.stderr.slice(-1500) };
-    if (run.status === 0) {
-      const r = JSON.parse(fs.readFileSync(out, "utf8")).results[0];
-      sklearn = { test_rmse: r.test.rmse.value, train_s: r.train_wall_s, infer_samples_per_s: r.inference_samples_per_s };
-    }
+    const ran = runReference(o.sharedDir, ref.data, ["--model", "rf", "--threads", String(threads), "--rf-trees", String(o.trees)]);
+    const sklearn: Record<string, unknown> =
+      "error" in ran
+        ? ran
+        : { test_rmse: ran.result.test.rmse.value, train_s: ran.result.train_wall_s, infer_samples_per_s: ran.result.inference_samples_per_s };
     rows.push({
       threads,
       ours,

@@ -4,10 +4,7 @@
  * subsample 0.8, colsample 0.8, lambda 1, up to 2000 rounds, early stopping 50), at each thread
  * count (XGBoost's nthread the same). Reports test RMSE and training time for both.
  */
-import { spawnSync } from "node:child_process";
-import fs from "node:fs";
-import path from "node:path";
-import { referenceDataset, rmse } from "./reference-data.js";
+import { referenceDataset, rmse, runReference } from "./reference-data.js";
 import { fitGbt, predictGbt } from "../src/models/trees/gbt.js";
 
 export async function benchGbt(o: { sharedDir: string; n: number; threads: number[] }) {
@@ -30,24 +27,18 @@ export async function benchGbt(o: { sharedDir: string; n: number; threads: numbe
       seconds_per_round: trainS / model.trees.length,
       infer_samples_per_s: te.n / inferS,
     };
-    const out = path.join(data.dir, "xgb.json");
-    const run = spawnSync(
-      "/usr/bin/python3",
-      [path.join(o.sharedDir, "reference", "run.py"), data.data, "--model", "xgb", "--threads", String(threads), "--out", out, "--quiet"],
-      { encoding: "utf8" },
-    );
-    let reference: Record<string, unknown> = { error: run.stderr.slice(-1500) };
-    if (run.status === 0) {
-      const r = JSON.parse(fs.readFileSync(out, "utf8")).results[0];
-      reference = {
-        test_rmse: r.test.rmse.value,
-        best_iteration: r.fit_info.best_iteration,
-        rounds_run: r.fit_info.rounds_run,
-        train_s: r.train_wall_s,
-        seconds_per_round: r.train_wall_s / r.fit_info.rounds_run,
-        infer_samples_per_s: r.inference_samples_per_s,
-      };
-    }
+    const ran = runReference(o.sharedDir, data.data, ["--model", "xgb", "--threads", String(threads)]);
+    const reference: Record<string, unknown> =
+      "error" in ran
+        ? ran
+        : {
+            test_rmse: ran.result.test.rmse.value,
+            best_iteration: ran.result.fit_info?.best_iteration,
+            rounds_run: ran.result.fit_info?.rounds_run,
+            train_s: ran.result.train_wall_s,
+            seconds_per_round: ran.result.train_wall_s / ran.result.fit_info!.rounds_run!,
+            infer_samples_per_s: ran.result.inference_samples_per_s,
+          };
     const ratio = typeof reference.seconds_per_round === "number" ? ours.seconds_per_round / (reference.seconds_per_round as number) : undefined;
     process.stderr.write(
       `gbt ${threads} thread(s): ours ${ours.seconds_per_round.toFixed(4)} s/round, XGBoost ${reference.seconds_per_round} s/round (ratio ${ratio?.toFixed(2)})\n`,

@@ -5,10 +5,7 @@
  * Reports test RMSE side by side (target: within 3 %), training time and prediction throughput.
  * Timings share the machine with nothing else of ours (one model at a time, 1 thread each side).
  */
-import { spawnSync } from "node:child_process";
-import fs from "node:fs";
-import path from "node:path";
-import { existingDataset, referenceDataset, rmse } from "./reference-data.js";
+import { existingDataset, referenceDataset, rmse, runReference } from "./reference-data.js";
 import { createRegressor, MODEL_NAMES, type ModelName } from "../src/models/regressor.js";
 
 export interface ModelsBenchOptions {
@@ -55,25 +52,24 @@ export async function benchModels(o: ModelsBenchOptions) {
     const inferSeconds = medianSeconds(() => model.predict(test.X, test.n), 3);
     const ours = { test_rmse: rmse(pred, test.y), train_s: trainSeconds, infer_samples_per_s: test.n / inferSeconds, fit_info: model.info() };
 
-    const out = path.join(data.dir, `${name}.json`);
-    const args = [path.join(o.sharedDir, "reference", "run.py"), data.data, "--model", name, "--threads", "1", "--max-epochs", String(epochs)];
-    args.push("--rf-trees", String(o.rfTrees), "--xgb-rounds", String(o.xgbRounds), "--n-boot", "200", "--out", out, "--quiet");
-    const run = spawnSync("/usr/bin/python3", args, { encoding: "utf8" });
-    let reference: Record<string, unknown> = { error: run.stderr.slice(-1500) };
-    if (run.status === 0) {
-      const r = JSON.parse(fs.readFileSync(out, "utf8")).results[0];
-      reference = {
-        test_rmse: r.test.rmse.value,
-        train_s: r.train_wall_s,
-        infer_samples_per_s: r.inference_samples_per_s,
-        fit_info: {
-          epochs_run: r.fit_info?.epochs_run,
-          best_epoch: r.fit_info?.best_epoch,
-          rounds_run: r.fit_info?.rounds_run,
-          best_iteration: r.fit_info?.best_iteration,
-        },
-      };
-    }
+    const ran = runReference(o.sharedDir, data.data, [
+      ...["--model", name, "--threads", "1", "--max-epochs", String(epochs)],
+      ...["--rf-trees", String(o.rfTrees), "--xgb-rounds", String(o.xgbRounds), "--n-boot", "200"],
+    ]);
+    const reference: Record<string, unknown> =
+      "error" in ran
+        ? ran
+        : {
+            test_rmse: ran.result.test.rmse.value,
+            train_s: ran.result.train_wall_s,
+            infer_samples_per_s: ran.result.inference_samples_per_s,
+            fit_info: {
+              epochs_run: ran.result.fit_info?.epochs_run,
+              best_epoch: ran.result.fit_info?.best_epoch,
+              rounds_run: ran.result.fit_info?.rounds_run,
+              best_iteration: ran.result.fit_info?.best_iteration,
+            },
+          };
     const refRmse = reference.test_rmse as number | undefined;
     const rel = refRmse === undefined ? undefined : ours.test_rmse / refRmse - 1;
     results.push({

@@ -28,3 +28,26 @@ export function existingDataset(data: string) {
   const d = readDataset(data);
   return { dir, data, d, train: part(d, 0), validation: part(d, 1), test: part(d, 2), cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
+
+/** One result of the reference's run.py (its JSON's results[0]; fields as run.py writes them). */
+export type ReferenceResult = {
+  test: { rmse: { value: number } };
+  val_rmse?: number;
+  train_wall_s: number;
+  train_samples_per_s?: number;
+  inference_samples_per_s?: number;
+  fit_info?: { epochs_run?: number; best_epoch?: number; rounds_run?: number; best_iteration?: number };
+};
+
+/**
+ * Runs `reference/run.py DATA ARGS --out OUT --quiet` with Debian's Python (where torch, sklearn
+ * and xgboost live) and returns its first result, or the tail of its error output.
+ */
+export function runReference(sharedDir: string, dataDir: string, args: string[]): { result: ReferenceResult } | { error: string } {
+  const out = path.join(os.tmpdir(), `smapfill-reference-${process.pid}-${Date.now()}.json`);
+  const run = spawnSync("/usr/bin/python3", [path.join(sharedDir, "reference", "run.py"), dataDir, ...args, "--out", out, "--quiet"], { encoding: "utf8" });
+  if (run.status !== 0) return { error: run.stderr.slice(-1500) };
+  const result = JSON.parse(fs.readFileSync(out, "utf8")).results[0] as ReferenceResult;
+  fs.rmSync(out, { force: true });
+  return { result };
+}
