@@ -1,10 +1,9 @@
 /** Worker thread body of NetReplicas: one replica of the network, driven by the calling thread. */
-import * as ops from "../nn/ops.js";
-import { noGrad, recycling, Tensor } from "../nn/tensor.js";
 import { deriveSeed } from "../util/random.js";
 import { buildNet } from "./nets.js";
 import { floatBuffers, type ReplicaMessage, type ReplicaSetup } from "./net-replicas.js";
 import { serveSyncMessages } from "../util/sync-workers.js";
+import { backpropagate, forwardRows } from "./train-net.js";
 
 const s = serveSyncMessages<ReplicaSetup, ReplicaMessage>((message) => (message.kind === "train" ? train(message.rows) : predict(message.from, message.to)));
 // Own seed: the weights are overwritten from the master; the dropout masks must differ per shard.
@@ -38,11 +37,7 @@ function train(rows: number): void {
   loadWeights(false);
   net.train();
   for (const p of params) p.grad = null;
-  losses[s.rank] = recycling(() => {
-    const loss = ops.mseLoss(net.forward(Tensor.from(input.subarray(0, rows * f), [rows, f])), target.subarray(0, rows));
-    loss.backward();
-    return loss.item();
-  });
+  losses[s.rank] = backpropagate(net, input, target, rows, f);
   let at = 0;
   for (const p of params) {
     if (p.grad) grads.set(p.grad, at);
@@ -54,13 +49,5 @@ function train(rows: number): void {
 function predict(from: number, to: number): void {
   loadWeights(true);
   net.eval();
-  noGrad(() => {
-    for (let i = from; i < to; i += 512) {
-      const m = Math.min(512, to - i);
-      recycling(() => {
-        const p = net.forward(Tensor.from(predictInput.subarray(i * f, (i + m) * f), [m, f]));
-        predictOutput.set(p.data.subarray(0, m), i);
-      });
-    }
-  });
+  forwardRows(net, predictInput, f, from, to, predictOutput);
 }

@@ -14,16 +14,13 @@
  * count and differ slightly between thread counts. The calling thread blocks (Atomics.wait)
  * while the workers run, so fit() and predict() stay synchronous.
  */
-import * as ops from "../nn/ops.js";
 import type { Optimizer } from "../nn/optim.js";
-import { noGrad, recycling, Tensor } from "../nn/tensor.js";
 import { SyncWorkers } from "../util/sync-workers.js";
 import type { Net, NetName } from "./nets.js";
+import { backpropagate, forwardRows } from "./train-net.js";
 
 /** Rows of one shared inference chunk: bounds the shared input buffer (rows x features floats). */
 const PREDICT_CHUNK = 32768;
-/** Inference batch inside each thread (see EVAL_BATCH). */
-const PREDICT_BATCH = 512;
 
 export interface ReplicaSetup {
   name: NetName;
@@ -133,12 +130,8 @@ export class NetReplicas {
       start += rows;
     }
     const m0 = sizes[0]!;
-    const loss0 = recycling(() => {
-      opt.zeroGrad();
-      const loss = ops.mseLoss(this.net.forward(Tensor.from(x.subarray(0, m0 * f), [m0, f])), y.subarray(0, m0));
-      loss.backward();
-      return loss.item();
-    });
+    opt.zeroGrad();
+    const loss0 = backpropagate(this.net, x, y, m0, f);
     this.workers.wait();
     // grad = sum over shards of (rows / m) * shard gradient
     let total = (loss0 * m0) / m;
@@ -176,15 +169,7 @@ export class NetReplicas {
         const to = Math.min(rows, (w + 1) * per);
         if (to > from) this.workers.post(w - 1, { kind: "predict", from, to });
       }
-      noGrad(() => {
-        for (let i = 0; i < Math.min(per, rows); i += PREDICT_BATCH) {
-          const m = Math.min(PREDICT_BATCH, Math.min(per, rows) - i);
-          recycling(() => {
-            const p = this.net.forward(Tensor.from(Z.subarray((c0 + i) * f, (c0 + i + m) * f), [m, f]));
-            out.set(p.data.subarray(0, m), c0 + i);
-          });
-        }
-      });
+      forwardRows(this.net, Z.subarray(c0 * f), f, 0, Math.min(per, rows), out.subarray(c0));
       this.workers.wait();
       if (rows > per) out.set(this.predictOutput.subarray(per, rows), c0 + per);
     }

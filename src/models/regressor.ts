@@ -208,9 +208,7 @@ class NeuralRegressor implements Regressor {
     if (X.length !== n * f) throw new SmapfillError(`${X.length / Math.max(1, n)} columns given, the model was fitted on ${f}`, { variable: this.name });
     const cols = this.columns.length;
     const Z = this.pre.transform(selectColumns(X, n, f, this.columns), n, cols);
-    const replicas = this.parallelPredictor(n);
-    if (replicas) return replicas.predict(Z, n).map((v) => v * this.ySd + this.yMean);
-    return predictNet(this.net, Z, n, this.pre.outputWidth, this.yMean, this.ySd);
+    return predictNet(this.net, Z, n, this.pre.outputWidth, this.yMean, this.ySd, this.parallelPredictor(n));
   }
 
   private get threads(): number {

@@ -46,32 +46,53 @@ export interface TrainedNet {
 export const EVAL_BATCH = 512;
 
 /**
+ * Forward, MSE and backward on the first m rows of x [., f] and y: the gradients add into the
+ * parameters' .grad. Op intermediates are recycled. Returns the loss.
+ */
+export function backpropagate(net: Net, x: Float32Array, y: Float32Array, m: number, f: number): number {
+  return recycling(() => {
+    const loss = ops.mseLoss(net.forward(Tensor.from(x.subarray(0, m * f), [m, f])), y.subarray(0, m));
+    loss.backward();
+    return loss.item();
+  });
+}
+
+/**
  * One optimisation step on a batch x [m, f], y [m]: zero the gradients, forward, MSE, backward,
  * update. Op intermediates are recycled between steps. Returns the batch loss.
  */
 export function trainStep(net: Net, opt: Optimizer, x: Float32Array, y: Float32Array, m: number, f: number): number {
   return recycling(() => {
     opt.zeroGrad();
-    const loss = ops.mseLoss(net.forward(Tensor.from(x, [m, f])), y);
-    loss.backward();
+    const loss = backpropagate(net, x, y, m, f);
     opt.step();
-    return loss.item();
+    return loss;
   });
 }
 
-/** Predictions (original units) for standardised inputs Z [n, f]. */
-export function predictNet(net: Net, Z: Float32Array, n: number, f: number, yMean: number, ySd: number): Float32Array {
-  net.eval();
-  const out = new Float32Array(n);
+/**
+ * The network's (standardised) outputs for rows from..to-1 of Z [., f], written to the same
+ * positions of out, in batches of EVAL_BATCH without the graph; the mode is the caller's.
+ */
+export function forwardRows(net: Net, Z: Float32Array, f: number, from: number, to: number, out: Float32Array): void {
   noGrad(() => {
-    for (let i = 0; i < n; i += EVAL_BATCH) {
-      const m = Math.min(EVAL_BATCH, n - i);
-      recycling(() => {
-        const p = net.forward(Tensor.from(Z.subarray(i * f, (i + m) * f), [m, f]));
-        for (let k = 0; k < m; k++) out[i + k] = p.data[k]! * ySd + yMean;
-      });
+    for (let i = from; i < to; i += EVAL_BATCH) {
+      const m = Math.min(EVAL_BATCH, to - i);
+      recycling(() => out.set(net.forward(Tensor.from(Z.subarray(i * f, (i + m) * f), [m, f])).data.subarray(0, m), i));
     }
   });
+}
+
+/** Predictions (original units) for standardised inputs Z [n, f], on the replicas' threads when given. */
+export function predictNet(net: Net, Z: Float32Array, n: number, f: number, yMean: number, ySd: number, replicas?: NetReplicas | null): Float32Array {
+  let out: Float32Array;
+  if (replicas) out = replicas.predict(Z, n);
+  else {
+    net.eval();
+    out = new Float32Array(n);
+    forwardRows(net, Z, f, 0, n, out);
+  }
+  for (let i = 0; i < n; i++) out[i] = out[i]! * ySd + yMean;
   return out;
 }
 
@@ -133,7 +154,7 @@ export function trainNet(
       const t1 = performance.now();
       trainSeconds += (t1 - t0) / 1000;
       samples += seen;
-      const pred = replicas ? replicas.predict(Zva, yva.length).map((v) => v * ySd + yMean) : predictNet(net, Zva, yva.length, f, yMean, ySd);
+      const pred = predictNet(net, Zva, yva.length, f, yMean, ySd, replicas);
       let se = 0;
       for (let i = 0; i < yva.length; i++) se += (pred[i]! - yva[i]!) ** 2;
       const valRmse = Math.sqrt(se / yva.length);
