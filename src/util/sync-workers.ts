@@ -6,6 +6,25 @@
  */
 import { MessageChannel, parentPort, receiveMessageOnPort, Worker, workerData, type MessagePort } from "node:worker_threads";
 
+/** Blocks the calling thread until counter[0] >= count. */
+function waitUntil(counter: Int32Array, count: number): void {
+  for (;;) {
+    const finished = Atomics.load(counter, 0);
+    if (finished >= count) break;
+    Atomics.wait(counter, 0, finished, 1000);
+  }
+}
+
+/** Worker side: one more item done (wakes the waiting thread). */
+function signalDone(counter: Int32Array): void {
+  Atomics.add(counter, 0, 1);
+  Atomics.notify(counter, 0);
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}
+
 interface Answer<R> {
   results?: R[];
   error?: string;
@@ -24,11 +43,7 @@ export function runSyncTasks<T, R>(moduleUrl: URL, shared: unknown, tasks: T[], 
     ports.push(port1);
   }
   try {
-    for (;;) {
-      const finished = Atomics.load(done, 0);
-      if (finished >= n) break;
-      Atomics.wait(done, 0, finished, 1000);
-    }
+    waitUntil(done, n);
     const answers = ports.map((p) => (receiveMessageOnPort(p)?.message ?? { error: "a worker ended without an answer" }) as Answer<R>);
     const failed = answers.find((a) => a.error);
     if (failed) throw new Error(`worker thread failed: ${failed.error}`);
@@ -48,12 +63,10 @@ export function serveSyncTasks<T, R>(handle: (task: T, shared: unknown) => R): v
   try {
     answer = { results: tasks.map((t) => handle(t, shared)) };
   } catch (error) {
-    answer = { error: error instanceof Error ? (error.stack ?? error.message) : String(error) };
+    answer = { error: errorText(error) };
   }
   port.postMessage(answer);
-  const flag = new Int32Array(done);
-  Atomics.add(flag, 0, 1);
-  Atomics.notify(flag, 0);
+  signalDone(new Int32Array(done));
 }
 
 /**
@@ -80,10 +93,6 @@ export class SyncWorkers<Message> {
     }
   }
 
-  get size(): number {
-    return this.workers.length;
-  }
-
   post(worker: number, message: Message): void {
     if (this.closed) throw new Error("the worker threads are closed");
     this.expected++;
@@ -92,11 +101,7 @@ export class SyncWorkers<Message> {
 
   /** Blocks until every posted message is handled; rethrows a worker's error (and closes). */
   wait(): void {
-    for (;;) {
-      const finished = Atomics.load(this.done, 0);
-      if (finished >= this.expected) break;
-      Atomics.wait(this.done, 0, finished, 1000);
-    }
+    waitUntil(this.done, this.expected);
     for (const port of this.ports) {
       const message = receiveMessageOnPort(port)?.message as { error?: string } | undefined;
       if (message?.error) {
@@ -122,10 +127,9 @@ export function serveSyncMessages<Data, Message>(handle: (message: Message, data
     try {
       handle(message, data);
     } catch (error) {
-      data.sync.port.postMessage({ error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+      data.sync.port.postMessage({ error: errorText(error) });
     } finally {
-      Atomics.add(done, 0, 1);
-      Atomics.notify(done, 0);
+      signalDone(done);
     }
   });
   return data;
