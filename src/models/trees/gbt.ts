@@ -86,9 +86,8 @@ export function binEdges(X: Float32Array, n: number, f: number, maxBin: number):
   return edges;
 }
 
-/** Bins, feature-major: bins[j * n + i]; bin = number of edges <= x; missing = 255. */
-export function binMatrix(X: Float32Array, n: number, f: number, edges: Float64Array[]): Uint8Array {
-  const bins = new Uint8Array(n * f);
+/** Bins, feature-major: bins[j * n + i]; bin = number of edges <= x; missing = 255 (written into `bins` when given). */
+export function binMatrix(X: Float32Array, n: number, f: number, edges: Float64Array[], bins: Uint8Array<ArrayBufferLike> = new Uint8Array(n * f)): Uint8Array {
   for (let j = 0; j < f; j++) {
     const e = edges[j]!;
     for (let i = 0; i < n; i++) {
@@ -182,14 +181,14 @@ export function fitGbt(
   // Threads share the columns of every level's histograms; the trees do not depend on the count.
   const threads = Math.max(1, Math.min(threadCount, nCols));
   const shared = threads > 1;
+  // One share of each level's work per thread (threads <= the sampled columns).
+  const ranges = threads;
   const sharedFloat64 = (k: number) => (shared ? new Float64Array(new SharedArrayBuffer(8 * k)) : new Float64Array(k));
   const sharedInt32 = (k: number) => (shared ? new Int32Array(new SharedArrayBuffer(4 * k)) : new Int32Array(k));
   // Per-level answers (split searches, partition ends), grown when a level has more nodes.
   let resultsBuffer = sharedFloat64(64 * RESULT_WIDTH * threads);
   let midsBuffer = sharedInt32(64);
-  const binned = binMatrix(X, n, f, edges);
-  const bins = shared ? new Uint8Array(new SharedArrayBuffer(n * f)) : binned;
-  if (shared) bins.set(binned);
+  const bins = binMatrix(X, n, f, edges, shared ? new Uint8Array(new SharedArrayBuffer(n * f)) : undefined);
   const rowBins = shared ? new Uint8Array(new SharedArrayBuffer(n * f)) : new Uint8Array(n * f);
   for (let j = 0; j < f; j++) for (let i = 0; i < n; i++) rowBins[i * f + j] = bins[j * n + i]!;
   const rng = new Rng(p.seed);
@@ -254,7 +253,6 @@ export function fitGbt(
         const builder = new TreeBuilder();
         const slots = Int32Array.from(cols);
         const binsOf = Int32Array.from(cols, (j) => edges[j]!.length + 1);
-        const ranges = Math.max(1, Math.min(threads, slots.length));
         rowsInLeaves.length = 0;
         const leaf = (node: number, G: number, H: number, start: number, end: number) => {
           const value = (p.eta * -G) / (H + p.lambda);
@@ -293,8 +291,7 @@ export function fitGbt(
           if (resultsBuffer.length < level.length * ranges * RESULT_WIDTH) resultsBuffer = sharedFloat64(2 * level.length * ranges * RESULT_WIDTH);
           const results = resultsBuffer;
           const task: LevelTask = { cols: slots, binsOf, nodes: level, lambda: p.lambda, minChildWeight: p.minChildWeight, results, ranges };
-          const message = { task: { ...task, nodes: level.map(({ node: _, ...rest }) => rest) } };
-          for (let r = 1; r < ranges; r++) workers!.post(r - 1, { kind: "level", ...message, range: r });
+          for (let r = 1; r < ranges; r++) workers!.post(r - 1, { kind: "level", task, range: r });
           processLevel(data, task, 0);
           if (ranges > 1) workers!.wait();
           // Decisions, then the split nodes' rows partitioned (shared out by rows), then children.
