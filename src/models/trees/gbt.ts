@@ -16,7 +16,7 @@
  */
 import { Rng } from "../../util/random.js";
 import { SyncWorkers } from "../../util/sync-workers.js";
-import { HB, MISSING_BIN, partitionRows, processLevel, RESULT_WIDTH, type LevelData, type LevelNode, type LevelTask } from "./gbt-level.js";
+import { HB, MISSING_BIN, NODE_WIDTH, partitionPieces, PIECE_WIDTH, processLevel, RESULT_WIDTH, type LevelData, type LevelTask } from "./gbt-level.js";
 import { TreeBuilder, type Tree } from "./tree.js";
 
 export type { Tree } from "./tree.js";
@@ -158,9 +158,37 @@ function bestOfRanges(results: Float64Array, k: number, ranges: number, p: GbtPa
   return found && found.gain > 1e-6 && found.gain >= p.gamma ? found : undefined;
 }
 
-/** The messages a GBT worker handles: one level's histograms for one column range, or partition jobs. */
-export type GbtWorkerMessage =
-  { kind: "level"; task: LevelTask; range: number } | { kind: "partition"; jobs: Int32Array; from: number; to: number; mids: Int32Array };
+/**
+ * The messages a GBT worker handles: claim units of a level's histograms or pieces of its
+ * partitions (new histogram buffers ride along, to be appended to the worker's list).
+ */
+export type GbtWorkerMessage = { newHists: Float64Array[] } & (
+  { kind: "level"; task: LevelTask } | { kind: "partition"; pieces: Int32Array; lefts: Int32Array }
+);
+
+/** A node of the level being grown: its tree node, rows, sums and histogram id. */
+interface Entry {
+  node: number;
+  start: number;
+  end: number;
+  G: number;
+  H: number;
+  hist: number;
+  search: boolean;
+}
+
+function entry(node: number, start: number, end: number, G: number, H: number, hist: number, search: boolean): Entry {
+  return { node, start, end, G, H, hist, search };
+}
+
+/** A split's rows: idx[start, end) split at bin `bin` of `feature`. */
+interface PartitionJob {
+  start: number;
+  end: number;
+  feature: number;
+  bin: number;
+  defaultLeft: boolean;
+}
 
 export function fitGbt(
   X: Float32Array,
@@ -178,16 +206,14 @@ export function fitGbt(
   if (y.length !== n || X.length !== n * f) throw new Error("fitGbt: X and y do not match");
   const edges = binEdges(X, n, f, p.maxBin);
   const nCols = Math.max(1, Math.floor(p.colsampleByTree * f));
-  // Threads share the columns of every level's histograms; the trees do not depend on the count.
+  // Threads share each level's histograms and partitions; the trees do not depend on the count.
   const threads = Math.max(1, Math.min(threadCount, nCols));
   const shared = threads > 1;
-  // One share of each level's work per thread (threads <= the sampled columns).
-  const ranges = threads;
   const sharedFloat64 = (k: number) => (shared ? new Float64Array(new SharedArrayBuffer(8 * k)) : new Float64Array(k));
   const sharedInt32 = (k: number) => (shared ? new Int32Array(new SharedArrayBuffer(4 * k)) : new Int32Array(k));
   // Per-level answers (split searches, partition ends), grown when a level has more nodes.
-  let resultsBuffer = sharedFloat64(64 * RESULT_WIDTH * threads);
-  let midsBuffer = sharedInt32(64);
+  let resultsBuffer = sharedFloat64(64 * RESULT_WIDTH);
+  let leftsBuffer = sharedInt32(64);
   const bins = binMatrix(X, n, f, edges, shared ? new Uint8Array(new SharedArrayBuffer(n * f)) : undefined);
   const rowBins = shared ? new Uint8Array(new SharedArrayBuffer(n * f)) : new Uint8Array(n * f);
   for (let j = 0; j < f; j++) for (let i = 0; i < n; i++) rowBins[i * f + j] = bins[j * n + i]!;
@@ -199,9 +225,17 @@ export function fitGbt(
   const scratch = shared ? new Int32Array(new SharedArrayBuffer(4 * n)) : new Int32Array(n);
   const sampled = new Uint8Array(n);
   const rowsInLeaves: [number, number, number][] = [];
-  const data: LevelData = { rowBins, bins, scratch, n, f, g, idx: rows };
-  const pool: Float64Array[] = [];
-  const take = (): Float64Array => pool.pop() ?? sharedFloat64(nCols * HB * 2);
+  const data: LevelData = { rowBins, bins, scratch, n, f, g, idx: rows, claim: sharedInt32(1), hists: [] };
+  // Free histogram ids; buffers made since the last hand-off to the workers.
+  const pool: number[] = [];
+  let newHists: Float64Array[] = [];
+  const take = (): number => {
+    const free = pool.pop();
+    if (free !== undefined) return free;
+    data.hists.push(sharedFloat64(nCols * HB * 2));
+    if (shared) newHists.push(data.hists[data.hists.length - 1]!);
+    return data.hists.length - 1;
+  };
   const trees: Tree[] = [];
   const history: number[] = [];
   let best = Infinity;
@@ -259,25 +293,56 @@ export function fitGbt(
           builder.setValue(node, value);
           rowsInLeaves.push([start, end, Math.fround(value)]); // the tree stores float32
         };
-        // Partition jobs shared out over the threads in contiguous runs of about equal rows.
-        const partition = (list: number[][]): Int32Array => {
-          const jobs = Int32Array.from(list.flat());
-          if (midsBuffer.length < list.length) midsBuffer = sharedInt32(2 * list.length);
-          const mids = midsBuffer;
-          const total = list.reduce((t, [start, end]) => t + end! - start!, 0);
-          let from = 0;
-          let before = 0;
-          const mine: [number, number] = [0, 0];
-          for (let r = 0; r < ranges; r++) {
-            let to = from;
-            while (to < list.length && (r === ranges - 1 || before < ((r + 1) * total) / ranges)) before += list[to]![1]! - list[to++]![0]!;
-            if (r === 0) [mine[0], mine[1]] = [from, to];
-            else if (to > from) workers!.post(r - 1, { kind: "partition", jobs, from, to, mids });
-            from = to;
-          }
-          partitionRows(data, jobs, mine[0], mine[1], mids);
-          if (ranges > 1) workers!.wait();
-          return mids;
+        // Every thread claims units of the work (processLevel, partitionPieces) from data.claim.
+        const runShared = (message: GbtWorkerMessage) => {
+          Atomics.store(data.claim, 0, 0);
+          message.newHists = newHists;
+          for (let w = 0; w < threads - 1; w++) workers!.post(w, message);
+          newHists = [];
+          if (message.kind === "level") processLevel(data, message.task);
+          else partitionPieces(data, message.pieces, message.lefts);
+          if (workers) workers.wait();
+        };
+        // The split nodes' rows partitioned; returns each job's first right row. With threads, jobs
+        // longer than a share are cut into pieces (the first levels have one or two nodes), each
+        // partitioned in place, then a job's pieces' left runs and right runs joined in order.
+        const partition = (jobs: PartitionJob[]): number[] => {
+          const total = jobs.reduce((t, j) => t + j.end - j.start, 0);
+          const pieceRows = shared ? Math.max(4096, Math.ceil(total / (4 * threads))) : Infinity;
+          const cuts = jobs.map((j) => Math.max(1, Math.ceil((j.end - j.start) / pieceRows)));
+          const pieces = new Int32Array(PIECE_WIDTH * cuts.reduce((t, c) => t + c, 0));
+          let p = 0;
+          jobs.forEach((j, k) => {
+            for (let c = 0; c < cuts[k]!; c++, p++) {
+              pieces.set(
+                [j.start + Math.floor(((j.end - j.start) * c) / cuts[k]!), j.start + Math.floor(((j.end - j.start) * (c + 1)) / cuts[k]!)],
+                p * PIECE_WIDTH,
+              );
+              pieces.set([j.feature, j.bin, j.defaultLeft ? 1 : 0], p * PIECE_WIDTH + 2);
+            }
+          });
+          if (leftsBuffer.length < p) leftsBuffer = sharedInt32(2 * p);
+          const lefts = leftsBuffer;
+          runShared({ kind: "partition", pieces, lefts, newHists: [] });
+          p = 0;
+          return jobs.map((j, k) => {
+            if (cuts[k] === 1) return lefts[p++]!;
+            let at = j.start;
+            for (let c = 0; c < cuts[k]!; c++) {
+              const [start, left] = [pieces[(p + c) * PIECE_WIDTH]!, lefts[p + c]!];
+              scratch.set(rows.subarray(start, left), at);
+              at += left - start;
+            }
+            const mid = at;
+            for (let c = 0; c < cuts[k]!; c++) {
+              const [left, end] = [lefts[p + c]!, pieces[(p + c) * PIECE_WIDTH + 1]!];
+              scratch.set(rows.subarray(left, end), at);
+              at += end - left;
+            }
+            rows.set(scratch.subarray(j.start, j.end), j.start);
+            p += cuts[k]!;
+            return mid;
+          });
         };
         const root = builder.node();
         let G = 0;
@@ -286,42 +351,53 @@ export function fitGbt(
           leaf(root, G, count, 0, count);
           return builder.finish();
         }
-        let level: (LevelNode & { node: number })[] = [{ node: root, start: 0, end: count, G, H: count, hist: take(), sibling: null, search: true }];
+        let level: Entry[] = [entry(root, 0, count, G, count, take(), true)];
+        // Groups: [built, subtracted or -1] per pair of siblings (the root alone), the largest built node first.
+        let groups = Int32Array.of(0, -1);
         for (let depth = 0; level.length > 0; depth++) {
+          // Enough units for the threads to even out: a level with few groups cuts the columns into ranges.
+          const ranges = shared ? Math.min(nCols, Math.ceil((4 * threads) / (groups.length >> 1))) : 1;
           if (resultsBuffer.length < level.length * ranges * RESULT_WIDTH) resultsBuffer = sharedFloat64(2 * level.length * ranges * RESULT_WIDTH);
           const results = resultsBuffer;
-          const task: LevelTask = { cols: slots, binsOf, nodes: level, lambda: p.lambda, minChildWeight: p.minChildWeight, results, ranges };
-          for (let r = 1; r < ranges; r++) workers!.post(r - 1, { kind: "level", task, range: r });
-          processLevel(data, task, 0);
-          if (ranges > 1) workers!.wait();
-          // Decisions, then the split nodes' rows partitioned (shared out by rows), then children.
-          const splits: [LevelNode & { node: number }, Split][] = [];
-          level.forEach((entry, k) => {
-            const s = entry.search ? bestOfRanges(results, k, ranges, p) : undefined;
-            if (s) return splits.push([entry, s]);
-            pool.push(entry.hist);
-            leaf(entry.node, entry.G, entry.H, entry.start, entry.end);
-          });
-          const mids = partition(splits.map(([e, s]) => [e.start, e.end, s.feature, s.bin, s.defaultLeft ? 1 : 0]));
-          const next: typeof level = [];
-          splits.forEach(([entry, s], k) => {
-            const { node, start, end } = entry;
+          const nodes = new Float64Array(level.length * NODE_WIDTH);
+          level.forEach((e, k) => nodes.set([e.start, e.end, e.G, e.H, e.hist, e.search ? 1 : 0], k * NODE_WIDTH));
+          const task: LevelTask = { cols: slots, binsOf, nodes, groups, ranges, lambda: p.lambda, minChildWeight: p.minChildWeight, results };
+          runShared({ kind: "level", task, newHists: [] });
+          // Decisions, then the split nodes' rows partitioned, then the children.
+          const splits: [Entry, Split][] = [];
+          for (let k = 0; k < level.length; k++) {
+            const e = level[k]!;
+            const s = e.search ? bestOfRanges(results, k, ranges, p) : undefined;
+            if (s) splits.push([e, s]);
+            else {
+              pool.push(e.hist);
+              leaf(e.node, e.G, e.H, e.start, e.end);
+            }
+          }
+          const mids = partition(splits.map(([e, s]) => ({ start: e.start, end: e.end, feature: s.feature, bin: s.bin, defaultLeft: s.defaultLeft })));
+          const next: Entry[] = [];
+          const pairs: [number, number, number][] = [];
+          for (let k = 0; k < splits.length; k++) {
+            const [e, s] = splits[k]!;
             const mid = mids[k]!;
-            const [l, r] = builder.split(node, s.feature, s.bin, edges[s.feature]![s.bin]!, s.defaultLeft);
-            const left = { node: l, start, end: mid, G: s.GL, H: s.HL };
-            const right = { node: r, start: mid, end, G: entry.G - s.GL, H: entry.H - s.HL };
+            const [l, r] = builder.split(e.node, s.feature, s.bin, edges[s.feature]![s.bin]!, s.defaultLeft);
+            const [GL, HL, GR, HR] = [s.GL, s.HL, e.G - s.GL, e.H - s.HL];
             if (depth + 1 >= p.maxDepth) {
-              pool.push(entry.hist);
-              leaf(l, left.G, left.H, start, mid);
-              leaf(r, right.G, right.H, mid, end);
-              return;
+              pool.push(e.hist);
+              leaf(l, GL, HL, e.start, mid);
+              leaf(r, GR, HR, mid, e.end);
+              continue;
             }
             // The smaller child's histogram is built, the larger one's is the parent's minus it.
-            const leftSmaller = mid - start <= end - mid;
-            const smallHist = take();
-            next.push({ ...left, hist: leftSmaller ? smallHist : entry.hist, sibling: leftSmaller ? null : smallHist, search: mid - start >= 2 });
-            next.push({ ...right, hist: leftSmaller ? entry.hist : smallHist, sibling: leftSmaller ? smallHist : null, search: end - mid >= 2 });
-          });
+            const leftSmaller = mid - e.start <= e.end - mid;
+            const small = take();
+            const at = next.length;
+            next.push(entry(l, e.start, mid, GL, HL, leftSmaller ? small : e.hist, mid - e.start >= 2));
+            next.push(entry(r, mid, e.end, GR, HR, leftSmaller ? e.hist : small, e.end - mid >= 2));
+            pairs.push(leftSmaller ? [at, at + 1, mid - e.start] : [at + 1, at, e.end - mid]);
+          }
+          pairs.sort((a, b) => b[2] - a[2]);
+          groups = Int32Array.from(pairs.flatMap(([built, subtracted]) => [built, subtracted]));
           level = next;
         }
         return builder.finish();
