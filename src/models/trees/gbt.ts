@@ -17,7 +17,8 @@
 import { Rng } from "../../util/random.js";
 import { SyncWorkers } from "../../util/sync-workers.js";
 import { HB, MISSING_BIN, NODE_WIDTH, partitionPieces, PIECE_WIDTH, processLevel, RESULT_WIDTH, type LevelData, type LevelTask } from "./gbt-level.js";
-import { TreeBuilder, type Tree } from "./tree.js";
+import { TreeBuilder, treeValue, type Tree } from "./tree.js";
+import { LEAF_RUNS, LEAF_WIDTH, OTHER_ROWS, updatePredictions, VALIDATION_ROWS, type UpdateData, type UpdateTask } from "./gbt-update.js";
 
 export type { Tree } from "./tree.js";
 
@@ -118,21 +119,12 @@ export interface GbtModel {
   history: number[];
 }
 
-function predictTree(t: Tree, x: Float32Array, offset: number): number {
-  let node = 0;
-  while (t.feature[node]! >= 0) {
-    const v = x[offset + t.feature[node]!]!;
-    node = v !== v ? (t.defaultLeft[node] ? t.left[node]! : t.right[node]!) : v < t.threshold[node]! ? t.left[node]! : t.right[node]!;
-  }
-  return t.value[node]!;
-}
-
 /** Predictions of the first `nTrees` trees (default: up to the best iteration). */
 export function predictGbt(m: GbtModel, X: Float32Array, n: number, nTrees = m.bestIteration + 1): Float32Array {
   const f = m.nFeatures;
   if (X.length !== n * f) throw new Error(`predictGbt: ${X.length} values for ${n} rows of ${f} features`);
   const out = new Float32Array(n).fill(m.params.baseScore);
-  for (let t = 0; t < Math.min(nTrees, m.trees.length); t++) for (let i = 0; i < n; i++) out[i]! += predictTree(m.trees[t]!, X, i * f);
+  for (let t = 0; t < Math.min(nTrees, m.trees.length); t++) for (let i = 0; i < n; i++) out[i]! += treeValue(m.trees[t]!, X, i * f);
   return out;
 }
 
@@ -159,12 +151,16 @@ function bestOfRanges(results: Float64Array, k: number, ranges: number, p: GbtPa
 }
 
 /**
- * The messages a GBT worker handles: claim units of a level's histograms or pieces of its
- * partitions (new histogram buffers ride along, to be appended to the worker's list).
+ * The messages a GBT worker handles: claim units of a level's histograms, pieces of its
+ * partitions, or units of a round's prediction updates (new histogram buffers ride along, to be
+ * appended to the worker's list).
  */
 export type GbtWorkerMessage = { newHists: Float64Array[] } & (
-  { kind: "level"; task: LevelTask } | { kind: "partition"; pieces: Int32Array; lefts: Int32Array }
+  { kind: "level"; task: LevelTask } | { kind: "partition"; pieces: Int32Array; lefts: Int32Array } | { kind: "update"; task: UpdateTask }
 );
+
+/** Rows per unit of the prediction updates. */
+const UPDATE_ROWS = 4096;
 
 /** A node of the level being grown: its tree node, rows, sums and histogram id. */
 interface Entry {
@@ -217,15 +213,28 @@ export function fitGbt(
   const bins = binMatrix(X, n, f, edges, shared ? new Uint8Array(new SharedArrayBuffer(n * f)) : undefined);
   const rowBins = shared ? new Uint8Array(new SharedArrayBuffer(n * f)) : new Uint8Array(n * f);
   for (let j = 0; j < f; j++) for (let i = 0; i < n; i++) rowBins[i * f + j] = bins[j * n + i]!;
+  const sharedCopy = (a: Float32Array) => {
+    const copy = shared ? new Float32Array(new SharedArrayBuffer(4 * a.length)) : new Float32Array(a.length);
+    copy.set(a);
+    return copy;
+  };
   const rng = new Rng(p.seed);
-  const pred = new Float64Array(n).fill(p.baseScore);
-  const predVa = new Float64Array(nva).fill(p.baseScore);
+  const pred = sharedFloat64(n).fill(p.baseScore);
+  const predVa = sharedFloat64(nva).fill(p.baseScore);
   const g = sharedFloat64(n);
-  const rows = shared ? new Int32Array(new SharedArrayBuffer(4 * n)) : new Int32Array(n);
-  const scratch = shared ? new Int32Array(new SharedArrayBuffer(4 * n)) : new Int32Array(n);
+  const rows = sharedInt32(n);
+  const others = sharedInt32(n);
+  const scratch = sharedInt32(n);
+  // This round's sampled rows (drawn during the previous round's updates, in the same order of draws).
   const sampled = new Uint8Array(n);
-  const rowsInLeaves: [number, number, number][] = [];
-  const data: LevelData = { rowBins, bins, scratch, n, f, g, idx: rows, claim: sharedInt32(1), hists: [] };
+  const drawSample = () => {
+    if (p.subsample >= 1) sampled.fill(1);
+    else for (let i = 0; i < n; i++) sampled[i] = rng.uniform() < p.subsample ? 1 : 0;
+  };
+  const rowsInLeaves: number[] = [];
+  const claim = sharedInt32(1);
+  const data: LevelData = { rowBins, bins, scratch, n, f, g, idx: rows, claim, hists: [] };
+  const update: UpdateData = { n, f, bins, y: sharedCopy(y), pred, g, idx: rows, others, Xva: sharedCopy(Xva), predVa, claim };
   // Free histogram ids; buffers made since the last hand-off to the workers.
   const pool: number[] = [];
   let newHists: Float64Array[] = [];
@@ -243,32 +252,53 @@ export function fitGbt(
   const workers = shared
     ? new SyncWorkers<GbtWorkerMessage>(
         new URL("./gbt-worker.js", import.meta.url),
-        Array.from({ length: threads - 1 }, () => ({ data })),
+        Array.from({ length: threads - 1 }, () => ({ data, update })),
       )
     : null;
 
   try {
+    // Every thread claims units of the work (processLevel, partitionPieces, updatePredictions) from `claim`.
+    const runShared = (message: GbtWorkerMessage, meanwhile?: () => void) => {
+      Atomics.store(claim, 0, 0);
+      message.newHists = newHists;
+      for (let w = 0; w < threads - 1; w++) workers!.post(w, message);
+      newHists = [];
+      meanwhile?.();
+      if (message.kind === "level") processLevel(data, message.task);
+      else if (message.kind === "partition") partitionPieces(data, message.pieces, message.lefts);
+      else updatePredictions(update, message.task);
+      if (workers) workers.wait();
+    };
+    for (let i = 0; i < n; i++) g[i] = pred[i]! - y[i]!;
+    drawSample();
     for (let round = 0; round < p.rounds; round++) {
-      for (let i = 0; i < n; i++) g[i] = pred[i]! - y[i]!;
       let m = 0;
-      for (let i = 0; i < n; i++) if (p.subsample >= 1 || rng.uniform() < p.subsample) rows[m++] = i;
+      let o = 0;
+      for (let i = 0; i < n; i++) {
+        if (sampled[i]) rows[m++] = i;
+        else others[o++] = i;
+      }
       const cols = rng
         .shuffle(Array.from({ length: f }, (_, j) => j))
         .slice(0, nCols)
         .sort((a, b) => a - b);
       const tree = growTree(rows, m);
       trees.push(tree);
-      // The sampled rows' leaves are known from the partition (rowsInLeaves); only the others walk the tree.
-      sampled.fill(0);
-      for (const [start, end, value] of rowsInLeaves) {
-        for (let k = start; k < end; k++) {
-          const i = rows[k]!;
-          pred[i]! += value;
-          sampled[i] = 1;
+      // Predictions and gradients: the sampled rows' leaves are known from the partition
+      // (rowsInLeaves); only the others walk the tree. The next round's rows are drawn meanwhile.
+      const units: number[] = [];
+      for (let s = 0; s < nva; s += UPDATE_ROWS) units.push(VALIDATION_ROWS, s, Math.min(nva, s + UPDATE_ROWS));
+      for (let s = 0; s < o; s += UPDATE_ROWS) units.push(OTHER_ROWS, s, Math.min(o, s + UPDATE_ROWS));
+      const leaves = Float64Array.from(rowsInLeaves);
+      const leafCount = leaves.length / LEAF_WIDTH;
+      for (let k = 0, from = 0, run = 0; k < leafCount; k++) {
+        run += leaves[k * LEAF_WIDTH + 1]! - leaves[k * LEAF_WIDTH]!;
+        if (run >= UPDATE_ROWS || k === leafCount - 1) {
+          units.push(LEAF_RUNS, from, k + 1);
+          [from, run] = [k + 1, 0];
         }
       }
-      for (let i = 0; i < n; i++) if (!sampled[i]) pred[i]! += predictTreeBins(tree, i);
-      for (let i = 0; i < nva; i++) predVa[i]! += predictTree(tree, Xva, i * f);
+      runShared({ kind: "update", task: { tree, leaves, units: Int32Array.from(units) }, newHists: [] }, drawSample);
       let se = 0;
       for (let i = 0; i < nva; i++) se += (predVa[i]! - yva[i]!) ** 2;
       const rmse = Math.sqrt(se / Math.max(1, nva));
@@ -291,17 +321,7 @@ export function fitGbt(
         const leaf = (node: number, G: number, H: number, start: number, end: number) => {
           const value = (p.eta * -G) / (H + p.lambda);
           builder.setValue(node, value);
-          rowsInLeaves.push([start, end, Math.fround(value)]); // the tree stores float32
-        };
-        // Every thread claims units of the work (processLevel, partitionPieces) from data.claim.
-        const runShared = (message: GbtWorkerMessage) => {
-          Atomics.store(data.claim, 0, 0);
-          message.newHists = newHists;
-          for (let w = 0; w < threads - 1; w++) workers!.post(w, message);
-          newHists = [];
-          if (message.kind === "level") processLevel(data, message.task);
-          else partitionPieces(data, message.pieces, message.lefts);
-          if (workers) workers.wait();
+          rowsInLeaves.push(start, end, Math.fround(value)); // the tree stores float32
         };
         // The split nodes' rows partitioned; returns each job's first right row. With threads, jobs
         // longer than a share are cut into pieces (the first levels have one or two nodes), each
@@ -401,15 +421,6 @@ export function fitGbt(
           level = next;
         }
         return builder.finish();
-      }
-
-      function predictTreeBins(t: Tree, i: number): number {
-        let node = 0;
-        while (t.feature[node]! >= 0) {
-          const b = bins[t.feature[node]! * n + i]!;
-          node = b === MISSING_BIN ? (t.defaultLeft[node] ? t.left[node]! : t.right[node]!) : b <= t.splitBin[node]! ? t.left[node]! : t.right[node]!;
-        }
-        return t.value[node]!;
       }
     }
   } finally {

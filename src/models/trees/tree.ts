@@ -64,6 +64,16 @@ export class TreeBuilder {
   }
 }
 
+/** The leaf value of the row at x[offset...] (x < threshold goes left, missing the default way, as XGBoost). */
+export function treeValue(t: Tree, x: Float32Array, offset: number): number {
+  let node = 0;
+  while (t.feature[node]! >= 0) {
+    const v = x[offset + t.feature[node]!]!;
+    node = v !== v ? (t.defaultLeft[node] ? t.left[node]! : t.right[node]!) : v < t.threshold[node]! ? t.left[node]! : t.right[node]!;
+  }
+  return t.value[node]!;
+}
+
 export function treeToJson(t: Tree): Record<string, number[]> {
   return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, Array.from(v as ArrayLike<number>)]));
 }
