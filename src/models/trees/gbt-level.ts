@@ -12,9 +12,8 @@
  * the threads.
  */
 
-export const MISSING_BIN = 255;
-/** Bins per histogram slot (g and h interleaved: 2 floats per bin). */
-export const HB = 256;
+import { MISSING_BIN, type HistogramKernels } from "./gbt-histogram.js";
+
 /** Numbers per (node, range) in `results`: gain, feature, bin, defaultLeft, GL, HL. */
 export const RESULT_WIDTH = 6;
 /** Numbers per partition piece: start, end, feature, bin, defaultLeft. */
@@ -66,22 +65,39 @@ export function slotRange(slots: number, range: number, ranges: number): [number
   return [Math.floor((slots * range) / ranges), Math.floor((slots * (range + 1)) / ranges)];
 }
 
-/** Claims and runs level units until none is left (every thread of the level calls this). */
-export function processLevel(d: LevelData, t: LevelTask): void {
+/** Claims and runs level units until none is left (every thread of the level calls this, with its own kernels). */
+export function processLevel(d: LevelData, t: LevelTask, kernels: HistogramKernels): void {
+  const { idx, g, rowBins, f } = d;
+  const { cols, binsOf, nodes, lambda, minChildWeight, results } = t;
   const units = (t.groups.length >> 1) * t.ranges;
   for (let u = Atomics.add(d.claim, 0, 1); u < units; u = Atomics.add(d.claim, 0, 1)) {
     const group = Math.floor(u / t.ranges);
     const range = u - group * t.ranges;
-    const [s0, s1] = slotRange(t.cols.length, range, t.ranges);
+    const [s0, s1] = slotRange(cols.length, range, t.ranges);
     const k = t.groups[2 * group]!;
-    const built = d.hists[t.nodes[k * NODE_WIDTH + 4]!]!;
-    buildHistogram(d, t, built, k, s0, s1);
-    if (t.nodes[k * NODE_WIDTH + 5]) bestSplit(t, built, k, s0, s1, t.results, (k * t.ranges + range) * RESULT_WIDTH);
+    const at = k * NODE_WIDTH;
+    const built = d.hists[nodes[at + 4]!]!;
+    kernels.buildHistogram(idx, nodes[at]!, nodes[at + 1]!, g, rowBins, f, cols, binsOf, s0, s1, built);
+    if (nodes[at + 5])
+      kernels.bestSplit(built, binsOf, cols, s0, s1, nodes[at + 2]!, nodes[at + 3]!, lambda, minChildWeight, results, (k * t.ranges + range) * RESULT_WIDTH);
     const j = t.groups[2 * group + 1]!;
     if (j < 0) continue;
-    const subtracted = d.hists[t.nodes[j * NODE_WIDTH + 4]!]!;
-    subtractHistogram(t, subtracted, built, s0, s1);
-    if (t.nodes[j * NODE_WIDTH + 5]) bestSplit(t, subtracted, j, s0, s1, t.results, (j * t.ranges + range) * RESULT_WIDTH);
+    const subtracted = d.hists[nodes[j * NODE_WIDTH + 4]!]!;
+    kernels.subtractHistogram(subtracted, built, binsOf, s0, s1);
+    if (nodes[j * NODE_WIDTH + 5])
+      kernels.bestSplit(
+        subtracted,
+        binsOf,
+        cols,
+        s0,
+        s1,
+        nodes[j * NODE_WIDTH + 2]!,
+        nodes[j * NODE_WIDTH + 3]!,
+        lambda,
+        minChildWeight,
+        results,
+        (j * t.ranges + range) * RESULT_WIDTH,
+      );
   }
 }
 
@@ -117,104 +133,4 @@ function partitionPiece(d: LevelData, start: number, end: number, feature: numbe
   }
   idx.set(scratch.subarray(start, hi), lo);
   return lo;
-}
-
-// Row by row (as XGBoost does): a row's gradient and bins are loaded once for all its columns.
-// Each (column, bin) still sums its rows in ascending order, so the sums do not depend on the
-// column ranges.
-function buildHistogram(d: LevelData, t: LevelTask, hist: Float64Array, k: number, s0: number, s1: number): void {
-  const { rowBins, f, g, idx } = d;
-  const cols = t.cols;
-  for (let slot = s0; slot < s1; slot++) {
-    const o = slot * HB * 2;
-    hist.fill(0, o, o + 2 * t.binsOf[slot]!);
-    hist[o + 2 * MISSING_BIN] = 0;
-    hist[o + 2 * MISSING_BIN + 1] = 0;
-  }
-  for (let q = t.nodes[k * NODE_WIDTH]!, end = t.nodes[k * NODE_WIDTH + 1]!; q < end; q++) {
-    const i = idx[q]!;
-    const gi = g[i]!;
-    const row = i * f;
-    for (let slot = s0, o = s0 * HB * 2; slot < s1; slot++, o += HB * 2) {
-      const at = o + 2 * rowBins[row + cols[slot]!]!;
-      hist[at]! += gi;
-      hist[at + 1]! += 1;
-    }
-  }
-}
-
-function subtractHistogram(t: LevelTask, h: Float64Array, small: Float64Array, s0: number, s1: number): void {
-  for (let slot = s0; slot < s1; slot++) {
-    const o = slot * HB * 2;
-    const e = o + 2 * t.binsOf[slot]!;
-    for (let k = o; k < e; k++) h[k]! -= small[k]!;
-    h[o + 2 * MISSING_BIN]! -= small[o + 2 * MISSING_BIN]!;
-    h[o + 2 * MISSING_BIN + 1]! -= small[o + 2 * MISSING_BIN + 1]!;
-  }
-}
-
-/** XGBoost's loss change over the slots s0..s1-1, missing values tried on both sides; gain -Infinity: none. */
-function bestSplit(t: LevelTask, hist: Float64Array, k: number, s0: number, s1: number, out: Float64Array, at: number): void {
-  const G = t.nodes[k * NODE_WIDTH + 2]!;
-  const H = t.nodes[k * NODE_WIDTH + 3]!;
-  const { lambda, minChildWeight } = t;
-  const parent = (G * G) / (H + lambda);
-  let bestGain = -Infinity;
-  let bestFeature = -1;
-  let bestBin = -1;
-  let bestLeft = 0;
-  let bestGL = 0;
-  let bestHL = 0;
-  for (let slot = s0; slot < s1; slot++) {
-    const o = slot * HB * 2;
-    const nb = t.binsOf[slot]!;
-    const GM = hist[o + 2 * MISSING_BIN]!;
-    const HM = hist[o + 2 * MISSING_BIN + 1]!;
-    let GL = 0;
-    let HL = 0;
-    const tryMissingLeft = HM > 0; // without missing values both directions are the same split
-    for (let b = 0; b < nb - 1; b++) {
-      if (hist[o + 2 * b + 1] === 0) continue; // an empty bin moves no row: same split as before
-      GL += hist[o + 2 * b]!;
-      HL += hist[o + 2 * b + 1]!;
-      // Missing values to the right...
-      let hr = H - HL;
-      if (HL >= minChildWeight && hr >= minChildWeight) {
-        const gr = G - GL;
-        const gain = (GL * GL) / (HL + lambda) + (gr * gr) / (hr + lambda) - parent;
-        if (bestFeature < 0 || gain > bestGain) {
-          bestGain = gain;
-          bestFeature = t.cols[slot]!;
-          bestBin = b;
-          bestLeft = 0;
-          bestGL = GL;
-          bestHL = HL;
-        }
-      }
-      // ... or to the left.
-      if (tryMissingLeft) {
-        const gl = GL + GM;
-        const hl = HL + HM;
-        hr = H - hl;
-        if (hl >= minChildWeight && hr >= minChildWeight) {
-          const gr = G - gl;
-          const gain = (gl * gl) / (hl + lambda) + (gr * gr) / (hr + lambda) - parent;
-          if (bestFeature < 0 || gain > bestGain) {
-            bestGain = gain;
-            bestFeature = t.cols[slot]!;
-            bestBin = b;
-            bestLeft = 1;
-            bestGL = gl;
-            bestHL = hl;
-          }
-        }
-      }
-    }
-  }
-  out[at] = bestFeature < 0 ? -Infinity : bestGain;
-  out[at + 1] = bestFeature;
-  out[at + 2] = bestBin;
-  out[at + 3] = bestLeft;
-  out[at + 4] = bestGL;
-  out[at + 5] = bestHL;
 }

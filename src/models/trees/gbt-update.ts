@@ -6,7 +6,7 @@
  * prediction. Every row is updated by exactly one unit, so the result does not depend on who
  * runs which.
  */
-import { MISSING_BIN } from "./gbt-level.js";
+import { MISSING_BIN } from "./gbt-histogram.js";
 import { treeValue, type Tree } from "./tree.js";
 
 export interface UpdateData {

@@ -16,7 +16,8 @@
  */
 import { Rng } from "../../util/random.js";
 import { SyncWorkers } from "../../util/sync-workers.js";
-import { HB, MISSING_BIN, NODE_WIDTH, partitionPieces, PIECE_WIDTH, processLevel, RESULT_WIDTH, type LevelData, type LevelTask } from "./gbt-level.js";
+import { HB, KernelArena, MISSING_BIN, useWasmHistograms } from "./gbt-histogram.js";
+import { NODE_WIDTH, partitionPieces, PIECE_WIDTH, processLevel, RESULT_WIDTH, type LevelData, type LevelTask } from "./gbt-level.js";
 import { TreeBuilder, treeValue, type Tree } from "./tree.js";
 import { LEAF_RUNS, LEAF_WIDTH, OTHER_ROWS, updatePredictions, VALIDATION_ROWS, type UpdateData, type UpdateTask } from "./gbt-update.js";
 
@@ -205,26 +206,29 @@ export function fitGbt(
   // Threads share each level's histograms and partitions; the trees do not depend on the count.
   const threads = Math.max(1, Math.min(threadCount, nCols));
   const shared = threads > 1;
-  const sharedFloat64 = (k: number) => (shared ? new Float64Array(new SharedArrayBuffer(8 * k)) : new Float64Array(k));
-  const sharedInt32 = (k: number) => (shared ? new Int32Array(new SharedArrayBuffer(4 * k)) : new Int32Array(k));
+  // Every array the threads share (and the kernels read) lives in the arena.
+  const arena = new KernelArena(useWasmHistograms(), shared);
   // Per-level answers (split searches, partition ends), grown when a level has more nodes.
-  let resultsBuffer = sharedFloat64(64 * RESULT_WIDTH);
-  let leftsBuffer = sharedInt32(64);
-  const bins = binMatrix(X, n, f, edges, shared ? new Uint8Array(new SharedArrayBuffer(n * f)) : undefined);
-  const rowBins = shared ? new Uint8Array(new SharedArrayBuffer(n * f)) : new Uint8Array(n * f);
+  let resultsBuffer = arena.f64(64 * RESULT_WIDTH);
+  let leftsBuffer = arena.i32(64);
+  const bins = binMatrix(X, n, f, edges, arena.u8(n * f));
+  const rowBins = arena.u8(n * f);
   for (let j = 0; j < f; j++) for (let i = 0; i < n; i++) rowBins[i * f + j] = bins[j * n + i]!;
-  const sharedCopy = (a: Float32Array) => {
-    const copy = shared ? new Float32Array(new SharedArrayBuffer(4 * a.length)) : new Float32Array(a.length);
-    copy.set(a);
-    return copy;
+  const copy = (a: Float32Array) => {
+    const c = arena.f32(a.length);
+    c.set(a);
+    return c;
   };
+  // The sampled columns of the tree being grown and their bin counts (edges + 1).
+  const slots = arena.i32(nCols);
+  const binsOf = arena.i32(nCols);
   const rng = new Rng(p.seed);
-  const pred = sharedFloat64(n).fill(p.baseScore);
-  const predVa = sharedFloat64(nva).fill(p.baseScore);
-  const g = sharedFloat64(n);
-  const rows = sharedInt32(n);
-  const others = sharedInt32(n);
-  const scratch = sharedInt32(n);
+  const pred = arena.f64(n).fill(p.baseScore);
+  const predVa = arena.f64(nva).fill(p.baseScore);
+  const g = arena.f64(n);
+  const rows = arena.i32(n);
+  const others = arena.i32(n);
+  const scratch = arena.i32(n);
   // This round's sampled rows (drawn during the previous round's updates, in the same order of draws).
   const sampled = new Uint8Array(n);
   const drawSample = () => {
@@ -232,16 +236,16 @@ export function fitGbt(
     else for (let i = 0; i < n; i++) sampled[i] = rng.uniform() < p.subsample ? 1 : 0;
   };
   const rowsInLeaves: number[] = [];
-  const claim = sharedInt32(1);
+  const claim = arena.i32(1);
   const data: LevelData = { rowBins, bins, scratch, n, f, g, idx: rows, claim, hists: [] };
-  const update: UpdateData = { n, f, bins, y: sharedCopy(y), pred, g, idx: rows, others, Xva: sharedCopy(Xva), predVa, claim };
+  const update: UpdateData = { n, f, bins, y: copy(y), pred, g, idx: rows, others, Xva: copy(Xva), predVa, claim };
   // Free histogram ids; buffers made since the last hand-off to the workers.
   const pool: number[] = [];
   let newHists: Float64Array[] = [];
   const take = (): number => {
     const free = pool.pop();
     if (free !== undefined) return free;
-    data.hists.push(sharedFloat64(nCols * HB * 2));
+    data.hists.push(arena.f64(nCols * HB * 2));
     if (shared) newHists.push(data.hists[data.hists.length - 1]!);
     return data.hists.length - 1;
   };
@@ -252,7 +256,7 @@ export function fitGbt(
   const workers = shared
     ? new SyncWorkers<GbtWorkerMessage>(
         new URL("./gbt-worker.js", import.meta.url),
-        Array.from({ length: threads - 1 }, () => ({ data, update })),
+        Array.from({ length: threads - 1 }, () => ({ data, update, memory: arena.memory })),
       )
     : null;
 
@@ -264,7 +268,7 @@ export function fitGbt(
       for (let w = 0; w < threads - 1; w++) workers!.post(w, message);
       newHists = [];
       meanwhile?.();
-      if (message.kind === "level") processLevel(data, message.task);
+      if (message.kind === "level") processLevel(data, message.task, arena.kernels);
       else if (message.kind === "partition") partitionPieces(data, message.pieces, message.lefts);
       else updatePredictions(update, message.task);
       if (workers) workers.wait();
@@ -315,8 +319,8 @@ export function fitGbt(
         // Histogram buffers are recycled: a node owns its buffer and either hands it to the larger
         // child (histogram subtraction) or returns it to the pool; only the used bins are touched.
         const builder = new TreeBuilder();
-        const slots = Int32Array.from(cols);
-        const binsOf = Int32Array.from(cols, (j) => edges[j]!.length + 1);
+        slots.set(cols);
+        binsOf.set(cols.map((j) => edges[j]!.length + 1));
         rowsInLeaves.length = 0;
         const leaf = (node: number, G: number, H: number, start: number, end: number) => {
           const value = (p.eta * -G) / (H + p.lambda);
@@ -341,7 +345,7 @@ export function fitGbt(
               pieces.set([j.feature, j.bin, j.defaultLeft ? 1 : 0], p * PIECE_WIDTH + 2);
             }
           });
-          if (leftsBuffer.length < p) leftsBuffer = sharedInt32(2 * p);
+          if (leftsBuffer.length < p) leftsBuffer = arena.i32(2 * p);
           const lefts = leftsBuffer;
           runShared({ kind: "partition", pieces, lefts, newHists: [] });
           p = 0;
@@ -377,7 +381,7 @@ export function fitGbt(
         for (let depth = 0; level.length > 0; depth++) {
           // Enough units for the threads to even out: a level with few groups cuts the columns into ranges.
           const ranges = shared ? Math.min(nCols, Math.ceil((4 * threads) / (groups.length >> 1))) : 1;
-          if (resultsBuffer.length < level.length * ranges * RESULT_WIDTH) resultsBuffer = sharedFloat64(2 * level.length * ranges * RESULT_WIDTH);
+          if (resultsBuffer.length < level.length * ranges * RESULT_WIDTH) resultsBuffer = arena.f64(2 * level.length * ranges * RESULT_WIDTH);
           const results = resultsBuffer;
           const nodes = new Float64Array(level.length * NODE_WIDTH);
           level.forEach((e, k) => nodes.set([e.start, e.end, e.G, e.H, e.hist, e.search ? 1 : 0], k * NODE_WIDTH));
