@@ -295,8 +295,9 @@ export function makeWasmKernels(variant: WasmVariant): Kernels {
     conv1d(x, W, bias, y, B, Cin, Cout, L, K) {
       if (!(x instanceof Float32Array)) return tsKernels.conv1d(x, W, bias, y, B, Cin, Cout, L, K);
       const w = instance();
-      const S = ((L + 3) & ~3) + 2 * (K >> 1) + 4;
-      const [ox, oW, ob, oy, oS] = layout(w, [B * Cin * L, Cout * Cin * K, Cout, B * Cout * L, Cin * S + 4 * (L + 4)]);
+      const Lr = (L + 7) & ~7;
+      const S = Lr + 2 * (K >> 1) + 4;
+      const [ox, oW, ob, oy, oS] = layout(w, [B * Cin * L, Cout * Cin * K, Cout, B * Cout * L, Cin * S + 4 * Lr]);
       const heap = new Float32Array(w.memory.buffer);
       heap.set(x, ox! >> 2);
       heap.set(W, oW! >> 2);
@@ -315,13 +316,12 @@ export function makeWasmKernels(variant: WasmVariant): Kernels {
       heap.set(x, ox! >> 2);
       heap.set(W, oW! >> 2);
       heap.set(dy, ody! >> 2);
-      // Zeros where a gradient is not wanted: the kernel adds into all three.
+      // The kernel adds into dx (skipped when not wanted) and dW (zeros when not wanted).
       if (dx) heap.set(dx, odx! >> 2);
-      else heap.fill(0, odx! >> 2, (odx! >> 2) + B * Cin * L);
       if (dW) heap.set(dW, odW! >> 2);
       else heap.fill(0, odW! >> 2, (odW! >> 2) + nW);
       if (dbias) heap.set(dbias, odb! >> 2);
-      w.conv1dBackward(ox!, oW!, ody!, odx!, odW!, dbias ? odb! : 0, B, Cin, Cout, L, K, oS!);
+      w.conv1dBackward(ox!, oW!, ody!, dx ? odx! : 0, odW!, dbias ? odb! : 0, B, Cin, Cout, L, K, oS!);
       if (dx) dx.set(heap.subarray(odx! >> 2, (odx! >> 2) + B * Cin * L));
       if (dW) dW.set(heap.subarray(odW! >> 2, (odW! >> 2) + nW));
       if (dbias) dbias.set(heap.subarray(odb! >> 2, (odb! >> 2) + Cout));

@@ -19,12 +19,18 @@ function padRows(src: usize, dst: usize, C: i32, L: i32, pad: i32, S: i32): void
   for (let c = 0; c < C; c++) memory.copy(at(dst, c * S + pad), at(src, c * L), <usize>L << 2);
 }
 
+// Row stride of the forward's padded scratch: pad zeros, L values rounded up to 8, pad + 4 zeros.
+@inline function stride8(L: i32, pad: i32): i32 {
+  return ((L + 7) & ~7) + 2 * pad + 4;
+}
+
 // y[b, co, l] = bias[co] + sum_ci sum_k W[co, ci, k] x[b, ci, l + k - pad]
-// Four output channels at a time share each shifted input vector.
+// A 4 x 8 register tile (4 output channels x 8 positions, as the GEMM's): each (ci, k) step loads
+// two shifted input vectors and four weights for eight multiply-adds. Scratch: Cin * stride8 + 4 * Lr8 floats.
 export function conv1dForward(x: usize, W: usize, bias: usize, y: usize, B: i32, Cin: i32, Cout: i32, L: i32, K: i32, scratch: usize): void {
   const pad = K >> 1;
-  const S = stride(L, pad);
-  const Lr = (L + 3) & ~3;
+  const S = stride8(L, pad);
+  const Lr = (L + 7) & ~7;
   const xp = scratch;
   const rows = at(xp, Cin * S); // 4 output rows [4, Lr]
   const CK = Cin * K;
@@ -33,26 +39,42 @@ export function conv1dForward(x: usize, W: usize, bias: usize, y: usize, B: i32,
     let co = 0;
     for (; co + 4 <= Cout; co += 4) {
       const w0 = at(W, co * CK);
-      for (let l = 0; l < Lr; l += 4) {
-        let a0 = bias ? v128.load32_splat(at(bias, co)) : f32x4.splat(0);
-        let a1 = bias ? v128.load32_splat(at(bias, co + 1)) : f32x4.splat(0);
-        let a2 = bias ? v128.load32_splat(at(bias, co + 2)) : f32x4.splat(0);
-        let a3 = bias ? v128.load32_splat(at(bias, co + 3)) : f32x4.splat(0);
+      const z = f32x4.splat(0);
+      const i0 = bias ? v128.load32_splat(at(bias, co)) : z;
+      const i1 = bias ? v128.load32_splat(at(bias, co + 1)) : z;
+      const i2 = bias ? v128.load32_splat(at(bias, co + 2)) : z;
+      const i3 = bias ? v128.load32_splat(at(bias, co + 3)) : z;
+      for (let l = 0; l < Lr; l += 8) {
+        let a00 = i0, a01 = i0, a10 = i1, a11 = i1, a20 = i2, a21 = i2, a30 = i3, a31 = i3;
         for (let ci = 0; ci < Cin; ci++) {
           const xr = at(xp, ci * S + l);
+          const wr = at(w0, ci * K);
           for (let k = 0; k < K; k++) {
-            const xv = v128.load(at(xr, k));
-            const j = ci * K + k;
-            a0 = madd(v128.load32_splat(at(w0, j)), xv, a0);
-            a1 = madd(v128.load32_splat(at(w0, CK + j)), xv, a1);
-            a2 = madd(v128.load32_splat(at(w0, 2 * CK + j)), xv, a2);
-            a3 = madd(v128.load32_splat(at(w0, 3 * CK + j)), xv, a3);
+            const x0 = v128.load(at(xr, k));
+            const x1 = v128.load(at(xr, k + 4));
+            const v0 = v128.load32_splat(at(wr, k));
+            const v1 = v128.load32_splat(at(wr, CK + k));
+            const v2 = v128.load32_splat(at(wr, 2 * CK + k));
+            const v3 = v128.load32_splat(at(wr, 3 * CK + k));
+            a00 = madd(v0, x0, a00);
+            a01 = madd(v0, x1, a01);
+            a10 = madd(v1, x0, a10);
+            a11 = madd(v1, x1, a11);
+            a20 = madd(v2, x0, a20);
+            a21 = madd(v2, x1, a21);
+            a30 = madd(v3, x0, a30);
+            a31 = madd(v3, x1, a31);
           }
         }
-        v128.store(at(rows, l), a0);
-        v128.store(at(rows, Lr + l), a1);
-        v128.store(at(rows, 2 * Lr + l), a2);
-        v128.store(at(rows, 3 * Lr + l), a3);
+        const r = at(rows, l);
+        v128.store(r, a00);
+        v128.store(r, a01, 16);
+        v128.store(at(r, Lr), a10);
+        v128.store(at(r, Lr), a11, 16);
+        v128.store(at(r, 2 * Lr), a20);
+        v128.store(at(r, 2 * Lr), a21, 16);
+        v128.store(at(r, 3 * Lr), a30);
+        v128.store(at(r, 3 * Lr), a31, 16);
       }
       for (let j = 0; j < 4; j++) memory.copy(at(y, (b * Cout + co + j) * L), at(rows, j * Lr), <usize>L << 2);
     }
@@ -72,7 +94,7 @@ export function conv1dForward(x: usize, W: usize, bias: usize, y: usize, B: i32,
   }
 }
 
-// dx[b, ci, m] += sum_co sum_k W[co, ci, k] dy[b, co, m - k + pad]
+// dx[b, ci, m] += sum_co sum_k W[co, ci, k] dy[b, co, m - k + pad]  (skipped when dx is 0)
 // dW[co, ci, k] += sum_b sum_l dy[b, co, l] x[b, ci, l + k - pad];  dbias[co] += sum_b sum_l dy[b, co, l]
 export function conv1dBackward(
   x: usize,
@@ -108,7 +130,75 @@ export function conv1dBackward(
         store<f32>(at(dbias, co), load<f32>(at(dbias, co)) + dbv);
       }
     }
-    for (let co = 0; co < Cout; co++) {
+    let co0 = 0;
+    if (K == 3) {
+      // Two output x two input channels: each dy vector serves two input rows' three taps and each
+      // shifted input vector two dy rows (8 loads for 12 multiply-adds).
+      for (; co0 + 2 <= Cout; co0 += 2) {
+        const d0r = at(dyp, co0 * S + pad);
+        const d1r = at(d0r, S);
+        let ci = 0;
+        for (; ci + 2 <= Cin; ci += 2) {
+          const x0r = at(xp, ci * S);
+          const x1r = at(x0r, S);
+          const p00 = acc + (<usize>((co0 * Cin + ci) * 3) << 4); // (co0, ci), then (co0, ci + 1) 48 bytes on
+          const p10 = acc + (<usize>(((co0 + 1) * Cin + ci) * 3) << 4);
+          let s000 = v128.load(p00), s001 = v128.load(p00, 16), s002 = v128.load(p00, 32);
+          let s010 = v128.load(p00, 48), s011 = v128.load(p00, 64), s012 = v128.load(p00, 80);
+          let s100 = v128.load(p10), s101 = v128.load(p10, 16), s102 = v128.load(p10, 32);
+          let s110 = v128.load(p10, 48), s111 = v128.load(p10, 64), s112 = v128.load(p10, 80);
+          for (let l = 0; l < Lr; l += 4) {
+            const d0 = v128.load(at(d0r, l));
+            const d1 = v128.load(at(d1r, l));
+            let xv = v128.load(at(x0r, l));
+            s000 = madd(d0, xv, s000);
+            s100 = madd(d1, xv, s100);
+            xv = v128.load(at(x0r, l + 1));
+            s001 = madd(d0, xv, s001);
+            s101 = madd(d1, xv, s101);
+            xv = v128.load(at(x0r, l + 2));
+            s002 = madd(d0, xv, s002);
+            s102 = madd(d1, xv, s102);
+            xv = v128.load(at(x1r, l));
+            s010 = madd(d0, xv, s010);
+            s110 = madd(d1, xv, s110);
+            xv = v128.load(at(x1r, l + 1));
+            s011 = madd(d0, xv, s011);
+            s111 = madd(d1, xv, s111);
+            xv = v128.load(at(x1r, l + 2));
+            s012 = madd(d0, xv, s012);
+            s112 = madd(d1, xv, s112);
+          }
+          v128.store(p00, s000); v128.store(p00, s001, 16); v128.store(p00, s002, 32);
+          v128.store(p00, s010, 48); v128.store(p00, s011, 64); v128.store(p00, s012, 80);
+          v128.store(p10, s100); v128.store(p10, s101, 16); v128.store(p10, s102, 32);
+          v128.store(p10, s110, 48); v128.store(p10, s111, 64); v128.store(p10, s112, 80);
+        }
+        for (; ci < Cin; ci++) {
+          const xr = at(xp, ci * S);
+          const p0 = acc + (<usize>((co0 * Cin + ci) * 3) << 4);
+          const p1 = acc + (<usize>(((co0 + 1) * Cin + ci) * 3) << 4);
+          let s00 = v128.load(p0), s01 = v128.load(p0, 16), s02 = v128.load(p0, 32);
+          let s10 = v128.load(p1), s11 = v128.load(p1, 16), s12 = v128.load(p1, 32);
+          for (let l = 0; l < Lr; l += 4) {
+            const d0 = v128.load(at(d0r, l));
+            const d1 = v128.load(at(d1r, l));
+            let xv = v128.load(at(xr, l));
+            s00 = madd(d0, xv, s00);
+            s10 = madd(d1, xv, s10);
+            xv = v128.load(at(xr, l + 1));
+            s01 = madd(d0, xv, s01);
+            s11 = madd(d1, xv, s11);
+            xv = v128.load(at(xr, l + 2));
+            s02 = madd(d0, xv, s02);
+            s12 = madd(d1, xv, s12);
+          }
+          v128.store(p0, s00); v128.store(p0, s01, 16); v128.store(p0, s02, 32);
+          v128.store(p1, s10); v128.store(p1, s11, 16); v128.store(p1, s12, 32);
+        }
+      }
+    }
+    for (let co = co0; co < Cout; co++) {
       const dr = at(dyp, co * S + pad); // zeros beyond L
       for (let ci = 0; ci < Cin; ci++) {
         const xr = at(xp, ci * S);
@@ -137,33 +227,46 @@ export function conv1dBackward(
         }
       }
     }
-    // dx row by row: dx[m] = sum_co sum_k W[co, ci, k] dyp[co * S + m + 2 pad - k]
-    let ci = 0;
+    // dx row by row: dx[m] = sum_co sum_k W[co, ci, k] dyp[co * S + m + 2 pad - k] (dx 0: not wanted)
+    let ci = dx ? 0 : Cin;
     for (; ci + 4 <= Cin; ci += 4) {
-      // Four input channels share each shifted dy vector.
-      for (let m = 0; m < Lr; m += 4) {
-        let s0 = f32x4.splat(0);
-        let s1 = f32x4.splat(0);
-        let s2 = f32x4.splat(0);
-        let s3 = f32x4.splat(0);
+      // Four input channels x eight positions (as the forward's tile): two shifted dy vectors and
+      // four weights per (co, k) for eight multiply-adds.
+      const Lr8 = (L + 7) & ~7;
+      for (let m = 0; m < Lr8; m += 8) {
+        let s00 = f32x4.splat(0), s01 = f32x4.splat(0), s10 = f32x4.splat(0), s11 = f32x4.splat(0);
+        let s20 = f32x4.splat(0), s21 = f32x4.splat(0), s30 = f32x4.splat(0), s31 = f32x4.splat(0);
         for (let co = 0; co < Cout; co++) {
           const wr = at(W, (co * Cin + ci) * K);
+          const dr = at(dyp, co * S + m + 2 * pad);
           for (let k = 0; k < K; k++) {
-            const dv = v128.load(at(dyp, co * S + m + 2 * pad - k));
-            s0 = madd(v128.load32_splat(at(wr, k)), dv, s0);
-            s1 = madd(v128.load32_splat(at(wr, K + k)), dv, s1);
-            s2 = madd(v128.load32_splat(at(wr, 2 * K + k)), dv, s2);
-            s3 = madd(v128.load32_splat(at(wr, 3 * K + k)), dv, s3);
+            const d0 = v128.load(at(dr, -k));
+            const d1 = v128.load(at(dr, 4 - k));
+            const v0 = v128.load32_splat(at(wr, k));
+            const v1 = v128.load32_splat(at(wr, K + k));
+            const v2 = v128.load32_splat(at(wr, 2 * K + k));
+            const v3 = v128.load32_splat(at(wr, 3 * K + k));
+            s00 = madd(v0, d0, s00);
+            s01 = madd(v0, d1, s01);
+            s10 = madd(v1, d0, s10);
+            s11 = madd(v1, d1, s11);
+            s20 = madd(v2, d0, s20);
+            s21 = madd(v2, d1, s21);
+            s30 = madd(v3, d0, s30);
+            s31 = madd(v3, d1, s31);
           }
         }
         for (let j = 0; j < 4; j++) {
           const d = at(dx, (b * Cin + ci + j) * L + m);
-          const v = j == 0 ? s0 : j == 1 ? s1 : j == 2 ? s2 : s3;
-          if (m + 4 <= L) {
-            v128.store(d, f32x4.add(v128.load(d), v));
+          const v0 = j == 0 ? s00 : j == 1 ? s10 : j == 2 ? s20 : s30;
+          const v1 = j == 0 ? s01 : j == 1 ? s11 : j == 2 ? s21 : s31;
+          if (m + 8 <= L) {
+            v128.store(d, f32x4.add(v128.load(d), v0));
+            v128.store(d, f32x4.add(v128.load(d, 16), v1), 16);
             continue;
           }
-          v128.store(row, v);
+          v128.store(row, v0);
+          v128.store(row, v1, 16);
           for (let t = 0; t < L - m; t++) store<f32>(at(d, t), load<f32>(at(d, t)) + load<f32>(at(row, t)));
         }
       }
