@@ -29,12 +29,14 @@ function foldable(bn: BatchNorm1d): boolean {
   return !bn.training && !isGradEnabled();
 }
 
-function convBN(conv: Conv1D, bn: BatchNorm1d, x: Tensor): Tensor {
-  if (!foldable(bn)) return bn.forward(conv.forward(x));
+/** relu(bn(conv(x))): one kernel call at inference (batch norm folded, ReLU fused). */
+function convBNReLU(conv: Conv1D, bn: BatchNorm1d, x: Tensor): Tensor {
+  if (!foldable(bn)) return ops.relu(bn.forward(conv.forward(x)));
   const { weight, bias } = bn.foldInto(conv.weight, conv.bias);
-  return ops.conv1d(x, weight, bias);
+  return ops.conv1d(x, weight, bias, { relu: true });
 }
 
+/** Dense + BatchNorm + ReLU (plus a residual before the ReLU in the decoder). */
 class DenseBN extends Module {
   readonly linear: Linear;
   readonly bn: BatchNorm1d;
@@ -43,12 +45,17 @@ class DenseBN extends Module {
     this.linear = this.child("0", new Linear(nIn, nOut, { ...o, init: "he" }));
     this.bn = this.child("1", new BatchNorm1d(nOut, o));
   }
-  forward(x: Tensor): Tensor {
+  /**
+   * relu(bn(linear(x)) + residual) (residual null: none): one kernel call at inference (batch
+   * norm folded, residual and ReLU fused), separate ops when the graph is recorded.
+   */
+  forward(x: Tensor, residual: Tensor | null = null): Tensor {
     if (foldable(this.bn)) {
       const { weight, bias } = this.bn.foldInto(this.linear.weight, this.linear.bias);
-      return ops.linear(x, weight, bias);
+      return ops.linear(x, weight, bias, { residual, relu: true });
     }
-    return this.bn.forward(this.linear.forward(x));
+    const y = this.bn.forward(this.linear.forward(x));
+    return ops.relu(residual ? ops.add(y, residual) : y);
   }
 }
 
@@ -77,13 +84,13 @@ export class ResidualAutoencoder extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    const e1 = ops.relu(this.e1.forward(x));
-    const e2 = ops.relu(this.e2.forward(e1));
-    const e3 = ops.relu(this.e3.forward(e2));
-    const code = this.drop.forward(ops.relu(this.e4.forward(e3)));
-    const d3 = ops.relu(ops.add(this.d3.forward(code), e3));
-    const d2 = ops.relu(ops.add(this.d2.forward(d3), e2));
-    const d1 = ops.relu(ops.add(this.d1.forward(d2), e1));
+    const e1 = this.e1.forward(x);
+    const e2 = this.e2.forward(e1);
+    const e3 = this.e3.forward(e2);
+    const code = this.drop.forward(this.e4.forward(e3));
+    const d3 = this.d3.forward(code, e3);
+    const d2 = this.d2.forward(d3, e2);
+    const d1 = this.d1.forward(d2, e1);
     const out = this.head.forward(d1);
     return ops.reshape(out, [out.shape[0]!]);
   }
@@ -124,8 +131,7 @@ class ConvStack extends Module {
     this.b2 = this.child("4", new BatchNorm1d(c2, o));
   }
   forward(x: Tensor): Tensor {
-    const h = ops.relu(convBN(this.c1, this.b1, x));
-    return ops.relu(convBN(this.c2, this.b2, h));
+    return convBNReLU(this.c2, this.b2, convBNReLU(this.c1, this.b1, x));
   }
 }
 

@@ -32,14 +32,33 @@ function passGradient(x: Tensor, g: Arr): void {
   else addInto(x.gradBuffer(), g);
 }
 
-/** y = x W^T + b over the last axis; x [..., in], W [out, in], b [out]. */
-export function linear(x: Tensor, W: Tensor, b: Tensor | null): Tensor {
+/**
+ * What may follow a layer inside its kernel at inference (no gradients): a residual added
+ * (same shape as the output) and a ReLU, so a residual block's relu(layer(x) + skip) is one
+ * kernel call instead of three passes.
+ */
+export interface Epilogue {
+  residual?: Tensor | null;
+  relu?: boolean;
+}
+
+function checkEpilogue(op: string, e: Epilogue | undefined, outSize: number): void {
+  if (!e || (!e.residual && !e.relu)) return;
+  check(!isGradEnabled(), `${op}: a residual or ReLU epilogue is for inference only (no gradients)`);
+  if (e.residual) check(e.residual.size === outSize, `${op}: residual has ${e.residual.size} values, the output ${outSize}`);
+}
+
+/** y = x W^T + b over the last axis, then the epilogue; x [..., in], W [out, in], b [out]. */
+export function linear(x: Tensor, W: Tensor, b: Tensor | null, epilogue?: Epilogue): Tensor {
   const inF = W.shape[1]!;
   const outF = W.shape[0]!;
   check(x.shape[x.shape.length - 1] === inF, `linear: input has ${x.shape[x.shape.length - 1]} features, weight expects ${inF}`);
   const n = x.size / inF;
+  checkEpilogue("linear", epilogue, n * outF);
   const y = overwritten(n * outF, x.dtype);
-  kernels().gemm(false, true, n, outF, inF, x.data, W.data, y, false, b ? b.data : null);
+  const residual = epilogue?.residual;
+  if (residual) y.set(residual.data);
+  kernels().gemm(false, true, n, outF, inF, x.data, W.data, y, !!residual, b ? b.data : null, epilogue?.relu);
   const shape = [...x.shape.slice(0, -1), outF];
   return result(y, shape, b ? [x, W, b] : [x, W], (out) => {
     const dy = out.grad!;
@@ -50,14 +69,15 @@ export function linear(x: Tensor, W: Tensor, b: Tensor | null): Tensor {
 }
 
 /** 1-D convolution with 'same' zero padding (odd k); x [B, Cin, L], W [Cout, Cin, K], b [Cout]. */
-export function conv1d(x: Tensor, W: Tensor, b: Tensor | null): Tensor {
+export function conv1d(x: Tensor, W: Tensor, b: Tensor | null, epilogue?: { relu?: boolean }): Tensor {
   const [B, Cin, L] = x.shape as [number, number, number];
   const [Cout, Cin2, K] = W.shape as [number, number, number];
   check(Cin === Cin2, `conv1d: input has ${Cin} channels, weight expects ${Cin2}`);
   check(K % 2 === 1, `conv1d: kernel size ${K} must be odd for 'same' padding`);
+  checkEpilogue("conv1d", epilogue, B * Cout * L);
   const y = overwritten(B * Cout * L, x.dtype);
   const Kn = kernels();
-  Kn.conv1d(x.data, W.data, b ? b.data : null, y, B, Cin, Cout, L, K);
+  Kn.conv1d(x.data, W.data, b ? b.data : null, y, B, Cin, Cout, L, K, epilogue?.relu);
   return result(y, [B, Cout, L], b ? [x, W, b] : [x, W], (out) =>
     Kn.conv1dBackward(
       x.data,

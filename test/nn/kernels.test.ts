@@ -51,11 +51,13 @@ for (const wasm of WASM_BUILDS)
       const B = Float32Array.from({ length: K * N }, () => rng.normal());
       const C0 = Float32Array.from({ length: M * N }, () => rng.normal());
       const bias = rng.uniform() < 0.5 ? Float32Array.from({ length: N }, () => rng.normal()) : null;
+      const relu = rng.uniform() < 0.3;
       const expected = reference(transA, transB, M, N, K, A, B, C0, acc);
       if (bias) for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) expected[i * N + j]! += bias[j]!;
+      if (relu) for (let i = 0; i < M * N; i++) expected[i] = Math.max(0, expected[i]!);
       for (const k of [tsKernels, wasm]) {
         const C = C0.slice();
-        k.gemm(transA, transB, M, N, K, A, B, C, acc, bias);
+        k.gemm(transA, transB, M, N, K, A, B, C, acc, bias, relu);
         for (let i = 0; i < M * N; i++) {
           const tol = 1e-5 * Math.sqrt(K) * (1 + Math.abs(expected[i]!));
           assert.ok(Math.abs(C[i]! - expected[i]!) <= tol, `${k.name} ${transA ? "T" : "N"}${transB ? "T" : "N"} ${M}x${N}x${K}: ${C[i]} vs ${expected[i]}`);
@@ -163,12 +165,17 @@ for (const wasm of WASM_BUILDS)
         k.conv1dBackward(x, W, dy, dx, dW, db, B, Cin, Cout, L, K);
         const dxOnly = new Float32Array(x.length);
         k.conv1dBackward(x, W, dy, dxOnly, null, null, B, Cin, Cout, L, K);
-        return { y, dx, dW, db, dxOnly };
+        const dWOnly = new Float32Array(W.length);
+        k.conv1dBackward(x, W, dy, null, dWOnly, null, B, Cin, Cout, L, K);
+        const yRelu = new Float32Array(B * Cout * L).fill(7);
+        k.conv1d(x, W, bias, yRelu, B, Cin, Cout, L, K, true);
+        return { y, dx, dW, db, dxOnly, dWOnly, yRelu };
       };
       const a = run(tsKernels);
       const b = run(wasm);
       const label = `B ${B} Cin ${Cin} Cout ${Cout} L ${L} K ${K}`;
-      for (const key of ["y", "dx", "dW", "db", "dxOnly"] as const) {
+      for (let i = 0; i < a.y.length; i++) assert.equal(a.yRelu[i], Math.max(0, a.y[i]!), `${label} relu epilogue`);
+      for (const key of ["y", "dx", "dW", "db", "dxOnly", "dWOnly", "yRelu"] as const) {
         const [u, v] = [a[key], b[key]];
         for (let i = 0; i < u.length; i++) assert.ok(Math.abs(u[i]! - v[i]!) <= 1e-4 * (1 + Math.abs(u[i]!)), `${label} ${key}[${i}] ${u[i]} ${v[i]}`);
       }

@@ -16,15 +16,16 @@ export interface Kernels {
   /**
    * C[M,N] = (accumulate ? C : 0) + op(A) op(B), row-major.
    * op(A) is A[M,K] (transA false) or A[K,M]^T; op(B) is B[K,N] or B[N,K]^T.
-   * bias [N], when given, is added to every row (a dense layer's bias, fused).
+   * bias [N], when given, is added to every row (a dense layer's bias, fused); relu: C = max(0, C)
+   * at the end (an inference epilogue: with accumulate, C may hold a residual added before it).
    */
-  gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, A: Arr, B: Arr, C: Arr, accumulate: boolean, bias?: Arr | null): void;
+  gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, A: Arr, B: Arr, C: Arr, accumulate: boolean, bias?: Arr | null, relu?: boolean): void;
   /** out[j] += sum_i A[i, j], A [M, N] (a dense layer's bias gradient). */
   columnSums(A: Arr, M: number, N: number, out: Arr): void;
   /** One Adam/AdamW update of parameter p (in place) with gradient g and moments m, v (see optim.Adam). */
   adamStep(p: Arr, g: Arr, m: Arr, v: Arr, o: AdamStepOptions): void;
-  /** y[b, co, l] = bias[co] + sum_ci,k W[co, ci, k] x[b, ci, l + k - K/2] (zero padding); y overwritten. */
-  conv1d(x: Arr, W: Arr, bias: Arr | null, y: Arr, B: number, Cin: number, Cout: number, L: number, K: number): void;
+  /** y[b, co, l] = bias[co] + sum_ci,k W[co, ci, k] x[b, ci, l + k - K/2] (zero padding); y overwritten; relu: y = max(0, y). */
+  conv1d(x: Arr, W: Arr, bias: Arr | null, y: Arr, B: number, Cin: number, Cout: number, L: number, K: number, relu?: boolean): void;
   /** Adds the gradients of conv1d into dx, dW, dbias (each may be null: not wanted). */
   conv1dBackward(x: Arr, W: Arr, dy: Arr, dx: Arr | null, dW: Arr | null, dbias: Arr | null, B: number, Cin: number, Cout: number, L: number, K: number): void;
   /**

@@ -56,54 +56,58 @@ function im2col(x: Arr, B: number, Cin: number, L: number, K: number, alloc: (n:
   return cols;
 }
 
+function gemmProducts(transA: boolean, transB: boolean, M: number, N: number, K: number, A: Arr, B: Arr, C: Arr, accumulate: boolean, bias?: Arr | null): void {
+  if (!accumulate) C.fill(0, 0, M * N);
+  if (bias) for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) C[i * N + j]! += bias[j]!;
+  if (!transA && !transB) {
+    for (let i = 0; i < M; i++) {
+      const ci = i * N;
+      for (let k = 0; k < K; k++) {
+        const a = A[i * K + k]!;
+        if (a === 0) continue;
+        const bk = k * N;
+        for (let j = 0; j < N; j++) C[ci + j]! += a * B[bk + j]!;
+      }
+    }
+  } else if (!transA && transB) {
+    for (let i = 0; i < M; i++) {
+      const ai = i * K;
+      for (let j = 0; j < N; j++) {
+        const bj = j * K;
+        let s = 0;
+        for (let k = 0; k < K; k++) s += A[ai + k]! * B[bj + k]!;
+        C[i * N + j]! += s;
+      }
+    }
+  } else if (transA && !transB) {
+    for (let k = 0; k < K; k++) {
+      const ak = k * M;
+      const bk = k * N;
+      for (let i = 0; i < M; i++) {
+        const a = A[ak + i]!;
+        if (a === 0) continue;
+        const ci = i * N;
+        for (let j = 0; j < N; j++) C[ci + j]! += a * B[bk + j]!;
+      }
+    }
+  } else {
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j < N; j++) {
+        let s = 0;
+        for (let k = 0; k < K; k++) s += A[k * M + i]! * B[j * K + k]!;
+        C[i * N + j]! += s;
+      }
+    }
+  }
+}
+
 /** Straightforward loops, ordered for contiguous inner access; any typed array. */
 export const tsKernels: Kernels = {
   name: "typescript",
-  gemm(transA, transB, M, N, K, A, B, C, accumulate, bias) {
-    if (!accumulate) C.fill(0, 0, M * N);
-    if (bias) for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) C[i * N + j]! += bias[j]!;
-    if (!transA && !transB) {
-      for (let i = 0; i < M; i++) {
-        const ci = i * N;
-        for (let k = 0; k < K; k++) {
-          const a = A[i * K + k]!;
-          if (a === 0) continue;
-          const bk = k * N;
-          for (let j = 0; j < N; j++) C[ci + j]! += a * B[bk + j]!;
-        }
-      }
-    } else if (!transA && transB) {
-      for (let i = 0; i < M; i++) {
-        const ai = i * K;
-        for (let j = 0; j < N; j++) {
-          const bj = j * K;
-          let s = 0;
-          for (let k = 0; k < K; k++) s += A[ai + k]! * B[bj + k]!;
-          C[i * N + j]! += s;
-        }
-      }
-    } else if (transA && !transB) {
-      for (let k = 0; k < K; k++) {
-        const ak = k * M;
-        const bk = k * N;
-        for (let i = 0; i < M; i++) {
-          const a = A[ak + i]!;
-          if (a === 0) continue;
-          const ci = i * N;
-          for (let j = 0; j < N; j++) C[ci + j]! += a * B[bk + j]!;
-        }
-      }
-    } else {
-      for (let i = 0; i < M; i++) {
-        for (let j = 0; j < N; j++) {
-          let s = 0;
-          for (let k = 0; k < K; k++) s += A[k * M + i]! * B[j * K + k]!;
-          C[i * N + j]! += s;
-        }
-      }
-    }
+  gemm(transA, transB, M, N, K, A, B, C, accumulate, bias, relu) {
+    gemmProducts(transA, transB, M, N, K, A, B, C, accumulate, bias);
+    if (relu) for (let i = 0; i < M * N; i++) C[i] = Math.max(0, C[i]!);
   },
-
   layerNorm(x, y, xhat, invStd, rows, d, gamma, beta, eps) {
     for (let r = 0; r < rows; r++) {
       const o = r * d;
@@ -159,7 +163,7 @@ export const tsKernels: Kernels = {
     }
   },
 
-  conv1d(x, W, bias, y, B, Cin, Cout, L, K) {
+  conv1d(x, W, bias, y, B, Cin, Cout, L, K, relu) {
     // im2col: cols[b*L + l, c*K + k] = x[b, c, l + k - pad], then one GEMM.
     const CK = Cin * K;
     const alloc = (n: number) => (x instanceof Float64Array ? new Float64Array(n) : new Float32Array(n));
@@ -169,7 +173,10 @@ export const tsKernels: Kernels = {
     for (let bb = 0; bb < B; bb++) {
       for (let l = 0; l < L; l++) {
         const r = (bb * L + l) * Cout;
-        for (let co = 0; co < Cout; co++) y[(bb * Cout + co) * L + l] = yt[r + co]! + (bias ? bias[co]! : 0);
+        for (let co = 0; co < Cout; co++) {
+          const v = yt[r + co]! + (bias ? bias[co]! : 0);
+          y[(bb * Cout + co) * L + l] = relu ? Math.max(0, v) : v;
+        }
       }
     }
   },

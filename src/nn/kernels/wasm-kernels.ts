@@ -17,7 +17,7 @@ import { tsKernels } from "./ts-kernels.js";
 
 interface GemmExports {
   memory: WebAssembly.Memory;
-  gemm(M: number, N: number, K: number, A: number, B: number, C: number, accumulate: number, bias: number): void;
+  gemm(M: number, N: number, K: number, A: number, B: number, C: number, accumulate: number, bias: number, relu: number): void;
   columnSums(A: number, M: number, N: number, out: number): void;
   lnForward(x: number, y: number, xhat: number, invStd: number, rows: number, d: number, gamma: number, beta: number, eps: number): void;
   lnBackward(dy: number, xhat: number, invStd: number, rows: number, d: number, gamma: number, dx: number, dgamma: number, dbeta: number): void;
@@ -37,7 +37,7 @@ interface GemmExports {
     lrWd: number,
   ): void;
   transpose(src: number, dst: number, rows: number, cols: number): void;
-  conv1dForward(x: number, W: number, bias: number, y: number, B: number, Cin: number, Cout: number, L: number, K: number, scratch: number): void;
+  conv1dForward(x: number, W: number, bias: number, y: number, B: number, Cin: number, Cout: number, L: number, K: number, scratch: number, relu: number): void;
   conv1dBackward(
     x: number,
     W: number,
@@ -197,9 +197,9 @@ export function makeWasmKernels(variant: WasmVariant): Kernels {
   const instance = () => instantiate(variant);
   return {
     name: `wasm-${variant}`,
-    gemm(transA, transB, M, N, K, A, B, C, accumulate, bias) {
+    gemm(transA, transB, M, N, K, A, B, C, accumulate, bias, relu) {
       if (!(A instanceof Float32Array) || !(B instanceof Float32Array) || !(C instanceof Float32Array)) {
-        tsKernels.gemm(transA, transB, M, N, K, A, B, C, accumulate, bias);
+        tsKernels.gemm(transA, transB, M, N, K, A, B, C, accumulate, bias, relu);
         return;
       }
       const w = instance();
@@ -221,7 +221,7 @@ export function makeWasmKernels(variant: WasmVariant): Kernels {
       } else heap.set((B as Arr).subarray(0, K * N), offB >> 2);
       if (accumulate) heap.set(C.subarray(0, M * N), offC >> 2);
       if (bias) heap.set(bias.subarray(0, N), offBias >> 2);
-      w.gemm(M, N, K, offA, offB, offC, accumulate ? 1 : 0, bias ? offBias : 0);
+      w.gemm(M, N, K, offA, offB, offC, accumulate ? 1 : 0, bias ? offBias : 0, relu ? 1 : 0);
       C.set(heap.subarray(offC >> 2, (offC >> 2) + M * N));
     },
 
@@ -292,8 +292,8 @@ export function makeWasmKernels(variant: WasmVariant): Kernels {
       v.set(heap.subarray(ov! >> 2, (ov! >> 2) + n));
     },
 
-    conv1d(x, W, bias, y, B, Cin, Cout, L, K) {
-      if (!(x instanceof Float32Array)) return tsKernels.conv1d(x, W, bias, y, B, Cin, Cout, L, K);
+    conv1d(x, W, bias, y, B, Cin, Cout, L, K, relu) {
+      if (!(x instanceof Float32Array)) return tsKernels.conv1d(x, W, bias, y, B, Cin, Cout, L, K, relu);
       const w = instance();
       const Lr = (L + 7) & ~7;
       const S = Lr + 2 * (K >> 1) + 4;
@@ -302,7 +302,7 @@ export function makeWasmKernels(variant: WasmVariant): Kernels {
       heap.set(x, ox! >> 2);
       heap.set(W, oW! >> 2);
       if (bias) heap.set(bias, ob! >> 2);
-      w.conv1dForward(ox!, oW!, bias ? ob! : 0, oy!, B, Cin, Cout, L, K, oS!);
+      w.conv1dForward(ox!, oW!, bias ? ob! : 0, oy!, B, Cin, Cout, L, K, oS!, relu ? 1 : 0);
       y.set(heap.subarray(oy! >> 2, (oy! >> 2) + B * Cout * L));
     },
 

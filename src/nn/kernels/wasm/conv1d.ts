@@ -27,7 +27,8 @@ function padRows(src: usize, dst: usize, C: i32, L: i32, pad: i32, S: i32): void
 // y[b, co, l] = bias[co] + sum_ci sum_k W[co, ci, k] x[b, ci, l + k - pad]
 // A 4 x 8 register tile (4 output channels x 8 positions, as the GEMM's): each (ci, k) step loads
 // two shifted input vectors and four weights for eight multiply-adds. Scratch: Cin * stride8 + 4 * Lr8 floats.
-export function conv1dForward(x: usize, W: usize, bias: usize, y: usize, B: i32, Cin: i32, Cout: i32, L: i32, K: i32, scratch: usize): void {
+// relu: y = max(0, y) (an inference epilogue).
+export function conv1dForward(x: usize, W: usize, bias: usize, y: usize, B: i32, Cin: i32, Cout: i32, L: i32, K: i32, scratch: usize, relu: bool): void {
   const pad = K >> 1;
   const S = stride8(L, pad);
   const Lr = (L + 7) & ~7;
@@ -66,6 +67,10 @@ export function conv1dForward(x: usize, W: usize, bias: usize, y: usize, B: i32,
             a31 = madd(v3, x1, a31);
           }
         }
+        if (relu) {
+          a00 = f32x4.max(a00, z); a01 = f32x4.max(a01, z); a10 = f32x4.max(a10, z); a11 = f32x4.max(a11, z);
+          a20 = f32x4.max(a20, z); a21 = f32x4.max(a21, z); a30 = f32x4.max(a30, z); a31 = f32x4.max(a31, z);
+        }
         const r = at(rows, l);
         v128.store(r, a00);
         v128.store(r, a01, 16);
@@ -87,7 +92,7 @@ export function conv1dForward(x: usize, W: usize, bias: usize, y: usize, B: i32,
           const wr = at(W, (co * Cin + ci) * K);
           for (let k = 0; k < K; k++) acc = madd(v128.load32_splat(at(wr, k)), v128.load(at(xr, k)), acc);
         }
-        v128.store(at(rows, l), acc);
+        v128.store(at(rows, l), relu ? f32x4.max(acc, f32x4.splat(0)) : acc);
       }
       memory.copy(at(y, (b * Cout + co) * L), rows, <usize>L << 2);
     }

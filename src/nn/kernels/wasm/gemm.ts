@@ -74,8 +74,8 @@ export function transpose(src: usize, dst: usize, rows: i32, cols: i32): void {
   store<f32>(c, s);
 }
 
-// bias (0: none): [N] added to every row of C before the products.
-export function gemm(M: i32, N: i32, K: i32, A: usize, B: usize, C: usize, accumulate: bool, bias: usize): void {
+// bias (0: none): [N] added to every row of C before the products; relu: C = max(0, C) at the end.
+export function gemm(M: i32, N: i32, K: i32, A: usize, B: usize, C: usize, accumulate: bool, bias: usize, relu: bool): void {
   if (!accumulate) memory.fill(C, 0, <usize>(M * N) * 4);
   if (bias) columnAdd(C, bias, M, N);
   const N8 = N & ~7;
@@ -96,6 +96,15 @@ export function gemm(M: i32, N: i32, K: i32, A: usize, B: usize, C: usize, accum
       for (let j = N8; j < N; j++) scalarCell(A, B, C, K, N, i, j, k0, k1);
     }
   }
+  if (relu) clampBelowZero(C, M * N);
+}
+
+// C[i] = max(0, C[i]) over n floats.
+function clampBelowZero(C: usize, n: i32): void {
+  const zero = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(C + (<usize>i << 2), f32x4.max(v128.load(C + (<usize>i << 2)), zero));
+  for (; i < n; i++) store<f32>(C + (<usize>i << 2), max<f32>(load<f32>(C + (<usize>i << 2)), 0));
 }
 
 // C[i, :] += b for every row i.
