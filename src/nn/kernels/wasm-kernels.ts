@@ -17,7 +17,7 @@ import { tsKernels } from "./ts-kernels.js";
 
 interface GemmExports {
   memory: WebAssembly.Memory;
-  gemm(M: number, N: number, K: number, A: number, B: number, C: number, accumulate: number, bias: number, relu: number): void;
+  gemm(M: number, N: number, K: number, A: number, B: number, C: number, accumulate: number, bias: number, relu: number, transA: number): void;
   columnSums(A: number, M: number, N: number, out: number): void;
   lnForward(x: number, y: number, xhat: number, invStd: number, rows: number, d: number, gamma: number, beta: number, eps: number): void;
   lnBackward(dy: number, xhat: number, invStd: number, rows: number, d: number, gamma: number, dx: number, dgamma: number, dbeta: number): void;
@@ -211,17 +211,14 @@ export function makeWasmKernels(variant: WasmVariant): Kernels {
       const end = offT + 4 * Math.max(M * K, K * N);
       if (end > w.memory.buffer.byteLength) w.memory.grow(Math.ceil((end - w.memory.buffer.byteLength) / 65536));
       const heap = new Float32Array(w.memory.buffer);
-      if (transA) {
-        heap.set((A as Arr).subarray(0, M * K), offT >> 2);
-        w.transpose(offT, offA, K, M);
-      } else heap.set((A as Arr).subarray(0, M * K), offA >> 2);
+      heap.set((A as Arr).subarray(0, M * K), offA >> 2); // transposed A is read in place (strided)
       if (transB) {
         heap.set((B as Arr).subarray(0, K * N), offT >> 2);
         w.transpose(offT, offB, N, K);
       } else heap.set((B as Arr).subarray(0, K * N), offB >> 2);
       if (accumulate) heap.set(C.subarray(0, M * N), offC >> 2);
       if (bias) heap.set(bias.subarray(0, N), offBias >> 2);
-      w.gemm(M, N, K, offA, offB, offC, accumulate ? 1 : 0, bias ? offBias : 0, relu ? 1 : 0);
+      w.gemm(M, N, K, offA, offB, offC, accumulate ? 1 : 0, bias ? offBias : 0, relu ? 1 : 0, transA ? 1 : 0);
       C.set(heap.subarray(offC >> 2, (offC >> 2) + M * N));
     },
 

@@ -1,6 +1,8 @@
 // AssemblyScript (compiled to WebAssembly SIMD by `npm run build`; excluded from tsc).
-// C[M,N] (+)= A[M,K] B[K,N], float32, row-major, operands at byte offsets in this module's
-// memory. Register tile 4 x 8 (8 f32x4 accumulators), K blocked so a B panel stays in cache.
+// C[M,N] (+)= op(A) B[K,N], float32, row-major, operands at byte offsets in this module's
+// memory; op(A) = A[M,K] or, transA, A[K,M]^T: the tile reads A through two strides (between
+// rows i, between steps k), so a transposed A needs no copy. Register tile 4 x 8 (8 f32x4
+// accumulators), K blocked so a B panel stays in cache.
 
 import { madd } from "./vmath";
 
@@ -14,7 +16,8 @@ export function transpose(src: usize, dst: usize, rows: i32, cols: i32): void {
   }
 }
 
-@inline function tile4x8(A: usize, B: usize, C: usize, K: i32, N: i32, i: i32, j: i32, k0: i32, k1: i32): void {
+// aI, aK: byte strides of A between rows i and between steps k.
+@inline function tile4x8(A: usize, aI: usize, aK: usize, B: usize, C: usize, N: i32, i: i32, j: i32, k0: i32, k1: i32): void {
   const c0 = C + <usize>(i * N + j) * 4;
   const c1 = c0 + <usize>N * 4;
   const c2 = c1 + <usize>N * 4;
@@ -23,17 +26,16 @@ export function transpose(src: usize, dst: usize, rows: i32, cols: i32): void {
   let s10 = v128.load(c1), s11 = v128.load(c1, 16);
   let s20 = v128.load(c2), s21 = v128.load(c2, 16);
   let s30 = v128.load(c3), s31 = v128.load(c3, 16);
-  let a = A + <usize>(i * K + k0) * 4;
-  const rowA = <usize>K * 4;
+  let a = A + <usize>i * aI + <usize>k0 * aK;
   let b = B + <usize>(k0 * N + j) * 4;
   const rowB = <usize>N * 4;
   for (let k = k0; k < k1; k++) {
     const b0 = v128.load(b);
     const b1 = v128.load(b, 16);
     const a0 = v128.load32_splat(a);
-    const a1 = v128.load32_splat(a + rowA);
-    const a2 = v128.load32_splat(a + 2 * rowA);
-    const a3 = v128.load32_splat(a + 3 * rowA);
+    const a1 = v128.load32_splat(a + aI);
+    const a2 = v128.load32_splat(a + 2 * aI);
+    const a3 = v128.load32_splat(a + 3 * aI);
     s00 = madd(a0, b0, s00);
     s01 = madd(a0, b1, s01);
     s10 = madd(a1, b0, s10);
@@ -42,7 +44,7 @@ export function transpose(src: usize, dst: usize, rows: i32, cols: i32): void {
     s21 = madd(a2, b1, s21);
     s30 = madd(a3, b0, s30);
     s31 = madd(a3, b1, s31);
-    a += 4;
+    a += aK;
     b += rowB;
   }
   v128.store(c0, s00); v128.store(c0, s01, 16);
@@ -51,31 +53,33 @@ export function transpose(src: usize, dst: usize, rows: i32, cols: i32): void {
   v128.store(c3, s30); v128.store(c3, s31, 16);
 }
 
-@inline function tile1x8(A: usize, B: usize, C: usize, K: i32, N: i32, i: i32, j: i32, k0: i32, k1: i32): void {
+@inline function tile1x8(A: usize, aI: usize, aK: usize, B: usize, C: usize, N: i32, i: i32, j: i32, k0: i32, k1: i32): void {
   const c0 = C + <usize>(i * N + j) * 4;
   let s0 = v128.load(c0), s1 = v128.load(c0, 16);
-  let a = A + <usize>(i * K + k0) * 4;
+  let a = A + <usize>i * aI + <usize>k0 * aK;
   let b = B + <usize>(k0 * N + j) * 4;
   const rowB = <usize>N * 4;
   for (let k = k0; k < k1; k++) {
     const av = v128.load32_splat(a);
     s0 = madd(av, v128.load(b), s0);
     s1 = madd(av, v128.load(b, 16), s1);
-    a += 4;
+    a += aK;
     b += rowB;
   }
   v128.store(c0, s0); v128.store(c0, s1, 16);
 }
 
-@inline function scalarCell(A: usize, B: usize, C: usize, K: i32, N: i32, i: i32, j: i32, k0: i32, k1: i32): void {
+@inline function scalarCell(A: usize, aI: usize, aK: usize, B: usize, C: usize, N: i32, i: i32, j: i32, k0: i32, k1: i32): void {
   const c = C + <usize>(i * N + j) * 4;
   let s = load<f32>(c);
-  for (let k = k0; k < k1; k++) s += load<f32>(A + <usize>(i * K + k) * 4) * load<f32>(B + <usize>(k * N + j) * 4);
+  for (let k = k0; k < k1; k++) s += load<f32>(A + <usize>i * aI + <usize>k * aK) * load<f32>(B + <usize>(k * N + j) * 4);
   store<f32>(c, s);
 }
 
 // bias (0: none): [N] added to every row of C before the products; relu: C = max(0, C) at the end.
-export function gemm(M: i32, N: i32, K: i32, A: usize, B: usize, C: usize, accumulate: bool, bias: usize, relu: bool): void {
+export function gemm(M: i32, N: i32, K: i32, A: usize, B: usize, C: usize, accumulate: bool, bias: usize, relu: bool, transA: bool): void {
+  const aI: usize = transA ? 4 : <usize>K * 4;
+  const aK: usize = transA ? <usize>M * 4 : 4;
   if (!accumulate) memory.fill(C, 0, <usize>(M * N) * 4);
   if (bias) columnAdd(C, bias, M, N);
   const N8 = N & ~7;
@@ -83,17 +87,17 @@ export function gemm(M: i32, N: i32, K: i32, A: usize, B: usize, C: usize, accum
   for (let k0 = 0; k0 < K; k0 += KBLOCK) {
     const k1 = min(K, k0 + KBLOCK);
     for (let i = 0; i < M4; i += 4) {
-      for (let j = 0; j < N8; j += 8) tile4x8(A, B, C, K, N, i, j, k0, k1);
+      for (let j = 0; j < N8; j += 8) tile4x8(A, aI, aK, B, C, N, i, j, k0, k1);
       for (let j = N8; j < N; j++) {
-        scalarCell(A, B, C, K, N, i, j, k0, k1);
-        scalarCell(A, B, C, K, N, i + 1, j, k0, k1);
-        scalarCell(A, B, C, K, N, i + 2, j, k0, k1);
-        scalarCell(A, B, C, K, N, i + 3, j, k0, k1);
+        scalarCell(A, aI, aK, B, C, N, i, j, k0, k1);
+        scalarCell(A, aI, aK, B, C, N, i + 1, j, k0, k1);
+        scalarCell(A, aI, aK, B, C, N, i + 2, j, k0, k1);
+        scalarCell(A, aI, aK, B, C, N, i + 3, j, k0, k1);
       }
     }
     for (let i = M4; i < M; i++) {
-      for (let j = 0; j < N8; j += 8) tile1x8(A, B, C, K, N, i, j, k0, k1);
-      for (let j = N8; j < N; j++) scalarCell(A, B, C, K, N, i, j, k0, k1);
+      for (let j = 0; j < N8; j += 8) tile1x8(A, aI, aK, B, C, N, i, j, k0, k1);
+      for (let j = N8; j < N; j++) scalarCell(A, aI, aK, B, C, N, i, j, k0, k1);
     }
   }
   if (relu) clampBelowZero(C, M * N);
