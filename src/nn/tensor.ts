@@ -7,7 +7,7 @@
  * backward() runs those functions in reverse topological order. Gradients accumulate (+=), so a
  * tensor used twice (a residual skip) gets both contributions.
  */
-import type { Arr } from "./kernels/kernels.js";
+import { kernels, type Arr } from "./kernels/kernels.js";
 
 export type DType = "float32" | "float64";
 
@@ -36,7 +36,8 @@ export function alloc(n: number, dtype: DType): Arr {
 // batch) the float32 arrays ops ask for with `scratch` are lent from free lists and all given
 // back when fn returns, so a step allocates (and the GC collects) almost nothing. Only arrays
 // that cannot outlive the step may be scratch: op outputs, their saved values and gradients of
-// graph tensors; parameters, their gradients and optimiser state use `alloc`.
+// graph tensors; parameters, their gradients and optimiser state use `alloc`. New scratch arrays
+// live in the WebAssembly kernels' memory, where the kernels use them in place (no copies).
 const freeLists = new Map<number, Float32Array[]>();
 let lent: Float32Array[] | null = null;
 
@@ -47,7 +48,8 @@ let lent: Float32Array[] | null = null;
 export function scratch(n: number, dtype: DType, zero = true): Arr {
   if (dtype === "float64" || !lent) return alloc(n, dtype);
   const reused = freeLists.get(n)?.pop();
-  const a = reused ? (zero ? reused.fill(0) : reused) : new Float32Array(n);
+  // New arrays come from the kernels' memory when they have one (passed to them without copies).
+  const a = reused ? (zero ? reused.fill(0) : reused) : (kernels().allocate?.(n) ?? new Float32Array(n));
   lent.push(a);
   return a;
 }

@@ -14,6 +14,12 @@ export type Arr = Float32Array | Float64Array;
 export interface Kernels {
   readonly name: string;
   /**
+   * A zeroed float32 array in the kernels' own memory, which they then use in place instead of
+   * copying it in and out (WebAssembly builds; absent: ordinary arrays serve as well). Never
+   * freed: for arrays that are recycled (tensor.ts's scratch).
+   */
+  allocate?(n: number): Float32Array;
+  /**
    * C[M,N] = (accumulate ? C : 0) + op(A) op(B), row-major.
    * op(A) is A[M,K] (transA false) or A[K,M]^T; op(B) is B[K,N] or B[N,K]^T.
    * bias [N], when given, is added to every row (a dense layer's bias, fused); relu: C = max(0, C)

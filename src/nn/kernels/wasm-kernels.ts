@@ -12,7 +12,7 @@
 import fs from "node:fs";
 import { fileURLToPath } from "node:url";
 import v8 from "node:v8";
-import type { Arr, Kernels } from "./kernels.js";
+import type { Kernels } from "./kernels.js";
 import { tsKernels } from "./ts-kernels.js";
 
 interface GemmExports {
@@ -64,6 +64,7 @@ interface GemmExports {
     stats: number,
     eps: number,
     training: number,
+    scratch: number,
   ): void;
   bnBackward(
     dy: number,
@@ -77,6 +78,7 @@ interface GemmExports {
     training: number,
     dgamma: number,
     dbeta: number,
+    scratch: number,
   ): void;
   reluForward(x: number, y: number, n: number): void;
   reluBackward(y: number, dy: number, dx: number, n: number): void;
@@ -109,12 +111,67 @@ const WASM_FILES: Record<WasmVariant, string> = {
   "relaxed-simd": fileURLToPath(new URL("../../../wasm/kernels-relaxed.wasm", import.meta.url)),
 };
 const BASE = 1 << 16; // leave the first page to the module's own data
+/** Most pages a module memory may grow to (64 KiB each: 4 GiB). */
+const MAX_PAGES = 65536;
+// Node's typings declare the Memory type but not its constructor.
+const WasmMemory = (WebAssembly as unknown as { Memory: new (d: { initial: number; maximum: number; shared: boolean }) => WebAssembly.Memory }).Memory;
 
-const instances = new Map<WasmVariant, GemmExports>();
+/**
+ * One thread's instance of a build and its memory. The memory is a shared WebAssembly memory
+ * (one per thread, not shared between threads): a shared memory never detaches its buffer when it
+ * grows, so arrays allocated in it (`allocate`) stay valid and are handed to the kernels in place,
+ * without the copy in and out every other operand needs. Long-lived arrays sit below `top`;
+ * each kernel call stages its other operands above it.
+ */
+class KernelModule {
+  top = BASE;
+  private readonly owned = new WeakSet<Float32Array>();
+  private readonly buffers = new Set<ArrayBufferLike>();
 
-function instantiate(variant: WasmVariant): GemmExports {
-  let exports = instances.get(variant);
-  if (!exports) {
+  constructor(
+    readonly w: GemmExports,
+    readonly memory: WebAssembly.Memory,
+  ) {
+    this.buffers.add(memory.buffer);
+  }
+
+  /** Grows the memory to at least `end` bytes. */
+  ensure(end: number): void {
+    const have = this.memory.buffer.byteLength;
+    if (end <= have) return;
+    const pages = Math.ceil((end - have) / 65536);
+    if (have / 65536 + pages > MAX_PAGES)
+      throw new Error(`wasm kernels: more than 4 GiB of kernel memory needed (${(end / 2 ** 30).toFixed(1)} GiB); use smaller batches`);
+    this.memory.grow(pages);
+    this.buffers.add(this.memory.buffer);
+  }
+
+  /** A zeroed float32 array in this memory, padded to whole vectors (the kernels may touch the padding). */
+  allocate(n: number): Float32Array {
+    const at = this.top;
+    this.ensure(at + align(4 * Math.max(n, 1)));
+    this.top = at + align(4 * Math.max(n, 1));
+    const a = new Float32Array(this.memory.buffer, at, n);
+    a.fill(0); // earlier calls staged their operands here
+    this.owned.add(a);
+    return a;
+  }
+
+  /** Whether `a` is an array `allocate` made (a view into one, or any other array, is not). */
+  owns(a: ArrayLike<number>): a is Float32Array {
+    return a instanceof Float32Array && this.owned.has(a);
+  }
+
+  heap(): Float32Array {
+    return new Float32Array(this.memory.buffer);
+  }
+}
+
+const instances = new Map<WasmVariant, KernelModule>();
+
+function instantiate(variant: WasmVariant): KernelModule {
+  let module = instances.get(variant);
+  if (!module) {
     const file = WASM_FILES[variant];
     if (!fs.existsSync(file)) throw new Error(`${file} is missing: run npm run build`);
     const bytes = fs.readFileSync(file);
@@ -122,17 +179,19 @@ function instantiate(variant: WasmVariant): GemmExports {
       v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
       if (!WebAssembly.validate(bytes)) throw new Error("this runtime has no relaxed SIMD");
     }
+    const memory = new WasmMemory({ initial: 64, maximum: MAX_PAGES, shared: true });
     const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), {
       env: {
+        memory,
         abort: () => {
           throw new Error("wasm kernel abort");
         },
       },
     });
-    exports = inst.exports as unknown as GemmExports;
-    instances.set(variant, exports);
+    module = new KernelModule(inst.exports as unknown as GemmExports, memory);
+    instances.set(variant, module);
   }
-  return exports;
+  return module;
 }
 
 /** True when this runtime can run the given build of the kernels. */
@@ -152,281 +211,305 @@ export function wasmSimdAvailable(): boolean {
 
 const align = (n: number) => (n + 15) & ~15;
 
-/** y = f(x) elementwise by a kernel over whole vectors (the padding lanes are ignored). */
-function elementwise(w: GemmExports, kernel: (w: GemmExports, x: number, y: number, n: number) => void, x: Float32Array, y: Float32Array): void {
-  const n4 = (x.length + 3) & ~3;
-  const [ox, oy] = layout(w, [n4, n4]);
-  const heap = new Float32Array(w.memory.buffer);
-  heap.set(x, ox! >> 2);
-  kernel(w, ox!, oy!, n4);
-  y.set(heap.subarray(oy! >> 2, (oy! >> 2) + x.length));
-}
+/**
+ * The operands of one kernel call: arrays in the module's memory are passed in place, others are
+ * copied into space above the allocated arrays (and outputs copied back by finish()).
+ */
+class Call {
+  private at: number;
+  private readonly back: [ArrayLike<number> & { set(a: ArrayLike<number>): void }, number, number][] = [];
+  private view: Float32Array;
 
-/** dx += dy * f'(a) elementwise by a kernel (a = the op's input or output, as the kernel needs). */
-function elementwiseBackward(
-  w: GemmExports,
-  kernel: (w: GemmExports, a: number, dy: number, dx: number, n: number) => void,
-  a: Float32Array,
-  dy: Float32Array,
-  dx: Float32Array,
-): void {
-  const n4 = (a.length + 3) & ~3;
-  const [oa, ody, odx] = layout(w, [n4, n4, n4]);
-  const heap = new Float32Array(w.memory.buffer);
-  heap.set(a, oa! >> 2);
-  heap.set(dy, ody! >> 2);
-  heap.set(dx, odx! >> 2);
-  kernel(w, oa!, ody!, odx!, n4);
-  dx.set(heap.subarray(odx! >> 2, (odx! >> 2) + a.length));
-}
-
-/** Lays out float32 blocks of the given lengths from BASE; grows memory; returns byte offsets. */
-function layout(w: GemmExports, lengths: number[]): number[] {
-  const offsets: number[] = [];
-  let at = BASE;
-  for (const n of lengths) {
-    offsets.push(at);
-    at = align(at + 4 * n);
+  constructor(private readonly m: KernelModule) {
+    this.at = m.top;
+    this.view = m.heap();
   }
-  if (at > w.memory.buffer.byteLength) w.memory.grow(Math.ceil((at - w.memory.buffer.byteLength) / 65536));
-  return offsets;
+
+  /** Byte offset of `bytes` of scratch (grows the memory; the view is refreshed). */
+  temp(floats: number): number {
+    const at = this.at;
+    this.at = align(at + 4 * Math.max(floats, 1));
+    if (this.at > this.view.byteLength) {
+      this.m.ensure(this.at);
+      this.view = this.m.heap();
+    }
+    return at;
+  }
+
+  /** Zeroed scratch. */
+  zeros(floats: number): number {
+    const at = this.temp(floats);
+    this.view.fill(0, at >> 2, (at >> 2) + floats);
+    return at;
+  }
+
+  /** An operand the kernel only reads (its first n values). */
+  in(a: ArrayLike<number>, n = a.length): number {
+    if (this.m.owns(a)) return a.byteOffset;
+    const at = this.temp(n);
+    this.view.set(n === a.length ? a : (a as Float32Array).subarray(0, n), at >> 2);
+    return at;
+  }
+
+  /** An operand the kernel writes (and reads first, when `read`): in place, or staged and copied back by finish(). */
+  out(a: ArrayLike<number> & { set(a: ArrayLike<number>): void }, n = a.length, read = false): number {
+    if (this.m.owns(a)) return a.byteOffset;
+    const at = read ? this.in(a, n) : this.temp(n);
+    this.back.push([a, at, n]);
+    return at;
+  }
+
+  finish(): void {
+    const heap = this.m.heap();
+    for (const [a, at, n] of this.back) a.set(heap.subarray(at >> 2, (at >> 2) + n));
+  }
 }
 
 /** The kernels on one build of the module (instantiated on first use). */
 export function makeWasmKernels(variant: WasmVariant): Kernels {
   const instance = () => instantiate(variant);
+  /** y = f(x) elementwise over whole vectors (padding lanes ignored; arrays from allocate are padded). */
+  const elementwise = (kernel: (w: GemmExports, x: number, y: number, n: number) => void, x: Float32Array, y: Float32Array) => {
+    const m = instance();
+    const c = new Call(m);
+    const n4 = (x.length + 3) & ~3;
+    kernel(m.w, c.in(x), c.out(y), n4);
+    c.finish();
+  };
+  /** dx += dy * f'(a) elementwise (a = the op's input or output, as the kernel needs). */
+  const elementwiseBackward = (
+    kernel: (w: GemmExports, a: number, dy: number, dx: number, n: number) => void,
+    a: Float32Array,
+    dy: Float32Array,
+    dx: Float32Array,
+  ) => {
+    const m = instance();
+    const c = new Call(m);
+    const n4 = (a.length + 3) & ~3;
+    kernel(m.w, c.in(a), c.in(dy), c.out(dx, dx.length, true), n4);
+    c.finish();
+  };
   return {
     name: `wasm-${variant}`,
+
+    allocate(n) {
+      return instance().allocate(n);
+    },
+
     gemm(transA, transB, M, N, K, A, B, C, accumulate, bias, relu) {
       if (!(A instanceof Float32Array) || !(B instanceof Float32Array) || !(C instanceof Float32Array)) {
         tsKernels.gemm(transA, transB, M, N, K, A, B, C, accumulate, bias, relu);
         return;
       }
-      const w = instance();
-      const offA = BASE;
-      const offB = align(offA + 4 * M * K);
-      const offC = align(offB + 4 * K * N);
-      const offBias = align(offC + 4 * M * N);
-      const offT = align(offBias + 4 * N);
-      const end = offT + 4 * Math.max(M * K, K * N);
-      if (end > w.memory.buffer.byteLength) w.memory.grow(Math.ceil((end - w.memory.buffer.byteLength) / 65536));
-      const heap = new Float32Array(w.memory.buffer);
-      heap.set((A as Arr).subarray(0, M * K), offA >> 2); // transposed A is read in place (strided)
+      const m = instance();
+      const c = new Call(m);
+      const oA = c.in(A, M * K); // a transposed A is read in place (strided)
+      let oB = c.in(B, K * N);
       if (transB) {
-        heap.set((B as Arr).subarray(0, K * N), offT >> 2);
-        w.transpose(offT, offB, N, K);
-      } else heap.set((B as Arr).subarray(0, K * N), offB >> 2);
-      if (accumulate) heap.set(C.subarray(0, M * N), offC >> 2);
-      if (bias) heap.set(bias.subarray(0, N), offBias >> 2);
-      w.gemm(M, N, K, offA, offB, offC, accumulate ? 1 : 0, bias ? offBias : 0, relu ? 1 : 0, transA ? 1 : 0);
-      C.set(heap.subarray(offC >> 2, (offC >> 2) + M * N));
+        const t = c.temp(K * N);
+        m.w.transpose(oB, t, N, K);
+        oB = t;
+      }
+      const oBias = bias ? c.in(bias, N) : 0;
+      const oC = c.out(C, M * N, accumulate);
+      m.w.gemm(M, N, K, oA, oB, oC, accumulate ? 1 : 0, oBias, relu ? 1 : 0, transA ? 1 : 0);
+      c.finish();
     },
 
     layerNorm(x, y, xhat, invStd, rows, d, gamma, beta, eps) {
       if (!(x instanceof Float32Array) || d % 4 !== 0) return tsKernels.layerNorm(x, y, xhat, invStd, rows, d, gamma, beta, eps);
-      const w = instance();
-      const n = rows * d;
-      const [ox, oy, oh, os, og, ob] = layout(w, [n, n, n, rows, d, d]);
-      const heap = new Float32Array(w.memory.buffer);
-      heap.set(x, ox! >> 2);
-      heap.set(gamma, og! >> 2);
-      heap.set(beta, ob! >> 2);
-      w.lnForward(ox!, oy!, oh!, os!, rows, d, og!, ob!, eps);
-      y.set(heap.subarray(oy! >> 2, (oy! >> 2) + n));
-      xhat.set(heap.subarray(oh! >> 2, (oh! >> 2) + n));
-      invStd.set(heap.subarray(os! >> 2, (os! >> 2) + rows));
+      const m = instance();
+      const c = new Call(m);
+      m.w.lnForward(c.in(x), c.out(y), c.out(xhat), c.out(invStd), rows, d, c.in(gamma), c.in(beta), eps);
+      c.finish();
     },
 
     layerNormBackward(dy, xhat, invStd, rows, d, gamma, dx, dgamma, dbeta) {
       if (!(dy instanceof Float32Array) || d % 4 !== 0) return tsKernels.layerNormBackward(dy, xhat, invStd, rows, d, gamma, dx, dgamma, dbeta);
-      const w = instance();
-      const n = rows * d;
-      const [ody, oh, os, og, odx, odg, odb] = layout(w, [n, n, rows, d, dx ? n : 0, d, d]);
-      const heap = new Float32Array(w.memory.buffer);
-      heap.set(dy, ody! >> 2);
-      heap.set(xhat, oh! >> 2);
-      heap.set(invStd, os! >> 2);
-      heap.set(gamma, og! >> 2);
-      if (dx) heap.set(dx, odx! >> 2);
+      const m = instance();
+      const c = new Call(m);
       const grads = dgamma && dbeta;
-      if (grads) {
-        heap.set(dgamma, odg! >> 2);
-        heap.set(dbeta, odb! >> 2);
-      }
-      w.lnBackward(ody!, oh!, os!, rows, d, og!, dx ? odx! : 0, grads ? odg! : 0, grads ? odb! : 0);
-      if (dx) dx.set(heap.subarray(odx! >> 2, (odx! >> 2) + n));
-      if (grads) {
-        dgamma.set(heap.subarray(odg! >> 2, (odg! >> 2) + d));
-        dbeta.set(heap.subarray(odb! >> 2, (odb! >> 2) + d));
-      }
+      m.w.lnBackward(
+        c.in(dy),
+        c.in(xhat),
+        c.in(invStd),
+        rows,
+        d,
+        c.in(gamma),
+        dx ? c.out(dx, dx.length, true) : 0,
+        grads ? c.out(dgamma, d, true) : 0,
+        grads ? c.out(dbeta, d, true) : 0,
+      );
+      c.finish();
     },
 
     columnSums(A, M, N, out) {
       if (!(A instanceof Float32Array) || !(out instanceof Float32Array)) return tsKernels.columnSums(A, M, N, out);
-      const w = instance();
-      const [oA, oOut] = layout(w, [M * N, N]);
-      const heap = new Float32Array(w.memory.buffer);
-      heap.set(A.subarray(0, M * N), oA! >> 2);
-      heap.set(out.subarray(0, N), oOut! >> 2);
-      w.columnSums(oA!, M, N, oOut!);
-      out.set(heap.subarray(oOut! >> 2, (oOut! >> 2) + N));
+      const m = instance();
+      const c = new Call(m);
+      m.w.columnSums(c.in(A, M * N), M, N, c.out(out, N, true));
+      c.finish();
     },
 
-    adamStep(p, g, m, v, o) {
-      if (!(p instanceof Float32Array) || !(g instanceof Float32Array)) return tsKernels.adamStep(p, g, m, v, o);
-      const w = instance();
-      const n = p.length;
-      const n4 = (n + 3) & ~3;
-      const [op, og, om, ov] = layout(w, [n4, n4, n4, n4]);
-      const heap = new Float32Array(w.memory.buffer);
-      heap.set(p, op! >> 2);
-      heap.set(g, og! >> 2);
-      heap.set(m, om! >> 2);
-      heap.set(v, ov! >> 2);
-      w.adamStep(op!, og!, om!, ov!, n4, o.b1, o.b2, o.stepSize, o.sqrtC2, o.eps, o.weightDecay, o.decoupled ? 1 : 0, o.lr * o.weightDecay);
-      p.set(heap.subarray(op! >> 2, (op! >> 2) + n));
-      m.set(heap.subarray(om! >> 2, (om! >> 2) + n));
-      v.set(heap.subarray(ov! >> 2, (ov! >> 2) + n));
+    adamStep(p, g, mom, v, o) {
+      if (!(p instanceof Float32Array) || !(g instanceof Float32Array)) return tsKernels.adamStep(p, g, mom, v, o);
+      const m = instance();
+      const c = new Call(m);
+      const n4 = (p.length + 3) & ~3;
+      m.w.adamStep(
+        c.out(p, p.length, true),
+        c.in(g),
+        c.out(mom, mom.length, true),
+        c.out(v, v.length, true),
+        n4,
+        o.b1,
+        o.b2,
+        o.stepSize,
+        o.sqrtC2,
+        o.eps,
+        o.weightDecay,
+        o.decoupled ? 1 : 0,
+        o.lr * o.weightDecay,
+      );
+      c.finish();
     },
 
     conv1d(x, W, bias, y, B, Cin, Cout, L, K, relu) {
       if (!(x instanceof Float32Array)) return tsKernels.conv1d(x, W, bias, y, B, Cin, Cout, L, K, relu);
-      const w = instance();
+      const m = instance();
+      const c = new Call(m);
       const Lr = (L + 7) & ~7;
       const S = Lr + 2 * (K >> 1) + 4;
-      const [ox, oW, ob, oy, oS] = layout(w, [B * Cin * L, Cout * Cin * K, Cout, B * Cout * L, Cin * S + 4 * Lr]);
-      const heap = new Float32Array(w.memory.buffer);
-      heap.set(x, ox! >> 2);
-      heap.set(W, oW! >> 2);
-      if (bias) heap.set(bias, ob! >> 2);
-      w.conv1dForward(ox!, oW!, bias ? ob! : 0, oy!, B, Cin, Cout, L, K, oS!, relu ? 1 : 0);
-      y.set(heap.subarray(oy! >> 2, (oy! >> 2) + B * Cout * L));
+      m.w.conv1dForward(c.in(x), c.in(W), bias ? c.in(bias) : 0, c.out(y, B * Cout * L), B, Cin, Cout, L, K, c.temp(Cin * S + 4 * Lr), relu ? 1 : 0);
+      c.finish();
     },
 
     conv1dBackward(x, W, dy, dx, dW, dbias, B, Cin, Cout, L, K) {
       if (!(x instanceof Float32Array)) return tsKernels.conv1dBackward(x, W, dy, dx, dW, dbias, B, Cin, Cout, L, K);
-      const w = instance();
+      const m = instance();
+      const c = new Call(m);
       const S = ((L + 3) & ~3) + 2 * (K >> 1) + 4;
       const nW = Cout * Cin * K;
-      const [ox, oW, ody, odx, odW, odb, oS] = layout(w, [B * Cin * L, nW, B * Cout * L, B * Cin * L, nW, Cout, (Cin + Cout) * S + L + 24 + 4 * nW]);
-      const heap = new Float32Array(w.memory.buffer);
-      heap.set(x, ox! >> 2);
-      heap.set(W, oW! >> 2);
-      heap.set(dy, ody! >> 2);
-      // The kernel adds into dx (skipped when not wanted) and dW (zeros when not wanted).
-      if (dx) heap.set(dx, odx! >> 2);
-      if (dW) heap.set(dW, odW! >> 2);
-      else heap.fill(0, odW! >> 2, (odW! >> 2) + nW);
-      if (dbias) heap.set(dbias, odb! >> 2);
-      w.conv1dBackward(ox!, oW!, ody!, dx ? odx! : 0, odW!, dbias ? odb! : 0, B, Cin, Cout, L, K, oS!);
-      if (dx) dx.set(heap.subarray(odx! >> 2, (odx! >> 2) + B * Cin * L));
-      if (dW) dW.set(heap.subarray(odW! >> 2, (odW! >> 2) + nW));
-      if (dbias) dbias.set(heap.subarray(odb! >> 2, (odb! >> 2) + Cout));
+      // The kernel adds into dx (skipped when not wanted) and dW (into zeros when not wanted).
+      const oW = dW ? c.out(dW, nW, true) : c.zeros(nW);
+      const odx = dx ? c.out(dx, B * Cin * L, true) : 0;
+      const odb = dbias ? c.out(dbias, Cout, true) : 0;
+      m.w.conv1dBackward(c.in(x), c.in(W), c.in(dy), odx, oW, odb, B, Cin, Cout, L, K, c.temp((Cin + Cout) * S + L + 24 + 4 * nW));
+      c.finish();
     },
 
     batchNorm(x, y, xhat, N, C, L, gamma, beta, stats, eps, training) {
       if (!(x instanceof Float32Array)) return tsKernels.batchNorm(x, y, xhat, N, C, L, gamma, beta, stats, eps, training);
-      const w = instance();
+      const m = instance();
+      const c = new Call(m);
       const n = N * C * L;
-      const [ox, oy, oh, og, ob, os] = layout(w, [n, n, n, C, C, 3 * C]);
-      const heap = new Float32Array(w.memory.buffer);
-      heap.set(x, ox! >> 2);
-      heap.set(gamma, og! >> 2);
-      heap.set(beta, ob! >> 2);
-      heap.set(stats, os! >> 2);
-      w.bnForward(ox!, oy!, oh!, N, C, L, og!, ob!, os!, eps, training ? 1 : 0);
-      y.set(heap.subarray(oy! >> 2, (oy! >> 2) + n));
-      xhat.set(heap.subarray(oh! >> 2, (oh! >> 2) + n));
-      stats.set(heap.subarray(os! >> 2, (os! >> 2) + 3 * C));
+      // stats (float64) goes through float32 in the kernel, read and written.
+      m.w.bnForward(c.in(x, n), c.out(y, n), c.out(xhat, n), N, C, L, c.in(gamma), c.in(beta), c.out(stats, 3 * C, true), eps, training ? 1 : 0, c.temp(4 * C));
+      c.finish();
     },
 
     batchNormBackward(dy, xhat, dx, N, C, L, gamma, stats, training, dgamma, dbeta) {
       if (!(dy instanceof Float32Array)) return tsKernels.batchNormBackward(dy, xhat, dx, N, C, L, gamma, stats, training, dgamma, dbeta);
-      const w = instance();
+      const m = instance();
+      const c = new Call(m);
       const n = N * C * L;
-      const [ody, oh, odx, og, os, odg, odb] = layout(w, [n, n, dx ? n : 0, C, 3 * C, C, C]);
-      const heap = new Float32Array(w.memory.buffer);
-      heap.set(dy, ody! >> 2);
-      heap.set(xhat, oh! >> 2);
-      if (dx) heap.set(dx, odx! >> 2);
-      heap.set(gamma, og! >> 2);
-      heap.set(stats, os! >> 2);
-      heap.fill(0, odg! >> 2, (odg! >> 2) + C);
-      heap.fill(0, odb! >> 2, (odb! >> 2) + C);
-      w.bnBackward(ody!, oh!, dx ? odx! : 0, N, C, L, og!, os!, training ? 1 : 0, odg!, odb!);
-      if (dx) dx.set(heap.subarray(odx! >> 2, (odx! >> 2) + n));
-      if (dgamma) for (let c = 0; c < C; c++) dgamma[c]! += heap[(odg! >> 2) + c]!;
-      if (dbeta) for (let c = 0; c < C; c++) dbeta[c]! += heap[(odb! >> 2) + c]!;
+      const [odg, odb] = [c.zeros(C), c.zeros(C)];
+      m.w.bnBackward(
+        c.in(dy, n),
+        c.in(xhat, n),
+        dx ? c.out(dx, n, true) : 0,
+        N,
+        C,
+        L,
+        c.in(gamma),
+        c.in(stats, 3 * C),
+        training ? 1 : 0,
+        odg,
+        odb,
+        c.temp(4 * C),
+      );
+      c.finish();
+      const heap = m.heap();
+      if (dgamma) for (let k = 0; k < C; k++) dgamma[k]! += heap[(odg >> 2) + k]!;
+      if (dbeta) for (let k = 0; k < C; k++) dbeta[k]! += heap[(odb >> 2) + k]!;
     },
 
     relu(x, y) {
       if (!(x instanceof Float32Array) || !(y instanceof Float32Array)) return tsKernels.relu(x, y);
-      elementwise(instance(), (w, ox, oy, n) => w.reluForward(ox, oy, n), x, y);
+      elementwise((w, ox, oy, n) => w.reluForward(ox, oy, n), x, y);
     },
 
     reluBackward(y, dy, dx) {
       if (!(y instanceof Float32Array) || !(dx instanceof Float32Array)) return tsKernels.reluBackward(y, dy, dx);
-      elementwiseBackward(instance(), (w, oy, ody, odx, n) => w.reluBackward(oy, ody, odx, n), y, dy as Float32Array, dx);
+      elementwiseBackward((w, oy, ody, odx, n) => w.reluBackward(oy, ody, odx, n), y, dy as Float32Array, dx);
     },
 
     gelu(x, y) {
       if (!(x instanceof Float32Array) || !(y instanceof Float32Array)) return tsKernels.gelu(x, y);
-      elementwise(instance(), (w, ox, oy, n) => w.geluForward(ox, oy, n), x, y);
+      elementwise((w, ox, oy, n) => w.geluForward(ox, oy, n), x, y);
     },
 
     geluBackward(x, dy, dx) {
       if (!(x instanceof Float32Array) || !(dx instanceof Float32Array)) return tsKernels.geluBackward(x, dy, dx);
-      elementwiseBackward(instance(), (w, ox, ody, odx, n) => w.geluBackward(ox, ody, odx, n), x, dy as Float32Array, dx);
+      elementwiseBackward((w, ox, ody, odx, n) => w.geluBackward(ox, ody, odx, n), x, dy as Float32Array, dx);
     },
 
     dropoutMask(mask, p, rng) {
       if (!(mask instanceof Float32Array)) return tsKernels.dropoutMask(mask, p, rng);
-      const w = instance();
-      const [om] = layout(w, [mask.length]);
+      const m = instance();
+      const c = new Call(m);
       const [state, spare] = rng.getState();
-      w.setRngState(state);
-      w.dropoutMask(om!, mask.length, p, 1 / (1 - p));
-      rng.setState([w.getRngState() >>> 0, spare]);
-      mask.set(new Float32Array(w.memory.buffer, om!, mask.length));
+      m.w.setRngState(state);
+      m.w.dropoutMask(c.out(mask), mask.length, p, 1 / (1 - p));
+      rng.setState([m.w.getRngState() >>> 0, spare]);
+      c.finish();
     },
 
     attention(qkv, B, T, d, heads, scale, p, rng, keep = true) {
       const dh = d / heads;
       if (!(qkv instanceof Float32Array) || dh % 4 !== 0) return tsKernels.attention(qkv, B, T, d, heads, scale, p, rng);
-      const w = instance();
+      const m = instance();
+      const c = new Call(m);
       const Tp = (T + 3) & ~3;
       const nP = B * heads * T * Tp;
       // Without a backward pass the probabilities are not kept: one row of scratch instead of [B*H, T, Tp].
-      const [oQkv, oY, oP, oM, oS] = layout(w, [B * T * 3 * d, B * T * d, keep ? nP : 0, p > 0 ? nP : 0, 2 * T * dh + dh * Tp + Tp]);
-      const heap = new Float32Array(w.memory.buffer);
-      heap.set(qkv, oQkv! >> 2);
+      const oQkv = c.in(qkv);
+      const [oY, oP, oM, oS] = [c.temp(B * T * d), c.temp(keep ? nP : 0), c.temp(p > 0 ? nP : 0), c.temp(2 * T * dh + dh * Tp + Tp)];
       const [state, spare] = rng.getState();
-      w.setRngState(state);
-      w.attentionForward(oQkv!, oY!, keep ? oP! : 0, oM!, B, T, d, heads, scale, p, oS!);
-      rng.setState([w.getRngState() >>> 0, spare]);
+      m.w.setRngState(state);
+      m.w.attentionForward(oQkv, oY, keep ? oP : 0, oM, B, T, d, heads, scale, p, oS);
+      rng.setState([m.w.getRngState() >>> 0, spare]);
+      const heap = m.heap();
       return {
-        y: heap.slice(oY! >> 2, (oY! >> 2) + B * T * d),
-        P: keep ? heap.slice(oP! >> 2, (oP! >> 2) + nP) : new Float32Array(0),
-        M: keep && p > 0 ? heap.slice(oM! >> 2, (oM! >> 2) + nP) : null,
+        y: heap.slice(oY >> 2, (oY >> 2) + B * T * d),
+        P: keep ? heap.slice(oP >> 2, (oP >> 2) + nP) : new Float32Array(0),
+        M: keep && p > 0 ? heap.slice(oM >> 2, (oM >> 2) + nP) : null,
         layout: "padded",
       };
     },
 
     attentionBackward(saved, qkv, dy, dqkv, B, T, d, heads, scale) {
       if (saved.layout !== "padded") return tsKernels.attentionBackward(saved, qkv, dy, dqkv, B, T, d, heads, scale);
-      const w = instance();
+      const m = instance();
+      const c = new Call(m);
       const dh = d / heads;
       const Tp = (T + 3) & ~3;
-      const nP = B * heads * T * Tp;
-      const [oQkv, oDy, oP, oM, oD, oS] = layout(w, [B * T * 3 * d, B * T * d, nP, saved.M ? nP : 0, B * T * 3 * d, 4 * T * dh + dh * Tp + Tp + dh]);
-      const heap = new Float32Array(w.memory.buffer);
-      heap.set(qkv, oQkv! >> 2);
-      heap.set(dy, oDy! >> 2);
-      heap.set(saved.P as Float32Array, oP! >> 2);
-      if (saved.M) heap.set(saved.M as Float32Array, oM! >> 2);
-      heap.set(dqkv, oD! >> 2);
-      w.attentionBackward(oQkv!, oDy!, oP!, oM!, oD!, B, T, d, heads, scale, saved.M ? 1 : 0, oS!);
-      dqkv.set(heap.subarray(oD! >> 2, (oD! >> 2) + B * T * 3 * d));
+      const oM = saved.M ? c.in(saved.M) : 0;
+      m.w.attentionBackward(
+        c.in(qkv),
+        c.in(dy),
+        c.in(saved.P),
+        oM,
+        c.out(dqkv, dqkv.length, true),
+        B,
+        T,
+        d,
+        heads,
+        scale,
+        saved.M ? 1 : 0,
+        c.temp(4 * T * dh + dh * Tp + Tp + dh),
+      );
+      c.finish();
     },
   };
 }
