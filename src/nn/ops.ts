@@ -18,7 +18,7 @@ function check(cond: boolean, message: string): void {
 }
 
 function addInto(target: Arr, source: Arr): void {
-  for (let i = 0; i < source.length; i++) target[i]! += source[i]!;
+  kernels().addInto(target, source);
 }
 
 /**
@@ -164,8 +164,7 @@ export function gelu(x: Tensor): Tensor {
 export function add(a: Tensor, b: Tensor): Tensor {
   check(a.size === b.size, `add: shapes [${a.shape}] and [${b.shape}] differ`);
   const y = overwritten(a.size, a.dtype);
-  const [ad, bd] = [a.data, b.data];
-  for (let i = 0; i < y.length; i++) y[i] = ad[i]! + bd[i]!;
+  kernels().add(a.data, b.data, y);
   return result(y, [...a.shape], [a, b], (out) => {
     // One tensor at most may take over out.grad: two distinct tensors sharing one buffer would
     // see each other's later gradient contributions.

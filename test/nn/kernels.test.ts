@@ -361,3 +361,31 @@ test("a training step with intermediates in the kernels' memory (in place) equal
     assert.deepEqual(gradients(true), gradients(false), name);
   }
 });
+
+for (const wasm of WASM_BUILDS)
+  test(`property: add and addInto of both kernels agree for odd lengths, operands copied or in place (${wasm.name})`, () => {
+    const rng = new Rng(21);
+    for (const n of [1, 3, 4, 17, 511]) {
+      for (const inPlace of [false, true]) {
+        const make = () => {
+          const a = inPlace ? wasm.allocate!(n) : new Float32Array(n);
+          for (let i = 0; i < n; i++) a[i] = rng.normal();
+          return a;
+        };
+        const [a, b, y, t] = [make(), make(), make(), make()];
+        const expected = Array.from(a, (v, i) => Math.fround(v + b[i]!));
+        const before = Array.from(t);
+        wasm.add(a, b, y);
+        assert.deepEqual(Array.from(y), expected, `add n=${n}`);
+        wasm.addInto(t, a);
+        assert.deepEqual(
+          Array.from(t),
+          before.map((v, i) => Math.fround(v + a[i]!)),
+          `addInto n=${n}`,
+        );
+        const ts = Float32Array.from(before);
+        tsKernels.addInto(ts, a);
+        assert.deepEqual(Array.from(ts), Array.from(t));
+      }
+    }
+  });

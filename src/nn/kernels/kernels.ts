@@ -26,6 +26,10 @@ export interface Kernels {
    * at the end (an inference epilogue: with accumulate, C may hold a residual added before it).
    */
   gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, A: Arr, B: Arr, C: Arr, accumulate: boolean, bias?: Arr | null, relu?: boolean): void;
+  /** y = a + b elementwise (same lengths; y may be a or b). */
+  add(a: Arr, b: Arr, y: Arr): void;
+  /** target += source elementwise. */
+  addInto(target: Arr, source: Arr): void;
   /** out[j] += sum_i A[i, j], A [M, N] (a dense layer's bias gradient). */
   columnSums(A: Arr, M: number, N: number, out: Arr): void;
   /** One Adam/AdamW update of parameter p (in place) with gradient g and moments m, v (see optim.Adam). */

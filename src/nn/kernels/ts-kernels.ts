@@ -108,6 +108,14 @@ export const tsKernels: Kernels = {
     gemmProducts(transA, transB, M, N, K, A, B, C, accumulate, bias);
     if (relu) for (let i = 0; i < M * N; i++) C[i] = Math.max(0, C[i]!);
   },
+  add(a, b, y) {
+    for (let i = 0; i < y.length; i++) y[i] = a[i]! + b[i]!;
+  },
+
+  addInto(target, source) {
+    for (let i = 0; i < source.length; i++) target[i]! += source[i]!;
+  },
+
   layerNorm(x, y, xhat, invStd, rows, d, gamma, beta, eps) {
     for (let r = 0; r < rows; r++) {
       const o = r * d;

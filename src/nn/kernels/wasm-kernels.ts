@@ -81,6 +81,7 @@ interface GemmExports {
     scratch: number,
   ): void;
   reluForward(x: number, y: number, n: number): void;
+  addForward(a: number, b: number, y: number, n: number): void;
   reluBackward(y: number, dy: number, dx: number, n: number): void;
   geluForward(x: number, y: number, n: number): void;
   geluBackward(x: number, dy: number, dx: number, n: number): void;
@@ -313,6 +314,24 @@ export function makeWasmKernels(variant: WasmVariant): Kernels {
       const oBias = bias ? c.in(bias, N) : 0;
       const oC = c.out(C, M * N, accumulate);
       m.w.gemm(M, N, K, oA, oB, oC, accumulate ? 1 : 0, oBias, relu ? 1 : 0, transA ? 1 : 0);
+      c.finish();
+    },
+
+    add(a, b, y) {
+      if (!(a instanceof Float32Array) || !(b instanceof Float32Array) || !(y instanceof Float32Array) || a.length !== y.length || b.length !== y.length)
+        return tsKernels.add(a, b, y);
+      const m = instance();
+      const c = new Call(m);
+      m.w.addForward(c.in(a), c.in(b), c.out(y), (y.length + 3) & ~3);
+      c.finish();
+    },
+
+    addInto(target, source) {
+      if (!(target instanceof Float32Array) || !(source instanceof Float32Array) || target.length !== source.length) return tsKernels.addInto(target, source);
+      const m = instance();
+      const c = new Call(m);
+      const t = c.out(target, source.length, true);
+      m.w.addForward(t, c.in(source), t, (source.length + 3) & ~3);
       c.finish();
     },
 

@@ -112,12 +112,36 @@ export function attentionForward(qkv: usize, y: usize, P: usize, M: usize, B: i3
         for (let u = T; u < Tp; u++) store<f32>(at(mrow, u), 0);
       }
       const yo = at(y, (b * T + t) * d + h * dh);
-      // y row = sum_u w_u V[u, :], 8 columns at a time in two registers.
+      // y row = sum_u w_u V[u, :], 8 columns at a time in two registers; four positions u per
+      // step into four accumulator pairs, so the multiply-adds do not wait on each other.
       for (let i0 = 0; i0 < dh; i0 += 8) {
         const two = i0 + 8 <= dh;
-        let s0 = f32x4.splat(0);
-        let s1 = f32x4.splat(0);
-        for (let u = 0; u < T; u++) {
+        let s0 = f32x4.splat(0), s1 = f32x4.splat(0), r0 = f32x4.splat(0), r1 = f32x4.splat(0);
+        let q0 = f32x4.splat(0), q1 = f32x4.splat(0), o0 = f32x4.splat(0), o1 = f32x4.splat(0);
+        const vstep = <usize>dh << 2;
+        let u = 0;
+        for (; u + 4 <= T; u += 4) {
+          let w0 = load<f32>(at(row, u)), w1 = load<f32>(at(row, u + 1)), w2 = load<f32>(at(row, u + 2)), w3 = load<f32>(at(row, u + 3));
+          if (p > 0) {
+            w0 *= load<f32>(at(mrow, u));
+            w1 *= load<f32>(at(mrow, u + 1));
+            w2 *= load<f32>(at(mrow, u + 2));
+            w3 *= load<f32>(at(mrow, u + 3));
+          }
+          const vr = at(V, u * dh + i0);
+          const x0 = f32x4.splat(w0), x1 = f32x4.splat(w1), x2 = f32x4.splat(w2), x3 = f32x4.splat(w3);
+          s0 = madd(x0, v128.load(vr), s0);
+          r0 = madd(x1, v128.load(vr + vstep), r0);
+          q0 = madd(x2, v128.load(vr + 2 * vstep), q0);
+          o0 = madd(x3, v128.load(vr + 3 * vstep), o0);
+          if (two) {
+            s1 = madd(x0, v128.load(vr, 16), s1);
+            r1 = madd(x1, v128.load(vr + vstep, 16), r1);
+            q1 = madd(x2, v128.load(vr + 2 * vstep, 16), q1);
+            o1 = madd(x3, v128.load(vr + 3 * vstep, 16), o1);
+          }
+        }
+        for (; u < T; u++) {
           let w = load<f32>(at(row, u));
           if (p > 0) w *= load<f32>(at(mrow, u));
           const wv = f32x4.splat(w);
@@ -125,8 +149,8 @@ export function attentionForward(qkv: usize, y: usize, P: usize, M: usize, B: i3
           s0 = madd(wv, v128.load(vr), s0);
           if (two) s1 = madd(wv, v128.load(vr, 16), s1);
         }
-        v128.store(at(yo, i0), s0);
-        if (two) v128.store(at(yo, i0 + 4), s1);
+        v128.store(at(yo, i0), f32x4.add(f32x4.add(s0, r0), f32x4.add(q0, o0)));
+        if (two) v128.store(at(yo, i0 + 4), f32x4.add(f32x4.add(s1, r1), f32x4.add(q1, o1)));
       }
     }
   }

@@ -32,6 +32,14 @@ export function dropoutMask(mask: usize, n: i32, p: f64, keep: f32): void {
   for (let i = 0; i < n; i++) store<f32>(mask + (<usize>i << 2), uniform() >= p ? keep : 0);
 }
 
+// y = a + b, n a multiple of 4.
+export function addForward(a: usize, b: usize, y: usize, n: i32): void {
+  for (let i = 0; i < n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(y + o, f32x4.add(v128.load(a + o), v128.load(b + o)));
+  }
+}
+
 // y = max(x, 0), n a multiple of 4.
 export function reluForward(x: usize, y: usize, n: i32): void {
   const zero = f32x4.splat(0);
