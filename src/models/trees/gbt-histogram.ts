@@ -282,7 +282,9 @@ export class KernelArena {
     if (end > memory.buffer.byteLength) {
       const pages = Math.ceil((end - memory.buffer.byteLength) / 65536);
       if (memory.buffer.byteLength / 65536 + pages > MAX_PAGES)
-        throw new Error(`boosted trees: the data needs more than 4 GiB of kernel memory (${(end / 2 ** 30).toFixed(1)} GiB)`);
+        throw new Error(
+          `boosted trees: the training data need more than the WebAssembly kernels' 4 GiB (${(end / 2 ** 30).toFixed(1)} GiB): cap the training samples (--max-train-samples) or set SMAPFILL_KERNELS=typescript`,
+        );
       memory.grow(pages);
     }
     this.top = end;
