@@ -47,16 +47,18 @@ export function conv1dForward(x: usize, W: usize, bias: usize, y: usize, B: i32,
       const i3 = bias ? v128.load32_splat(at(bias, co + 3)) : z;
       for (let l = 0; l < Lr; l += 8) {
         let a00 = i0, a01 = i0, a10 = i1, a11 = i1, a20 = i2, a21 = i2, a30 = i3, a31 = i3;
+        // (ci, k) flattened: tap j of row ci is x[ci * S + k]; the weights of tap j are contiguous per channel.
+        const CK4 = <usize>CK << 2;
+        let xr = at(xp, l);
+        let wr = w0;
         for (let ci = 0; ci < Cin; ci++) {
-          const xr = at(xp, ci * S + l);
-          const wr = at(w0, ci * K);
           for (let k = 0; k < K; k++) {
             const x0 = v128.load(at(xr, k));
             const x1 = v128.load(at(xr, k + 4));
-            const v0 = v128.load32_splat(at(wr, k));
-            const v1 = v128.load32_splat(at(wr, CK + k));
-            const v2 = v128.load32_splat(at(wr, 2 * CK + k));
-            const v3 = v128.load32_splat(at(wr, 3 * CK + k));
+            const v0 = v128.load32_splat(wr);
+            const v1 = v128.load32_splat(wr + CK4);
+            const v2 = v128.load32_splat(wr + 2 * CK4);
+            const v3 = v128.load32_splat(wr + 3 * CK4);
             a00 = madd(v0, x0, a00);
             a01 = madd(v0, x1, a01);
             a10 = madd(v1, x0, a10);
@@ -65,7 +67,9 @@ export function conv1dForward(x: usize, W: usize, bias: usize, y: usize, B: i32,
             a21 = madd(v2, x1, a21);
             a30 = madd(v3, x0, a30);
             a31 = madd(v3, x1, a31);
+            wr += 4;
           }
+          xr = at(xr, S);
         }
         if (relu) {
           a00 = f32x4.max(a00, z); a01 = f32x4.max(a01, z); a10 = f32x4.max(a10, z); a11 = f32x4.max(a11, z);
@@ -241,16 +245,18 @@ export function conv1dBackward(
       for (let m = 0; m < Lr8; m += 8) {
         let s00 = f32x4.splat(0), s01 = f32x4.splat(0), s10 = f32x4.splat(0), s11 = f32x4.splat(0);
         let s20 = f32x4.splat(0), s21 = f32x4.splat(0), s30 = f32x4.splat(0), s31 = f32x4.splat(0);
+        const K4 = <usize>K << 2;
+        const wStep = <usize>(Cin * K) << 2;
+        let wr = at(W, ci * K);
+        let dr = at(dyp, m + 2 * pad);
         for (let co = 0; co < Cout; co++) {
-          const wr = at(W, (co * Cin + ci) * K);
-          const dr = at(dyp, co * S + m + 2 * pad);
           for (let k = 0; k < K; k++) {
             const d0 = v128.load(at(dr, -k));
             const d1 = v128.load(at(dr, 4 - k));
             const v0 = v128.load32_splat(at(wr, k));
-            const v1 = v128.load32_splat(at(wr, K + k));
-            const v2 = v128.load32_splat(at(wr, 2 * K + k));
-            const v3 = v128.load32_splat(at(wr, 3 * K + k));
+            const v1 = v128.load32_splat(at(wr, k) + K4);
+            const v2 = v128.load32_splat(at(wr, k) + 2 * K4);
+            const v3 = v128.load32_splat(at(wr, k) + 3 * K4);
             s00 = madd(v0, d0, s00);
             s01 = madd(v0, d1, s01);
             s10 = madd(v1, d0, s10);
@@ -260,6 +266,8 @@ export function conv1dBackward(
             s30 = madd(v3, d0, s30);
             s31 = madd(v3, d1, s31);
           }
+          wr += wStep;
+          dr = at(dr, S);
         }
         for (let j = 0; j < 4; j++) {
           const d = at(dx, (b * Cin + ci + j) * L + m);
