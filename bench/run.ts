@@ -60,6 +60,7 @@ const BENCHMARKS: Record<string, () => Promise<Record<string, unknown>>> = {
       minRepeatSeconds: option("min-repeat-s", 1.5),
       torch: !process.argv.includes("--no-torch"),
       threads: (stringOption("threads") ?? "1,2").split(",").map(Number),
+      rounds: option("rounds", 3),
     }),
 };
 
