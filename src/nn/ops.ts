@@ -179,12 +179,8 @@ export function dropout(x: Tensor, p: number, training: boolean, rng: Rng): Tens
   const mask = overwritten(x.size, x.dtype);
   kernels().dropoutMask(mask, p, rng);
   const y = overwritten(x.size, x.dtype);
-  for (let i = 0; i < y.length; i++) y[i] = x.data[i]! * mask[i]!;
-  return result(y, [...x.shape], [x], (out) => {
-    const dx = x.gradBuffer();
-    const dy = out.grad!;
-    for (let i = 0; i < dy.length; i++) dx[i]! += dy[i]! * mask[i]!;
-  });
+  kernels().mul(x.data, mask, y, false);
+  return result(y, [...x.shape], [x], (out) => kernels().mul(out.grad!, mask, x.gradBuffer(), true));
 }
 
 /** Same values, another shape (row-major order unchanged). */

@@ -389,3 +389,29 @@ for (const wasm of WASM_BUILDS)
       }
     }
   });
+
+for (const wasm of WASM_BUILDS)
+  test(`property: mul (and multiply-accumulate) of both kernels agree for odd lengths, operands copied or in place (${wasm.name})`, () => {
+    const rng = new Rng(22);
+    for (const n of [1, 3, 4, 17, 511]) {
+      for (const inPlace of [false, true]) {
+        const make = () => {
+          const a = inPlace ? wasm.allocate!(n) : new Float32Array(n);
+          for (let i = 0; i < n; i++) a[i] = rng.normal();
+          return a;
+        };
+        const [a, b, y, t] = [make(), make(), make(), make()];
+        wasm.mul(a, b, y, false);
+        assert.deepEqual(
+          Array.from(y),
+          Array.from(a, (v, i) => Math.fround(v * b[i]!)),
+          `mul n=${n}`,
+        );
+        const expected = Float32Array.from(t);
+        tsKernels.mul(a, b, expected, true);
+        wasm.mul(a, b, t, true);
+        // The oracle adds in float64 before rounding once, the kernel rounds the product first: one ulp apart at most.
+        for (let i = 0; i < n; i++) assert.ok(Math.abs(t[i]! - expected[i]!) <= 2e-7 * (1 + Math.abs(expected[i]!)), `multiply-accumulate n=${n}`);
+      }
+    }
+  });

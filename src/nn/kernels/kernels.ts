@@ -30,6 +30,8 @@ export interface Kernels {
   add(a: Arr, b: Arr, y: Arr): void;
   /** target += source elementwise. */
   addInto(target: Arr, source: Arr): void;
+  /** y = a * b elementwise, or y += a * b with accumulate (same lengths). */
+  mul(a: Arr, b: Arr, y: Arr, accumulate: boolean): void;
   /** out[j] += sum_i A[i, j], A [M, N] (a dense layer's bias gradient). */
   columnSums(A: Arr, M: number, N: number, out: Arr): void;
   /** One Adam/AdamW update of parameter p (in place) with gradient g and moments m, v (see optim.Adam). */

@@ -116,6 +116,11 @@ export const tsKernels: Kernels = {
     for (let i = 0; i < source.length; i++) target[i]! += source[i]!;
   },
 
+  mul(a, b, y, accumulate) {
+    if (accumulate) for (let i = 0; i < y.length; i++) y[i]! += a[i]! * b[i]!;
+    else for (let i = 0; i < y.length; i++) y[i] = a[i]! * b[i]!;
+  },
+
   layerNorm(x, y, xhat, invStd, rows, d, gamma, beta, eps) {
     for (let r = 0; r < rows; r++) {
       const o = r * d;

@@ -82,6 +82,7 @@ interface GemmExports {
   ): void;
   reluForward(x: number, y: number, n: number): void;
   addForward(a: number, b: number, y: number, n: number): void;
+  mulForward(a: number, b: number, y: number, n: number, accumulate: number): void;
   reluBackward(y: number, dy: number, dx: number, n: number): void;
   geluForward(x: number, y: number, n: number): void;
   geluBackward(x: number, dy: number, dx: number, n: number): void;
@@ -332,6 +333,15 @@ export function makeWasmKernels(variant: WasmVariant): Kernels {
       const c = new Call(m);
       const t = c.out(target, source.length, true);
       m.w.addForward(t, c.in(source), t, (source.length + 3) & ~3);
+      c.finish();
+    },
+
+    mul(a, b, y, accumulate) {
+      if (!(a instanceof Float32Array) || !(b instanceof Float32Array) || !(y instanceof Float32Array) || a.length !== y.length || b.length !== y.length)
+        return tsKernels.mul(a, b, y, accumulate);
+      const m = instance();
+      const c = new Call(m);
+      m.w.mulForward(c.in(a), c.in(b), c.out(y, y.length, accumulate), (y.length + 3) & ~3, accumulate ? 1 : 0);
       c.finish();
     },
 

@@ -40,6 +40,15 @@ export function addForward(a: usize, b: usize, y: usize, n: i32): void {
   }
 }
 
+// y = a * b (dst 0) or dst += a * b, n a multiple of 4.
+export function mulForward(a: usize, b: usize, y: usize, n: i32, accumulate: bool): void {
+  for (let i = 0; i < n; i += 4) {
+    const o = <usize>i << 2;
+    const p = f32x4.mul(v128.load(a + o), v128.load(b + o));
+    v128.store(y + o, accumulate ? f32x4.add(v128.load(y + o), p) : p);
+  }
+}
+
 // y = max(x, 0), n a multiple of 4.
 export function reluForward(x: usize, y: usize, n: i32): void {
   const zero = f32x4.splat(0);
