@@ -314,6 +314,6 @@ export function attention(qkv: Tensor, heads: number, p: number, training: boole
   const scale = 1 / Math.sqrt(d / heads);
   const K = kernels();
   // Without a backward pass to come, the probabilities need not be kept.
-  const saved = K.attention(qkv.data, B, T, d, heads, scale, training ? p : 0, rng, isGradEnabled() && qkv.requiresGrad);
+  const saved = K.attention(qkv.data, B, T, d, heads, scale, training ? p : 0, rng, isGradEnabled() && qkv.requiresGrad, (n) => overwritten(n, qkv.dtype));
   return result(saved.y, [B, T, d], [qkv], (out) => K.attentionBackward(saved, qkv.data, out.grad!, qkv.gradBuffer(), B, T, d, heads, scale));
 }

@@ -80,9 +80,21 @@ export interface Kernels {
   /**
    * Multi-head self-attention core on qkv [B, T, 3d] -> y [B, T, d] (see ops.attention), with
    * dropout p on the attention probabilities drawn from `rng` (p = 0: none). Returns y and, unless
-   * keep is false (no backward pass will follow), what the backward pass needs.
+   * keep is false (no backward pass will follow), what the backward pass needs; its arrays come
+   * from `allocate` when given (the caller's recycled arrays, which the kernels may use in place).
    */
-  attention(qkv: Arr, B: number, T: number, d: number, heads: number, scale: number, p: number, rng: Rng, keep?: boolean): AttentionSaved;
+  attention(
+    qkv: Arr,
+    B: number,
+    T: number,
+    d: number,
+    heads: number,
+    scale: number,
+    p: number,
+    rng: Rng,
+    keep?: boolean,
+    allocate?: (n: number) => Arr,
+  ): AttentionSaved;
   /** Adds the gradient of the attention with respect to qkv into dqkv, given dy. */
   attentionBackward(saved: AttentionSaved, qkv: Arr, dy: Arr, dqkv: Arr, B: number, T: number, d: number, heads: number, scale: number): void;
 }

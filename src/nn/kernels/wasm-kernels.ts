@@ -219,11 +219,14 @@ const align = (n: number) => (n + 15) & ~15;
  */
 class Call {
   private at: number;
+  private readonly start: number;
   private readonly back: [ArrayLike<number> & { set(a: ArrayLike<number>): void }, number, number][] = [];
   private view: Float32Array;
 
+  /** No array may be allocated in the module between a Call's construction and finish() (it would take the staging space). */
   constructor(private readonly m: KernelModule) {
     this.at = m.top;
+    this.start = m.top;
     this.view = m.heap();
   }
 
@@ -262,6 +265,7 @@ class Call {
   }
 
   finish(): void {
+    if (this.m.top > this.start) throw new Error("wasm kernels: an array was allocated during a kernel call, over its staged operands");
     const heap = this.m.heap();
     for (const [a, at, n] of this.back) a.set(heap.subarray(at >> 2, (at >> 2) + n));
   }
@@ -494,27 +498,30 @@ export function makeWasmKernels(variant: WasmVariant): Kernels {
       c.finish();
     },
 
-    attention(qkv, B, T, d, heads, scale, p, rng, keep = true) {
+    attention(qkv, B, T, d, heads, scale, p, rng, keep = true, allocate) {
       const dh = d / heads;
       if (!(qkv instanceof Float32Array) || dh % 4 !== 0) return tsKernels.attention(qkv, B, T, d, heads, scale, p, rng);
       const m = instance();
-      const c = new Call(m);
       const Tp = (T + 3) & ~3;
       const nP = B * heads * T * Tp;
       // Without a backward pass the probabilities are not kept: one row of scratch instead of [B*H, T, Tp].
+      const make = (n: number) => (allocate ? (allocate(n) as Float32Array) : new Float32Array(n));
+      const y = make(B * T * d);
+      const P = keep ? make(nP) : new Float32Array(0);
+      // The kernel writes dropout masks whenever p > 0; they are kept only for a backward pass.
+      const M = keep && p > 0 ? make(nP) : null;
+      // Only now: allocating may take memory from above the top, where a call stages its operands.
+      const c = new Call(m);
       const oQkv = c.in(qkv);
-      const [oY, oP, oM, oS] = [c.temp(B * T * d), c.temp(keep ? nP : 0), c.temp(p > 0 ? nP : 0), c.temp(2 * T * dh + dh * Tp + Tp)];
+      const [oY, oP] = [c.out(y), keep ? c.out(P) : 0];
+      const oM = M ? c.out(M) : c.temp(p > 0 ? nP : 0);
+      const oS = c.temp(2 * T * dh + dh * Tp + Tp);
       const [state, spare] = rng.getState();
       m.w.setRngState(state);
-      m.w.attentionForward(oQkv, oY, keep ? oP : 0, oM, B, T, d, heads, scale, p, oS);
+      m.w.attentionForward(oQkv, oY, oP, oM, B, T, d, heads, scale, p, oS);
       rng.setState([m.w.getRngState() >>> 0, spare]);
-      const heap = m.heap();
-      return {
-        y: heap.slice(oY >> 2, (oY >> 2) + B * T * d),
-        P: keep ? heap.slice(oP >> 2, (oP >> 2) + nP) : new Float32Array(0),
-        M: keep && p > 0 ? heap.slice(oM >> 2, (oM >> 2) + nP) : null,
-        layout: "padded",
-      };
+      c.finish();
+      return { y, P, M, layout: "padded" };
     },
 
     attentionBackward(saved, qkv, dy, dqkv, B, T, d, heads, scale) {
