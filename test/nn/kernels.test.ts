@@ -88,6 +88,9 @@ for (const wasm of WASM_BUILDS)
       [2, 3, 32, 4, 0.1],
       [3, 17, 32, 4, 0.1],
       [2, 41, 32, 4, 0],
+      [2, 41, 32, 4, 0.1],
+      [1, 8, 32, 4, 0.1],
+      [2, 13, 16, 2, 0],
       [1, 6, 12, 3, 0.5],
       [2, 5, 12, 2, 0.2], // dh = 6: not a multiple of 4, the WebAssembly kernel falls back
     ] as [number, number, number, number, number][]) {
@@ -99,13 +102,16 @@ for (const wasm of WASM_BUILDS)
         const saved = k.attention(qkv, B, T, d, heads, scale, p, r);
         const dqkv = Float32Array.from({ length: qkv.length }, (_, i) => 0.01 * i); // accumulates
         k.attentionBackward(saved, qkv, dy, dqkv, B, T, d, heads, scale);
-        return { y: saved.y, dqkv, state: r.getState()[0] };
+        // Without a backward pass (keep false) the probabilities are not stored: the same values.
+        const yOnly = k.attention(qkv, B, T, d, heads, scale, p, new Rng(99), false).y;
+        return { y: saved.y, dqkv, state: r.getState()[0], yOnly };
       };
       const a = run(tsKernels);
       const b = run(wasm);
       const label = `B ${B} T ${T} d ${d} heads ${heads} p ${p}`;
       assert.equal(b.state, a.state, `${label}: same number of random draws`);
       for (let i = 0; i < a.y.length; i++) assert.ok(Math.abs(a.y[i]! - b.y[i]!) <= 1e-5 * (1 + Math.abs(a.y[i]!)), `${label} y[${i}] ${a.y[i]} ${b.y[i]}`);
+      assert.deepEqual(Array.from(b.yOnly), Array.from(b.y), `${label}: the same values without stored probabilities`);
       for (let i = 0; i < a.dqkv.length; i++)
         assert.ok(Math.abs(a.dqkv[i]! - b.dqkv[i]!) <= 1e-4 * (1 + Math.abs(a.dqkv[i]!)), `${label} dqkv[${i}] ${a.dqkv[i]} ${b.dqkv[i]}`);
     }

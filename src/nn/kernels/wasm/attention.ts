@@ -36,9 +36,9 @@ function gather(qkv: usize, b: i32, h: i32, T: i32, d: i32, dh: i32, Tp: i32, sc
   }
 }
 
-// out[u] = sum_i a[i] * XT[i, u] for u < Tp (4 at a time). Head width 8 (the spec's d 32 over
+// out[u] = sum_i a[i] * XT[i, u] for u < Tp (4 at a time; XT rows `stride` apart). Head width 8 (the spec's d 32 over
 // 4 heads) keeps the 8 broadcast a[i] in registers.
-@inline function rowTimesTransposed(a: usize, XT: usize, dh: i32, Tp: i32, out: usize): void {
+@inline function rowTimesTransposed(a: usize, XT: usize, dh: i32, stride: i32, Tp: i32, out: usize): void {
   if (dh == 8) {
     const a0 = v128.load32_splat(a);
     const a1 = v128.load32_splat(at(a, 1));
@@ -48,7 +48,7 @@ function gather(qkv: usize, b: i32, h: i32, T: i32, d: i32, dh: i32, Tp: i32, sc
     const a5 = v128.load32_splat(at(a, 5));
     const a6 = v128.load32_splat(at(a, 6));
     const a7 = v128.load32_splat(at(a, 7));
-    const T4 = <usize>Tp << 2;
+    const T4 = <usize>stride << 2;
     for (let u = 0; u < Tp; u += 4) {
       const x = at(XT, u);
       let acc = f32x4.mul(a0, v128.load(x));
@@ -65,7 +65,7 @@ function gather(qkv: usize, b: i32, h: i32, T: i32, d: i32, dh: i32, Tp: i32, sc
   }
   for (let u = 0; u < Tp; u += 4) {
     let acc = f32x4.splat(0);
-    for (let i = 0; i < dh; i++) acc = madd(f32x4.splat(load<f32>(at(a, i))), v128.load(at(XT, i * Tp + u)), acc);
+    for (let i = 0; i < dh; i++) acc = madd(f32x4.splat(load<f32>(at(a, i))), v128.load(at(XT, i * stride + u)), acc);
     v128.store(at(out, u), acc);
   }
 }
@@ -76,72 +76,151 @@ function gather(qkv: usize, b: i32, h: i32, T: i32, d: i32, dh: i32, Tp: i32, sc
   for (let i = 0; i < dh; i += 4) v128.store(at(dst, i), f32x4.add(v128.load(at(dst, i)), f32x4.mul(wv, v128.load(at(src, i)))));
 }
 
+// Softmax of one score row in place (padding u >= T gets exactly 0), then, with dropout, the
+// row's masks drawn in order (the same stream and order as the TypeScript kernel's).
+@inline function softmaxRow(row: usize, T: i32, Tp: i32, mrow: usize, p: f64, keep: f32): void {
+  for (let u = T; u < Tp; u++) store<f32>(at(row, u), -Infinity); // exp gives exactly 0
+  let mv = v128.load(row);
+  for (let u = 4; u < Tp; u += 4) mv = f32x4.max(mv, v128.load(at(row, u)));
+  const mx = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
+  const mxv = f32x4.splat(mx);
+  let sv = f32x4.splat(0);
+  for (let u = 0; u < Tp; u += 4) {
+    const e = vexp(f32x4.sub(v128.load(at(row, u)), mxv));
+    v128.store(at(row, u), e);
+    sv = f32x4.add(sv, e);
+  }
+  const inv = f32x4.splat(<f32>1 / hsum(sv));
+  for (let u = 0; u < Tp; u += 4) v128.store(at(row, u), f32x4.mul(v128.load(at(row, u)), inv));
+  if (p > 0) {
+    for (let u = 0; u < T; u++) store<f32>(at(mrow, u), uniform() >= p ? keep : 0);
+    for (let u = T; u < Tp; u++) store<f32>(at(mrow, u), 0);
+  }
+}
+
+// Scores of four query rows (Q rows of width 8 at q) against eight keys from u (KT [8, stride]):
+// the GEMM's 4 x 8 tile, 6 loads per 8 multiply-adds. Only the first four columns are stored
+// when `full` is false (the row ends at u + 4).
+@inline function scores4x8(q: usize, KT: usize, stride: i32, u: i32, r0: usize, r1: usize, r2: usize, r3: usize, full: bool): void {
+  let a00 = f32x4.splat(0), a01 = f32x4.splat(0), a10 = f32x4.splat(0), a11 = f32x4.splat(0);
+  let a20 = f32x4.splat(0), a21 = f32x4.splat(0), a30 = f32x4.splat(0), a31 = f32x4.splat(0);
+  let kr = at(KT, u);
+  const step = <usize>stride << 2;
+  for (let i = 0; i < 8; i++) {
+    const k0 = v128.load(kr);
+    const k1 = v128.load(kr, 16);
+    const q0 = v128.load32_splat(at(q, i));
+    const q1 = v128.load32_splat(at(q, 8 + i));
+    const q2 = v128.load32_splat(at(q, 16 + i));
+    const q3 = v128.load32_splat(at(q, 24 + i));
+    a00 = madd(q0, k0, a00);
+    a01 = madd(q0, k1, a01);
+    a10 = madd(q1, k0, a10);
+    a11 = madd(q1, k1, a11);
+    a20 = madd(q2, k0, a20);
+    a21 = madd(q2, k1, a21);
+    a30 = madd(q3, k0, a30);
+    a31 = madd(q3, k1, a31);
+    kr += step;
+  }
+  v128.store(at(r0, u), a00);
+  v128.store(at(r1, u), a10);
+  v128.store(at(r2, u), a20);
+  v128.store(at(r3, u), a30);
+  if (full) {
+    v128.store(at(r0, u + 4), a01);
+    v128.store(at(r1, u + 4), a11);
+    v128.store(at(r2, u + 4), a21);
+    v128.store(at(r3, u + 4), a31);
+  }
+}
+
+// Output rows of four queries, head width 8: y[t + j, :] = sum_u w[j, u] V[u, :] (w = P, times
+// the dropout masks when p > 0). Each V row is loaded once for the four queries.
+@inline function values4x8(V: usize, T: i32, r0: usize, r1: usize, r2: usize, r3: usize, m0: usize, m1: usize, m2: usize, m3: usize, p: f64, y0: usize, yStride: usize): void {
+  let s00 = f32x4.splat(0), s01 = f32x4.splat(0), s10 = f32x4.splat(0), s11 = f32x4.splat(0);
+  let s20 = f32x4.splat(0), s21 = f32x4.splat(0), s30 = f32x4.splat(0), s31 = f32x4.splat(0);
+  let vr = V;
+  for (let u = 0; u < T; u++) {
+    const v0 = v128.load(vr);
+    const v1 = v128.load(vr, 16);
+    let w0 = load<f32>(at(r0, u)), w1 = load<f32>(at(r1, u)), w2 = load<f32>(at(r2, u)), w3 = load<f32>(at(r3, u));
+    if (p > 0) {
+      w0 *= load<f32>(at(m0, u));
+      w1 *= load<f32>(at(m1, u));
+      w2 *= load<f32>(at(m2, u));
+      w3 *= load<f32>(at(m3, u));
+    }
+    const x0 = f32x4.splat(w0), x1 = f32x4.splat(w1), x2 = f32x4.splat(w2), x3 = f32x4.splat(w3);
+    s00 = madd(x0, v0, s00);
+    s01 = madd(x0, v1, s01);
+    s10 = madd(x1, v0, s10);
+    s11 = madd(x1, v1, s11);
+    s20 = madd(x2, v0, s20);
+    s21 = madd(x2, v1, s21);
+    s30 = madd(x3, v0, s30);
+    s31 = madd(x3, v1, s31);
+    vr += 32;
+  }
+  v128.store(y0, s00);
+  v128.store(y0, s01, 16);
+  v128.store(y0 + yStride, s10);
+  v128.store(y0 + yStride, s11, 16);
+  v128.store(y0 + 2 * yStride, s20);
+  v128.store(y0 + 2 * yStride, s21, 16);
+  v128.store(y0 + 3 * yStride, s30);
+  v128.store(y0 + 3 * yStride, s31, 16);
+}
+
+// Scratch: Qs [T, dh], V [T, dh], KT [dh, Tp8] and 4 rows [4, Tp] (the probabilities, when P = 0).
 export function attentionForward(qkv: usize, y: usize, P: usize, M: usize, B: i32, T: i32, d: i32, H: i32, scale: f32, p: f64, scratch: usize): void {
   const dh = d / H;
   const Tp = (T + 3) & ~3;
+  const Tp8 = (T + 7) & ~7; // key columns, so that 8-column score tiles read zeros past T
   const Qs = scratch;
   const V = at(Qs, T * dh);
   const KT = at(V, T * dh);
-  // P = 0: no backward pass follows, the probabilities of one row at a time live in scratch.
-  const rowScratch = at(KT, dh * Tp);
+  // P = 0: no backward pass follows, the probabilities of four rows at a time live in scratch.
+  const rowScratch = at(KT, dh * Tp8);
   const keep: f32 = p > 0 ? <f32>(1.0 / (1.0 - p)) : 1;
-  memory.fill(KT, 0, <usize>(dh * Tp) << 2);
+  memory.fill(KT, 0, <usize>(dh * Tp8) << 2);
+  const yStride = <usize>d << 2;
   for (let bh = 0; bh < B * H; bh++) {
     const b = bh / H;
     const h = bh % H;
-    gather(qkv, b, h, T, d, dh, Tp, scale, Qs, 0, V, KT, 0);
-    for (let t = 0; t < T; t++) {
+    gather(qkv, b, h, T, d, dh, Tp8, scale, Qs, 0, V, KT, 0);
+    let t = 0;
+    if (dh == 8) {
+      // Four query rows at a time: scores and value sums as register tiles; softmax row by row.
+      for (; t + 4 <= T; t += 4) {
+        const r0 = P ? at(P, (bh * T + t) * Tp) : rowScratch;
+        const r1 = at(r0, Tp);
+        const r2 = at(r1, Tp);
+        const r3 = at(r2, Tp);
+        for (let u = 0; u < Tp; u += 8) scores4x8(at(Qs, t * 8), KT, Tp8, u, r0, r1, r2, r3, u + 8 <= Tp);
+        const m0 = at(M, (bh * T + t) * Tp);
+        const m1 = at(m0, Tp);
+        const m2 = at(m1, Tp);
+        const m3 = at(m2, Tp);
+        softmaxRow(r0, T, Tp, m0, p, keep);
+        softmaxRow(r1, T, Tp, m1, p, keep);
+        softmaxRow(r2, T, Tp, m2, p, keep);
+        softmaxRow(r3, T, Tp, m3, p, keep);
+        values4x8(V, T, r0, r1, r2, r3, m0, m1, m2, m3, p, at(y, (b * T + t) * d + h * 8), yStride);
+      }
+    }
+    for (; t < T; t++) {
       const row = P ? at(P, (bh * T + t) * Tp) : rowScratch;
-      rowTimesTransposed(at(Qs, t * dh), KT, dh, Tp, row);
-      for (let u = T; u < Tp; u++) store<f32>(at(row, u), -Infinity); // exp gives exactly 0
-      let mv = v128.load(row);
-      for (let u = 4; u < Tp; u += 4) mv = f32x4.max(mv, v128.load(at(row, u)));
-      const mx = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
-      const mxv = f32x4.splat(mx);
-      let sv = f32x4.splat(0);
-      for (let u = 0; u < Tp; u += 4) {
-        const e = vexp(f32x4.sub(v128.load(at(row, u)), mxv));
-        v128.store(at(row, u), e);
-        sv = f32x4.add(sv, e);
-      }
-      const inv = f32x4.splat(<f32>1 / hsum(sv));
-      for (let u = 0; u < Tp; u += 4) v128.store(at(row, u), f32x4.mul(v128.load(at(row, u)), inv));
+      rowTimesTransposed(at(Qs, t * dh), KT, dh, Tp8, Tp, row);
       const mrow = at(M, (bh * T + t) * Tp);
-      if (p > 0) {
-        for (let u = 0; u < T; u++) store<f32>(at(mrow, u), uniform() >= p ? keep : 0);
-        for (let u = T; u < Tp; u++) store<f32>(at(mrow, u), 0);
-      }
+      softmaxRow(row, T, Tp, mrow, p, keep);
       const yo = at(y, (b * T + t) * d + h * dh);
-      // y row = sum_u w_u V[u, :], 8 columns at a time in two registers; four positions u per
-      // step into four accumulator pairs, so the multiply-adds do not wait on each other.
+      // y row = sum_u w_u V[u, :], 8 columns at a time in two registers.
       for (let i0 = 0; i0 < dh; i0 += 8) {
         const two = i0 + 8 <= dh;
-        let s0 = f32x4.splat(0), s1 = f32x4.splat(0), r0 = f32x4.splat(0), r1 = f32x4.splat(0);
-        let q0 = f32x4.splat(0), q1 = f32x4.splat(0), o0 = f32x4.splat(0), o1 = f32x4.splat(0);
-        const vstep = <usize>dh << 2;
-        let u = 0;
-        for (; u + 4 <= T; u += 4) {
-          let w0 = load<f32>(at(row, u)), w1 = load<f32>(at(row, u + 1)), w2 = load<f32>(at(row, u + 2)), w3 = load<f32>(at(row, u + 3));
-          if (p > 0) {
-            w0 *= load<f32>(at(mrow, u));
-            w1 *= load<f32>(at(mrow, u + 1));
-            w2 *= load<f32>(at(mrow, u + 2));
-            w3 *= load<f32>(at(mrow, u + 3));
-          }
-          const vr = at(V, u * dh + i0);
-          const x0 = f32x4.splat(w0), x1 = f32x4.splat(w1), x2 = f32x4.splat(w2), x3 = f32x4.splat(w3);
-          s0 = madd(x0, v128.load(vr), s0);
-          r0 = madd(x1, v128.load(vr + vstep), r0);
-          q0 = madd(x2, v128.load(vr + 2 * vstep), q0);
-          o0 = madd(x3, v128.load(vr + 3 * vstep), o0);
-          if (two) {
-            s1 = madd(x0, v128.load(vr, 16), s1);
-            r1 = madd(x1, v128.load(vr + vstep, 16), r1);
-            q1 = madd(x2, v128.load(vr + 2 * vstep, 16), q1);
-            o1 = madd(x3, v128.load(vr + 3 * vstep, 16), o1);
-          }
-        }
-        for (; u < T; u++) {
+        let s0 = f32x4.splat(0);
+        let s1 = f32x4.splat(0);
+        for (let u = 0; u < T; u++) {
           let w = load<f32>(at(row, u));
           if (p > 0) w *= load<f32>(at(mrow, u));
           const wv = f32x4.splat(w);
@@ -149,8 +228,8 @@ export function attentionForward(qkv: usize, y: usize, P: usize, M: usize, B: i3
           s0 = madd(wv, v128.load(vr), s0);
           if (two) s1 = madd(wv, v128.load(vr, 16), s1);
         }
-        v128.store(at(yo, i0), f32x4.add(f32x4.add(s0, r0), f32x4.add(q0, o0)));
-        if (two) v128.store(at(yo, i0 + 4), f32x4.add(f32x4.add(s1, r1), f32x4.add(q1, o1)));
+        v128.store(at(yo, i0), s0);
+        if (two) v128.store(at(yo, i0 + 4), s1);
       }
     }
   }
@@ -191,7 +270,7 @@ export function attentionBackward(
       const prow = at(P, (bh * T + t) * Tp);
       const mrow = at(M, (bh * T + t) * Tp);
       // dPd[u] = dO . V[u]; then through the dropout mask.
-      rowTimesTransposed(dO, VT, dh, Tp, dS);
+      rowTimesTransposed(dO, VT, dh, Tp, Tp, dS);
       let dot: f32 = 0;
       for (let u = 0; u < T; u++) {
         const m: f32 = masked ? load<f32>(at(mrow, u)) : 1;
