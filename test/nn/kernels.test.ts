@@ -195,7 +195,7 @@ for (const wasm of WASM_BUILDS)
       [2, 1, 1],
       [7, 3, 1],
       [512, 16, 1],
-      [5, 7, 1], // four channels vectorised, three by the row code
+      [5, 7, 1], // four channels vectorised, three by the sweep code
       [33, 130, 1],
       [5, 4, 3],
       [9, 16, 40],

@@ -51,7 +51,7 @@
 
 // Dense layers (L = 1): a channel's values are strided by C, so 4 channels are done at once,
 // summed over the rows in float64 lanes. Channels from C & ~3 on go through the row code.
-function bnForwardDense(x: usize, y: usize, xhat: usize, N: i32, C: i32, gamma: usize, beta: usize, stats: usize, eps: f64, training: bool): void {
+function bnForwardDense(x: usize, y: usize, xhat: usize, N: i32, C: i32, gamma: usize, beta: usize, stats: usize, eps: f64, training: bool, scratch: usize): void {
   const C4 = C & ~3;
   const rowBytes = <usize>C << 2;
   if (training) {
@@ -97,10 +97,10 @@ function bnForwardDense(x: usize, y: usize, xhat: usize, N: i32, C: i32, gamma: 
       v128.store(at(y, o + c), f32x4.add(f32x4.mul(v128.load(at(gamma, c)), h), v128.load(at(beta, c))));
     }
   }
-  if (C4 < C) bnForwardRows(x, y, xhat, N, C, 1, gamma, beta, stats, eps, training, C4);
+  if (C4 < C) bnForwardSweep(x, y, xhat, N, C, 1, gamma, beta, stats, eps, training, scratch, C4);
 }
 
-function bnBackwardDense(dy: usize, xhat: usize, dx: usize, N: i32, C: i32, gamma: usize, stats: usize, training: bool, dgamma: usize, dbeta: usize): void {
+function bnBackwardDense(dy: usize, xhat: usize, dx: usize, N: i32, C: i32, gamma: usize, stats: usize, training: bool, dgamma: usize, dbeta: usize, scratch: usize): void {
   const C4 = C & ~3;
   const rowBytes = <usize>C << 2;
   const m = <f32>N;
@@ -137,42 +137,42 @@ function bnBackwardDense(dy: usize, xhat: usize, dx: usize, N: i32, C: i32, gamm
       v128.store(r, f32x4.add(v128.load(r), t));
     }
   }
-  if (C4 < C) bnBackwardRows(dy, xhat, dx, N, C, 1, gamma, stats, training, dgamma, dbeta, C4);
+  if (C4 < C) bnBackwardSweep(dy, xhat, dx, N, C, 1, gamma, stats, training, dgamma, dbeta, scratch, C4);
 }
 
 // training: computes the batch statistics into stats; else stats holds mean and 1/std already.
-// scratch: 2 C float64 (rows of length L > 1 only).
+// scratch: 2 C float64.
 export function bnForward(x: usize, y: usize, xhat: usize, N: i32, C: i32, L: i32, gamma: usize, beta: usize, stats: usize, eps: f64, training: bool, scratch: usize): void {
-  if (L == 1) bnForwardDense(x, y, xhat, N, C, gamma, beta, stats, eps, training);
-  else bnForwardSweep(x, y, xhat, N, C, L, gamma, beta, stats, eps, training, scratch);
+  if (L == 1) bnForwardDense(x, y, xhat, N, C, gamma, beta, stats, eps, training, scratch);
+  else bnForwardSweep(x, y, xhat, N, C, L, gamma, beta, stats, eps, training, scratch, 0);
 }
 
 @inline function f64at(base: usize, i: i32): usize {
   return base + (<usize>i << 3);
 }
 
-// Rows of length L > 1 in memory order (sample by sample, every channel), each channel's sums in
+// Channels c0.. (all, for L > 1; a dense layer's last C % 4) in memory order (sample by sample), each channel's sums in
 // scratch: the same sums in the same order as channel by channel, but one sequential sweep
 // instead of one strided pass per channel (which, on conv outputs, costs 2-3x the time).
-function bnForwardSweep(x: usize, y: usize, xhat: usize, N: i32, C: i32, L: i32, gamma: usize, beta: usize, stats: usize, eps: f64, training: bool, scratch: usize): void {
+function bnForwardSweep(x: usize, y: usize, xhat: usize, N: i32, C: i32, L: i32, gamma: usize, beta: usize, stats: usize, eps: f64, training: bool, scratch: usize, c0: i32): void {
   const m = <f64>N * <f64>L;
   if (training) {
     const sums = scratch;
     memory.fill(sums, 0, <usize>C << 3);
     for (let n = 0; n < N; n++)
-      for (let c = 0; c < C; c++) store<f64>(f64at(sums, c), load<f64>(f64at(sums, c)) + rowSum(at(x, (n * C + c) * L), L));
-    for (let c = 0; c < C; c++) store<f32>(at(stats, c), <f32>(load<f64>(f64at(sums, c)) / m));
+      for (let c = c0; c < C; c++) store<f64>(f64at(sums, c), load<f64>(f64at(sums, c)) + rowSum(at(x, (n * C + c) * L), L));
+    for (let c = c0; c < C; c++) store<f32>(at(stats, c), <f32>(load<f64>(f64at(sums, c)) / m));
     memory.fill(sums, 0, <usize>C << 3);
     for (let n = 0; n < N; n++)
-      for (let c = 0; c < C; c++) store<f64>(f64at(sums, c), load<f64>(f64at(sums, c)) + rowSqDev(at(x, (n * C + c) * L), L, load<f32>(at(stats, c))));
-    for (let c = 0; c < C; c++) {
+      for (let c = c0; c < C; c++) store<f64>(f64at(sums, c), load<f64>(f64at(sums, c)) + rowSqDev(at(x, (n * C + c) * L), L, load<f32>(at(stats, c))));
+    for (let c = c0; c < C; c++) {
       const variance = load<f64>(f64at(sums, c)) / m;
       store<f32>(at(stats, C + c), <f32>variance);
       store<f32>(at(stats, 2 * C + c), <f32>(1.0 / Math.sqrt(variance + eps)));
     }
   }
   for (let n = 0; n < N; n++) {
-    for (let c = 0; c < C; c++) {
+    for (let c = c0; c < C; c++) {
       const mu = load<f32>(at(stats, c));
       const is = load<f32>(at(stats, 2 * C + c));
       const g = load<f32>(at(gamma, c));
@@ -198,75 +198,35 @@ function bnForwardSweep(x: usize, y: usize, xhat: usize, N: i32, C: i32, L: i32,
 }
 
 // The row code, for channels c0 .. C-1.
-function bnForwardRows(x: usize, y: usize, xhat: usize, N: i32, C: i32, L: i32, gamma: usize, beta: usize, stats: usize, eps: f64, training: bool, c0: i32): void {
-  const m = <f64>N * <f64>L;
-  if (training) {
-    for (let c = c0; c < C; c++) {
-      let s: f64 = 0;
-      for (let n = 0; n < N; n++) s += rowSum(at(x, (n * C + c) * L), L);
-      const mu = <f32>(s / m);
-      let q: f64 = 0;
-      for (let n = 0; n < N; n++) q += rowSqDev(at(x, (n * C + c) * L), L, mu);
-      const variance = q / m;
-      store<f32>(at(stats, c), mu);
-      store<f32>(at(stats, C + c), <f32>variance);
-      store<f32>(at(stats, 2 * C + c), <f32>(1.0 / Math.sqrt(variance + eps)));
-    }
-  }
-  for (let c = c0; c < C; c++) {
-    const mu = load<f32>(at(stats, c));
-    const is = load<f32>(at(stats, 2 * C + c));
-    const g = load<f32>(at(gamma, c));
-    const b = load<f32>(at(beta, c));
-    const muv = f32x4.splat(mu);
-    const isv = f32x4.splat(is);
-    const gv = f32x4.splat(g);
-    const bv = f32x4.splat(b);
-    for (let n = 0; n < N; n++) {
-      const o = (n * C + c) * L;
-      let l = 0;
-      for (; l + 4 <= L; l += 4) {
-        const h = f32x4.mul(f32x4.sub(v128.load(at(x, o + l)), muv), isv);
-        v128.store(at(xhat, o + l), h);
-        v128.store(at(y, o + l), f32x4.add(f32x4.mul(gv, h), bv));
-      }
-      for (; l < L; l++) {
-        const h = (load<f32>(at(x, o + l)) - mu) * is;
-        store<f32>(at(xhat, o + l), h);
-        store<f32>(at(y, o + l), g * h + b);
-      }
-    }
-  }
-}
 
 // dgamma += sum dy xhat, dbeta += sum dy; dx += (training) g is / m (m dy - sum dy - xhat sum dy xhat)
 // or (eval) g is dy.
-// scratch: 2 C float64 (rows of length L > 1 only).
+// scratch: 2 C float64.
 export function bnBackward(dy: usize, xhat: usize, dx: usize, N: i32, C: i32, L: i32, gamma: usize, stats: usize, training: bool, dgamma: usize, dbeta: usize, scratch: usize): void {
-  if (L == 1) bnBackwardDense(dy, xhat, dx, N, C, gamma, stats, training, dgamma, dbeta);
-  else bnBackwardSweep(dy, xhat, dx, N, C, L, gamma, stats, training, dgamma, dbeta, scratch);
+  if (L == 1) bnBackwardDense(dy, xhat, dx, N, C, gamma, stats, training, dgamma, dbeta, scratch);
+  else bnBackwardSweep(dy, xhat, dx, N, C, L, gamma, stats, training, dgamma, dbeta, scratch, 0);
 }
 
-// As bnBackwardRows, in memory order (see bnForwardSweep): the same sums in the same order.
-function bnBackwardSweep(dy: usize, xhat: usize, dx: usize, N: i32, C: i32, L: i32, gamma: usize, stats: usize, training: bool, dgamma: usize, dbeta: usize, scratch: usize): void {
+// The backward pass in memory order (see bnForwardSweep), channels from c0 on.
+function bnBackwardSweep(dy: usize, xhat: usize, dx: usize, N: i32, C: i32, L: i32, gamma: usize, stats: usize, training: bool, dgamma: usize, dbeta: usize, scratch: usize, c0: i32): void {
   const m = <f32>(N * L);
   const s1 = scratch;
   const s2 = f64at(scratch, C);
   memory.fill(scratch, 0, <usize>C << 4);
   for (let n = 0; n < N; n++) {
-    for (let c = 0; c < C; c++) {
+    for (let c = c0; c < C; c++) {
       const o = (n * C + c) * L;
       store<f64>(f64at(s1, c), load<f64>(f64at(s1, c)) + rowSum(at(dy, o), L));
       store<f64>(f64at(s2, c), load<f64>(f64at(s2, c)) + rowDot(at(dy, o), at(xhat, o), L));
     }
   }
-  for (let c = 0; c < C; c++) {
+  for (let c = c0; c < C; c++) {
     store<f32>(at(dgamma, c), load<f32>(at(dgamma, c)) + <f32>load<f64>(f64at(s2, c)));
     store<f32>(at(dbeta, c), load<f32>(at(dbeta, c)) + <f32>load<f64>(f64at(s1, c)));
   }
   if (!dx) return;
   for (let n = 0; n < N; n++) {
-    for (let c = 0; c < C; c++) {
+    for (let c = c0; c < C; c++) {
       const k = load<f32>(at(gamma, c)) * load<f32>(at(stats, 2 * C + c));
       // dx += A dy + B + D xhat
       const A: f32 = k;
@@ -286,35 +246,3 @@ function bnBackwardSweep(dy: usize, xhat: usize, dx: usize, N: i32, C: i32, L: i
   }
 }
 
-function bnBackwardRows(dy: usize, xhat: usize, dx: usize, N: i32, C: i32, L: i32, gamma: usize, stats: usize, training: bool, dgamma: usize, dbeta: usize, c0: i32): void {
-  const m = <f32>(N * L);
-  for (let c = c0; c < C; c++) {
-    let s1: f64 = 0;
-    let s2: f64 = 0;
-    for (let n = 0; n < N; n++) {
-      const o = (n * C + c) * L;
-      s1 += rowSum(at(dy, o), L);
-      s2 += rowDot(at(dy, o), at(xhat, o), L);
-    }
-    store<f32>(at(dgamma, c), load<f32>(at(dgamma, c)) + <f32>s2);
-    store<f32>(at(dbeta, c), load<f32>(at(dbeta, c)) + <f32>s1);
-    if (!dx) continue;
-    const k = load<f32>(at(gamma, c)) * load<f32>(at(stats, 2 * C + c));
-    // dx += A dy + B + D xhat
-    const A: f32 = k;
-    const B: f32 = training ? <f32>(-k * <f32>s1 / m) : 0;
-    const D: f32 = training ? <f32>(-k * <f32>s2 / m) : 0;
-    const av = f32x4.splat(A);
-    const bv = f32x4.splat(B);
-    const dv = f32x4.splat(D);
-    for (let n = 0; n < N; n++) {
-      const o = (n * C + c) * L;
-      let l = 0;
-      for (; l + 4 <= L; l += 4) {
-        const t = f32x4.add(f32x4.add(f32x4.mul(av, v128.load(at(dy, o + l))), bv), f32x4.mul(dv, v128.load(at(xhat, o + l))));
-        v128.store(at(dx, o + l), f32x4.add(v128.load(at(dx, o + l)), t));
-      }
-      for (; l < L; l++) store<f32>(at(dx, o + l), load<f32>(at(dx, o + l)) + A * load<f32>(at(dy, o + l)) + B + D * load<f32>(at(xhat, o + l)));
-    }
-  }
-}
