@@ -319,6 +319,13 @@ for (const wasm of WASM_BUILDS)
     }
   });
 
+/** n normal values in an array from the kernels' own memory (used in place) or an ordinary one (copied). */
+function operand(wasm: typeof wasmKernels, rng: Rng, n: number, inPlace: boolean): Float32Array {
+  const a = inPlace ? wasm.allocate!(n) : new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = rng.normal();
+  return a;
+}
+
 for (const wasm of WASM_BUILDS)
   test(`property: operands in the kernels' own memory (used in place) give the same results as copied ones: GEMM (${wasm.name})`, () => {
     const rng = new Rng(12);
@@ -326,12 +333,7 @@ for (const wasm of WASM_BUILDS)
       const [M, N, K] = [1 + rng.int(40), 1 + rng.int(40), 1 + rng.int(40)];
       const [transA, transB, acc, relu] = [rng.uniform() < 0.5, rng.uniform() < 0.5, rng.uniform() < 0.5, rng.uniform() < 0.3];
       const own = [rng.uniform() < 0.5, rng.uniform() < 0.5, rng.uniform() < 0.5];
-      const make = (n: number, inPlace: boolean) => {
-        const a = inPlace ? wasm.allocate!(n) : new Float32Array(n);
-        for (let i = 0; i < n; i++) a[i] = rng.normal();
-        return a;
-      };
-      const [A, B, C] = [make(M * K, own[0]!), make(K * N, own[1]!), make(M * N, own[2]!)];
+      const [A, B, C] = [operand(wasm, rng, M * K, own[0]!), operand(wasm, rng, K * N, own[1]!), operand(wasm, rng, M * N, own[2]!)];
       const [A2, B2, C2] = [A.slice(), B.slice(), C.slice()];
       wasm.gemm(transA, transB, M, N, K, A, B, C, acc, null, relu);
       wasm.gemm(transA, transB, M, N, K, A2, B2, C2, acc, null, relu);
@@ -373,11 +375,7 @@ for (const wasm of WASM_BUILDS)
     const rng = new Rng(21);
     for (const n of [1, 3, 4, 17, 511]) {
       for (const inPlace of [false, true]) {
-        const make = () => {
-          const a = inPlace ? wasm.allocate!(n) : new Float32Array(n);
-          for (let i = 0; i < n; i++) a[i] = rng.normal();
-          return a;
-        };
+        const make = () => operand(wasm, rng, n, inPlace);
         const [a, b, y, t] = [make(), make(), make(), make()];
         const expected = Array.from(a, (v, i) => Math.fround(v + b[i]!));
         const before = Array.from(t);
@@ -401,11 +399,7 @@ for (const wasm of WASM_BUILDS)
     const rng = new Rng(22);
     for (const n of [1, 3, 4, 17, 511]) {
       for (const inPlace of [false, true]) {
-        const make = () => {
-          const a = inPlace ? wasm.allocate!(n) : new Float32Array(n);
-          for (let i = 0; i < n; i++) a[i] = rng.normal();
-          return a;
-        };
+        const make = () => operand(wasm, rng, n, inPlace);
         const [a, b, y, t] = [make(), make(), make(), make()];
         wasm.mul(a, b, y, false);
         assert.deepEqual(

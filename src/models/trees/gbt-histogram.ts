@@ -10,6 +10,7 @@
  */
 import fs from "node:fs";
 import { fileURLToPath } from "node:url";
+import { growTo, kernelImports, newSharedMemory } from "../../util/wasm-memory.js";
 
 export const MISSING_BIN = 255;
 /** Bins per histogram slot (g and h interleaved: 2 floats per bin). */
@@ -178,17 +179,13 @@ interface WasmExports {
 }
 
 const WASM_FILE = fileURLToPath(new URL("../../../wasm/gbt-kernels.wasm", import.meta.url));
-/** The module's declared maximum (pages of 64 KiB): 4 GiB, the most a 32-bit memory can address. */
-const MAX_PAGES = 65536;
 let wasmModule: WebAssembly.Module | null | undefined;
-// Node's typings declare the Memory type but not its constructor.
-const WasmMemory = (WebAssembly as unknown as { Memory: new (d: { initial: number; maximum: number; shared: boolean }) => WebAssembly.Memory }).Memory;
 
 function compiledModule(): WebAssembly.Module | null {
   if (wasmModule === undefined) {
     try {
       wasmModule = new WebAssembly.Module(fs.readFileSync(WASM_FILE));
-      new WasmMemory({ initial: 1, maximum: MAX_PAGES, shared: true });
+      newSharedMemory(1);
     } catch {
       wasmModule = null;
     }
@@ -200,14 +197,7 @@ function compiledModule(): WebAssembly.Module | null {
 export function wasmHistogramKernels(memory: WebAssembly.Memory): HistogramKernels {
   const module = compiledModule();
   if (!module) throw new Error(`${WASM_FILE} cannot be loaded: run npm run build`);
-  const w = new WebAssembly.Instance(module, {
-    env: {
-      memory,
-      abort: () => {
-        throw new Error("wasm kernel abort");
-      },
-    },
-  }).exports as unknown as WasmExports;
+  const w = new WebAssembly.Instance(module, kernelImports(memory)).exports as unknown as WasmExports;
   // The kernels take byte offsets: an array from outside the arena would be read at the wrong place.
   // Arena views are on shared memory and never at offset 0 (a new array's offset), which catches that slip.
   const check = (...arrays: ArrayBufferView[]) => {
@@ -250,7 +240,7 @@ export class KernelArena {
     wasm: boolean,
     private readonly shared: boolean,
   ) {
-    this.memory = wasm ? new WasmMemory({ initial: 1, maximum: MAX_PAGES, shared: true }) : null;
+    this.memory = wasm ? newSharedMemory(1) : null;
     this.kernels = this.memory ? wasmHistogramKernels(this.memory) : tsHistogramKernels;
   }
 
@@ -279,14 +269,12 @@ export class KernelArena {
     const at = this.top;
     const end = at + ((bytes + 63) & ~63);
     const memory = this.memory!;
-    if (end > memory.buffer.byteLength) {
-      const pages = Math.ceil((end - memory.buffer.byteLength) / 65536);
-      if (memory.buffer.byteLength / 65536 + pages > MAX_PAGES)
-        throw new Error(
-          `boosted trees: the training data need more than the WebAssembly kernels' 4 GiB (${(end / 2 ** 30).toFixed(1)} GiB): cap the training samples (--max-train-samples) or set SMAPFILL_KERNELS=typescript`,
-        );
-      memory.grow(pages);
-    }
+    growTo(
+      memory,
+      end,
+      (gib) =>
+        `boosted trees: the training data need more than the WebAssembly kernels' 4 GiB (${gib} GiB): cap the training samples (--max-train-samples) or set SMAPFILL_KERNELS=typescript`,
+    );
     this.top = end;
     return [memory.buffer as unknown as SharedArrayBuffer, at];
   }

@@ -335,36 +335,36 @@ export function fitGbt(
           const pieceRows = shared ? Math.max(4096, Math.ceil(total / (4 * threads))) : Infinity;
           const cuts = jobs.map((j) => Math.max(1, Math.ceil((j.end - j.start) / pieceRows)));
           const pieces = new Int32Array(PIECE_WIDTH * cuts.reduce((t, c) => t + c, 0));
-          let p = 0;
+          let piece = 0;
           jobs.forEach((j, k) => {
-            for (let c = 0; c < cuts[k]!; c++, p++) {
+            for (let c = 0; c < cuts[k]!; c++, piece++) {
               pieces.set(
                 [j.start + Math.floor(((j.end - j.start) * c) / cuts[k]!), j.start + Math.floor(((j.end - j.start) * (c + 1)) / cuts[k]!)],
-                p * PIECE_WIDTH,
+                piece * PIECE_WIDTH,
               );
-              pieces.set([j.feature, j.bin, j.defaultLeft ? 1 : 0], p * PIECE_WIDTH + 2);
+              pieces.set([j.feature, j.bin, j.defaultLeft ? 1 : 0], piece * PIECE_WIDTH + 2);
             }
           });
-          if (leftsBuffer.length < p) leftsBuffer = arena.i32(2 * p);
+          if (leftsBuffer.length < piece) leftsBuffer = arena.i32(2 * piece);
           const lefts = leftsBuffer;
           runShared({ kind: "partition", pieces, lefts, newHists: [] });
-          p = 0;
+          piece = 0;
           return jobs.map((j, k) => {
-            if (cuts[k] === 1) return lefts[p++]!;
+            if (cuts[k] === 1) return lefts[piece++]!;
             let at = j.start;
             for (let c = 0; c < cuts[k]!; c++) {
-              const [start, left] = [pieces[(p + c) * PIECE_WIDTH]!, lefts[p + c]!];
+              const [start, left] = [pieces[(piece + c) * PIECE_WIDTH]!, lefts[piece + c]!];
               scratch.set(rows.subarray(start, left), at);
               at += left - start;
             }
             const mid = at;
             for (let c = 0; c < cuts[k]!; c++) {
-              const [left, end] = [lefts[p + c]!, pieces[(p + c) * PIECE_WIDTH + 1]!];
+              const [left, end] = [lefts[piece + c]!, pieces[(piece + c) * PIECE_WIDTH + 1]!];
               scratch.set(rows.subarray(left, end), at);
               at += end - left;
             }
             rows.set(scratch.subarray(j.start, j.end), j.start);
-            p += cuts[k]!;
+            piece += cuts[k]!;
             return mid;
           });
         };

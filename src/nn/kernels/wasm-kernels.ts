@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import v8 from "node:v8";
 import type { Kernels } from "./kernels.js";
 import { tsKernels } from "./ts-kernels.js";
+import { growTo, kernelImports, newSharedMemory } from "../../util/wasm-memory.js";
 
 interface GemmExports {
   memory: WebAssembly.Memory;
@@ -113,10 +114,6 @@ const WASM_FILES: Record<WasmVariant, string> = {
   "relaxed-simd": fileURLToPath(new URL("../../../wasm/kernels-relaxed.wasm", import.meta.url)),
 };
 const BASE = 1 << 16; // leave the first page to the module's own data
-/** Most pages a module memory may grow to (64 KiB each: 4 GiB). */
-const MAX_PAGES = 65536;
-// Node's typings declare the Memory type but not its constructor.
-const WasmMemory = (WebAssembly as unknown as { Memory: new (d: { initial: number; maximum: number; shared: boolean }) => WebAssembly.Memory }).Memory;
 
 /**
  * One thread's instance of a build and its memory. The memory is a shared WebAssembly memory
@@ -128,31 +125,22 @@ const WasmMemory = (WebAssembly as unknown as { Memory: new (d: { initial: numbe
 class KernelModule {
   top = BASE;
   private readonly owned = new WeakSet<Float32Array>();
-  private readonly buffers = new Set<ArrayBufferLike>();
 
   constructor(
     readonly w: GemmExports,
     readonly memory: WebAssembly.Memory,
-  ) {
-    this.buffers.add(memory.buffer);
-  }
+  ) {}
 
   /** Grows the memory to at least `end` bytes. */
   ensure(end: number): void {
-    const have = this.memory.buffer.byteLength;
-    if (end <= have) return;
-    const pages = Math.ceil((end - have) / 65536);
-    if (have / 65536 + pages > MAX_PAGES)
-      throw new Error(`wasm kernels: more than 4 GiB of kernel memory needed (${(end / 2 ** 30).toFixed(1)} GiB); use smaller batches`);
-    this.memory.grow(pages);
-    this.buffers.add(this.memory.buffer);
+    growTo(this.memory, end, (gib) => `wasm kernels: more than 4 GiB of kernel memory needed (${gib} GiB); use smaller batches`);
   }
 
   /** A zeroed float32 array in this memory, padded to whole vectors (the kernels may touch the padding). */
   allocate(n: number): Float32Array {
     const at = this.top;
-    this.ensure(at + align(4 * Math.max(n, 1)));
     this.top = at + align(4 * Math.max(n, 1));
+    this.ensure(this.top);
     const a = new Float32Array(this.memory.buffer, at, n);
     a.fill(0); // earlier calls staged their operands here
     this.owned.add(a);
@@ -181,15 +169,8 @@ function instantiate(variant: WasmVariant): KernelModule {
       v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
       if (!WebAssembly.validate(bytes)) throw new Error("this runtime has no relaxed SIMD");
     }
-    const memory = new WasmMemory({ initial: 64, maximum: MAX_PAGES, shared: true });
-    const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), {
-      env: {
-        memory,
-        abort: () => {
-          throw new Error("wasm kernel abort");
-        },
-      },
-    });
+    const memory = newSharedMemory(64);
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), kernelImports(memory));
     module = new KernelModule(inst.exports as unknown as GemmExports, memory);
     instances.set(variant, module);
   }
@@ -230,7 +211,7 @@ class Call {
     this.view = m.heap();
   }
 
-  /** Byte offset of `bytes` of scratch (grows the memory; the view is refreshed). */
+  /** Byte offset of `floats` floats of scratch (grows the memory; the view is refreshed). */
   temp(floats: number): number {
     const at = this.at;
     this.at = align(at + 4 * Math.max(floats, 1));
