@@ -24,7 +24,7 @@ export abstract class Net extends Module {
   abstract forward(x: Tensor): Tensor;
 }
 
-/** Inference without gradients: batch norm folds into the preceding layer (BatchNorm1d.foldInto). */
+/** Inference without gradients: batch norm folds into the preceding layer (BatchNorm1d.folded). */
 function foldable(bn: BatchNorm1d): boolean {
   return !bn.training && !isGradEnabled();
 }
@@ -32,7 +32,7 @@ function foldable(bn: BatchNorm1d): boolean {
 /** relu(bn(conv(x))): one kernel call at inference (batch norm folded, ReLU fused). */
 function convBNReLU(conv: Conv1D, bn: BatchNorm1d, x: Tensor): Tensor {
   if (!foldable(bn)) return ops.relu(bn.forward(conv.forward(x)));
-  const { weight, bias } = bn.foldInto(conv.weight, conv.bias);
+  const { weight, bias } = bn.folded(conv.weight, conv.bias, false);
   return ops.conv1d(x, weight, bias, { relu: true });
 }
 
@@ -51,8 +51,8 @@ class DenseBN extends Module {
    */
   forward(x: Tensor, residual: Tensor | null = null): Tensor {
     if (foldable(this.bn)) {
-      const { weight, bias } = this.bn.foldInto(this.linear.weight, this.linear.bias);
-      return ops.linear(x, weight, bias, { residual, relu: true });
+      const { weight, bias } = this.bn.folded(this.linear.weight, this.linear.bias, true);
+      return ops.linearTransposed(x, weight, bias, { residual, relu: true });
     }
     const y = this.bn.forward(this.linear.forward(x));
     return ops.relu(residual ? ops.add(y, residual) : y);

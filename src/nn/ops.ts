@@ -68,6 +68,23 @@ export function linear(x: Tensor, W: Tensor, b: Tensor | null, epilogue?: Epilog
   });
 }
 
+/**
+ * linear() with the weight given transposed, Wt [in, out]: for inference, where a layer's weight
+ * (batch norm folded in) is transposed once and cached instead of at every batch. No gradients.
+ */
+export function linearTransposed(x: Tensor, Wt: Tensor, b: Tensor | null, epilogue?: Epilogue): Tensor {
+  check(!isGradEnabled(), "linearTransposed: for inference only (no gradients)");
+  const [inF, outF] = Wt.shape as [number, number];
+  check(x.shape[x.shape.length - 1] === inF, `linear: input has ${x.shape[x.shape.length - 1]} features, weight expects ${inF}`);
+  const n = x.size / inF;
+  checkEpilogue("linear", epilogue, n * outF);
+  const y = overwritten(n * outF, x.dtype);
+  const residual = epilogue?.residual;
+  if (residual) y.set(residual.data);
+  kernels().gemm(false, false, n, outF, inF, x.data, Wt.data, y, !!residual, b ? b.data : null, epilogue?.relu);
+  return new Tensor(y, [...x.shape.slice(0, -1), outF]);
+}
+
 /** 1-D convolution with 'same' zero padding (odd k); x [B, Cin, L], W [Cout, Cin, K], b [Cout]. */
 export function conv1d(x: Tensor, W: Tensor, b: Tensor | null, epilogue?: { relu?: boolean }): Tensor {
   const [B, Cin, L] = x.shape as [number, number, number];

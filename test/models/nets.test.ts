@@ -26,6 +26,44 @@ for (const name of ["tssmnet", "autoresnet"] as NetName[])
     assert.notDeepEqual(Array.from(folded), Array.from(unfolded).fill(0));
   });
 
+test("folded inference weights are cached but never stale: a change to any weight, batch-norm parameter or running statistic is seen at the next batch", () => {
+  const f = 7;
+  const net = buildNet("tssmnet", f, { seed: 2 });
+  net.eval();
+  const rng = new Rng(3);
+  const x = Tensor.from(
+    Float32Array.from({ length: 32 * f }, () => rng.normal()),
+    [32, f],
+  );
+  const agrees = (label: string) => {
+    const folded = noGrad(() => net.forward(x)).data;
+    const unfolded = net.forward(x).data;
+    for (let i = 0; i < 32; i++)
+      assert.ok(Math.abs(folded[i]! - unfolded[i]!) <= 1e-4 * (1 + Math.abs(unfolded[i]!)), `${label}, row ${i}: ${folded[i]} vs ${unfolded[i]}`);
+    return Array.from(folded);
+  };
+  const first = agrees("initial");
+  assert.deepEqual(agrees("cached"), first, "the cached fold gives the same predictions");
+  const params = new Map(net.namedParameters());
+  const buffers = new Map(net.namedBuffers());
+  const changes: [string, () => void][] = [
+    ["dense weight (one value, written directly)", () => (params.get("core.e1.0.weight")!.data[5]! += 0.5)],
+    ["dense bias", () => (params.get("core.d1.0.bias")!.data[0]! += 0.5)],
+    ["batch-norm gamma", () => (params.get("core.e2.1.weight")!.data[1]! *= 1.5)],
+    ["batch-norm beta", () => (params.get("conv.4.bias")!.data[2]! += 0.5)],
+    ["running mean", () => ((buffers.get("conv.1.running_mean") as Float32Array)[3]! += 0.5)],
+    ["running variance", () => ((buffers.get("core.e1.1.running_var") as Float32Array)[4]! *= 2)],
+    ["conv weight", () => (params.get("conv.3.weight")!.data[7]! -= 0.5)],
+  ];
+  let previous = first;
+  for (const [label, change] of changes) {
+    change();
+    const now = agrees(label);
+    assert.notDeepEqual(now, previous, `${label}: the predictions changed`);
+    previous = now;
+  }
+});
+
 test("a residual or ReLU epilogue is refused while gradients are recorded (it has no backward)", () => {
   const x = Tensor.from(Float32Array.of(1, -2, 3, 4), [2, 2]);
   const W = Tensor.from(Float32Array.of(1, 0, 0, 1), [2, 2]);
