@@ -157,6 +157,12 @@ for (const wasm of WASM_BUILDS)
       [2, 3, 5, 7, 5],
       [1, 2, 3, 2, 3],
       [2, 4, 3, 17, 3],
+      // kernel 3 with >= 4 input channels: Winograd F(4, 3) in groups of 8 samples, tiles of 4
+      [9, 16, 32, 40, 3],
+      [11, 5, 6, 9, 3],
+      [13, 4, 8, 1, 3],
+      [5, 6, 2, 4, 3],
+      [8, 7, 9, 19, 3],
     ] as [number, number, number, number, number][]) {
       const x = Float32Array.from({ length: B * Cin * L }, () => rng.normal());
       const W = Float32Array.from({ length: Cout * Cin * K }, () => rng.normal());

@@ -39,6 +39,8 @@ interface GemmExports {
   ): void;
   transpose(src: number, dst: number, rows: number, cols: number): void;
   conv1dForward(x: number, W: number, bias: number, y: number, B: number, Cin: number, Cout: number, L: number, K: number, scratch: number, relu: number): void;
+  conv1dWinograd(x: number, W: number, bias: number, y: number, B: number, Cin: number, Cout: number, L: number, scratch: number, relu: number): void;
+  winogradScratch(Cin: number, Cout: number, L: number): number;
   conv1dBackward(
     x: number,
     W: number,
@@ -193,6 +195,13 @@ export function wasmSimdAvailable(): boolean {
 }
 
 const align = (n: number) => (n + 15) & ~15;
+
+/**
+ * Kernel-3 convolutions with at least this many input channels go through Winograd's F(4, 3)
+ * (half the multiply-adds; TsSMNet's 16 -> 32 layer); the first layer's single channel would
+ * leave its six GEMMs too thin to gain.
+ */
+const WINOGRAD_MIN_CHANNELS = 4;
 
 /**
  * The operands of one kernel call: arrays in the module's memory are passed in place, others are
@@ -392,6 +401,12 @@ export function makeWasmKernels(variant: WasmVariant): Kernels {
       if (!(x instanceof Float32Array)) return tsKernels.conv1d(x, W, bias, y, B, Cin, Cout, L, K, relu);
       const m = instance();
       const c = new Call(m);
+      if (K === 3 && Cin >= WINOGRAD_MIN_CHANNELS) {
+        const [ox, oW, ob] = [c.in(x), c.in(W), bias ? c.in(bias) : 0];
+        m.w.conv1dWinograd(ox, oW, ob, c.out(y, B * Cout * L), B, Cin, Cout, L, c.temp(m.w.winogradScratch(Cin, Cout, L)), relu ? 1 : 0);
+        c.finish();
+        return;
+      }
       const Lr = (L + 7) & ~7;
       const S = Lr + 2 * (K >> 1) + 4;
       m.w.conv1dForward(c.in(x), c.in(W), bias ? c.in(bias) : 0, c.out(y, B * Cout * L), B, Cin, Cout, L, K, c.temp(Cin * S + 4 * Lr), relu ? 1 : 0);

@@ -1,0 +1,137 @@
+// AssemblyScript: 1-D convolution with kernel 3 and 'same' zero padding by Winograd's minimal
+// filtering F(4, 3) (Lavin & Gray 2016): four outputs of a channel pair from six products
+// instead of twelve, so the channel sums, done as six GEMMs, cost half the direct convolution's.
+//
+// Per tile of four outputs y[4t .. 4t+4) the six inputs d = x[4t-1 .. 4t+5) are transformed
+// v = B^T d, the kernel g = W[co, ci, 0..3) is transformed u = G g, the products m = u (.) v
+// are summed over input channels (GEMM i: M_i[co, n] = sum_ci U_i[co, ci] V_i[ci, n]), and
+// y = A^T m (A, B, G: the F(4, 3) matrices with interpolation points 0, -1, 1, -2, 2, inf).
+// Columns n = tile * 8 + sample: eight samples at a time, so the transforms run on vectors of
+// four samples and every GEMM is 8 * tiles wide (whole 4 x 8 register tiles).
+
+import { gemm } from "./gemm";
+
+const GROUP: i32 = 8; // samples per pass
+
+@inline function at(base: usize, i: i32): usize {
+  return base + (<usize>i << 2);
+}
+
+// Transposes four vectors (rows) into four vectors (columns).
+@inline function transpose4(a: v128, b: v128, c: v128, d: v128, out: usize): void {
+  const t0 = v128.shuffle<f32>(a, b, 0, 4, 1, 5);
+  const t1 = v128.shuffle<f32>(c, d, 0, 4, 1, 5);
+  const t2 = v128.shuffle<f32>(a, b, 2, 6, 3, 7);
+  const t3 = v128.shuffle<f32>(c, d, 2, 6, 3, 7);
+  v128.store(out, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+  v128.store(out, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 16);
+  v128.store(out, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 32);
+  v128.store(out, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 48);
+}
+
+// Row stride of a sample's zero-padded input row: one zero, L values, zeros to 4 T + 8.
+@inline function rowStride(T: i32): i32 {
+  return 4 * T + 8;
+}
+
+/** Floats of scratch conv1dWinograd needs. */
+export function winogradScratch(Cin: i32, Cout: i32, L: i32): i32 {
+  const T = (L + 3) >> 2;
+  const N = GROUP * T;
+  return 6 * Cout * Cin + 6 * Cin * N + 6 * Cout * N + GROUP * Cin * rowStride(T) + 64;
+}
+
+// y[b, co, l] = bias[co] + sum_ci sum_k W[co, ci, k] x[b, ci, l + k - 1], K = 3; relu: y = max(0, y).
+export function conv1dWinograd(x: usize, W: usize, bias: usize, y: usize, B: i32, Cin: i32, Cout: i32, L: i32, scratch: usize, relu: bool): void {
+  const T = (L + 3) >> 2;
+  const N = GROUP * T;
+  const S = rowStride(T);
+  const U = scratch; // [6, Cout, Cin]
+  const V = at(U, 6 * Cout * Cin); // [6, Cin, N]
+  const M = at(V, 6 * Cin * N); // [6, Cout, N]
+  const P = at(M, 6 * Cout * N); // [GROUP, Cin, S] padded rows
+  const tmp = at(P, GROUP * Cin * S); // 16 floats
+  const plane = <usize>(Cout * Cin) << 2;
+  // u = G g
+  for (let j = 0; j < Cout * Cin; j++) {
+    const g0 = load<f32>(at(W, 3 * j)), g1 = load<f32>(at(W, 3 * j + 1)), g2 = load<f32>(at(W, 3 * j + 2));
+    const e = at(U, j);
+    store<f32>(e, g0 * 0.25);
+    store<f32>(e + plane, -(g0 + g1 + g2) / 6);
+    store<f32>(e + 2 * plane, -(g0 - g1 + g2) / 6);
+    store<f32>(e + 3 * plane, g0 / 24 + g1 / 12 + g2 / 6);
+    store<f32>(e + 4 * plane, g0 / 24 - g1 / 12 + g2 / 6);
+    store<f32>(e + 5 * plane, g2);
+  }
+  const vPlane = <usize>(Cin * N) << 2;
+  const mPlane = <usize>(Cout * N) << 2;
+  const four = f32x4.splat(4), five = f32x4.splat(5), two = f32x4.splat(2), eight = f32x4.splat(8), zero = f32x4.splat(0);
+  for (let b0 = 0; b0 < B; b0 += GROUP) {
+    const G = min(GROUP, B - b0);
+    memory.fill(P, 0, <usize>(GROUP * Cin * S) << 2);
+    for (let g = 0; g < G; g++)
+      for (let ci = 0; ci < Cin; ci++) memory.copy(at(P, (g * Cin + ci) * S + 1), at(x, ((b0 + g) * Cin + ci) * L), <usize>L << 2);
+    // v = B^T d on four samples at a time: rows of P transposed so lanes are samples
+    for (let ci = 0; ci < Cin; ci++) {
+      for (let t = 0; t < T; t++) {
+        for (let h = 0; h < GROUP; h += 4) {
+          const r = at(P, (h * Cin + ci) * S + 4 * t);
+          const rs = <usize>(Cin * S) << 2;
+          // d_j = lanes j of four samples' rows (a 4 x 4 transpose), d4 and d5 from the next four values
+          const a = v128.load(r), b = v128.load(r + rs), c = v128.load(r + 2 * rs), d = v128.load(r + 3 * rs);
+          const t0 = v128.shuffle<f32>(a, b, 0, 4, 1, 5), t1 = v128.shuffle<f32>(c, d, 0, 4, 1, 5);
+          const t2 = v128.shuffle<f32>(a, b, 2, 6, 3, 7), t3 = v128.shuffle<f32>(c, d, 2, 6, 3, 7);
+          const d0 = v128.shuffle<f32>(t0, t1, 0, 1, 4, 5), d1 = v128.shuffle<f32>(t0, t1, 2, 3, 6, 7);
+          const d2 = v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), d3 = v128.shuffle<f32>(t2, t3, 2, 3, 6, 7);
+          const a4 = v128.load(r, 16), b4 = v128.load(r + rs, 16), c4 = v128.load(r + 2 * rs, 16), e4 = v128.load(r + 3 * rs, 16);
+          const u0 = v128.shuffle<f32>(a4, b4, 0, 4, 1, 5), u1 = v128.shuffle<f32>(c4, e4, 0, 4, 1, 5);
+          const d4 = v128.shuffle<f32>(u0, u1, 0, 1, 4, 5), d5 = v128.shuffle<f32>(u0, u1, 2, 3, 6, 7);
+          const e = at(V, ci * N + t * GROUP + h);
+          v128.store(e, f32x4.add(f32x4.sub(f32x4.mul(four, d0), f32x4.mul(five, d2)), d4));
+          v128.store(e + vPlane, f32x4.sub(f32x4.add(d3, d4), f32x4.mul(four, f32x4.add(d1, d2))));
+          v128.store(e + 2 * vPlane, f32x4.add(f32x4.mul(four, f32x4.sub(d1, d2)), f32x4.sub(d4, d3)));
+          v128.store(e + 3 * vPlane, f32x4.add(f32x4.mul(two, f32x4.sub(d3, d1)), f32x4.sub(d4, d2)));
+          v128.store(e + 4 * vPlane, f32x4.add(f32x4.mul(two, f32x4.sub(d1, d3)), f32x4.sub(d4, d2)));
+          v128.store(e + 5 * vPlane, f32x4.add(f32x4.sub(f32x4.mul(four, d1), f32x4.mul(five, d3)), d5));
+        }
+      }
+    }
+    for (let i = 0; i < 6; i++) gemm(Cout, N, Cin, U + <usize>i * plane, V + <usize>i * vPlane, M + <usize>i * mPlane, false, 0, false, false);
+    // y = A^T m (+ bias, ReLU), transposed back so each sample's four outputs are contiguous
+    for (let co = 0; co < Cout; co++) {
+      const bv = bias ? v128.load32_splat(at(bias, co)) : zero;
+      for (let t = 0; t < T; t++) {
+        for (let h = 0; h < G; h += 4) {
+          const e = at(M, co * N + t * GROUP + h);
+          const m0 = v128.load(e), m1 = v128.load(e + mPlane), m2 = v128.load(e + 2 * mPlane);
+          const m3 = v128.load(e + 3 * mPlane), m4 = v128.load(e + 4 * mPlane), m5 = v128.load(e + 5 * mPlane);
+          const p12 = f32x4.add(m1, m2), n12 = f32x4.sub(m1, m2), p34 = f32x4.add(m3, m4), n34 = f32x4.sub(m3, m4);
+          let y0 = f32x4.add(f32x4.add(m0, p12), p34);
+          let y1 = f32x4.add(n12, f32x4.mul(two, n34));
+          let y2 = f32x4.add(p12, f32x4.mul(four, p34));
+          let y3 = f32x4.add(f32x4.add(n12, f32x4.mul(eight, n34)), m5);
+          y0 = f32x4.add(y0, bv); y1 = f32x4.add(y1, bv); y2 = f32x4.add(y2, bv); y3 = f32x4.add(y3, bv);
+          if (relu) {
+            y0 = f32x4.max(y0, zero); y1 = f32x4.max(y1, zero); y2 = f32x4.max(y2, zero); y3 = f32x4.max(y3, zero);
+          }
+          const l = 4 * t;
+          const o = at(y, ((b0 + h) * Cout + co) * L + l);
+          const so = <usize>(Cout * L) << 2; // between samples
+          if (l + 4 <= L && h + 4 <= G) {
+            // transpose back: sample g's outputs 4t .. 4t+4 are lane g of y0..y3
+            const t0 = v128.shuffle<f32>(y0, y1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(y2, y3, 0, 4, 1, 5);
+            const t2 = v128.shuffle<f32>(y0, y1, 2, 6, 3, 7), t3 = v128.shuffle<f32>(y2, y3, 2, 6, 3, 7);
+            v128.store(o, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+            v128.store(o + so, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
+            v128.store(o + 2 * so, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5));
+            v128.store(o + 3 * so, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
+          } else {
+            transpose4(y0, y1, y2, y3, tmp);
+            const n = min(4, L - l);
+            for (let g = 0; g < min(4, G - h); g++) for (let q = 0; q < n; q++) store<f32>(o + <usize>g * so + (<usize>q << 2), load<f32>(at(tmp, 4 * g + q)));
+          }
+        }
+      }
+    }
+  }
+}
