@@ -39,7 +39,22 @@ interface GemmExports {
   ): void;
   transpose(src: number, dst: number, rows: number, cols: number): void;
   conv1dForward(x: number, W: number, bias: number, y: number, B: number, Cin: number, Cout: number, L: number, K: number, scratch: number, relu: number): void;
-  conv1dWinograd(x: number, W: number, bias: number, y: number, B: number, Cin: number, Cout: number, L: number, scratch: number, relu: number): void;
+  conv1dWinograd(
+    x: number,
+    W: number,
+    bias: number,
+    y: number,
+    B: number,
+    Cin: number,
+    Cout: number,
+    L: number,
+    scratch: number,
+    relu: number,
+    accumulate: number,
+  ): void;
+  conv1dWinogradWeights(x: number, dy: number, dW: number, dbias: number, B: number, Cin: number, Cout: number, L: number, scratch: number): void;
+  winogradWeightsScratch(Cin: number, Cout: number, L: number, B: number): number;
+  flipKernel3(W: number, Wf: number, Cin: number, Cout: number): void;
   winogradScratch(Cin: number, Cout: number, L: number): number;
   conv1dBackward(
     x: number,
@@ -403,7 +418,7 @@ export function makeWasmKernels(variant: WasmVariant): Kernels {
       const c = new Call(m);
       if (K === 3 && Cin >= WINOGRAD_MIN_CHANNELS) {
         const [ox, oW, ob] = [c.in(x), c.in(W), bias ? c.in(bias) : 0];
-        m.w.conv1dWinograd(ox, oW, ob, c.out(y, B * Cout * L), B, Cin, Cout, L, c.temp(m.w.winogradScratch(Cin, Cout, L)), relu ? 1 : 0);
+        m.w.conv1dWinograd(ox, oW, ob, c.out(y, B * Cout * L), B, Cin, Cout, L, c.temp(m.w.winogradScratch(Cin, Cout, L)), relu ? 1 : 0, 0);
         c.finish();
         return;
       }
@@ -417,6 +432,23 @@ export function makeWasmKernels(variant: WasmVariant): Kernels {
       if (!(x instanceof Float32Array)) return tsKernels.conv1dBackward(x, W, dy, dx, dW, dbias, B, Cin, Cout, L, K);
       const m = instance();
       const c = new Call(m);
+      if (K === 3 && Cin >= WINOGRAD_MIN_CHANNELS) {
+        const [ox, oW, ody] = [c.in(x), c.in(W), c.in(dy)];
+        if (dx && Cout >= WINOGRAD_MIN_CHANNELS) {
+          // dx += conv(dy, W with channels swapped and taps reversed)
+          const Wf = c.temp(Cin * Cout * 3);
+          m.w.flipKernel3(oW, Wf, Cin, Cout);
+          m.w.conv1dWinograd(ody, Wf, 0, c.out(dx, B * Cin * L, true), B, Cout, Cin, L, c.temp(m.w.winogradScratch(Cout, Cin, L)), 0, 1);
+          dx = null;
+        }
+        if (dW) {
+          const odb = dbias ? c.out(dbias, Cout, true) : 0;
+          m.w.conv1dWinogradWeights(ox, ody, c.out(dW, Cout * Cin * 3, true), odb, B, Cin, Cout, L, c.temp(m.w.winogradWeightsScratch(Cin, Cout, L, B)));
+          dW = null;
+          dbias = null;
+        }
+        if (!dx && !dW && !dbias) return c.finish();
+      }
       const S = ((L + 3) & ~3) + 2 * (K >> 1) + 4;
       const nW = Cout * Cin * K;
       // The kernel adds into dx (skipped when not wanted) and dW (into zeros when not wanted).
