@@ -62,7 +62,10 @@ export function linear(x: Tensor, W: Tensor, b: Tensor | null, epilogue?: Epilog
   const shape = [...x.shape.slice(0, -1), outF];
   return result(y, shape, b ? [x, W, b] : [x, W], (out) => {
     const dy = out.grad!;
-    if (x.requiresGrad) kernels().gemm(false, false, n, inF, outF, dy, W.data, x.gradBuffer(), true);
+    if (x.requiresGrad) {
+      const { grad, fresh } = x.gradTarget();
+      kernels().gemm(false, false, n, inF, outF, dy, W.data, grad, !fresh);
+    }
     if (W.requiresGrad) kernels().gemm(true, false, outF, inF, n, dy, x.data, W.gradBuffer(), true);
     if (b && b.requiresGrad) kernels().columnSums(dy, n, outF, b.gradBuffer());
   });
@@ -95,12 +98,13 @@ export function conv1d(x: Tensor, W: Tensor, b: Tensor | null, epilogue?: { relu
   const y = overwritten(B * Cout * L, x.dtype);
   const Kn = kernels();
   Kn.conv1d(x.data, W.data, b ? b.data : null, y, B, Cin, Cout, L, K, epilogue?.relu);
-  return result(y, [B, Cout, L], b ? [x, W, b] : [x, W], (out) =>
+  return result(y, [B, Cout, L], b ? [x, W, b] : [x, W], (out) => {
+    const dx = x.requiresGrad ? x.gradTarget() : null;
     Kn.conv1dBackward(
       x.data,
       W.data,
       out.grad!,
-      x.requiresGrad ? x.gradBuffer() : null,
+      dx ? dx.grad : null,
       W.requiresGrad ? W.gradBuffer() : null,
       b && b.requiresGrad ? b.gradBuffer() : null,
       B,
@@ -108,8 +112,9 @@ export function conv1d(x: Tensor, W: Tensor, b: Tensor | null, epilogue?: { relu
       Cout,
       L,
       K,
-    ),
-  );
+      dx?.fresh,
+    );
+  });
 }
 
 export interface BatchNormState {
@@ -148,11 +153,12 @@ export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNo
       state.runningVar[c] = (1 - state.momentum) * state.runningVar[c]! + (state.momentum * stats[C + c]! * m) / (m - 1);
     }
   }
-  return result(y, [...x.shape], [x, gamma, beta], (out) =>
+  return result(y, [...x.shape], [x, gamma, beta], (out) => {
+    const dx = x.requiresGrad ? x.gradTarget() : null;
     K.batchNormBackward(
       out.grad!,
       xhat,
-      x.requiresGrad ? x.gradBuffer() : null,
+      dx ? dx.grad : null,
       N,
       C,
       L,
@@ -161,21 +167,28 @@ export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, state: BatchNo
       training,
       gamma.requiresGrad ? gamma.gradBuffer() : null,
       beta.requiresGrad ? beta.gradBuffer() : null,
-    ),
-  );
+      dx?.fresh,
+    );
+  });
 }
 
 export function relu(x: Tensor): Tensor {
   const y = overwritten(x.size, x.dtype);
   kernels().relu(x.data, y);
-  return result(y, [...x.shape], [x], (out) => kernels().reluBackward(y, out.grad!, x.gradBuffer()));
+  return result(y, [...x.shape], [x], (out) => {
+    const { grad, fresh } = x.gradTarget();
+    kernels().reluBackward(y, out.grad!, grad, fresh);
+  });
 }
 
 /** GELU, exact (erf) form as PyTorch's default: x * Phi(x). */
 export function gelu(x: Tensor): Tensor {
   const y = overwritten(x.size, x.dtype);
   kernels().gelu(x.data, y);
-  return result(y, [...x.shape], [x], (out) => kernels().geluBackward(x.data, out.grad!, x.gradBuffer()));
+  return result(y, [...x.shape], [x], (out) => {
+    const { grad, fresh } = x.gradTarget();
+    kernels().geluBackward(x.data, out.grad!, grad, fresh);
+  });
 }
 
 export function add(a: Tensor, b: Tensor): Tensor {
@@ -197,7 +210,10 @@ export function dropout(x: Tensor, p: number, training: boolean, rng: Rng): Tens
   kernels().dropoutMask(mask, p, rng);
   const y = overwritten(x.size, x.dtype);
   kernels().mul(x.data, mask, y, false);
-  return result(y, [...x.shape], [x], (out) => kernels().mul(out.grad!, mask, x.gradBuffer(), true));
+  return result(y, [...x.shape], [x], (out) => {
+    const { grad, fresh } = x.gradTarget();
+    kernels().mul(out.grad!, mask, grad, !fresh);
+  });
 }
 
 /** Same values, another shape (row-major order unchanged). */

@@ -54,6 +54,14 @@ export function scratch(n: number, dtype: DType, zero = true): Arr {
   return a;
 }
 
+/**
+ * Fills every array waiting for reuse with `value`. For tests: with NaN, a backward that adds
+ * into a gradient buffer it was handed unzeroed (Tensor.gradTarget) shows in the gradients.
+ */
+export function fillRecycledArrays(value: number): void {
+  for (const list of freeLists.values()) for (const a of list) a.fill(value);
+}
+
 /** Runs fn; the scratch arrays handed out meanwhile are reused afterwards. Fn must not keep them. */
 export function recycling<T>(fn: () => T): T {
   if (lent) return fn();
@@ -115,6 +123,18 @@ export class Tensor {
     // Graph tensors' gradients live for one step; leaves' (parameters') persist.
     if (!this.grad) this.grad = this.backwardFn ? scratch(this.data.length, this.dtype) : alloc(this.data.length, this.dtype);
     return this.grad;
+  }
+
+  /**
+   * For a backward that writes every value of this tensor's gradient: the buffer, and whether it
+   * is new. A new graph tensor's buffer is not zero-filled (it holds what an earlier step left):
+   * the caller must overwrite it, not add to it, sparing a pass over memory per op (PyTorch also
+   * assigns the first gradient rather than adding it to zeros).
+   */
+  gradTarget(): { grad: Arr; fresh: boolean } {
+    if (this.grad) return { grad: this.grad, fresh: false };
+    this.grad = this.backwardFn ? scratch(this.data.length, this.dtype, false) : alloc(this.data.length, this.dtype);
+    return { grad: this.grad, fresh: true };
   }
 
   /** The value of a one-element tensor. */

@@ -38,15 +38,28 @@ export interface Kernels {
   adamStep(p: Arr, g: Arr, m: Arr, v: Arr, o: AdamStepOptions): void;
   /** y[b, co, l] = bias[co] + sum_ci,k W[co, ci, k] x[b, ci, l + k - K/2] (zero padding); y overwritten; relu: y = max(0, y). */
   conv1d(x: Arr, W: Arr, bias: Arr | null, y: Arr, B: number, Cin: number, Cout: number, L: number, K: number, relu?: boolean): void;
-  /** Adds the gradients of conv1d into dx, dW, dbias (each may be null: not wanted). */
-  conv1dBackward(x: Arr, W: Arr, dy: Arr, dx: Arr | null, dW: Arr | null, dbias: Arr | null, B: number, Cin: number, Cout: number, L: number, K: number): void;
+  /** Adds the gradients of conv1d into dx, dW, dbias (each may be null: not wanted); overwriteDx: dx = its gradient instead. */
+  conv1dBackward(
+    x: Arr,
+    W: Arr,
+    dy: Arr,
+    dx: Arr | null,
+    dW: Arr | null,
+    dbias: Arr | null,
+    B: number,
+    Cin: number,
+    Cout: number,
+    L: number,
+    K: number,
+    overwriteDx?: boolean,
+  ): void;
   /**
    * Batch normalisation over [N, C, L] (channel c of sample n: the row at (n C + c) L), writing
    * xhat and y = gamma xhat + beta. stats = [mean C | variance C | 1/sqrt(variance + eps) C]:
    * computed from the batch when training, given (mean and 1/std) otherwise.
    */
   batchNorm(x: Arr, y: Arr, xhat: Arr, N: number, C: number, L: number, gamma: Arr, beta: Arr, stats: Float64Array, eps: number, training: boolean): void;
-  /** Adds the gradients of batchNorm (the batch statistics' part when training) into dx, dgamma, dbeta (null: not wanted). */
+  /** Adds the gradients of batchNorm (the batch statistics' part when training) into dx, dgamma, dbeta (null: not wanted); overwriteDx: dx = its gradient instead. */
   batchNormBackward(
     dy: Arr,
     xhat: Arr,
@@ -59,6 +72,7 @@ export interface Kernels {
     training: boolean,
     dgamma: Arr | null,
     dbeta: Arr | null,
+    overwriteDx?: boolean,
   ): void;
   /**
    * Layer normalisation of `rows` rows of width d: xhat = (x - mean) / sqrt(var + eps) (biased
@@ -69,12 +83,12 @@ export interface Kernels {
   layerNormBackward(dy: Arr, xhat: Arr, invStd: Arr, rows: number, d: number, gamma: Arr, dx: Arr | null, dgamma: Arr | null, dbeta: Arr | null): void;
   /** y = max(x, 0). */
   relu(x: Arr, y: Arr): void;
-  /** dx += dy where y > 0. */
-  reluBackward(y: Arr, dy: Arr, dx: Arr): void;
+  /** dx += dy where y > 0 (overwrite: dx = dy there, 0 elsewhere). */
+  reluBackward(y: Arr, dy: Arr, dx: Arr, overwrite?: boolean): void;
   /** y = GELU(x) (exact erf form). */
   gelu(x: Arr, y: Arr): void;
-  /** dx += dy * GELU'(x). */
-  geluBackward(x: Arr, dy: Arr, dx: Arr): void;
+  /** dx += dy * GELU'(x) (overwrite: dx = dy * GELU'(x)). */
+  geluBackward(x: Arr, dy: Arr, dx: Arr, overwrite?: boolean): void;
   /** Dropout multipliers (0, or 1 / (1 - p) with probability 1 - p) drawn in order from `rng`. */
   dropoutMask(mask: Arr, p: number, rng: Rng): void;
   /**

@@ -194,7 +194,8 @@ export const tsKernels: Kernels = {
     }
   },
 
-  conv1dBackward(x, W, dy, dx, dW, dbias, B, Cin, Cout, L, K) {
+  conv1dBackward(x, W, dy, dx, dW, dbias, B, Cin, Cout, L, K, overwriteDx) {
+    if (dx && overwriteDx) dx.fill(0);
     const pad = Math.floor(K / 2);
     const CK = Cin * K;
     const alloc = (n: number) => (x instanceof Float64Array ? new Float64Array(n) : new Float32Array(n));
@@ -263,7 +264,8 @@ export const tsKernels: Kernels = {
     }
   },
 
-  batchNormBackward(dy, xhat, dx, N, C, L, gamma, stats, training, dgamma, dbeta) {
+  batchNormBackward(dy, xhat, dx, N, C, L, gamma, stats, training, dgamma, dbeta, overwriteDx) {
+    if (dx && overwriteDx) dx.fill(0);
     const m = N * L;
     const sumDy = new Float64Array(C);
     const sumDyXhat = new Float64Array(C);
@@ -297,7 +299,8 @@ export const tsKernels: Kernels = {
     for (let i = 0; i < x.length; i++) y[i] = x[i]! > 0 ? x[i]! : 0;
   },
 
-  reluBackward(y, dy, dx) {
+  reluBackward(y, dy, dx, overwrite) {
+    if (overwrite) dx.fill(0);
     for (let i = 0; i < dy.length; i++) if (y[i]! > 0) dx[i]! += dy[i]!;
   },
 
@@ -305,7 +308,8 @@ export const tsKernels: Kernels = {
     for (let i = 0; i < x.length; i++) y[i] = x[i]! * 0.5 * (1 + erf(x[i]! / Math.SQRT2));
   },
 
-  geluBackward(x, dy, dx) {
+  geluBackward(x, dy, dx, overwrite) {
+    if (overwrite) dx.fill(0);
     for (let i = 0; i < dy.length; i++) {
       const v = x[i]!;
       dx[i]! += dy[i]! * (0.5 * (1 + erf(v / Math.SQRT2)) + (v * Math.exp(-0.5 * v * v)) / Math.sqrt(2 * Math.PI));

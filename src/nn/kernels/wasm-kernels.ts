@@ -97,13 +97,14 @@ interface GemmExports {
     dgamma: number,
     dbeta: number,
     scratch: number,
+    overwrite: number,
   ): void;
   reluForward(x: number, y: number, n: number): void;
   addForward(a: number, b: number, y: number, n: number): void;
   mulForward(a: number, b: number, y: number, n: number, accumulate: number): void;
-  reluBackward(y: number, dy: number, dx: number, n: number): void;
+  reluBackward(y: number, dy: number, dx: number, n: number, overwrite: number): void;
   geluForward(x: number, y: number, n: number): void;
-  geluBackward(x: number, dy: number, dx: number, n: number): void;
+  geluBackward(x: number, dy: number, dx: number, n: number, overwrite: number): void;
   dropoutMask(mask: number, n: number, p: number, keep: number): void;
   setRngState(s: number): void;
   getRngState(): number;
@@ -287,17 +288,18 @@ export function makeWasmKernels(variant: WasmVariant): Kernels {
     kernel(m.w, c.in(x), c.out(y), n4);
     c.finish();
   };
-  /** dx += dy * f'(a) elementwise (a = the op's input or output, as the kernel needs). */
+  /** dx += dy * f'(a) elementwise (a = the op's input or output, as the kernel needs); overwrite: dx = dy * f'(a). */
   const elementwiseBackward = (
-    kernel: (w: GemmExports, a: number, dy: number, dx: number, n: number) => void,
+    kernel: (w: GemmExports, a: number, dy: number, dx: number, n: number, overwrite: number) => void,
     a: Float32Array,
     dy: Float32Array,
     dx: Float32Array,
+    overwrite = false,
   ) => {
     const m = instance();
     const c = new Call(m);
     const n4 = (a.length + 3) & ~3;
-    kernel(m.w, c.in(a), c.in(dy), c.out(dx, dx.length, true), n4);
+    kernel(m.w, c.in(a), c.in(dy), c.out(dx, dx.length, !overwrite), n4, overwrite ? 1 : 0);
     c.finish();
   };
   return {
@@ -428,8 +430,8 @@ export function makeWasmKernels(variant: WasmVariant): Kernels {
       c.finish();
     },
 
-    conv1dBackward(x, W, dy, dx, dW, dbias, B, Cin, Cout, L, K) {
-      if (!(x instanceof Float32Array)) return tsKernels.conv1dBackward(x, W, dy, dx, dW, dbias, B, Cin, Cout, L, K);
+    conv1dBackward(x, W, dy, dx, dW, dbias, B, Cin, Cout, L, K, overwriteDx) {
+      if (!(x instanceof Float32Array)) return tsKernels.conv1dBackward(x, W, dy, dx, dW, dbias, B, Cin, Cout, L, K, overwriteDx);
       const m = instance();
       const c = new Call(m);
       if (K === 3 && Cin >= WINOGRAD_MIN_CHANNELS) {
@@ -438,7 +440,19 @@ export function makeWasmKernels(variant: WasmVariant): Kernels {
           // dx += conv(dy, W with channels swapped and taps reversed)
           const Wf = c.temp(Cin * Cout * 3);
           m.w.flipKernel3(oW, Wf, Cin, Cout);
-          m.w.conv1dWinograd(ody, Wf, 0, c.out(dx, B * Cin * L, true), B, Cout, Cin, L, c.temp(m.w.winogradScratch(Cout, Cin, L)), 0, 1);
+          m.w.conv1dWinograd(
+            ody,
+            Wf,
+            0,
+            c.out(dx, B * Cin * L, !overwriteDx),
+            B,
+            Cout,
+            Cin,
+            L,
+            c.temp(m.w.winogradScratch(Cout, Cin, L)),
+            0,
+            overwriteDx ? 0 : 1,
+          );
           dx = null;
         }
         if (dW) {
@@ -453,6 +467,7 @@ export function makeWasmKernels(variant: WasmVariant): Kernels {
       const nW = Cout * Cin * K;
       // The kernel adds into dx (skipped when not wanted) and dW (into zeros when not wanted).
       const oW = dW ? c.out(dW, nW, true) : c.zeros(nW);
+      if (dx && overwriteDx) dx.fill(0);
       const odx = dx ? c.out(dx, B * Cin * L, true) : 0;
       const odb = dbias ? c.out(dbias, Cout, true) : 0;
       m.w.conv1dBackward(c.in(x), c.in(W), c.in(dy), odx, oW, odb, B, Cin, Cout, L, K, c.temp((Cin + Cout) * S + L + 24 + 4 * nW));
@@ -469,8 +484,8 @@ export function makeWasmKernels(variant: WasmVariant): Kernels {
       c.finish();
     },
 
-    batchNormBackward(dy, xhat, dx, N, C, L, gamma, stats, training, dgamma, dbeta) {
-      if (!(dy instanceof Float32Array)) return tsKernels.batchNormBackward(dy, xhat, dx, N, C, L, gamma, stats, training, dgamma, dbeta);
+    batchNormBackward(dy, xhat, dx, N, C, L, gamma, stats, training, dgamma, dbeta, overwriteDx) {
+      if (!(dy instanceof Float32Array)) return tsKernels.batchNormBackward(dy, xhat, dx, N, C, L, gamma, stats, training, dgamma, dbeta, overwriteDx);
       const m = instance();
       const c = new Call(m);
       const n = N * C * L;
@@ -478,7 +493,7 @@ export function makeWasmKernels(variant: WasmVariant): Kernels {
       m.w.bnBackward(
         c.in(dy, n),
         c.in(xhat, n),
-        dx ? c.out(dx, n, true) : 0,
+        dx ? c.out(dx, n, !overwriteDx) : 0,
         N,
         C,
         L,
@@ -488,6 +503,7 @@ export function makeWasmKernels(variant: WasmVariant): Kernels {
         odg,
         odb,
         c.temp(4 * C),
+        overwriteDx ? 1 : 0,
       );
       c.finish();
       const heap = m.heap();
@@ -500,9 +516,9 @@ export function makeWasmKernels(variant: WasmVariant): Kernels {
       elementwise((w, ox, oy, n) => w.reluForward(ox, oy, n), x, y);
     },
 
-    reluBackward(y, dy, dx) {
-      if (!(y instanceof Float32Array) || !(dx instanceof Float32Array)) return tsKernels.reluBackward(y, dy, dx);
-      elementwiseBackward((w, oy, ody, odx, n) => w.reluBackward(oy, ody, odx, n), y, dy as Float32Array, dx);
+    reluBackward(y, dy, dx, overwrite) {
+      if (!(y instanceof Float32Array) || !(dx instanceof Float32Array)) return tsKernels.reluBackward(y, dy, dx, overwrite);
+      elementwiseBackward((w, oy, ody, odx, n, o) => w.reluBackward(oy, ody, odx, n, o), y, dy as Float32Array, dx, overwrite);
     },
 
     gelu(x, y) {
@@ -510,9 +526,9 @@ export function makeWasmKernels(variant: WasmVariant): Kernels {
       elementwise((w, ox, oy, n) => w.geluForward(ox, oy, n), x, y);
     },
 
-    geluBackward(x, dy, dx) {
-      if (!(x instanceof Float32Array) || !(dx instanceof Float32Array)) return tsKernels.geluBackward(x, dy, dx);
-      elementwiseBackward((w, ox, ody, odx, n) => w.geluBackward(ox, ody, odx, n), x, dy as Float32Array, dx);
+    geluBackward(x, dy, dx, overwrite) {
+      if (!(x instanceof Float32Array) || !(dx instanceof Float32Array)) return tsKernels.geluBackward(x, dy, dx, overwrite);
+      elementwiseBackward((w, ox, ody, odx, n, o) => w.geluBackward(ox, ody, odx, n, o), x, dy as Float32Array, dx, overwrite);
     },
 
     dropoutMask(mask, p, rng) {

@@ -100,7 +100,7 @@ function bnForwardDense(x: usize, y: usize, xhat: usize, N: i32, C: i32, gamma: 
   if (C4 < C) bnForwardSweep(x, y, xhat, N, C, 1, gamma, beta, stats, eps, training, scratch, C4);
 }
 
-function bnBackwardDense(dy: usize, xhat: usize, dx: usize, N: i32, C: i32, gamma: usize, stats: usize, training: bool, dgamma: usize, dbeta: usize, scratch: usize): void {
+function bnBackwardDense(dy: usize, xhat: usize, dx: usize, N: i32, C: i32, gamma: usize, stats: usize, training: bool, dgamma: usize, dbeta: usize, scratch: usize, overwrite: bool): void {
   const C4 = C & ~3;
   const rowBytes = <usize>C << 2;
   const m = <f32>N;
@@ -134,10 +134,10 @@ function bnBackwardDense(dy: usize, xhat: usize, dx: usize, N: i32, C: i32, gamm
     let r = at(dx, c);
     for (let n = 0; n < N; n++, p += rowBytes, q += rowBytes, r += rowBytes) {
       const t = f32x4.add(f32x4.add(f32x4.mul(A, v128.load(p)), B), f32x4.mul(D, v128.load(q)));
-      v128.store(r, f32x4.add(v128.load(r), t));
+      v128.store(r, overwrite ? t : f32x4.add(v128.load(r), t));
     }
   }
-  if (C4 < C) bnBackwardSweep(dy, xhat, dx, N, C, 1, gamma, stats, training, dgamma, dbeta, scratch, C4);
+  if (C4 < C) bnBackwardSweep(dy, xhat, dx, N, C, 1, gamma, stats, training, dgamma, dbeta, scratch, C4, overwrite);
 }
 
 // training: computes the batch statistics into stats; else stats holds mean and 1/std already.
@@ -202,13 +202,14 @@ function bnForwardSweep(x: usize, y: usize, xhat: usize, N: i32, C: i32, L: i32,
 // dgamma += sum dy xhat, dbeta += sum dy; dx += (training) g is / m (m dy - sum dy - xhat sum dy xhat)
 // or (eval) g is dy.
 // scratch: 2 C float64.
-export function bnBackward(dy: usize, xhat: usize, dx: usize, N: i32, C: i32, L: i32, gamma: usize, stats: usize, training: bool, dgamma: usize, dbeta: usize, scratch: usize): void {
-  if (L == 1) bnBackwardDense(dy, xhat, dx, N, C, gamma, stats, training, dgamma, dbeta, scratch);
-  else bnBackwardSweep(dy, xhat, dx, N, C, L, gamma, stats, training, dgamma, dbeta, scratch, 0);
+// overwrite: dx = its gradient instead of dx +=.
+export function bnBackward(dy: usize, xhat: usize, dx: usize, N: i32, C: i32, L: i32, gamma: usize, stats: usize, training: bool, dgamma: usize, dbeta: usize, scratch: usize, overwrite: bool): void {
+  if (L == 1) bnBackwardDense(dy, xhat, dx, N, C, gamma, stats, training, dgamma, dbeta, scratch, overwrite);
+  else bnBackwardSweep(dy, xhat, dx, N, C, L, gamma, stats, training, dgamma, dbeta, scratch, 0, overwrite);
 }
 
 // The backward pass in memory order (see bnForwardSweep), channels from c0 on.
-function bnBackwardSweep(dy: usize, xhat: usize, dx: usize, N: i32, C: i32, L: i32, gamma: usize, stats: usize, training: bool, dgamma: usize, dbeta: usize, scratch: usize, c0: i32): void {
+function bnBackwardSweep(dy: usize, xhat: usize, dx: usize, N: i32, C: i32, L: i32, gamma: usize, stats: usize, training: bool, dgamma: usize, dbeta: usize, scratch: usize, c0: i32, overwrite: bool): void {
   const m = <f32>(N * L);
   const s1 = scratch;
   const s2 = f64at(scratch, C);
@@ -239,9 +240,12 @@ function bnBackwardSweep(dy: usize, xhat: usize, dx: usize, N: i32, C: i32, L: i
       let l = 0;
       for (; l + 4 <= L; l += 4) {
         const t = f32x4.add(f32x4.add(f32x4.mul(av, v128.load(at(dy, o + l))), bv), f32x4.mul(dv, v128.load(at(xhat, o + l))));
-        v128.store(at(dx, o + l), f32x4.add(v128.load(at(dx, o + l)), t));
+        v128.store(at(dx, o + l), overwrite ? t : f32x4.add(v128.load(at(dx, o + l)), t));
       }
-      for (; l < L; l++) store<f32>(at(dx, o + l), load<f32>(at(dx, o + l)) + A * load<f32>(at(dy, o + l)) + B + D * load<f32>(at(xhat, o + l)));
+      for (; l < L; l++) {
+        const t: f32 = A * load<f32>(at(dy, o + l)) + B + D * load<f32>(at(xhat, o + l));
+        store<f32>(at(dx, o + l), overwrite ? t : load<f32>(at(dx, o + l)) + t);
+      }
     }
   }
 }

@@ -15,15 +15,16 @@ export function geluForward(x: usize, y: usize, n: i32): void {
   }
 }
 
-// dx += dy (Phi(x) + x phi(x)), phi the standard normal density.
-export function geluBackward(x: usize, dy: usize, dx: usize, n: i32): void {
+// dx += dy (Phi(x) + x phi(x)), phi the standard normal density (overwrite: dx =).
+export function geluBackward(x: usize, dy: usize, dx: usize, n: i32, overwrite: bool): void {
   for (let i = 0; i < n; i += 4) {
     const o = <usize>i << 2;
     const v = v128.load(x + o);
     const Phi = f32x4.mul(f32x4.splat(0.5), f32x4.add(f32x4.splat(1.0), verf(f32x4.mul(v, f32x4.splat(INV_SQRT2)))));
     const dens = f32x4.mul(f32x4.splat(INV_SQRT_2PI), vexp(f32x4.mul(f32x4.splat(-0.5), f32x4.mul(v, v))));
     const g = f32x4.add(Phi, f32x4.mul(v, dens));
-    v128.store(dx + o, f32x4.add(v128.load(dx + o), f32x4.mul(v128.load(dy + o), g)));
+    const t = f32x4.mul(v128.load(dy + o), g);
+    v128.store(dx + o, overwrite ? t : f32x4.add(v128.load(dx + o), t));
   }
 }
 
@@ -58,13 +59,14 @@ export function reluForward(x: usize, y: usize, n: i32): void {
   }
 }
 
-// dx += dy where y > 0 (branch-free: the sign pattern of activations is random).
-export function reluBackward(y: usize, dy: usize, dx: usize, n: i32): void {
+// dx += dy where y > 0 (branch-free: the sign pattern of activations is random); overwrite: dx =.
+export function reluBackward(y: usize, dy: usize, dx: usize, n: i32, overwrite: bool): void {
   const zero = f32x4.splat(0);
   for (let i = 0; i < n; i += 4) {
     const o = <usize>i << 2;
     const keep = f32x4.gt(v128.load(y + o), zero);
-    v128.store(dx + o, f32x4.add(v128.load(dx + o), v128.and(v128.load(dy + o), keep)));
+    const t = v128.and(v128.load(dy + o), keep);
+    v128.store(dx + o, overwrite ? t : f32x4.add(v128.load(dx + o), t));
   }
 }
 

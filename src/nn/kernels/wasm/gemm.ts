@@ -17,15 +17,17 @@ export function transpose(src: usize, dst: usize, rows: i32, cols: i32): void {
 }
 
 // aI, aK: byte strides of A between rows i and between steps k.
-@inline function tile4x8(A: usize, aI: usize, aK: usize, B: usize, C: usize, N: i32, i: i32, j: i32, k0: i32, k1: i32): void {
+// fresh: C's values are not read, the sums start from zero (C is overwritten).
+@inline function tile4x8(A: usize, aI: usize, aK: usize, B: usize, C: usize, N: i32, i: i32, j: i32, k0: i32, k1: i32, fresh: bool): void {
   const c0 = C + <usize>(i * N + j) * 4;
   const c1 = c0 + <usize>N * 4;
   const c2 = c1 + <usize>N * 4;
   const c3 = c2 + <usize>N * 4;
-  let s00 = v128.load(c0), s01 = v128.load(c0, 16);
-  let s10 = v128.load(c1), s11 = v128.load(c1, 16);
-  let s20 = v128.load(c2), s21 = v128.load(c2, 16);
-  let s30 = v128.load(c3), s31 = v128.load(c3, 16);
+  const z = f32x4.splat(0);
+  let s00 = fresh ? z : v128.load(c0), s01 = fresh ? z : v128.load(c0, 16);
+  let s10 = fresh ? z : v128.load(c1), s11 = fresh ? z : v128.load(c1, 16);
+  let s20 = fresh ? z : v128.load(c2), s21 = fresh ? z : v128.load(c2, 16);
+  let s30 = fresh ? z : v128.load(c3), s31 = fresh ? z : v128.load(c3, 16);
   let a = A + <usize>i * aI + <usize>k0 * aK;
   let b = B + <usize>(k0 * N + j) * 4;
   const rowB = <usize>N * 4;
@@ -53,9 +55,10 @@ export function transpose(src: usize, dst: usize, rows: i32, cols: i32): void {
   v128.store(c3, s30); v128.store(c3, s31, 16);
 }
 
-@inline function tile1x8(A: usize, aI: usize, aK: usize, B: usize, C: usize, N: i32, i: i32, j: i32, k0: i32, k1: i32): void {
+@inline function tile1x8(A: usize, aI: usize, aK: usize, B: usize, C: usize, N: i32, i: i32, j: i32, k0: i32, k1: i32, fresh: bool): void {
   const c0 = C + <usize>(i * N + j) * 4;
-  let s0 = v128.load(c0), s1 = v128.load(c0, 16);
+  const z = f32x4.splat(0);
+  let s0 = fresh ? z : v128.load(c0), s1 = fresh ? z : v128.load(c0, 16);
   let a = A + <usize>i * aI + <usize>k0 * aK;
   let b = B + <usize>(k0 * N + j) * 4;
   const rowB = <usize>N * 4;
@@ -69,9 +72,9 @@ export function transpose(src: usize, dst: usize, rows: i32, cols: i32): void {
   v128.store(c0, s0); v128.store(c0, s1, 16);
 }
 
-@inline function scalarCell(A: usize, aI: usize, aK: usize, B: usize, C: usize, N: i32, i: i32, j: i32, k0: i32, k1: i32): void {
+@inline function scalarCell(A: usize, aI: usize, aK: usize, B: usize, C: usize, N: i32, i: i32, j: i32, k0: i32, k1: i32, fresh: bool): void {
   const c = C + <usize>(i * N + j) * 4;
-  let s = load<f32>(c);
+  let s: f32 = fresh ? 0 : load<f32>(c);
   for (let k = k0; k < k1; k++) s += load<f32>(A + <usize>i * aI + <usize>k * aK) * load<f32>(B + <usize>(k * N + j) * 4);
   store<f32>(c, s);
 }
@@ -80,24 +83,27 @@ export function transpose(src: usize, dst: usize, rows: i32, cols: i32): void {
 export function gemm(M: i32, N: i32, K: i32, A: usize, B: usize, C: usize, accumulate: bool, bias: usize, relu: bool, transA: bool): void {
   const aI: usize = transA ? 4 : <usize>K * 4;
   const aK: usize = transA ? <usize>M * 4 : 4;
-  if (!accumulate) memory.fill(C, 0, <usize>(M * N) * 4);
+  // Without accumulate or bias, C is never read: the first K block's tiles start from zero.
+  const fresh = !accumulate && !bias && K > 0;
+  if (!accumulate && !fresh) memory.fill(C, 0, <usize>(M * N) * 4);
   if (bias) columnAdd(C, bias, M, N);
   const N8 = N & ~7;
   const M4 = M & ~3;
   for (let k0 = 0; k0 < K; k0 += KBLOCK) {
     const k1 = min(K, k0 + KBLOCK);
+    const f = fresh && k0 == 0;
     for (let i = 0; i < M4; i += 4) {
-      for (let j = 0; j < N8; j += 8) tile4x8(A, aI, aK, B, C, N, i, j, k0, k1);
+      for (let j = 0; j < N8; j += 8) tile4x8(A, aI, aK, B, C, N, i, j, k0, k1, f);
       for (let j = N8; j < N; j++) {
-        scalarCell(A, aI, aK, B, C, N, i, j, k0, k1);
-        scalarCell(A, aI, aK, B, C, N, i + 1, j, k0, k1);
-        scalarCell(A, aI, aK, B, C, N, i + 2, j, k0, k1);
-        scalarCell(A, aI, aK, B, C, N, i + 3, j, k0, k1);
+        scalarCell(A, aI, aK, B, C, N, i, j, k0, k1, f);
+        scalarCell(A, aI, aK, B, C, N, i + 1, j, k0, k1, f);
+        scalarCell(A, aI, aK, B, C, N, i + 2, j, k0, k1, f);
+        scalarCell(A, aI, aK, B, C, N, i + 3, j, k0, k1, f);
       }
     }
     for (let i = M4; i < M; i++) {
-      for (let j = 0; j < N8; j += 8) tile1x8(A, aI, aK, B, C, N, i, j, k0, k1);
-      for (let j = N8; j < N; j++) scalarCell(A, aI, aK, B, C, N, i, j, k0, k1);
+      for (let j = 0; j < N8; j += 8) tile1x8(A, aI, aK, B, C, N, i, j, k0, k1, f);
+      for (let j = N8; j < N; j++) scalarCell(A, aI, aK, B, C, N, i, j, k0, k1, f);
     }
   }
   if (relu) clampBelowZero(C, M * N);
