@@ -559,7 +559,7 @@ export function makeWasmKernels(variant: WasmVariant): Kernels {
       const oQkv = c.in(qkv);
       const [oY, oP] = [c.out(y), keep ? c.out(P) : 0];
       const oM = M ? c.out(M) : c.temp(p > 0 ? nP : 0);
-      const oS = c.temp(2 * T * dh + dh * ((T + 7) & ~7) + 4 * Tp);
+      const oS = c.temp(2 * T * dh + dh * ((T + 7) & ~7) + 8 * Tp);
       const [state, spare] = rng.getState();
       m.w.setRngState(state);
       m.w.attentionForward(oQkv, oY, oP, oM, B, T, d, heads, scale, p, oS);

@@ -81,7 +81,7 @@ function gather(qkv: usize, b: i32, h: i32, T: i32, d: i32, dh: i32, Tp: i32, sc
 @inline function softmaxRow(row: usize, T: i32, Tp: i32, mrow: usize, p: f64, keep: f32): void {
   for (let u = T; u < Tp; u++) store<f32>(at(row, u), -Infinity); // exp gives exactly 0
   let mv = v128.load(row);
-  for (let u = 4; u < Tp; u += 4) mv = f32x4.max(mv, v128.load(at(row, u)));
+  for (let u = 4; u < Tp; u += 4) mv = f32x4.pmax(mv, v128.load(at(row, u))); // NaN rows give NaN through exp anyway
   const mx = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
   const mxv = f32x4.splat(mx);
   let sv = f32x4.splat(0);
@@ -135,31 +135,29 @@ function gather(qkv: usize, b: i32, h: i32, T: i32, d: i32, dh: i32, Tp: i32, sc
   }
 }
 
-// Output rows of four queries, head width 8: y[t + j, :] = sum_u w[j, u] V[u, :] (w = P, times
-// the dropout masks when p > 0). Each V row is loaded once for the four queries.
-@inline function values4x8(V: usize, T: i32, r0: usize, r1: usize, r2: usize, r3: usize, m0: usize, m1: usize, m2: usize, m3: usize, p: f64, y0: usize, yStride: usize): void {
+// Output rows of four queries, head width 8: y[t + j, :] = sum_u w[j, u] V[u, :] with the four
+// weight rows `ws` bytes apart from w (P, or P times the dropout masks). Each V row is loaded once
+// for the four queries. Few live values, so V8 keeps all eight sums in registers.
+@inline function values4x8(V: usize, T: i32, w: usize, ws: usize, y0: usize, yStride: usize): void {
   let s00 = f32x4.splat(0), s01 = f32x4.splat(0), s10 = f32x4.splat(0), s11 = f32x4.splat(0);
   let s20 = f32x4.splat(0), s21 = f32x4.splat(0), s30 = f32x4.splat(0), s31 = f32x4.splat(0);
   let vr = V;
-  for (let u = 0; u < T; u++) {
+  const end = w + (<usize>T << 2);
+  for (; w < end; w += 4) {
     const v0 = v128.load(vr);
     const v1 = v128.load(vr, 16);
-    let w0 = load<f32>(at(r0, u)), w1 = load<f32>(at(r1, u)), w2 = load<f32>(at(r2, u)), w3 = load<f32>(at(r3, u));
-    if (p > 0) {
-      w0 *= load<f32>(at(m0, u));
-      w1 *= load<f32>(at(m1, u));
-      w2 *= load<f32>(at(m2, u));
-      w3 *= load<f32>(at(m3, u));
-    }
-    const x0 = f32x4.splat(w0), x1 = f32x4.splat(w1), x2 = f32x4.splat(w2), x3 = f32x4.splat(w3);
-    s00 = madd(x0, v0, s00);
-    s01 = madd(x0, v1, s01);
-    s10 = madd(x1, v0, s10);
-    s11 = madd(x1, v1, s11);
-    s20 = madd(x2, v0, s20);
-    s21 = madd(x2, v1, s21);
-    s30 = madd(x3, v0, s30);
-    s31 = madd(x3, v1, s31);
+    let x = v128.load32_splat(w);
+    s00 = madd(x, v0, s00);
+    s01 = madd(x, v1, s01);
+    x = v128.load32_splat(w + ws);
+    s10 = madd(x, v0, s10);
+    s11 = madd(x, v1, s11);
+    x = v128.load32_splat(w + 2 * ws);
+    s20 = madd(x, v0, s20);
+    s21 = madd(x, v1, s21);
+    x = v128.load32_splat(w + 3 * ws);
+    s30 = madd(x, v0, s30);
+    s31 = madd(x, v1, s31);
     vr += 32;
   }
   v128.store(y0, s00);
@@ -182,6 +180,7 @@ export function attentionForward(qkv: usize, y: usize, P: usize, M: usize, B: i3
   const KT = at(V, T * dh);
   // P = 0: no backward pass follows, the probabilities of four rows at a time live in scratch.
   const rowScratch = at(KT, dh * Tp8);
+  const masked = at(rowScratch, 4 * Tp); // four rows of P times the dropout masks
   const keep: f32 = p > 0 ? <f32>(1.0 / (1.0 - p)) : 1;
   memory.fill(KT, 0, <usize>(dh * Tp8) << 2);
   const yStride = <usize>d << 2;
@@ -206,7 +205,13 @@ export function attentionForward(qkv: usize, y: usize, P: usize, M: usize, B: i3
         softmaxRow(r1, T, Tp, m1, p, keep);
         softmaxRow(r2, T, Tp, m2, p, keep);
         softmaxRow(r3, T, Tp, m3, p, keep);
-        values4x8(V, T, r0, r1, r2, r3, m0, m1, m2, m3, p, at(y, (b * T + t) * d + h * 8), yStride);
+        let w = r0;
+        if (p > 0) {
+          // the rows and masks of the four queries are contiguous (stride Tp): one product pass
+          for (let u = 0; u < 4 * Tp; u += 4) v128.store(at(masked, u), f32x4.mul(v128.load(at(r0, u)), v128.load(at(m0, u))));
+          w = masked;
+        }
+        values4x8(V, T, w, <usize>Tp << 2, at(y, (b * T + t) * d + h * 8), yStride);
       }
     }
     for (; t < T; t++) {

@@ -2,7 +2,7 @@
 // (no im2col): each output row is a sum of shifted input rows, 4 positions per vector. Input
 // rows are first copied into a zero-padded scratch row so the shifts need no bounds checks.
 
-import { madd } from "./vmath";
+import { madd, relu4 } from "./vmath";
 
 @inline function at(base: usize, i: i32): usize {
   return base + (<usize>i << 2);
@@ -72,8 +72,8 @@ export function conv1dForward(x: usize, W: usize, bias: usize, y: usize, B: i32,
           xr = at(xr, S);
         }
         if (relu) {
-          a00 = f32x4.max(a00, z); a01 = f32x4.max(a01, z); a10 = f32x4.max(a10, z); a11 = f32x4.max(a11, z);
-          a20 = f32x4.max(a20, z); a21 = f32x4.max(a21, z); a30 = f32x4.max(a30, z); a31 = f32x4.max(a31, z);
+          a00 = relu4(a00); a01 = relu4(a01); a10 = relu4(a10); a11 = relu4(a11);
+          a20 = relu4(a20); a21 = relu4(a21); a30 = relu4(a30); a31 = relu4(a31);
         }
         const r = at(rows, l);
         v128.store(r, a00);
@@ -96,7 +96,7 @@ export function conv1dForward(x: usize, W: usize, bias: usize, y: usize, B: i32,
           const wr = at(W, (co * Cin + ci) * K);
           for (let k = 0; k < K; k++) acc = madd(v128.load32_splat(at(wr, k)), v128.load(at(xr, k)), acc);
         }
-        v128.store(at(rows, l), relu ? f32x4.max(acc, f32x4.splat(0)) : acc);
+        v128.store(at(rows, l), relu ? relu4(acc) : acc);
       }
       memory.copy(at(y, (b * Cout + co) * L), rows, <usize>L << 2);
     }

@@ -1,6 +1,6 @@
 // AssemblyScript: elementwise kernels over float32 arrays at byte offsets of this module's memory.
 import { uniform } from "./rng";
-import { verf, vexp } from "./vmath";
+import { relu4, verf, vexp } from "./vmath";
 
 const INV_SQRT2: f32 = 0.70710678118654752;
 const INV_SQRT_2PI: f32 = 0.3989422804014327;
@@ -55,7 +55,7 @@ export function reluForward(x: usize, y: usize, n: i32): void {
   const zero = f32x4.splat(0);
   for (let i = 0; i < n; i += 4) {
     const o = <usize>i << 2;
-    v128.store(y + o, f32x4.max(v128.load(x + o), zero));
+    v128.store(y + o, relu4(v128.load(x + o)));
   }
 }
 

@@ -4,7 +4,7 @@
 // rows i, between steps k), so a transposed A needs no copy. Register tile 4 x 8 (8 f32x4
 // accumulators), K blocked so a B panel stays in cache.
 
-import { madd } from "./vmath";
+import { madd, relu4 } from "./vmath";
 
 const KBLOCK: i32 = 256;
 
@@ -113,7 +113,7 @@ export function gemm(M: i32, N: i32, K: i32, A: usize, B: usize, C: usize, accum
 function clampBelowZero(C: usize, n: i32): void {
   const zero = f32x4.splat(0);
   let i = 0;
-  for (; i + 4 <= n; i += 4) v128.store(C + (<usize>i << 2), f32x4.max(v128.load(C + (<usize>i << 2)), zero));
+  for (; i + 4 <= n; i += 4) v128.store(C + (<usize>i << 2), relu4(v128.load(C + (<usize>i << 2))));
   for (; i < n; i++) store<f32>(C + (<usize>i << 2), max<f32>(load<f32>(C + (<usize>i << 2)), 0));
 }
 

@@ -10,6 +10,7 @@
 // four samples and every GEMM is 8 * tiles wide (whole 4 x 8 register tiles).
 
 import { gemm } from "./gemm";
+import { relu4 } from "./vmath";
 
 const GROUP: i32 = 8; // samples per pass
 
@@ -113,7 +114,7 @@ export function conv1dWinograd(x: usize, W: usize, bias: usize, y: usize, B: i32
           let y3 = f32x4.add(f32x4.add(n12, f32x4.mul(eight, n34)), m5);
           y0 = f32x4.add(y0, bv); y1 = f32x4.add(y1, bv); y2 = f32x4.add(y2, bv); y3 = f32x4.add(y3, bv);
           if (relu) {
-            y0 = f32x4.max(y0, zero); y1 = f32x4.max(y1, zero); y2 = f32x4.max(y2, zero); y3 = f32x4.max(y3, zero);
+            y0 = relu4(y0); y1 = relu4(y1); y2 = relu4(y2); y3 = relu4(y3);
           }
           const l = 4 * t;
           const o = at(y, ((b0 + h) * Cout + co) * L + l);
