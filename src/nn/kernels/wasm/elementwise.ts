@@ -1,5 +1,5 @@
 // AssemblyScript: elementwise kernels over float32 arrays at byte offsets of this module's memory.
-import { uniform } from "./rng";
+import { keepThreshold, next4Bits, uniform } from "./rng";
 import { relu4, verf, vexp } from "./vmath";
 
 const INV_SQRT2: f32 = 0.70710678118654752;
@@ -29,8 +29,13 @@ export function geluBackward(x: usize, dy: usize, dx: usize, n: i32, overwrite: 
 }
 
 // Dropout multipliers: keep (1 / (1 - p)) with probability 1 - p, else 0, in stream order.
+// Four draws at a time (next4Bits), compared as integers (keepThreshold): the same masks.
 export function dropoutMask(mask: usize, n: i32, p: f64, keep: f32): void {
-  for (let i = 0; i < n; i++) store<f32>(mask + (<usize>i << 2), uniform() >= p ? keep : 0);
+  const thr = i32x4.splat(keepThreshold(p));
+  const kv = f32x4.splat(keep);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(mask + (<usize>i << 2), v128.and(i32x4.ge_u(next4Bits(), thr), kv));
+  for (; i < n; i++) store<f32>(mask + (<usize>i << 2), uniform() >= p ? keep : 0);
 }
 
 // y = a + b, n a multiple of 4.

@@ -11,6 +11,23 @@ export function getRngState(): u32 {
   return rngState;
 }
 
+// Mulberry32 is a hash of a counter (the state, advanced by a constant per draw), so four
+// consecutive draws can be computed at once: lanes 0..3 hold the next four draws' 32 bits
+// (a draw's uniform is bits / 2^32), and the state advances by four draws.
+@inline export function next4Bits(): v128 {
+  const a = i32x4.add(i32x4.splat(rngState), i32x4(0x6d2b79f5, <i32>0xda56f3ea, 0x47826ddf, <i32>0xb4ade7d4));
+  rngState += 0xb4ade7d4; // 4 * 0x6d2b79f5 mod 2^32
+  let t = i32x4.mul(v128.xor(a, i32x4.shr_u(a, 15)), v128.or(a, i32x4.splat(1)));
+  t = v128.xor(t, i32x4.add(t, i32x4.mul(v128.xor(t, i32x4.shr_u(t, 7)), v128.or(t, i32x4.splat(61)))));
+  return v128.xor(t, i32x4.shr_u(t, 14));
+}
+
+// The smallest 32-bit draw whose uniform (bits / 2^32, exact in f64) is >= p, for p in [0, 1):
+// uniform() >= p exactly when bits >= this, so vector and scalar draws keep the same elements.
+@inline export function keepThreshold(p: f64): u32 {
+  return <u32>min(Math.ceil(p * 4294967296.0), 4294967295.0);
+}
+
 @inline export function uniform(): f64 {
   rngState = rngState + 0x6d2b79f5;
   let t: u32 = rngState;
