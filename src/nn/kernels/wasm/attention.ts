@@ -21,6 +21,21 @@ import { madd, vexp } from "./vmath";
 // transposed KT / VT [dh, Tp] (padding columns must be zero).
 function gather(qkv: usize, b: i32, h: i32, T: i32, d: i32, dh: i32, Tp: i32, scale: f32, Qs: usize, K: usize, V: usize, KT: usize, VT: usize): void {
   const d3 = 3 * d;
+  if (dh == 8 && !K && !VT) {
+    // the forward's case: q and v rows as vectors, k transposed
+    const sv = f32x4.splat(scale);
+    for (let t = 0; t < T; t++) {
+      const src = at(qkv, (b * T + t) * d3 + h * 8);
+      v128.store(at(Qs, t * 8), f32x4.mul(v128.load(src), sv));
+      v128.store(at(Qs, t * 8 + 4), f32x4.mul(v128.load(at(src, 4)), sv));
+      if (V) {
+        v128.store(at(V, t * 8), v128.load(at(src, 2 * d)));
+        v128.store(at(V, t * 8 + 4), v128.load(at(src, 2 * d + 4)));
+      }
+      if (KT) for (let i = 0; i < 8; i++) store<f32>(at(KT, i * Tp + t), load<f32>(at(src, d + i)));
+    }
+    return;
+  }
   for (let t = 0; t < T; t++) {
     const src = at(qkv, (b * T + t) * d3 + h * dh);
     for (let i = 0; i < dh; i++) {

@@ -29,14 +29,13 @@
 // erf on 4 lanes (Abramowitz & Stegun 7.1.26: absolute error <= 1.5e-7, float32 level), odd.
 @inline export function verf(x: v128): v128 {
   const ax = f32x4.abs(x);
-  const t = f32x4.div(f32x4.splat(1.0), f32x4.add(f32x4.splat(1.0), f32x4.mul(f32x4.splat(0.3275911), ax)));
-  let y = f32x4.splat(1.061405429);
-  y = f32x4.add(f32x4.mul(y, t), f32x4.splat(-1.453152027));
-  y = f32x4.add(f32x4.mul(y, t), f32x4.splat(1.421413741));
-  y = f32x4.add(f32x4.mul(y, t), f32x4.splat(-0.284496736));
-  y = f32x4.add(f32x4.mul(y, t), f32x4.splat(0.254829592));
+  const t = f32x4.div(f32x4.splat(1.0), madd(f32x4.splat(0.3275911), ax, f32x4.splat(1.0)));
+  let y = madd(f32x4.splat(1.061405429), t, f32x4.splat(-1.453152027));
+  y = madd(y, t, f32x4.splat(1.421413741));
+  y = madd(y, t, f32x4.splat(-0.284496736));
+  y = madd(y, t, f32x4.splat(0.254829592));
   y = f32x4.mul(y, t);
-  const e = f32x4.sub(f32x4.splat(1.0), f32x4.mul(y, vexp(f32x4.neg(f32x4.mul(ax, ax)))));
+  const e = f32x4.sub(f32x4.splat(1.0), f32x4.mul(y, vexp(f32x4.mul(ax, f32x4.neg(ax)))));
   // copy the sign of x
   return v128.or(v128.and(e, i32x4.splat(0x7fffffff)), v128.and(x, i32x4.splat(0x80000000)));
 }
