@@ -1,16 +1,13 @@
 // AssemblyScript: elementwise kernels over float32 arrays at byte offsets of this module's memory.
 import { keepThreshold, next4Bits, uniform } from "./rng";
-import { relu4, verf, vexp } from "./vmath";
-
-const INV_SQRT2: f32 = 0.70710678118654752;
-const INV_SQRT_2PI: f32 = 0.3989422804014327;
+import { HALF, INV_SQRT2, INV_SQRT_2PI, kv, madd, MINUS_HALF, relu4, verf, vexp } from "./vmath";
 
 // y = x Phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2 (PyTorch's exact GELU), n a multiple of 4.
 export function geluForward(x: usize, y: usize, n: i32): void {
   for (let i = 0; i < n; i += 4) {
     const o = <usize>i << 2;
     const v = v128.load(x + o);
-    const phi = f32x4.mul(f32x4.splat(0.5), f32x4.add(f32x4.splat(1.0), verf(f32x4.mul(v, f32x4.splat(INV_SQRT2)))));
+    const phi = madd(kv(HALF), verf(f32x4.mul(v, kv(INV_SQRT2))), kv(HALF));
     v128.store(y + o, f32x4.mul(v, phi));
   }
 }
@@ -20,9 +17,9 @@ export function geluBackward(x: usize, dy: usize, dx: usize, n: i32, overwrite: 
   for (let i = 0; i < n; i += 4) {
     const o = <usize>i << 2;
     const v = v128.load(x + o);
-    const Phi = f32x4.mul(f32x4.splat(0.5), f32x4.add(f32x4.splat(1.0), verf(f32x4.mul(v, f32x4.splat(INV_SQRT2)))));
-    const dens = f32x4.mul(f32x4.splat(INV_SQRT_2PI), vexp(f32x4.mul(f32x4.splat(-0.5), f32x4.mul(v, v))));
-    const g = f32x4.add(Phi, f32x4.mul(v, dens));
+    const Phi = madd(kv(HALF), verf(f32x4.mul(v, kv(INV_SQRT2))), kv(HALF));
+    const dens = f32x4.mul(kv(INV_SQRT_2PI), vexp(f32x4.mul(kv(MINUS_HALF), f32x4.mul(v, v))));
+    const g = madd(v, dens, Phi);
     const t = f32x4.mul(v128.load(dy + o), g);
     v128.store(dx + o, overwrite ? t : f32x4.add(v128.load(dx + o), t));
   }
