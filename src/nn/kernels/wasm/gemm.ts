@@ -17,17 +17,36 @@ export function transpose(src: usize, dst: usize, rows: i32, cols: i32): void {
 }
 
 // aI, aK: byte strides of A between rows i and between steps k.
-// fresh: C's values are not read, the sums start from zero (C is overwritten).
-@inline function tile4x8(A: usize, aI: usize, aK: usize, B: usize, C: usize, N: i32, i: i32, j: i32, k0: i32, k1: i32, fresh: bool): void {
+// Where a tile's sums start and how they end. In the first K block (first) they start from
+// zero, or from C with accumulate, plus the bias (at bj) when there is one; in later blocks from
+// C. In the last block (relu) they are clamped at zero when stored. The same additions in the
+// same order as a fill, a bias pass and a clamp pass over C, without those passes.
+@inline function start(c: usize, bj: usize, first: bool, accumulate: bool, bias: usize): v128 {
+  if (!first) return v128.load(c);
+  const base = accumulate ? v128.load(c) : f32x4.splat(0);
+  return bias ? f32x4.add(base, v128.load(bj)) : base;
+}
+
+@inline function startScalar(c: usize, bj: usize, first: bool, accumulate: bool, bias: usize): f32 {
+  if (!first) return load<f32>(c);
+  const base: f32 = accumulate ? load<f32>(c) : 0;
+  return bias ? base + load<f32>(bj) : base;
+}
+
+@inline function end(c: usize, s: v128, relu: bool): void {
+  v128.store(c, relu ? relu4(s) : s);
+}
+
+@inline function tile4x8(A: usize, aI: usize, aK: usize, B: usize, C: usize, N: i32, i: i32, j: i32, k0: i32, k1: i32, first: bool, accumulate: bool, bias: usize, relu: bool): void {
   const c0 = C + <usize>(i * N + j) * 4;
   const c1 = c0 + <usize>N * 4;
   const c2 = c1 + <usize>N * 4;
   const c3 = c2 + <usize>N * 4;
-  const z = f32x4.splat(0);
-  let s00 = fresh ? z : v128.load(c0), s01 = fresh ? z : v128.load(c0, 16);
-  let s10 = fresh ? z : v128.load(c1), s11 = fresh ? z : v128.load(c1, 16);
-  let s20 = fresh ? z : v128.load(c2), s21 = fresh ? z : v128.load(c2, 16);
-  let s30 = fresh ? z : v128.load(c3), s31 = fresh ? z : v128.load(c3, 16);
+  const bj = bias + (<usize>j << 2);
+  let s00 = start(c0, bj, first, accumulate, bias), s01 = start(c0 + 16, bj + 16, first, accumulate, bias);
+  let s10 = start(c1, bj, first, accumulate, bias), s11 = start(c1 + 16, bj + 16, first, accumulate, bias);
+  let s20 = start(c2, bj, first, accumulate, bias), s21 = start(c2 + 16, bj + 16, first, accumulate, bias);
+  let s30 = start(c3, bj, first, accumulate, bias), s31 = start(c3 + 16, bj + 16, first, accumulate, bias);
   let a = A + <usize>i * aI + <usize>k0 * aK;
   let b = B + <usize>(k0 * N + j) * 4;
   const rowB = <usize>N * 4;
@@ -49,16 +68,16 @@ export function transpose(src: usize, dst: usize, rows: i32, cols: i32): void {
     a += aK;
     b += rowB;
   }
-  v128.store(c0, s00); v128.store(c0, s01, 16);
-  v128.store(c1, s10); v128.store(c1, s11, 16);
-  v128.store(c2, s20); v128.store(c2, s21, 16);
-  v128.store(c3, s30); v128.store(c3, s31, 16);
+  end(c0, s00, relu); end(c0 + 16, s01, relu);
+  end(c1, s10, relu); end(c1 + 16, s11, relu);
+  end(c2, s20, relu); end(c2 + 16, s21, relu);
+  end(c3, s30, relu); end(c3 + 16, s31, relu);
 }
 
-@inline function tile1x8(A: usize, aI: usize, aK: usize, B: usize, C: usize, N: i32, i: i32, j: i32, k0: i32, k1: i32, fresh: bool): void {
+@inline function tile1x8(A: usize, aI: usize, aK: usize, B: usize, C: usize, N: i32, i: i32, j: i32, k0: i32, k1: i32, first: bool, accumulate: bool, bias: usize, relu: bool): void {
   const c0 = C + <usize>(i * N + j) * 4;
-  const z = f32x4.splat(0);
-  let s0 = fresh ? z : v128.load(c0), s1 = fresh ? z : v128.load(c0, 16);
+  const bj = bias + (<usize>j << 2);
+  let s0 = start(c0, bj, first, accumulate, bias), s1 = start(c0 + 16, bj + 16, first, accumulate, bias);
   let a = A + <usize>i * aI + <usize>k0 * aK;
   let b = B + <usize>(k0 * N + j) * 4;
   const rowB = <usize>N * 4;
@@ -69,44 +88,47 @@ export function transpose(src: usize, dst: usize, rows: i32, cols: i32): void {
     a += aK;
     b += rowB;
   }
-  v128.store(c0, s0); v128.store(c0, s1, 16);
+  end(c0, s0, relu);
+  end(c0 + 16, s1, relu);
 }
 
-@inline function scalarCell(A: usize, aI: usize, aK: usize, B: usize, C: usize, N: i32, i: i32, j: i32, k0: i32, k1: i32, fresh: bool): void {
+@inline function scalarCell(A: usize, aI: usize, aK: usize, B: usize, C: usize, N: i32, i: i32, j: i32, k0: i32, k1: i32, first: bool, accumulate: bool, bias: usize, relu: bool): void {
   const c = C + <usize>(i * N + j) * 4;
-  let s: f32 = fresh ? 0 : load<f32>(c);
+  let s = startScalar(c, bias + (<usize>j << 2), first, accumulate, bias);
   for (let k = k0; k < k1; k++) s += load<f32>(A + <usize>i * aI + <usize>k * aK) * load<f32>(B + <usize>(k * N + j) * 4);
-  store<f32>(c, s);
+  store<f32>(c, relu ? max<f32>(s, 0) : s);
 }
 
 // bias (0: none): [N] added to every row of C before the products; relu: C = max(0, C) at the end.
 export function gemm(M: i32, N: i32, K: i32, A: usize, B: usize, C: usize, accumulate: bool, bias: usize, relu: bool, transA: bool): void {
   const aI: usize = transA ? 4 : <usize>K * 4;
   const aK: usize = transA ? <usize>M * 4 : 4;
-  // Without accumulate or bias, C is never read: the first K block's tiles start from zero.
-  const fresh = !accumulate && !bias && K > 0;
-  if (!accumulate && !fresh) memory.fill(C, 0, <usize>(M * N) * 4);
-  if (bias) columnAdd(C, bias, M, N);
+  if (K == 0) {
+    if (!accumulate) memory.fill(C, 0, <usize>(M * N) * 4);
+    if (bias) columnAdd(C, bias, M, N);
+    if (relu) clampBelowZero(C, M * N);
+    return;
+  }
   const N8 = N & ~7;
   const M4 = M & ~3;
   for (let k0 = 0; k0 < K; k0 += KBLOCK) {
     const k1 = min(K, k0 + KBLOCK);
-    const f = fresh && k0 == 0;
+    const first = k0 == 0;
+    const r = relu && k1 == K;
     for (let i = 0; i < M4; i += 4) {
-      for (let j = 0; j < N8; j += 8) tile4x8(A, aI, aK, B, C, N, i, j, k0, k1, f);
+      for (let j = 0; j < N8; j += 8) tile4x8(A, aI, aK, B, C, N, i, j, k0, k1, first, accumulate, bias, r);
       for (let j = N8; j < N; j++) {
-        scalarCell(A, aI, aK, B, C, N, i, j, k0, k1, f);
-        scalarCell(A, aI, aK, B, C, N, i + 1, j, k0, k1, f);
-        scalarCell(A, aI, aK, B, C, N, i + 2, j, k0, k1, f);
-        scalarCell(A, aI, aK, B, C, N, i + 3, j, k0, k1, f);
+        scalarCell(A, aI, aK, B, C, N, i, j, k0, k1, first, accumulate, bias, r);
+        scalarCell(A, aI, aK, B, C, N, i + 1, j, k0, k1, first, accumulate, bias, r);
+        scalarCell(A, aI, aK, B, C, N, i + 2, j, k0, k1, first, accumulate, bias, r);
+        scalarCell(A, aI, aK, B, C, N, i + 3, j, k0, k1, first, accumulate, bias, r);
       }
     }
     for (let i = M4; i < M; i++) {
-      for (let j = 0; j < N8; j += 8) tile1x8(A, aI, aK, B, C, N, i, j, k0, k1, f);
-      for (let j = N8; j < N; j++) scalarCell(A, aI, aK, B, C, N, i, j, k0, k1, f);
+      for (let j = 0; j < N8; j += 8) tile1x8(A, aI, aK, B, C, N, i, j, k0, k1, first, accumulate, bias, r);
+      for (let j = N8; j < N; j++) scalarCell(A, aI, aK, B, C, N, i, j, k0, k1, first, accumulate, bias, r);
     }
   }
-  if (relu) clampBelowZero(C, M * N);
 }
 
 // C[i] = max(0, C[i]) over n floats.
