@@ -69,6 +69,33 @@ for (const wasm of WASM_BUILDS)
   });
 
 for (const wasm of WASM_BUILDS)
+  test(`property: GEMM with one output column (a regression head: a vectorised dot product per row) equals a float64 product (${wasm.name})`, () => {
+    const rng = new Rng(13);
+    for (const K of [16, 17, 40, 128, 511])
+      for (const [acc, withBias, relu] of [
+        [false, false, false],
+        [true, true, false],
+        [false, true, true],
+        [true, false, true],
+      ] as [boolean, boolean, boolean][]) {
+        const M = 37;
+        const A = Float32Array.from({ length: M * K }, () => rng.normal());
+        const B = Float32Array.from({ length: K }, () => rng.normal());
+        const C0 = Float32Array.from({ length: M }, () => rng.normal());
+        const bias = withBias ? Float32Array.of(rng.normal()) : null;
+        const expected = reference(false, rng.uniform() < 0.5, M, 1, K, A, B, C0, acc)
+          .map((v) => v + (bias ? bias[0]! : 0))
+          .map((v) => (relu ? Math.max(0, v) : v));
+        for (const transB of [false, true]) {
+          const C = C0.slice();
+          wasm.gemm(false, transB, M, 1, K, A, B, C, acc, bias, relu);
+          for (let i = 0; i < M; i++)
+            assert.ok(Math.abs(C[i]! - expected[i]!) <= 1e-5 * Math.sqrt(K) * (1 + Math.abs(expected[i]!)), `K ${K} row ${i}: ${C[i]} vs ${expected[i]}`);
+        }
+      }
+  });
+
+for (const wasm of WASM_BUILDS)
   test(`GEMM on views (subarrays) reads and writes only the view (${wasm.name})`, () => {
     const big = new Float32Array(100).fill(7);
     const A = Float32Array.from({ length: 6 }, (_, i) => i + 1);

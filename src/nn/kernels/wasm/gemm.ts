@@ -109,6 +109,10 @@ export function gemm(M: i32, N: i32, K: i32, A: usize, B: usize, C: usize, accum
     if (relu) clampBelowZero(C, M * N);
     return;
   }
+  if (N == 1 && !transA && K >= 16) {
+    gemv(M, K, A, B, C, accumulate, bias, relu);
+    return;
+  }
   const N8 = N & ~7;
   const M4 = M & ~3;
   for (let k0 = 0; k0 < K; k0 += KBLOCK) {
@@ -128,6 +132,31 @@ export function gemm(M: i32, N: i32, K: i32, A: usize, B: usize, C: usize, accum
       for (let j = 0; j < N8; j += 8) tile1x8(A, aI, aK, B, C, N, i, j, k0, k1, first, accumulate, bias, r);
       for (let j = N8; j < N; j++) scalarCell(A, aI, aK, B, C, N, i, j, k0, k1, first, accumulate, bias, r);
     }
+  }
+}
+
+// One output column (a regression head, N = 1): C[i] = start + A[i, :] . B as a vectorised dot
+// product on four accumulators, instead of one scalar chain of K dependent additions per row.
+function gemv(M: i32, K: i32, A: usize, B: usize, C: usize, accumulate: bool, bias: usize, relu: bool): void {
+  const K16 = K & ~15;
+  const b0: f32 = bias ? load<f32>(bias) : 0;
+  for (let i = 0; i < M; i++) {
+    const a = A + (<usize>(i * K) << 2);
+    let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+    for (let k = 0; k < K16; k += 16) {
+      const p = a + (<usize>k << 2);
+      const q = B + (<usize>k << 2);
+      s0 = madd(v128.load(p), v128.load(q), s0);
+      s1 = madd(v128.load(p, 16), v128.load(q, 16), s1);
+      s2 = madd(v128.load(p, 32), v128.load(q, 32), s2);
+      s3 = madd(v128.load(p, 48), v128.load(q, 48), s3);
+    }
+    const v = f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3));
+    let dot = f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+    for (let k = K16; k < K; k++) dot += load<f32>(a + (<usize>k << 2)) * load<f32>(B + (<usize>k << 2));
+    const c = C + (<usize>i << 2);
+    const y = ((accumulate ? load<f32>(c) : 0) + b0) + dot;
+    store<f32>(c, relu ? max<f32>(y, 0) : y);
   }
 }
 
