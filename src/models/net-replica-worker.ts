@@ -36,7 +36,7 @@ function loadWeights(withBuffers: boolean): void {
 function train(rows: number): void {
   loadWeights(false);
   net.train();
-  for (const p of params) p.grad = null;
+  for (const p of params) p.clearGrad();
   losses[s.rank] = backpropagate(net, input, target, rows, f);
   let at = 0;
   for (const p of params) {

@@ -21,7 +21,7 @@ abstract class Base implements Optimizer {
   ) {}
   abstract step(): void;
   zeroGrad(): void {
-    for (const p of this.params) p.grad = null;
+    for (const p of this.params) p.clearGrad();
   }
 }
 

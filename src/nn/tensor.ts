@@ -121,8 +121,26 @@ export class Tensor {
   /** The gradient buffer, created (zeros) on first use. */
   gradBuffer(): Arr {
     // Graph tensors' gradients live for one step; leaves' (parameters') persist.
-    if (!this.grad) this.grad = this.backwardFn ? scratch(this.data.length, this.dtype) : alloc(this.data.length, this.dtype);
+    if (!this.grad) this.grad = this.backwardFn ? scratch(this.data.length, this.dtype) : (this.takeSpare()?.fill(0) ?? alloc(this.data.length, this.dtype));
     return this.grad;
+  }
+
+  /**
+   * Drops the gradient (PyTorch's zero_grad with set_to_none), keeping a leaf's buffer to serve
+   * its next gradient, so a training step does not allocate (and zero) every parameter's anew.
+   * Whoever holds the old array must not use it after the next backward.
+   */
+  clearGrad(): void {
+    if (this.grad && !this.backwardFn) this.spare = this.grad;
+    this.grad = null;
+  }
+
+  private spare: Arr | null = null;
+
+  private takeSpare(): Arr | null {
+    const s = this.spare;
+    this.spare = null;
+    return s && s.length === this.data.length ? s : null;
   }
 
   /**
@@ -133,7 +151,7 @@ export class Tensor {
    */
   gradTarget(): { grad: Arr; fresh: boolean } {
     if (this.grad) return { grad: this.grad, fresh: false };
-    this.grad = this.backwardFn ? scratch(this.data.length, this.dtype, false) : alloc(this.data.length, this.dtype);
+    this.grad = this.backwardFn ? scratch(this.data.length, this.dtype, false) : (this.takeSpare() ?? alloc(this.data.length, this.dtype));
     return { grad: this.grad, fresh: true };
   }
 
