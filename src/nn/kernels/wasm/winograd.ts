@@ -30,6 +30,27 @@ const GROUP: i32 = 8; // samples per pass
   v128.store(out, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 48);
 }
 
+// v = B^T d for the tiles of four rows at once (lanes = rows): the rows start at r, rs bytes
+// apart, and tile value d_j of row c is r[c][j], j < 6 (two in-register 4 x 4 transposes);
+// v_i is stored at e + i * plane. two, four, five: the splatted constants (hoisted by the caller,
+// since V8 rebuilds a v128 constant at every use inside a loop).
+@inline function inputTransform4(r: usize, rs: usize, e: usize, plane: usize, two: v128, four: v128, five: v128): void {
+  const a = v128.load(r), b = v128.load(r + rs), c = v128.load(r + 2 * rs), d = v128.load(r + 3 * rs);
+  const t0 = v128.shuffle<f32>(a, b, 0, 4, 1, 5), t1 = v128.shuffle<f32>(c, d, 0, 4, 1, 5);
+  const t2 = v128.shuffle<f32>(a, b, 2, 6, 3, 7), t3 = v128.shuffle<f32>(c, d, 2, 6, 3, 7);
+  const d0 = v128.shuffle<f32>(t0, t1, 0, 1, 4, 5), d1 = v128.shuffle<f32>(t0, t1, 2, 3, 6, 7);
+  const d2 = v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), d3 = v128.shuffle<f32>(t2, t3, 2, 3, 6, 7);
+  const a4 = v128.load(r, 16), b4 = v128.load(r + rs, 16), c4 = v128.load(r + 2 * rs, 16), e4 = v128.load(r + 3 * rs, 16);
+  const u0 = v128.shuffle<f32>(a4, b4, 0, 4, 1, 5), u1 = v128.shuffle<f32>(c4, e4, 0, 4, 1, 5);
+  const d4 = v128.shuffle<f32>(u0, u1, 0, 1, 4, 5), d5 = v128.shuffle<f32>(u0, u1, 2, 3, 6, 7);
+  v128.store(e, f32x4.add(f32x4.sub(f32x4.mul(four, d0), f32x4.mul(five, d2)), d4));
+  v128.store(e + plane, f32x4.sub(f32x4.add(d3, d4), f32x4.mul(four, f32x4.add(d1, d2))));
+  v128.store(e + 2 * plane, f32x4.add(f32x4.mul(four, f32x4.sub(d1, d2)), f32x4.sub(d4, d3)));
+  v128.store(e + 3 * plane, f32x4.add(f32x4.mul(two, f32x4.sub(d3, d1)), f32x4.sub(d4, d2)));
+  v128.store(e + 4 * plane, f32x4.add(f32x4.mul(two, f32x4.sub(d1, d3)), f32x4.sub(d4, d2)));
+  v128.store(e + 5 * plane, f32x4.add(f32x4.sub(f32x4.mul(four, d1), f32x4.mul(five, d3)), d5));
+}
+
 // Row stride of a sample's zero-padded input row: one zero, L values, zeros to 4 T + 8.
 @inline function rowStride(T: i32): i32 {
   return 4 * T + 8;
@@ -77,24 +98,8 @@ export function conv1dWinograd(x: usize, W: usize, bias: usize, y: usize, B: i32
     for (let ci = 0; ci < Cin; ci++) {
       for (let t = 0; t < T; t++) {
         for (let h = 0; h < GROUP; h += 4) {
-          const r = at(P, (h * Cin + ci) * S + 4 * t);
-          const rs = <usize>(Cin * S) << 2;
-          // d_j = lanes j of four samples' rows (a 4 x 4 transpose), d4 and d5 from the next four values
-          const a = v128.load(r), b = v128.load(r + rs), c = v128.load(r + 2 * rs), d = v128.load(r + 3 * rs);
-          const t0 = v128.shuffle<f32>(a, b, 0, 4, 1, 5), t1 = v128.shuffle<f32>(c, d, 0, 4, 1, 5);
-          const t2 = v128.shuffle<f32>(a, b, 2, 6, 3, 7), t3 = v128.shuffle<f32>(c, d, 2, 6, 3, 7);
-          const d0 = v128.shuffle<f32>(t0, t1, 0, 1, 4, 5), d1 = v128.shuffle<f32>(t0, t1, 2, 3, 6, 7);
-          const d2 = v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), d3 = v128.shuffle<f32>(t2, t3, 2, 3, 6, 7);
-          const a4 = v128.load(r, 16), b4 = v128.load(r + rs, 16), c4 = v128.load(r + 2 * rs, 16), e4 = v128.load(r + 3 * rs, 16);
-          const u0 = v128.shuffle<f32>(a4, b4, 0, 4, 1, 5), u1 = v128.shuffle<f32>(c4, e4, 0, 4, 1, 5);
-          const d4 = v128.shuffle<f32>(u0, u1, 0, 1, 4, 5), d5 = v128.shuffle<f32>(u0, u1, 2, 3, 6, 7);
-          const e = at(V, ci * N + t * GROUP + h);
-          v128.store(e, f32x4.add(f32x4.sub(f32x4.mul(four, d0), f32x4.mul(five, d2)), d4));
-          v128.store(e + vPlane, f32x4.sub(f32x4.add(d3, d4), f32x4.mul(four, f32x4.add(d1, d2))));
-          v128.store(e + 2 * vPlane, f32x4.add(f32x4.mul(four, f32x4.sub(d1, d2)), f32x4.sub(d4, d3)));
-          v128.store(e + 3 * vPlane, f32x4.add(f32x4.mul(two, f32x4.sub(d3, d1)), f32x4.sub(d4, d2)));
-          v128.store(e + 4 * vPlane, f32x4.add(f32x4.mul(two, f32x4.sub(d1, d3)), f32x4.sub(d4, d2)));
-          v128.store(e + 5 * vPlane, f32x4.add(f32x4.sub(f32x4.mul(four, d1), f32x4.mul(five, d3)), d5));
+          // four samples' rows of input channel ci (lanes = samples)
+          inputTransform4(at(P, (h * Cin + ci) * S + 4 * t), <usize>(Cin * S) << 2, at(V, ci * N + t * GROUP + h), vPlane, two, four, five);
         }
       }
     }
@@ -209,21 +214,8 @@ export function conv1dWinogradWeights(x: usize, dy: usize, dW: usize, dbias: usi
       const n = b * T + t;
       const rs = <usize>S << 2;
       for (let c4 = 0; c4 < Ci4; c4 += 4) {
-        const r = at(P, c4 * S + 4 * t);
-        const a = v128.load(r), bb = v128.load(r + rs), c = v128.load(r + 2 * rs), d = v128.load(r + 3 * rs);
-        const t0 = v128.shuffle<f32>(a, bb, 0, 4, 1, 5), t1 = v128.shuffle<f32>(c, d, 0, 4, 1, 5);
-        const t2 = v128.shuffle<f32>(a, bb, 2, 6, 3, 7), t3 = v128.shuffle<f32>(c, d, 2, 6, 3, 7);
-        const d0 = column(t0, t1, t2, t3, 0), d1 = column(t0, t1, t2, t3, 1), d2 = column(t0, t1, t2, t3, 2), d3 = column(t0, t1, t2, t3, 3);
-        const a4 = v128.load(r, 16), b4 = v128.load(r + rs, 16), c4v = v128.load(r + 2 * rs, 16), e4 = v128.load(r + 3 * rs, 16);
-        const u0 = v128.shuffle<f32>(a4, b4, 0, 4, 1, 5), u1 = v128.shuffle<f32>(c4v, e4, 0, 4, 1, 5);
-        const d4 = v128.shuffle<f32>(u0, u1, 0, 1, 4, 5), d5 = v128.shuffle<f32>(u0, u1, 2, 3, 6, 7);
-        const e = at(V, n * Ci4 + c4);
-        v128.store(e, f32x4.add(f32x4.sub(f32x4.mul(four, d0), f32x4.mul(five, d2)), d4));
-        v128.store(e + vPlane, f32x4.sub(f32x4.add(d3, d4), f32x4.mul(four, f32x4.add(d1, d2))));
-        v128.store(e + 2 * vPlane, f32x4.add(f32x4.mul(four, f32x4.sub(d1, d2)), f32x4.sub(d4, d3)));
-        v128.store(e + 3 * vPlane, f32x4.add(f32x4.mul(two, f32x4.sub(d3, d1)), f32x4.sub(d4, d2)));
-        v128.store(e + 4 * vPlane, f32x4.add(f32x4.mul(two, f32x4.sub(d1, d3)), f32x4.sub(d4, d2)));
-        v128.store(e + 5 * vPlane, f32x4.add(f32x4.sub(f32x4.mul(four, d1), f32x4.mul(five, d3)), d5));
+        // rows of input channels c4 .. c4 + 4 (lanes = channels)
+        inputTransform4(at(P, c4 * S + 4 * t), rs, at(V, n * Ci4 + c4), vPlane, two, four, five);
       }
       const qs = <usize>SQ << 2;
       for (let c4 = 0; c4 < Co4; c4 += 4) {
