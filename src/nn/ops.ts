@@ -48,19 +48,32 @@ function checkEpilogue(op: string, e: Epilogue | undefined, outSize: number): vo
   if (e.residual) check(e.residual.size === outSize, `${op}: residual has ${e.residual.size} values, the output ${outSize}`);
 }
 
-/** y = x W^T + b over the last axis, then the epilogue; x [..., in], W [out, in], b [out]. */
-export function linear(x: Tensor, W: Tensor, b: Tensor | null, epilogue?: Epilogue): Tensor {
-  const inF = W.shape[1]!;
-  const outF = W.shape[0]!;
+/**
+ * The forward of a dense layer: y = x op(W) + b over the last axis, then the epilogue, with
+ * op(W) = W^T for a weight [out, in] or W itself for one given transposed, [in, out].
+ */
+function denseForward(
+  x: Tensor,
+  W: Tensor,
+  b: Tensor | null,
+  epilogue: Epilogue | undefined,
+  transposed: boolean,
+): { y: Arr; n: number; inF: number; outF: number } {
+  const [inF, outF] = (transposed ? W.shape : [W.shape[1], W.shape[0]]) as [number, number];
   check(x.shape[x.shape.length - 1] === inF, `linear: input has ${x.shape[x.shape.length - 1]} features, weight expects ${inF}`);
   const n = x.size / inF;
   checkEpilogue("linear", epilogue, n * outF);
   const y = overwritten(n * outF, x.dtype);
   const residual = epilogue?.residual;
   if (residual) y.set(residual.data);
-  kernels().gemm(false, true, n, outF, inF, x.data, W.data, y, !!residual, b ? b.data : null, epilogue?.relu);
-  const shape = [...x.shape.slice(0, -1), outF];
-  return result(y, shape, b ? [x, W, b] : [x, W], (out) => {
+  kernels().gemm(false, !transposed, n, outF, inF, x.data, W.data, y, !!residual, b ? b.data : null, epilogue?.relu);
+  return { y, n, inF, outF };
+}
+
+/** y = x W^T + b over the last axis, then the epilogue; x [..., in], W [out, in], b [out]. */
+export function linear(x: Tensor, W: Tensor, b: Tensor | null, epilogue?: Epilogue): Tensor {
+  const { y, n, inF, outF } = denseForward(x, W, b, epilogue, false);
+  return result(y, [...x.shape.slice(0, -1), outF], b ? [x, W, b] : [x, W], (out) => {
     const dy = out.grad!;
     if (x.requiresGrad) {
       const { grad, fresh } = x.gradTarget();
@@ -77,14 +90,7 @@ export function linear(x: Tensor, W: Tensor, b: Tensor | null, epilogue?: Epilog
  */
 export function linearTransposed(x: Tensor, Wt: Tensor, b: Tensor | null, epilogue?: Epilogue): Tensor {
   check(!isGradEnabled(), "linearTransposed: for inference only (no gradients)");
-  const [inF, outF] = Wt.shape as [number, number];
-  check(x.shape[x.shape.length - 1] === inF, `linear: input has ${x.shape[x.shape.length - 1]} features, weight expects ${inF}`);
-  const n = x.size / inF;
-  checkEpilogue("linear", epilogue, n * outF);
-  const y = overwritten(n * outF, x.dtype);
-  const residual = epilogue?.residual;
-  if (residual) y.set(residual.data);
-  kernels().gemm(false, false, n, outF, inF, x.data, Wt.data, y, !!residual, b ? b.data : null, epilogue?.relu);
+  const { y, outF } = denseForward(x, Wt, b, epilogue, true);
   return new Tensor(y, [...x.shape.slice(0, -1), outF]);
 }
 

@@ -375,16 +375,21 @@ for (const wasm of WASM_BUILDS)
     }
   });
 
+/** A small random training batch for the three nets: 37 rows of 12 inputs and their targets. */
+function trainingBatch(seed: number): { nIn: number; batch: number; x: Float32Array; y: Float32Array } {
+  const [nIn, batch] = [12, 37];
+  const rng = new Rng(seed);
+  const x = Float32Array.from({ length: batch * nIn }, () => rng.normal());
+  const y = Float32Array.from({ length: batch }, () => rng.normal());
+  return { nIn, batch, x, y };
+}
+
 test("a training step with intermediates in the kernels' memory (in place) equals one with copied operands, bit for bit, for all three nets", async () => {
   const { buildNet } = await import("../../src/models/nets.js");
   const { backpropagate } = await import("../../src/models/train-net.js");
   const k = kernels();
   assert.ok(k.allocate, "the active kernels have their own memory");
-  const nIn = 12;
-  const batch = 37;
-  const rng = new Rng(5);
-  const x = Float32Array.from({ length: batch * nIn }, () => rng.normal());
-  const y = Float32Array.from({ length: batch }, () => rng.normal());
+  const { nIn, batch, x, y } = trainingBatch(5);
   for (const name of ["tssmnet", "autoresnet", "transformer"] as const) {
     const gradients = (inPlace: boolean) => {
       const allocate = k.allocate;
@@ -453,11 +458,7 @@ test("gradients do not depend on what recycled buffers hold: a step after fillin
   const { buildNet } = await import("../../src/models/nets.js");
   const { backpropagate } = await import("../../src/models/train-net.js");
   const { fillRecycledArrays } = await import("../../src/nn/tensor.js");
-  const nIn = 12;
-  const batch = 37;
-  const rng = new Rng(6);
-  const x = Float32Array.from({ length: batch * nIn }, () => rng.normal());
-  const y = Float32Array.from({ length: batch }, () => rng.normal());
+  const { nIn, batch, x, y } = trainingBatch(6);
   for (const name of ["tssmnet", "autoresnet", "transformer"] as const) {
     const gradients = (fill: number) => {
       const net = buildNet(name, nIn, { seed: 1 });
