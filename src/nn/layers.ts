@@ -13,7 +13,7 @@
 import { Module } from "./module.js";
 import * as ops from "./ops.js";
 import type { Arr } from "./kernels/kernels.js";
-import { alloc, scratch, Tensor, type DType } from "./tensor.js";
+import { alloc, Tensor, type DType } from "./tensor.js";
 import type { Rng } from "../util/random.js";
 
 export type Init = "torch" | "he";
@@ -133,13 +133,13 @@ export class BatchNorm1d extends Module {
    * The weight and bias of the preceding layer (Linear [out, in] or Conv1D [out, in, k]) with this
    * normalisation in eval mode folded in: per output channel c, s = gamma / sqrt(var + eps),
    * W' = s W, b' = s (b - mean) + beta. Inference then skips the normalisation pass (the result
-   * equals layer-then-BN up to float32 rounding). Scratch arrays: valid for the current step.
+   * equals layer-then-BN up to float32 rounding). New arrays, the caller's to keep.
    */
   foldInto(weight: Tensor, bias: Tensor | null): { weight: Tensor; bias: Tensor } {
     const C = this.weight.size;
     const per = weight.size / C;
-    const W = scratch(weight.size, weight.dtype, false);
-    const b = scratch(C, weight.dtype, false);
+    const W = alloc(weight.size, weight.dtype);
+    const b = alloc(C, weight.dtype);
     const { runningMean, runningVar, eps } = this.state;
     const [w, g, beta] = [weight.data, this.weight.data, this.bias.data];
     for (let c = 0; c < C; c++) {
@@ -163,18 +163,14 @@ export class BatchNorm1d extends Module {
     const sources = [weight.data, bias ? bias.data : new Float32Array(0), this.weight.data, this.bias.data, runningMean, runningVar];
     const f = this.fold;
     if (f && f.layerWeight === weight && f.transposed === transposed && sources.every((a, i) => sameBytes(a, f.sources[i]!))) return f;
-    const folded = this.foldInto(weight, bias);
-    let W: Arr = folded.weight.data.slice();
-    const b = new Tensor(folded.bias.data.slice(), [...folded.bias.shape]);
-    let shape = [...weight.shape];
+    let { weight: W, bias: b } = this.foldInto(weight, bias);
     if (transposed) {
       const [outF, inF] = weight.shape as [number, number];
-      const t = alloc(W.length, weight.dtype);
-      for (let o = 0; o < outF; o++) for (let i = 0; i < inF; i++) t[i * outF + o] = W[o * inF + i]!;
-      W = t;
-      shape = [inF, outF];
+      const t = alloc(W.size, weight.dtype);
+      for (let o = 0; o < outF; o++) for (let i = 0; i < inF; i++) t[i * outF + o] = W.data[o * inF + i]!;
+      W = new Tensor(t, [inF, outF]);
     }
-    this.fold = { layerWeight: weight, transposed, sources: sources.map((a) => a.slice()), weight: new Tensor(W, shape), bias: b };
+    this.fold = { layerWeight: weight, transposed, sources: sources.map((a) => a.slice()), weight: W, bias: b };
     return this.fold;
   }
 }

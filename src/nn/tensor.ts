@@ -88,6 +88,8 @@ export class Tensor {
   data: Arr;
   readonly shape: number[];
   grad: Arr | null = null;
+  /** A leaf's gradient buffer kept by clearGrad() for its next gradient. */
+  private spare: Arr | null = null;
   requiresGrad: boolean;
   /** Set by ops: the inputs and how to push this tensor's gradient into them. */
   parents: Tensor[] = [];
@@ -120,9 +122,8 @@ export class Tensor {
 
   /** The gradient buffer, created (zeros) on first use. */
   gradBuffer(): Arr {
-    // Graph tensors' gradients live for one step; leaves' (parameters') persist.
-    if (!this.grad) this.grad = this.backwardFn ? scratch(this.data.length, this.dtype) : (this.takeSpare()?.fill(0) ?? alloc(this.data.length, this.dtype));
-    return this.grad;
+    const { grad, fresh } = this.gradTarget();
+    return fresh ? grad.fill(0) : grad;
   }
 
   /**
@@ -135,14 +136,6 @@ export class Tensor {
     this.grad = null;
   }
 
-  private spare: Arr | null = null;
-
-  private takeSpare(): Arr | null {
-    const s = this.spare;
-    this.spare = null;
-    return s && s.length === this.data.length ? s : null;
-  }
-
   /**
    * For a backward that writes every value of this tensor's gradient: the buffer, and whether it
    * is new. A new graph tensor's buffer is not zero-filled (it holds what an earlier step left):
@@ -151,7 +144,9 @@ export class Tensor {
    */
   gradTarget(): { grad: Arr; fresh: boolean } {
     if (this.grad) return { grad: this.grad, fresh: false };
-    this.grad = this.backwardFn ? scratch(this.data.length, this.dtype, false) : (this.takeSpare() ?? alloc(this.data.length, this.dtype));
+    // Graph tensors' gradients live for one step; leaves' (parameters') persist.
+    this.grad = this.backwardFn ? scratch(this.data.length, this.dtype, false) : (this.spare ?? alloc(this.data.length, this.dtype));
+    this.spare = null;
     return { grad: this.grad, fresh: true };
   }
 

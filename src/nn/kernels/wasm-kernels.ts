@@ -434,8 +434,8 @@ export function makeWasmKernels(variant: WasmVariant): Kernels {
       if (!(x instanceof Float32Array)) return tsKernels.conv1dBackward(x, W, dy, dx, dW, dbias, B, Cin, Cout, L, K, overwriteDx);
       const m = instance();
       const c = new Call(m);
+      const [ox, oW, ody] = [c.in(x), c.in(W), c.in(dy)];
       if (K === 3 && Cin >= WINOGRAD_MIN_CHANNELS) {
-        const [ox, oW, ody] = [c.in(x), c.in(W), c.in(dy)];
         if (dx && Cout >= WINOGRAD_MIN_CHANNELS) {
           // dx += conv(dy, W with channels swapped and taps reversed)
           const Wf = c.temp(Cin * Cout * 3);
@@ -466,11 +466,11 @@ export function makeWasmKernels(variant: WasmVariant): Kernels {
       const S = ((L + 3) & ~3) + 2 * (K >> 1) + 4;
       const nW = Cout * Cin * K;
       // The kernel adds into dx (skipped when not wanted) and dW (into zeros when not wanted).
-      const oW = dW ? c.out(dW, nW, true) : c.zeros(nW);
+      const odW = dW ? c.out(dW, nW, true) : c.zeros(nW);
       if (dx && overwriteDx) dx.fill(0);
       const odx = dx ? c.out(dx, B * Cin * L, true) : 0;
       const odb = dbias ? c.out(dbias, Cout, true) : 0;
-      m.w.conv1dBackward(c.in(x), c.in(W), c.in(dy), odx, oW, odb, B, Cin, Cout, L, K, c.temp((Cin + Cout) * S + L + 24 + 4 * nW));
+      m.w.conv1dBackward(ox, oW, ody, odx, odW, odb, B, Cin, Cout, L, K, c.temp((Cin + Cout) * S + L + 24 + 4 * nW));
       c.finish();
     },
 

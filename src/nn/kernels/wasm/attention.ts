@@ -6,7 +6,7 @@
 // paths give identical masks for the same seed.
 // Probabilities P and masks M are stored [B*H, T, Tp] with Tp = T rounded up to 4 (padding 0).
 
-import { keepThreshold, next4Bits, uniform } from "./rng";
+import { drawMasks } from "./rng";
 import { madd, vexp } from "./vmath";
 
 @inline function hsum(v: v128): f32 {
@@ -108,12 +108,7 @@ function gather(qkv: usize, b: i32, h: i32, T: i32, d: i32, dh: i32, Tp: i32, sc
   const inv = f32x4.splat(<f32>1 / hsum(sv));
   for (let u = 0; u < Tp; u += 4) v128.store(at(row, u), f32x4.mul(v128.load(at(row, u)), inv));
   if (p > 0) {
-    // four draws at a time, compared as integers: the same masks as one by one
-    const thr = i32x4.splat(keepThreshold(p));
-    const kv = f32x4.splat(keep);
-    let u = 0;
-    for (; u + 4 <= T; u += 4) v128.store(at(mrow, u), v128.and(i32x4.ge_u(next4Bits(), thr), kv));
-    for (; u < T; u++) store<f32>(at(mrow, u), uniform() >= p ? keep : 0);
+    drawMasks(mrow, T, p, keep);
     for (let u = T; u < Tp; u++) store<f32>(at(mrow, u), 0);
   }
 }

@@ -1,5 +1,5 @@
 // AssemblyScript: elementwise kernels over float32 arrays at byte offsets of this module's memory.
-import { keepThreshold, next4Bits, uniform } from "./rng";
+import { drawMasks } from "./rng";
 import { HALF, INV_SQRT2, INV_SQRT_2PI, kv, madd, MINUS_HALF, relu4, verf, vexp } from "./vmath";
 
 // y = x Phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2 (PyTorch's exact GELU), n a multiple of 4.
@@ -26,13 +26,8 @@ export function geluBackward(x: usize, dy: usize, dx: usize, n: i32, overwrite: 
 }
 
 // Dropout multipliers: keep (1 / (1 - p)) with probability 1 - p, else 0, in stream order.
-// Four draws at a time (next4Bits), compared as integers (keepThreshold): the same masks.
 export function dropoutMask(mask: usize, n: i32, p: f64, keep: f32): void {
-  const thr = i32x4.splat(keepThreshold(p));
-  const kv = f32x4.splat(keep);
-  let i = 0;
-  for (; i + 4 <= n; i += 4) v128.store(mask + (<usize>i << 2), v128.and(i32x4.ge_u(next4Bits(), thr), kv));
-  for (; i < n; i++) store<f32>(mask + (<usize>i << 2), uniform() >= p ? keep : 0);
+  drawMasks(mask, n, p, keep);
 }
 
 // y = a + b, n a multiple of 4.
@@ -54,7 +49,6 @@ export function mulForward(a: usize, b: usize, y: usize, n: i32, accumulate: boo
 
 // y = max(x, 0), n a multiple of 4.
 export function reluForward(x: usize, y: usize, n: i32): void {
-  const zero = f32x4.splat(0);
   for (let i = 0; i < n; i += 4) {
     const o = <usize>i << 2;
     v128.store(y + o, relu4(v128.load(x + o)));

@@ -158,7 +158,6 @@ function gemv(M: i32, K: i32, A: usize, B: usize, C: usize, accumulate: bool, bi
 
 // C[i] = max(0, C[i]) over n floats.
 function clampBelowZero(C: usize, n: i32): void {
-  const zero = f32x4.splat(0);
   let i = 0;
   for (; i + 4 <= n; i += 4) v128.store(C + (<usize>i << 2), relu4(v128.load(C + (<usize>i << 2))));
   for (; i < n; i++) store<f32>(C + (<usize>i << 2), max<f32>(load<f32>(C + (<usize>i << 2)), 0));
