@@ -3,14 +3,14 @@
  * MODELS.md's settings (bootstrap, 1/3 of the inputs per split, min_samples_leaf 5, unlimited
  * depth) with the same number of trees on both sides, at 1 and 2 threads; test RMSE and training time.
  */
-import { createRegressor } from "../src/models/regressor.js";
+import { createRegressor } from "../src/models/registry.js";
 import { referenceDataset, rmse, runReference } from "./reference-data.js";
 
 export async function benchForest(o: { sharedDir: string; n: number; trees: number; threads: number[] }) {
   const ref = referenceDataset(o.sharedDir, o.n);
   const rows: Record<string, unknown>[] = [];
   for (const threads of o.threads) {
-    const model = createRegressor("rf", ref.d.names, ref.d.groups, { seed: 0, threads, forest: { trees: o.trees } });
+    const model = createRegressor("rf", ref.d.names, ref.d.groups, { "rf.trees": o.trees }, { seed: 0, threads });
     const t0 = performance.now();
     model.fit(ref.train, { validation: ref.validation });
     const trainS = (performance.now() - t0) / 1000;

@@ -6,7 +6,8 @@
  * Timings share the machine with nothing else of ours (one model at a time, 1 thread each side).
  */
 import { existingDataset, referenceDataset, rmse, runReference } from "./reference-data.js";
-import { createRegressor, MODEL_NAMES, type ModelName } from "../src/models/regressor.js";
+import { createRegressor, modelNames } from "../src/models/registry.js";
+import type { ModelName } from "../src/models/regressor.js";
 
 export interface ModelsBenchOptions {
   sharedDir: string;
@@ -38,13 +39,13 @@ export async function benchModels(o: ModelsBenchOptions) {
   const results: Record<string, unknown>[] = [];
   for (const name of o.models) {
     const epochs = name === "transformer" ? o.transformerEpochs : o.epochs;
-    const model = createRegressor(name, data.d.names, data.d.groups, {
-      seed: 0,
-      threads: 1,
-      maxEpochs: epochs,
-      forest: { trees: o.rfTrees },
-      gbt: { rounds: o.xgbRounds },
-    });
+    const model = createRegressor(
+      name,
+      data.d.names,
+      data.d.groups,
+      { max_epochs: epochs, "rf.trees": o.rfTrees, "xgb.rounds": o.xgbRounds },
+      { seed: 0, threads: 1 },
+    );
     const t0 = performance.now();
     model.fit(train, { validation, onProgress: (m) => process.stderr.write(`  ${m}\n`) });
     const trainSeconds = (performance.now() - t0) / 1000;
@@ -94,4 +95,4 @@ export async function benchModels(o: ModelsBenchOptions) {
   };
 }
 
-export const ALL_MODELS = MODEL_NAMES;
+export const ALL_MODELS = modelNames();

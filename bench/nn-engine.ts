@@ -10,10 +10,11 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { buildNet, type NetName } from "../src/models/nets.js";
-import { kernels, type Arr } from "../src/nn/kernels/kernels.js";
+import type { Arr } from "../src/nn/kernels/kernels.js";
+import { kernels } from "../src/nn/kernels/select.js";
 import { Adam, AdamW } from "../src/nn/optim.js";
 import { noGrad, recycling, Tensor } from "../src/nn/tensor.js";
-import { trainStep } from "../src/models/train-net.js";
+import { trainStep } from "../src/models/net-steps.js";
 import { NetReplicas } from "../src/models/net-replicas.js";
 import { Rng } from "../src/util/random.js";
 

@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { part, readDataset } from "../src/io/dataset.js";
+import { part, readDataset } from "../src/features/dataset.js";
 import { pointMetrics } from "../src/eval/metrics.js";
 
 export function referenceDataset(sharedDir: string, n: number) {

@@ -14,7 +14,8 @@ import { benchGbt } from "./gbt.js";
 import { benchForest } from "./forest.js";
 import { benchModels } from "./models.js";
 import { benchCubeFeatures } from "./cube-features.js";
-import { MODEL_NAMES, type ModelName } from "../src/models/regressor.js";
+import { modelNames } from "../src/models/registry.js";
+import type { ModelName } from "../src/models/regressor.js";
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const RESULTS = path.join(REPO, "bench", "results");
@@ -50,7 +51,7 @@ const BENCHMARKS: Record<string, () => Promise<Record<string, unknown>>> = {
       transformerEpochs: option("transformer-epochs", 3),
       rfTrees: option("trees", 300),
       xgbRounds: option("rounds", 2000),
-      models: (stringOption("models") ?? MODEL_NAMES.join(",")).split(",") as ModelName[],
+      models: (stringOption("models") ?? modelNames().join(",")).split(",") as ModelName[],
       dataset: stringOption("dataset"),
     }),
   "nn-engine": () =>

@@ -18,7 +18,8 @@ import { SmapfillError } from "../util/errors.js";
 import { Progress } from "../util/progress.js";
 import { runInfo } from "../util/run-info.js";
 import { runEvaluation, type EvaluationConfig } from "../eval/experiment.js";
-import { modelLabel, writeEvaluation } from "../report/evaluation-report.js";
+import { modelLabel } from "../models/registry.js";
+import { writeEvaluation } from "../report/evaluation-report.js";
 
 export interface DemoOptions {
   out: string;
@@ -49,9 +50,9 @@ export function demoEvaluationConfig(cube: string, out: string, ismn: string): E
     insituValue: "daily",
     maxTrainSamples: 20000,
     maxValidationSamples: 10000,
-    maxEpochs: 10,
-    rfTrees: 100,
-    xgbRounds: 500,
+    params: { max_epochs: 10, "rf.trees": 100, "xgb.rounds": 500 },
+    reference: "tssmnet",
+    ablationPairs: [["tssmnet", "tssmnet_nots"]],
     importanceModels: ["tssmnet"],
     importanceRows: 2000,
     importanceRepeats: 2,
@@ -123,10 +124,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const files = [cubePath, mapFile, chartFile];
   if (options.evaluate !== false) {
     const evalOut = path.join(options.out, "evaluation");
-    const evaluation = await runEvaluation(demoEvaluationConfig(cubePath, evalOut, path.join(worldDir, "ismn")), { log });
-    files.push(...writeEvaluation(evalOut, evaluation));
+    const outcome = await runEvaluation(demoEvaluationConfig(cubePath, evalOut, path.join(worldDir, "ismn")), { log });
+    files.push(...writeEvaluation(evalOut, outcome));
+    const evaluation = outcome.result;
     const gaps = evaluation.splits[0]!;
-    const ablation = gaps.tsAblation ?? NaN;
+    const ablation = gaps.ablations[0]?.rmseReduction ?? NaN;
     summary += [
       "",
       `  evaluate  ${gaps.samples.train} training / ${gaps.samples.test} test samples (simulated gaps), quick settings (10 epochs; the Transformer`,

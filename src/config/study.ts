@@ -60,7 +60,8 @@ const predictorSchema = z
   })
   .strict();
 
-const studySchema = z
+/** The study config's schema (exported so a test can check that docs/ingestion.md lists every key). */
+export const studySchema = z
   .object({
     name: z.string().min(1),
     region: z.union([

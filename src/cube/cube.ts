@@ -19,12 +19,13 @@
  * is regular, so existing chunks stay valid.
  */
 import fs from "node:fs";
-import path from "node:path";
 import * as zarr from "zarrita";
 import { Ease2Grid, cfGridMapping, type Resolution, type Window } from "../grid/ease2.js";
 import { SmapfillError } from "../util/errors.js";
 import { formatDay, parseDay } from "../util/dates.js";
-import { AtomicFileSystemStore, registerCodecs } from "./zarr-store.js";
+import { AtomicFileSystemStore, openStore, registerCodecs, type CubeLocation, type CubeStore } from "./zarr-store.js";
+
+export type { CubeLocation } from "./zarr-store.js";
 
 registerCodecs();
 
@@ -88,7 +89,7 @@ const GZIP_LEVEL = 3;
 const VARIABLE_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 const RESERVED = new Set(["time", "x", "y", "lat", "lon", "crs"]);
 
-type Store = AtomicFileSystemStore;
+type Store = CubeStore;
 
 function codecs() {
   return [
@@ -106,12 +107,13 @@ export class Cube {
   private readonly arrays = new Map<string, zarr.Array<zarr.DataType, Store>>();
   private groupAttributes: Record<string, unknown>;
 
-  private constructor(cubePath: string, description: CubeDescription, groupAttributes: Record<string, unknown>) {
-    this.path = cubePath;
+  /** `where` names the cube in messages: its path, URL or a name for an in-memory store. */
+  private constructor(where: string, store: Store, description: CubeDescription, groupAttributes: Record<string, unknown>) {
+    this.path = where;
     this.description = description;
     this.groupAttributes = groupAttributes;
     this.grid = Ease2Grid.of(description.resolution);
-    this.store = new AtomicFileSystemStore(cubePath);
+    this.store = store;
     this.root = zarr.root(this.store);
   }
 
@@ -156,7 +158,7 @@ export class Cube {
       geospatial_lon_max: bbox.east,
       ...spec.attributes,
     };
-    const cube = new Cube(tmp, description, attributes);
+    const cube = new Cube(tmp, new AtomicFileSystemStore(tmp), description, attributes);
     await cube.writeCoordinates();
     for (const v of spec.variables) await cube.createVariableArray(v);
     await cube.writeGroupMetadata();
@@ -164,24 +166,28 @@ export class Cube {
     return Cube.open(cubePath);
   }
 
-  /** Opens an existing cube, checking that it is one. */
-  static async open(cubePath: string): Promise<Cube> {
-    const meta = path.join(cubePath, "zarr.json");
-    if (!fs.existsSync(meta)) {
-      throw new SmapfillError("is not a smapfill cube (no zarr.json)", { file: cubePath, hint: "Give the path of a .zarr cube made by smapfill" });
+  /**
+   * Opens an existing cube, checking that it is one: from a folder (read and write), an http(s)
+   * URL (read only) or any zarrita store (e.g. a Map in memory), through the same code.
+   */
+  static async open(location: CubeLocation): Promise<Cube> {
+    const { store, where } = openStore(location);
+    const bytes = await readKey(store, "/zarr.json", where);
+    if (!bytes) {
+      throw new SmapfillError("is not a smapfill cube (no zarr.json)", { file: where, hint: "Give the path of a .zarr cube made by smapfill" });
     }
     let group: { attributes?: Record<string, unknown> };
     try {
-      group = JSON.parse(fs.readFileSync(meta, "utf8"));
+      group = JSON.parse(new TextDecoder().decode(bytes));
     } catch (error) {
-      throw new SmapfillError("has a damaged zarr.json", { file: meta, cause: error });
+      throw new SmapfillError("has a damaged zarr.json", { file: `${where}/zarr.json`, cause: error });
     }
     const description = group.attributes?.smapfill as CubeDescription | undefined;
     if (!description || description.format_version !== CUBE_FORMAT_VERSION) {
-      throw new SmapfillError("is a Zarr store but not a smapfill cube of a known version", { file: cubePath });
+      throw new SmapfillError("is a Zarr store but not a smapfill cube of a known version", { file: where });
     }
     const { smapfill: _ignored, ...rest } = group.attributes ?? {};
-    return new Cube(cubePath, description, rest);
+    return new Cube(where, store, description, rest);
   }
 
   get window(): Window {
@@ -264,7 +270,7 @@ export class Cube {
     await this.resizeArray("time", [newDays]);
     this.description.days = newDays;
     this.arrays.clear();
-    const time = (await this.array("time")) as zarr.Array<"int32", Store>;
+    const time = (await this.writableArray("time")) as zarr.Array<"int32", zarr.Mutable>;
     const values = Int32Array.from({ length: n }, (_, k) => this.startDay + oldDays + k);
     await zarr.set(time, [zarr.slice(oldDays, newDays)], { data: values, shape: [n], stride: [1] });
     await this.writeGroupMetadata();
@@ -293,7 +299,7 @@ export class Cube {
     }
     const nt = values.length / size;
     this.checkTimeRange(t0, t0 + nt);
-    const arr = await this.array(v.name);
+    const arr = await this.writableArray(v.name);
     const data = castFor(v, values);
     await zarr.set(arr, [zarr.slice(t0, t0 + nt), ...this.spatialSlices(window)], {
       data,
@@ -326,7 +332,7 @@ export class Cube {
     if (values.length !== window.nrows * window.ncols) {
       throw new SmapfillError(`${values.length} values for a ${window.nrows} x ${window.ncols} window`, { file: this.path, variable: name });
     }
-    const arr = await this.array(v.name);
+    const arr = await this.writableArray(v.name);
     await zarr.set(arr, this.spatialSlices(window), { data: castFor(v, values), shape: [window.nrows, window.ncols], stride: [window.ncols, 1] } as never);
   }
 
@@ -389,12 +395,24 @@ export class Cube {
     return arr;
   }
 
+  /** The root for creating arrays (only cubes being created or on a writable store create arrays). */
+  private get writableRoot(): zarr.Location<zarr.Mutable> {
+    if (typeof this.store.set !== "function") throw new SmapfillError("is open read-only", { file: this.path, hint: "Write to a cube on disk (or in memory)" });
+    return this.root as unknown as zarr.Location<zarr.Mutable>;
+  }
+
+  /** An array to write into; a read-only store (HTTP) is refused with a message. */
+  private async writableArray(name: string): Promise<zarr.Array<zarr.DataType, zarr.Mutable>> {
+    if (typeof this.store.set !== "function") throw new SmapfillError("is open read-only", { file: this.path, hint: "Write to a cube on disk (or in memory)" });
+    return (await this.array(name)) as unknown as zarr.Array<zarr.DataType, zarr.Mutable>;
+  }
+
   private async createVariableArray(v: VariableSpec): Promise<void> {
     const { nrows, ncols } = this.window;
     const c = this.description.chunks;
     const dynamic = v.kind === "dynamic";
     const dtype = v.dtype ?? "float32";
-    await zarr.create(this.root.resolve(v.name), {
+    await zarr.create(this.writableRoot.resolve(v.name), {
       shape: dynamic ? [this.description.days, nrows, ncols] : [nrows, ncols],
       chunkShape: dynamic ? [c.time, Math.min(c.y, nrows), Math.min(c.x, ncols)] : [Math.min(c.y * 4, nrows), Math.min(c.x * 4, ncols)],
       dtype,
@@ -419,7 +437,7 @@ export class Cube {
     const grid = this.grid;
     const coordinate = async (name: string, dims: string[], values: Float64Array | Int32Array, attributes: Record<string, unknown>) => {
       const dtype = values instanceof Int32Array ? "int32" : "float64";
-      const arr = await zarr.create(this.root.resolve(name), {
+      const arr = await zarr.create(this.writableRoot.resolve(name), {
         shape: [values.length],
         chunkShape: [Math.max(1, name === "time" ? 4096 : values.length)],
         dtype,
@@ -445,7 +463,7 @@ export class Cube {
       calendar: "proleptic_gregorian",
       axis: "T",
     });
-    await zarr.create(this.root.resolve("crs"), {
+    await zarr.create(this.writableRoot.resolve("crs"), {
       shape: [],
       chunkShape: [],
       dtype: "int32",
@@ -457,18 +475,29 @@ export class Cube {
   }
 
   private async resizeArray(name: string, shape: number[]): Promise<void> {
-    const file = path.join(this.path, name, "zarr.json");
-    const meta = JSON.parse(fs.readFileSync(file, "utf8"));
+    const meta = await this.arrayMetadata(name);
+    if (!meta) throw new SmapfillError("has no array metadata", { file: this.path, variable: name, hint: "The cube may be damaged" });
     meta.shape = shape;
-    await this.store.set(`/${name}/zarr.json`, new TextEncoder().encode(JSON.stringify(meta, null, 2)));
+    await this.put(`/${name}/zarr.json`, new TextEncoder().encode(JSON.stringify(meta, null, 2)));
+  }
+
+  private async arrayMetadata(name: string): Promise<Record<string, unknown> | undefined> {
+    const bytes = await readKey(this.store, `/${name}/zarr.json`, this.path);
+    return bytes ? (JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>) : undefined;
+  }
+
+  /** Writes a key; a read-only store (HTTP) is refused with a message. */
+  private async put(key: `/${string}`, value: Uint8Array): Promise<void> {
+    if (typeof this.store.set !== "function") throw new SmapfillError("is open read-only", { file: this.path, hint: "Write to a cube on disk (or in memory)" });
+    await this.store.set(key, value);
   }
 
   /** The group zarr.json with attributes and zarr-python 3 style consolidated metadata. */
   private async writeGroupMetadata(): Promise<void> {
     const consolidated: Record<string, unknown> = {};
     for (const name of ["time", "y", "x", "lat", "lon", "crs", ...this.description.variables.map((v) => v.name)]) {
-      const file = path.join(this.path, name, "zarr.json");
-      if (fs.existsSync(file)) consolidated[name] = JSON.parse(fs.readFileSync(file, "utf8"));
+      const meta = await this.arrayMetadata(name);
+      if (meta) consolidated[name] = meta;
     }
     const group = {
       zarr_format: 3,
@@ -476,7 +505,16 @@ export class Cube {
       attributes: { ...this.groupAttributes, smapfill: this.description },
       consolidated_metadata: { kind: "inline", must_understand: false, metadata: consolidated },
     };
-    await this.store.set("/zarr.json", new TextEncoder().encode(JSON.stringify(group, nanReplacer, 2)));
+    await this.put("/zarr.json", new TextEncoder().encode(JSON.stringify(group, nanReplacer, 2)));
+  }
+}
+
+/** A key of the store, or undefined when it does not exist; a failing store names the cube. */
+async function readKey(store: Store, key: `/${string}`, where: string): Promise<Uint8Array | undefined> {
+  try {
+    return await store.get(key);
+  } catch (error) {
+    throw new SmapfillError(`cannot read ${key}`, { file: where, cause: error, hint: "Check the path or URL and that the server is up" });
   }
 }
 

@@ -1,13 +1,29 @@
 /**
- * Storage plumbing for the Zarr cube: a file-system store whose writes are atomic (temporary
- * name + rename, so an interrupted run never leaves a torn chunk or metadata file), and a gzip
- * codec for zarrita (it decodes gzip but does not encode it) built on node:zlib.
+ * Storage plumbing for the Zarr cube: where a cube lives (a folder, an http(s) URL or any
+ * zarrita store, e.g. a Map in memory) behind zarrita's small get/set store interface; a
+ * file-system store whose writes are atomic (temporary name + rename, so an interrupted run never
+ * leaves a torn chunk or metadata file); and a gzip codec for zarrita (it decodes gzip but does
+ * not encode it) built on node:zlib.
  */
 import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
 import * as zarr from "zarrita";
-import { FileSystemStore } from "@zarrita/storage";
+import { FetchStore, FileSystemStore } from "@zarrita/storage";
+
+/** What a cube is read from: zarrita's store interface (get, and set where writable). */
+export type CubeStore = zarr.Readable & Partial<zarr.Writable>;
+
+/** A folder path, an http(s) URL, or a store (with a name for messages). */
+export type CubeLocation = string | URL | { store: CubeStore; name?: string };
+
+/** The store of a location and the name messages give it. */
+export function openStore(location: CubeLocation): { store: CubeStore; where: string } {
+  if (typeof location === "object" && !(location instanceof URL)) return { store: location.store, where: location.name ?? "(in-memory cube)" };
+  const text = String(location);
+  if (/^https?:\/\//.test(text)) return { store: new FetchStore(text.replace(/\/+$/, "")), where: text };
+  return { store: new AtomicFileSystemStore(text), where: text };
+}
 
 type AbsolutePath = `/${string}`;
 

@@ -12,8 +12,10 @@
  *  - simulatedGaps: observed values hidden in swath stripes, spatial blocks or runs of days.
  */
 import { Rng } from "../util/random.js";
+import { SmapfillError } from "../util/errors.js";
+import { observedRoles, type Roles } from "../features/roles.js";
 
-export type Roles = Int8Array;
+export { observedRoles, roleCounts, type Roles } from "../features/roles.js";
 
 export interface SplitShares {
   validation: number;
@@ -24,11 +26,6 @@ function pick(r: number, shares: SplitShares): 0 | 1 | 2 {
   if (r < shares.test) return 2;
   if (r < shares.test + shares.validation) return 1;
   return 0;
-}
-
-/** -1 where the observation is missing, 0 elsewhere. */
-export function observedRoles(smap: Float32Array): Roles {
-  return Int8Array.from(smap, (v) => (Number.isNaN(v) ? -1 : 0));
 }
 
 export function randomPixelDays(observed: Float32Array, shares: SplitShares, seed: number): Roles {
@@ -127,17 +124,6 @@ export function simulatedGaps(base: Roles, nrows: number, ncols: number, shape: 
   return out;
 }
 
-export function roleCounts(roles: Roles): { train: number; validation: number; test: number; unobserved: number } {
-  const c = { train: 0, validation: 0, test: 0, unobserved: 0 };
-  for (const r of roles) {
-    if (r === 0) c.train++;
-    else if (r === 1) c.validation++;
-    else if (r === 2) c.test++;
-    else c.unobserved++;
-  }
-  return c;
-}
-
 export const GAP_SHAPES: readonly GapShape[] = ["swath", "block", "run"];
 
 /**
@@ -155,4 +141,30 @@ export function mixedGaps(observed: Float32Array, nrows: number, ncols: number, 
     });
   }
   return roles;
+}
+
+export type HeldOut = "gaps" | "temporal" | "spatial" | "stations" | "random";
+
+/**
+ * The roles of one evaluation split over a window's SMAP values (day-major): the shapes above;
+ * "stations" holds out every pixel-day of the station pixels (validation: simulated gaps).
+ */
+export function splitRoles(
+  split: HeldOut,
+  smap: Float32Array,
+  nrows: number,
+  ncols: number,
+  shares: SplitShares,
+  seed: number,
+  stationPixels: number[] = [],
+): Roles {
+  if (split === "stations") {
+    if (!stationPixels.length)
+      throw new SmapfillError("the stations split needs stations inside the cube", { variable: "--splits", hint: "Give --ismn with stations in the region" });
+    return holdOutPixels(mixedGaps(smap, nrows, ncols, { validation: shares.validation, test: 0 }, seed), nrows * ncols, stationPixels);
+  }
+  if (split === "gaps") return mixedGaps(smap, nrows, ncols, shares, seed);
+  if (split === "temporal") return temporal(smap, nrows * ncols, shares, seed);
+  if (split === "spatial") return spatialBlocks(smap, nrows, ncols, shares, seed);
+  return randomPixelDays(smap, shares, seed);
 }

@@ -10,12 +10,16 @@
  * pixel-day as dynamic variables (ts_clim_doy, ts_prev_value, ...). Only SMAP values of the
  * days in [useFrom, useTo] enter the features (the training window); context terms are given
  * for every day. Written to a temporary name and renamed when complete.
+ *
+ * Each tile goes through the sample layer (samples.ts) like the model inputs of evaluation and
+ * reconstruction: a tile's SampleArrays and a training mask that keeps the window's days.
  */
 import fs from "node:fs";
 import { Cube, type VariableSpec } from "../cube/cube.js";
-import { dayOfYear, formatDay } from "../util/dates.js";
+import { formatDay } from "../util/dates.js";
 import { SmapfillError } from "../util/errors.js";
-import { CONTEXT_FEATURE_NAMES, contextFeatures, PIXEL_FEATURE_NAMES, pixelFeatures } from "./timeseries.js";
+import { FeatureBuilder, readSampleArrays } from "./samples.js";
+import { CONTEXT_FEATURE_NAMES, PIXEL_FEATURE_NAMES } from "./timeseries.js";
 
 const CONTEXT_BATCH = 1024;
 
@@ -25,8 +29,6 @@ export interface CubeFeatureOptions {
   useTo?: number;
   /** Also write the per-pixel-day context terms (5 dynamic variables of the cube's size). */
   context?: boolean;
-  /** SMAP variable to read (default soil_moisture). */
-  variable?: string;
   onTile?: (done: number, total: number) => void;
 }
 
@@ -44,8 +46,7 @@ export interface CubeFeatureReport {
 
 export async function writeCubeFeatures(source: Cube, output: string, o: CubeFeatureOptions = {}): Promise<CubeFeatureReport> {
   const started = performance.now();
-  const variable = o.variable ?? "soil_moisture";
-  if (!source.hasVariable(variable)) throw new SmapfillError(`has no variable '${variable}'`, { file: source.path, hint: "Ingest SMAP first" });
+  if (!source.hasVariable("soil_moisture")) throw new SmapfillError("has no variable 'soil_moisture'", { file: source.path, hint: "Ingest SMAP first" });
   const T = source.days;
   const useFrom = o.useFrom ?? 0;
   const useTo = o.useTo ?? T - 1;
@@ -82,7 +83,6 @@ export async function writeCubeFeatures(source: Cube, output: string, o: CubeFea
       features_window: `${formatDay(source.startDay + useFrom)}..${formatDay(source.startDay + useTo)}`,
     },
   });
-  const doy = Int32Array.from({ length: T }, (_, t) => dayOfYear(source.startDay + t));
   const { y: cy, x: cx } = source.chunks;
   const tiles: { row0: number; col0: number; nrows: number; ncols: number }[] = [];
   for (let r = 0; r < nrows; r += cy)
@@ -92,24 +92,27 @@ export async function writeCubeFeatures(source: Cube, output: string, o: CubeFea
   let writeSeconds = 0;
   for (const [i, tile] of tiles.entries()) {
     const t0 = performance.now();
-    const block = await source.readBlock(variable, 0, T, tile); // day-major [t][pixel]
+    const arrays = await readSampleArrays(source, { window: tile, predictors: false });
     const t1 = performance.now();
     const P = tile.nrows * tile.ncols;
-    // Pixel-major for the feature functions; days outside the training window are NaN.
-    const series = new Float32Array(P * T).fill(NaN);
-    for (let t = useFrom; t <= useTo; t++) for (let p = 0; p < P; p++) series[p * T + t] = block[t * P + p]!;
-    const stats = pixelFeatures(series, P, T, { doy });
+    // The training mask: observed days inside the training window.
+    const roles = Int8Array.from(arrays.smap, (v, k) => {
+      const t = Math.floor(k / P);
+      return t >= useFrom && t <= useTo && !Number.isNaN(v) ? 0 : -1;
+    });
+    const features = new FeatureBuilder(arrays, roles);
+    const stats = features.pixelStatistics;
     const nF = PIXEL_FEATURE_NAMES.length;
     const staticOut = PIXEL_FEATURE_NAMES.map((_, f) => Float32Array.from({ length: P }, (_, p) => stats[p * nF + f]!));
     // Context terms, day-major like the cube; queried a batch of pixels at a time (all days of
-    // each), which bounds the per-pixel caches of contextFeatures.
+    // each), which bounds the per-pixel caches of the context computation.
     const contextOut = o.context ? CONTEXT_FEATURE_NAMES.map(() => new Float32Array(P * T)) : [];
     for (let p0 = 0; o.context && p0 < P; p0 += CONTEXT_BATCH) {
       const n = Math.min(CONTEXT_BATCH, P - p0);
       const pix = new Int32Array(n * T);
       const day = new Int32Array(n * T);
       for (let q = 0; q < n * T; q++) ((pix[q] = p0 + Math.floor(q / T)), (day[q] = q % T));
-      const ctx = contextFeatures(series, P, T, pix, day, { doy });
+      const ctx = features.context(pix, day);
       for (let q = 0; q < n * T; q++) {
         const k = day[q]! * P + pix[q]!;
         for (let c = 0; c < 5; c++) contextOut[c]![k] = ctx[q * 5 + c]!;

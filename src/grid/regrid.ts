@@ -20,8 +20,18 @@
  * source does not cover is an error that names the file and both extents.
  */
 import { SmapfillError } from "../util/errors.js";
-import type { RasterAxes } from "../io/raster-source.js";
 import { Ease2Grid, type Window } from "./ease2.js";
+
+export type Crs = "EPSG:4326" | "EPSG:6933";
+
+/** The axes of a source raster (what regridding needs of it; the readers in io/ fill them in). */
+export interface RasterAxes {
+  crs: Crs;
+  /** Cell-centre x (longitude or metres) in file order. */
+  xs: Float64Array;
+  /** Cell-centre y (latitude or metres) in file order. */
+  ys: Float64Array;
+}
 
 export type Resampling = "average" | "bilinear" | "nearest" | "fractions";
 

@@ -15,18 +15,11 @@ import fs from "node:fs";
 import { fromFile } from "geotiff";
 import { NetCDFReader } from "netcdfjs";
 import { SmapfillError } from "../util/errors.js";
+import type { Crs, RasterAxes } from "../grid/regrid.js";
 import { cfTimeConverter } from "./cf-time.js";
 import { openHdf5, getDataset, readSlice, attribute, numberAttribute, stringAttribute, Dataset, type H5Dataset, type H5File } from "./hdf5.js";
 
-export type Crs = "EPSG:4326" | "EPSG:6933";
-
-export interface RasterAxes {
-  crs: Crs;
-  /** Cell-centre x (longitude or metres) in file order. */
-  xs: Float64Array;
-  /** Cell-centre y (latitude or metres) in file order. */
-  ys: Float64Array;
-}
+export type { Crs, RasterAxes };
 
 export interface RasterSource extends RasterAxes {
   file: string;

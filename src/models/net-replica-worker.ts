@@ -3,7 +3,7 @@ import { deriveSeed } from "../util/random.js";
 import { buildNet } from "./nets.js";
 import { floatBuffers, type ReplicaMessage, type ReplicaSetup } from "./net-replicas.js";
 import { serveSyncMessages } from "../util/sync-workers.js";
-import { backpropagate, forwardRows } from "./train-net.js";
+import { backpropagate, forwardRows } from "./net-steps.js";
 
 const s = serveSyncMessages<ReplicaSetup, ReplicaMessage>((message) => (message.kind === "train" ? train(message.rows) : predict(message.from, message.to)));
 // Own seed: the weights are overwritten from the master; the dropout masks must differ per shard.

@@ -17,7 +17,7 @@
 import type { Optimizer } from "../nn/optim.js";
 import { SyncWorkers } from "../util/sync-workers.js";
 import type { Net, NetName } from "./nets.js";
-import { backpropagate, forwardRows } from "./train-net.js";
+import { backpropagate, forwardRows } from "./net-steps.js";
 
 /** Rows of one shared inference chunk: bounds the shared input buffer (rows x features floats). */
 const PREDICT_CHUNK = 32768;

@@ -3,7 +3,8 @@
  * records how to add its inputs' gradients. Shapes follow PyTorch: linear weights [out, in],
  * conv1d weights [out, in, k], activations [batch, channels, length].
  */
-import { kernels, type Arr } from "./kernels/kernels.js";
+import type { Arr } from "./kernels/kernels.js";
+import { kernels } from "./kernels/select.js";
 export { erf } from "./kernels/ts-kernels.js";
 import { isGradEnabled, result, scratch as alloc, sizeOf, Tensor, type DType } from "./tensor.js";
 import type { Rng } from "../util/random.js";

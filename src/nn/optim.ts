@@ -4,7 +4,8 @@
  * learning rate after `patience` epochs without improvement, and early stopping with the best
  * weights restored.
  */
-import { kernels, type Arr } from "./kernels/kernels.js";
+import type { Arr } from "./kernels/kernels.js";
+import { kernels } from "./kernels/select.js";
 import type { Module } from "./module.js";
 import { alloc, type Tensor } from "./tensor.js";
 

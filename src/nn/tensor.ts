@@ -7,7 +7,8 @@
  * backward() runs those functions in reverse topological order. Gradients accumulate (+=), so a
  * tensor used twice (a residual skip) gets both contributions.
  */
-import { kernels, type Arr } from "./kernels/kernels.js";
+import type { Arr } from "./kernels/kernels.js";
+import { kernels } from "./kernels/select.js";
 
 export type DType = "float32" | "float64";
 

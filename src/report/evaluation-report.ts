@@ -5,22 +5,11 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import type { EvaluationResult } from "../eval/experiment.js";
+import type { EvaluationOutcome, EvaluationResult } from "../eval/experiment.js";
 import type { InsituScores } from "../eval/insitu.js";
 import { METRIC_NAMES, type Metrics } from "../eval/metrics.js";
-
-const MODEL_LABELS: Record<string, string> = {
-  tssmnet: "TsSMNet",
-  tssmnet_nots: "TsSMNet-noTS",
-  autoresnet: "AutoResNet",
-  transformer: "Transformer",
-  rf: "Random forest",
-  xgb: "XGBoost (GBT)",
-};
-
-export function modelLabel(name: string): string {
-  return MODEL_LABELS[name] ?? name;
-}
+import { modelLabel, resolveParams } from "../models/registry.js";
+import { drawEvaluationFigures } from "./evaluation-figures.js";
 
 function write(file: string, text: string): void {
   fs.writeFileSync(`${file}.tmp`, text);
@@ -77,27 +66,31 @@ export function renderMarkdown(r: EvaluationResult): string {
     `Cube \`${r.cube.path}\`: ${r.cube.window.nrows} x ${r.cube.window.ncols} cells, ${r.cube.days} days from ${r.cube.start}; ${r.cube.features.length} features ` +
       `(${["dynamic", "static", "calendar", "ts"].map((g) => `${r.cube.groups.filter((x) => x === g).length} ${g}`).join(", ")}).`,
     `smapfill ${r.run.smapfill}${r.run.commit ? ` (${r.run.commit.slice(0, 10)})` : ""}, Node ${r.run.node}, seed ${c.seed}; ${r.seconds.toFixed(0)} s.`,
-    `Settings: test share ${c.testShare}, validation share ${c.validationShare}, at most ${c.maxTrainSamples} training samples, ` +
-      `epoch cap ${c.maxEpochs ?? "200 (MODELS.md)"}${c.transformerMaxEpochs ? ` (Transformer ${c.transformerMaxEpochs})` : ""}, random forest ${c.rfTrees ?? 300} trees, boosting up to ${c.xgbRounds ?? 2000} rounds, ${c.nBoot} bootstrap resamples.`,
+    `Settings: test share ${c.testShare}, validation share ${c.validationShare}, at most ${c.maxTrainSamples} training samples, ${c.nBoot} bootstrap resamples.`,
+    "",
+    "| model | hyperparameters |",
+    "|---|---|",
+    ...c.models.map((m) => `| ${modelLabel(m)} | ${paramText(m, c.params)} |`),
     "",
   ];
   for (const s of r.splits) {
     lines.push(`## Held-out SMAP: ${s.description}`, "");
     lines.push(`Samples: ${s.samples.train} training, ${s.samples.validation} validation, ${s.samples.test} test (m3/m3 against the hidden SMAP values).`, "");
+    const ref = s.reference;
     lines.push(
       ...metricsTable(
         s.models.map((m) => ({
           label: modelLabel(m.model),
           m: m.test,
-          extra: [m.model === "tssmnet" ? "-" : pct(m.tssmnetRmseReduction), m.trainSeconds.toFixed(1)],
+          extra: [...(ref ? [m.model === ref ? "-" : pct(m.referenceRmseReduction)] : []), m.trainSeconds.toFixed(1)],
         })),
-        ["TsSMNet's RMSE reduction", "train s"],
+        [...(ref ? [`${modelLabel(ref)}'s RMSE reduction`] : []), "train s"],
       ),
       "",
     );
-    if (s.tsAblation !== undefined)
+    for (const a of s.ablations)
       lines.push(
-        `Time-series features (TsSMNet against TsSMNet-noTS): ${s.tsAblation >= 0 ? "RMSE lower by" : "RMSE higher by"} ${pct(Math.abs(s.tsAblation))}.`,
+        `${modelLabel(a.with)} against ${modelLabel(a.without)} (what the left-out group brings): ${a.rmseReduction >= 0 ? "RMSE lower by" : "RMSE higher by"} ${pct(Math.abs(a.rmseReduction))}.`,
         "",
       );
     if (s.withoutTs.length) {
@@ -111,11 +104,11 @@ export function renderMarkdown(r: EvaluationResult): string {
         "",
       );
     }
-    const others = s.models.filter((m) => m.model !== "tssmnet" && m.tssmnetRmseReduction !== undefined);
-    if (others.length) {
-      const mean = others.reduce((a, m) => a + m.tssmnetRmseReduction!, 0) / others.length;
+    const others = s.models.filter((m) => m.model !== ref && m.referenceRmseReduction !== undefined);
+    if (ref && others.length) {
+      const mean = others.reduce((a, m) => a + m.referenceRmseReduction!, 0) / others.length;
       const best = [...s.models].sort((a, b) => a.test.rmse.value - b.test.rmse.value)[0]!;
-      lines.push(`Mean RMSE reduction of TsSMNet against the other models: ${pct(mean)}. Lowest RMSE: ${modelLabel(best.model)}.`, "");
+      lines.push(`Mean RMSE reduction of ${modelLabel(ref)} against the other models: ${pct(mean)}. Lowest RMSE: ${modelLabel(best.model)}.`, "");
     }
   }
   if (r.insitu) {
@@ -161,9 +154,18 @@ export function renderMarkdown(r: EvaluationResult): string {
   return `${lines.join("\n")}\n`;
 }
 
-/** Writes every output of an evaluation into `out`; returns the files. */
-export function writeEvaluation(out: string, r: EvaluationResult): string[] {
+/** A model's hyperparameters as the evaluation resolved them. */
+function paramText(model: string, params: Record<string, number>): string {
+  return Object.entries(resolveParams(model, params))
+    .map(([k, v]) => `${k} ${v}`)
+    .join(", ");
+}
+
+/** Draws the figures and writes every output of an evaluation into `out`; returns the files. */
+export function writeEvaluation(out: string, outcome: EvaluationOutcome): string[] {
+  const r = outcome.result;
   fs.mkdirSync(out, { recursive: true });
+  r.figures = drawEvaluationFigures(path.join(out, "figures"), outcome);
   const files: string[] = [];
   const put = (name: string, text: string) => {
     const file = path.join(out, name);
@@ -174,10 +176,10 @@ export function writeEvaluation(out: string, r: EvaluationResult): string[] {
   put(
     "metrics.csv",
     csv([
-      ["split", "model", ...metricColumns(), "tssmnet_rmse_reduction", "train_s", "train_rows"],
+      ["split", "model", ...metricColumns(), "reference", "reference_rmse_reduction", "train_s", "train_rows"],
       ...r.splits.flatMap((s) => [
-        ...s.models.map((m) => [s.split, m.model, ...metricCells(m.test), m.tssmnetRmseReduction, m.trainSeconds, m.trainRows]),
-        ...s.withoutTs.map((m) => [s.split, `${m.model}-without-ts`, ...metricCells(m.test), undefined, m.trainSeconds, s.samples.train]),
+        ...s.models.map((m) => [s.split, m.model, ...metricCells(m.test), s.reference, m.referenceRmseReduction, m.trainSeconds, m.trainRows]),
+        ...s.withoutTs.map((m) => [s.split, `${m.model}-without-ts`, ...metricCells(m.test), undefined, undefined, m.trainSeconds, s.samples.train]),
       ]),
     ]),
   );

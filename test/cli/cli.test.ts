@@ -4,7 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { REPO_ROOT, realFile, tempDir } from "../helpers.js";
-import { readDataset } from "../../src/io/dataset.js";
+import { readDataset } from "../../src/features/dataset.js";
 
 const BIN = path.join(REPO_ROOT, "bin", "smapfill.js");
 
@@ -168,7 +168,9 @@ test("smapfill evaluate: models on simulated gaps, in situ, importance, tables; 
     assert.ok(m.test.rmse.value > 0 && m.test.rmse.value < 0.2, `${m.model} ${m.test.rmse.value}`);
     assert.ok(m.test.rmse.ciLow <= m.test.rmse.value && m.test.rmse.value <= m.test.rmse.ciHigh);
   }
-  assert.ok(Math.abs(gaps.tsAblation - gaps.models[1].tssmnetRmseReduction) < 1e-12);
+  assert.equal(gaps.reference, "tssmnet");
+  assert.deepEqual([gaps.ablations[0].with, gaps.ablations[0].without], ["tssmnet", "tssmnet_nots"]);
+  assert.ok(Math.abs(gaps.ablations[0].rmseReduction - gaps.models[1].referenceRmseReduction) < 1e-12);
   assert.equal(gaps.withoutTs.length, 1);
   const xgbWith = gaps.models.find((m: { model: string }) => m.model === "xgb").test.rmse.value;
   const xgbWithout = gaps.withoutTs[0].test.rmse.value;
@@ -203,4 +205,39 @@ test("smapfill evaluate: models on simulated gaps, in situ, importance, tables; 
   const badModel = smapfill("evaluate", path.join(dir, "cube.zarr"), "--out", path.join(dir, "r"), "--models", "tssmnet,svm");
   assert.notEqual(badModel.code, 0);
   assert.match(badModel.stderr, /unknown model 'svm'/);
+});
+
+test("out-of-range options are refused with their range, never replaced by a default; no stack traces", () => {
+  const dir = tempDir();
+  const cases: [string[], RegExp][] = [
+    [["--threads", "0", "inspect", "x.h5"], /--threads <n>' argument '0' is invalid\. expected a whole number >= 1, got 0/],
+    [["evaluate", "c.zarr", "--out", dir, "--max-epochs", "0"], /--max-epochs <n>' argument '0' is invalid\. expected a whole number >= 1, got 0/],
+    [["evaluate", "c.zarr", "--out", dir, "--xgb-rounds", "-5"], /expected a whole number >= 1, got -5/],
+    [["evaluate", "c.zarr", "--out", dir, "--param", "xgb.eta"], /'xgb\.eta' is not a parameter assignment/],
+    [["synth", "--out", path.join(dir, "w"), "--days", "0"], /--days <n>' argument '0' is invalid/],
+    [["evaluate", "c.zarr", "--out", dir, "--test-share", "1.5"], /expected a share between 0 and 1, got '1\.5'/],
+  ];
+  for (const [args, message] of cases) {
+    const r = smapfill(...args);
+    assert.equal(r.code, 1, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+  }
+  assert.ok(!fs.existsSync(path.join(dir, "w")));
+  const granule = realFile("smap_formats", "SMAP_L4_SM_aup_input.h5");
+  const file = smapfill("ingest-smap", granule, "--cube", path.join(dir, "c.zarr"), "--bbox", "25,28.5,67,73", "--start", "2020-01-01", "--end", "2020-01-02");
+  assert.equal(file.code, 2);
+  assert.match(file.stderr, /SMAP_L4_SM_aup_input\.h5: is a file, but a directory of granules is expected\. Give the folder/);
+  const bad = smapfill("evaluate", path.join(dir, "none.zarr"), "--out", path.join(dir, "e"), "--param", "xgb.trees=5");
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /xgb has no parameter 'trees'/);
+});
+
+test("docs/cli.md is the reference generated from the option declarations (npm run docs:cli)", async () => {
+  const { cliReference } = await import("../../src/cli/reference.js");
+  const expected = cliReference();
+  const actual = fs.readFileSync(path.join(REPO_ROOT, "docs", "cli.md"), "utf8");
+  assert.equal(actual, expected, "docs/cli.md is stale: run npm run docs:cli");
+  for (const flag of ["--threads", "--param", "--reference", "--ablation-pairs", "--transformer-max-epochs", "--keep-passes"])
+    assert.ok(actual.includes(flag), flag);
 });

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { loadStudy, resolveFiles } from "../../src/config/study.js";
+import { loadStudy, resolveFiles, studySchema } from "../../src/config/study.js";
 import { expandGlob } from "../../src/config/glob.js";
 import { REPO_ROOT, tempDir } from "../helpers.js";
 
@@ -103,4 +103,29 @@ test("globs: * and ? in names, ** for any depth, sorted", () => {
     ["a/readme.txt"],
   );
   assert.deepEqual(expandGlob("a/none_*.nc", dir), []);
+});
+
+test("docs/ingestion.md documents every key of the study config", () => {
+  // Walk the zod schema: objects, arrays, unions, tuples, defaults and optionals.
+  const keys = new Set<string>();
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const walk = (schema: any, prefix: string): void => {
+    const def = schema?._def;
+    if (!def) return;
+    if (def.typeName === "ZodObject") {
+      for (const [k, v] of Object.entries(schema.shape as Record<string, unknown>)) {
+        const key = prefix ? `${prefix}.${k}` : k;
+        keys.add(key);
+        walk(v, key);
+      }
+    } else if (def.typeName === "ZodArray") walk(def.type, `${prefix}[]`);
+    else if (def.typeName === "ZodUnion") for (const o of def.options) walk(o, prefix);
+    else if (def.innerType) walk(def.innerType, prefix);
+    else if (def.schema) walk(def.schema, prefix);
+  };
+  walk(studySchema, "");
+  assert.ok(keys.size > 30, `${keys.size} keys`);
+  const doc = fs.readFileSync(path.join(REPO_ROOT, "docs", "ingestion.md"), "utf8");
+  const missing = [...keys].filter((k) => !doc.includes(`\`${k}\``));
+  assert.deepEqual(missing, []);
 });

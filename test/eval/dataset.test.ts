@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { blockFolds, holdOutPixels, mixedGaps, randomPixelDays, roleCounts, simulatedGaps, spatialBlocks, temporal } from "../../src/eval/splits.js";
-import { buildDataset, FeatureBuilder, loadCubeArrays, writeDataset } from "../../src/eval/dataset-builder.js";
+import { buildSamples as buildDataset, FeatureBuilder, readSampleArrays as loadCubeArrays } from "../../src/features/samples.js";
+import { writeDataset } from "../../src/features/dataset.js";
 import { Preprocessor } from "../../src/models/preprocess.js";
 import { Cube } from "../../src/cube/cube.js";
 import { ingestStudy } from "../../src/cube/ingest-study.js";
@@ -149,7 +150,7 @@ test("no leakage: perturbing every held-out SMAP value changes no input of any s
     return;
   }
   const out = path.join(tempDir(), "dataset");
-  writeDataset(out, a, { source: "smapfill synthetic world" });
+  writeDataset(out, a, features.schema(), { source: "smapfill synthetic world" });
   const check = spawnSync(
     python,
     [
@@ -163,13 +164,12 @@ test("no leakage: perturbing every held-out SMAP value changes no input of any s
 });
 
 test("the independent-stations split holds out every SMAP value of the station pixels, and only those", async () => {
-  const { makeRoles } = await import("../../src/eval/experiment.js");
+  const { splitRoles } = await import("../../src/eval/splits.js");
   const [nrows, ncols, T] = [12, 16, 60];
   const P = nrows * ncols;
   const smap = fakeObserved(T, P, 8);
-  const arrays = { P, T, startDay: 0, smap, dynamic: new Map(), static: new Map() };
-  const config = { testShare: 0.2, validationShare: 0.1, seed: 1 } as Parameters<typeof makeRoles>[4];
-  const roles = makeRoles("stations", arrays, nrows, ncols, config, [5, 77]);
+  const shares = { test: 0.2, validation: 0.1 };
+  const roles = splitRoles("stations", smap, nrows, ncols, shares, 1, [5, 77]);
   roles.forEach((r, k) => {
     const p = k % P;
     if (Number.isNaN(smap[k]!)) assert.equal(r, -1);
@@ -178,5 +178,5 @@ test("the independent-stations split holds out every SMAP value of the station p
   });
   const c = roleCounts(roles);
   assert.ok(c.validation / (c.train + c.validation) > 0.08);
-  assert.throws(() => makeRoles("stations", arrays, nrows, ncols, config, []), /needs stations inside the cube/);
+  assert.throws(() => splitRoles("stations", smap, nrows, ncols, shares, 1, []), /needs stations inside the cube/);
 });

@@ -1,13 +1,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { permutationImportance } from "../../src/eval/importance.js";
-import { createRegressor } from "../../src/models/regressor.js";
+import { createRegressor } from "../../src/models/registry.js";
 import { friedman1 } from "../helpers.js";
 
 test("permutation importance ranks informative features and groups above noise; seeded", () => {
   const names = Array.from({ length: 10 }, (_, j) => `x${j}`);
   const groups = [...Array(5).fill("dynamic"), ...Array(5).fill("ts")];
-  const model = createRegressor("xgb", names, groups, { gbt: { rounds: 200, eta: 0.1, maxDepth: 4, earlyStopping: 20 } });
+  const model = createRegressor("xgb", names, groups, { "xgb.rounds": 200, "xgb.eta": 0.1, "xgb.max_depth": 4, "xgb.early_stopping": 20 });
   model.fit(friedman1(3000, 1), { validation: friedman1(500, 2) });
   const te = friedman1(1000, 3);
   const r = permutationImportance(model, te.X, te.y, te.n, groups, { repeats: 3, seed: 4 });

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { kernels, tsKernels, wasmKernels, wasmRelaxedKernels } from "../../src/nn/kernels/kernels.js";
+import { kernels, tsKernels, wasmKernels, wasmRelaxedKernels } from "../../src/nn/kernels/select.js";
 import { wasmSimdAvailable, wasmVariantAvailable } from "../../src/nn/kernels/wasm-kernels.js";
 
 /** Both builds of the WebAssembly kernels: plain SIMD and fused multiply-add (relaxed SIMD). */
@@ -386,7 +386,7 @@ function trainingBatch(seed: number): { nIn: number; batch: number; x: Float32Ar
 
 test("a training step with intermediates in the kernels' memory (in place) equals one with copied operands, bit for bit, for all three nets", async () => {
   const { buildNet } = await import("../../src/models/nets.js");
-  const { backpropagate } = await import("../../src/models/train-net.js");
+  const { backpropagate } = await import("../../src/models/net-steps.js");
   const k = kernels();
   assert.ok(k.allocate, "the active kernels have their own memory");
   const { nIn, batch, x, y } = trainingBatch(5);
@@ -456,7 +456,7 @@ for (const wasm of WASM_BUILDS)
 
 test("gradients do not depend on what recycled buffers hold: a step after filling them with NaN equals a step after zeros, for all three nets", async () => {
   const { buildNet } = await import("../../src/models/nets.js");
-  const { backpropagate } = await import("../../src/models/train-net.js");
+  const { backpropagate } = await import("../../src/models/net-steps.js");
   const { fillRecycledArrays } = await import("../../src/nn/tensor.js");
   const { nIn, batch, x, y } = trainingBatch(6);
   for (const name of ["tssmnet", "autoresnet", "transformer"] as const) {

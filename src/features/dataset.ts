@@ -1,12 +1,17 @@
 /**
- * The dataset interchange format of ../shared/reference/DATASET.md: a folder with X.npy
- * (float32 [N, F], NaN = missing, no +-inf), y.npy (float32 [N], never NaN), split.npy (int8 [N]:
- * 0 train, 1 validation, 2 test) and features.json ({names, groups, meta}). Validated on read.
+ * The dataset interchange format of ../shared/reference/DATASET.md, read and written here: a
+ * folder with X.npy (float32 [N, F], NaN = missing, no +-inf), y.npy (float32 [N], never NaN),
+ * split.npy (int8 [N]: 0 train, 1 validation, 2 test), pixel_day.npy (int32 [N, 2], ours) and
+ * features.json ({names, groups, meta, schema}: the feature schema is ours, so that a model
+ * trained from the folder carries it; folders without one get a schema of names and groups).
+ * Validated on read; written to temporary names and renamed.
  */
 import fs from "node:fs";
 import path from "node:path";
 import { SmapfillError } from "../util/errors.js";
-import { readNpy } from "./npy.js";
+import { readNpy, writeNpy } from "../io/npy.js";
+import { bareSchema, parseSchema, type FeatureSchema } from "./schema.js";
+import type { SampleTable } from "./samples.js";
 
 export interface Dataset {
   X: Float32Array;
@@ -16,6 +21,7 @@ export interface Dataset {
   f: number;
   names: string[];
   groups: string[];
+  schema: FeatureSchema;
 }
 
 export const GROUPS = ["dynamic", "static", "calendar", "ts"] as const;
@@ -43,7 +49,7 @@ export function readDataset(dir: string): Dataset {
   if ((X.data as Float32Array).some((v) => v === Infinity || v === -Infinity))
     throw new SmapfillError("holds +-inf", { file: file("X.npy"), hint: "Use NaN for missing values" });
   if ((split.data as Int8Array).some((v) => v < 0 || v > 2)) throw new SmapfillError("holds values other than 0, 1, 2", { file: file("split.npy") });
-  let meta: { names?: unknown; groups?: unknown };
+  let meta: { names?: unknown; groups?: unknown; schema?: unknown };
   try {
     meta = JSON.parse(fs.readFileSync(file("features.json"), "utf8"));
   } catch (error) {
@@ -56,7 +62,10 @@ export function readDataset(dir: string): Dataset {
   if (!Array.isArray(groups) || groups.length !== f || groups.some((g) => !(GROUPS as readonly string[]).includes(g))) {
     throw new SmapfillError(`needs ${f} groups from ${GROUPS.join(", ")}`, { file: file("features.json") });
   }
-  return { X: X.data as Float32Array, y: y.data as Float32Array, split: split.data as Int8Array, n, f, names, groups };
+  const schema = meta.schema === undefined ? bareSchema(names, groups) : parseSchema(meta.schema, file("features.json"));
+  if (schema.names.join("\u0000") !== names.join("\u0000"))
+    throw new SmapfillError("has a schema whose feature names differ from its names", { file: file("features.json") });
+  return { X: X.data as Float32Array, y: y.data as Float32Array, split: split.data as Int8Array, n, f, names, groups, schema };
 }
 
 /** The rows of one split, in their original order. */
@@ -66,4 +75,22 @@ export function part(d: Dataset, k: 0 | 1 | 2): { X: Float32Array; y: Float32Arr
   const X = new Float32Array(rows.length * d.f);
   rows.forEach((r, i) => X.set(d.X.subarray(r * d.f, (r + 1) * d.f), i * d.f));
   return { X, y: Float32Array.from(rows, (r) => d.y[r]!), n: rows.length };
+}
+
+/** Writes X.npy, y.npy, split.npy, pixel_day.npy and features.json into `directory`. */
+export function writeDataset(directory: string, d: SampleTable, schema: FeatureSchema, meta: Record<string, unknown> = {}): void {
+  fs.mkdirSync(directory, { recursive: true });
+  const N = d.y.length;
+  writeNpy(path.join(directory, "X.npy"), d.X, [N, d.names.length]);
+  writeNpy(path.join(directory, "y.npy"), d.y, [N]);
+  writeNpy(path.join(directory, "split.npy"), d.split, [N]);
+  const pd = new Int32Array(N * 2);
+  for (let i = 0; i < N; i++) {
+    pd[2 * i] = d.pixel[i]!;
+    pd[2 * i + 1] = d.day[i]!;
+  }
+  writeNpy(path.join(directory, "pixel_day.npy"), pd, [N, 2]);
+  const json = path.join(directory, "features.json");
+  fs.writeFileSync(`${json}.tmp`, JSON.stringify({ names: d.names, groups: d.groups, meta, schema }, null, 2));
+  fs.renameSync(`${json}.tmp`, json);
 }

@@ -1,0 +1,20 @@
+/** `smapfill demo`: the whole pipeline on a synthetic region (see ../demo.ts). */
+import { Command, Option } from "commander";
+import { runDemo } from "../demo.js";
+import { quietOption, wholeNumber } from "../options.js";
+import { presetOption } from "./synth.js";
+
+export function demoCommand(): Command {
+  return new Command("demo")
+    .description("synthesise a region, build its cube, show the coverage, and evaluate the models on it (quick settings)")
+    .addOption(new Option("--out <dir>", "output directory").default("smapfill-demo"))
+    .addOption(presetOption())
+    .addOption(new Option("--days <n>", "number of days (default: the preset's)").argParser(wholeNumber(1)))
+    .addOption(new Option("--seed <n>", "random seed (default: the preset's)").argParser(wholeNumber(0)))
+    .option("--no-evaluate", "skip the quick evaluation of the models")
+    .addOption(quietOption())
+    .action(async (o) => {
+      const result = await runDemo({ out: o.out, preset: o.preset, days: o.days, seed: o.seed, quiet: o.quiet, evaluate: o.evaluate });
+      process.stdout.write(`${result.summary}\n`);
+    });
+}

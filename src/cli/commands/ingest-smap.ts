@@ -1,0 +1,58 @@
+/** `smapfill ingest-smap`: SMAP L3 granules of a region and period into a cube. */
+import fs from "node:fs";
+import { Command, Option } from "commander";
+import { ingestSmap, PASS_RULES, type PassRule } from "../../cube/ingest-smap.js";
+import type { QualityPolicy } from "../../io/smap-l3.js";
+import { SmapfillError } from "../../util/errors.js";
+import { choice, parseBBox, quietOption } from "../options.js";
+
+export function ingestSmapCommand(): Command {
+  return new Command("ingest-smap")
+    .argument("<granules>", "a directory of SMAP L3 granules (.h5)")
+    .description("read SMAP L3 granules (a directory) for a region and period into a cube")
+    .requiredOption("--cube <path>", "the cube (.zarr) to create or resume")
+    .requiredOption("--bbox <S,N,W,E>", "region: cells whose centre is inside the box", parseBBox)
+    .requiredOption("--start <YYYY-MM-DD>", "first day")
+    .requiredOption("--end <YYYY-MM-DD>", "last day")
+    .addOption(new Option("--resolution <res>", "9km (SPL3SMP_E) or 36km (SPL3SMP)").argParser(choice(["9km", "36km"] as const)).default("9km"))
+    .addOption(
+      new Option("--quality <policy>", "recommended, uncertain or any")
+        .argParser(choice(["recommended", "uncertain", "any"] as QualityPolicy[]))
+        .default("recommended"),
+    )
+    .addOption(
+      new Option("--pass-rule <rule>", `daily value from AM/PM: ${PASS_RULES.join(", ")}`).argParser(choice(PASS_RULES as PassRule[])).default("am-first"),
+    )
+    .option("--keep-passes", "also store the AM and PM values")
+    .addOption(quietOption())
+    .action(async (granules: string, o) => {
+      if (fs.existsSync(granules) && !fs.statSync(granules).isDirectory())
+        throw new SmapfillError("is a file, but a directory of granules is expected", {
+          file: granules,
+          hint: "Give the folder that holds the .h5 granules (smapfill reads every granule in it)",
+        });
+      const r = await ingestSmap({
+        granules,
+        cube: o.cube,
+        resolution: o.resolution,
+        bbox: o.bbox,
+        start: o.start,
+        end: o.end,
+        quality: o.quality,
+        passRule: o.passRule,
+        keepPasses: o.keepPasses,
+        quiet: o.quiet,
+      });
+      process.stdout.write(
+        `${r.cube}: ${r.window.nrows} x ${r.window.ncols} cells (${r.observedCells} observed), ${r.days} days, ${r.granulesRead} granules, ` +
+          `${(100 * (1 - r.missingShare)).toFixed(1)} % of observed pixel-days have a value` +
+          (r.resumedBlocks ? `, ${r.resumedBlocks} blocks done before` : "") +
+          "\n",
+      );
+      for (const f of r.failures) process.stdout.write(`  failed: ${f.file}: ${f.error}\n`);
+      if (r.missingDays.length)
+        process.stdout.write(
+          `  no granule for ${r.missingDays.length} days: ${r.missingDays.slice(0, 5).join(", ")}${r.missingDays.length > 5 ? ", ..." : ""}\n`,
+        );
+    });
+}

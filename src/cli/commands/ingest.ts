@@ -1,0 +1,30 @@
+/** `smapfill ingest`: a study's cube, SMAP and every predictor of its config. */
+import { Command } from "commander";
+import { loadStudy } from "../../config/study.js";
+import { ingestStudy } from "../../cube/ingest-study.js";
+import { quietOption } from "../options.js";
+
+export function ingestCommand(): Command {
+  return new Command("ingest")
+    .argument("<study>", "the study config (YAML or JSON; docs/ingestion.md lists every key)")
+    .description("build a study's cube: SMAP and every predictor of the config (YAML or JSON), resumable")
+    .addOption(quietOption())
+    .action(async (file: string, o) => {
+      const study = loadStudy(file);
+      const r = await ingestStudy(study, { quiet: o.quiet });
+      const pct = (v: number) => `${(100 * v).toFixed(1)} %`;
+      const lines = [
+        `${study.name}: ${r.output}`,
+        `  grid      ${r.smap.window.nrows} x ${r.smap.window.ncols} cells of ${study.resolution}, ${r.smap.days} days from ${study.period.start}`,
+        `  SMAP      ${r.smap.granulesRead} granules, ${pct(1 - r.smap.missingShare)} of observed pixel-days have a value, ${r.smap.failures.length} failed`,
+        ...r.predictors.flatMap((p) =>
+          Object.entries(p.coverage).map(
+            ([name, share]) =>
+              `  ${name.padEnd(24)} ${pct(share)} with a value (${p.method}${p.missingDays.length ? `, no source data on ${p.missingDays.length} days` : ""})`,
+          ),
+        ),
+      ];
+      process.stdout.write(`${lines.join("\n")}\n`);
+      for (const f of r.smap.failures) process.stdout.write(`  failed: ${f.file}: ${f.error}\n`);
+    });
+}

@@ -1,0 +1,126 @@
+/**
+ * Option parsers and the options several commands share, declared once with their type, range
+ * and default. Out-of-range values are refused with the range (never silently replaced by a
+ * default: `--max-epochs 0` is an error, not 200 epochs).
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { InvalidArgumentError, Option } from "commander";
+import type { BBox } from "../grid/ease2.js";
+import { modelNames, parseParamAssignment } from "../models/registry.js";
+import { SmapfillError } from "../util/errors.js";
+
+/** A whole number in [min, max]. */
+export function wholeNumber(min = 0, max = Number.MAX_SAFE_INTEGER) {
+  return (text: string): number => {
+    const v = Number(text);
+    if (!/^\s*-?\d+\s*$/.test(text) || !Number.isSafeInteger(v)) throw new InvalidArgumentError(`expected a whole number, got '${text}'`);
+    if (v < min || v > max)
+      throw new InvalidArgumentError(`expected a whole number ${max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`}, got ${v}`);
+    return v;
+  };
+}
+
+/** A number in (lowExclusive, high]. */
+export function positiveNumber(high = Infinity) {
+  return (text: string): number => {
+    const v = Number(text);
+    if (!Number.isFinite(v) || v <= 0 || v > high)
+      throw new InvalidArgumentError(`expected a number > 0${high < Infinity ? ` and <= ${high}` : ""}, got '${text}'`);
+    return v;
+  };
+}
+
+/** A share strictly between 0 and 1. */
+export function share(text: string): number {
+  const v = Number(text);
+  if (!(v > 0 && v < 1)) throw new InvalidArgumentError(`expected a share between 0 and 1, got '${text}'`);
+  return v;
+}
+
+export function choice<T extends string>(values: readonly T[]) {
+  return (text: string): T => {
+    if (!values.includes(text as T)) throw new InvalidArgumentError(`expected one of ${values.join(", ")}`);
+    return text as T;
+  };
+}
+
+/** A comma list of known values, or `all` (and `none` where allowed). */
+export function list<T extends string>(values: () => readonly T[], what: string, allowNone = false) {
+  return (text: string): T[] => {
+    if (allowNone && text === "none") return [];
+    const items = text === "all" ? [...values()] : text.split(",").map((x) => x.trim());
+    for (const i of items)
+      if (!values().includes(i as T))
+        throw new InvalidArgumentError(`unknown ${what} '${i}': use ${values().join(", ")}${allowNone ? ", all or none" : " or all"}`);
+    if (!items.length) throw new InvalidArgumentError(`give at least one ${what}`);
+    return items as T[];
+  };
+}
+
+export function parseBBox(text: string): BBox {
+  const parts = text.split(",").map((s) => Number(s.trim()));
+  if (parts.length !== 4 || parts.some((v) => !Number.isFinite(v))) {
+    throw new InvalidArgumentError("give the box as SOUTH,NORTH,WEST,EAST in degrees, e.g. 25,28.5,67,73");
+  }
+  const [south, north, west, east] = parts as [number, number, number, number];
+  return { south, north, west, east };
+}
+
+export const seedOption = () => new Option("--seed <n>", "random seed").argParser(wholeNumber(0)).default(0);
+export const quietOption = () => new Option("--quiet", "no progress output");
+export const modelsParser = list(modelNames, "model");
+
+/**
+ * The model hyperparameters: `--param MODEL.PARAM=VALUE` (repeatable; a bare PARAM=VALUE sets it
+ * for every model that has it) and the shorthands that write into the same map.
+ */
+export function modelParamOptions(): Option[] {
+  return [
+    new Option("--param <model.param=value>", "a model hyperparameter, repeatable (e.g. transformer.max_epochs=4; see docs/models.md)").argParser(
+      (text: string, previous: Record<string, number> = {}) => {
+        try {
+          return parseParamAssignment(text, previous);
+        } catch (error) {
+          throw new InvalidArgumentError((error as Error).message);
+        }
+      },
+    ),
+    new Option("--max-epochs <n>", "epoch cap of every network (= --param max_epochs=N; default 200)").argParser(wholeNumber(1)),
+    new Option("--transformer-max-epochs <n>", "the Transformer's own epoch cap (= --param transformer.max_epochs=N)").argParser(wholeNumber(1)),
+    new Option("--rf-trees <n>", "random forest trees (= --param rf.trees=N; default 300)").argParser(wholeNumber(1)),
+    new Option("--xgb-rounds <n>", "boosting rounds cap (= --param xgb.rounds=N; default 2000, early stopping 50)").argParser(wholeNumber(1)),
+  ];
+}
+
+/** The flat parameter map from `--param` and the shorthands (an explicit --param wins). */
+export function collectParams(o: {
+  param?: Record<string, number>;
+  maxEpochs?: number;
+  transformerMaxEpochs?: number;
+  rfTrees?: number;
+  xgbRounds?: number;
+}): Record<string, number> {
+  return {
+    ...(o.maxEpochs !== undefined ? { max_epochs: o.maxEpochs } : {}),
+    ...(o.transformerMaxEpochs !== undefined ? { "transformer.max_epochs": o.transformerMaxEpochs } : {}),
+    ...(o.rfTrees !== undefined ? { "rf.trees": o.rfTrees } : {}),
+    ...(o.xgbRounds !== undefined ? { "xgb.rounds": o.xgbRounds } : {}),
+    ...o.param,
+  };
+}
+
+/** A folder an output file goes into must exist (say so instead of failing on the write). */
+export function checkOutputParent(file: string, option: string): void {
+  const parent = path.dirname(path.resolve(file));
+  if (!existsDir(parent))
+    throw new SmapfillError(`the folder of ${file} does not exist`, { file: parent, variable: option, hint: "Create it first, or choose another path" });
+}
+
+function existsDir(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,252 @@
+/**
+ * The sample layer: from a cube window (rows x cols over a range of days) and a training mask
+ * (roles.ts) to the model inputs of any pixel-day. Evaluation, training, the streamed
+ * time-series features and reconstruction all go through it, so there is one feature path.
+ *
+ * One sample = one pixel-day. Its features, in MODELS.md's order and groups: dynamic predictors
+ * of that pixel-day, static predictors of the pixel, calendar terms sin/cos(2 pi doy / 365.25),
+ * and the statistical time-series features (group ts): the 30 per-pixel statistics and the 5
+ * context terms of the pixel-day.
+ *
+ * No leakage: the time-series features see the training values only (role 0); every other value
+ * is NaN to them. (Standardisation statistics are computed later, inside each model, from the
+ * training rows only.)
+ */
+import type { Cube, LocalWindow } from "../cube/cube.js";
+import { dayOfYear, formatDay } from "../util/dates.js";
+import { SmapfillError } from "../util/errors.js";
+import type { Roles } from "./roles.js";
+import { FEATURE_SCHEMA_VERSION, tsFeatureUnits, type FeatureSchema } from "./schema.js";
+import { contextFeatures, pixelFeatures, CONTEXT_FEATURE_NAMES, PIXEL_FEATURE_NAMES } from "./timeseries.js";
+
+/** A window of a cube in memory: SMAP and the predictors, day-major [t * P + p]. */
+export interface SampleArrays {
+  P: number;
+  T: number;
+  /** Rows and columns of the window (P = nrows * ncols). */
+  nrows: number;
+  ncols: number;
+  /** Day number (days since 1970-01-01) of the first day. */
+  startDay: number;
+  /** SMAP soil moisture, NaN = no retrieval. */
+  smap: Float32Array;
+  dynamic: Map<string, Float32Array>;
+  static: Map<string, Float32Array>;
+  /** Units of every predictor (dynamic and static). */
+  units: Map<string, string>;
+  /** Where the arrays came from (for the feature schema). */
+  origin?: { resolution: FeatureSchema["resolution"]; window: LocalWindow; source: string };
+}
+
+export interface ReadSampleOptions {
+  /** Add cell-centre latitude and longitude as static predictors (MODELS.md lists them). */
+  coordinates?: boolean;
+  /** The cube-local window to read (default the whole cube). */
+  window?: LocalWindow;
+  /** Days [from, to) of the cube's time axis (default all). */
+  days?: [number, number];
+  /** Read the predictors too (default true; false reads SMAP only, for the time-series features). */
+  predictors?: boolean;
+}
+
+/** Reads a window of a cube: SMAP and every predictor. */
+export async function readSampleArrays(cube: Cube, o: ReadSampleOptions = {}): Promise<SampleArrays> {
+  const window = o.window ?? cube.fullWindow();
+  const [t0, t1] = o.days ?? [0, cube.days];
+  const { nrows, ncols } = window;
+  const P = nrows * ncols;
+  const dynamic = new Map<string, Float32Array>();
+  const statics = new Map<string, Float32Array>();
+  const units = new Map<string, string>();
+  for (const v of o.predictors === false ? [] : cube.variables) {
+    if (v.name.startsWith("soil_moisture")) continue;
+    units.set(v.name, v.units);
+    if (v.kind === "dynamic") dynamic.set(v.name, await cube.readBlock(v.name, t0, t1, window));
+    else statics.set(v.name, await cube.readStatic(v.name, window));
+  }
+  if (o.coordinates && o.predictors !== false) {
+    const lat = new Float32Array(P);
+    const lon = new Float32Array(P);
+    for (let p = 0; p < P; p++) {
+      const [la, lo] = cube.grid.rowColToLatLon(cube.window.row0 + window.row0 + Math.floor(p / ncols), cube.window.col0 + window.col0 + (p % ncols));
+      lat[p] = la;
+      lon[p] = lo;
+    }
+    statics.set("lat", lat);
+    statics.set("lon", lon);
+    units.set("lat", "degrees_north");
+    units.set("lon", "degrees_east");
+  }
+  if (!cube.hasVariable("soil_moisture"))
+    throw new SmapfillError("has no soil_moisture variable", { file: cube.path, hint: "Ingest SMAP into the cube first (smapfill ingest)" });
+  return {
+    P,
+    T: t1 - t0,
+    nrows,
+    ncols,
+    startDay: cube.startDay + t0,
+    smap: await cube.readBlock("soil_moisture", t0, t1, window),
+    dynamic,
+    static: statics,
+    units,
+    origin: {
+      resolution: cube.grid.resolution,
+      window: { ...window, row0: cube.window.row0 + window.row0, col0: cube.window.col0 + window.col0 },
+      source: cube.path,
+    },
+  };
+}
+
+/** Samples with their features and targets (a subset of the pixel-days of a SampleArrays). */
+export interface SampleTable {
+  X: Float32Array;
+  y: Float32Array;
+  split: Int8Array;
+  names: string[];
+  groups: string[];
+  /** Pixel and day index of every sample. */
+  pixel: Int32Array;
+  day: Int32Array;
+}
+
+/**
+ * The model inputs of any pixel-day, given which pixel-days are training (role 0): the
+ * time-series features come from the training series only. Used for the training/test samples
+ * and for pixel-days without SMAP (reconstruction, in-situ comparison on gap days).
+ */
+export class FeatureBuilder {
+  readonly names: string[];
+  readonly groups: string[];
+  readonly units: string[];
+  /** The 30 per-pixel statistics, [p * 30 + f]. */
+  readonly pixelStatistics: Float64Array;
+  private readonly train: Float32Array;
+  private readonly doy: Int32Array;
+  private readonly dynamicNames: string[];
+  private readonly staticNames: string[];
+
+  constructor(
+    private readonly a: SampleArrays,
+    roles: Roles,
+  ) {
+    const { P, T } = a;
+    if (roles.length !== P * T || a.smap.length !== P * T)
+      throw new Error(`FeatureBuilder: roles/SMAP of ${roles.length}/${a.smap.length} for ${T} days x ${P} pixels`);
+    // The training series, pixel-major for the feature functions; everything held out is NaN.
+    // Float32 like the cube: the values are exact, at half the memory of float64.
+    this.train = new Float32Array(P * T).fill(NaN);
+    for (let t = 0; t < T; t++) {
+      for (let p = 0; p < P; p++) {
+        const k = t * P + p;
+        if (roles[k] === 0) this.train[p * T + t] = a.smap[k]!;
+      }
+    }
+    this.doy = Int32Array.from({ length: T }, (_, t) => dayOfYear(a.startDay + t));
+    this.pixelStatistics = pixelFeatures(this.train, P, T, { doy: this.doy });
+    this.dynamicNames = [...a.dynamic.keys()];
+    this.staticNames = [...a.static.keys()];
+    this.names = [...this.dynamicNames, ...this.staticNames, "doy_sin", "doy_cos", ...PIXEL_FEATURE_NAMES, ...CONTEXT_FEATURE_NAMES];
+    this.groups = [
+      ...this.dynamicNames.map(() => "dynamic"),
+      ...this.staticNames.map(() => "static"),
+      "calendar",
+      "calendar",
+      ...PIXEL_FEATURE_NAMES.map(() => "ts"),
+      ...CONTEXT_FEATURE_NAMES.map(() => "ts"),
+    ];
+    const predictorUnits = (n: string) => a.units.get(n) ?? "";
+    this.units = [
+      ...this.dynamicNames.map(predictorUnits),
+      ...this.staticNames.map(predictorUnits),
+      "1",
+      "1",
+      ...[...PIXEL_FEATURE_NAMES, ...CONTEXT_FEATURE_NAMES].map(tsFeatureUnits),
+    ];
+  }
+
+  /** The schema of these features (the ts mode of MODELS.md: in-sample). */
+  schema(): FeatureSchema {
+    const o = this.a.origin;
+    return {
+      format_version: FEATURE_SCHEMA_VERSION,
+      names: this.names,
+      groups: this.groups,
+      units: this.units,
+      ts_mode: "in-sample",
+      ...(o?.resolution ? { resolution: o.resolution } : {}),
+      training: {
+        ...(o ? { window: o.window, source: o.source } : {}),
+        start: formatDay(this.a.startDay),
+        end: formatDay(this.a.startDay + this.a.T - 1),
+      },
+    };
+  }
+
+  /** The 5 context terms of the pixel-days (pixel[i], day[i]), [i * 5 + c]. */
+  context(pixel: Int32Array, day: Int32Array): Float64Array {
+    return contextFeatures(this.train, this.a.P, this.a.T, pixel, day, { doy: this.doy });
+  }
+
+  /** Feature rows of every day of one pixel (a station's pixel, a reconstruction). */
+  pixelRows(pixel: number): Float32Array {
+    const T = this.a.T;
+    return this.rows(
+      new Int32Array(T).fill(pixel),
+      Int32Array.from({ length: T }, (_, t) => t),
+    );
+  }
+
+  /** Feature rows (row-major [i * F + j]) of the pixel-days (pixel[i], day[i]). */
+  rows(pixel: Int32Array, day: Int32Array): Float32Array {
+    const { P } = this.a;
+    const N = pixel.length;
+    const F = this.names.length;
+    const context = this.context(pixel, day);
+    const X = new Float32Array(N * F);
+    const dyn = this.dynamicNames.map((n) => this.a.dynamic.get(n)!);
+    const sta = this.staticNames.map((n) => this.a.static.get(n)!);
+    const nPix = PIXEL_FEATURE_NAMES.length;
+    for (let i = 0; i < N; i++) {
+      const p = pixel[i]!;
+      const t = day[i]!;
+      const k = t * P + p;
+      const row = i * F;
+      let j = 0;
+      for (const d of dyn) X[row + j++] = d[k]!;
+      for (const s of sta) X[row + j++] = s[p]!;
+      const angle = (2 * Math.PI * this.doy[t]!) / 365.25;
+      X[row + j++] = Math.sin(angle);
+      X[row + j++] = Math.cos(angle);
+      for (let f = 0; f < nPix; f++) X[row + j++] = this.pixelStatistics[p * nPix + f]!;
+      for (let c = 0; c < 5; c++) X[row + j++] = context[i * 5 + c]!;
+    }
+    return X;
+  }
+}
+
+/** The samples: every observed pixel-day with a role (0, 1, 2), its features and target. */
+export function buildSamples(a: SampleArrays, roles: Roles, features: FeatureBuilder = new FeatureBuilder(a, roles)): SampleTable {
+  const { P, T } = a;
+  const samples: number[] = [];
+  for (let k = 0; k < P * T; k++) if (roles[k]! >= 0 && !Number.isNaN(a.smap[k]!)) samples.push(k);
+  const pixel = Int32Array.from(samples, (k) => k % P);
+  const day = Int32Array.from(samples, (k) => Math.floor(k / P));
+  const X = features.rows(pixel, day);
+  const y = Float32Array.from(samples, (k) => a.smap[k]!);
+  const split = Int8Array.from(samples, (k) => roles[k]!);
+  return { X, y, split, names: features.names, groups: features.groups, pixel, day };
+}
+
+/** The samples at `rows` (in that order). */
+export function subsetSamples(d: SampleTable, rows: ArrayLike<number>): SampleTable {
+  const f = d.names.length;
+  const n = rows.length;
+  const X = new Float32Array(n * f);
+  for (let i = 0; i < n; i++) X.set(d.X.subarray(rows[i]! * f, (rows[i]! + 1) * f), i * f);
+  const pick = <A extends Float32Array | Int8Array | Int32Array>(a: A): A => {
+    const out = new (a.constructor as new (n: number) => A)(n);
+    for (let i = 0; i < n; i++) out[i] = a[rows[i]!]!;
+    return out;
+  };
+  return { X, y: pick(d.y), split: pick(d.split), names: d.names, groups: d.groups, pixel: pick(d.pixel), day: pick(d.day) };
+}

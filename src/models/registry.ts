@@ -1,0 +1,263 @@
+/**
+ * The model registry: one entry per model (name, label, hyperparameters with their defaults and
+ * valid ranges, create, load). Experiments, reports and the command line loop over it and never
+ * name a model; adding a model is one `registerModel` call in src/models.
+ *
+ * Hyperparameters travel as one flat map: `model.param` for one model (`transformer.max_epochs`)
+ * or a bare `param` for every model that has it (`max_epochs`); the model-specific key wins.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { SmapfillError } from "../util/errors.js";
+import { ForestRegressor } from "./forest-regressor.js";
+import { GbtRegressor } from "./gbt-regressor.js";
+import { NeuralRegressor } from "./neural-regressor.js";
+import type { NetName } from "./nets.js";
+import type { ModelName, ModelOptions, Regressor } from "./regressor.js";
+
+export interface ParamSpec {
+  /** The default, or null where the model derives it (the forest's features per split: F / 3). */
+  default: number | null;
+  min: number;
+  max: number;
+  /** The minimum itself is not allowed (a learning rate > 0). */
+  minExclusive?: boolean;
+  integer?: boolean;
+  doc: string;
+}
+
+/** Settings every model takes besides its hyperparameters. */
+export interface CommonOptions {
+  seed: number;
+  /** Threads; default the machine's cores (SMAPFILL_THREADS). */
+  threads?: number;
+}
+
+export type ParamValues = Record<string, number>;
+
+export interface ModelEntry {
+  name: ModelName;
+  /** How tables and figures name the model. */
+  label: string;
+  description: string;
+  params: Record<string, ParamSpec>;
+  /** Feature groups the model leaves out of its inputs (TsSMNet-noTS: ts). */
+  drops?: readonly string[];
+  create(featureNames: string[], groups: string[], params: ParamValues, common: CommonOptions): Regressor;
+  /** A model saved by `save`, given its folder and its model.json. */
+  load(dir: string, spec: Record<string, unknown>): Regressor;
+}
+
+const registry = new Map<ModelName, ModelEntry>();
+
+/** Adds a model (an error if the name is taken). */
+export function registerModel(entry: ModelEntry): void {
+  if (!/^[a-z][a-z0-9_]*$/.test(entry.name)) throw new Error(`registerModel: '${entry.name}' is not a lower-case identifier`);
+  if (registry.has(entry.name)) throw new Error(`registerModel: '${entry.name}' is registered already`);
+  registry.set(entry.name, entry);
+}
+
+/** Removes a model (tests register toy models and remove them). */
+export function unregisterModel(name: ModelName): void {
+  registry.delete(name);
+}
+
+export function modelNames(): ModelName[] {
+  return [...registry.keys()];
+}
+
+export function modelEntry(name: ModelName): ModelEntry {
+  const e = registry.get(name);
+  if (!e) throw new SmapfillError(`unknown model '${name}'`, { variable: "--models", hint: `Use one of ${modelNames().join(", ")}` });
+  return e;
+}
+
+export function modelLabel(name: ModelName): string {
+  return registry.get(name)?.label ?? name;
+}
+
+/** The value of `param` for model `name` from a flat map (model-specific key first), checked. */
+export function resolveParams(name: ModelName, given: Record<string, number> = {}): ParamValues {
+  const entry = modelEntry(name);
+  const out: ParamValues = {};
+  for (const [param, spec] of Object.entries(entry.params)) {
+    const key = given[`${name}.${param}`] !== undefined ? `${name}.${param}` : param;
+    const v = given[key];
+    if (v === undefined) {
+      if (spec.default !== null) out[param] = spec.default;
+      continue;
+    }
+    checkParam(key, v, spec);
+    out[param] = v;
+  }
+  return out;
+}
+
+function checkParam(key: string, v: number, spec: ParamSpec): void {
+  const low = spec.minExclusive ? v <= spec.min : v < spec.min;
+  if (!Number.isFinite(v) || low || v > spec.max || (spec.integer && !Number.isInteger(v)))
+    throw new SmapfillError(
+      `${key} = ${v} is out of range: expected ${spec.integer ? "a whole number" : "a number"} ${spec.minExclusive ? ">" : ">="} ${spec.min} and <= ${spec.max}`,
+      { variable: `--param ${key}`, hint: spec.doc },
+    );
+}
+
+/**
+ * Checks a flat parameter map against the registry: every `model.param` names a registered
+ * model and one of its parameters, every bare `param` a parameter of at least one model, and
+ * every value lies in range.
+ */
+export function checkParams(given: Record<string, number>): void {
+  for (const [key, v] of Object.entries(given)) {
+    const dot = key.indexOf(".");
+    if (dot >= 0) {
+      const [name, param] = [key.slice(0, dot), key.slice(dot + 1)];
+      const entry = modelEntry(name);
+      const spec = entry.params[param];
+      if (!spec)
+        throw new SmapfillError(`${name} has no parameter '${param}'`, {
+          variable: `--param ${key}`,
+          hint: `${name} takes ${Object.keys(entry.params).join(", ") || "none"}`,
+        });
+      checkParam(key, v, spec);
+    } else {
+      const specs = [...registry.values()].flatMap((e) => (e.params[key] ? [e.params[key]!] : []));
+      if (!specs.length)
+        throw new SmapfillError(`no model has a parameter '${key}'`, { variable: `--param ${key}`, hint: "See docs/models.md for every model's parameters" });
+      for (const spec of specs) checkParam(key, v, spec);
+    }
+  }
+}
+
+/** Parses `model.param=value` (or `param=value`) assignments into a flat map. */
+export function parseParamAssignment(text: string, into: Record<string, number> = {}): Record<string, number> {
+  const m = /^\s*([a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)?)\s*=\s*(\S+)\s*$/.exec(text);
+  if (!m)
+    throw new SmapfillError(`'${text}' is not a parameter assignment`, { variable: "--param", hint: "Write MODEL.PARAM=VALUE, e.g. transformer.max_epochs=4" });
+  const v = Number(m[2]);
+  if (!Number.isFinite(v)) throw new SmapfillError(`'${m[2]}' is not a number`, { variable: `--param ${m[1]}` });
+  return { ...into, [m[1]!]: v };
+}
+
+export function createRegressor(
+  name: ModelName,
+  featureNames: string[],
+  groups: string[],
+  params: Record<string, number> = {},
+  common: CommonOptions = { seed: 0 },
+): Regressor {
+  if (featureNames.length !== groups.length) throw new SmapfillError(`${featureNames.length} feature names but ${groups.length} groups`);
+  const entry = modelEntry(name);
+  return entry.create(featureNames, groups, resolveParams(name, params), common);
+}
+
+/** A model saved by Regressor.save (its folder holds model.json). */
+export function loadRegressor(dir: string): Regressor {
+  const file = path.join(dir, "model.json");
+  if (!fs.existsSync(file)) throw new SmapfillError("is not a saved model (no model.json)", { file: dir });
+  let spec: Record<string, unknown>;
+  try {
+    spec = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+  } catch (error) {
+    throw new SmapfillError("is not valid JSON", { file, cause: error });
+  }
+  const entry = registry.get(spec.name as string);
+  if (!entry) throw new SmapfillError(`holds a model '${spec.name}' this smapfill does not know`, { file, hint: `Known models: ${modelNames().join(", ")}` });
+  return entry.load(dir, spec);
+}
+
+// ---- the built-in models (MODELS.md) ----------------------------------------------------------
+
+const common = (c: CommonOptions): ModelOptions => ({ seed: c.seed, ...(c.threads !== undefined ? { threads: c.threads } : {}) });
+
+const NETWORK_PARAMS: Record<string, ParamSpec> = {
+  max_epochs: { default: 200, min: 1, max: 100000, integer: true, doc: "Cap on training epochs (early stopping usually ends sooner)" },
+  batch_size: { default: 512, min: 2, max: 65536, integer: true, doc: "Rows per optimisation step" },
+  lr_patience: { default: 5, min: 1, max: 1000, integer: true, doc: "Epochs without validation improvement before the learning rate is halved" },
+  stop_patience: { default: 12, min: 1, max: 1000, integer: true, doc: "Epochs without validation improvement before training stops" },
+};
+
+function networkEntry(name: ModelName, net: NetName, label: string, description: string, drops: string[] = []): ModelEntry {
+  return {
+    name,
+    label,
+    description,
+    params: NETWORK_PARAMS,
+    drops,
+    create: (names, groups, p, c) =>
+      new NeuralRegressor(
+        name,
+        net,
+        names,
+        groups,
+        { ...common(c), maxEpochs: p.max_epochs!, batch: p.batch_size!, lrPatience: p.lr_patience!, stopPatience: p.stop_patience! },
+        drops,
+      ),
+    load: (dir, spec) => NeuralRegressor.load(dir, spec, drops),
+  };
+}
+
+registerModel(networkEntry("tssmnet", "tssmnet", "TsSMNet", "Residual autoencoder with 1-D convolutional feature extraction (Liu et al. 2025)"));
+registerModel(networkEntry("tssmnet_nots", "tssmnet", "TsSMNet-noTS", "TsSMNet without the time-series feature group (the paper's ablation)", ["ts"]));
+registerModel(networkEntry("autoresnet", "autoresnet", "AutoResNet", "Residual autoencoder on the raw standardised inputs (Li et al.)"));
+registerModel(networkEntry("transformer", "transformer", "Transformer", "FT-Transformer-style tabular transformer"));
+
+const fraction = (def: number | null, doc: string): ParamSpec => ({ default: def, min: 0, max: 1, minExclusive: true, doc });
+
+registerModel({
+  name: "rf",
+  label: "Random forest",
+  description: "Random forest: bootstrap, a third of the features per split",
+  params: {
+    trees: { default: 300, min: 1, max: 100000, integer: true, doc: "Number of trees" },
+    min_samples_leaf: { default: 5, min: 1, max: 1e9, integer: true, doc: "Fewest training rows in a leaf" },
+    max_features: fraction(null, "Share of the features drawn per split (default: floor(F / 3) features)"),
+    max_bin: { default: 256, min: 2, max: 256, integer: true, doc: "Histogram bins per feature" },
+  },
+  create: (names, groups, p, c) =>
+    new ForestRegressor(names, groups, {
+      ...common(c),
+      forest: {
+        trees: p.trees!,
+        minSamplesLeaf: p.min_samples_leaf!,
+        maxBin: p.max_bin!,
+        ...(p.max_features !== undefined ? { maxFeatures: Math.max(1, Math.floor(p.max_features * names.length)) } : {}),
+      },
+    }),
+  load: (_dir, spec) => ForestRegressor.load(spec),
+});
+
+registerModel({
+  name: "xgb",
+  label: "XGBoost (GBT)",
+  description: "Gradient-boosted trees, XGBoost's histogram method",
+  params: {
+    rounds: { default: 2000, min: 1, max: 1e6, integer: true, doc: "Cap on boosting rounds (early stopping usually ends sooner)" },
+    early_stopping: { default: 50, min: 1, max: 1e6, integer: true, doc: "Rounds without validation improvement before boosting stops" },
+    max_depth: { default: 8, min: 1, max: 20, integer: true, doc: "Depth of each tree" },
+    eta: fraction(0.05, "Learning rate"),
+    subsample: fraction(0.8, "Share of the rows drawn per round"),
+    colsample_bytree: fraction(0.8, "Share of the features drawn per tree"),
+    lambda: { default: 1, min: 0, max: 1e6, doc: "L2 penalty on leaf values" },
+    gamma: { default: 0, min: 0, max: 1e6, doc: "Least loss reduction for a split" },
+    min_child_weight: { default: 1, min: 0, max: 1e9, doc: "Least hessian sum in a child" },
+    max_bin: { default: 256, min: 2, max: 256, integer: true, doc: "Histogram bins per feature" },
+  },
+  create: (names, groups, p, c) =>
+    new GbtRegressor(names, groups, {
+      ...common(c),
+      gbt: {
+        rounds: p.rounds!,
+        earlyStopping: p.early_stopping!,
+        maxDepth: p.max_depth!,
+        eta: p.eta!,
+        subsample: p.subsample!,
+        colsampleByTree: p.colsample_bytree!,
+        lambda: p.lambda!,
+        gamma: p.gamma!,
+        minChildWeight: p.min_child_weight!,
+        maxBin: p.max_bin!,
+      },
+    }),
+  load: (_dir, spec) => GbtRegressor.load(spec),
+});
