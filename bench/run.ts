@@ -16,6 +16,7 @@ import { benchModels } from "./models.js";
 import { benchCubeFeatures } from "./cube-features.js";
 import { modelNames } from "../src/models/registry.js";
 import type { ModelName } from "../src/models/regressor.js";
+import { benchReconstruct } from "./reconstruct.js";
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const RESULTS = path.join(REPO, "bench", "results");
@@ -54,6 +55,8 @@ const BENCHMARKS: Record<string, () => Promise<Record<string, unknown>>> = {
       models: (stringOption("models") ?? modelNames().join(",")).split(",") as ModelName[],
       dataset: stringOption("dataset"),
     }),
+  reconstruct: () =>
+    benchReconstruct({ sharedDir: SHARED, workDir: WORK, rounds: option("rounds", 3), threads: option("threads", 2), tssmnetEpochs: option("epochs", 20) }),
   "nn-engine": () =>
     benchNnEngine({
       sharedDir: SHARED,

@@ -9,11 +9,13 @@ import { SmapfillError } from "../util/errors.js";
 import { packageVersion } from "../util/run-info.js";
 import { demoCommand } from "./commands/demo.js";
 import { evaluateCommand } from "./commands/evaluate.js";
+import { exportCommand } from "./commands/export.js";
 import { featuresCommand } from "./commands/features.js";
 import { ingestCommand } from "./commands/ingest.js";
 import { ingestSmapCommand } from "./commands/ingest-smap.js";
 import { inspectCommand } from "./commands/inspect.js";
 import { predictCommand } from "./commands/predict.js";
+import { reconstructCommand } from "./commands/reconstruct.js";
 import { synthCommand } from "./commands/synth.js";
 import { trainCommand } from "./commands/train.js";
 import { wholeNumber } from "./options.js";
@@ -42,6 +44,8 @@ export function buildProgram(): Command {
     featuresCommand,
     evaluateCommand,
     predictCommand,
+    reconstructCommand,
+    exportCommand,
     inspectCommand,
   ])
     program.addCommand(command());

@@ -124,3 +124,17 @@ function existsDir(p: string): boolean {
     return false;
   }
 }
+
+/** A size in bytes: 512M, 2G, 1.5G or a plain number of bytes. */
+export function byteSize(text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$/i.exec(text);
+  if (!m) throw new InvalidArgumentError(`expected a size such as 512M or 2G, got '${text}'`);
+  const v = Number(m[1]) * 1024 ** " kmgt".indexOf((m[2] || " ").toLowerCase());
+  if (!(v >= 64 * 1024 ** 2)) throw new InvalidArgumentError(`expected at least 64M, got '${text}'`);
+  return Math.floor(v);
+}
+
+/** --format: a comma list of output formats. */
+export function formatList<T extends string>(values: readonly T[]) {
+  return list(() => values, "format");
+}

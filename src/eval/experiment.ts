@@ -24,7 +24,8 @@ import { checkEvaluationConfig, settingsKey, SPLIT_DESCRIPTIONS, type Evaluation
 import { permutationImportance, type ImportanceResult } from "./importance.js";
 import { evaluate, type Metrics } from "./metrics.js";
 import { rowsOf, schemaColumns, trainOrLoad, type Rows } from "./model-runs.js";
-import { splitRoles } from "./splits.js";
+import { GAP_SHAPES, splitRoles } from "./splits.js";
+import { coverageTable, DISTANCE_LABELS, distanceBins, ResidualModel, type CoverageRow } from "./uncertainty.js";
 import { readStations, stationResults, type InsituResult, type StationData, type StationSeries } from "./stations.js";
 
 export * from "./config.js";
@@ -38,6 +39,8 @@ export interface ModelScore {
   fit: Record<string, unknown>;
   /** (RMSE of this model - RMSE of the reference) / RMSE of this model; positive = the reference is better. */
   referenceRmseReduction?: number;
+  /** Calibration of the uncertainty (residual model fitted on the validation gaps) on the test rows. */
+  uncertainty?: { byKind: CoverageRow[]; byDistance: CoverageRow[] };
 }
 
 export interface AblationScore {
@@ -141,7 +144,8 @@ export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks 
   const featured = c.models.includes(c.reference) ? c.reference : c.models[0]!;
 
   for (const [s, split] of c.splits.entries()) {
-    const roles = splitRoles(split, arrays.smap, nrows, ncols, { validation: c.validationShare, test: c.testShare }, c.seed, stationPixels);
+    const kinds = new Uint8Array(arrays.smap.length);
+    const roles = splitRoles(split, arrays.smap, nrows, ncols, { validation: c.validationShare, test: c.testShare }, c.seed, stationPixels, kinds);
     const features = new FeatureBuilder(arrays, roles);
     const d = buildSamples(arrays, roles, features);
     result.cube.features = d.names;
@@ -175,7 +179,11 @@ export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks 
       const pred = model.predict(test.X, test.n);
       if (name === featured) headlineEstimate = pred;
       const metrics = evaluate(pred, test.y, { nBoot: c.nBoot, seed: c.seed });
-      scores.push({ model: name, test: metrics, trainSeconds: seconds, trainRows: train.n, fit: model.info() });
+      const uncertainty = calibrate(model, pred, validation, test, schema, (i) => {
+        const kind = kinds[d.day[test.index[i]!]! * arrays.P + d.pixel[test.index[i]!]!]!;
+        return kind ? GAP_SHAPES[kind - 1]! : split;
+      });
+      scores.push({ model: name, test: metrics, trainSeconds: seconds, trainRows: train.n, fit: model.info(), uncertainty });
       log(
         `  ${name}: test RMSE ${metrics.rmse.value.toFixed(5)}, ubRMSE ${metrics.ubrmse.value.toFixed(5)}, R ${metrics.r.value.toFixed(3)} (${seconds.toFixed(1)} s)`,
       );
@@ -207,6 +215,37 @@ export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks 
   }
   result.seconds = (performance.now() - started) / 1000;
   return { result, figures };
+}
+
+/**
+ * The uncertainty of a model's test estimates from a residual model fitted on its validation
+ * rows, and the share of test values inside the 90 % interval by gap kind and distance.
+ */
+function calibrate(
+  model: Regressor,
+  testPred: Float32Array,
+  validation: Rows,
+  test: Rows,
+  schema: ReturnType<FeatureBuilder["schema"]>,
+  kindOf: (i: number) => string,
+): ModelScore["uncertainty"] {
+  const residual = ResidualModel.fit(model.predict(validation.X, validation.n), validation.y, validation.X, validation.n, schema);
+  const sigma = residual.sigma(test.X, test.n, schema);
+  const dist = distanceBins(test.X, test.n, schema);
+  return {
+    byKind: coverageTable(
+      testPred,
+      test.y,
+      sigma,
+      Array.from({ length: test.n }, (_, i) => kindOf(i)),
+    ),
+    byDistance: coverageTable(
+      testPred,
+      test.y,
+      sigma,
+      Array.from(dist, (b) => DISTANCE_LABELS[b]!),
+    ).sort((a, b) => (a.group === "all" ? -1 : b.group === "all" ? 1 : DISTANCE_LABELS.indexOf(a.group as never) - DISTANCE_LABELS.indexOf(b.group as never))),
+  };
 }
 
 /** A split's scores with the reference model's RMSE reduction against each and the ablation pairs. */

@@ -73,6 +73,7 @@ export function holdOutPixels(base: Roles, P: number, pixels: Iterable<number>):
 }
 
 export type GapShape = "swath" | "block" | "run";
+export const GAP_SHAPES: readonly GapShape[] = ["swath", "block", "run"];
 
 /**
  * Hides about `share` of the observed pixel-days (role 2) in realistic shapes:
@@ -82,7 +83,16 @@ export type GapShape = "swath" | "block" | "run";
  * Only training pixel-days (role 0) of `base` are taken; they get `role` (2 = test, 1 =
  * validation, so that early stopping sees gaps of the same shapes); the rest keeps its role.
  */
-export function simulatedGaps(base: Roles, nrows: number, ncols: number, shape: GapShape, share: number, seed: number, role: 1 | 2 = 2): Roles {
+export function simulatedGaps(
+  base: Roles,
+  nrows: number,
+  ncols: number,
+  shape: GapShape,
+  share: number,
+  seed: number,
+  role: 1 | 2 = 2,
+  kinds?: Uint8Array,
+): Roles {
   const P = nrows * ncols;
   const T = base.length / P;
   const rng = new Rng(seed);
@@ -94,6 +104,7 @@ export function simulatedGaps(base: Roles, nrows: number, ncols: number, shape: 
     const k = t * P + p;
     if (out[k] === 0) {
       out[k] = role;
+      if (kinds) kinds[k] = 1 + GAP_SHAPES.indexOf(shape);
       hidden++;
     }
   };
@@ -124,20 +135,19 @@ export function simulatedGaps(base: Roles, nrows: number, ncols: number, shape: 
   return out;
 }
 
-export const GAP_SHAPES: readonly GapShape[] = ["swath", "block", "run"];
-
 /**
  * The evaluation design for gap filling: about `test` of the observed pixel-days hidden as test
- * gaps and `validation` as validation gaps, each an equal mix of swaths, blocks and runs.
+ * gaps and `validation` as validation gaps, each an equal mix of swaths, blocks and runs. With
+ * `kinds`, the shape that hid each pixel-day is written there (1 + its index in GAP_SHAPES).
  */
-export function mixedGaps(observed: Float32Array, nrows: number, ncols: number, shares: SplitShares, seed: number): Roles {
+export function mixedGaps(observed: Float32Array, nrows: number, ncols: number, shares: SplitShares, seed: number, kinds?: Uint8Array): Roles {
   let roles = observedRoles(observed);
   for (const [role, share] of [
     [2, shares.test],
     [1, shares.validation],
   ] as const) {
     GAP_SHAPES.forEach((shape, i) => {
-      roles = simulatedGaps(roles, nrows, ncols, shape, share / GAP_SHAPES.length, seed + 101 * role + i, role);
+      roles = simulatedGaps(roles, nrows, ncols, shape, share / GAP_SHAPES.length, seed + 101 * role + i, role, kinds);
     });
   }
   return roles;
@@ -157,13 +167,14 @@ export function splitRoles(
   shares: SplitShares,
   seed: number,
   stationPixels: number[] = [],
+  kinds?: Uint8Array,
 ): Roles {
   if (split === "stations") {
     if (!stationPixels.length)
       throw new SmapfillError("the stations split needs stations inside the cube", { variable: "--splits", hint: "Give --ismn with stations in the region" });
     return holdOutPixels(mixedGaps(smap, nrows, ncols, { validation: shares.validation, test: 0 }, seed), nrows * ncols, stationPixels);
   }
-  if (split === "gaps") return mixedGaps(smap, nrows, ncols, shares, seed);
+  if (split === "gaps") return mixedGaps(smap, nrows, ncols, shares, seed, kinds);
   if (split === "temporal") return temporal(smap, nrows * ncols, shares, seed);
   if (split === "spatial") return spatialBlocks(smap, nrows, ncols, shares, seed);
   return randomPixelDays(smap, shares, seed);

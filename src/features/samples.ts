@@ -30,7 +30,10 @@ export interface SampleArrays {
   startDay: number;
   /** SMAP soil moisture, NaN = no retrieval. */
   smap: Float32Array;
+  /** Dynamic predictors, [(t - dynamicStart) * P + p]: all T days, or a block of them. */
   dynamic: Map<string, Float32Array>;
+  /** First day (index into the T days) the dynamic arrays hold; default 0. */
+  dynamicStart?: number;
   static: Map<string, Float32Array>;
   /** Units of every predictor (dynamic and static). */
   units: Map<string, string>;
@@ -47,12 +50,18 @@ export interface ReadSampleOptions {
   days?: [number, number];
   /** Read the predictors too (default true; false reads SMAP only, for the time-series features). */
   predictors?: boolean;
+  /**
+   * Days [from, to) of `days` whose dynamic predictors are read (default all): a reconstruction
+   * reads the whole SMAP series of a tile but the predictors one block of days at a time.
+   */
+  dynamicDays?: [number, number];
 }
 
 /** Reads a window of a cube: SMAP and every predictor. */
 export async function readSampleArrays(cube: Cube, o: ReadSampleOptions = {}): Promise<SampleArrays> {
   const window = o.window ?? cube.fullWindow();
   const [t0, t1] = o.days ?? [0, cube.days];
+  const [d0, d1] = o.dynamicDays ?? [0, t1 - t0];
   const { nrows, ncols } = window;
   const P = nrows * ncols;
   const dynamic = new Map<string, Float32Array>();
@@ -61,7 +70,7 @@ export async function readSampleArrays(cube: Cube, o: ReadSampleOptions = {}): P
   for (const v of o.predictors === false ? [] : cube.variables) {
     if (v.name.startsWith("soil_moisture")) continue;
     units.set(v.name, v.units);
-    if (v.kind === "dynamic") dynamic.set(v.name, await cube.readBlock(v.name, t0, t1, window));
+    if (v.kind === "dynamic") dynamic.set(v.name, d1 > d0 ? await cube.readBlock(v.name, t0 + d0, t0 + d1, window) : new Float32Array(0));
     else statics.set(v.name, await cube.readStatic(v.name, window));
   }
   if (o.coordinates && o.predictors !== false) {
@@ -87,6 +96,7 @@ export async function readSampleArrays(cube: Cube, o: ReadSampleOptions = {}): P
     startDay: cube.startDay + t0,
     smap: await cube.readBlock("soil_moisture", t0, t1, window),
     dynamic,
+    dynamicStart: d0,
     static: statics,
     units,
     origin: {
@@ -95,6 +105,14 @@ export async function readSampleArrays(cube: Cube, o: ReadSampleOptions = {}): P
       source: cube.path,
     },
   };
+}
+
+/** The dynamic predictors of days [t0, t1) of a cube window (a block, for FeatureBuilder.withDynamic). */
+export async function readDynamicBlock(cube: Cube, window: LocalWindow, t0: number, t1: number): Promise<Map<string, Float32Array>> {
+  const out = new Map<string, Float32Array>();
+  for (const v of cube.variables)
+    if (v.kind === "dynamic" && !v.name.startsWith("soil_moisture")) out.set(v.name, await cube.readBlock(v.name, t0, t1, window));
+  return out;
 }
 
 /** Samples with their features and targets (a subset of the pixel-days of a SampleArrays). */
@@ -187,6 +205,19 @@ export class FeatureBuilder {
     return contextFeatures(this.train, this.a.P, this.a.T, pixel, day, { doy: this.doy });
   }
 
+  /**
+   * The same features with the dynamic predictors of another block of days, [start, start + n)
+   * (the per-pixel statistics are shared, not recomputed). The predictors must be the same.
+   */
+  withDynamic(dynamic: Map<string, Float32Array>, start: number): FeatureBuilder {
+    const names = [...dynamic.keys()];
+    if (names.join("\u0000") !== this.dynamicNames.join("\u0000"))
+      throw new Error(`withDynamic: predictors ${names.join(", ")} differ from ${this.dynamicNames.join(", ")}`);
+    const copy = Object.create(FeatureBuilder.prototype) as FeatureBuilder;
+    Object.assign(copy, this, { a: { ...this.a, dynamic, dynamicStart: start } });
+    return copy;
+  }
+
   /** Feature rows of every day of one pixel (a station's pixel, a reconstruction). */
   pixelRows(pixel: number): Float32Array {
     const T = this.a.T;
@@ -206,10 +237,14 @@ export class FeatureBuilder {
     const dyn = this.dynamicNames.map((n) => this.a.dynamic.get(n)!);
     const sta = this.staticNames.map((n) => this.a.static.get(n)!);
     const nPix = PIXEL_FEATURE_NAMES.length;
+    const start = this.a.dynamicStart ?? 0;
+    const held = dyn.length ? dyn[0]!.length / P : Infinity;
     for (let i = 0; i < N; i++) {
       const p = pixel[i]!;
       const t = day[i]!;
-      const k = t * P + p;
+      if (dyn.length && (t < start || t >= start + held))
+        throw new Error(`FeatureBuilder.rows: day ${t} is outside the predictors' days ${start}..${start + held - 1}`);
+      const k = (t - start) * P + p;
       const row = i * F;
       let j = 0;
       for (const d of dyn) X[row + j++] = d[k]!;

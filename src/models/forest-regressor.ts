@@ -8,7 +8,8 @@ import { SmapfillError } from "../util/errors.js";
 import { defaultThreads } from "../util/worker-pool.js";
 import { Preprocessor, type PreprocessorState } from "./preprocess.js";
 import { checkTraining, checkWidth, writeJson, type FitOptions, type Matrix, type ModelOptions, type Regressor } from "./regressor.js";
-import { fitForest, predictForest, FOREST_DEFAULTS, type ForestModel, type ForestParams } from "./trees/forest.js";
+import { fitForest, FOREST_DEFAULTS, type ForestModel, type ForestParams } from "./trees/forest.js";
+import { packTrees, TreePredictor } from "./trees/packed-trees.js";
 import { treeFromJson, treeToJson } from "./trees/tree.js";
 
 /** Random forest on mean-imputed raw inputs plus missing indicators (the reference's preprocessing). */
@@ -16,6 +17,8 @@ export class ForestRegressor implements Regressor {
   readonly name = "rf" as const;
   private pre = new Preprocessor(false, true);
   private model: ForestModel | undefined;
+  /** The trees packed for fast prediction (made at the first predict). */
+  private predictor: TreePredictor | undefined;
 
   constructor(
     readonly featureNames: string[],
@@ -28,6 +31,8 @@ export class ForestRegressor implements Regressor {
     const f = this.featureNames.length;
     this.pre.fit(train.X, train.n, f);
     const trees = this.o.forest?.trees ?? FOREST_DEFAULTS.trees;
+    this.predictor?.close();
+    this.predictor = undefined;
     this.model = fitForest(
       this.pre.transform(train.X, train.n, f),
       train.y,
@@ -46,7 +51,10 @@ export class ForestRegressor implements Regressor {
     if (!this.model) throw new SmapfillError("predict before fit", { variable: this.name });
     const f = this.featureNames.length;
     checkWidth(this.name, X, n, f);
-    return predictForest(this.model, this.pre.transform(X, n, f), n);
+    this.predictor ??= new TreePredictor(packTrees(this.model.trees), this.pre.outputWidth, true, 0);
+    const sums = this.predictor.sums(this.pre.transform(X, n, f), n, this.o.threads ?? defaultThreads());
+    const k = this.model.trees.length;
+    return Float32Array.from(sums, (v) => v / k);
   }
 
   info() {

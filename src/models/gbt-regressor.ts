@@ -7,13 +7,16 @@ import path from "node:path";
 import { SmapfillError } from "../util/errors.js";
 import { defaultThreads } from "../util/worker-pool.js";
 import { checkTraining, checkWidth, writeJson, type FitOptions, type Matrix, type ModelOptions, type Regressor } from "./regressor.js";
-import { fitGbt, predictGbt, GBT_DEFAULTS, type GbtModel, type GbtParams } from "./trees/gbt.js";
+import { fitGbt, GBT_DEFAULTS, type GbtModel, type GbtParams } from "./trees/gbt.js";
+import { packTrees, TreePredictor } from "./trees/packed-trees.js";
 import { treeFromJson, treeToJson } from "./trees/tree.js";
 import { saveXgboostJson } from "./trees/xgboost-json.js";
 
 export class GbtRegressor implements Regressor {
   readonly name = "xgb" as const;
   private model: GbtModel | undefined;
+  /** The trees up to the best iteration, packed for fast prediction (made at the first predict). */
+  private predictor: TreePredictor | undefined;
 
   constructor(
     readonly featureNames: string[],
@@ -25,6 +28,8 @@ export class GbtRegressor implements Regressor {
     checkTraining(this.name, this.featureNames, train, "training");
     checkTraining(this.name, this.featureNames, options.validation, "validation");
     const v = options.validation;
+    this.predictor?.close();
+    this.predictor = undefined;
     this.model = fitGbt(
       train.X,
       train.y,
@@ -45,7 +50,13 @@ export class GbtRegressor implements Regressor {
   predict(X: Float32Array, n: number): Float32Array {
     if (!this.model) throw new SmapfillError("predict before fit", { variable: this.name });
     checkWidth(this.name, X, n, this.featureNames.length);
-    return predictGbt(this.model, X, n);
+    this.predictor ??= new TreePredictor(
+      packTrees(this.model.trees, this.model.bestIteration + 1),
+      this.featureNames.length,
+      false,
+      this.model.params.baseScore,
+    );
+    return this.predictor.sums(X, n, this.o.threads ?? defaultThreads()) as Float32Array;
   }
 
   info() {

@@ -28,6 +28,18 @@ export function drawEvaluationFigures(dir: string, { result, figures }: Evaluati
       ),
     );
   }
+  // The uncertainty's calibration for the featured model of the headline split.
+  const headline = result.splits[0];
+  const featured = headline?.models.find((m) => m.model === figures.scatter?.model)?.uncertainty;
+  if (headline && featured)
+    save(
+      `calibration_${figures.scatter!.model}.png`,
+      renderBars(
+        `${modelLabel(figures.scatter!.model)}: share inside the 90 % interval, by distance to the nearest retrieval`,
+        featured.byDistance.map((r) => ({ label: `${r.group} (${r.n})`, value: r.coverage90, low: r.coverage90, high: r.coverage90 })),
+        "coverage of the 90 % interval (target 0.85-0.95)",
+      ),
+    );
   const sc = figures.scatter;
   if (sc)
     save(

@@ -104,6 +104,34 @@ export function renderMarkdown(r: EvaluationResult): string {
         "",
       );
     }
+    const calibrated = s.models.filter((m) => m.uncertainty);
+    if (calibrated.length) {
+      const kinds = [...new Set(calibrated.flatMap((m) => m.uncertainty!.byKind.map((r) => r.group)))];
+      lines.push(
+        "Uncertainty: share of the hidden SMAP values inside each model's 90 % interval (+-1.645 sigma; residual model fitted on the validation gaps, by distance to the nearest retrieval and season). Target 85-95 %.",
+        "",
+        `| model | ${kinds.join(" | ")} | mean sigma |`,
+        `|---|${kinds.map(() => "---").join("|")}|---|`,
+        ...calibrated.map((m) => {
+          const u = m.uncertainty!;
+          const cell = (g: string) => {
+            const r = u.byKind.find((x) => x.group === g);
+            return r ? `${pct(r.coverage90)} (${r.n})` : "-";
+          };
+          return `| ${modelLabel(m.model)} | ${kinds.map(cell).join(" | ")} | ${fmt(u.byKind[0]!.meanSigma)} |`;
+        }),
+        "",
+      );
+      const featured = calibrated.find((m) => m.model === ref) ?? calibrated[0]!;
+      lines.push(
+        `${modelLabel(featured.model)} by distance to the pixel's nearest SMAP retrieval:`,
+        "",
+        "| distance | N | coverage of the 90 % interval | mean sigma | RMSE |",
+        "|---|---|---|---|---|",
+        ...featured.uncertainty!.byDistance.map((r) => `| ${r.group} | ${r.n} | ${pct(r.coverage90)} | ${fmt(r.meanSigma)} | ${fmt(r.rmse)} |`),
+        "",
+      );
+    }
     const others = s.models.filter((m) => m.model !== ref && m.referenceRmseReduction !== undefined);
     if (ref && others.length) {
       const mean = others.reduce((a, m) => a + m.referenceRmseReduction!, 0) / others.length;
@@ -213,6 +241,22 @@ export function writeEvaluation(out: string, outcome: EvaluationOutcome): string
       ]),
     );
   }
+  put(
+    "uncertainty.csv",
+    csv([
+      ["split", "model", "by", "group", "n", "coverage90", "mean_sigma", "rmse"],
+      ...r.splits.flatMap((s) =>
+        s.models.flatMap((m) =>
+          m.uncertainty
+            ? [
+                ...m.uncertainty.byKind.map((u) => [s.split, m.model, "kind", u.group, u.n, u.coverage90, u.meanSigma, u.rmse]),
+                ...m.uncertainty.byDistance.map((u) => [s.split, m.model, "distance", u.group, u.n, u.coverage90, u.meanSigma, u.rmse]),
+              ]
+            : [],
+        ),
+      ),
+    ]),
+  );
   if (r.importance.length)
     put(
       "importance.csv",

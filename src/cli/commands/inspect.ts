@@ -1,14 +1,23 @@
-/** `smapfill inspect`: the groups and datasets of an HDF5 / NetCDF-4 file. */
+/** `smapfill inspect`: a cube or product (variables, window, period, coverage, provenance, model), or the groups and datasets of an HDF5 / NetCDF-4 file. */
+import fs from "node:fs";
 import path from "node:path";
 import { Command } from "commander";
+import { Cube } from "../../cube/cube.js";
+import { tilesOf } from "../../reconstruct/reconstruct.js";
 import { Ease2Grid } from "../../grid/ease2.js";
 import { Group, openHdf5 } from "../../io/hdf5.js";
 
 export function inspectCommand(): Command {
   return new Command("inspect")
-    .argument("<file>", "an HDF5 or NetCDF-4 file")
-    .description("list the groups and datasets of an HDF5 / NetCDF-4 file")
-    .action((file: string) => {
+    .argument("<file>", "a cube or product (.zarr), or an HDF5 / NetCDF-4 file")
+    .description(
+      "describe a cube or product (variables, window, period, coverage, provenance, model), or list the groups and datasets of an HDF5 / NetCDF-4 file",
+    )
+    .action(async (file: string) => {
+      if (fs.existsSync(path.join(file, "zarr.json"))) {
+        process.stdout.write(await describeCube(file));
+        return;
+      }
       const h5 = openHdf5(file);
       const lines: string[] = [];
       const walk = (group: InstanceType<typeof Group>, prefix: string) => {
@@ -26,4 +35,32 @@ export function inspectCommand(): Command {
       h5.close();
       process.stdout.write(`${path.resolve(file)}\n${lines.join("\n")}\n`);
     });
+}
+
+/** A cube's description: what it holds and where it came from. */
+async function describeCube(file: string): Promise<string> {
+  const cube = await Cube.open(file);
+  const w = cube.window;
+  const bbox = cube.grid.windowBBox(w);
+  const a = cube.attributes;
+  const lines = [
+    `${path.resolve(file)}: ${String(a.title ?? "smapfill cube")}`,
+    `  grid       ${cube.grid.name}, rows ${w.row0}-${w.row0 + w.nrows - 1}, cols ${w.col0}-${w.col0 + w.ncols - 1} (${w.nrows} x ${w.ncols}), ${bbox.south.toFixed(2)}..${bbox.north.toFixed(2)} N, ${bbox.west.toFixed(2)}..${bbox.east.toFixed(2)} E`,
+    `  period     ${cube.start} + ${cube.days} days; chunks ${cube.chunks.time} days x ${cube.chunks.y} x ${cube.chunks.x}`,
+  ];
+  if (cube.hasVariable("soil_moisture")) {
+    let valid = 0;
+    for (const tile of tilesOf(w, cube.chunks)) for (const v of await cube.readBlock("soil_moisture", 0, cube.days, tile)) if (!Number.isNaN(v)) valid++;
+    lines.push(`  coverage   soil_moisture has a value on ${((100 * valid) / Math.max(1, w.nrows * w.ncols * cube.days)).toFixed(1)} % of pixel-days`);
+  }
+  lines.push("  variables");
+  for (const v of cube.variables) lines.push(`    ${v.name.padEnd(28)} ${v.kind.padEnd(8)} ${(v.dtype ?? "float32").padEnd(8)} ${v.units}  ${v.long_name}`);
+  if (a.model)
+    lines.push(
+      `  model      ${String(a.model)} (${String(a.model_dir)}, fingerprint ${String(a.model_fingerprint)})`,
+      `  calibration ${String(a.model_calibration_metrics).slice(0, 200)}`,
+    );
+  lines.push("  provenance");
+  for (const p of cube.provenance) lines.push(`    ${p.time} ${p.step}${p.detail ? ` ${JSON.stringify(p.detail).slice(0, 160)}` : ""}`);
+  return `${lines.join("\n")}\n`;
 }

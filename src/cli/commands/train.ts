@@ -1,5 +1,12 @@
-/** `smapfill train`: a model trained on a dataset folder, saved with its feature schema. */
+/**
+ * `smapfill train`: a model trained on a dataset folder, or (a product model) on a cube's observed
+ * pixel-days; saved with its feature schema. A cube and a dataset folder are told apart by their
+ * files (zarr.json, features.json).
+ */
+import fs from "node:fs";
 import path from "node:path";
+import { Cube } from "../../cube/cube.js";
+import { trainProductModel } from "../../reconstruct/product-model.js";
 import { Command, Option } from "commander";
 import { part, readDataset } from "../../features/dataset.js";
 import { featureRanges } from "../../features/schema.js";
@@ -8,19 +15,45 @@ import { saveModel } from "../../models/model-store.js";
 import { createRegressor, modelNames } from "../../models/registry.js";
 import { SmapfillError } from "../../util/errors.js";
 import { runInfo } from "../../util/run-info.js";
-import { choice, collectParams, modelParamOptions, quietOption, seedOption } from "../options.js";
+import { choice, collectParams, modelParamOptions, quietOption, seedOption, share, wholeNumber } from "../options.js";
 
 export function trainCommand(): Command {
   const command = new Command("train")
-    .argument("<dataset>", "a dataset folder (X.npy, y.npy, split.npy, features.json)")
-    .description("train a model on a dataset folder (X.npy, y.npy, split.npy, features.json): split 0 trains, 1 validates, 2 tests")
+    .argument("<input>", "a dataset folder (X.npy, y.npy, split.npy, features.json) or a cube (.zarr)")
+    .description(
+      "train a model on a dataset folder (split 0 trains, 1 validates, 2 tests), or a product model on a cube's observed pixel-days (validation and calibration gaps held out)",
+    )
     .addOption(new Option("--model <name>", `one of ${modelNames().join(", ")}`).argParser(choice(modelNames())).makeOptionMandatory())
     .requiredOption("--out <dir>", "the new folder for the model, its schema and metrics");
   for (const o of modelParamOptions()) command.addOption(o);
   return command
+    .addOption(new Option("--max-train-samples <n>", "cube: most training rows (stratified by pixel and season)").argParser(wholeNumber(10)).default(200000))
+    .addOption(new Option("--validation-share <x>", "cube: share of observed pixel-days hidden as gaps for early stopping").argParser(share).default(0.1))
+    .addOption(new Option("--calibration-share <x>", "cube: share hidden as gaps to calibrate the uncertainty").argParser(share).default(0.1))
+    .option("--no-coordinates", "cube: do not add cell latitude/longitude as static predictors")
     .addOption(seedOption())
     .addOption(quietOption())
-    .action((dir: string, o) => {
+    .action(async (dir: string, o) => {
+      if (fs.existsSync(path.join(dir, "zarr.json"))) {
+        const log = o.quiet ? undefined : (m: string) => process.stderr.write(`${m}\n`);
+        const r = await trainProductModel(await Cube.open(dir), {
+          model: o.model,
+          out: o.out,
+          params: collectParams(o),
+          seed: o.seed,
+          maxSamples: o.maxTrainSamples,
+          validationShare: o.validationShare,
+          calibrationShare: o.calibrationShare,
+          coordinates: o.coordinates,
+          ...(log ? { log } : {}),
+        });
+        const all = r.coverage.find((c) => c.group === "all")!;
+        process.stdout.write(
+          `${o.model} on ${dir}: ${r.rows.train} training rows; calibration gaps (${r.rows.calibration}): RMSE ${r.calibration.rmse.value.toFixed(5)}, R ${r.calibration.r.value.toFixed(3)}, ` +
+            `90 % interval holds ${(100 * all.coverage90).toFixed(1)} %\nsaved to ${o.out}\n`,
+        );
+        return;
+      }
       const data = readDataset(dir);
       const [train, validation, test] = [part(data, 0), part(data, 1), part(data, 2)];
       if (train.n < 2 || validation.n < 2)

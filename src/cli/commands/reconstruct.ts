@@ -1,0 +1,156 @@
+/**
+ * `smapfill reconstruct`: the gap-free product of a cube with a product model, in Zarr v3 (the
+ * resumable working store) and the formats asked for, with coverage maps before and after.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Command, Option } from "commander";
+import { Cube } from "../../cube/cube.js";
+import { exportCube, EXPORT_FORMATS, type ExportFormat } from "../../cube/export.js";
+import { productCoverage } from "../../reconstruct/coverage.js";
+import { reconstruct, SMAP_VALID_RANGE } from "../../reconstruct/reconstruct.js";
+import { renderDailyBars, renderMap } from "../../report/maps.js";
+import { SmapfillError } from "../../util/errors.js";
+import { Progress } from "../../util/progress.js";
+import { runInfo } from "../../util/run-info.js";
+import { byteSize, formatList, quietOption } from "../options.js";
+
+const FORMATS = ["zarr", ...EXPORT_FORMATS] as const;
+
+/** Bytes a reconstruction holds per tile: the tile's SMAP series three times (values, training copy, roles). */
+function tileBytes(cube: Cube): number {
+  return cube.chunks.y * cube.chunks.x * cube.days * 9;
+}
+
+/** A rough size of the outputs: 9-13 bytes per pixel-day raw, about half after compression, per format. */
+function diskEstimate(cube: Cube, days: number, formats: readonly string[], everywhere: boolean): number {
+  const perPixelDay = (everywhere ? 13 : 9) * 0.6;
+  return cube.window.nrows * cube.window.ncols * days * perPixelDay * formats.length;
+}
+
+function freeBytes(dir: string): number {
+  try {
+    const s = fs.statfsSync(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return Infinity;
+  }
+}
+
+export function reconstructCommand(): Command {
+  return new Command("reconstruct")
+    .argument("<cube>", "the cube (.zarr) to fill")
+    .description("the gap-free product: SMAP where valid, the model elsewhere, with a one-sigma uncertainty and a source flag per value")
+    .requiredOption("--model <dir>", "a product model (smapfill train CUBE --model NAME --out DIR)")
+    .requiredOption("--out <dir>", "the product folder (created, or resumed after an interruption)")
+    .option("--start <YYYY-MM-DD>", "first day (default the cube's first)")
+    .option("--end <YYYY-MM-DD>", "last day (default the cube's last)")
+    .addOption(
+      new Option("--format <list>", `comma list of ${FORMATS.join(", ")} (zarr, the working store, is always written)`)
+        .argParser(formatList(FORMATS))
+        .default(["zarr"]),
+    )
+    .option("--everywhere", "also write the model's value for every land pixel-day (soil_moisture_model)")
+    .addOption(new Option("--memory <size>", "memory budget, e.g. 4G (default: a quarter of the machine's memory)").argParser(byteSize))
+    .addOption(quietOption())
+    .action(async (cubePath: string, o) => {
+      const cube = await Cube.open(cubePath);
+      const budget = o.memory ?? Math.floor(os.totalmem() / 4);
+      if (tileBytes(cube) > budget)
+        throw new SmapfillError(
+          `a tile of this cube needs about ${(tileBytes(cube) / 2 ** 30).toFixed(1)} GiB, more than --memory ${(budget / 2 ** 30).toFixed(1)} GiB`,
+          {
+            file: cubePath,
+            hint: "Give a larger --memory, or build the cube with smaller chunks (chunks.y, chunks.x)",
+          },
+        );
+      const store = path.join(o.out, "product.zarr");
+      const formats = o.format as (typeof FORMATS)[number][];
+      fs.mkdirSync(o.out, { recursive: true });
+      const need = diskEstimate(cube, cube.days, formats, Boolean(o.everywhere));
+      const free = freeBytes(o.out);
+      if (need > free)
+        throw new SmapfillError(`needs about ${(need / 2 ** 30).toFixed(2)} GiB of disk, ${(free / 2 ** 30).toFixed(2)} GiB are free`, {
+          file: o.out,
+          hint: "Free space, write elsewhere, or ask for fewer formats or days",
+        });
+      const log = o.quiet ? () => {} : (m: string) => process.stderr.write(`${m}\n`);
+      log(`reconstructing ${cubePath} with ${o.model}: about ${(need / 2 ** 20).toFixed(0)} MiB of output`);
+      let progress: Progress | undefined;
+      let ticked = 0;
+      const r = await reconstruct({
+        cube: cubePath,
+        model: o.model,
+        out: store,
+        ...(o.start ? { start: o.start } : {}),
+        ...(o.end ? { end: o.end } : {}),
+        everywhere: Boolean(o.everywhere),
+        batchRows: Math.max(1024, Math.min(65536, Math.floor(budget / 4 / 1024))),
+        log,
+        onTile: (done, total) => {
+          progress ??= new Progress("reconstruct (tiles)", total, { quiet: o.quiet });
+          progress.tick(done - ticked);
+          ticked = done;
+        },
+      });
+      progress?.finish();
+      const product = await Cube.open(store);
+      const extra = { product_model: String(product.attributes.model), product_model_calibration: String(product.attributes.model_calibration_metrics) };
+      const written = await exportCube(
+        product,
+        o.out,
+        "product",
+        formats.filter((f): f is ExportFormat => f !== "zarr"),
+        extra,
+      );
+      const coverage = await productCoverage(product, cube);
+      const { nrows, ncols } = product.window;
+      const pct = (v: number) => `${Math.round(v * 100)}%`;
+      const maps = {
+        "coverage_before.png": renderMap(coverage.perPixel.before, nrows, ncols, {
+          title: "Share of days with a value: SMAP",
+          min: 0,
+          max: 1,
+          format: pct,
+          missingLabel: "not land",
+        }),
+        "coverage_after.png": renderMap(coverage.perPixel.after, nrows, ncols, {
+          title: "Share of days with a value: gap-free product",
+          min: 0,
+          max: 1,
+          format: pct,
+          missingLabel: "not land",
+        }),
+        "uncertainty_mean.png": renderMap(coverage.meanUncertainty, nrows, ncols, {
+          title: "Mean uncertainty of the reconstructed values (m3/m3, one sigma)",
+          min: 0,
+          missingLabel: "none reconstructed",
+        }),
+        "coverage_daily_after.png": renderDailyBars(
+          Float32Array.from(coverage.perDay.after),
+          coverage.days,
+          "Share of land cells with a value per day: gap-free product",
+        ),
+      };
+      for (const [name, canvas] of Object.entries(maps)) canvas.save(path.join(o.out, name));
+      const summary = {
+        run: runInfo(),
+        cube: path.resolve(cubePath),
+        model: path.resolve(o.model),
+        report: r,
+        coverage: { ...coverage, perPixel: undefined, meanUncertainty: undefined },
+        outputs: [store, ...written],
+      };
+      fs.writeFileSync(path.join(o.out, "product.json.tmp"), JSON.stringify(summary, null, 2));
+      fs.renameSync(path.join(o.out, "product.json.tmp"), path.join(o.out, "product.json"));
+      const p = r.pixelDays;
+      process.stdout.write(
+        `${store}: ${r.days} days, ${r.tiles} tiles${r.resumedTiles ? ` (${r.resumedTiles} done before)` : ""}, ${r.seconds.toFixed(1)} s\n` +
+          `  land pixel-days ${p.land}: ${p.observed} observed, ${p.reconstructed} reconstructed, ${p.notFilled} not filled (missing predictors)\n` +
+          `  coverage of land pixel-days: ${pct(coverage.overall.before)} before, ${pct(coverage.overall.after)} after; ${r.clipped} values clipped to [${SMAP_VALID_RANGE.join(", ")}]\n` +
+          r.warnings.map((w) => `  warning: ${w}\n`).join("") +
+          `wrote ${[store, ...written, path.join(o.out, "product.json")].join(", ")}\n`,
+      );
+    });
+}

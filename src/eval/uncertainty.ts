@@ -1,0 +1,154 @@
+/**
+ * Per-value uncertainty of any model: a residual model fitted on gaps held out inside the
+ * training data (never the test rows). The error of a filled value grows with the distance to
+ * the pixel's nearest SMAP retrieval (a day inside a long run is harder than a day between two
+ * retrievals) and changes with the season (frozen, monsoon), so the residuals are binned by
+ * distance (1, 2, 3, 4-5, 6-9, 10-19, 20+ days, or no retrieval at all) and season (DJF, MAM,
+ * JJA, SON); in each bin, the 90 % quantile of the absolute residual q90 is kept, and the
+ * uncertainty is sigma = q90 / 1.645: one standard deviation where the errors are Gaussian, and
+ * in any case a value whose +-1.645 sigma interval holds 90 % of the held-out residuals of its
+ * bin. Bins with fewer than MIN_BIN residuals fall back to the distance bin over all seasons,
+ * then to all residuals. Calibration is measured on the test gaps (evaluate): the share of
+ * hidden SMAP values inside +-1.645 sigma should be 85-95 %.
+ */
+import type { FeatureSchema } from "../features/schema.js";
+import { SmapfillError } from "../util/errors.js";
+
+/** Upper bounds (inclusive, days) of the distance bins; the last bin is "further, or none". */
+export const DISTANCE_BINS = [1, 2, 3, 5, 9, 19] as const;
+export const DISTANCE_LABELS = ["1 d", "2 d", "3 d", "4-5 d", "6-9 d", "10-19 d", ">= 20 d or none"] as const;
+export const SEASONS = ["DJF", "MAM", "JJA", "SON"] as const;
+const MIN_BIN = 30;
+const Z90 = 1.6448536269514722;
+
+export interface ResidualModelState {
+  method: "residual quantile by distance to the nearest retrieval and season";
+  /** q90 of |residual| per [distance bin][season] (NaN: too few residuals there). */
+  q90: number[][];
+  /** Per distance bin over all seasons. */
+  q90Distance: number[];
+  q90All: number;
+  counts: number[][];
+}
+
+/** The columns the residual model reads: the context terms and the calendar terms. */
+function columns(schema: Pick<FeatureSchema, "names">): { prev: number; next: number; sin: number; cos: number } {
+  const at = (name: string) => schema.names.indexOf(name);
+  const c = { prev: at("ts_prev_gap"), next: at("ts_next_gap"), sin: at("doy_sin"), cos: at("doy_cos") };
+  if (c.sin < 0 || c.cos < 0) throw new SmapfillError("the features lack doy_sin/doy_cos", { hint: "The residual model needs the calendar terms" });
+  return c;
+}
+
+/** Distance bin of each row: days to the nearest SMAP retrieval of its pixel (the context terms). */
+export function distanceBins(X: Float32Array, n: number, schema: Pick<FeatureSchema, "names">): Uint8Array {
+  const f = schema.names.length;
+  const { prev, next } = columns(schema);
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const a = prev >= 0 ? X[i * f + prev]! : NaN;
+    const b = next >= 0 ? X[i * f + next]! : NaN;
+    const d = Math.min(Number.isNaN(a) ? Infinity : a, Number.isNaN(b) ? Infinity : b);
+    let bin = DISTANCE_BINS.findIndex((hi) => d <= hi);
+    if (bin < 0) bin = DISTANCE_BINS.length;
+    out[i] = bin;
+  }
+  return out;
+}
+
+/** Season of each row (0 DJF .. 3 SON) from its calendar terms. */
+export function seasons(X: Float32Array, n: number, schema: Pick<FeatureSchema, "names">): Uint8Array {
+  const f = schema.names.length;
+  const { sin, cos } = columns(schema);
+  return Uint8Array.from({ length: n }, (_, i) => {
+    let doy = (Math.atan2(X[i * f + sin]!, X[i * f + cos]!) / (2 * Math.PI)) * 365.25;
+    if (doy < 0) doy += 365.25;
+    // Day of year ~ 1 Jan at 0: Dec-Feb = [335, 365) + [0, 59), Mar-May [59, 151), Jun-Aug [151, 243).
+    return doy >= 335 || doy < 59 ? 0 : doy < 151 ? 1 : doy < 243 ? 2 : 3;
+  });
+}
+
+function quantile90(values: number[]): number {
+  if (!values.length) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const h = 0.9 * (s.length - 1);
+  const lo = Math.floor(h);
+  return s[lo]! + (h - lo) * ((s[Math.min(lo + 1, s.length - 1)] ?? s[lo]!) - s[lo]!);
+}
+
+export class ResidualModel {
+  constructor(readonly state: ResidualModelState) {}
+
+  /** Fits the bins on held-out rows: their predictions, targets and features. */
+  static fit(pred: Float32Array, y: Float32Array, X: Float32Array, n: number, schema: Pick<FeatureSchema, "names">): ResidualModel {
+    if (n < MIN_BIN) throw new SmapfillError(`${n} held-out rows are too few to calibrate the uncertainty`, { hint: `Give at least ${MIN_BIN}` });
+    const dist = distanceBins(X, n, schema);
+    const season = seasons(X, n, schema);
+    const nd = DISTANCE_BINS.length + 1;
+    const cells: number[][][] = Array.from({ length: nd }, () => SEASONS.map(() => []));
+    const all: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const r = Math.abs(pred[i]! - y[i]!);
+      cells[dist[i]!]![season[i]!]!.push(r);
+      all.push(r);
+    }
+    const q90 = cells.map((row) => row.map((c) => (c.length >= MIN_BIN ? quantile90(c) : NaN)));
+    const q90Distance = cells.map((row) => {
+      const pooled = row.flat();
+      return pooled.length >= MIN_BIN ? quantile90(pooled) : NaN;
+    });
+    return new ResidualModel({
+      method: "residual quantile by distance to the nearest retrieval and season",
+      q90,
+      q90Distance,
+      q90All: quantile90(all),
+      counts: cells.map((row) => row.map((c) => c.length)),
+    });
+  }
+
+  /** One standard deviation (m3/m3) of each row's estimate. */
+  sigma(X: Float32Array, n: number, schema: Pick<FeatureSchema, "names">): Float32Array {
+    const dist = distanceBins(X, n, schema);
+    const season = seasons(X, n, schema);
+    const s = this.state;
+    return Float32Array.from({ length: n }, (_, i) => {
+      const d = dist[i]!;
+      // Bins without enough residuals are NaN, or null once the state went through JSON.
+      const usable = (v: number | null | undefined): v is number => typeof v === "number" && Number.isFinite(v);
+      const q = s.q90[d]?.[season[i]!];
+      const value = usable(q) ? q : usable(s.q90Distance[d]) ? s.q90Distance[d]! : s.q90All;
+      return value / Z90;
+    });
+  }
+
+  toJSON(): ResidualModelState {
+    return this.state;
+  }
+}
+
+export interface CoverageRow {
+  group: string;
+  n: number;
+  /** Share of the reference values inside the 90 % interval (+-1.645 sigma). */
+  coverage90: number;
+  meanSigma: number;
+  rmse: number;
+}
+
+/** Coverage of the 90 % interval, overall and per group label. */
+export function coverageTable(pred: Float32Array, y: Float32Array, sigma: Float32Array, labels: string[] | undefined, all = "all"): CoverageRow[] {
+  const groups = new Map<string, { n: number; inside: number; sigma: number; se: number }>();
+  const add = (g: string, i: number) => {
+    const e = groups.get(g) ?? { n: 0, inside: 0, sigma: 0, se: 0 };
+    const r = pred[i]! - y[i]!;
+    e.n++;
+    e.inside += Math.abs(r) <= Z90 * sigma[i]! ? 1 : 0;
+    e.sigma += sigma[i]!;
+    e.se += r * r;
+    groups.set(g, e);
+  };
+  for (let i = 0; i < y.length; i++) {
+    add(all, i);
+    if (labels) add(labels[i]!, i);
+  }
+  return [...groups].map(([group, e]) => ({ group, n: e.n, coverage90: e.inside / e.n, meanSigma: e.sigma / e.n, rmse: Math.sqrt(e.se / e.n) }));
+}

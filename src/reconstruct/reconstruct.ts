@@ -1,0 +1,381 @@
+/**
+ * The gap-free product: every land pixel-day of a cube's window gets a soil moisture value, a
+ * one-sigma uncertainty and a source flag. SMAP where it is valid, the model elsewhere (clipped
+ * to SMAP's valid range); with `everywhere`, the model's value for every land pixel-day as a
+ * second variable (model minus SMAP on observed days shows the model's error there).
+ *
+ * Land = cells SMAP retrieved at least once in the cube, intersected with a land-mask predictor
+ * (a static variable named landmask, land_mask, lsm or land_sea_mask; >= 0.5 is land) when the
+ * study has one. The time-series features of a reconstruction use every valid SMAP value of the
+ * cube (all of them are training values). A pixel-day whose dynamic predictors are all missing
+ * is not filled (its flag says so): the model would see only imputed means.
+ *
+ * Tile by tile (the cube's y/x chunks; per tile the whole SMAP series for the features, the
+ * predictors one block of chunk-aligned days at a time), so memory is bounded by a tile, not the
+ * cube. Resumable: the product records each finished tile; an interrupted run removes leftover
+ * temporary files and continues at the first unfinished tile, and every chunk it writes is the
+ * same bytes an uninterrupted run writes (chunks are written whole, compression is
+ * deterministic).
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { createHash } from "node:crypto";
+import { Cube, type LocalWindow, type VariableSpec } from "../cube/cube.js";
+import { FeatureBuilder, readDynamicBlock, readSampleArrays } from "../features/samples.js";
+import { matchSchema, rangeWarnings, type SchemaMatch } from "../features/schema.js";
+import { ResidualModel, type ResidualModelState } from "../eval/uncertainty.js";
+import { loadModel } from "../models/model-store.js";
+import { selectColumns, type Regressor } from "../models/regressor.js";
+import { formatDay, parseDay } from "../util/dates.js";
+import { SmapfillError } from "../util/errors.js";
+import { runInfo } from "../util/run-info.js";
+
+/** The source flag of every product value (CF flag_values / flag_meanings). */
+export const SOURCE_FLAGS = {
+  observed_am: 1,
+  observed_pm: 2,
+  observed_am_pm_mean: 3,
+  reconstructed: 4,
+  not_filled_missing_predictors: 5,
+  not_filled_outside_land: 6,
+} as const;
+const FLAG_NAMES = Object.keys(SOURCE_FLAGS);
+const FLAG_VALUES = Object.values(SOURCE_FLAGS);
+
+export const PRODUCT_VARIABLES = ["soil_moisture", "soil_moisture_uncertainty", "soil_moisture_source"] as const;
+const LAND_MASK_NAMES = ["landmask", "land_mask", "lsm", "land_sea_mask"];
+/** SMAP's own valid range (SPL3SMP_E valid_min / valid_max, m3/m3). */
+export const SMAP_VALID_RANGE: [number, number] = [0.02, 0.5];
+
+export interface ReconstructOptions {
+  cube: string;
+  model: string;
+  /** The product's Zarr store (created, or resumed). */
+  out: string;
+  start?: string;
+  end?: string;
+  everywhere?: boolean;
+  validRange?: [number, number];
+  /** Rows predicted per call (bounds the feature rows in memory). */
+  batchRows?: number;
+  onTile?: (done: number, total: number) => void;
+  log?: (message: string) => void;
+}
+
+export interface ReconstructReport {
+  out: string;
+  tiles: number;
+  resumedTiles: number;
+  days: number;
+  pixelDays: { land: number; observed: number; reconstructed: number; notFilled: number };
+  clipped: number;
+  warnings: string[];
+  seconds: number;
+}
+
+interface Loaded {
+  model: Regressor;
+  residual: ResidualModel;
+  schema: ReturnType<typeof loadModel>["schema"];
+  fingerprint: string;
+  record: Record<string, unknown>;
+}
+
+function loadProductModel(dir: string): Loaded {
+  const saved = loadModel(dir);
+  const uncertaintyFile = path.join(dir, "uncertainty.json");
+  if (!fs.existsSync(uncertaintyFile))
+    throw new SmapfillError("has no uncertainty.json: it is not a product model", {
+      file: dir,
+      hint: "Train one on the cube: smapfill train CUBE.zarr --model NAME --out MODEL_DIR",
+    });
+  const residual = new ResidualModel(JSON.parse(fs.readFileSync(uncertaintyFile, "utf8")) as ResidualModelState);
+  const hash = createHash("sha256");
+  for (const f of ["model.json", "schema.json", "uncertainty.json"]) hash.update(fs.readFileSync(path.join(dir, f)));
+  return { ...saved, residual, fingerprint: hash.digest("hex").slice(0, 16) };
+}
+
+/** Tiles of a window: the cube's y/x chunks, in row-major order. */
+export function tilesOf(window: { nrows: number; ncols: number }, chunks: { y: number; x: number }): LocalWindow[] {
+  const tiles: LocalWindow[] = [];
+  for (let r = 0; r < window.nrows; r += chunks.y)
+    for (let c = 0; c < window.ncols; c += chunks.x)
+      tiles.push({ row0: r, col0: c, nrows: Math.min(chunks.y, window.nrows - r), ncols: Math.min(chunks.x, window.ncols - c) });
+  return tiles;
+}
+
+function productVariables(everywhere: boolean, model: string): VariableSpec[] {
+  const sm = { standard_name: "volume_fraction_of_condensed_water_in_soil", valid_min: SMAP_VALID_RANGE[0], valid_max: SMAP_VALID_RANGE[1] };
+  return [
+    {
+      name: "soil_moisture",
+      kind: "dynamic",
+      units: "m3 m-3",
+      long_name: "gap-free surface soil moisture (SMAP where valid, the model elsewhere)",
+      attributes: sm,
+    },
+    {
+      name: "soil_moisture_uncertainty",
+      kind: "dynamic",
+      units: "m3 m-3",
+      long_name: "one standard deviation of the reconstructed soil moisture (missing where SMAP observed)",
+      attributes: { ancillary_of: "soil_moisture" },
+    },
+    {
+      name: "soil_moisture_source",
+      kind: "dynamic",
+      units: "1",
+      long_name: "source of each soil moisture value",
+      dtype: "uint8",
+      attributes: { flag_values: FLAG_VALUES, flag_meanings: FLAG_NAMES.join(" ") },
+    },
+    ...(everywhere
+      ? [{ name: "soil_moisture_model", kind: "dynamic" as const, units: "m3 m-3", long_name: `${model}'s estimate for every land pixel-day`, attributes: sm }]
+      : []),
+  ];
+}
+
+interface Progress {
+  settings: string;
+  tiles_done: number[];
+  clipped: number;
+}
+
+/** Removes the temporary files an interrupted writer left (name.pid.n.tmp). */
+function removeLeftovers(dir: string): number {
+  let removed = 0;
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const full = path.join(d, e.name);
+      if (e.isDirectory()) walk(full);
+      else if (/\.\d+\.\d+\.tmp$/.test(e.name)) {
+        fs.rmSync(full, { force: true });
+        removed++;
+      }
+    }
+  };
+  walk(dir);
+  return removed;
+}
+
+export async function reconstruct(o: ReconstructOptions): Promise<ReconstructReport> {
+  const started = performance.now();
+  const log = o.log ?? (() => {});
+  const cube = await Cube.open(o.cube);
+  const loaded = loadProductModel(o.model);
+  const t0 = o.start ? dayIn(cube, o.start, "--start") : 0;
+  const t1 = (o.end ? dayIn(cube, o.end, "--end") : cube.days - 1) + 1;
+  if (t1 <= t0) throw new SmapfillError(`--end ${o.end} is before --start ${o.start}`, { variable: "--end" });
+  const validRange = o.validRange ?? SMAP_VALID_RANGE;
+  const settings = JSON.stringify({ cube: path.resolve(o.cube), model: loaded.fingerprint, t0, t1, everywhere: Boolean(o.everywhere), validRange });
+  const product = await openOrCreateProduct(o, cube, loaded, t0, t1, settings, log);
+  const progress = product.attributes.reconstruct as Progress;
+  const tiles = tilesOf(cube.window, cube.chunks);
+  const done = new Set(progress.tiles_done);
+  const resumedTiles = done.size;
+  if (resumedTiles) log(`resuming: ${resumedTiles} of ${tiles.length} tiles done before`);
+  let clipped = progress.clipped;
+  const warnings = new Set<string>();
+  let match: SchemaMatch | undefined;
+  for (const [id, tile] of tiles.entries()) {
+    if (done.has(id)) {
+      o.onTile?.(done.size, tiles.length);
+      continue;
+    }
+    const r = await reconstructTile(cube, product, tile, t0, t1, loaded, o, validRange, (m) => (match ??= m), warnings);
+    clipped += r.clipped;
+    done.add(id);
+    await product.setAttributes({ reconstruct: { ...progress, tiles_done: [...done].sort((a, b) => a - b), clipped } });
+    o.onTile?.(done.size, tiles.length);
+  }
+  const counts = await countSources(product);
+  await product.addProvenance("reconstruct", { model: path.resolve(o.model), fingerprint: loaded.fingerprint, clipped });
+  return {
+    out: o.out,
+    tiles: tiles.length,
+    resumedTiles,
+    days: t1 - t0,
+    pixelDays: counts,
+    clipped,
+    warnings: [...warnings],
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+function dayIn(cube: Cube, date: string, option: string): number {
+  parseDay(date, option);
+  const t = cube.dayIndex(date);
+  if (t < 0) throw new SmapfillError(`${date} is outside the cube's period ${cube.start} + ${cube.days} days`, { variable: option });
+  return t;
+}
+
+async function openOrCreateProduct(
+  o: ReconstructOptions,
+  cube: Cube,
+  loaded: Loaded,
+  t0: number,
+  t1: number,
+  settings: string,
+  log: (m: string) => void,
+): Promise<Cube> {
+  if (fs.existsSync(o.out)) {
+    const product = await Cube.open(o.out);
+    const before = product.attributes.reconstruct as Progress | undefined;
+    if (!before || before.settings !== settings)
+      throw new SmapfillError("holds a product made with another cube, model or settings", {
+        file: o.out,
+        hint: "Choose another --out, or remove it to start again",
+      });
+    const removed = removeLeftovers(o.out);
+    if (removed) log(`removed ${removed} temporary files an interrupted run left`);
+    return product;
+  }
+  const modelName = loaded.model.name;
+  const record = loaded.record;
+  return Cube.create(o.out, {
+    resolution: cube.grid.resolution,
+    window: cube.window,
+    start: formatDay(cube.startDay + t0),
+    days: t1 - t0,
+    variables: productVariables(Boolean(o.everywhere), modelName),
+    chunks: cube.chunks,
+    attributes: {
+      title: "smapfill gap-free SMAP surface soil moisture",
+      product_source_cube: path.resolve(o.cube),
+      model: modelName,
+      model_dir: path.resolve(o.model),
+      model_fingerprint: loaded.fingerprint,
+      model_smapfill_version: (record.run as { smapfill?: string } | undefined)?.smapfill ?? "unknown",
+      model_calibration_metrics: JSON.stringify(record.calibration_metrics ?? null),
+      model_calibration_coverage: JSON.stringify(record.calibration_coverage ?? null),
+      uncertainty_method: loaded.residual.state.method,
+      valid_range: o.validRange ?? SMAP_VALID_RANGE,
+      created_by: JSON.stringify(runInfo()),
+      reconstruct: { settings, tiles_done: [], clipped: 0 } satisfies Progress,
+    },
+  });
+}
+
+/** The cells of a tile that count as land. */
+function landOf(smap: Float32Array, P: number, T: number, landMask: Float32Array | undefined): Uint8Array {
+  const land = new Uint8Array(P);
+  for (let t = 0; t < T; t++) for (let p = 0; p < P; p++) if (!Number.isNaN(smap[t * P + p]!)) land[p] = 1;
+  if (landMask) for (let p = 0; p < P; p++) if (!(landMask[p]! >= 0.5)) land[p] = 0;
+  return land;
+}
+
+async function reconstructTile(
+  cube: Cube,
+  product: Cube,
+  tile: LocalWindow,
+  t0: number,
+  t1: number,
+  loaded: Loaded,
+  o: ReconstructOptions,
+  validRange: [number, number],
+  matchOnce: (m: SchemaMatch) => SchemaMatch,
+  warnings: Set<string>,
+): Promise<{ clipped: number }> {
+  const T = cube.days;
+  // The whole SMAP series of the tile (the features' per-pixel statistics), statics, no dynamics yet.
+  const arrays = await readSampleArrays(cube, { window: tile, coordinates: true, dynamicDays: [0, 0] });
+  const P = arrays.P;
+  const roles = Int8Array.from(arrays.smap, (v) => (Number.isNaN(v) ? -1 : 0));
+  const base = new FeatureBuilder(arrays, roles);
+  const match = matchOnce(matchSchema(loaded.schema, base.schema(), { model: o.model, data: cube.path }));
+  const maskName = cube.variables.find((v) => v.kind === "static" && LAND_MASK_NAMES.includes(v.name.toLowerCase()))?.name;
+  const land = landOf(arrays.smap, P, T, maskName ? arrays.static.get(maskName) : undefined);
+  const pass = cube.hasVariable("soil_moisture_pass") ? await cube.readBlock("soil_moisture_pass", t0, t1, tile) : undefined;
+  const step = cube.chunks.time;
+  const batch = o.batchRows ?? 65536;
+  let clipped = 0;
+  // Day blocks aligned with the product's time chunks, so every write covers whole chunks.
+  for (let b0 = t0; b0 < t1; b0 = Math.min(t1, t0 + (Math.floor((b0 - t0) / step) + 1) * step)) {
+    const b1 = Math.min(t1, t0 + (Math.floor((b0 - t0) / step) + 1) * step);
+    const n = (b1 - b0) * P;
+    const dynamic = await readDynamicBlock(cube, tile, b0, b1);
+    const features = base.withDynamic(dynamic, b0);
+    const sm = new Float32Array(n).fill(NaN);
+    const unc = new Float32Array(n).fill(NaN);
+    const source = new Uint8Array(n);
+    const modelValue = o.everywhere ? new Float32Array(n).fill(NaN) : undefined;
+    const queue: number[] = [];
+    const dyn = [...dynamic.values()];
+    for (let k = 0; k < n; k++) {
+      const t = b0 + Math.floor(k / P);
+      const p = k % P;
+      if (!land[p]) {
+        source[k] = SOURCE_FLAGS.not_filled_outside_land;
+        continue;
+      }
+      const v = arrays.smap[t * P + p]!;
+      if (!Number.isNaN(v)) {
+        sm[k] = v;
+        const pv = pass?.[(t - t0) * P + p] ?? 1;
+        source[k] = pv === 2 ? SOURCE_FLAGS.observed_pm : pv === 3 ? SOURCE_FLAGS.observed_am_pm_mean : SOURCE_FLAGS.observed_am;
+        if (modelValue) queue.push(k);
+        continue;
+      }
+      if (dyn.length && dyn.every((d) => Number.isNaN(d[k]!))) {
+        source[k] = SOURCE_FLAGS.not_filled_missing_predictors;
+        continue;
+      }
+      source[k] = SOURCE_FLAGS.reconstructed;
+      queue.push(k);
+    }
+    for (let q0 = 0; q0 < queue.length; q0 += batch) {
+      const ks = queue.slice(q0, q0 + batch);
+      const pixel = Int32Array.from(ks, (k) => k % P);
+      const day = Int32Array.from(ks, (k) => b0 + Math.floor(k / P));
+      const rows = features.rows(pixel, day);
+      const X = match.identity ? rows : selectColumns(rows, ks.length, features.names.length, match.columns);
+      for (const w of rangeWarnings(loaded.schema, X, ks.length, 0.05)) warnings.add(w.replace(/[\d.]+ % of the rows/, "some rows"));
+      const pred = loaded.model.predict(X, ks.length);
+      const sigma = loaded.residual.sigma(X, ks.length, loaded.schema);
+      ks.forEach((k, i) => {
+        const raw = pred[i]!;
+        const value = Math.min(validRange[1], Math.max(validRange[0], raw));
+        if (modelValue) modelValue[k] = value;
+        if (source[k] !== SOURCE_FLAGS.reconstructed) return;
+        if (value !== raw) clipped++;
+        sm[k] = value;
+        unc[k] = sigma[i]!;
+      });
+    }
+    const at = b0 - t0;
+    failpoint("reconstruct-block", b0 === t0 ? 0 : 1);
+    await product.writeBlock("soil_moisture", at, sm, tile);
+    await product.writeBlock("soil_moisture_uncertainty", at, unc, tile);
+    await product.writeBlock("soil_moisture_source", at, source, tile);
+    if (modelValue) await product.writeBlock("soil_moisture_model", at, modelValue, tile);
+  }
+  return { clipped };
+}
+
+/**
+ * A crash on purpose, for the tests of resumption: SMAPFILL_FAILPOINT=reconstruct-block:N kills
+ * the process (SIGKILL, as a power cut or the OOM killer would) when it is about to write the
+ * N-th block of days after the first block of a tile, i.e. in the middle of a tile.
+ */
+let failpointCount = 0;
+function failpoint(name: string, eligible: number): void {
+  const spec = process.env.SMAPFILL_FAILPOINT;
+  if (!spec || !eligible || !spec.startsWith(`${name}:`)) return;
+  if (++failpointCount >= Number(spec.slice(name.length + 1))) process.kill(process.pid, "SIGKILL");
+}
+
+/** Pixel-days by source over the whole product (read back from what was written). */
+export async function countSources(product: Cube): Promise<ReconstructReport["pixelDays"]> {
+  const counts = { land: 0, observed: 0, reconstructed: 0, notFilled: 0 };
+  for (const tile of tilesOf(product.window, product.chunks)) {
+    const s = await product.readBlock("soil_moisture_source", 0, product.days, tile);
+    for (const v of s) {
+      if (v === SOURCE_FLAGS.not_filled_outside_land) continue;
+      counts.land++;
+      if (v >= 1 && v <= 3) counts.observed++;
+      else if (v === SOURCE_FLAGS.reconstructed) counts.reconstructed++;
+      else counts.notFilled++;
+    }
+  }
+  return counts;
+}

@@ -1,0 +1,211 @@
+/**
+ * The gap-free product end to end on the synthetic test world (cube chunks of 8 x 8 cells and 16
+ * days, so 6 tiles and 3 blocks of days): a product model trained on the cube, `reconstruct` in
+ * every format, the outputs opened with GDAL, netCDF4, xarray and zarr-python, and an interrupted
+ * run (SIGKILL mid-tile) resumed to the same bytes as an uninterrupted one.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { createHash } from "node:crypto";
+import { spawnSync } from "node:child_process";
+import { Cube } from "../../src/cube/cube.js";
+import { ingestStudy } from "../../src/cube/ingest-study.js";
+import { loadStudy } from "../../src/config/study.js";
+import { writeWorld } from "../../src/synth/write-world.js";
+import { writeWorldStudy } from "../../src/synth/world-study.js";
+import { WORLD_PRESETS } from "../../src/synth/world.js";
+import { SOURCE_FLAGS } from "../../src/reconstruct/reconstruct.js";
+import { REPO_ROOT, debianPython, runPythonJson, tempDir } from "../helpers.js";
+
+const BIN = path.join(REPO_ROOT, "bin", "smapfill.js");
+function smapfill(args: string[], env: Record<string, string> = {}) {
+  const run = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", env: { ...process.env, ...env } });
+  return { code: run.status, signal: run.signal, stdout: run.stdout, stderr: run.stderr };
+}
+
+let setup: Promise<{ dir: string; cube: string; model: string }> | undefined;
+/** The world, its cube (small chunks: several tiles) and a product model, made once. */
+function world() {
+  setup ??= (async () => {
+    const dir = tempDir();
+    const config = { ...WORLD_PRESETS.test, days: 40 };
+    await writeWorld(config, path.join(dir, "w"));
+    const studyFile = writeWorldStudy(path.join(dir, "w"), config, "../cube.zarr");
+    fs.appendFileSync(studyFile, "chunks: { time: 16, y: 8, x: 8 }\n");
+    const r = await ingestStudy(loadStudy(studyFile), { quiet: true });
+    const model = path.join(dir, "model");
+    const train = smapfill(["train", r.output, "--model", "xgb", "--out", model, "--xgb-rounds", "60", "--max-train-samples", "4000", "--quiet"]);
+    assert.equal(train.code, 0, train.stderr);
+    assert.match(train.stdout, /calibration gaps \(\d+\): RMSE 0\.\d{5}/);
+    return { dir, cube: r.output, model };
+  })();
+  return setup;
+}
+
+function chunkHashes(store: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const full = path.join(d, e.name);
+      if (e.isDirectory()) walk(full);
+      else out.set(path.relative(store, full), createHash("sha256").update(fs.readFileSync(full)).digest("hex"));
+    }
+  };
+  walk(store);
+  return out;
+}
+
+test("reconstruct: every land pixel-day filled, SMAP kept where valid, flags, uncertainty, clipping; a product model is refused without its uncertainty", async () => {
+  const { dir, cube: cubePath, model } = await world();
+  const out = path.join(dir, "p1");
+  const r = smapfill(["reconstruct", cubePath, "--model", model, "--out", out, "--format", "zarr,netcdf,cog,zarr2", "--everywhere", "--quiet"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /land pixel-days \d+: \d+ observed, \d+ reconstructed, 0 not filled/);
+  const cube = await Cube.open(cubePath);
+  const product = await Cube.open(path.join(out, "product.zarr"));
+  const T = cube.days;
+  const smap = await cube.readBlock("soil_moisture", 0, T);
+  const sm = await product.readBlock("soil_moisture", 0, T);
+  const unc = await product.readBlock("soil_moisture_uncertainty", 0, T);
+  const src = await product.readBlock("soil_moisture_source", 0, T);
+  const model_ = await product.readBlock("soil_moisture_model", 0, T);
+  const P = cube.window.nrows * cube.window.ncols;
+  const land = new Uint8Array(P);
+  smap.forEach((v, k) => {
+    if (!Number.isNaN(v)) land[k % P] = 1;
+  });
+  let reconstructed = 0;
+  for (let k = 0; k < T * P; k++) {
+    if (!land[k % P]) {
+      assert.equal(src[k], SOURCE_FLAGS.not_filled_outside_land);
+      assert.ok(Number.isNaN(sm[k]!));
+      continue;
+    }
+    if (!Number.isNaN(smap[k]!)) {
+      assert.equal(sm[k], smap[k], "SMAP kept where valid");
+      assert.ok([1, 2, 3].includes(src[k]!));
+      assert.ok(Number.isNaN(unc[k]!));
+    } else {
+      reconstructed++;
+      assert.equal(src[k], SOURCE_FLAGS.reconstructed);
+      assert.ok(sm[k]! >= 0.02 && sm[k]! <= 0.5, `${sm[k]}`);
+      assert.ok(unc[k]! > 0 && unc[k]! < 0.2, `${unc[k]}`);
+      assert.equal(model_[k], sm[k]);
+    }
+    assert.ok(model_[k]! >= 0.02 && model_[k]! <= 0.5);
+  }
+  assert.ok(reconstructed > 1000);
+  // Coverage and maps.
+  const summary = JSON.parse(fs.readFileSync(path.join(out, "product.json"), "utf8"));
+  assert.ok(summary.coverage.overall.after > 0.999 && summary.coverage.overall.before < 0.9);
+  assert.ok(summary.coverage.perClass.length >= 1);
+  for (const f of ["coverage_before.png", "coverage_after.png", "uncertainty_mean.png"]) assert.ok(fs.statSync(path.join(out, f)).size > 500, f);
+  // A model without uncertainty (a dataset-folder model) is refused.
+  fs.rmSync(path.join(model, "uncertainty.json.bak"), { force: true });
+  fs.renameSync(path.join(model, "uncertainty.json"), path.join(model, "uncertainty.json.bak"));
+  const refused = smapfill(["reconstruct", cubePath, "--model", model, "--out", path.join(dir, "p-refused"), "--quiet"]);
+  fs.renameSync(path.join(model, "uncertainty.json.bak"), path.join(model, "uncertainty.json"));
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /has no uncertainty\.json: it is not a product model/);
+  // inspect describes the product.
+  const inspect = smapfill(["inspect", path.join(out, "product.zarr")]);
+  assert.equal(inspect.code, 0, inspect.stderr);
+  assert.match(inspect.stdout, /soil_moisture_source\s+dynamic\s+uint8/);
+  assert.match(inspect.stdout, /model\s+xgb/);
+  assert.match(inspect.stdout, /reconstruct/);
+});
+
+test("the product's NetCDF, COG and Zarr v2 open in GDAL, netCDF4, xarray and zarr-python with the same values", async (t) => {
+  const python = debianPython("netCDF4", "xarray", "zarr", "osgeo");
+  if (!python) {
+    if (process.env.CI) assert.fail("CI must have python3-netcdf4, python3-xarray, python3-zarr and python3-gdal");
+    t.skip("Debian python3-netcdf4/xarray/zarr/gdal not installed");
+    return;
+  }
+  const { dir, cube: cubePath } = await world();
+  const out = path.join(dir, "p1");
+  const product = await Cube.open(path.join(out, "product.zarr"));
+  const cube = await Cube.open(cubePath);
+  const pixels = [
+    [0, 0, 0],
+    [17, 5, 9],
+    [39, cube.window.nrows - 1, cube.window.ncols - 1],
+  ] as const;
+  const expected = await Promise.all(
+    pixels.map(async ([t, r, c]) => (await product.readBlock("soil_moisture", t, t + 1, { row0: r, col0: c, nrows: 1, ncols: 1 }))[0]!),
+  );
+  const got = runPythonJson(python, "check_product.py", [out, JSON.stringify(pixels), JSON.stringify(product.dates())]);
+  assert.deepEqual(got.warnings, [], "xarray and zarr open without warnings");
+  const close = (a: number[], b: number[]) =>
+    a.forEach((v, i) => assert.ok(Math.abs(v - b[i]!) < 1e-7 || (Number.isNaN(v) && Number.isNaN(b[i]!)), `${v} vs ${b[i]}`));
+  const nc = got.netcdf;
+  for (const k of ["values", "xarray_values", "gdal_values"]) close(nc[k], expected);
+  assert.ok(Math.abs(Number(nc.gdallocationinfo) - expected[0]!) < 1e-12, nc.gdallocationinfo);
+  assert.equal(nc.gdal_epsg, "6933");
+  assert.match(nc.gdalsrsinfo, /EPSG:6933/);
+  assert.deepEqual(nc.flag_meanings, Object.keys(SOURCE_FLAGS));
+  assert.deepEqual(nc.flag_values, Object.values(SOURCE_FLAGS));
+  assert.equal(nc.source_dtype, "uint8");
+  assert.equal(nc.conventions, "CF-1.9, ACDD-1.3");
+  assert.equal(nc.standard_name, "volume_fraction_of_condensed_water_in_soil");
+  assert.deepEqual(nc.dims, ["time", "y", "x"]);
+  assert.deepEqual(nc.chunking, [16, 8, 8]);
+  assert.ok(nc.deflate);
+  assert.equal(nc.crs.grid_mapping_name, "lambert_cylindrical_equal_area");
+  assert.equal(nc.crs.standard_parallel, 30);
+  assert.equal(nc.xarray_time0, product.start);
+  pixels.forEach(([, r, c], i) => {
+    const [lat, lon] = cube.grid.rowColToLatLon(cube.window.row0 + r, cube.window.col0 + c);
+    assert.ok(Math.abs(nc.gdal_lonlat[i][0] - lon) < 1e-6 && Math.abs(nc.gdal_lonlat[i][1] - lat) < 1e-6, `${nc.gdal_lonlat[i]} vs ${lon}, ${lat}`);
+  });
+  close(got.zarr2.values, expected);
+  close(got.zarr2.xarray_values, expected);
+  assert.ok(Math.abs(got.zarr2.gdal_value - expected[0]!) < 1e-12);
+  assert.deepEqual(got.zarr2.variables, ["crs", "soil_moisture", "soil_moisture_model", "soil_moisture_source", "soil_moisture_uncertainty"]);
+  assert.deepEqual(got.cog.invalid, {});
+  assert.equal(got.cog.epsg, "6933");
+  assert.equal(got.cog.nodata, "nan");
+  close(got.cog.values, expected);
+  assert.ok(got.cog.files.includes("soil_moisture_2019-03.tif") && got.cog.files.includes("soil_moisture_source_2019-04.tif"));
+});
+
+test("an interrupted reconstruction (SIGKILL mid-tile) resumes to the same chunks as an uninterrupted run", async () => {
+  const { dir, cube, model } = await world();
+  const reference = path.join(dir, "p1", "product.zarr");
+  const out = path.join(dir, "p2");
+  const args = ["reconstruct", cube, "--model", model, "--out", out, "--format", "zarr,netcdf", "--everywhere", "--quiet"];
+  const killed = smapfill(args, { SMAPFILL_FAILPOINT: "reconstruct-block:4" });
+  assert.equal(killed.signal, "SIGKILL");
+  const store = path.join(out, "product.zarr");
+  const progress = (await Cube.open(store)).attributes.reconstruct as { tiles_done: number[] };
+  assert.ok(progress.tiles_done.length >= 1 && progress.tiles_done.length < 6, `${progress.tiles_done}`);
+  // A temporary file as an interrupted write leaves it.
+  const leftover = path.join(store, "soil_moisture", "c", "0", "0", "0.99999.0.tmp");
+  fs.writeFileSync(leftover, "torn");
+  const resumed = smapfill(args);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.match(resumed.stdout, /\(\d done before\)/);
+  assert.ok(!fs.existsSync(leftover));
+  const a = chunkHashes(reference);
+  const b = chunkHashes(store);
+  assert.deepEqual([...b.keys()].sort(), [...a.keys()].sort());
+  // Only the group's zarr.json differs: it holds creation and provenance timestamps.
+  const differing = [...a.keys()].filter((k) => a.get(k) !== b.get(k));
+  assert.deepEqual(differing, ["zarr.json"]);
+  // The NetCDF holds the same data variable by variable.
+  const python = debianPython("netCDF4", "numpy");
+  if (!python) return;
+  const run = spawnSync(
+    python,
+    [
+      "-c",
+      "import sys, netCDF4, numpy as np; a, b = (netCDF4.Dataset(f) for f in sys.argv[1:]); print(all(np.array_equal(np.ma.filled(a[v][:], -1), np.ma.filled(b[v][:], -1)) for v in a.variables))",
+      path.join(dir, "p1", "product.nc"),
+      path.join(out, "product.nc"),
+    ],
+    { encoding: "utf8" },
+  );
+  assert.equal(run.stdout.trim(), "True", run.stderr);
+});
