@@ -138,3 +138,10 @@ export function byteSize(text: string): number {
 export function formatList<T extends string>(values: readonly T[]) {
   return list(() => values, "format");
 }
+
+/** --redo FROM..TO: a range of days (YYYY-MM-DD..YYYY-MM-DD, or one day). */
+export function dayRange(text: string): [string, string] {
+  const m = /^\s*(\d{4}-\d{2}-\d{2})(?:\s*\.\.\s*(\d{4}-\d{2}-\d{2}))?\s*$/.exec(text);
+  if (!m) throw new InvalidArgumentError(`expected FROM..TO as YYYY-MM-DD..YYYY-MM-DD, got '${text}'`);
+  return [m[1]!, m[2] ?? m[1]!];
+}

@@ -111,6 +111,9 @@ function formatIssue(issue: z.ZodIssue): string {
   let message = issue.message;
   if (issue.code === "unrecognized_keys") message = `unknown key(s) ${issue.keys.map((k) => `'${k}'`).join(", ")}: check the spelling`;
   if (issue.code === "invalid_type" && issue.received === "undefined") message = "is required";
+  if (issue.code === "invalid_union" && key === "region")
+    message =
+      "expected either { bbox: [south, north, west, east] } in degrees, e.g. bbox: [25.0, 28.5, 67.0, 73.0], or { window: { row0, col0, nrows, ncols } } in cells of the global grid";
   const last = issue.path[issue.path.length - 1];
   const hint = typeof last === "string" && HINTS[last] ? ` (expected ${HINTS[last]})` : "";
   return `${key || "(top level)"}: ${message}${hint}`;

@@ -176,12 +176,13 @@ export class Cube {
     if (!bytes) {
       throw new SmapfillError("is not a smapfill cube (no zarr.json)", { file: where, hint: "Give the path of a .zarr cube made by smapfill" });
     }
-    let group: { attributes?: Record<string, unknown> };
+    let group: { attributes?: Record<string, unknown>; zarr_format?: unknown };
     try {
       group = JSON.parse(new TextDecoder().decode(bytes));
     } catch (error) {
       throw new SmapfillError("has a damaged zarr.json", { file: `${where}/zarr.json`, cause: error });
     }
+    if (typeof group.zarr_format === "string" && group.zarr_format.includes("purl.org/zarr/spec/protocol/core/3.0")) group = await repairRoot(store, where);
     const description = group.attributes?.smapfill as CubeDescription | undefined;
     if (!description || description.format_version !== CUBE_FORMAT_VERSION) {
       throw new SmapfillError("is a Zarr store but not a smapfill cube of a known version", { file: where });
@@ -505,8 +506,38 @@ export class Cube {
       attributes: { ...this.groupAttributes, smapfill: this.description },
       consolidated_metadata: { kind: "inline", must_understand: false, metadata: consolidated },
     };
-    await this.put("/zarr.json", new TextEncoder().encode(JSON.stringify(group, nanReplacer, 2)));
+    const bytes = new TextEncoder().encode(JSON.stringify(group, nanReplacer, 2));
+    await this.put("/zarr.json", bytes);
+    // A copy other tools leave alone: zarr-python 2's experimental v3 API overwrites zarr.json.
+    await this.put(ROOT_BACKUP, bytes);
   }
+}
+
+/** Where a copy of the root metadata is kept (see repairRoot). */
+const ROOT_BACKUP = "/.smapfill-root.json";
+
+/**
+ * zarr-python 2.x with ZARR_V3_EXPERIMENTAL_API=1 (its own hint for v3 stores), and xarray's
+ * open_zarr(..., zarr_version=3) through it, overwrite a v3 store's root zarr.json with the
+ * entry point of the 2021 v3 draft (zarr_format "https://purl.org/zarr/spec/protocol/core/3.0"),
+ * losing the group's attributes. smapfill keeps a copy of its root metadata beside it and puts it
+ * back (reading over HTTP: uses it without writing), saying what happened.
+ */
+async function repairRoot(store: Store, where: string): Promise<{ attributes?: Record<string, unknown> }> {
+  const backup = await readKey(store, ROOT_BACKUP, where);
+  if (!backup)
+    throw new SmapfillError(
+      "has a root zarr.json that zarr-python 2's experimental Zarr v3 API rewrote (the 2021 draft's entry point), and no copy to restore it from",
+      {
+        file: where,
+        hint: "Rebuild the cube (smapfill ingest; done blocks are redone). To read cubes from Python use zarr-python >= 3, or smapfill export --format zarr2,netcdf",
+      },
+    );
+  process.stderr.write(
+    `warning: ${where}: zarr.json had been rewritten by zarr-python 2's experimental Zarr v3 API (ZARR_V3_EXPERIMENTAL_API or xarray zarr_version=3); restored from ${ROOT_BACKUP.slice(1)}. Read cubes with zarr-python >= 3, or export them: smapfill export --format zarr2\n`,
+  );
+  if (typeof store.set === "function") await store.set("/zarr.json", backup);
+  return JSON.parse(new TextDecoder().decode(backup));
 }
 
 /** A key of the store, or undefined when it does not exist; a failing store names the cube. */

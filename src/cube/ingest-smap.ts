@@ -10,14 +10,17 @@
  * alternatives; `keepPasses` also stores `soil_moisture_am` and `soil_moisture_pm`.
  *
  * Ingestion works in blocks of the cube's time chunk: a block is read, merged and written as
- * whole chunks, then recorded as done in the cube's attributes. An interrupted run resumes at
- * the first block not recorded (done blocks are never redone), and a cube built with other
- * settings is refused rather than silently mixed.
+ * whole chunks, then recorded in the cube's attributes with the size and modification time of
+ * every granule it read. A rerun redoes a block that is not recorded (an interrupted run), that
+ * had a failed granule or a day without one (a granule downloaded again or late is read), or
+ * whose granules changed on disk; `redo` rebuilds the blocks of given days on request. A cube
+ * built with other settings is refused rather than silently mixed.
  */
 import fs from "node:fs";
 import { Ease2Grid, type BBox, type Window } from "../grid/ease2.js";
 import {
   listGranules,
+  misnamedGranules,
   granuleDateFromName,
   readSmapL3,
   GranuleReaderPool,
@@ -54,6 +57,8 @@ export interface SmapIngestOptions {
   /** Worker threads reading granules; default all cores. */
   threads?: number;
   quiet?: boolean;
+  /** Days [from, to] (YYYY-MM-DD) whose blocks are rebuilt even if done. */
+  redo?: [string, string];
 }
 
 /** Why pass-cells have no value (cells never observed, e.g. open water, are not counted). */
@@ -72,6 +77,8 @@ interface BlockRecord {
   failures: GranuleFailure[];
   missingDays: string[];
   granules: number;
+  /** file -> "size:mtime" of every granule the block read or tried (absent in cubes of older versions). */
+  fingerprints?: Record<string, string>;
 }
 
 export interface SmapIngestReport {
@@ -83,6 +90,8 @@ export interface SmapIngestReport {
   observedCells: number;
   granulesRead: number;
   resumedBlocks: number;
+  /** Blocks read again because a granule failed, was missing, changed, or `redo` asked. */
+  redoneBlocks: number;
   failures: GranuleFailure[];
   missingDays: string[];
   causes: MissingCauses;
@@ -137,6 +146,10 @@ export async function ingestSmap(options: SmapIngestOptions): Promise<SmapIngest
     else byDate.set(date, file);
   }
 
+  if (typeof options.granules === "string")
+    for (const file of misnamedGranules(options.granules))
+      failures.push({ file, error: "not named like a SMAP L3 granule (SMAP_L3_SM_P[_E]_YYYYMMDD_...): its date is unknown, skipped; keep NASA's file names" });
+
   // Preflight: a systematic mistake (wrong grid, not a SMAP L3 granule) fails here, before any
   // cube is made, instead of once per granule.
   const inPeriod = [...byDate.entries()].filter(([date]) => parseDay(date) >= startDay && parseDay(date) <= endDay);
@@ -167,27 +180,42 @@ export async function ingestSmap(options: SmapIngestOptions): Promise<SmapIngest
   const cells = window.nrows * window.ncols;
   const progress = new Progress("ingest SMAP", days, { quiet: options.quiet });
   let resumed = 0;
+  let redone = 0;
+  const redo = options.redo ? [parseDay(options.redo[0], "--redo") - startDay, parseDay(options.redo[1], "--redo") - startDay] : undefined;
+  if (redo && !(redo[0] <= redo[1] && redo[1] >= 0 && redo[0] < days))
+    throw new SmapfillError(`--redo ${options.redo!.join("..")} is not a range of days inside ${options.start} .. ${options.end}`, { variable: "--redo" });
   const reader = new GranuleReaderPool(options.threads);
   try {
     for (let b = 0; b < nBlocks; b++) {
       const t0 = b * block;
       const t1 = Math.min(days, t0 + block);
-      if (state.blocks[b]) {
+      const before = state.blocks[b];
+      const asked = redo !== undefined && redo[0] < t1 && redo[1] >= t0;
+      if (before && !asked && !blockIsStale(before, t0, t1, startDay, byDate)) {
         resumed++;
         progress.tick(t1 - t0, "(done before)");
         continue;
       }
+      if (before) redone++;
       const merged = new Float32Array((t1 - t0) * cells).fill(NaN);
       const source = new Uint8Array((t1 - t0) * cells);
       const am = settings.keepPasses ? new Float32Array((t1 - t0) * cells).fill(NaN) : undefined;
       const pm = settings.keepPasses ? new Float32Array((t1 - t0) * cells).fill(NaN) : undefined;
-      const record: BlockRecord = { causes: { observed: 0, noOverpass: 0, retrievalFailed: 0, rejected: 0 }, failures: [], missingDays: [], granules: 0 };
+      const record: BlockRecord = {
+        causes: { observed: 0, noOverpass: 0, retrievalFailed: 0, rejected: 0 },
+        failures: [],
+        missingDays: [],
+        granules: 0,
+        fingerprints: {},
+      };
       const dayOfFile = new Map<string, number>();
       for (let t = t0; t < t1; t++) {
         const date = formatDay(startDay + t);
         const file = byDate.get(date);
-        if (file) dayOfFile.set(file, t);
-        else {
+        if (file) {
+          dayOfFile.set(file, t);
+          record.fingerprints![file] = fingerprint(file);
+        } else {
           record.missingDays.push(date);
           progress.tick(1);
         }
@@ -242,6 +270,7 @@ export async function ingestSmap(options: SmapIngestOptions): Promise<SmapIngest
     observedCells: coverage.observedCells,
     granulesRead: records.reduce((n, r) => n + r.granules, 0),
     resumedBlocks: resumed,
+    redoneBlocks: redone,
     failures: [...failures, ...records.flatMap((r) => r.failures)],
     missingDays: records.flatMap((r) => r.missingDays),
     causes,
@@ -249,13 +278,61 @@ export async function ingestSmap(options: SmapIngestOptions): Promise<SmapIngest
     coveragePerCell: coverage.perCell,
     missingShare: coverage.missingShare,
   };
+  if (coverage.observedCells === 0)
+    throw new SmapfillError(`has no SMAP retrieval anywhere in the region over ${options.start} .. ${options.end}: the cube holds only missing values`, {
+      file: options.cube,
+      hint: "Check the region (over land? bbox as [south, north, west, east]), the period, and the quality policy (--quality uncertain or any keeps more)",
+    });
   await cube.addProvenance("ingest-smap", {
     granules: report.granulesRead,
     failures: report.failures.length,
     missing_days: report.missingDays.length,
     resumed_blocks: resumed,
+    redone_blocks: redone,
   });
   return report;
+}
+
+/** "size:mtime" of a file ("missing" when it is gone). */
+function fingerprint(file: string): string {
+  try {
+    const st = fs.statSync(file);
+    return `${st.size}:${Math.round(st.mtimeMs)}`;
+  } catch {
+    return "missing";
+  }
+}
+
+/**
+ * A recorded block must be read again when a granule of it failed, a day of it had none and now
+ * has one, or its granules are not the ones it read (other files, sizes or modification times).
+ */
+function blockIsStale(r: BlockRecord, t0: number, t1: number, startDay: number, byDate: Map<string, string>): boolean {
+  if (r.failures.length) return true;
+  const now: Record<string, string> = {};
+  for (let t = t0; t < t1; t++) {
+    const date = formatDay(startDay + t);
+    const file = byDate.get(date);
+    if (!file) continue;
+    if (r.missingDays.includes(date)) return true;
+    now[file] = fingerprint(file);
+  }
+  if (!r.fingerprints) return false;
+  const keys = Object.keys(now);
+  return keys.length !== Object.keys(r.fingerprints).length || keys.some((f) => r.fingerprints![f] !== now[f]);
+}
+
+/** Days as short ranges: "2020-01-05..2020-01-09, 2020-02-01". */
+export function dayRanges(dates: string[]): string {
+  const days = [...new Set(dates)].map((d) => parseDay(d)).sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < days.length;) {
+    let j = i;
+    while (j + 1 < days.length && days[j + 1] === days[j]! + 1) j++;
+    parts.push(i === j ? formatDay(days[i]!) : `${formatDay(days[i]!)}..${formatDay(days[j]!)}`);
+    i = j + 1;
+  }
+  return parts.join(", ");
 }
 
 async function openOrCreate(options: SmapIngestOptions, window: Window, days: number, settings: ReturnType<typeof settingsOf>): Promise<Cube> {

@@ -16,7 +16,7 @@ export interface StudyReport {
   predictors: PredictorReport[];
 }
 
-export async function ingestStudy(study: StudyConfig, options: { quiet?: boolean } = {}): Promise<StudyReport> {
+export async function ingestStudy(study: StudyConfig, options: { quiet?: boolean; redo?: [string, string] } = {}): Promise<StudyReport> {
   const grid = Ease2Grid.of(study.resolution);
   const region =
     "bbox" in study.region
@@ -38,6 +38,7 @@ export async function ingestStudy(study: StudyConfig, options: { quiet?: boolean
     ...(study.chunks ? { chunks: study.chunks } : {}),
     ...(study.threads ? { threads: study.threads } : {}),
     quiet: options.quiet,
+    ...(options.redo ? { redo: options.redo } : {}),
   });
   const cube = await Cube.open(output);
   await cube.setAttributes({ study: { name: study.name, config: path.basename(study.configFile) } });

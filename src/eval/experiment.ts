@@ -70,6 +70,8 @@ export interface EvaluationResult {
   splits: SplitResult[];
   insitu?: InsituResult;
   importance: { model: ModelName; rows: number; result: ImportanceResult }[];
+  /** Problems worth a look (predictors with many missing values, ...), also logged. */
+  warnings: string[];
   /** Figure files, filled in by the report that draws them. */
   figures: string[];
   seconds: number;
@@ -134,8 +136,10 @@ export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks 
     splits: [],
     importance: [],
     figures: [],
+    warnings: predictorWarnings(arrays),
     seconds: 0,
   };
+  for (const w of result.warnings) log(`warning: ${w}`);
   const figures: EvaluationFigureData = { stations: [], dates: cube.dates() };
   const stations = c.ismn ? readStations({ ...c, ismn: c.ismn }, cube, log) : undefined;
   if (c.splits.includes("stations") && !stations)
@@ -246,6 +250,23 @@ function calibrate(
       Array.from(dist, (b) => DISTANCE_LABELS[b]!),
     ).sort((a, b) => (a.group === "all" ? -1 : b.group === "all" ? 1 : DISTANCE_LABELS.indexOf(a.group as never) - DISTANCE_LABELS.indexOf(b.group as never))),
   };
+}
+
+/** Dynamic predictors missing on more than 40 % of the pixel-days the cube observed (clouds alone hide LST on a quarter or so). */
+function predictorWarnings(a: { smap: Float32Array; dynamic: Map<string, Float32Array> }): string[] {
+  const out: string[] = [];
+  for (const [name, values] of a.dynamic) {
+    let observed = 0;
+    let missing = 0;
+    for (let k = 0; k < values.length; k++) {
+      if (Number.isNaN(a.smap[k]!)) continue;
+      observed++;
+      if (Number.isNaN(values[k]!)) missing++;
+    }
+    if (observed && missing > 0.4 * observed)
+      out.push(`predictor '${name}' is missing on ${((100 * missing) / observed).toFixed(0)} % of the observed pixel-days: models see its training mean there`);
+  }
+  return out;
 }
 
 /** A split's scores with the reference model's RMSE reduction against each and the ablation pairs. */

@@ -25,6 +25,8 @@ export interface InsituResult {
   stationsInside: number;
   outside: string[];
   failures: { file: string; error: string }[];
+  /** Values dropped as impossible (outside [0, 0.8] m3/m3), per station series. */
+  implausible: { station: string; file: string; dropped: number }[];
   smap: InsituScores;
   models: { model: ModelName; observed: InsituScores; gap: InsituScores }[];
 }
@@ -53,6 +55,10 @@ export function readStations(c: StationSettings, cube: Cube, log: (m: string) =>
   const series = selectSeries(read.series, { flags: c.ismnFlags, maxDepth: c.ismnMaxDepth });
   const collocated = collocate(series, cube.grid, cube.window, cube.startDay, cube.days);
   log(`in situ: ${series.length} series at <= ${c.ismnMaxDepth} m, ${collocated.stations.length} inside the cube, ${collocated.outside.length} outside`);
+  for (const f of read.failures) log(`  warning: ISMN file not read: ${f.file}: ${f.error}`);
+  for (const s of series)
+    if (s.implausible)
+      log(`  warning: ${s.network}/${s.station} (${s.file}): ${s.implausible} values outside [0, 0.8] m3/m3 dropped (flagged good, but impossible)`);
   if (!collocated.stations.length)
     throw new SmapfillError(`none of the ${series.length} station series lies inside the cube`, {
       file: c.ismn,
@@ -101,6 +107,7 @@ export function stationResults(
     stationsInside: stations.length,
     outside: outside.map((s) => `${s.network}/${s.station}`),
     failures: read.failures,
+    implausible: series.flatMap((s) => (s.implausible ? [{ station: `${s.network}/${s.station}`, file: s.file, dropped: s.implausible }] : [])),
     smap: insituComparison(stations, a.smap, a.P, T, undefined, c.insituValue, o).smap,
     models: [],
   };

@@ -36,6 +36,8 @@ export interface IsmnSeries {
   values: Float32Array;
   /** ISMN quality flag of each value (G, D01, C03, U, M, ...). */
   flags: string[];
+  /** After selectSeries: values dropped as physically impossible (soil moisture outside [0, 0.8]). */
+  implausible?: number;
 }
 
 export interface IsmnSelection {
@@ -200,13 +202,28 @@ export function parseStaticVariables(name: string, text: string): StaticVariable
 }
 
 /** Applies the selection: keeps the variable and depths, sets values with other flags to NaN. */
+/** Volumetric soil moisture a sensor can report (m3/m3): outside it, a value is an error whatever its flag. */
+export const PLAUSIBLE_SOIL_MOISTURE: [number, number] = [0, 0.8];
+
 export function selectSeries(all: IsmnSeries[], selection: IsmnSelection = {}): IsmnSeries[] {
   const variable = selection.variable ?? "soil_moisture";
   const flags = new Set(selection.flags ?? ["G"]);
   const maxDepth = selection.maxDepth ?? 0.06;
+  const [lo, hi] = PLAUSIBLE_SOIL_MOISTURE;
   return all
     .filter((s) => s.variable === variable && s.depthTo <= maxDepth + 1e-9)
-    .map((s) => ({ ...s, values: Float32Array.from(s.values, (v, i) => (flags.has(s.flags[i]!) ? v : NaN)) }));
+    .map((s) => {
+      let implausible = 0;
+      const values = Float32Array.from(s.values, (v, i) => {
+        if (!flags.has(s.flags[i]!)) return NaN;
+        if (variable === "soil_moisture" && !Number.isNaN(v) && (v < lo || v > hi)) {
+          implausible++;
+          return NaN;
+        }
+        return v;
+      });
+      return { ...s, values, implausible };
+    });
 }
 
 export interface IsmnReadResult {

@@ -21,6 +21,7 @@ export function readNpy(file: string): { data: NpyArray; shape: number[]; dtype:
   const buf = fs.readFileSync(file);
   if (buf.length < 10 || buf[0] !== 0x93 || buf.toString("latin1", 1, 6) !== "NUMPY") throw new SmapfillError("is not a .npy file", { file });
   const major = buf[6]!;
+  if (buf.length < 12 && major !== 1) throw new SmapfillError("has a truncated .npy header", { file });
   const headerLength = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
   const start = major === 1 ? 10 : 12;
   const header = buf.toString("latin1", start, start + headerLength);
@@ -36,12 +37,16 @@ export function readNpy(file: string): { data: NpyArray; shape: number[]; dtype:
     .map((s) => s.trim())
     .filter(Boolean)
     .map(Number);
+  if (shape.some((n) => !Number.isSafeInteger(n) || n < 0)) throw new SmapfillError(`has an invalid shape (${shapeText})`, { file });
   const offset = start + headerLength;
-  const body = new Uint8Array(buf.subarray(offset)).buffer;
-  const data = make(body);
   const expected = shape.reduce((a, b) => a * b, 1);
-  if (data.length !== expected)
-    throw new SmapfillError(`holds ${data.length} values, its shape (${shape}) needs ${expected}`, { file, hint: "The file may be truncated" });
+  const width = descr.endsWith("8") ? 8 : descr.endsWith("4") ? 4 : 1;
+  if (buf.length - offset !== expected * width)
+    throw new SmapfillError(`holds ${buf.length - offset} bytes of data, its shape (${shape}) of ${descr} needs ${expected * width}`, {
+      file,
+      hint: "The file may be truncated or damaged: write it again",
+    });
+  const data = make(new Uint8Array(buf.subarray(offset)).buffer);
   return { data, shape, dtype: descr };
 }
 

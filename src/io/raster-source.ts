@@ -80,7 +80,15 @@ export async function openRaster(file: string, options: OpenOptions): Promise<Ra
       hint: 'Convert it first, e.g. gdal_translate HDF4_EOS:EOS_GRID:"FILE":MODIS_Grid_Daily_1km_LST:LST_Day_1km lst.tif, then gdalwarp -t_srs EPSG:4326',
     });
   }
-  throw new SmapfillError("is not a NetCDF, HDF5 or GeoTIFF file", { file });
+  if (head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04)
+    throw new SmapfillError("is a zip archive, not a NetCDF file (the Copernicus CDS delivers some NetCDF downloads zipped, under a .nc name)", {
+      file,
+      hint: "Unpack it (unzip FILE -d DIR) and point the predictor's files at the .nc files inside",
+    });
+  throw new SmapfillError("is not a NetCDF, HDF5 or GeoTIFF file", {
+    file,
+    hint: "Check the predictor's file glob; smapfill reads NetCDF-3/4, HDF5 and GeoTIFF",
+  });
 }
 
 // ---- NetCDF-4 / HDF5 -------------------------------------------------------------------------
@@ -348,6 +356,41 @@ async function openNetcdf3(file: string, options: OpenOptions): Promise<RasterSo
 
 // ---- GeoTIFF ---------------------------------------------------------------------------------
 
+/**
+ * The band to read (0-based): `band` when given; else the band whose description (GDAL's band
+ * metadata) is the variable; a single-band file without descriptions takes its band. A variable
+ * no band describes, or a multi-band file without a choice, is an error that lists the bands.
+ */
+async function geoTiffBand(image: Awaited<ReturnType<Awaited<ReturnType<typeof fromFile>>["getImage"]>>, file: string, options: OpenOptions): Promise<number> {
+  const n = image.getSamplesPerPixel();
+  const descriptions: string[] = [];
+  for (let b = 0; b < n; b++) {
+    const meta = ((await image.getGDALMetadata(b)) ?? {}) as Record<string, unknown>;
+    descriptions.push(String(meta.DESCRIPTION ?? ""));
+  }
+  const listed = descriptions.some((d) => d) ? descriptions.map((d, b) => `${b + 1} '${d}'`).join(", ") : `${n} band(s) without descriptions`;
+  if (options.band !== undefined) {
+    if (options.band < 1 || options.band > n)
+      throw new SmapfillError(`has ${n} band(s), band ${options.band} was asked for`, { file, variable: options.variable, hint: `Bands: ${listed}` });
+    return options.band - 1;
+  }
+  const named = descriptions.indexOf(options.variable);
+  if (named >= 0) return named;
+  if (descriptions.some((d) => d))
+    throw new SmapfillError(`no band is described as '${options.variable}'`, {
+      file,
+      variable: options.variable,
+      hint: `Name one of the bands as the variable, or give band: N. Bands: ${listed}`,
+    });
+  if (n > 1)
+    throw new SmapfillError(`has ${n} bands and none was chosen`, {
+      file,
+      variable: options.variable,
+      hint: "Give band: N (1-based) in the predictor's config",
+    });
+  return 0;
+}
+
 async function openGeoTiff(file: string, options: OpenOptions): Promise<RasterSource> {
   let image;
   let tiff;
@@ -360,6 +403,14 @@ async function openGeoTiff(file: string, options: OpenOptions): Promise<RasterSo
   const keys = (image.getGeoKeys() ?? {}) as Record<string, number>;
   const epsg = keys.ProjectedCSTypeGeoKey ?? keys.GeographicTypeGeoKey;
   const crs: Crs | undefined = epsg === 4326 ? "EPSG:4326" : epsg === 6933 ? "EPSG:6933" : undefined;
+  const georeferenced = image.fileDirectory.hasTag("ModelTiepoint") || image.fileDirectory.hasTag("ModelTransformation");
+  if (epsg === undefined || !georeferenced) {
+    // gdalwarp cannot fix this: it needs to know where the raster is first.
+    throw new SmapfillError("has no georeferencing (no coordinate system or no tie points)", {
+      file,
+      hint: "Assign its CRS and corners first: gdal_translate -a_srs EPSG:4326 -a_ullr WEST NORTH EAST SOUTH in.tif out.tif",
+    });
+  }
   if (!crs) {
     throw new SmapfillError(`has the coordinate system EPSG:${epsg ?? "unknown"}; smapfill reads EPSG:4326 and EPSG:6933 rasters`, {
       file,
@@ -370,10 +421,7 @@ async function openGeoTiff(file: string, options: OpenOptions): Promise<RasterSo
   const [pw, ph] = image.getResolution();
   const width = image.getWidth();
   const height = image.getHeight();
-  const band = (options.band ?? 1) - 1;
-  if (band < 0 || band >= image.getSamplesPerPixel()) {
-    throw new SmapfillError(`has ${image.getSamplesPerPixel()} band(s), band ${band + 1} was asked for`, { file, variable: options.variable });
-  }
+  const band = await geoTiffBand(image, file, options);
   const nodata = image.getGDALNoData();
   const packing: Packing = { scale: 1, offset: 0, fills: nodata === null ? [] : [nodata], validMin: -Infinity, validMax: Infinity };
   return {

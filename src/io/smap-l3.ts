@@ -263,6 +263,16 @@ export function listGranules(directoryOrFiles: string | string[]): string[] {
   });
 }
 
+/** HDF5 files of a granule directory whose names are not NASA's (their date cannot be known). */
+export function misnamedGranules(directory: string): string[] {
+  if (!fs.existsSync(directory) || !fs.statSync(directory).isDirectory()) return [];
+  return fs
+    .readdirSync(directory)
+    .filter((name) => /\.(h5|he5|hdf5|nc4)$/i.test(name) && !GRANULE_NAME.test(name))
+    .sort()
+    .map((name) => path.join(directory, name));
+}
+
 export interface GranuleFailure {
   file: string;
   error: string;

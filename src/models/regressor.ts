@@ -57,6 +57,11 @@ export function checkTraining(name: string, names: string[], m: Matrix, role: st
   if (m.n < 2) throw new SmapfillError(`the ${role} set has ${m.n} rows`, { variable: name, hint: "Give at least two rows (check the split)" });
   if (m.X.length !== m.n * names.length)
     throw new SmapfillError(`the ${role} set has ${m.X.length / m.n} columns, the model ${names.length}`, { variable: name });
+  if (role === "training" && m.X.length > 0 && m.X.every((v) => Number.isNaN(v)))
+    throw new SmapfillError("every feature of every training row is missing", {
+      variable: name,
+      hint: "The predictors have no values here: check the cube's coverage (smapfill inspect) and the study's predictor files",
+    });
   if (m.y) {
     const bad = m.y.findIndex((v) => !Number.isFinite(v));
     if (bad >= 0)

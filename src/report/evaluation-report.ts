@@ -73,6 +73,7 @@ export function renderMarkdown(r: EvaluationResult): string {
     ...c.models.map((m) => `| ${modelLabel(m)} | ${paramText(m, c.params)} |`),
     "",
   ];
+  if (r.warnings?.length) lines.push("## Problems found", "", ...r.warnings.map((w) => `- ${w}`), "");
   for (const s of r.splits) {
     lines.push(`## Held-out SMAP: ${s.description}`, "");
     lines.push(`Samples: ${s.samples.train} training, ${s.samples.validation} validation, ${s.samples.test} test (m3/m3 against the hidden SMAP values).`, "");
@@ -147,6 +148,10 @@ export function renderMarkdown(r: EvaluationResult): string {
       `${i.stationsInside} station series inside the cube (of ${i.stationsRead} read from \`${i.source}\`; ${i.failures.length} files failed). ` +
         "Pooled metrics over all station-days; last column: mean of the per-station RMSE / ubRMSE (stations with >= 10 pairs).",
       "",
+      ...(i.failures.length ? ["ISMN files not read:", "", ...i.failures.map((f) => `- \`${f.file}\`: ${f.error}`), ""] : []),
+      ...((i.implausible ?? []).length
+        ? ["Values flagged good but outside [0, 0.8] m3/m3, dropped:", "", ...i.implausible.map((d) => `- ${d.station} (\`${d.file}\`): ${d.dropped}`), ""]
+        : []),
       ...metricsTable([insituRows("SMAP (original)", i.smap)], ["station mean RMSE / ubRMSE (stations)"]),
       "",
       "Reconstruction on days with a SMAP retrieval, and on gap days (no retrieval):",

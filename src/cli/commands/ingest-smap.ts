@@ -1,10 +1,10 @@
 /** `smapfill ingest-smap`: SMAP L3 granules of a region and period into a cube. */
 import fs from "node:fs";
 import { Command, Option } from "commander";
-import { ingestSmap, PASS_RULES, type PassRule } from "../../cube/ingest-smap.js";
+import { dayRanges, ingestSmap, PASS_RULES, type PassRule } from "../../cube/ingest-smap.js";
 import type { QualityPolicy } from "../../io/smap-l3.js";
 import { SmapfillError } from "../../util/errors.js";
-import { choice, parseBBox, quietOption } from "../options.js";
+import { choice, dayRange, parseBBox, quietOption } from "../options.js";
 
 export function ingestSmapCommand(): Command {
   return new Command("ingest-smap")
@@ -24,6 +24,7 @@ export function ingestSmapCommand(): Command {
       new Option("--pass-rule <rule>", `daily value from AM/PM: ${PASS_RULES.join(", ")}`).argParser(choice(PASS_RULES as PassRule[])).default("am-first"),
     )
     .option("--keep-passes", "also store the AM and PM values")
+    .addOption(new Option("--redo <FROM..TO>", "rebuild the days FROM..TO (YYYY-MM-DD..YYYY-MM-DD) even if done").argParser(dayRange))
     .addOption(quietOption())
     .action(async (granules: string, o) => {
       if (fs.existsSync(granules) && !fs.statSync(granules).isDirectory())
@@ -42,17 +43,17 @@ export function ingestSmapCommand(): Command {
         passRule: o.passRule,
         keepPasses: o.keepPasses,
         quiet: o.quiet,
+        ...(o.redo ? { redo: o.redo } : {}),
       });
       process.stdout.write(
         `${r.cube}: ${r.window.nrows} x ${r.window.ncols} cells (${r.observedCells} observed), ${r.days} days, ${r.granulesRead} granules, ` +
           `${(100 * (1 - r.missingShare)).toFixed(1)} % of observed pixel-days have a value` +
           (r.resumedBlocks ? `, ${r.resumedBlocks} blocks done before` : "") +
+          (r.redoneBlocks ? `, ${r.redoneBlocks} blocks read again (failed, missing or changed granules, or --redo)` : "") +
           "\n",
       );
-      for (const f of r.failures) process.stdout.write(`  failed: ${f.file}: ${f.error}\n`);
-      if (r.missingDays.length)
-        process.stdout.write(
-          `  no granule for ${r.missingDays.length} days: ${r.missingDays.slice(0, 5).join(", ")}${r.missingDays.length > 5 ? ", ..." : ""}\n`,
-        );
+      for (const f of r.failures)
+        process.stdout.write(`  failed: ${f.file}: ${f.error.startsWith(`${f.file}: `) ? f.error.slice(f.file.length + 2) : f.error}\n`);
+      if (r.missingDays.length) process.stdout.write(`  no granule for ${r.missingDays.length} days: ${dayRanges(r.missingDays)}\n`);
     });
 }

@@ -1,17 +1,19 @@
 /** `smapfill ingest`: a study's cube, SMAP and every predictor of its config. */
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { loadStudy } from "../../config/study.js";
 import { ingestStudy } from "../../cube/ingest-study.js";
-import { quietOption } from "../options.js";
+import { dayRange, quietOption } from "../options.js";
+import { dayRanges } from "../../cube/ingest-smap.js";
 
 export function ingestCommand(): Command {
   return new Command("ingest")
     .argument("<study>", "the study config (YAML or JSON; docs/ingestion.md lists every key)")
     .description("build a study's cube: SMAP and every predictor of the config (YAML or JSON), resumable")
+    .addOption(new Option("--redo <FROM..TO>", "rebuild the SMAP days FROM..TO (YYYY-MM-DD..YYYY-MM-DD) even if done").argParser(dayRange))
     .addOption(quietOption())
     .action(async (file: string, o) => {
       const study = loadStudy(file);
-      const r = await ingestStudy(study, { quiet: o.quiet });
+      const r = await ingestStudy(study, { quiet: o.quiet, ...(o.redo ? { redo: o.redo } : {}) });
       const pct = (v: number) => `${(100 * v).toFixed(1)} %`;
       const lines = [
         `${study.name}: ${r.output}`,
@@ -24,7 +26,15 @@ export function ingestCommand(): Command {
           ),
         ),
       ];
+      for (const p of r.predictors)
+        if (p.missingDays.length)
+          lines.push(
+            `  warning   ${p.name}: no source data on ${p.missingDays.length} of ${r.smap.days} days (${dayRanges(p.missingDays)}); models see it missing there`,
+          );
+      if (r.smap.redoneBlocks) lines.push(`  SMAP      ${r.smap.redoneBlocks} blocks read again (failed, missing or changed granules, or --redo)`);
+      if (r.smap.missingDays.length) lines.push(`  SMAP      no granule for ${r.smap.missingDays.length} days: ${dayRanges(r.smap.missingDays)}`);
       process.stdout.write(`${lines.join("\n")}\n`);
-      for (const f of r.smap.failures) process.stdout.write(`  failed: ${f.file}: ${f.error}\n`);
+      for (const f of r.smap.failures)
+        process.stdout.write(`  failed: ${f.file}: ${f.error.startsWith(`${f.file}: `) ? f.error.slice(f.file.length + 2) : f.error}\n`);
     });
 }
