@@ -14,9 +14,10 @@
  */
 import type { Cube, LocalWindow } from "../cube/cube.js";
 import { dayOfYear, formatDay } from "../util/dates.js";
+import { hashUniform } from "../util/random.js";
 import { SmapfillError } from "../util/errors.js";
 import type { Roles } from "./roles.js";
-import { FEATURE_SCHEMA_VERSION, tsFeatureUnits, type FeatureSchema } from "./schema.js";
+import { FEATURE_SCHEMA_VERSION, tsFeatureUnits, type FeatureSchema, type TsMode } from "./schema.js";
 import { contextFeatures, pixelFeatures, CONTEXT_FEATURE_NAMES, PIXEL_FEATURE_NAMES } from "./timeseries.js";
 
 /** A window of a cube in memory: SMAP and the predictors, day-major [t * P + p]. */
@@ -127,6 +128,22 @@ export interface SampleTable {
   day: Int32Array;
 }
 
+export interface FeatureOptions {
+  /**
+   * How the time-series features of training rows are made (MODELS.md, last section):
+   * "in-sample" (the paper: from the whole training series, the row's own value included) or
+   * "out-of-fold" (a training row never sees its own value or its neighbourhood: per-pixel
+   * statistics from the training days outside its fold, context terms as if it sat inside a gap
+   * drawn from the gaps the model must fill). Other rows are the same in both modes.
+   */
+  tsMode?: Exclude<TsMode, "none">;
+  /** Out-of-fold: contiguous runs of the days (default 5). */
+  folds?: number;
+  /** Out-of-fold: the gaps to imitate: the held-out rows' (roles 1, 2; evaluation) or SMAP's own missing days (a product). */
+  gaps?: "held-out" | "missing";
+  seed?: number;
+}
+
 /**
  * The model inputs of any pixel-day, given which pixel-days are training (role 0): the
  * time-series features come from the training series only. Used for the training/test samples
@@ -142,10 +159,17 @@ export class FeatureBuilder {
   private readonly doy: Int32Array;
   private readonly dynamicNames: string[];
   private readonly staticNames: string[];
+  readonly tsMode: Exclude<TsMode, "none">;
+  private readonly roles: Roles;
+  /** Out-of-fold: the per-pixel statistics without each fold's days, and the gap lengths to draw from. */
+  private readonly foldStatistics: Float64Array[] = [];
+  private readonly gapLengths: Int32Array = new Int32Array(0);
+  private readonly seed: number;
 
   constructor(
     private readonly a: SampleArrays,
     roles: Roles,
+    o: FeatureOptions = {},
   ) {
     const { P, T } = a;
     if (roles.length !== P * T || a.smap.length !== P * T)
@@ -161,6 +185,18 @@ export class FeatureBuilder {
     }
     this.doy = Int32Array.from({ length: T }, (_, t) => dayOfYear(a.startDay + t));
     this.pixelStatistics = pixelFeatures(this.train, P, T, { doy: this.doy });
+    this.tsMode = o.tsMode ?? "in-sample";
+    this.roles = roles;
+    this.seed = o.seed ?? 0;
+    if (this.tsMode === "out-of-fold") {
+      const K = Math.max(2, Math.min(o.folds ?? 5, T));
+      for (let k = 0; k < K; k++) {
+        const masked = Float32Array.from(this.train);
+        for (let p = 0; p < P; p++) for (let t = 0; t < T; t++) if (this.foldOf(t, K) === k) masked[p * T + t] = NaN;
+        this.foldStatistics.push(pixelFeatures(masked, P, T, { doy: this.doy }));
+      }
+      this.gapLengths = gapLengths(roles, a.smap, P, T, o.gaps ?? "held-out");
+    }
     this.dynamicNames = [...a.dynamic.keys()];
     this.staticNames = [...a.static.keys()];
     this.names = [...this.dynamicNames, ...this.staticNames, "doy_sin", "doy_cos", ...PIXEL_FEATURE_NAMES, ...CONTEXT_FEATURE_NAMES];
@@ -182,7 +218,11 @@ export class FeatureBuilder {
     ];
   }
 
-  /** The schema of these features (the ts mode of MODELS.md: in-sample). */
+  private foldOf(t: number, K = this.foldStatistics.length): number {
+    return Math.min(K - 1, Math.floor((t * K) / this.a.T));
+  }
+
+  /** The schema of these features (with the ts mode of the training rows). */
   schema(): FeatureSchema {
     const o = this.a.origin;
     return {
@@ -190,7 +230,7 @@ export class FeatureBuilder {
       names: this.names,
       groups: this.groups,
       units: this.units,
-      ts_mode: "in-sample",
+      ts_mode: this.tsMode,
       ...(o?.resolution ? { resolution: o.resolution } : {}),
       training: {
         ...(o ? { window: o.window, source: o.source } : {}),
@@ -200,9 +240,26 @@ export class FeatureBuilder {
     };
   }
 
+  /** Out-of-fold: the gap [start, end] a training row is placed in (seeded by the row, not the query order); else none. */
+  gapOf(p: number, t: number): [number, number] | undefined {
+    const k = t * this.a.P + p;
+    if (this.tsMode !== "out-of-fold" || this.roles[k] !== 0) return undefined;
+    const n = this.gapLengths.length;
+    const L = n ? this.gapLengths[Math.floor(hashUniform(this.seed, 2 * k) * n)]! : 1;
+    const start = t - Math.floor(hashUniform(this.seed, 2 * k + 1) * L);
+    return [start, start + L - 1];
+  }
+
   /** The 5 context terms of the pixel-days (pixel[i], day[i]), [i * 5 + c]. */
   context(pixel: Int32Array, day: Int32Array): Float64Array {
-    return contextFeatures(this.train, this.a.P, this.a.T, pixel, day, { doy: this.doy });
+    if (this.tsMode !== "out-of-fold") return contextFeatures(this.train, this.a.P, this.a.T, pixel, day, { doy: this.doy });
+    const gapStart = new Int32Array(pixel.length).fill(-1);
+    const gapEnd = new Int32Array(pixel.length).fill(-1);
+    for (let i = 0; i < pixel.length; i++) {
+      const g = this.gapOf(pixel[i]!, day[i]!);
+      if (g) ((gapStart[i] = Math.max(0, g[0])), (gapEnd[i] = g[1]));
+    }
+    return contextFeatures(this.train, this.a.P, this.a.T, pixel, day, { doy: this.doy, gapStart, gapEnd });
   }
 
   /**
@@ -252,11 +309,38 @@ export class FeatureBuilder {
       const angle = (2 * Math.PI * this.doy[t]!) / 365.25;
       X[row + j++] = Math.sin(angle);
       X[row + j++] = Math.cos(angle);
-      for (let f = 0; f < nPix; f++) X[row + j++] = this.pixelStatistics[p * nPix + f]!;
+      const stats = this.foldStatistics.length && this.roles[t * P + p] === 0 ? this.foldStatistics[this.foldOf(t)]! : this.pixelStatistics;
+      for (let f = 0; f < nPix; f++) X[row + j++] = stats[p * nPix + f]!;
       for (let c = 0; c < 5; c++) X[row + j++] = context[i * 5 + c]!;
     }
     return X;
   }
+}
+
+/**
+ * The lengths of the gaps rows must be filled across, one per row of the source (so a draw is
+ * length-biased, as the rows are): for a held-out row (role 1 or 2) or a missing day of a pixel
+ * SMAP saw (role -1), the run of days around it without a training value. At most 100 000 kept.
+ */
+function gapLengths(roles: Roles, smap: Float32Array, P: number, T: number, source: "held-out" | "missing"): Int32Array {
+  const out: number[] = [];
+  const seen = new Uint8Array(P);
+  for (let k = 0; k < P * T; k++) if (!Number.isNaN(smap[k]!)) seen[k % P] = 1;
+  for (let p = 0; p < P && out.length < 100000; p++) {
+    if (!seen[p]) continue;
+    let prev = -1;
+    for (let t = 0; t <= T; t++) {
+      if (t < T && roles[t * P + p] !== 0) continue;
+      // Days prev+1 .. t-1 hold no training value: one gap of length t - prev - 1.
+      const L = t - prev - 1;
+      for (let e = prev + 1; e < t; e++) {
+        const r = roles[e * P + p]!;
+        if (source === "held-out" ? r >= 1 : r === -1) out.push(L);
+      }
+      prev = t;
+    }
+  }
+  return Int32Array.from(out.slice(0, 100000));
 }
 
 /** The samples: every observed pixel-day with a role (0, 1, 2), its features and target. */

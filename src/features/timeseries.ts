@@ -329,6 +329,13 @@ export interface ContextOptions {
   halfWindow?: number;
   /** Leave the query day itself out of the climatology when it is valid (default true). */
   excludeSelf?: boolean;
+  /**
+   * Per query, a run of days [gapStart[q], gapEnd[q]] (containing the query day) whose values are
+   * ignored, as if the query sat inside a gap: the out-of-fold mode of MODELS.md for training rows.
+   * A negative gapStart means no gap for that query.
+   */
+  gapStart?: Int32Array;
+  gapEnd?: Int32Array;
 }
 
 /** Circular day-of-year distance min(|a - b|, 365 - |a - b|), as the reference defines it. */
@@ -393,14 +400,32 @@ export function contextFeatures(series: Series, P: number, D: number, pix: Int32
       cache.set(p, c);
     }
     const d = day[q]!;
-    const v = series[p * D + d]!;
-    const own = excludeSelf && v === v;
-    const num = c.wsum[doy[d]!]! - (own ? v : 0);
-    const den = c.wcnt[doy[d]!]! - (own ? 1 : 0);
+    const g0 = options.gapStart ? options.gapStart[q]! : -1;
+    let num: number;
+    let den: number;
+    let before = d;
+    let after = d;
+    if (g0 >= 0) {
+      // Leave out every value inside the gap (the query's own included).
+      const g1 = options.gapEnd![q]!;
+      num = c.wsum[doy[d]!]!;
+      den = c.wcnt[doy[d]!]!;
+      for (let e = Math.max(0, g0); e <= Math.min(D - 1, g1); e++) {
+        const w = series[p * D + e]!;
+        if (w === w && circularDoyDistance(doy[e]!, doy[d]!) <= half) ((num -= w), (den -= 1));
+      }
+      before = g0;
+      after = g1;
+    } else {
+      const v = series[p * D + d]!;
+      const own = excludeSelf && v === v;
+      num = c.wsum[doy[d]!]! - (own ? v : 0);
+      den = c.wcnt[doy[d]!]! - (own ? 1 : 0);
+    }
     const o = q * 5;
     out[o] = den > 0 ? num / den : NaN;
-    const prevDay = d > 0 ? c.last[d - 1]! : -1;
-    const nextDay = d < D - 1 ? c.first[d + 1]! : D;
+    const prevDay = before > 0 ? c.last[Math.min(D, before) - 1]! : -1;
+    const nextDay = after < D - 1 ? c.first[Math.max(-1, after) + 1]! : D;
     out[o + 1] = prevDay >= 0 ? series[p * D + prevDay]! : NaN;
     out[o + 2] = prevDay >= 0 ? d - prevDay : NaN;
     out[o + 3] = nextDay < D ? series[p * D + nextDay]! : NaN;

@@ -282,7 +282,9 @@ async function reconstructTile(
   const P = arrays.P;
   const roles = Int8Array.from(arrays.smap, (v) => (Number.isNaN(v) ? -1 : 0));
   const base = new FeatureBuilder(arrays, roles);
-  const match = matchOnce(matchSchema(loaded.schema, base.schema(), { model: o.model, data: cube.path }));
+  // Rows to fill are built alike in both ts modes (only training rows differ): take the model's.
+  const mode = loaded.schema.ts_mode === "none" ? "in-sample" : loaded.schema.ts_mode;
+  const match = matchOnce(matchSchema(loaded.schema, { ...base.schema(), ts_mode: mode }, { model: o.model, data: cube.path }));
   const maskName = cube.variables.find((v) => v.kind === "static" && LAND_MASK_NAMES.includes(v.name.toLowerCase()))?.name;
   const land = landOf(arrays.smap, P, T, maskName ? arrays.static.get(maskName) : undefined);
   const pass = cube.hasVariable("soil_moisture_pass") ? await cube.readBlock("soil_moisture_pass", t0, t1, tile) : undefined;

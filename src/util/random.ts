@@ -29,6 +29,11 @@ export function deriveSeed(seed: number, label: string): number {
   return h >>> 0;
 }
 
+/** A uniform draw in [0, 1) that depends only on (seed, key): the same for a key whatever the order of the draws. */
+export function hashUniform(seed: number, key: number): number {
+  return mulberry32((Math.imul(key >>> 0, 0x9e3779b1) ^ seed) >>> 0)();
+}
+
 /** A seeded generator with the distributions the project needs (Mulberry32 underneath). */
 export class Rng {
   private a: number;

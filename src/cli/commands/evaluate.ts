@@ -59,6 +59,12 @@ export const evaluateOptions = (): [Key, Option][] => [
   ["importanceRepeats", new Option("--importance-repeats <n>", "shuffles per feature").argParser(wholeNumber(1)).default(3)],
   ["nBoot", new Option("--boot <n>", "bootstrap resamples for the confidence intervals (0: none)").argParser(wholeNumber(0)).default(1000)],
   ["coordinates", new Option("--no-coordinates", "do not add cell latitude/longitude as static predictors")],
+  [
+    "tsMode",
+    new Option("--ts-mode <mode>", "time-series features of training rows: in-sample (the paper) or out-of-fold (MODELS.md: no self-leakage)")
+      .argParser(choice(["in-sample", "out-of-fold"] as const))
+      .default("in-sample"),
+  ],
   ["ablationModels", new Option("--ablation <list>", "models also trained without the time-series group, or none").argParser(modelsOrNone).default([])],
   ["writeDataset", new Option("--write-dataset", "also write each split's samples (X.npy, y.npy, split.npy, features.json) under OUT/datasets/")],
   ["seed", seedOption()],

@@ -31,6 +31,11 @@ export function trainCommand(): Command {
     .addOption(new Option("--validation-share <x>", "cube: share of observed pixel-days hidden as gaps for early stopping").argParser(share).default(0.1))
     .addOption(new Option("--calibration-share <x>", "cube: share hidden as gaps to calibrate the uncertainty").argParser(share).default(0.1))
     .option("--no-coordinates", "cube: do not add cell latitude/longitude as static predictors")
+    .addOption(
+      new Option("--ts-mode <mode>", "cube: time-series features of training rows: out-of-fold (MODELS.md) or in-sample (the paper)")
+        .argParser(choice(["in-sample", "out-of-fold"] as const))
+        .default("out-of-fold"),
+    )
     .addOption(seedOption())
     .addOption(quietOption())
     .action(async (dir: string, o) => {
@@ -45,6 +50,7 @@ export function trainCommand(): Command {
           validationShare: o.validationShare,
           calibrationShare: o.calibrationShare,
           coordinates: o.coordinates,
+          tsMode: o.tsMode,
           ...(log ? { log } : {}),
         });
         const all = r.coverage.find((c) => c.group === "all")!;
