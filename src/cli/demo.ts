@@ -48,7 +48,7 @@ export function demoEvaluationConfig(cube: string, out: string, ismn: string): E
   return {
     cube,
     out,
-    models: ["tssmnet", "tssmnet_nots", "autoresnet", "rf", "xgb"],
+    models: ["tssmnet", "tssmnet_nots", "autoresnet", "rf", "xgb", "linear_interp"],
     splits: ["gaps"],
     testShare: 0.2,
     validationShare: 0.1,
@@ -60,6 +60,7 @@ export function demoEvaluationConfig(cube: string, out: string, ismn: string): E
     maxValidationSamples: 10000,
     params: { max_epochs: 10, "rf.trees": 100, "xgb.rounds": 500 },
     reference: "tssmnet",
+    tsMode: "out-of-fold",
     ablationPairs: [["tssmnet", "tssmnet_nots"]],
     importanceModels: ["tssmnet"],
     importanceRows: 2000,

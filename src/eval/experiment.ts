@@ -150,7 +150,7 @@ export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks 
   for (const [s, split] of c.splits.entries()) {
     const kinds = new Uint8Array(arrays.smap.length);
     const roles = splitRoles(split, arrays.smap, nrows, ncols, { validation: c.validationShare, test: c.testShare }, c.seed, stationPixels, kinds);
-    const features = new FeatureBuilder(arrays, roles, { tsMode: c.tsMode ?? "in-sample", seed: c.seed });
+    const features = new FeatureBuilder(arrays, roles, { tsMode: c.tsMode ?? "out-of-fold", seed: c.seed });
     const d = buildSamples(arrays, roles, features);
     result.cube.features = d.names;
     result.cube.groups = d.groups;

@@ -9,6 +9,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { SmapfillError } from "../util/errors.js";
+import { LinearInterpolation } from "./baselines.js";
 import { ForestRegressor } from "./forest-regressor.js";
 import { GbtRegressor } from "./gbt-regressor.js";
 import { NeuralRegressor } from "./neural-regressor.js";
@@ -260,4 +261,13 @@ registerModel({
       },
     }),
   load: (_dir, spec) => GbtRegressor.load(spec),
+});
+
+registerModel({
+  name: "linear_interp",
+  label: "Linear interp.",
+  description: "Linear interpolation in time between the previous and next retrieval, climatology beyond max_gap (a baseline; no learning)",
+  params: { max_gap: { default: 30, min: 1, max: 10000, integer: true, doc: "Longest distance (days) to a retrieval used for interpolation" } },
+  create: (names, groups, p) => new LinearInterpolation(names, groups, p.max_gap!),
+  load: (_dir, spec) => LinearInterpolation.load(spec),
 });

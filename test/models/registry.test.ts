@@ -148,3 +148,24 @@ test("a seventh model registered in src/models' terms runs through evaluate and 
   }
   assert.ok(!modelNames().includes("one_column"));
 });
+
+test("linear interpolation: between the retrievals, the nearer one within max_gap, climatology beyond, the mean without anything", () => {
+  const names = ["x", "ts_clim_doy", "ts_prev_value", "ts_prev_gap", "ts_next_value", "ts_next_gap"];
+  const groups = ["dynamic", "ts", "ts", "ts", "ts", "ts"];
+  const m = createRegressor("linear_interp", names, groups, { "linear_interp.max_gap": 10 });
+  m.fit({ X: new Float32Array(12), y: Float32Array.of(0.2, 0.4), n: 2 }, { validation: { X: new Float32Array(12), y: Float32Array.of(0, 0), n: 2 } });
+  const X = Float32Array.from(
+    [
+      [0, 0.3, 0.1, 1, 0.4, 3],
+      [0, 0.3, 0.1, 2, 0.4, 20],
+      [0, 0.3, 0.1, 15, 0.4, 20],
+      [0, NaN, NaN, NaN, NaN, NaN],
+    ].flat(),
+  );
+  const p = m.predict(X, 4);
+  assert.ok(Math.abs(p[0]! - (0.1 + (0.3 * 1) / 4)) < 1e-6);
+  assert.ok(Math.abs(p[1]! - 0.1) < 1e-6);
+  assert.ok(Math.abs(p[2]! - 0.3) < 1e-6);
+  assert.ok(Math.abs(p[3]! - 0.3) < 1e-6, "the training mean");
+  assert.throws(() => createRegressor("linear_interp", ["x"], ["dynamic"]), /needs the time-series context terms; ts_prev_value, .* are missing/);
+});

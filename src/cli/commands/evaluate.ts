@@ -63,7 +63,7 @@ export const evaluateOptions = (): [Key, Option][] => [
     "tsMode",
     new Option("--ts-mode <mode>", "time-series features of training rows: in-sample (the paper) or out-of-fold (MODELS.md: no self-leakage)")
       .argParser(choice(["in-sample", "out-of-fold"] as const))
-      .default("in-sample"),
+      .default("out-of-fold"),
   ],
   ["ablationModels", new Option("--ablation <list>", "models also trained without the time-series group, or none").argParser(modelsOrNone).default([])],
   ["writeDataset", new Option("--write-dataset", "also write each split's samples (X.npy, y.npy, split.npy, features.json) under OUT/datasets/")],
