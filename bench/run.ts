@@ -52,7 +52,12 @@ const BENCHMARKS: Record<string, () => Promise<Record<string, unknown>>> = {
       transformerEpochs: option("transformer-epochs", 3),
       rfTrees: option("trees", 300),
       xgbRounds: option("rounds", 2000),
-      models: (stringOption("models") ?? modelNames().filter((n) => n !== "linear_interp").join(",")).split(",") as ModelName[],
+      models: (
+        stringOption("models") ??
+        modelNames()
+          .filter((n) => n !== "linear_interp")
+          .join(",")
+      ).split(",") as ModelName[],
       dataset: stringOption("dataset"),
     }),
   reconstruct: () =>
