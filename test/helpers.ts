@@ -2,6 +2,7 @@ import { fileURLToPath } from "node:url";
 import path from "node:path";
 import fs from "node:fs";
 import os from "node:os";
+import { createHash } from "node:crypto";
 
 /** The repository root (tests run from dist/test/...). */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -57,4 +58,18 @@ export function friedman1(n: number, seed: number, missingShare = 0, missingColu
     if (missingShare > 0 && rng.uniform() < missingShare) X[i * f + missingColumn] = NaN;
   }
   return { X, y, n, f };
+}
+
+/** sha256 of every file below `dir`, keyed by the path relative to it. */
+export function fileHashes(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const full = path.join(d, e.name);
+      if (e.isDirectory()) walk(full);
+      else out.set(path.relative(dir, full), createHash("sha256").update(fs.readFileSync(full)).digest("hex"));
+    }
+  };
+  walk(dir);
+  return out;
 }

@@ -57,6 +57,8 @@ const predictorSchema = z
     max_age_days: z.number().int().min(1).default(16),
     /** For average: smallest share of a cell that valid source cells must cover. */
     min_coverage: z.number().min(0).max(1).default(0),
+    /** Accept files that cover part of the region (cells outside get no value). */
+    partial_coverage: z.boolean().default(false),
   })
   .strict();
 

@@ -122,20 +122,13 @@ export async function exportNetcdf(cube: Cube, file: string, extra: Record<strin
     const lats = g.windowLatitudes(cube.window);
     const lons = g.windowLongitudes(cube.window);
     for (let i = 0; i < nrows; i++) for (let j = 0; j < ncols; j++) ((lat[i * ncols + j] = lats[i]!), (lon[i * ncols + j] = lons[j]!));
-    w.variable({
-      name: "lat",
-      dims: ["y", "x"],
-      dtype: "float64",
-      attributes: { standard_name: "latitude", long_name: "latitude of cell centre", units: "degrees_north" },
-    });
-    w.write("lat", [0, 0], [nrows, ncols], lat);
-    w.variable({
-      name: "lon",
-      dims: ["y", "x"],
-      dtype: "float64",
-      attributes: { standard_name: "longitude", long_name: "longitude of cell centre", units: "degrees_east" },
-    });
-    w.write("lon", [0, 0], [nrows, ncols], lon);
+    for (const [name, values, standard, units] of [
+      ["lat", lat, "latitude", "degrees_north"],
+      ["lon", lon, "longitude", "degrees_east"],
+    ] as const) {
+      w.variable({ name, dims: ["y", "x"], dtype: "float64", attributes: { standard_name: standard, long_name: `${standard} of cell centre`, units } });
+      w.write(name, [0, 0], [nrows, ncols], values);
+    }
     w.variable({ name: "crs", dims: [], dtype: "int32", attributes: { ...cfGridMapping(), proj4text: PROJ4 } }, 0);
     const c = cube.chunks;
     for (const v of cube.variables) {

@@ -137,7 +137,12 @@ async function preparePredictor(study: StudyConfig, p: PredictorConfig, grid: Ea
   if (p.units) conversion = unitConversion(p.units.from ?? first.units, p.units.to, { file: files[0], variable: p.variable });
   conversion = { scale: conversion.scale * (p.scale ?? 1), offset: conversion.offset * (p.scale ?? 1) + (p.offset ?? 0) };
   const method = chooseMethod(p, first, grid, window);
-  const plan = planRegrid(first, grid, window, method, { file: files[0], variable: p.variable, minCoverage: p.min_coverage });
+  const plan = planRegrid(first, grid, window, method, {
+    file: files[0],
+    variable: p.variable,
+    minCoverage: p.min_coverage,
+    partial: p.partial_coverage,
+  });
   const units = p.units?.to ?? first.units ?? "1";
   return { config: p, files, steps, conversion, method, plan, xs: first.xs, ys: first.ys, geographic: first.crs === "EPSG:4326", outputs: outputsOf(p, units) };
 }

@@ -178,6 +178,8 @@ export interface PlanOptions {
   variable?: string;
   /** average: the smallest share of the target cell that valid source cells must cover (default 0). */
   minCoverage?: number;
+  /** Accept a source that covers part of the region: cells whose centre lies outside it get no value. */
+  partial?: boolean;
 }
 
 /** Builds the regridding of `source` onto `window` of `grid` by `method`. */
@@ -221,6 +223,9 @@ export function planRegrid(source: RasterAxes, grid: Ease2Grid, window: Window, 
     }
   }
   checkCoverage(targetX, targetY, sx, sy, options, geographic);
+  // Cells whose centre lies outside the source (only with `partial`) get no value.
+  const insideX = Uint8Array.from(targetX.centre, (c) => (sx.period > 0 || (c >= sx.edges[0]! && c <= sx.edges[sx.n]!) ? 1 : 0));
+  const insideY = Uint8Array.from(targetY.centre, (c) => (c >= sy.edges[0]! && c <= sy.edges[sy.n]! ? 1 : 0));
 
   const lengthX = (v: number) => v;
   const areaY = geographic ? (v: number) => Math.sin(v * RAD) : (v: number) => v;
@@ -281,7 +286,7 @@ export function planRegrid(source: RasterAxes, grid: Ease2Grid, window: Window, 
         const ri = ay.index[i]!;
         const rw = ay.weight[i]!;
         for (let j = 0; j < window.ncols; j++) {
-          if (cx && cy && Number.isNaN(data[cy[i]! * width + cx[j]!]!)) {
+          if (!insideX[j] || !insideY[i] || (cx && cy && Number.isNaN(data[cy[i]! * width + cx[j]!]!))) {
             out[i * window.ncols + j] = NaN;
             continue;
           }
@@ -315,6 +320,10 @@ export function planRegrid(source: RasterAxes, grid: Ease2Grid, window: Window, 
         const ri = ay.index[i]!;
         const rw = ay.weight[i]!;
         for (let j = 0; j < window.ncols; j++) {
+          if (!insideX[j] || !insideY[i]) {
+            for (const o of outs) o[i * window.ncols + j] = NaN;
+            continue;
+          }
           const ci = ax.index[j]!;
           const cw = ax.weight[j]!;
           const acc = new Float64Array(classes.length);
@@ -346,10 +355,16 @@ function checkCoverage(tx: TargetAxis, ty: TargetAxis, sx: SourceAxis, sy: Sourc
   const xLo = Math.min(...tx.centre);
   const xHi = Math.max(...tx.centre);
   const coveredX = sx.period > 0 || (xLo >= sx.edges[0]! && xHi <= sx.edges[sx.n]!);
-  if (!coveredX || !coveredY) {
+  const overlaps = yHi >= sy.edges[0]! && yLo <= sy.edges[sy.n]! && (sx.period > 0 || (xHi >= sx.edges[0]! && xLo <= sx.edges[sx.n]!));
+  if ((!coveredX || !coveredY) && !(options.partial && overlaps)) {
     throw new SmapfillError(
       `the grid (${geographic ? "lat" : "y"} ${fmt(sy.edges[0]!, sy.edges[sy.n]!)}, ${geographic ? "lon" : "x"} ${fmt(sx.edges[0]!, sx.edges[sx.n]!)}) does not cover the region (cell centres ${geographic ? "lat" : "y"} ${fmt(yLo, yHi)}, ${geographic ? "lon" : "x"} ${fmt(xLo, xHi)})`,
-      { ...options, hint: "Use files that cover the whole region, or shrink the region" },
+      {
+        ...options,
+        hint: overlaps
+          ? "Use files that cover the whole region, shrink the region, or set partial_coverage: true to accept it (cells outside get no value; the covered share is reported)"
+          : "The files do not overlap the region at all: check the files and the region",
+      },
     );
   }
 }

@@ -8,11 +8,11 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { createHash } from "node:crypto";
 import { spawnSync } from "node:child_process";
 import { makeCorpus, type Corpus } from "./corpus.js";
 import { Ease2Grid } from "../../src/grid/ease2.js";
 import { REPO_ROOT, realFile, tempDir } from "../helpers.js";
+import { fileHashes } from "../helpers.js";
 import { loadStudy } from "../../src/config/study.js";
 import { readIsmn } from "../../src/io/ismn.js";
 import { readNpy, writeNpy } from "../../src/io/npy.js";
@@ -24,19 +24,6 @@ const run = (args: string[]) => {
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", env: { ...process.env, SMAPFILL_THREADS: "2" } });
   return { code: r.status, out: r.stdout, err: r.stderr };
 };
-
-function hashes(dir: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const full = path.join(d, e.name);
-      if (e.isDirectory()) walk(full);
-      else out.set(full, createHash("sha256").update(fs.readFileSync(full)).digest("hex"));
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 interface Case {
   name: string;
@@ -155,6 +142,21 @@ const CASES: Case[] = [
     says: /does not cover the region/,
   },
   {
+    name: "a predictor covering part of the region, accepted with partial_coverage",
+    args: (c) => [
+      "ingest",
+      study(
+        c,
+        "partial",
+        `  - { name: swvl1, files: ${c.era5}, variable: swvl1, kind: dynamic, partial_coverage: true }`,
+        "{ bbox: [25.0, 28.5, 60.0, 73.0] }",
+      ),
+      "--quiet",
+    ],
+    code: 0,
+    says: /swvl1\s+[1-8]\d\.\d % with a value/,
+  },
+  {
     name: "train with every feature missing",
     args: (c, o) => ["train", path.join(c.dir, "all_nan"), "--model", "xgb", "--out", path.join(o, "m"), "--quiet"],
     code: 2,
@@ -192,7 +194,7 @@ for (const c of CASES) {
   test(`bad input: ${c.name}`, () => {
     corpus ??= makeCorpus(path.join(tempDir(), "corpus"));
     const out = tempDir();
-    const before = hashes(corpus.dir);
+    const before = fileHashes(corpus.dir);
     const r = run(c.args(corpus, out));
     const text = r.code === 0 ? r.out + r.err : r.err;
     assert.equal(r.code, c.code, `${r.out}\n${r.err}`);
@@ -201,7 +203,7 @@ for (const c of CASES) {
     // One error line, naming the file or key (a config's further problems follow it, one per line).
     if (r.code === 2) assert.equal(r.err.split("\n").filter((l) => l.startsWith("error: ")).length, 1, `one error line: ${r.err}`);
     // Nothing that existed changed (outputs go to their own folder, which is fresh).
-    const after = hashes(corpus.dir);
+    const after = fileHashes(corpus.dir);
     for (const [file, h] of before) assert.equal(after.get(file), h, `${file} changed`);
   });
 }

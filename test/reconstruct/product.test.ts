@@ -8,7 +8,6 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { createHash } from "node:crypto";
 import { spawnSync } from "node:child_process";
 import { Cube } from "../../src/cube/cube.js";
 import { ingestStudy } from "../../src/cube/ingest-study.js";
@@ -18,6 +17,7 @@ import { writeWorldStudy } from "../../src/synth/world-study.js";
 import { WORLD_PRESETS } from "../../src/synth/world.js";
 import { SOURCE_FLAGS } from "../../src/reconstruct/reconstruct.js";
 import { REPO_ROOT, debianPython, runPythonJson, tempDir } from "../helpers.js";
+import { fileHashes } from "../helpers.js";
 
 const BIN = path.join(REPO_ROOT, "bin", "smapfill.js");
 function smapfill(args: string[], env: Record<string, string> = {}) {
@@ -42,19 +42,6 @@ function world() {
     return { dir, cube: r.output, model };
   })();
   return setup;
-}
-
-function chunkHashes(store: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const full = path.join(d, e.name);
-      if (e.isDirectory()) walk(full);
-      else out.set(path.relative(store, full), createHash("sha256").update(fs.readFileSync(full)).digest("hex"));
-    }
-  };
-  walk(store);
-  return out;
 }
 
 test("reconstruct: every land pixel-day filled, SMAP kept where valid, flags, uncertainty, clipping; a product model is refused without its uncertainty", async () => {
@@ -188,8 +175,8 @@ test("an interrupted reconstruction (SIGKILL mid-tile) resumes to the same chunk
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.match(resumed.stdout, /\(\d done before\)/);
   assert.ok(!fs.existsSync(leftover));
-  const a = chunkHashes(reference);
-  const b = chunkHashes(store);
+  const a = fileHashes(reference);
+  const b = fileHashes(store);
   assert.deepEqual([...b.keys()].sort(), [...a.keys()].sort());
   // Only the group's metadata differs (zarr.json and the copy kept of it): creation and provenance timestamps.
   const differing = [...a.keys()].filter((k) => a.get(k) !== b.get(k)).sort();
