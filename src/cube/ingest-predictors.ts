@@ -294,7 +294,7 @@ export async function ingestPredictors(study: StudyConfig, cube: Cube, options: 
     for (const pp of prepared) {
       const stored = state[pp.config.name];
       const json = JSON.stringify(pp.config);
-      if (stored && stored.config !== json) {
+      if (stored && stored.config !== json && stored.config !== JSON.stringify(withoutLaterDefaults(pp.config))) {
         throw new SmapfillError(`predictor '${pp.config.name}' was ingested with another config`, {
           file: cube.path,
           hint: "Give the changed predictor a new name, or build a new cube (output)",
@@ -416,4 +416,13 @@ async function shareWithValue(cube: Cube, name: string): Promise<number> {
     for (const x of values) if (!Number.isNaN(x)) n++;
   }
   return total > 0 ? n / total : 0;
+}
+
+/**
+ * A predictor's config without the keys later versions added, where they hold their default: a
+ * cube ingested before a key existed is still the same predictor (it behaved as the default).
+ */
+function withoutLaterDefaults(config: PredictorConfig): Partial<PredictorConfig> {
+  const { partial_coverage, ...rest } = config;
+  return partial_coverage ? config : rest;
 }

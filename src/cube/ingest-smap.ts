@@ -338,14 +338,16 @@ export function dayRanges(dates: string[]): string {
 async function openOrCreate(options: SmapIngestOptions, window: Window, days: number, settings: ReturnType<typeof settingsOf>): Promise<Cube> {
   if (fs.existsSync(options.cube)) {
     const cube = await Cube.open(options.cube);
-    const previous = (cube.attributes.smap_ingest as { settings?: unknown } | undefined)?.settings;
-    if (JSON.stringify(previous) !== JSON.stringify(settings)) {
-      throw new SmapfillError("exists and was built with other settings", {
-        file: options.cube,
-        hint: `It has ${JSON.stringify(previous)}; give a new cube path to build with ${JSON.stringify(settings)}`,
-      });
+    const previous = (cube.attributes.smap_ingest as { settings?: ReturnType<typeof settingsOf> } | undefined)?.settings;
+    if (JSON.stringify(previous) === JSON.stringify(settings)) return cube;
+    if (previous && JSON.stringify({ ...previous, end: settings.end }) === JSON.stringify(settings) && parseDay(settings.end) > parseDay(previous.end)) {
+      await extendCube(cube, days, settings);
+      return cube;
     }
-    return cube;
+    throw new SmapfillError("exists and was built with other settings", {
+      file: options.cube,
+      hint: `It has ${JSON.stringify(previous)}; give a new cube path to build with ${JSON.stringify(settings)} (a later end alone extends the cube)`,
+    });
   }
   const variables: VariableSpec[] = [
     {
@@ -378,6 +380,24 @@ async function openOrCreate(options: SmapIngestOptions, window: Window, days: nu
     attributes: { title: "smapfill cube", smap_ingest: { settings, blocks: {} } },
   });
   return cube;
+}
+
+/**
+ * A later end: the cube grows to `days`, and the block that held the old last day (partial
+ * unless the old period filled it) is forgotten for SMAP and every predictor, so that the next
+ * ingestion fills it and the new ones. Done blocks before it stay done.
+ */
+async function extendCube(cube: Cube, days: number, settings: ReturnType<typeof settingsOf>): Promise<void> {
+  const firstStale = Math.floor(cube.days / cube.chunks.time);
+  await cube.appendDays(days - cube.days);
+  const keep = <T>(blocks: Record<string, T> | undefined) => Object.fromEntries(Object.entries(blocks ?? {}).filter(([b]) => Number(b) < firstStale));
+  const smap = cube.attributes.smap_ingest as { blocks?: Record<string, BlockRecord> };
+  const predictors = (cube.attributes.predictor_ingest ?? {}) as Record<string, { blocks?: Record<string, unknown> }>;
+  await cube.setAttributes({
+    smap_ingest: { settings, blocks: keep(smap.blocks) },
+    predictor_ingest: Object.fromEntries(Object.entries(predictors).map(([name, r]) => [name, r.blocks ? { ...r, blocks: keep(r.blocks) } : r])),
+  });
+  await cube.addProvenance("extend", { days, end: settings.end });
 }
 
 /** Merges the AM and PM values of one day by the rule; `source` gets 1/2/3 (0 = none). */

@@ -66,6 +66,8 @@ export interface ReconstructReport {
   out: string;
   tiles: number;
   resumedTiles: number;
+  /** Tiles computed by this run (0: the product was complete already). */
+  madeTiles: number;
   days: number;
   pixelDays: { land: number; observed: number; reconstructed: number; notFilled: number };
   clipped: number;
@@ -104,7 +106,28 @@ export function tilesOf(window: { nrows: number; ncols: number }, chunks: { y: n
   return tiles;
 }
 
-function productVariables(everywhere: boolean, model: string): VariableSpec[] {
+/** The per-pass variables, when the cube keeps both passes: each pass's own value where SMAP saw it, the model elsewhere. */
+function passVariables(): VariableSpec[] {
+  return (["am", "pm"] as const).flatMap((pass) => [
+    {
+      name: `soil_moisture_${pass}`,
+      kind: "dynamic" as const,
+      units: "m3 m-3",
+      long_name: `gap-free surface soil moisture, ${pass === "am" ? "6 am descending" : "6 pm ascending"} pass (SMAP's value of that pass where valid, the model elsewhere)`,
+      attributes: { standard_name: "volume_fraction_of_condensed_water_in_soil" },
+    },
+    {
+      name: `soil_moisture_${pass}_source`,
+      kind: "dynamic" as const,
+      units: "1",
+      long_name: `source of each soil_moisture_${pass} value`,
+      dtype: "uint8" as const,
+      attributes: { flag_values: FLAG_VALUES, flag_meanings: FLAG_NAMES.join(" ") },
+    },
+  ]);
+}
+
+function productVariables(everywhere: boolean, model: string, passes: boolean): VariableSpec[] {
   const sm = { standard_name: "volume_fraction_of_condensed_water_in_soil", valid_min: SMAP_VALID_RANGE[0], valid_max: SMAP_VALID_RANGE[1] };
   return [
     {
@@ -132,6 +155,7 @@ function productVariables(everywhere: boolean, model: string): VariableSpec[] {
     ...(everywhere
       ? [{ name: "soil_moisture_model", kind: "dynamic" as const, units: "m3 m-3", long_name: `${model}'s estimate for every land pixel-day`, attributes: sm }]
       : []),
+    ...(passes ? passVariables() : []),
   ];
 }
 
@@ -139,6 +163,8 @@ interface Progress {
   settings: string;
   tiles_done: number[];
   clipped: number;
+  /** Extending: the days before this one (relative to the product's start) were made by an earlier run. */
+  from?: number;
 }
 
 /** Removes the temporary files an interrupted writer left (name.pid.n.tmp). */
@@ -182,7 +208,7 @@ export async function reconstruct(o: ReconstructOptions): Promise<ReconstructRep
       o.onTile?.(done.size, tiles.length);
       continue;
     }
-    const r = await reconstructTile(cube, product, tile, t0, t1, loaded, o, validRange, (m) => (match ??= m), warnings);
+    const r = await reconstructTile(cube, product, tile, t0, t1, t0 + (progress.from ?? 0), loaded, o, validRange, (m) => (match ??= m), warnings);
     clipped += r.clipped;
     done.add(id);
     await product.setAttributes({ reconstruct: { ...progress, tiles_done: [...done].sort((a, b) => a - b), clipped } });
@@ -194,6 +220,7 @@ export async function reconstruct(o: ReconstructOptions): Promise<ReconstructRep
     out: o.out,
     tiles: tiles.length,
     resumedTiles,
+    madeTiles: done.size - resumedTiles,
     days: t1 - t0,
     pixelDays: counts,
     clipped,
@@ -209,6 +236,13 @@ function dayIn(cube: Cube, date: string, option: string): number {
   return t;
 }
 
+/** True when `settings` is `before`'s with a later end, and the earlier run finished every tile. */
+function extends_(before: Progress, settings: string, product: Cube): boolean {
+  const [a, b] = [JSON.parse(before.settings), JSON.parse(settings)] as { t1: number }[];
+  const tiles = tilesOf(product.window, product.chunks).length;
+  return JSON.stringify({ ...a, t1: b!.t1 }) === settings && b!.t1 > a!.t1 && before.tiles_done.length === tiles;
+}
+
 async function openOrCreateProduct(
   o: ReconstructOptions,
   cube: Cube,
@@ -221,10 +255,18 @@ async function openOrCreateProduct(
   if (fs.existsSync(o.out)) {
     const product = await Cube.open(o.out);
     const before = product.attributes.reconstruct as Progress | undefined;
+    if (before && before.settings !== settings && extends_(before, settings, product)) {
+      // The cube grew (a later end): the product grows too, and only the new days are made.
+      const from = product.days;
+      await product.appendDays(t1 - t0 - from);
+      await product.setAttributes({ reconstruct: { settings, tiles_done: [], clipped: before.clipped, from } satisfies Progress });
+      log(`extending the product by ${t1 - t0 - from} days (from ${formatDay(product.startDay + from)})`);
+      return product;
+    }
     if (!before || before.settings !== settings)
       throw new SmapfillError("holds a product made with another cube, model or settings", {
         file: o.out,
-        hint: "Choose another --out, or remove it to start again",
+        hint: "Choose another --out, or remove it to start again (a cube that grew extends its product)",
       });
     const removed = removeLeftovers(o.out);
     if (removed) log(`removed ${removed} temporary files an interrupted run left`);
@@ -237,7 +279,7 @@ async function openOrCreateProduct(
     window: cube.window,
     start: formatDay(cube.startDay + t0),
     days: t1 - t0,
-    variables: productVariables(Boolean(o.everywhere), modelName),
+    variables: productVariables(Boolean(o.everywhere), modelName, cube.hasVariable("soil_moisture_am") && cube.hasVariable("soil_moisture_pm")),
     chunks: cube.chunks,
     attributes: {
       title: "smapfill gap-free SMAP surface soil moisture",
@@ -270,6 +312,7 @@ async function reconstructTile(
   tile: LocalWindow,
   t0: number,
   t1: number,
+  from: number,
   loaded: Loaded,
   o: ReconstructOptions,
   validRange: [number, number],
@@ -288,11 +331,13 @@ async function reconstructTile(
   const maskName = cube.variables.find((v) => v.kind === "static" && LAND_MASK_NAMES.includes(v.name.toLowerCase()))?.name;
   const land = landOf(arrays.smap, P, T, maskName ? arrays.static.get(maskName) : undefined);
   const pass = cube.hasVariable("soil_moisture_pass") ? await cube.readBlock("soil_moisture_pass", t0, t1, tile) : undefined;
+  const perPass = product.hasVariable("soil_moisture_am");
   const step = cube.chunks.time;
   const batch = o.batchRows ?? 65536;
   let clipped = 0;
-  // Day blocks aligned with the product's time chunks, so every write covers whole chunks.
-  for (let b0 = t0; b0 < t1; b0 = Math.min(t1, t0 + (Math.floor((b0 - t0) / step) + 1) * step)) {
+  // Day blocks aligned with the product's time chunks, so every write covers whole chunks (but
+  // the first one of an extension, which completes the last chunk of the earlier run).
+  for (let b0 = from; b0 < t1; b0 = Math.min(t1, t0 + (Math.floor((b0 - t0) / step) + 1) * step)) {
     const b1 = Math.min(t1, t0 + (Math.floor((b0 - t0) / step) + 1) * step);
     const n = (b1 - b0) * P;
     const dynamic = await readDynamicBlock(cube, tile, b0, b1);
@@ -301,6 +346,17 @@ async function reconstructTile(
     const unc = new Float32Array(n).fill(NaN);
     const source = new Uint8Array(n);
     const modelValue = o.everywhere ? new Float32Array(n).fill(NaN) : undefined;
+    // Per pass (when the cube keeps both): each pass's observed value, the model where it is missing.
+    const passes = perPass
+      ? await Promise.all(
+          ["am", "pm"].map(async (q) => ({
+            name: q,
+            observed: await cube.readBlock(`soil_moisture_${q}`, b0, b1, tile),
+            values: new Float32Array(n).fill(NaN),
+            source: new Uint8Array(n),
+          })),
+        )
+      : [];
     const queue: number[] = [];
     const dyn = [...dynamic.values()];
     for (let k = 0; k < n; k++) {
@@ -308,22 +364,27 @@ async function reconstructTile(
       const p = k % P;
       if (!land[p]) {
         source[k] = SOURCE_FLAGS.not_filled_outside_land;
+        for (const q of passes) q.source[k] = SOURCE_FLAGS.not_filled_outside_land;
         continue;
       }
+      let needed = Boolean(modelValue);
+      for (const q of passes) {
+        const pv = q.observed[k]!;
+        if (Number.isNaN(pv)) needed = true;
+        else ((q.values[k] = pv), (q.source[k] = q.name === "am" ? SOURCE_FLAGS.observed_am : SOURCE_FLAGS.observed_pm));
+      }
       const v = arrays.smap[t * P + p]!;
+      const noPredictors = dyn.length > 0 && dyn.every((d) => Number.isNaN(d[k]!));
       if (!Number.isNaN(v)) {
         sm[k] = v;
         const pv = pass?.[(t - t0) * P + p] ?? 1;
         source[k] = pv === 2 ? SOURCE_FLAGS.observed_pm : pv === 3 ? SOURCE_FLAGS.observed_am_pm_mean : SOURCE_FLAGS.observed_am;
-        if (modelValue) queue.push(k);
+      } else source[k] = noPredictors ? SOURCE_FLAGS.not_filled_missing_predictors : SOURCE_FLAGS.reconstructed;
+      if (noPredictors) {
+        for (const q of passes) if (!q.source[k]) q.source[k] = SOURCE_FLAGS.not_filled_missing_predictors;
         continue;
       }
-      if (dyn.length && dyn.every((d) => Number.isNaN(d[k]!))) {
-        source[k] = SOURCE_FLAGS.not_filled_missing_predictors;
-        continue;
-      }
-      source[k] = SOURCE_FLAGS.reconstructed;
-      queue.push(k);
+      if (needed || source[k] === SOURCE_FLAGS.reconstructed) queue.push(k);
     }
     for (let q0 = 0; q0 < queue.length; q0 += batch) {
       const ks = queue.slice(q0, q0 + batch);
@@ -338,6 +399,7 @@ async function reconstructTile(
         const raw = pred[i]!;
         const value = Math.min(validRange[1], Math.max(validRange[0], raw));
         if (modelValue) modelValue[k] = value;
+        for (const q of passes) if (!q.source[k]) ((q.values[k] = value), (q.source[k] = SOURCE_FLAGS.reconstructed));
         if (source[k] !== SOURCE_FLAGS.reconstructed) return;
         if (value !== raw) clipped++;
         sm[k] = value;
@@ -350,6 +412,10 @@ async function reconstructTile(
     await product.writeBlock("soil_moisture_uncertainty", at, unc, tile);
     await product.writeBlock("soil_moisture_source", at, source, tile);
     if (modelValue) await product.writeBlock("soil_moisture_model", at, modelValue, tile);
+    for (const q of passes) {
+      await product.writeBlock(`soil_moisture_${q.name}`, at, q.values, tile);
+      await product.writeBlock(`soil_moisture_${q.name}_source`, at, q.source, tile);
+    }
   }
   return { clipped };
 }

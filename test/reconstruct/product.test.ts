@@ -16,8 +16,7 @@ import { writeWorld } from "../../src/synth/write-world.js";
 import { writeWorldStudy } from "../../src/synth/world-study.js";
 import { WORLD_PRESETS } from "../../src/synth/world.js";
 import { SOURCE_FLAGS } from "../../src/reconstruct/reconstruct.js";
-import { REPO_ROOT, debianPython, runPythonJson, tempDir } from "../helpers.js";
-import { fileHashes } from "../helpers.js";
+import { REPO_ROOT, debianPython, fileHashes, runPythonJson, tempDir } from "../helpers.js";
 
 const BIN = path.join(REPO_ROOT, "bin", "smapfill.js");
 function smapfill(args: string[], env: Record<string, string> = {}) {
@@ -34,6 +33,8 @@ function world() {
     await writeWorld(config, path.join(dir, "w"));
     const studyFile = writeWorldStudy(path.join(dir, "w"), config, "../cube.zarr");
     fs.appendFileSync(studyFile, "chunks: { time: 16, y: 8, x: 8 }\n");
+    // Keep both passes: the product then fills each pass too.
+    fs.writeFileSync(studyFile, fs.readFileSync(studyFile, "utf8").replace(/(pass_rule: am-first)/, "$1\n  keep_passes: true"));
     const r = await ingestStudy(loadStudy(studyFile), { quiet: true });
     const model = path.join(dir, "model");
     const train = smapfill(["train", r.output, "--model", "xgb", "--out", model, "--xgb-rounds", "60", "--max-train-samples", "4000", "--quiet"]);
@@ -84,6 +85,25 @@ test("reconstruct: every land pixel-day filled, SMAP kept where valid, flags, un
     assert.ok(model_[k]! >= 0.02 && model_[k]! <= 0.5);
   }
   assert.ok(reconstructed > 1000);
+  // Each pass: SMAP's value of that pass where it saw the pixel, the model elsewhere.
+  for (const pass of ["am", "pm"]) {
+    const observed = await cube.readBlock(`soil_moisture_${pass}`, 0, T);
+    const filled = await product.readBlock(`soil_moisture_${pass}`, 0, T);
+    const flags = await product.readBlock(`soil_moisture_${pass}_source`, 0, T);
+    let own = 0;
+    for (let k = 0; k < T * P; k++) {
+      if (!land[k % P]) continue;
+      if (!Number.isNaN(observed[k]!)) {
+        assert.equal(filled[k], observed[k]);
+        assert.equal(flags[k], pass === "am" ? SOURCE_FLAGS.observed_am : SOURCE_FLAGS.observed_pm);
+        own++;
+      } else {
+        assert.equal(flags[k], SOURCE_FLAGS.reconstructed);
+        assert.equal(filled[k], model_[k], "the model's estimate of that day");
+      }
+    }
+    assert.ok(own > 100, `${pass}: ${own}`);
+  }
   // Coverage and maps.
   const summary = JSON.parse(fs.readFileSync(path.join(out, "product.json"), "utf8"));
   assert.ok(summary.coverage.overall.after > 0.999 && summary.coverage.overall.before < 0.9);
@@ -150,7 +170,17 @@ test("the product's NetCDF, COG and Zarr v2 open in GDAL, netCDF4, xarray and za
   close(got.zarr2.values, expected);
   close(got.zarr2.xarray_values, expected);
   assert.ok(Math.abs(got.zarr2.gdal_value - expected[0]!) < 1e-12);
-  assert.deepEqual(got.zarr2.variables, ["crs", "soil_moisture", "soil_moisture_model", "soil_moisture_source", "soil_moisture_uncertainty"]);
+  assert.deepEqual(got.zarr2.variables, [
+    "crs",
+    "soil_moisture",
+    "soil_moisture_am",
+    "soil_moisture_am_source",
+    "soil_moisture_model",
+    "soil_moisture_pm",
+    "soil_moisture_pm_source",
+    "soil_moisture_source",
+    "soil_moisture_uncertainty",
+  ]);
   assert.deepEqual(got.cog.invalid, {});
   assert.equal(got.cog.epsg, "6933");
   assert.equal(got.cog.nodata, "nan");
@@ -195,4 +225,52 @@ test("an interrupted reconstruction (SIGKILL mid-tile) resumes to the same chunk
     { encoding: "utf8" },
   );
   assert.equal(run.stdout.trim(), "True", run.stderr);
+});
+
+test("a cube whose period grows (a later end) extends by ingestion, and its product by reconstruct: old days kept, new days as a fresh run's", async () => {
+  const dir = tempDir();
+  const config = { ...WORLD_PRESETS.test, days: 40 };
+  await writeWorld(config, path.join(dir, "w"));
+  const studyFile = writeWorldStudy(path.join(dir, "w"), config, "../cube.zarr");
+  const full = fs.readFileSync(studyFile, "utf8") + "chunks: { time: 16, y: 8, x: 8 }\n";
+  const end40 = /end: "?(\d{4}-\d{2}-\d{2})"?/.exec(full)![1]!;
+  fs.writeFileSync(studyFile, full.replace(end40, "2019-03-30"));
+  const first = await ingestStudy(loadStudy(studyFile), { quiet: true });
+  assert.equal((await Cube.open(first.output)).days, 30);
+  const model = path.join(dir, "model");
+  assert.equal(smapfill(["train", first.output, "--model", "xgb", "--out", model, "--xgb-rounds", "40", "--max-train-samples", "3000", "--quiet"]).code, 0);
+  const out = path.join(dir, "p");
+  const run = () => smapfill(["reconstruct", first.output, "--model", model, "--out", out, "--format", "zarr,netcdf", "--quiet"]);
+  assert.equal(run().code, 0);
+  const before = await Cube.open(path.join(out, "product.zarr"));
+  const oldDays = await before.readBlock("soil_moisture", 0, 30);
+  const hashesBefore = fileHashes(path.join(out, "product.zarr"));
+  // The period grows by ten days: ingestion extends the cube (SMAP and predictors).
+  fs.writeFileSync(studyFile, full);
+  const grown = await ingestStudy(loadStudy(studyFile), { quiet: true });
+  const cube = await Cube.open(grown.output);
+  assert.equal(cube.days, 40);
+  // The same values as a cube ingested over the 40 days at once.
+  const freshStudy = path.join(dir, "w", "fresh.yaml");
+  fs.writeFileSync(freshStudy, full.replace("../cube.zarr", "../fresh.zarr"));
+  const fresh = await Cube.open((await ingestStudy(loadStudy(freshStudy), { quiet: true })).output);
+  for (const v of cube.variables) {
+    const a = v.kind === "dynamic" ? await cube.readBlock(v.name, 0, 40) : await cube.readStatic(v.name);
+    const b = v.kind === "dynamic" ? await fresh.readBlock(v.name, 0, 40) : await fresh.readStatic(v.name);
+    assert.deepEqual(a, b, v.name);
+  }
+  // The product grows: the old days keep their values, the new ones are a fresh run's.
+  const extended = run();
+  assert.equal(extended.code, 0, extended.stderr);
+  const product = await Cube.open(path.join(out, "product.zarr"));
+  assert.equal(product.days, 40);
+  assert.deepEqual(await product.readBlock("soil_moisture", 0, 30), oldDays);
+  const hashesAfter = fileHashes(path.join(out, "product.zarr"));
+  for (const [file, h] of hashesBefore) if (/\/c\/0\//.test(file)) assert.equal(hashesAfter.get(file), h, `${file}: the first time chunk is not rewritten`);
+  const freshProduct = path.join(dir, "fresh-p");
+  assert.equal(smapfill(["reconstruct", fresh.path, "--model", model, "--out", freshProduct, "--quiet"]).code, 0);
+  const reference = await Cube.open(path.join(freshProduct, "product.zarr"));
+  for (const v of ["soil_moisture", "soil_moisture_uncertainty", "soil_moisture_source"])
+    assert.deepEqual(await product.readBlock(v, 30, 40), await reference.readBlock(v, 30, 40), v);
+  assert.ok(fs.existsSync(path.join(out, "product.nc")), "the NetCDF is written again for the longer product");
 });

@@ -7,7 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { Command, Option } from "commander";
 import { Cube } from "../../cube/cube.js";
-import { exportCube, EXPORT_FORMATS, type ExportFormat } from "../../cube/export.js";
+import { exportCube, exportPaths, EXPORT_FORMATS, type ExportFormat } from "../../cube/export.js";
 import { productCoverage } from "../../reconstruct/coverage.js";
 import { reconstruct, SMAP_VALID_RANGE } from "../../reconstruct/reconstruct.js";
 import { renderDailyBars, renderMap } from "../../report/maps.js";
@@ -97,13 +97,12 @@ export function reconstructCommand(): Command {
       progress?.finish();
       const product = await Cube.open(store);
       const extra = { product_model: String(product.attributes.model), product_model_calibration: String(product.attributes.model_calibration_metrics) };
-      const written = await exportCube(
-        product,
-        o.out,
-        "product",
-        formats.filter((f): f is ExportFormat => f !== "zarr"),
-        extra,
-      );
+      // The exports are derived from the product: written again when this run changed it, kept when it did not.
+      const wanted = formats.filter((f): f is ExportFormat => f !== "zarr");
+      const paths = exportPaths(o.out, "product");
+      for (const f of wanted) if (r.madeTiles > 0) fs.rmSync(paths[f], { recursive: true, force: true });
+      const missing = wanted.filter((f) => !fs.existsSync(paths[f]));
+      const written = [...(await exportCube(product, o.out, "product", missing, extra)), ...wanted.filter((f) => !missing.includes(f)).map((f) => paths[f])];
       const coverage = await productCoverage(product, cube);
       const { nrows, ncols } = product.window;
       const pct = (v: number) => `${Math.round(v * 100)}%`;
