@@ -20,6 +20,9 @@ import type { Roles } from "./roles.js";
 import { FEATURE_SCHEMA_VERSION, tsFeatureUnits, type FeatureSchema, type TsMode } from "./schema.js";
 import { contextFeatures, pixelFeatures, CONTEXT_FEATURE_NAMES, PIXEL_FEATURE_NAMES } from "./timeseries.js";
 
+/** Per-pixel statistics proportional to the number of retrievals (scaled for out-of-fold rows). */
+const EXTENSIVE = ["ts_n_valid", "ts_frac_valid", "ts_count_above_mean", "ts_sum_abs_change", "ts_sum_sq"] as const;
+
 /** A window of a cube in memory: SMAP and the predictors, day-major [t * P + p]. */
 export interface SampleArrays {
   P: number;
@@ -190,10 +193,20 @@ export class FeatureBuilder {
     this.seed = o.seed ?? 0;
     if (this.tsMode === "out-of-fold") {
       const K = Math.max(2, Math.min(o.folds ?? 5, T));
+      // Statistics that grow with the number of days seen (counts, sums) are scaled back to the
+      // whole period: without its fold a pixel shows about (K-1)/K of its retrievals, and a
+      // training row must not look "rarer" than the rows it will fill.
+      const extensive = EXTENSIVE.map((n) => PIXEL_FEATURE_NAMES.indexOf(n));
+      const nF = PIXEL_FEATURE_NAMES.length;
       for (let k = 0; k < K; k++) {
         const masked = Float32Array.from(this.train);
+        let foldDays = 0;
+        for (let t = 0; t < T; t++) if (this.foldOf(t, K) === k) foldDays++;
         for (let p = 0; p < P; p++) for (let t = 0; t < T; t++) if (this.foldOf(t, K) === k) masked[p * T + t] = NaN;
-        this.foldStatistics.push(pixelFeatures(masked, P, T, { doy: this.doy }));
+        const stats = pixelFeatures(masked, P, T, { doy: this.doy });
+        const scale = T / Math.max(1, T - foldDays);
+        for (let p = 0; p < P; p++) for (const j of extensive) stats[p * nF + j]! *= scale;
+        this.foldStatistics.push(stats);
       }
       this.gapLengths = gapLengths(roles, a.smap, P, T, o.gaps ?? "held-out");
     }
