@@ -27,6 +27,7 @@ import { aspectDegrees, terrain } from "../grid/terrain.js";
 import { openRaster, type RasterSource } from "../io/raster-source.js";
 import { unitConversion, type Conversion } from "../io/units.js";
 import { resolveFiles, type PredictorConfig, type StudyConfig } from "../config/study.js";
+import { plausibleRange } from "./plausibility.js";
 import { formatDay } from "../util/dates.js";
 import { SmapfillError } from "../util/errors.js";
 import { Progress } from "../util/progress.js";
@@ -269,6 +270,8 @@ export interface PredictorReport {
   /** Share of cube cells x days (or cells, for static layers) with a value, per variable. */
   coverage: Record<string, number>;
   missingDays: string[];
+  /** Values outside the physically plausible range of the variable (wrong units or scale?), per variable that has any. */
+  implausible: Record<string, { count: number; range: [number, number]; units: string }>;
 }
 
 /** Checks every predictor (files, variables, units, coverage) without writing anything. */
@@ -368,9 +371,15 @@ export async function ingestPredictors(study: StudyConfig, cube: Cube, options: 
     const reports: PredictorReport[] = [];
     for (const pp of prepared) {
       const coverage: Record<string, number> = {};
-      for (const v of pp.outputs) coverage[v.name] = await shareWithValue(cube, v.name);
+      const implausible: PredictorReport["implausible"] = {};
+      for (const v of pp.outputs) {
+        const range = plausibleRange(v.name, v.units);
+        const r = await valueSummary(cube, v.name, range);
+        coverage[v.name] = r.share;
+        if (range && r.outside) implausible[v.name] = { count: r.outside, range, units: v.units };
+      }
       const missingDays = Object.values(state[pp.config.name]!.blocks ?? {}).flatMap((r) => r.missingDays);
-      reports.push({ name: pp.config.name, variables: pp.outputs.map((v) => v.name), method: pp.method, coverage, missingDays });
+      reports.push({ name: pp.config.name, variables: pp.outputs.map((v) => v.name), method: pp.method, coverage, missingDays, implausible });
     }
     return reports;
   } finally {
@@ -402,20 +411,23 @@ async function ingestStatic(pp: PreparedPredictor, cube: Cube, cache: SourceCach
   }
 }
 
-async function shareWithValue(cube: Cube, name: string): Promise<number> {
+/** Share of cells (x days) with a value, and how many values lie outside `range`. */
+async function valueSummary(cube: Cube, name: string, range?: [number, number]): Promise<{ share: number; outside: number }> {
   const v = cube.variable(name);
-  if (v.kind === "static") {
-    const values = await cube.readStatic(name);
-    return values.filter((x) => !Number.isNaN(x)).length / values.length;
-  }
   let n = 0;
   let total = 0;
-  for (let t0 = 0; t0 < cube.days; t0 += cube.chunks.time) {
-    const values = await cube.readBlock(name, t0, Math.min(cube.days, t0 + cube.chunks.time));
+  let outside = 0;
+  const count = (values: Float32Array) => {
     total += values.length;
-    for (const x of values) if (!Number.isNaN(x)) n++;
-  }
-  return total > 0 ? n / total : 0;
+    for (const x of values) {
+      if (Number.isNaN(x)) continue;
+      n++;
+      if (range && (x < range[0] || x > range[1])) outside++;
+    }
+  };
+  if (v.kind === "static") count(await cube.readStatic(name));
+  else for (let t0 = 0; t0 < cube.days; t0 += cube.chunks.time) count(await cube.readBlock(name, t0, Math.min(cube.days, t0 + cube.chunks.time)));
+  return { share: total > 0 ? n / total : 0, outside };
 }
 
 /**

@@ -168,6 +168,8 @@ export class FeatureBuilder {
   private readonly foldStatistics: Float64Array[] = [];
   private readonly gapLengths: Int32Array = new Int32Array(0);
   private readonly seed: number;
+  /** The climatology window sums per pixel, kept between calls (and shared by withDynamic copies). */
+  private readonly climatology = new Map<number, { wsum: Float64Array; wcnt: Float64Array }>();
 
   constructor(
     private readonly a: SampleArrays,
@@ -265,14 +267,15 @@ export class FeatureBuilder {
 
   /** The 5 context terms of the pixel-days (pixel[i], day[i]), [i * 5 + c]. */
   context(pixel: Int32Array, day: Int32Array): Float64Array {
-    if (this.tsMode !== "out-of-fold") return contextFeatures(this.train, this.a.P, this.a.T, pixel, day, { doy: this.doy });
+    const climatology = this.climatology;
+    if (this.tsMode !== "out-of-fold") return contextFeatures(this.train, this.a.P, this.a.T, pixel, day, { doy: this.doy, climatology });
     const gapStart = new Int32Array(pixel.length).fill(-1);
     const gapEnd = new Int32Array(pixel.length).fill(-1);
     for (let i = 0; i < pixel.length; i++) {
       const g = this.gapOf(pixel[i]!, day[i]!);
       if (g) ((gapStart[i] = Math.max(0, g[0])), (gapEnd[i] = g[1]));
     }
-    return contextFeatures(this.train, this.a.P, this.a.T, pixel, day, { doy: this.doy, gapStart, gapEnd });
+    return contextFeatures(this.train, this.a.P, this.a.T, pixel, day, { doy: this.doy, gapStart, gapEnd, climatology });
   }
 
   /**

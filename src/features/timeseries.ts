@@ -336,6 +336,12 @@ export interface ContextOptions {
    */
   gapStart?: Int32Array;
   gapEnd?: Int32Array;
+  /**
+   * Per pixel, the day-of-year window sums of the climatology, kept between calls on the same
+   * series (the costly part: 366 windows of ~31 days per pixel); a caller that queries the same
+   * pixels block after block passes one Map for all its calls.
+   */
+  climatology?: Map<number, { wsum: Float64Array; wcnt: Float64Array }>;
 }
 
 /** Circular day-of-year distance min(|a - b|, 365 - |a - b|), as the reference defines it. */
@@ -388,15 +394,20 @@ export function contextFeatures(series: Series, P: number, D: number, pix: Int32
         if (series[p * D + d]! === series[p * D + d]!) next = d;
         first[d] = next;
       }
-      const wsum = new Float64Array(367);
-      const wcnt = new Float64Array(367);
-      for (let k = 1; k <= 366; k++) {
-        for (const b of windows[k]!) {
-          wsum[k]! += sums[b]!;
-          wcnt[k]! += cnts[b]!;
+      let clim = options.climatology?.get(p);
+      if (!clim) {
+        const wsum = new Float64Array(367);
+        const wcnt = new Float64Array(367);
+        for (let k = 1; k <= 366; k++) {
+          for (const b of windows[k]!) {
+            wsum[k]! += sums[b]!;
+            wcnt[k]! += cnts[b]!;
+          }
         }
+        clim = { wsum, wcnt };
+        options.climatology?.set(p, clim);
       }
-      c = { wsum, wcnt, last, first };
+      c = { ...clim, last, first };
       cache.set(p, c);
     }
     const d = day[q]!;

@@ -157,6 +157,16 @@ const CASES: Case[] = [
     says: /swvl1\s+[1-8]\d\.\d % with a value/,
   },
   {
+    name: "a predictor in the wrong scale is warned with its plausible range",
+    args: (c) => [
+      "ingest",
+      study(c, "scale", `  - { name: swvl1, files: ${c.era5}, variable: swvl1, kind: dynamic, units: { to: m3 m-3 }, scale: 100 }`),
+      "--quiet",
+    ],
+    code: 0,
+    says: /warning\s+swvl1: \d+ values outside the plausible range \[0, 1\] m3 m-3: check the units or the scale/,
+  },
+  {
     name: "train with every feature missing",
     args: (c, o) => ["train", path.join(c.dir, "all_nan"), "--model", "xgb", "--out", path.join(o, "m"), "--quiet"],
     code: 2,

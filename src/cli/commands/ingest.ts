@@ -27,6 +27,11 @@ export function ingestCommand(): Command {
         ),
       ];
       for (const p of r.predictors)
+        for (const [name, w] of Object.entries(p.implausible ?? {}))
+          lines.push(
+            `  warning   ${name}: ${w.count} values outside the plausible range [${w.range.join(", ")}] ${w.units}: check the units or the scale in the config`,
+          );
+      for (const p of r.predictors)
         if (p.missingDays.length)
           lines.push(
             `  warning   ${p.name}: no source data on ${p.missingDays.length} of ${r.smap.days} days (${dayRanges(p.missingDays)}); models see it missing there`,
