@@ -1,8 +1,8 @@
 /** Worker thread body of TreePredictor: walks the rows it is given through the packed trees. */
 import { serveSyncMessages } from "../../util/sync-workers.js";
-import { walkRows, type TreeWorkerMessage, type TreeWorkerSetup } from "./packed-trees.js";
+import { walkClaimed, type TreeWorkerMessage, type TreeWorkerSetup } from "./packed-trees.js";
 
 serveSyncMessages<TreeWorkerSetup, TreeWorkerMessage>((m, s) => {
   const out = s.wide ? new Float64Array(m.out) : new Float32Array(m.out);
-  walkRows(s.trees, new Float32Array(m.X), s.f, m.from, m.to, out, s.start);
+  walkClaimed(s.trees, new Float32Array(m.X), s.f, m, out, s.start);
 });

@@ -91,10 +91,17 @@ export function packTrees(trees: Tree[], nTrees = trees.length): PackedTreeArray
   return p;
 }
 
+/** One level down: left + 1 - goesLeft, goesLeft = x < threshold, or missing and missing goes left. */
+function step(nodes: Int32Array, thr: Float32Array, X: Float32Array, row: number, node: number): number {
+  const k = node << 2;
+  const v = X[row + nodes[k]!]!;
+  return nodes[k + 2]! + 1 - (+(v < thr[k + 1]!) | (+(v !== v) & nodes[k + 3]!));
+}
+
 /**
  * out[i] = start + the sum over trees of the leaf value of row i, for rows [from, to) of the
  * row-major X [., f]: in float64 when out is a Float64Array (the forest's mean), else rounded to
- * float32 at every tree, as XGBoost accumulates. Four rows walk each tree together.
+ * float32 at every tree, as XGBoost accumulates. Eight rows walk each tree together.
  */
 export function walkRows(p: PackedTreeArrays, X: Float32Array, f: number, from: number, to: number, out: Float32Array | Float64Array, start: number): void {
   const { nodes, value, roots, depths } = p;
@@ -106,42 +113,55 @@ export function walkRows(p: PackedTreeArrays, X: Float32Array, f: number, from: 
       const root = roots[t]!;
       const d = depths[t]!;
       let i = b0;
-      for (; i + 4 <= b1; i += 4) {
+      for (; i + 8 <= b1; i += 8) {
+        // Eight rows in flight: their node loads overlap instead of waiting on each other.
         let n0 = root;
         let n1 = root;
         let n2 = root;
         let n3 = root;
+        let n4 = root;
+        let n5 = root;
+        let n6 = root;
+        let n7 = root;
         const a0 = i * f;
-        const a1 = a0 + f;
-        const a2 = a1 + f;
-        const a3 = a2 + f;
         for (let k = 0; k < d; k++) {
           const k0 = n0 << 2;
           const k1 = n1 << 2;
           const k2 = n2 << 2;
           const k3 = n3 << 2;
+          const k4 = n4 << 2;
+          const k5 = n5 << 2;
+          const k6 = n6 << 2;
+          const k7 = n7 << 2;
           const v0 = X[a0 + nodes[k0]!]!;
-          const v1 = X[a1 + nodes[k1]!]!;
-          const v2 = X[a2 + nodes[k2]!]!;
-          const v3 = X[a3 + nodes[k3]!]!;
+          const v1 = X[a0 + 1 * f + nodes[k1]!]!;
+          const v2 = X[a0 + 2 * f + nodes[k2]!]!;
+          const v3 = X[a0 + 3 * f + nodes[k3]!]!;
+          const v4 = X[a0 + 4 * f + nodes[k4]!]!;
+          const v5 = X[a0 + 5 * f + nodes[k5]!]!;
+          const v6 = X[a0 + 6 * f + nodes[k6]!]!;
+          const v7 = X[a0 + 7 * f + nodes[k7]!]!;
           n0 = nodes[k0 + 2]! + 1 - (+(v0 < thr[k0 + 1]!) | (+(v0 !== v0) & nodes[k0 + 3]!));
           n1 = nodes[k1 + 2]! + 1 - (+(v1 < thr[k1 + 1]!) | (+(v1 !== v1) & nodes[k1 + 3]!));
           n2 = nodes[k2 + 2]! + 1 - (+(v2 < thr[k2 + 1]!) | (+(v2 !== v2) & nodes[k2 + 3]!));
           n3 = nodes[k3 + 2]! + 1 - (+(v3 < thr[k3 + 1]!) | (+(v3 !== v3) & nodes[k3 + 3]!));
+          n4 = nodes[k4 + 2]! + 1 - (+(v4 < thr[k4 + 1]!) | (+(v4 !== v4) & nodes[k4 + 3]!));
+          n5 = nodes[k5 + 2]! + 1 - (+(v5 < thr[k5 + 1]!) | (+(v5 !== v5) & nodes[k5 + 3]!));
+          n6 = nodes[k6 + 2]! + 1 - (+(v6 < thr[k6 + 1]!) | (+(v6 !== v6) & nodes[k6 + 3]!));
+          n7 = nodes[k7 + 2]! + 1 - (+(v7 < thr[k7 + 1]!) | (+(v7 !== v7) & nodes[k7 + 3]!));
         }
         out[i] += value[n0]!;
         out[i + 1] += value[n1]!;
         out[i + 2] += value[n2]!;
         out[i + 3] += value[n3]!;
+        out[i + 4] += value[n4]!;
+        out[i + 5] += value[n5]!;
+        out[i + 6] += value[n6]!;
+        out[i + 7] += value[n7]!;
       }
       for (; i < b1; i++) {
         let node = root;
-        const a = i * f;
-        for (let k = 0; k < d; k++) {
-          const kk = node << 2;
-          const v = X[a + nodes[kk]!]!;
-          node = nodes[kk + 2]! + 1 - (+(v < thr[kk + 1]!) | (+(v !== v) & nodes[kk + 3]!));
-        }
+        for (let k = 0; k < d; k++) node = step(nodes, thr, X, i * f, node);
         out[i] += value[node]!;
       }
     }
@@ -158,8 +178,28 @@ export interface TreeWorkerSetup {
 export interface TreeWorkerMessage {
   X: SharedArrayBuffer;
   out: SharedArrayBuffer;
-  from: number;
-  to: number;
+  /** Blocks of `chunk` rows are claimed from this counter until n rows are done. */
+  counter: SharedArrayBuffer;
+  n: number;
+  chunk: number;
+}
+
+/** Walks claimed blocks of rows until none is left (every thread, the calling one too). */
+export function walkClaimed(
+  p: PackedTreeArrays,
+  X: Float32Array,
+  f: number,
+  m: { counter: SharedArrayBuffer; n: number; chunk: number },
+  out: Float32Array | Float64Array,
+  start: number,
+): void {
+  const counter = new Int32Array(m.counter);
+  for (;;) {
+    const c = Atomics.add(counter, 0, 1);
+    const from = c * m.chunk;
+    if (from >= m.n) return;
+    walkRows(p, X, f, from, Math.min(m.n, from + m.chunk), out, start);
+  }
 }
 
 /**
@@ -194,10 +234,10 @@ export class TreePredictor {
     const out = this.wide ? new Float64Array(outBuffer) : new Float32Array(outBuffer);
     const shared = new Float32Array(xs);
     const workers = this.pool(t);
-    // Contiguous ranges; the calling thread takes the first.
-    const edges = Array.from({ length: t + 1 }, (_, k) => Math.round((k * n) / t));
-    for (let w = 1; w < t; w++) workers.post(w - 1, { X: xs, out: outBuffer, from: edges[w]!, to: edges[w + 1]! });
-    walkRows(this.trees, shared, this.f, 0, edges[1]!, out, this.start);
+    // Blocks claimed from a shared counter: a slower or later thread simply takes fewer.
+    const claim = { counter: new SharedArrayBuffer(4), n, chunk: BLOCK };
+    for (let w = 1; w < t; w++) workers.post(w - 1, { X: xs, out: outBuffer, ...claim });
+    walkClaimed(this.trees, shared, this.f, claim, out, this.start);
     workers.wait();
     return out;
   }
