@@ -145,3 +145,8 @@ export function dayRange(text: string): [string, string] {
   if (!m) throw new InvalidArgumentError(`expected FROM..TO as YYYY-MM-DD..YYYY-MM-DD, got '${text}'`);
   return [m[1]!, m[2] ?? m[1]!];
 }
+
+/** A granule failure as one line (its error already names the file when the reader said so). */
+export function failureLine(f: { file: string; error: string }): string {
+  return `  failed: ${f.file}: ${f.error.startsWith(`${f.file}: `) ? f.error.slice(f.file.length + 2) : f.error}\n`;
+}

@@ -337,6 +337,16 @@ export class Cube {
     await zarr.set(arr, this.spatialSlices(window), { data: castFor(v, values), shape: [window.nrows, window.ncols], stride: [window.ncols, 1] } as never);
   }
 
+  /** The cube's spatial chunks as local windows, in row-major order: the tiles streamed passes work on. */
+  tiles(): LocalWindow[] {
+    const { nrows, ncols } = this.window;
+    const { y, x } = this.description.chunks;
+    const tiles: LocalWindow[] = [];
+    for (let r = 0; r < nrows; r += y)
+      for (let c = 0; c < ncols; c += x) tiles.push({ row0: r, col0: c, nrows: Math.min(y, nrows - r), ncols: Math.min(x, ncols - c) });
+    return tiles;
+  }
+
   fullWindow(): LocalWindow {
     return { row0: 0, col0: 0, nrows: this.window.nrows, ncols: this.window.ncols };
   }
@@ -396,15 +406,20 @@ export class Cube {
     return arr;
   }
 
+  /** Refuses to write through a read-only store (HTTP), saying so. */
+  private assertWritable(): void {
+    if (typeof this.store.set !== "function") throw new SmapfillError("is open read-only", { file: this.path, hint: "Write to a cube on disk (or in memory)" });
+  }
+
   /** The root for creating arrays (only cubes being created or on a writable store create arrays). */
   private get writableRoot(): zarr.Location<zarr.Mutable> {
-    if (typeof this.store.set !== "function") throw new SmapfillError("is open read-only", { file: this.path, hint: "Write to a cube on disk (or in memory)" });
+    this.assertWritable();
     return this.root as unknown as zarr.Location<zarr.Mutable>;
   }
 
   /** An array to write into; a read-only store (HTTP) is refused with a message. */
   private async writableArray(name: string): Promise<zarr.Array<zarr.DataType, zarr.Mutable>> {
-    if (typeof this.store.set !== "function") throw new SmapfillError("is open read-only", { file: this.path, hint: "Write to a cube on disk (or in memory)" });
+    this.assertWritable();
     return (await this.array(name)) as unknown as zarr.Array<zarr.DataType, zarr.Mutable>;
   }
 
@@ -489,8 +504,8 @@ export class Cube {
 
   /** Writes a key; a read-only store (HTTP) is refused with a message. */
   private async put(key: `/${string}`, value: Uint8Array): Promise<void> {
-    if (typeof this.store.set !== "function") throw new SmapfillError("is open read-only", { file: this.path, hint: "Write to a cube on disk (or in memory)" });
-    await this.store.set(key, value);
+    this.assertWritable();
+    await this.store.set!(key, value);
   }
 
   /** The group zarr.json with attributes and zarr-python 3 style consolidated metadata. */

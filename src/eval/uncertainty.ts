@@ -75,6 +75,9 @@ function quantile90(values: number[]): number {
   return s[lo]! + (h - lo) * ((s[Math.min(lo + 1, s.length - 1)] ?? s[lo]!) - s[lo]!);
 }
 
+/** Bins without enough residuals are NaN, or null once the state went through JSON. */
+const usable = (v: number | null | undefined): v is number => typeof v === "number" && Number.isFinite(v);
+
 export class ResidualModel {
   constructor(readonly state: ResidualModelState) {}
 
@@ -112,8 +115,6 @@ export class ResidualModel {
     const s = this.state;
     return Float32Array.from({ length: n }, (_, i) => {
       const d = dist[i]!;
-      // Bins without enough residuals are NaN, or null once the state went through JSON.
-      const usable = (v: number | null | undefined): v is number => typeof v === "number" && Number.isFinite(v);
       const q = s.q90[d]?.[season[i]!];
       const value = usable(q) ? q : usable(s.q90Distance[d]) ? s.q90Distance[d]! : s.q90All;
       return value / Z90;

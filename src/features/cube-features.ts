@@ -83,10 +83,7 @@ export async function writeCubeFeatures(source: Cube, output: string, o: CubeFea
       features_window: `${formatDay(source.startDay + useFrom)}..${formatDay(source.startDay + useTo)}`,
     },
   });
-  const { y: cy, x: cx } = source.chunks;
-  const tiles: { row0: number; col0: number; nrows: number; ncols: number }[] = [];
-  for (let r = 0; r < nrows; r += cy)
-    for (let c = 0; c < ncols; c += cx) tiles.push({ row0: r, col0: c, nrows: Math.min(cy, nrows - r), ncols: Math.min(cx, ncols - c) });
+  const tiles = source.tiles();
   let readSeconds = 0;
   let computeSeconds = 0;
   let writeSeconds = 0;

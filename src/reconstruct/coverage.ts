@@ -5,7 +5,7 @@
  * gap-free product (after), with the mean uncertainty of the reconstructed values per pixel.
  */
 import type { Cube } from "../cube/cube.js";
-import { SOURCE_FLAGS, tilesOf } from "./reconstruct.js";
+import { SOURCE_FLAGS } from "./reconstruct.js";
 
 export interface CoverageSummary {
   days: string[];
@@ -31,7 +31,7 @@ export async function productCoverage(product: Cube, input?: Cube): Promise<Cove
   const landPix = new Float64Array(P);
   const uncSum = new Float64Array(P);
   const uncN = new Float64Array(P);
-  for (const tile of tilesOf(product.window, product.chunks)) {
+  for (const tile of product.tiles()) {
     const src = await product.readBlock("soil_moisture_source", 0, T, tile);
     const unc = await product.readBlock("soil_moisture_uncertainty", 0, T, tile);
     const tp = tile.nrows * tile.ncols;

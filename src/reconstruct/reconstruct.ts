@@ -97,15 +97,6 @@ function loadProductModel(dir: string): Loaded {
   return { ...saved, residual, fingerprint: hash.digest("hex").slice(0, 16) };
 }
 
-/** Tiles of a window: the cube's y/x chunks, in row-major order. */
-export function tilesOf(window: { nrows: number; ncols: number }, chunks: { y: number; x: number }): LocalWindow[] {
-  const tiles: LocalWindow[] = [];
-  for (let r = 0; r < window.nrows; r += chunks.y)
-    for (let c = 0; c < window.ncols; c += chunks.x)
-      tiles.push({ row0: r, col0: c, nrows: Math.min(chunks.y, window.nrows - r), ncols: Math.min(chunks.x, window.ncols - c) });
-  return tiles;
-}
-
 /** The per-pass variables, when the cube keeps both passes: each pass's own value where SMAP saw it, the model elsewhere. */
 function passVariables(): VariableSpec[] {
   return (["am", "pm"] as const).flatMap((pass) => [
@@ -196,7 +187,7 @@ export async function reconstruct(o: ReconstructOptions): Promise<ReconstructRep
   const settings = JSON.stringify({ cube: path.resolve(o.cube), model: loaded.fingerprint, t0, t1, everywhere: Boolean(o.everywhere), validRange });
   const product = await openOrCreateProduct(o, cube, loaded, t0, t1, settings, log);
   const progress = product.attributes.reconstruct as Progress;
-  const tiles = tilesOf(cube.window, cube.chunks);
+  const tiles = cube.tiles();
   const done = new Set(progress.tiles_done);
   const resumedTiles = done.size;
   if (resumedTiles) log(`resuming: ${resumedTiles} of ${tiles.length} tiles done before`);
@@ -239,7 +230,7 @@ function dayIn(cube: Cube, date: string, option: string): number {
 /** True when `settings` is `before`'s with a later end, and the earlier run finished every tile. */
 function extends_(before: Progress, settings: string, product: Cube): boolean {
   const [a, b] = [JSON.parse(before.settings), JSON.parse(settings)] as { t1: number }[];
-  const tiles = tilesOf(product.window, product.chunks).length;
+  const tiles = product.tiles().length;
   return JSON.stringify({ ...a, t1: b!.t1 }) === settings && b!.t1 > a!.t1 && before.tiles_done.length === tiles;
 }
 
@@ -435,7 +426,7 @@ function failpoint(name: string, eligible: number): void {
 /** Pixel-days by source over the whole product (read back from what was written). */
 export async function countSources(product: Cube): Promise<ReconstructReport["pixelDays"]> {
   const counts = { land: 0, observed: 0, reconstructed: 0, notFilled: 0 };
-  for (const tile of tilesOf(product.window, product.chunks)) {
+  for (const tile of product.tiles()) {
     const s = await product.readBlock("soil_moisture_source", 0, product.days, tile);
     for (const v of s) {
       if (v === SOURCE_FLAGS.not_filled_outside_land) continue;

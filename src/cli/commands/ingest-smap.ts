@@ -4,7 +4,7 @@ import { Command, Option } from "commander";
 import { dayRanges, ingestSmap, PASS_RULES, type PassRule } from "../../cube/ingest-smap.js";
 import type { QualityPolicy } from "../../io/smap-l3.js";
 import { SmapfillError } from "../../util/errors.js";
-import { choice, dayRange, parseBBox, quietOption } from "../options.js";
+import { choice, dayRange, parseBBox, quietOption, failureLine } from "../options.js";
 
 export function ingestSmapCommand(): Command {
   return new Command("ingest-smap")
@@ -52,8 +52,7 @@ export function ingestSmapCommand(): Command {
           (r.redoneBlocks ? `, ${r.redoneBlocks} blocks read again (failed, missing or changed granules, or --redo)` : "") +
           "\n",
       );
-      for (const f of r.failures)
-        process.stdout.write(`  failed: ${f.file}: ${f.error.startsWith(`${f.file}: `) ? f.error.slice(f.file.length + 2) : f.error}\n`);
+      for (const f of r.failures) process.stdout.write(failureLine(f));
       if (r.missingDays.length) process.stdout.write(`  no granule for ${r.missingDays.length} days: ${dayRanges(r.missingDays)}\n`);
     });
 }

@@ -2,7 +2,7 @@
 import { Command, Option } from "commander";
 import { loadStudy } from "../../config/study.js";
 import { ingestStudy } from "../../cube/ingest-study.js";
-import { dayRange, quietOption } from "../options.js";
+import { dayRange, quietOption, failureLine } from "../options.js";
 import { dayRanges } from "../../cube/ingest-smap.js";
 
 export function ingestCommand(): Command {
@@ -39,7 +39,6 @@ export function ingestCommand(): Command {
       if (r.smap.redoneBlocks) lines.push(`  SMAP      ${r.smap.redoneBlocks} blocks read again (failed, missing or changed granules, or --redo)`);
       if (r.smap.missingDays.length) lines.push(`  SMAP      no granule for ${r.smap.missingDays.length} days: ${dayRanges(r.smap.missingDays)}`);
       process.stdout.write(`${lines.join("\n")}\n`);
-      for (const f of r.smap.failures)
-        process.stdout.write(`  failed: ${f.file}: ${f.error.startsWith(`${f.file}: `) ? f.error.slice(f.file.length + 2) : f.error}\n`);
+      for (const f of r.smap.failures) process.stdout.write(failureLine(f));
     });
 }

@@ -3,7 +3,6 @@ import fs from "node:fs";
 import path from "node:path";
 import { Command } from "commander";
 import { Cube } from "../../cube/cube.js";
-import { tilesOf } from "../../reconstruct/reconstruct.js";
 import { Ease2Grid } from "../../grid/ease2.js";
 import { Group, openHdf5 } from "../../io/hdf5.js";
 
@@ -50,7 +49,7 @@ async function describeCube(file: string): Promise<string> {
   ];
   if (cube.hasVariable("soil_moisture")) {
     let valid = 0;
-    for (const tile of tilesOf(w, cube.chunks)) for (const v of await cube.readBlock("soil_moisture", 0, cube.days, tile)) if (!Number.isNaN(v)) valid++;
+    for (const tile of cube.tiles()) for (const v of await cube.readBlock("soil_moisture", 0, cube.days, tile)) if (!Number.isNaN(v)) valid++;
     lines.push(`  coverage   soil_moisture has a value on ${((100 * valid) / Math.max(1, w.nrows * w.ncols * cube.days)).toFixed(1)} % of pixel-days`);
   }
   lines.push("  variables");
