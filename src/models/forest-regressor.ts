@@ -48,13 +48,17 @@ export class ForestRegressor implements Regressor {
   }
 
   predict(X: Float32Array, n: number): Float32Array {
+    return this.predictLater(X, n)();
+  }
+
+  predictLater(X: Float32Array, n: number): () => Float32Array {
     if (!this.model) throw new SmapfillError("predict before fit", { variable: this.name });
     const f = this.featureNames.length;
     checkWidth(this.name, X, n, f);
     this.predictor ??= new TreePredictor(packTrees(this.model.trees), this.pre.outputWidth, true, 0);
-    const sums = this.predictor.sums(this.pre.transform(X, n, f), n, this.o.threads ?? defaultThreads());
+    const finish = this.predictor.begin(this.pre.transform(X, n, f), n, this.o.threads ?? defaultThreads());
     const k = this.model.trees.length;
-    return Float32Array.from(sums, (v) => v / k);
+    return () => Float32Array.from(finish(), (v) => v / k);
   }
 
   info() {

@@ -48,6 +48,10 @@ export class GbtRegressor implements Regressor {
   }
 
   predict(X: Float32Array, n: number): Float32Array {
+    return this.predictLater(X, n)();
+  }
+
+  predictLater(X: Float32Array, n: number): () => Float32Array {
     if (!this.model) throw new SmapfillError("predict before fit", { variable: this.name });
     checkWidth(this.name, X, n, this.featureNames.length);
     this.predictor ??= new TreePredictor(
@@ -56,7 +60,7 @@ export class GbtRegressor implements Regressor {
       false,
       this.model.params.baseScore,
     );
-    return this.predictor.sums(X, n, this.o.threads ?? defaultThreads()) as Float32Array;
+    return this.predictor.begin(X, n, this.o.threads ?? defaultThreads()) as () => Float32Array;
   }
 
   info() {

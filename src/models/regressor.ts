@@ -31,6 +31,11 @@ export interface Regressor {
   readonly groups: string[];
   fit(train: Matrix & { y: Float32Array }, options: FitOptions): this;
   predict(X: Float32Array, n: number): Float32Array;
+  /**
+   * Optional: starts predict on worker threads and returns the function that finishes it (the
+   * same values as predict), so the caller can build the next rows in between. One in flight.
+   */
+  predictLater?(X: Float32Array, n: number): () => Float32Array;
   save(dir: string): void;
   /** What fit learnt about itself (epochs, best iteration, ...). */
   info(): Record<string, unknown>;
@@ -91,4 +96,9 @@ export function selectColumns(X: Float32Array, n: number, f: number, cols: numbe
 export function writeJson(file: string, value: unknown): void {
   fs.writeFileSync(`${file}.tmp`, JSON.stringify(value));
   fs.renameSync(`${file}.tmp`, file);
+}
+
+/** predict split in start and finish: overlapped where the model can (predictLater), else run at finish. */
+export function predictLater(model: Regressor, X: Float32Array, n: number): () => Float32Array {
+  return model.predictLater ? model.predictLater(X, n) : () => model.predict(X, n);
 }

@@ -25,7 +25,7 @@ import { FeatureBuilder, readDynamicBlock, readSampleArrays } from "../features/
 import { matchSchema, rangeWarnings, type SchemaMatch } from "../features/schema.js";
 import { ResidualModel, type ResidualModelState } from "../eval/uncertainty.js";
 import { loadModel } from "../models/model-store.js";
-import { selectColumns, type Regressor } from "../models/regressor.js";
+import { predictLater, selectColumns, type Regressor } from "../models/regressor.js";
 import { formatDay, parseDay } from "../util/dates.js";
 import { SmapfillError } from "../util/errors.js";
 import { runInfo } from "../util/run-info.js";
@@ -326,17 +326,35 @@ async function reconstructTile(
   const step = cube.chunks.time;
   const batch = o.batchRows ?? 65536;
   let clipped = 0;
-  // Day blocks aligned with the product's time chunks, so every write covers whole chunks (but
-  // the first one of an extension, which completes the last chunk of the earlier run).
-  for (let b0 = from; b0 < t1; b0 = Math.min(t1, t0 + (Math.floor((b0 - t0) / step) + 1) * step)) {
-    const b1 = Math.min(t1, t0 + (Math.floor((b0 - t0) / step) + 1) * step);
+
+  /** One block of chunk-aligned days: its outputs and the pixel-days the model must fill. */
+  interface Block {
+    b0: number;
+    features: FeatureBuilder;
+    sm: Float32Array;
+    unc: Float32Array;
+    source: Uint8Array;
+    modelValue: Float32Array | undefined;
+    passes: { name: string; values: Float32Array; source: Uint8Array }[];
+    queue: number[];
+    /** Batches not yet predicted and stored. */
+    pending: number;
+  }
+  const prepare = async (b0: number, b1: number): Promise<Block> => {
     const n = (b1 - b0) * P;
     const dynamic = await readDynamicBlock(cube, tile, b0, b1);
-    const features = base.withDynamic(dynamic, b0);
-    const sm = new Float32Array(n).fill(NaN);
-    const unc = new Float32Array(n).fill(NaN);
-    const source = new Uint8Array(n);
-    const modelValue = o.everywhere ? new Float32Array(n).fill(NaN) : undefined;
+    const block: Block = {
+      b0,
+      features: base.withDynamic(dynamic, b0),
+      sm: new Float32Array(n).fill(NaN),
+      unc: new Float32Array(n).fill(NaN),
+      source: new Uint8Array(n),
+      modelValue: o.everywhere ? new Float32Array(n).fill(NaN) : undefined,
+      passes: [],
+      queue: [],
+      pending: 0,
+    };
+    const { sm, source, modelValue, queue } = block;
     // Per pass (when the cube keeps both): each pass's observed value, the model where it is missing.
     const passes = perPass
       ? await Promise.all(
@@ -348,7 +366,7 @@ async function reconstructTile(
           })),
         )
       : [];
-    const queue: number[] = [];
+    block.passes = passes;
     const dyn = [...dynamic.values()];
     for (let k = 0; k < n; k++) {
       const t = b0 + Math.floor(k / P);
@@ -377,37 +395,74 @@ async function reconstructTile(
       }
       if (needed || source[k] === SOURCE_FLAGS.reconstructed) queue.push(k);
     }
-    for (let q0 = 0; q0 < queue.length; q0 += batch) {
-      const ks = queue.slice(q0, q0 + batch);
-      const pixel = Int32Array.from(ks, (k) => k % P);
-      const day = Int32Array.from(ks, (k) => b0 + Math.floor(k / P));
-      const rows = features.rows(pixel, day);
-      const X = match.identity ? rows : selectColumns(rows, ks.length, features.names.length, match.columns);
-      for (const w of rangeWarnings(loaded.schema, X, ks.length, 0.05)) warnings.add(w.replace(/[\d.]+ % of the rows/, "some rows"));
-      const pred = loaded.model.predict(X, ks.length);
-      const sigma = loaded.residual.sigma(X, ks.length, loaded.schema);
-      ks.forEach((k, i) => {
-        const raw = pred[i]!;
-        const value = Math.min(validRange[1], Math.max(validRange[0], raw));
-        if (modelValue) modelValue[k] = value;
-        for (const q of passes) if (!q.source[k]) ((q.values[k] = value), (q.source[k] = SOURCE_FLAGS.reconstructed));
-        if (source[k] !== SOURCE_FLAGS.reconstructed) return;
-        if (value !== raw) clipped++;
-        sm[k] = value;
-        unc[k] = sigma[i]!;
-      });
-    }
-    const at = b0 - t0;
-    failpoint("reconstruct-block", b0 === t0 ? 0 : 1);
-    await product.writeBlock("soil_moisture", at, sm, tile);
-    await product.writeBlock("soil_moisture_uncertainty", at, unc, tile);
-    await product.writeBlock("soil_moisture_source", at, source, tile);
-    if (modelValue) await product.writeBlock("soil_moisture_model", at, modelValue, tile);
-    for (const q of passes) {
+    block.pending = Math.ceil(queue.length / batch);
+    return block;
+  };
+
+  /** A batch's feature rows, built while the previous batch is predicted on the workers. */
+  const rowsOf = (block: Block, q0: number) => {
+    const ks = block.queue.slice(q0, q0 + batch);
+    const pixel = Int32Array.from(ks, (k) => k % P);
+    const day = Int32Array.from(ks, (k) => block.b0 + Math.floor(k / P));
+    const rows = block.features.rows(pixel, day);
+    const X = match.identity ? rows : selectColumns(rows, ks.length, block.features.names.length, match.columns);
+    for (const w of rangeWarnings(loaded.schema, X, ks.length, 0.05)) warnings.add(w.replace(/[\d.]+ % of the rows/, "some rows"));
+    return { block, ks, X };
+  };
+  const store = ({ block, ks, X }: ReturnType<typeof rowsOf>, pred: Float32Array) => {
+    const sigma = loaded.residual.sigma(X, ks.length, loaded.schema);
+    const { sm, unc, source, modelValue, passes } = block;
+    ks.forEach((k, i) => {
+      const raw = pred[i]!;
+      const value = Math.min(validRange[1], Math.max(validRange[0], raw));
+      if (modelValue) modelValue[k] = value;
+      for (const q of passes) if (!q.source[k]) ((q.values[k] = value), (q.source[k] = SOURCE_FLAGS.reconstructed));
+      if (source[k] !== SOURCE_FLAGS.reconstructed) return;
+      if (value !== raw) clipped++;
+      sm[k] = value;
+      unc[k] = sigma[i]!;
+    });
+    block.pending--;
+  };
+  const write = async (block: Block) => {
+    const at = block.b0 - t0;
+    failpoint("reconstruct-block", block.b0 === t0 ? 0 : 1);
+    await product.writeBlock("soil_moisture", at, block.sm, tile);
+    await product.writeBlock("soil_moisture_uncertainty", at, block.unc, tile);
+    await product.writeBlock("soil_moisture_source", at, block.source, tile);
+    if (block.modelValue) await product.writeBlock("soil_moisture_model", at, block.modelValue, tile);
+    for (const q of block.passes) {
       await product.writeBlock(`soil_moisture_${q.name}`, at, q.values, tile);
       await product.writeBlock(`soil_moisture_${q.name}_source`, at, q.source, tile);
     }
+  };
+
+  // A software pipeline: while the workers predict one batch, this thread reads and builds the
+  // next one and writes the blocks already complete; it then joins the prediction
+  // (predictLater), so the cores never wait on the reading, features or compression.
+  const unwritten: Block[] = [];
+  let inFlight: { item: ReturnType<typeof rowsOf>; finish: () => Float32Array } | undefined;
+  const writeComplete = async () => {
+    while (unwritten.length && unwritten[0]!.pending === 0) await write(unwritten.shift()!);
+  };
+  const settle = () => {
+    if (inFlight) store(inFlight.item, inFlight.finish());
+    inFlight = undefined;
+  };
+  // Day blocks aligned with the product's time chunks, so every write covers whole chunks (but
+  // the first one of an extension, which completes the last chunk of the earlier run).
+  for (let b0 = from; b0 < t1; b0 = Math.min(t1, t0 + (Math.floor((b0 - t0) / step) + 1) * step)) {
+    const block = await prepare(b0, Math.min(t1, t0 + (Math.floor((b0 - t0) / step) + 1) * step));
+    unwritten.push(block);
+    for (let q0 = 0; q0 < block.queue.length; q0 += batch) {
+      const item = rowsOf(block, q0);
+      settle();
+      inFlight = { item, finish: predictLater(loaded.model, item.X, item.ks.length) };
+      await writeComplete();
+    }
   }
+  settle();
+  await writeComplete();
   return { clipped };
 }
 

@@ -222,11 +222,22 @@ export class TreePredictor {
 
   /** Sums over the trees for the n rows of X [n, f] (float64 when wide). */
   sums(X: Float32Array, n: number, threads: number): Float32Array | Float64Array {
+    return this.begin(X, n, threads)();
+  }
+
+  /**
+   * Starts the sums on the workers and returns the function that finishes them: the calling
+   * thread is free in between (to build the next rows), then joins the walk on the blocks still
+   * unclaimed, so no core idles and none is oversubscribed. One call in flight at a time.
+   */
+  begin(X: Float32Array, n: number, threads: number): () => Float32Array | Float64Array {
     const t = Math.max(1, Math.min(threads, Math.floor(n / (PARALLEL_MIN_ROWS / 2))));
     if (t < 2 || n < PARALLEL_MIN_ROWS) {
-      const out = this.wide ? new Float64Array(n) : new Float32Array(n);
-      walkRows(this.trees, X, this.f, 0, n, out, this.start);
-      return out;
+      return () => {
+        const out = this.wide ? new Float64Array(n) : new Float32Array(n);
+        walkRows(this.trees, X, this.f, 0, n, out, this.start);
+        return out;
+      };
     }
     const xs = new SharedArrayBuffer(Math.max(4, X.length * 4));
     new Float32Array(xs).set(X.subarray(0, n * this.f));
@@ -237,9 +248,11 @@ export class TreePredictor {
     // Blocks claimed from a shared counter: a slower or later thread simply takes fewer.
     const claim = { counter: new SharedArrayBuffer(4), n, chunk: BLOCK };
     for (let w = 1; w < t; w++) workers.post(w - 1, { X: xs, out: outBuffer, ...claim });
-    walkClaimed(this.trees, shared, this.f, claim, out, this.start);
-    workers.wait();
-    return out;
+    return () => {
+      walkClaimed(this.trees, shared, this.f, claim, out, this.start);
+      workers.wait();
+      return out;
+    };
   }
 
   private pool(threads: number): SyncWorkers<TreeWorkerMessage> {
