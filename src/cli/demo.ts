@@ -5,6 +5,8 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import { writeReport } from "../report/html-report.js";
+import { loadReportInputs } from "../report/report-inputs.js";
 import type { SmapIngestReport } from "../cube/ingest-smap.js";
 import { ingestStudy } from "../cube/ingest-study.js";
 import type { PredictorReport } from "../cube/ingest-predictors.js";
@@ -156,6 +158,17 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const p = await demoProduct(cubePath, path.join(worldDir, "truth.zarr"), options.out, log);
     files.push(...p.files);
     summary += `\n${p.summary}`;
+  }
+  // The report over everything above, and the viewer's command: the demo ends with their paths.
+  if (options.evaluate !== false || options.product !== false) {
+    const reportFile = path.join(options.out, "report.html");
+    fs.rmSync(reportFile, { force: true });
+    log("writing the HTML report");
+    await writeReport(await loadReportInputs([options.out]), reportFile, "smapfill demo: a synthetic year");
+    files.push(reportFile);
+    if (options.product !== false)
+      summary += `\n  viewer    smapfill serve ${path.join(options.out, "product")}${options.evaluate !== false ? ` --evaluation ${path.join(options.out, "evaluation")}` : ""}`;
+    summary += `\n  report    ${path.resolve(reportFile)}`;
   }
   const summaryFile = path.join(options.out, "demo-summary.json");
   const json = {

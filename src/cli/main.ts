@@ -16,6 +16,8 @@ import { ingestSmapCommand } from "./commands/ingest-smap.js";
 import { inspectCommand } from "./commands/inspect.js";
 import { predictCommand } from "./commands/predict.js";
 import { reconstructCommand } from "./commands/reconstruct.js";
+import { reportCommand } from "./commands/report.js";
+import { serveCommand } from "./commands/serve.js";
 import { synthCommand } from "./commands/synth.js";
 import { trainCommand } from "./commands/train.js";
 import { wholeNumber } from "./options.js";
@@ -45,6 +47,8 @@ export function buildProgram(): Command {
     evaluateCommand,
     predictCommand,
     reconstructCommand,
+    reportCommand,
+    serveCommand,
     exportCommand,
     inspectCommand,
   ])

@@ -83,6 +83,8 @@ export interface EvaluationFigureData {
   scatter?: { model: ModelName; split: SplitName; reference: Float32Array; estimate: Float32Array };
   /** Time series of the best-covered stations. */
   stations: StationSeries[];
+  /** The featured model's estimates and the in-situ values on every station day with both. */
+  insituPairs?: { model: ModelName; insitu: Float32Array; estimate: Float32Array };
   /** The cube's dates (the stations' time axis). */
   dates: string[];
 }
@@ -177,16 +179,18 @@ export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks 
     const trained = new Map<ModelName, Regressor>();
     const scores: ModelScore[] = [];
     let headlineEstimate: Float32Array | undefined;
+    let featuredResidual: ResidualModel | undefined;
     for (const name of c.models) {
       const { model, seconds } = trainOrLoad(path.join(c.out, "models", split, name), name, schema, train, validation, c, log);
       trained.set(name, model);
       const pred = model.predict(test.X, test.n);
       if (name === featured) headlineEstimate = pred;
       const metrics = evaluate(pred, test.y, { nBoot: c.nBoot, seed: c.seed });
-      const uncertainty = calibrate(model, pred, validation, test, schema, (i) => {
+      const { uncertainty, residual } = calibrate(model, pred, validation, test, schema, (i) => {
         const kind = kinds[d.day[test.index[i]!]! * arrays.P + d.pixel[test.index[i]!]!]!;
         return kind ? GAP_SHAPES[kind - 1]! : split;
       });
+      if (name === featured) featuredResidual = residual;
       scores.push({ model: name, test: metrics, trainSeconds: seconds, trainRows: train.n, fit: model.info(), uncertainty });
       log(
         `  ${name}: test RMSE ${metrics.rmse.value.toFixed(5)}, ubRMSE ${metrics.ubrmse.value.toFixed(5)}, R ${metrics.r.value.toFixed(3)} (${seconds.toFixed(1)} s)`,
@@ -201,9 +205,12 @@ export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks 
     // The headline split's models also face the stations and the importance analysis.
     figures.scatter = { model: featured, split, reference: test.y, estimate: headlineEstimate! };
     if (stations) {
-      const r = stationResults({ ...c, ismn: c.ismn! }, stations as StationData, arrays, features, trained, featured);
+      const residual = featuredResidual;
+      const sigmaOf = residual && ((rows: Float32Array, n: number) => residual.sigma(rows, n, schema));
+      const r = stationResults({ ...c, ismn: c.ismn! }, stations as StationData, arrays, features, trained, featured, sigmaOf);
       result.insitu = r.insitu;
       figures.stations = r.series;
+      figures.insituPairs = r.pairs;
     }
     for (const name of c.importanceModels) {
       const model = trained.get(name);
@@ -232,11 +239,11 @@ function calibrate(
   test: Rows,
   schema: ReturnType<FeatureBuilder["schema"]>,
   kindOf: (i: number) => string,
-): ModelScore["uncertainty"] {
+): { uncertainty: ModelScore["uncertainty"]; residual: ResidualModel } {
   const residual = ResidualModel.fit(model.predict(validation.X, validation.n), validation.y, validation.X, validation.n, schema);
   const sigma = residual.sigma(test.X, test.n, schema);
   const dist = distanceBins(test.X, test.n, schema);
-  return {
+  const uncertainty = {
     byKind: coverageTable(
       testPred,
       test.y,
@@ -250,6 +257,7 @@ function calibrate(
       Array.from(dist, (b) => DISTANCE_LABELS[b]!),
     ).sort((a, b) => (a.group === "all" ? -1 : b.group === "all" ? 1 : DISTANCE_LABELS.indexOf(a.group as never) - DISTANCE_LABELS.indexOf(b.group as never))),
   };
+  return { uncertainty, residual };
 }
 
 /** Dynamic predictors missing on more than 40 % of the pixel-days the cube observed (clouds alone hide LST on a quarter or so). */

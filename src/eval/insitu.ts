@@ -15,6 +15,9 @@ export const INSITU_VALUES: readonly InsituValue[] = ["daily", "am", "pm"];
 export interface StationScore {
   network: string;
   station: string;
+  /** The station's own coordinates (degrees). */
+  lat: number;
+  lon: number;
   pixel: number;
   n: number;
   rmse: number;
@@ -41,7 +44,17 @@ function score(pairs: Map<CollocatedStation, Pairs>, o: EvaluateOptions, minPair
     all.pred.push(...p.pred);
     all.ref.push(...p.ref);
     const m = p.pred.length ? pointMetrics(p.pred, p.ref) : { rmse: NaN, ubrmse: NaN, r: NaN };
-    perStation.push({ network: s.network, station: s.station, pixel: s.pixel, n: p.pred.length, rmse: m.rmse, ubrmse: m.ubrmse, r: m.r });
+    perStation.push({
+      network: s.network,
+      station: s.station,
+      lat: s.lat,
+      lon: s.lon,
+      pixel: s.pixel,
+      n: p.pred.length,
+      rmse: m.rmse,
+      ubrmse: m.ubrmse,
+      r: m.r,
+    });
   }
   const counted = perStation.filter((s) => s.n >= minPairs);
   const mean = (k: "rmse" | "ubrmse" | "r") => counted.reduce((a, s) => a + s[k], 0) / Math.max(1, counted.length) || NaN;

@@ -35,10 +35,14 @@ export interface InsituResult {
 export interface StationSeries {
   network: string;
   station: string;
+  lat: number;
+  lon: number;
   insitu: Float32Array;
   smap: Float32Array;
   model: ModelName;
   estimate: Float32Array;
+  /** One standard deviation of the estimate (the model's residual model), where it has one. */
+  sigma?: Float32Array;
 }
 
 export interface StationSettings {
@@ -78,10 +82,13 @@ class PixelEstimates {
   of(name: ModelName, model: Regressor, pixel: number): Float32Array {
     const key = `${name}\u0000${pixel}`;
     if (!this.estimates.has(key)) {
-      if (!this.rows.has(pixel)) this.rows.set(pixel, this.features.pixelRows(pixel));
-      this.estimates.set(key, model.predict(this.rows.get(pixel)!, this.T));
+      this.estimates.set(key, model.predict(this.rowsOf(pixel), this.T));
     }
     return this.estimates.get(key)!;
+  }
+  rowsOf(pixel: number): Float32Array {
+    if (!this.rows.has(pixel)) this.rows.set(pixel, this.features.pixelRows(pixel));
+    return this.rows.get(pixel)!;
   }
 }
 
@@ -93,8 +100,10 @@ export function stationResults(
   features: FeatureBuilder,
   models: Map<ModelName, Regressor>,
   featured: ModelName,
+  /** The featured model's one-sigma uncertainty of a pixel's rows, where it has one. */
+  sigmaOf?: (rows: Float32Array, n: number) => Float32Array,
   figures = 3,
-): { insitu: InsituResult; series: StationSeries[] } {
+): { insitu: InsituResult; series: StationSeries[]; pairs: { model: ModelName; insitu: Float32Array; estimate: Float32Array } } {
   const { read, series } = st;
   const { stations, outside } = st.collocated;
   const T = a.T;
@@ -123,10 +132,20 @@ export function stationResults(
   const figureSeries = best.map(({ s }) => ({
     network: s.network,
     station: s.station,
+    lat: s.lat,
+    lon: s.lon,
     insitu: s[c.insituValue],
     smap: Float32Array.from({ length: T }, (_, t) => a.smap[t * a.P + s.pixel]!),
     model: featured,
     estimate: estimates.of(featured, model, s.pixel),
+    sigma: sigmaOf?.(estimates.rowsOf(s.pixel), T),
   }));
-  return { insitu, series: figureSeries };
+  const ins: number[] = [];
+  const est: number[] = [];
+  for (const s of stations) {
+    const e = estimates.of(featured, model, s.pixel);
+    const v = s[c.insituValue];
+    for (let t = 0; t < T; t++) if (Number.isFinite(v[t]!) && Number.isFinite(e[t]!)) (ins.push(v[t]!), est.push(e[t]!));
+  }
+  return { insitu, series: figureSeries, pairs: { model: featured, insitu: Float32Array.from(ins), estimate: Float32Array.from(est) } };
 }

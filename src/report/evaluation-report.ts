@@ -10,6 +10,7 @@ import type { InsituScores } from "../eval/insitu.js";
 import { METRIC_NAMES, type Metrics } from "../eval/metrics.js";
 import { modelLabel, resolveParams } from "../models/registry.js";
 import { drawEvaluationFigures } from "./evaluation-figures.js";
+import { FIGURE_DATA_FILE, figureData } from "./figure-data.js";
 
 function write(file: string, text: string): void {
   fs.writeFileSync(`${file}.tmp`, text);
@@ -206,6 +207,7 @@ export function writeEvaluation(out: string, outcome: EvaluationOutcome): string
     files.push(file);
   };
   put("evaluation.json", `${JSON.stringify(r, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 2)}\n`);
+  put(FIGURE_DATA_FILE, `${JSON.stringify(figureData(outcome.figures))}\n`);
   put(
     "metrics.csv",
     csv([

@@ -25,6 +25,9 @@ test("smapfill demo (test preset) synthesises, ingests, summarises, draws and ev
   assert.match(first.stdout, /TsSMNet-noTS +0\.\d{4} {2}R 0\.\d{3}/);
   assert.match(first.stdout, /in situ \(\d+ stations\): SMAP RMSE 0\.\d{4}/);
   assert.ok(fs.existsSync(path.join(out, "evaluation", "report.md")));
+  // The demo ends with the HTML report's path, after the viewer's command.
+  assert.match(first.stdout, /viewer {4}smapfill serve \S+product --evaluation \S+evaluation\n {2}report {4}\/\S+report\.html\n$/);
+  assert.match(fs.readFileSync(path.join(out, "report.html"), "utf8"), /<section id="models">/);
   for (const f of ["coverage_map.png", "coverage_daily.png", "demo-summary.json", "cube.zarr/zarr.json", "world/world.json"]) {
     assert.ok(fs.existsSync(path.join(out, f)), f);
   }

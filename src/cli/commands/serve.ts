@@ -1,0 +1,20 @@
+/** `smapfill serve`: the local map viewer of a product. */
+import { Command, Option } from "commander";
+import { startServer } from "../../serve/server.js";
+import { wholeNumber } from "../options.js";
+
+export function serveCommand(): Command {
+  return new Command("serve")
+    .argument("<product>", "a product (the folder smapfill reconstruct --out wrote, or its product.zarr)")
+    .description("a local map viewer of a product: day slider, layers, a pixel's time series, station metrics (Ctrl-C stops it)")
+    .option("--evaluation <dir>", "an evaluation folder whose stations (metrics, in-situ series) the viewer shows")
+    .addOption(new Option("--port <n>", "the port (0: any free one)").argParser(wholeNumber(0, 65535)).default(8731))
+    .addOption(new Option("--host <address>", "the address to bind (other machines can reach anything but 127.0.0.1)").default("127.0.0.1"))
+    .action(async (product: string, o: { evaluation?: string; port: number; host: string }) => {
+      const server = await startServer({ product, evaluation: o.evaluation, port: o.port, host: o.host });
+      process.stdout.write(`smapfill viewer on ${server.url} (Ctrl-C stops it)\n`);
+      const stop = () => void server.close().then(() => process.exit(0));
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+    });
+}

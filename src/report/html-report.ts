@@ -1,0 +1,537 @@
+/**
+ * `smapfill report`: one self-contained HTML file over an evaluation and/or a product. Sections:
+ * the study (region map, period, predictors and their coverage), SMAP coverage before and after,
+ * the model comparison (CIs, TsSMNet's RMSE reduction, the time-series ablation, the paper's
+ * headline figures beside ours), density plots, station series, feature importance, the
+ * uncertainty's calibration, the per-station table, problems, and config/versions/timings.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import type { Cube } from "../cube/cube.js";
+import type { EvaluationResult, ModelScore } from "../eval/experiment.js";
+import type { Metrics } from "../eval/metrics.js";
+import { modelLabel } from "../models/registry.js";
+import { runInfo } from "../util/run-info.js";
+import { bordersWithin, worldLand } from "./borders.js";
+import { barChart, dailySharesChart, densityChart, seriesChart } from "./figure-specs.js";
+import { esc, figure, fmt, page, pct, table } from "./html.js";
+import { locatorChart, mapChart, windowExtent } from "./map-figure.js";
+import type { ReportInputs } from "./report-inputs.js";
+import { renderFigure, type Figure, type VegaLiteSpec } from "./vega.js";
+
+/** Liu et al. (2025, Remote Sensing 17:3729): TsSMNet over China, 9 km, 2016-2022. */
+export const PAPER = {
+  citation: "Liu et al. (2025), Remote Sensing 17:3729",
+  insituRmse: 0.09,
+  meanRmseReduction: 0.171,
+  /** The models TsSMNet is compared with in the paper. */
+  compared: ["autoresnet", "transformer", "rf", "xgb"],
+};
+
+export interface ReportOutcome {
+  html: string;
+  figures: Figure[];
+  sections: string[];
+}
+
+const label = (m: string) => {
+  try {
+    return modelLabel(m);
+  } catch {
+    return m;
+  }
+};
+
+export async function buildReport(inputs: ReportInputs, title = "smapfill report"): Promise<ReportOutcome> {
+  const figures: Figure[] = [];
+  const add = async (id: string, caption: string, spec: VegaLiteSpec) => {
+    const f = await renderFigure(id, caption, spec);
+    figures.push(f);
+    return figure(f, caption);
+  };
+  const sections: { id: string; title: string; html: string }[] = [];
+  const section = (id: string, t: string, html: string) => sections.push({ id, title: t, html });
+  const ev = inputs.evaluation?.result;
+  const cube = inputs.cube ?? inputs.product?.product;
+
+  if (cube) section("study", "Study", await studySection(cube, add));
+  if (inputs.product) section("coverage", "SMAP coverage before and after", await coverageSection(inputs, add));
+  if (ev) {
+    section("models", "Model comparison", await modelsSection(ev, add));
+    const figs = inputs.evaluation!.figures;
+    if (figs?.scatter || figs?.insitu) section("density", "Estimates against the hidden SMAP values and in situ", await densitySection(ev, inputs, add));
+  }
+  if (inputs.evaluation?.figures?.stations.length || inputs.product) {
+    const html = await stationSection(inputs, add);
+    if (html) section("stations", "Station time series", html);
+  }
+  if (ev?.importance.length) section("importance", "Feature importance", await importanceSection(ev, add));
+  if (ev?.splits.some((s) => s.models.some((m) => m.uncertainty))) section("uncertainty", "Uncertainty calibration", await uncertaintySection(ev, add));
+  if (ev?.insitu) section("station-table", "Per-station scores", stationTable(ev));
+  section("problems", "Problems found", problemsSection(inputs));
+  section("run", "Configuration, versions and timings", runSection(inputs));
+
+  const run = runInfo();
+  const body = [
+    `<h1>${esc(title)}</h1>`,
+    `<p>Written ${esc(new Date().toISOString().slice(0, 16).replace("T", " "))} UTC by smapfill ${esc(run.smapfill)}${run.commit ? ` (${esc(run.commit.slice(0, 10))})` : ""} from ${[
+      inputs.evaluation && `the evaluation <code>${esc(inputs.evaluation.dir)}</code>`,
+      inputs.product && `the product <code>${esc(inputs.product.path)}</code>`,
+    ]
+      .filter(Boolean)
+      .join(" and ")}.</p>`,
+    `<nav><ol>${sections.map((s) => `<li><a href="#${s.id}">${esc(s.title)}</a></li>`).join("")}</ol></nav>`,
+    ...sections.map((s) => `<section id="${s.id}"><h2>${esc(s.title)}</h2>\n${s.html}</section>`),
+  ].join("\n");
+  return { html: page(title, body), figures, sections: sections.map((s) => s.id) };
+}
+
+type Add = (id: string, caption: string, spec: VegaLiteSpec) => Promise<string>;
+
+async function studySection(cube: Cube, add: Add): Promise<string> {
+  const w = cube.window;
+  const e = windowExtent(cube.grid, w);
+  const P = w.nrows * w.ncols;
+  const parts = [
+    `<p>${esc(cube.grid.name)} (EPSG:6933), rows ${w.row0}-${w.row0 + w.nrows - 1}, columns ${w.col0}-${w.col0 + w.ncols - 1} (${w.nrows} x ${w.ncols} cells), ` +
+      `${fmt(e.south, 2)} to ${fmt(e.north, 2)} deg N, ${fmt(e.west, 2)} to ${fmt(e.east, 2)} deg E; ${esc(cube.start)} + ${cube.days} days.</p>`,
+  ];
+  // The region: SMAP's share of days with a retrieval per cell, on the borders.
+  const smapName = cube.hasVariable("soil_moisture") ? "soil_moisture" : undefined;
+  const dynamic = cube.variables.filter((v) => v.kind === "dynamic" && !v.name.startsWith("soil_moisture"));
+  const statics = cube.variables.filter((v) => v.kind === "static");
+  const counts = new Map<string, number>();
+  const sum = new Float64Array(P);
+  const count = new Float64Array(P);
+  for (const tile of cube.tiles()) {
+    const tp = tile.nrows * tile.ncols;
+    for (const v of [...(smapName ? [smapName] : []), ...dynamic.map((d) => d.name)]) {
+      const block = await cube.readBlock(v, 0, cube.days, tile);
+      let n = 0;
+      for (let k = 0; k < block.length; k++) {
+        if (Number.isNaN(block[k]!)) continue;
+        n++;
+        if (v !== smapName) continue;
+        const p = (tile.row0 + Math.floor((k % tp) / tile.ncols)) * w.ncols + tile.col0 + ((k % tp) % tile.ncols);
+        sum[p]! += block[k]!;
+        count[p]!++;
+      }
+      counts.set(v, (counts.get(v) ?? 0) + n);
+    }
+  }
+  if (smapName)
+    parts.push(
+      '<div class="grid2">',
+      await add(
+        "study-map",
+        "The study region: mean SMAP soil moisture of each cell over its retrievals (before gap filling); country borders and coastlines from Natural Earth 1:50m.",
+        mapChart({
+          title: "Mean SMAP soil moisture",
+          values: Float32Array.from(sum, (s, p) => (count[p]! ? s / count[p]! : NaN)),
+          grid: cube.grid,
+          window: w,
+          legend: "m3/m3",
+          format: ".2f",
+          borders: bordersWithin(e),
+          missingLabel: "never retrieved",
+        }),
+      ),
+      await add("study-locator", "The region (red) on the world's land (Natural Earth 1:110m, Equal Earth projection).", locatorChart(worldLand(), e)),
+      "</div>",
+    );
+  const rows = dynamic.map((v) => [esc(v.name), "daily", esc(v.units), pct((counts.get(v.name) ?? 0) / (P * cube.days))]);
+  for (const v of statics) {
+    const values = await cube.readStatic(v.name);
+    rows.push([esc(v.name), "static", esc(v.units), pct(values.filter((x) => !Number.isNaN(x)).length / P)]);
+  }
+  parts.push(
+    table(["predictor", "kind", "units", "cell-days (cells) with a value"], rows, { caption: `${dynamic.length + statics.length} predictors in the cube` }),
+  );
+  return parts.join("\n");
+}
+
+async function coverageSection(inputs: ReportInputs, add: Add): Promise<string> {
+  const { product, coverage: c } = inputs.product!;
+  const e = windowExtent(product.grid, product.window);
+  const borders = bordersWithin(e);
+  const map = (id: string, t: string, values: Float32Array, legend: string, domain: [number, number] | undefined, format: string, caption: string) =>
+    add(id, caption, mapChart({ title: t, values, grid: product.grid, window: product.window, legend, domain, format, borders, missingLabel: "outside land" }));
+  const parts = [
+    `<p class="headline">Land pixel-days with a value: <b>${pct(c.overall.before)}</b> with SMAP alone, <b>${pct(c.overall.after)}</b> in the gap-free product (${c.overall.landPixelDays.toLocaleString("en")} land pixel-days).</p>`,
+    `<div class="grid2">`,
+    await map(
+      "coverage-before",
+      "Before: SMAP alone",
+      c.perPixel.before,
+      "share of days",
+      [0, 1],
+      ".0%",
+      "Share of days with a SMAP retrieval, per land cell.",
+    ),
+    await map(
+      "coverage-after",
+      "After: the gap-free product",
+      c.perPixel.after,
+      "share of days",
+      [0, 1],
+      ".0%",
+      "Share of days with a value in the product (SMAP or reconstructed).",
+    ),
+    await map(
+      "uncertainty-map",
+      "Mean uncertainty of the reconstructed values",
+      c.meanUncertainty,
+      "m3/m3 (1 sigma)",
+      undefined,
+      ".3f",
+      "Mean one-sigma uncertainty of each cell's reconstructed values (m3/m3); cells SMAP always saw have none.",
+    ),
+    `</div>`,
+    await add(
+      "coverage-daily",
+      "Share of land cells with a value on each day, before (SMAP) and after (product). Drag or scroll to zoom the time axis; double-click to reset.",
+      dailySharesChart(
+        "Daily coverage of land cells",
+        c.days,
+        [
+          { name: "SMAP (before)", values: c.perDay.before },
+          { name: "product (after)", values: c.perDay.after },
+        ],
+        "share of land cells",
+      ),
+    ),
+  ];
+  if (c.perClass.length)
+    parts.push(
+      table(
+        ["land-cover class (dominant)", "cells", "before", "after"],
+        c.perClass.map((r) => [esc(r.class), String(r.pixels), pct(r.before), pct(r.after)]),
+        { caption: "Coverage per land-cover class" },
+      ),
+    );
+  const a = product.attributes;
+  parts.push(
+    `<p>Model <b>${esc(label(String(a.model ?? "?")))}</b> (<code>${esc(a.model_dir ?? "")}</code>); uncertainty: ${esc(a.uncertainty_method ?? "-")}.</p>`,
+  );
+  return parts.join("\n");
+}
+
+function metricRow(name: string, m: Metrics, extra: string[] = []): string[] {
+  return [
+    esc(name),
+    String(m.n),
+    `${fmt(m.rmse.value)} <small>[${fmt(m.rmse.ciLow)}, ${fmt(m.rmse.ciHigh)}]</small>`,
+    fmt(m.ubrmse.value),
+    fmt(m.bias.value),
+    fmt(m.r.value, 3),
+    fmt(m.mae.value),
+    ...extra,
+  ];
+}
+
+async function modelsSection(ev: EvaluationResult, add: Add): Promise<string> {
+  const parts: string[] = [];
+  const ref = ev.config.reference;
+  for (const s of ev.splits) {
+    parts.push(
+      `<h3>${esc(s.description)}</h3>`,
+      `<p>${s.samples.train} training, ${s.samples.validation} validation and ${s.samples.test} test samples; the same test rows for every model.</p>`,
+    );
+    parts.push(
+      table(
+        ["model", "N", "RMSE [95 % CI]", "ubRMSE", "bias", "R", "MAE", `${esc(label(ref))}'s RMSE reduction`, "train s"],
+        s.models.map((m) => metricRow(label(m.model), m.test, [m.model === ref ? "-" : pct(m.referenceRmseReduction), fmt(m.trainSeconds, 0)])),
+        { caption: "Test scores against the hidden SMAP values (m3/m3)" },
+      ),
+    );
+    parts.push(
+      await add(
+        `rmse-${s.split}`,
+        `Test RMSE of every model on the ${s.split} split, with its 95 % bootstrap CI.`,
+        barChart(
+          `Test RMSE, ${s.split} split`,
+          s.models.map((m) => ({ label: label(m.model), value: m.test.rmse.value, low: m.test.rmse.ciLow, high: m.test.rmse.ciHigh })),
+          "RMSE against the hidden SMAP values (m3/m3)",
+        ),
+      ),
+    );
+    if (s.ablations.length)
+      parts.push(
+        table(
+          ["with", "without the time-series features", "RMSE reduction by the ts group"],
+          s.ablations.map((a) => [esc(label(a.with)), esc(label(a.without)), pct(a.rmseReduction)]),
+          { caption: "Time-series feature ablation" },
+        ),
+      );
+    if (s.withoutTs.length)
+      parts.push(
+        table(
+          ["model without ts", "N", "RMSE [95 % CI]", "ubRMSE", "bias", "R", "MAE"],
+          s.withoutTs.map((m) => metricRow(`${label(m.model)} without ts`, m.test)),
+        ),
+      );
+  }
+  // The paper's headline figures beside ours.
+  const head = ev.splits[0];
+  const compared = head?.models.filter((m) => PAPER.compared.includes(m.model) && m.model !== ref) ?? [];
+  const meanReduction = compared.length ? compared.reduce((a, m) => a + (m.referenceRmseReduction ?? NaN), 0) / compared.length : NaN;
+  const insituRef = ev.insitu?.models.find((m) => m.model === ref);
+  parts.push(
+    table(
+      ["", PAPER.citation, "this run"],
+      [
+        [
+          "mean RMSE against in situ (m3/m3)",
+          fmt(PAPER.insituRmse, 2),
+          insituRef
+            ? `${fmt(insituRef.gap.stationMean.rmse, 3)} on gap days, ${fmt(insituRef.observed.stationMean.rmse, 3)} on observed days (${insituRef.gap.stationMean.stations} stations)`
+            : "no stations",
+        ],
+        [
+          `${esc(label(ref))}'s average RMSE reduction against ${compared.map((m) => esc(label(m.model))).join(", ") || "the other models"}`,
+          pct(PAPER.meanRmseReduction),
+          pct(meanReduction),
+        ],
+      ],
+      { caption: "The paper's headline figures beside ours (the paper: China, 9 km, 2016-2022)", numeric: false },
+    ),
+  );
+  return parts.join("\n");
+}
+
+async function densitySection(ev: EvaluationResult, inputs: ReportInputs, add: Add): Promise<string> {
+  const f = inputs.evaluation!.figures!;
+  const parts: string[] = ['<div class="grid2">'];
+  if (f.scatter)
+    parts.push(
+      await add(
+        "density-smap",
+        `${esc(label(f.scatter.model))} against the hidden SMAP values of the ${esc(f.scatter.split)} test set (${f.scatter.density.n} pixel-days); colour: pixel-days per cell (log scale); dashed: 1:1.`,
+        densityChart(`${label(f.scatter.model)} vs hidden SMAP`, f.scatter.density, "hidden SMAP", label(f.scatter.model)),
+      ),
+    );
+  if (f.insitu)
+    parts.push(
+      await add(
+        "density-insitu",
+        `${esc(label(f.insitu.model))} against in situ (${ev.config.insituValue}) on every station day (${f.insitu.density.n} station-days).`,
+        densityChart(`${label(f.insitu.model)} vs in situ`, f.insitu.density, "in situ", label(f.insitu.model)),
+      ),
+    );
+  parts.push("</div>");
+  return parts.join("\n");
+}
+
+async function stationSection(inputs: ReportInputs, add: Add): Promise<string> {
+  const f = inputs.evaluation?.figures;
+  const parts: string[] = [];
+  const insituName = inputs.evaluation?.result.config.insituValue ?? "daily";
+  for (const s of f?.stations ?? []) {
+    parts.push(
+      await add(
+        `station-${s.network}-${s.station}`.replace(/[^A-Za-z0-9_-]/g, "_"),
+        `${esc(s.network)} ${esc(s.station)} (${fmt(s.lat, 3)} N, ${fmt(s.lon, 3)} E): in situ, SMAP, and ${esc(label(s.model))} with its 90 % interval; grey: days without SMAP.`,
+        seriesChart({
+          title: `${s.network} ${s.station}`,
+          dates: f!.dates,
+          insitu: s.insitu,
+          smap: s.smap,
+          estimate: s.estimate,
+          sigma: s.sigma,
+          estimateLabel: label(s.model),
+          insituLabel: `in situ (${insituName})`,
+        }),
+      ),
+    );
+  }
+  if (!parts.length && inputs.product) {
+    // No stations: the product's series at its best- and worst-covered land cells.
+    const { product, coverage } = inputs.product;
+    const before = coverage.perPixel.before;
+    const land = [...before.keys()].filter((p) => Number.isFinite(before[p]!));
+    land.sort((a, b) => before[a]! - before[b]!);
+    for (const p of [land[0], land[Math.floor(land.length / 2)]].filter((x) => x !== undefined)) {
+      const s = await pixelSeries(product, p!);
+      const [lat, lon] = product.grid.rowColToLatLon(
+        product.window.row0 + Math.floor(p! / product.window.ncols),
+        product.window.col0 + (p! % product.window.ncols),
+      );
+      parts.push(
+        await add(
+          `pixel-${p}`,
+          `The product at the cell ${fmt(lat, 3)} N, ${fmt(lon, 3)} E (SMAP on ${pct(before[p!])} of days): SMAP, the product and its 90 % interval; grey: days without SMAP.`,
+          seriesChart({ title: `cell ${fmt(lat, 2)} N, ${fmt(lon, 2)} E`, dates: product.dates(), ...s, estimateLabel: "gap-free product" }),
+        ),
+      );
+    }
+  }
+  return parts.join("\n");
+}
+
+/** One pixel's SMAP (observed source flags), product value and uncertainty over the whole period. */
+export async function pixelSeries(product: Cube, p: number) {
+  const w = product.window;
+  const tile = { row0: Math.floor(p / w.ncols), col0: p % w.ncols, nrows: 1, ncols: 1 };
+  const [sm, unc, src] = await Promise.all(
+    ["soil_moisture", "soil_moisture_uncertainty", "soil_moisture_source"].map((v) => product.readBlock(v, 0, product.days, tile)),
+  );
+  const list = (a: ArrayLike<number>) => Array.from(a, (v) => (Number.isFinite(v) ? v : null));
+  return {
+    smap: Array.from(sm!, (v, t) => (src![t]! <= 3 && Number.isFinite(v) ? v : null)),
+    estimate: list(sm!),
+    sigma: list(unc!),
+  };
+}
+
+async function importanceSection(ev: EvaluationResult, add: Add): Promise<string> {
+  const parts: string[] = [];
+  for (const imp of ev.importance) {
+    const r = imp.result;
+    parts.push(
+      `<p>${esc(label(imp.model))}: permutation importance on ${imp.rows} test rows (RMSE ${fmt(r.baselineRmse)} before permuting); the increase of the RMSE when a feature (or a whole group) is shuffled.</p>`,
+      await add(
+        `importance-groups-${imp.model}`,
+        "Importance by feature group.",
+        barChart(
+          `${label(imp.model)}: importance by group`,
+          r.groups.map((g) => ({ label: g.name, value: g.rmseIncrease, low: g.rmseIncrease - 1.96 * g.sd, high: g.rmseIncrease + 1.96 * g.sd })),
+          "RMSE increase when shuffled (m3/m3)",
+        ),
+      ),
+      await add(
+        `importance-features-${imp.model}`,
+        "The 20 most important features (whiskers: +-1.96 sd over the repeats).",
+        barChart(
+          `${label(imp.model)}: the 20 most important features`,
+          [...r.features]
+            .sort((a, b) => b.rmseIncrease - a.rmseIncrease)
+            .slice(0, 20)
+            .map((f) => ({ label: f.name, value: f.rmseIncrease, low: f.rmseIncrease - 1.96 * f.sd, high: f.rmseIncrease + 1.96 * f.sd })),
+          "RMSE increase when shuffled (m3/m3)",
+        ),
+      ),
+    );
+  }
+  return parts.join("\n");
+}
+
+async function uncertaintySection(ev: EvaluationResult, add: Add): Promise<string> {
+  const parts: string[] = [
+    "<p>A residual model (the 90 % quantile of the absolute validation residuals by distance to the nearest retrieval and season, as one sigma) gives every estimate its uncertainty; here the share of hidden test values inside the 90 % interval (target 85-95 %).</p>",
+  ];
+  for (const s of ev.splits.slice(0, 1)) {
+    const scored = s.models.filter((m): m is ModelScore & { uncertainty: NonNullable<ModelScore["uncertainty"]> } => Boolean(m.uncertainty));
+    for (const m of scored) {
+      const rows = [...m.uncertainty.byKind, ...m.uncertainty.byDistance.filter((r) => r.group !== "all")];
+      parts.push(
+        table(
+          ["group", "N", "inside the 90 % interval", "mean sigma", "RMSE"],
+          rows.map((r) => [esc(r.group), String(r.n), pct(r.coverage90), fmt(r.meanSigma), fmt(r.rmse)]),
+          { caption: `${esc(label(m.model))}, ${esc(s.split)} split` },
+        ),
+      );
+    }
+    const featured = scored.find((m) => m.model === ev.config.reference) ?? scored[0];
+    if (featured)
+      parts.push(
+        await add(
+          `calibration-${featured.model}`,
+          "Share of hidden values inside the 90 % interval by gap kind and by distance to the nearest retrieval; green: the 85-95 % target.",
+          barChart(
+            `${label(featured.model)}: calibration of the 90 % interval`,
+            [...featured.uncertainty.byKind, ...featured.uncertainty.byDistance.filter((r) => r.group !== "all")].map((r) => ({
+              label: `${r.group} (${r.n})`,
+              value: r.coverage90,
+            })),
+            "share inside the 90 % interval",
+            { domain: [0.5, 1], band: [0.85, 0.95], format: ".1%" },
+          ),
+        ),
+      );
+  }
+  return parts.join("\n");
+}
+
+function stationTable(ev: EvaluationResult): string {
+  const i = ev.insitu!;
+  const models = i.models;
+  const byStation = new Map<string, string[]>();
+  const key = (s: { network: string; station: string }) => `${s.network}/${s.station}`;
+  for (const s of i.smap.perStation) byStation.set(key(s), [esc(s.network), esc(s.station), fmt(s.lat, 3), fmt(s.lon, 3), String(s.n), fmt(s.rmse, 3)]);
+  for (const m of models) for (const s of m.gap.perStation) byStation.get(key(s))?.push(fmt(s.rmse, 3), String(s.n));
+  return table(
+    ["network", "station", "lat", "lon", "SMAP days", "SMAP RMSE", ...models.flatMap((m) => [`${esc(label(m.model))} RMSE (gap days)`, "gap days"])],
+    [...byStation.values()],
+    { caption: `In-situ RMSE (m3/m3, ${esc(i.value)} values) per station` },
+  );
+}
+
+function problemsSection(inputs: ReportInputs): string {
+  const items: string[] = [...inputs.notes];
+  const ev = inputs.evaluation?.result;
+  if (ev) {
+    items.push(...(ev.warnings ?? []));
+    if (ev.insitu) {
+      for (const f of ev.insitu.failures) items.push(`ISMN file failed: ${typeof f === "string" ? f : JSON.stringify(f)}`);
+      for (const s of ev.insitu.implausible) items.push(`station ${s.station}: ${s.dropped} implausible values dropped (${s.file})`);
+      if (ev.insitu.outside.length) items.push(`${ev.insitu.outside.length} stations outside the cube: ${ev.insitu.outside.join(", ")}`);
+    }
+  }
+  const cube = inputs.cube;
+  if (cube) {
+    const a = cube.attributes as Record<string, unknown>;
+    const smap = a.smap_ingest as { blocks?: Record<string, { failures?: unknown[]; missingDays?: string[] }> } | undefined;
+    const failures = Object.values(smap?.blocks ?? {}).flatMap((b) => b.failures ?? []);
+    const missing = Object.values(smap?.blocks ?? {}).flatMap((b) => b.missingDays ?? []);
+    for (const f of failures) items.push(`SMAP granule failed: ${typeof f === "string" ? f : JSON.stringify(f)}`);
+    if (missing.length) items.push(`${missing.length} days without a SMAP granule: ${missing.slice(0, 20).join(", ")}${missing.length > 20 ? ", ..." : ""}`);
+    const predictors = a.predictor_ingest as Record<string, { blocks?: Record<string, { missingDays?: string[] }> }> | undefined;
+    for (const [name, p] of Object.entries(predictors ?? {})) {
+      const days = Object.values(p.blocks ?? {}).flatMap((b) => b.missingDays ?? []);
+      if (days.length) items.push(`predictor '${name}' has no file for ${days.length} days: ${days.slice(0, 10).join(", ")}${days.length > 10 ? ", ..." : ""}`);
+    }
+  }
+  const rec = inputs.product?.product.attributes.reconstruct as { clipped?: number } | undefined;
+  if (rec?.clipped) items.push(`${rec.clipped} reconstructed values were clipped to SMAP's valid range`);
+  return items.length
+    ? `<ul class="problems">${items.map((t) => `<li>${esc(t)}</li>`).join("")}</ul>`
+    : '<p class="ok">None: every granule, station file and predictor day was read.</p>';
+}
+
+function runSection(inputs: ReportInputs): string {
+  const parts: string[] = [];
+  const ev = inputs.evaluation?.result;
+  if (ev) {
+    parts.push(
+      `<p>Evaluation: smapfill ${esc(ev.run.smapfill)}${ev.run.commit ? ` (${esc(ev.run.commit.slice(0, 10))})` : ""}, Node ${esc(ev.run.node)}, ${esc(ev.run.cpu)} x ${ev.run.cores}, ${fmt(ev.run.memoryGiB, 1)} GiB, ${esc(ev.run.time)}; ${fmt(ev.seconds, 0)} s in all.</p>`,
+      table(
+        ["model", "training rows", "training s", "fit"],
+        ev.splits.flatMap((s) =>
+          s.models.map((m) => [
+            esc(`${label(m.model)} (${s.split})`),
+            String(m.trainRows),
+            fmt(m.trainSeconds, 1),
+            `<code>${esc(JSON.stringify(m.fit))}</code>`,
+          ]),
+        ),
+        { caption: "Timings" },
+      ),
+      `<details><summary>Evaluation config</summary><pre>${esc(JSON.stringify(ev.config, null, 2))}</pre></details>`,
+    );
+  }
+  if (inputs.product) {
+    const a = inputs.product.product.attributes;
+    parts.push(`<details><summary>Product attributes (model, calibration, settings)</summary><pre>${esc(JSON.stringify(a, null, 2))}</pre></details>`);
+  }
+  if (inputs.cube) parts.push(`<details><summary>Study cube provenance</summary><pre>${esc(JSON.stringify(inputs.cube.provenance, null, 2))}</pre></details>`);
+  return parts.join("\n");
+}
+
+/** Writes the report (temporary name, then rename) and returns it. */
+export async function writeReport(inputs: ReportInputs, out: string, title?: string): Promise<ReportOutcome> {
+  const r = await buildReport(inputs, title);
+  fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+  fs.writeFileSync(`${out}.tmp`, r.html);
+  fs.renameSync(`${out}.tmp`, out);
+  return r;
+}

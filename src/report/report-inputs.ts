@@ -1,0 +1,117 @@
+/**
+ * What `smapfill report` reads: run folders given on the command line, each told apart by its
+ * files: an evaluation folder (evaluation.json, figure-data.json), a product (a Zarr store with
+ * soil_moisture_source, or the reconstruct output folder holding product.zarr), or a folder
+ * holding those (the demo's output). The study cube comes from the evaluation's config or the
+ * product's source attribute, when it is still where they say.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { Cube } from "../cube/cube.js";
+import type { EvaluationResult } from "../eval/experiment.js";
+import { productCoverage, type CoverageSummary } from "../reconstruct/coverage.js";
+import { SmapfillError } from "../util/errors.js";
+import { readFigureData, type SavedFigureData } from "./figure-data.js";
+
+export interface EvaluationRun {
+  dir: string;
+  result: EvaluationResult;
+  figures?: SavedFigureData;
+}
+
+export interface ProductRun {
+  path: string;
+  product: Cube;
+  coverage: CoverageSummary;
+}
+
+export interface ReportInputs {
+  evaluation?: EvaluationRun;
+  product?: ProductRun;
+  /** The study's input cube, where it could be opened. */
+  cube?: Cube;
+  /** Problems met while reading (a cube moved away, ...), shown in the report. */
+  notes: string[];
+}
+
+const isEvaluation = (dir: string) => fs.existsSync(path.join(dir, "evaluation.json"));
+const isZarr = (dir: string) => fs.existsSync(path.join(dir, "zarr.json"));
+
+/** The run folders found at or directly under `dir`. */
+function findRuns(dir: string): { evaluations: string[]; products: string[] } {
+  const evaluations: string[] = [];
+  const products: string[] = [];
+  const visit = (d: string, depth: number) => {
+    if (isEvaluation(d)) return void evaluations.push(d);
+    if (isZarr(d)) {
+      const meta = JSON.parse(fs.readFileSync(path.join(d, "zarr.json"), "utf8")) as { attributes?: Record<string, unknown> };
+      if (meta.attributes?.model !== undefined || fs.existsSync(path.join(d, "soil_moisture_source"))) products.push(d);
+      return;
+    }
+    if (depth === 0) return;
+    for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name)))
+      if (e.isDirectory()) visit(path.join(d, e.name), depth - 1);
+  };
+  visit(dir, 2);
+  return { evaluations, products };
+}
+
+export async function loadReportInputs(dirs: string[]): Promise<ReportInputs> {
+  const evaluations: string[] = [];
+  const products: string[] = [];
+  for (const d of dirs) {
+    if (!fs.existsSync(d) || !fs.statSync(d).isDirectory())
+      throw new SmapfillError("no such run folder", {
+        file: d,
+        hint: "Give an evaluation folder (smapfill evaluate --out) or a product (smapfill reconstruct --out)",
+      });
+    const found = findRuns(path.resolve(d));
+    if (!found.evaluations.length && !found.products.length)
+      throw new SmapfillError("neither an evaluation (evaluation.json) nor a product (a Zarr store with soil_moisture_source) is in this folder", {
+        file: d,
+        hint: "Give the folder smapfill evaluate or smapfill reconstruct wrote",
+      });
+    evaluations.push(...found.evaluations);
+    products.push(...found.products);
+  }
+  if (evaluations.length > 1 || products.length > 1)
+    throw new SmapfillError(`a report shows one evaluation and one product; found ${evaluations.length} and ${products.length}`, {
+      file: [...evaluations, ...products].join(", "),
+      hint: "Give one folder of each (make one report per run)",
+    });
+  const notes: string[] = [];
+  const inputs: ReportInputs = { notes };
+  if (evaluations[0]) {
+    const dir = evaluations[0];
+    const result = JSON.parse(fs.readFileSync(path.join(dir, "evaluation.json"), "utf8")) as EvaluationResult;
+    const figures = readFigureData(dir);
+    if (!figures) notes.push(`${dir} has no figure-data.json (written by smapfill evaluate since 0.1): the density plots and station series are left out`);
+    inputs.evaluation = { dir, result, figures };
+  }
+  if (products[0]) {
+    const product = await Cube.open(products[0]);
+    if (!product.hasVariable("soil_moisture_source"))
+      throw new SmapfillError("this Zarr store is a cube, not a product (no soil_moisture_source)", {
+        file: products[0],
+        hint: "Run smapfill reconstruct on it first",
+      });
+    inputs.product = {
+      path: products[0],
+      product,
+      coverage: await productCoverage(product, await openCube(String(product.attributes.product_source_cube ?? ""), notes)),
+    };
+  }
+  const cubePath = inputs.evaluation?.result.cube.path ?? String(inputs.product?.product.attributes.product_source_cube ?? "");
+  inputs.cube = await openCube(cubePath, notes);
+  return inputs;
+}
+
+async function openCube(file: string, notes: string[]): Promise<Cube | undefined> {
+  if (!file) return undefined;
+  try {
+    return await Cube.open(file);
+  } catch (e) {
+    notes.push(`the study cube ${file} could not be opened (${(e as Error).message.split("\n")[0]}): its map and predictor coverage are left out`);
+    return undefined;
+  }
+}

@@ -1,0 +1,211 @@
+/**
+ * `smapfill serve`: a local map viewer for a product. One static page (Leaflet, with country
+ * borders from the packaged world-atlas TopoJSON) and the product's Zarr store over plain HTTP;
+ * the page reads the chunks itself with zarrita (no tile server), so what the viewer shows is
+ * exactly what the store holds. Binds to 127.0.0.1 by default and serves nothing but the page,
+ * its packaged libraries (a fixed list of files) and the files inside the product's store.
+ */
+import fs from "node:fs";
+import http from "node:http";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { AddressInfo } from "node:net";
+import { Cube } from "../cube/cube.js";
+import { SOURCE_FLAGS } from "../reconstruct/reconstruct.js";
+import { worldAtlasFile } from "../report/borders.js";
+import { seriesChart } from "../report/figure-specs.js";
+import { readFigureData } from "../report/figure-data.js";
+import { compileSpec, vegaRuntimeFile } from "../report/vega.js";
+import type { EvaluationResult } from "../eval/experiment.js";
+import { SmapfillError } from "../util/errors.js";
+
+/** A package's folder (found from its entry point: not every package exports its package.json). */
+function packageDir(name: string): string {
+  let dir = path.dirname(fileURLToPath(import.meta.resolve(name)));
+  while (!fs.existsSync(path.join(dir, "package.json")) || JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8")).name !== name) {
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error(`package ${name} not found`);
+    dir = up;
+  }
+  return dir;
+}
+
+export interface ServeOptions {
+  /** The product: a Zarr store, or the reconstruct output folder holding product.zarr. */
+  product: string;
+  /** An evaluation folder whose stations (metrics, in-situ series) the viewer shows. */
+  evaluation?: string;
+  port?: number;
+  host?: string;
+}
+
+export interface ViewerStation {
+  id: string;
+  lat: number;
+  lon: number;
+  /** Cube-local pixel index of the station's cell. */
+  pixel: number;
+  metrics: Record<string, number | string>;
+  /** Daily in-situ values on the product's days, where the evaluation saved them. */
+  insitu?: (number | null)[];
+}
+
+/** Where each packaged browser file comes from (nothing else under /vendor/ is served). */
+function vendorFiles(): Map<string, string> {
+  const pkg = packageDir;
+  const files = new Map<string, string>([
+    ["leaflet.js", path.join(pkg("leaflet"), "dist", "leaflet.js")],
+    ["leaflet.css", path.join(pkg("leaflet"), "dist", "leaflet.css")],
+    ["topojson-client.min.js", path.join(pkg("topojson-client"), "dist", "topojson-client.min.js")],
+    ["countries-50m.json", worldAtlasFile()],
+    ["vega.min.js", vegaRuntimeFile()],
+  ]);
+  // zarrita and its fetch store: ES modules served as they are, linked by the page's import map.
+  const addTree = (prefix: string, dir: string) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+      if (!e.isFile() || !e.name.endsWith(".js")) continue;
+      const full = path.join(e.parentPath ?? (e as unknown as { path: string }).path, e.name);
+      files.set(`${prefix}/${path.relative(dir, full).split(path.sep).join("/")}`, full);
+    }
+  };
+  addTree("zarrita", path.join(pkg("zarrita"), "dist", "src"));
+  addTree("zarrita-storage", path.join(pkg("@zarrita/storage"), "dist", "src"));
+  return files;
+}
+
+const TYPES: Record<string, string> = {
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".json": "application/json",
+  ".html": "text/html; charset=utf-8",
+  ".png": "image/png",
+};
+
+/** The file under `root` a URL path names, or undefined when it would leave `root` (or is not a file). */
+export function containedFile(root: string, urlPath: string): string | undefined {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(urlPath);
+  } catch {
+    return undefined;
+  }
+  if (decoded.includes("\0") || decoded.split(/[\\/]/).includes("..")) return undefined;
+  const full = path.resolve(root, `.${path.posix.normalize(`/${decoded}`)}`);
+  const realRoot = fs.realpathSync(root);
+  let real: string;
+  try {
+    real = fs.realpathSync(full);
+  } catch {
+    return undefined;
+  }
+  if (real !== realRoot && !real.startsWith(realRoot + path.sep)) return undefined;
+  return fs.statSync(real).isFile() ? real : undefined;
+}
+
+export function resolveProductStore(p: string): string {
+  const inside = path.join(p, "product.zarr");
+  const store = fs.existsSync(path.join(inside, "zarr.json")) ? inside : p;
+  if (!fs.existsSync(path.join(store, "zarr.json")))
+    throw new SmapfillError("not a product (no zarr.json here or in product.zarr under it)", {
+      file: p,
+      hint: "Give the folder smapfill reconstruct --out wrote",
+    });
+  return store;
+}
+
+/** What the page needs besides the chunks: grid geometry, dates, layers, stations, the series chart. */
+export async function viewerMeta(store: string, evaluationDir?: string) {
+  const product = await Cube.open(store);
+  if (!product.hasVariable("soil_moisture_source"))
+    throw new SmapfillError("this Zarr store is a cube, not a product (no soil_moisture_source)", {
+      file: store,
+      hint: "Run smapfill reconstruct on it first",
+    });
+  const w = product.window;
+  const g = product.grid;
+  const stations: ViewerStation[] = [];
+  if (evaluationDir) {
+    const file = path.join(evaluationDir, "evaluation.json");
+    if (!fs.existsSync(file)) throw new SmapfillError("no evaluation.json in the evaluation folder", { file: evaluationDir, variable: "--evaluation" });
+    const ev = JSON.parse(fs.readFileSync(file, "utf8")) as EvaluationResult;
+    const figures = readFigureData(evaluationDir);
+    const offset = figures ? dayOffset(figures.dates[0]!, product.start) : 0;
+    for (const s of ev.insitu?.smap.perStation ?? []) {
+      const id = `${s.network}/${s.station}`;
+      const [row, col] = g.latLonToRowCol(s.lat, s.lon) ?? [-1, -1];
+      const pixel = row >= w.row0 && row < w.row0 + w.nrows && col >= w.col0 && col < w.col0 + w.ncols ? (row - w.row0) * w.ncols + (col - w.col0) : -1;
+      if (pixel < 0) continue;
+      const metrics: Record<string, number | string> = { "SMAP RMSE": round(s.rmse), "SMAP days": s.n };
+      for (const m of ev.insitu!.models) {
+        const st = m.gap.perStation.find((x) => x.network === s.network && x.station === s.station);
+        if (st) ((metrics[`${m.model} RMSE (gap days)`] = round(st.rmse)), (metrics[`${m.model} gap days`] = st.n));
+      }
+      const saved = figures?.stations.find((x) => x.network === s.network && x.station === s.station);
+      const insitu = saved && Array.from({ length: product.days }, (_, t) => saved.insitu[t + offset] ?? null);
+      stations.push({ id, lat: s.lat, lon: s.lon, pixel, metrics, insitu });
+    }
+  }
+  return {
+    title: String(product.attributes.title ?? "smapfill product"),
+    store: "/product/",
+    dates: product.dates(),
+    window: w,
+    // Cell edges: rows are evenly spaced in EASE-2 y (not in latitude), so the page gets each edge.
+    latEdges: Array.from({ length: w.nrows + 1 }, (_, r) => g.rowLatitude(w.row0 + r - 0.5)),
+    lonEdges: Array.from({ length: w.ncols + 1 }, (_, c) => g.colLongitude(w.col0 + c - 0.5)),
+    chunkDays: product.chunks.time,
+    hasModel: product.hasVariable("soil_moisture_model"),
+    flags: Object.entries(SOURCE_FLAGS).map(([name, value]) => ({ name, value })),
+    model: String(product.attributes.model ?? ""),
+    stations,
+    seriesSpec: compileSpec(
+      seriesChart({ title: "", dates: [], smap: [], estimate: [], sigma: [], insitu: [], estimateLabel: "gap-free product", named: true, width: 480 }),
+    ),
+  };
+}
+
+const round = (v: number) => Math.round(v * 1e4) / 1e4;
+
+function dayOffset(from: string, to: string): number {
+  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86400000);
+}
+
+export async function startServer(o: ServeOptions): Promise<{ url: string; close(): Promise<void> }> {
+  const store = resolveProductStore(o.product);
+  const meta = JSON.stringify(await viewerMeta(store, o.evaluation));
+  const vendor = vendorFiles();
+  const staticDir = new URL("./static/", import.meta.url).pathname;
+  const server = http.createServer((req, res) => {
+    const send = (status: number, body: string | Buffer, type = "text/plain; charset=utf-8") => {
+      res.writeHead(status, { "content-type": type, "cache-control": "no-store", "x-content-type-options": "nosniff" });
+      res.end(body);
+    };
+    if (req.method !== "GET" && req.method !== "HEAD") return send(405, "method not allowed");
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const p = url.pathname;
+    let file: string | undefined;
+    if (p === "/" || p === "/index.html") file = path.join(staticDir, "viewer.html");
+    else if (p === "/viewer.js" || p === "/viewer.css") file = path.join(staticDir, p.slice(1));
+    else if (p === "/meta.json") return send(200, meta, TYPES[".json"]);
+    else if (p.startsWith("/vendor/")) file = vendor.get(p.slice("/vendor/".length));
+    else if (p.startsWith("/product/")) file = containedFile(store, p.slice("/product/".length));
+    if (!file) return send(404, "not found");
+    fs.readFile(file, (err, data) => (err ? send(404, "not found") : send(200, data, TYPES[path.extname(file!)] ?? "application/octet-stream")));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (e: NodeJS.ErrnoException) =>
+      reject(
+        e.code === "EADDRINUSE"
+          ? new SmapfillError(`port ${o.port} is in use`, { variable: "--port", hint: "Choose another port, or --port 0 for any free one" })
+          : e,
+      ),
+    );
+    server.listen(o.port ?? 8731, o.host ?? "127.0.0.1", resolve);
+  });
+  const a = server.address() as AddressInfo;
+  const host = a.family === "IPv6" ? `[${a.address}]` : a.address;
+  return {
+    url: `http://${host}:${a.port}/`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

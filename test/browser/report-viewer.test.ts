@@ -1,0 +1,255 @@
+/**
+ * The HTML report and the map viewer, end to end on the synthetic test world: an evaluation
+ * (boosted trees and linear interpolation, with stations) and a product (--everywhere), then
+ * `smapfill report` and `smapfill serve`, checked in real headless Chromium (Debian's, driven by
+ * playwright-core): no console error, no network request, every figure non-empty, the viewer's
+ * slider changes the map's pixels, a click draws a pixel's series, a station marker opens its
+ * metrics. Also the server's refusals (path traversal, other methods). Screenshots go to
+ * SMAPFILL_SCREENSHOTS when it is set (docs/img is made that way).
+ */
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import http from "node:http";
+import path from "node:path";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { ingestStudy } from "../../src/cube/ingest-study.js";
+import { loadStudy } from "../../src/config/study.js";
+import { writeWorld } from "../../src/synth/write-world.js";
+import { writeWorldStudy } from "../../src/synth/world-study.js";
+import { WORLD_PRESETS } from "../../src/synth/world.js";
+import { containedFile } from "../../src/serve/server.js";
+import { REPO_ROOT, tempDir } from "../helpers.js";
+
+const BIN = path.join(REPO_ROOT, "bin", "smapfill.js");
+const CHROMIUM = "/usr/bin/chromium";
+const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"];
+const SHOTS = process.env.SMAPFILL_SCREENSHOTS;
+
+function smapfill(args: string[]) {
+  const run = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8" });
+  assert.equal(run.status, 0, `smapfill ${args.join(" ")}: ${run.stderr}`);
+  return run.stdout;
+}
+
+const browserMissing = !fs.existsSync(CHROMIUM);
+if (browserMissing && process.env.CI) throw new Error(`${CHROMIUM} is missing: .ci/run installs Debian's chromium for the browser tests`);
+const skip = browserMissing ? `no ${CHROMIUM} (apt-get install chromium)` : false;
+
+let dir = "";
+let server: ChildProcess | undefined;
+let base = "";
+before(async () => {
+  dir = tempDir();
+  const config = { ...WORLD_PRESETS.test, days: 60 };
+  await writeWorld(config, path.join(dir, "w"));
+  const study = writeWorldStudy(path.join(dir, "w"), config, "../cube.zarr");
+  const cube = (await ingestStudy(loadStudy(study), { quiet: true })).output;
+  smapfill([
+    "evaluate",
+    cube,
+    "--out",
+    path.join(dir, "evaluation"),
+    "--models",
+    "xgb,linear_interp",
+    "--reference",
+    "xgb",
+    "--ablation-pairs",
+    "none",
+    "--importance",
+    "xgb",
+    "--importance-rows",
+    "500",
+    "--importance-repeats",
+    "1",
+    "--xgb-rounds",
+    "40",
+    "--max-train-samples",
+    "3000",
+    "--boot",
+    "50",
+    "--ismn",
+    path.join(dir, "w", "ismn"),
+    "--quiet",
+  ]);
+  smapfill(["train", cube, "--model", "xgb", "--out", path.join(dir, "model"), "--xgb-rounds", "40", "--max-train-samples", "3000", "--quiet"]);
+  smapfill(["reconstruct", cube, "--model", path.join(dir, "model"), "--out", path.join(dir, "product"), "--everywhere", "--format", "zarr", "--quiet"]);
+});
+after(() => server?.kill());
+
+/** Starts `smapfill serve` on a free port and returns its URL. */
+async function serve(): Promise<string> {
+  if (base) return base;
+  server = spawn(process.execPath, [BIN, "serve", path.join(dir, "product"), "--evaluation", path.join(dir, "evaluation"), "--port", "0"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let err = "";
+  server.stderr!.on("data", (d) => (err += d));
+  base = await new Promise<string>((resolve, reject) => {
+    server!.stdout!.on("data", (d: Buffer) => {
+      const m = /on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(String(d));
+      if (m) resolve(m[1]!);
+    });
+    server!.once("exit", (code) => reject(new Error(`serve exited with ${code}: ${err}`)));
+  });
+  return base;
+}
+
+function get(url: string, method = "GET"): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method }, (res) => {
+      let body = "";
+      res.on("data", (d) => (body += d));
+      res.on("end", () => resolve({ status: res.statusCode!, body }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+async function launch() {
+  const { chromium } = await import("playwright-core");
+  return chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+}
+
+test("smapfill report: one self-contained file with every section; refuses to overwrite, and names a folder that is no run", () => {
+  const out = path.join(dir, "report.html");
+  const stdout = smapfill(["report", path.join(dir, "evaluation"), path.join(dir, "product"), "--out", out]);
+  assert.match(stdout, /sections: study, coverage, models, density, stations, importance, uncertainty, station-table, problems, run/);
+  const html = fs.readFileSync(out, "utf8");
+  // Self-contained: no reference to any other file or host (outside the inline scripts' code).
+  const markup = html.replace(/<script>[\s\S]*?<\/script>/g, "");
+  assert.ok(markup.length < html.length - 400_000, "the vega runtime is inline");
+  assert.doesNotMatch(markup, /<script[^>]+src=|<link[^>]+href="(?!data:)|<img[^>]+src="(?!data:)|<image[^>]+href="(?!data:)|url\((?!data:|#)/);
+  assert.match(html, /Liu et al\. \(2025\)/);
+  assert.match(html, /0\.09/, "the paper's in-situ RMSE beside ours");
+  const again = spawnSync(process.execPath, [BIN, "report", path.join(dir, "evaluation"), "--out", out], { encoding: "utf8" });
+  assert.equal(again.status, 2);
+  assert.match(again.stderr, /exists already[\s\S]*--force/);
+  const none = spawnSync(process.execPath, [BIN, "report", path.join(dir, "w", "ismn"), "--out", path.join(dir, "x.html")], { encoding: "utf8" });
+  assert.equal(none.status, 2);
+  assert.match(none.stderr, /ismn: neither an evaluation/);
+});
+
+test("the report in Chromium: no console error, no network request, every figure drawn live and non-empty", { skip }, async () => {
+  const out = path.join(dir, "report.html");
+  if (!fs.existsSync(out)) smapfill(["report", path.join(dir, "evaluation"), path.join(dir, "product"), "--out", out]);
+  const browser = await launch();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    const errors: string[] = [];
+    const requests: string[] = [];
+    page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+    page.on("pageerror", (e) => errors.push(String(e)));
+    page.on("request", (r) => !r.url().startsWith("data:") && requests.push(r.url()));
+    await page.goto(`file://${out}`);
+    await page.waitForFunction(`[...document.querySelectorAll("div.vega")].every((d) => d.getAttribute("data-live") === "1")`, null, { timeout: 30000 });
+    assert.deepEqual(errors, []);
+    assert.deepEqual(requests, [`file://${out}`], "the report loads nothing but itself");
+    const figures = await page.$$eval("div.vega", (ds) =>
+      ds.map((d) => ({ id: d.getAttribute("data-figure"), marks: d.querySelectorAll("svg path, svg rect, svg line, svg image, svg circle").length })),
+    );
+    for (const id of [
+      "study-map",
+      "study-locator",
+      "coverage-before",
+      "coverage-after",
+      "uncertainty-map",
+      "coverage-daily",
+      "rmse-gaps",
+      "density-smap",
+      "density-insitu",
+      "calibration-xgb",
+    ])
+      assert.ok(
+        figures.some((f) => f.id === id),
+        `figure ${id} present`,
+      );
+    assert.ok(
+      figures.some((f) => f.id!.startsWith("station-")),
+      "station series present",
+    );
+    for (const f of figures) assert.ok(f.marks > 5, `figure ${f.id} has marks (${f.marks})`);
+    if (SHOTS) await page.screenshot({ path: path.join(SHOTS, "report.png"), fullPage: false });
+    else await page.screenshot({ path: path.join(dir, "report.png") });
+  } finally {
+    await browser.close();
+  }
+});
+
+test("the viewer in Chromium: the slider changes the map, a click draws a pixel's series, a station marker opens its metrics", { skip }, async () => {
+  const url = await serve();
+  const browser = await launch();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
+    const errors: string[] = [];
+    const outside: string[] = [];
+    page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+    page.on("pageerror", (e) => errors.push(String(e)));
+    page.on("request", (r) => !r.url().startsWith(url) && !r.url().startsWith("data:") && outside.push(r.url()));
+    await page.goto(url);
+    await page.waitForFunction("window.viewer?.ready === true", null, { timeout: 30000 });
+    const map = page.locator("#map");
+    const first = await map.screenshot();
+    await page.locator("#day").fill("37");
+    await page.waitForFunction("window.viewer.drawnDay === 37");
+    await page.waitForTimeout(300);
+    const second = await map.screenshot();
+    assert.ok(!first.equals(second), "another day, other pixels");
+    // A click on the middle of the product's extent: that pixel's series.
+    const box = (await page.locator(".smap-layer").boundingBox())!;
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    await page.waitForFunction("window.viewer.seriesPoints > 0", null, { timeout: 15000 });
+    assert.ok((await page.locator("#series-chart svg path").count()) > 2, "the series chart is drawn");
+    // A station marker: its popup lists the metrics, and its series (with in situ) is drawn.
+    await page.evaluate("window.viewer.seriesPoints = 0");
+    await page.locator("path.station-marker").first().click({ force: true });
+    const popup = page.locator(".leaflet-popup-content");
+    await popup.waitFor();
+    assert.match(await popup.innerText(), /SMAP RMSE[\s\S]*xgb RMSE \(gap days\)/);
+    await page.waitForFunction("window.viewer.seriesPoints > 0");
+    // The layers: the difference layer works (--everywhere), the source flags too.
+    await page.selectOption("#layer", "difference");
+    await page.waitForFunction("window.viewer.drawnLayer === 'difference'");
+    await page.selectOption("#layer", "source");
+    await page.waitForFunction("window.viewer.drawnLayer === 'source'");
+    assert.deepEqual(await page.evaluate("window.viewer.errors"), []);
+    assert.deepEqual(errors, []);
+    assert.deepEqual(outside, [], "the viewer requests nothing from other hosts");
+    await page.selectOption("#layer", "product");
+    await page.waitForFunction("window.viewer.drawnLayer === 'product'");
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: path.join(SHOTS ?? dir, "viewer.png") });
+  } finally {
+    await browser.close();
+  }
+});
+
+test("serve: 127.0.0.1 only, the product's files and nothing else (path traversal, encoded dots, symlinks out, other methods)", async () => {
+  const url = await serve();
+  assert.match(url, /^http:\/\/127\.0\.0\.1:/);
+  assert.equal((await get(`${url}product/zarr.json`)).status, 200);
+  assert.equal((await get(`${url}product/soil_moisture/zarr.json`)).status, 200);
+  assert.equal((await get(`${url}meta.json`)).status, 200);
+  for (const p of [
+    "product/../../model/model.json",
+    "product/%2e%2e/%2e%2e/model/model.json",
+    "product/..%2f..%2fmodel%2fmodel.json",
+    "product/%2e%2e%5c%2e%2e%5cmodel%5cmodel.json",
+    "vendor/../../package.json",
+    "vendor/leaflet/../../package.json",
+    "product/%00",
+    "etc/passwd",
+  ])
+    assert.equal((await get(`${url}${p}`)).status, 404, p);
+  assert.equal((await get(`${url}product/zarr.json`, "POST")).status, 405);
+  // A symlink inside the store that points out of it is not followed.
+  const store = path.join(dir, "product", "product.zarr");
+  fs.symlinkSync(path.join(dir, "model", "model.json"), path.join(store, "leak.json"));
+  try {
+    assert.equal((await get(`${url}product/leak.json`)).status, 404);
+    assert.equal(containedFile(store, "leak.json"), undefined);
+  } finally {
+    fs.unlinkSync(path.join(store, "leak.json"));
+  }
+});
