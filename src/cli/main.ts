@@ -18,6 +18,7 @@ import { predictCommand } from "./commands/predict.js";
 import { reconstructCommand } from "./commands/reconstruct.js";
 import { reportCommand } from "./commands/report.js";
 import { serveCommand } from "./commands/serve.js";
+import { statusCommand, workerCommand } from "./commands/worker.js";
 import { synthCommand } from "./commands/synth.js";
 import { trainCommand } from "./commands/train.js";
 import { wholeNumber } from "./options.js";
@@ -49,6 +50,8 @@ export function buildProgram(): Command {
     reconstructCommand,
     reportCommand,
     serveCommand,
+    workerCommand,
+    statusCommand,
     exportCommand,
     inspectCommand,
   ])

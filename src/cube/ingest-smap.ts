@@ -35,6 +35,7 @@ import { formatDay, parseDay } from "../util/dates.js";
 import { SmapfillError } from "../util/errors.js";
 import { Progress } from "../util/progress.js";
 import { Cube, type ChunkShape, type VariableSpec } from "./cube.js";
+import { acquireWriterLock } from "./lock.js";
 
 export type PassRule = "am-first" | "pm-first" | "mean";
 export const PASS_RULES: readonly PassRule[] = ["am-first", "pm-first", "mean"];
@@ -118,6 +119,15 @@ function settingsOf(o: SmapIngestOptions, window: Window) {
 }
 
 export async function ingestSmap(options: SmapIngestOptions): Promise<SmapIngestReport> {
+  const release = acquireWriterLock(options.cube, "smapfill ingest-smap", { log: options.quiet ? undefined : (m) => process.stderr.write(`${m}\n`) });
+  try {
+    return await ingestSmapLocked(options);
+  } finally {
+    release();
+  }
+}
+
+async function ingestSmapLocked(options: SmapIngestOptions): Promise<SmapIngestReport> {
   const grid = Ease2Grid.of(options.resolution);
   if (!options.bbox === !options.window) {
     throw new SmapfillError("give exactly one of bbox and window", {

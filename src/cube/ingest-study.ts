@@ -4,8 +4,9 @@
  * predictors are ingested, each resumable.
  */
 import path from "node:path";
+import { acquireWriterLock } from "./lock.js";
 import { resolveGranules, type StudyConfig } from "../config/study.js";
-import { Ease2Grid } from "../grid/ease2.js";
+import { Ease2Grid, type Window } from "../grid/ease2.js";
 import { Cube } from "./cube.js";
 import { ingestPredictors, preflightPredictors, type PredictorReport } from "./ingest-predictors.js";
 import { ingestSmap, type SmapIngestReport } from "./ingest-smap.js";
@@ -25,6 +26,21 @@ export async function ingestStudy(study: StudyConfig, options: { quiet?: boolean
   const window = region.window ?? grid.windowFromBBox(region.bbox!);
   await preflightPredictors(study, grid, window);
   const output = path.resolve(study.baseDir, study.output);
+  // One writer per cube: a second ingest into it is refused (its metadata would be lost).
+  const release = acquireWriterLock(output, `smapfill ingest ${study.configFile}`, { log: options.quiet ? undefined : (m) => process.stderr.write(`${m}\n`) });
+  try {
+    return await ingestLocked(study, output, region, options);
+  } finally {
+    release();
+  }
+}
+
+async function ingestLocked(
+  study: StudyConfig,
+  output: string,
+  region: { bbox: { south: number; north: number; west: number; east: number } } | { window: Window },
+  options: { quiet?: boolean; redo?: [string, string] },
+): Promise<StudyReport> {
   const smap = await ingestSmap({
     granules: resolveGranules(study),
     cube: output,

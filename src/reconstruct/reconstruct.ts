@@ -21,6 +21,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { createHash } from "node:crypto";
 import { Cube, type LocalWindow, type VariableSpec } from "../cube/cube.js";
+import { acquireWriterLock, checkRunLock } from "../cube/lock.js";
 import { FeatureBuilder, readDynamicBlock, readSampleArrays } from "../features/samples.js";
 import { matchSchema, rangeWarnings, type SchemaMatch } from "../features/schema.js";
 import { ResidualModel, type ResidualModelState } from "../eval/uncertainty.js";
@@ -175,8 +176,26 @@ function removeLeftovers(dir: string): number {
   return removed;
 }
 
-export async function reconstruct(o: ReconstructOptions): Promise<ReconstructReport> {
-  const started = performance.now();
+/** What a reconstruction works on: inputs, settings, the product (created or resumed), progress. */
+export interface ReconstructionPlan {
+  cube: Cube;
+  loaded: Loaded;
+  t0: number;
+  t1: number;
+  validRange: [number, number];
+  /** The product's settings, and their hash: the run's id (its lock, its jobs' ids). */
+  settings: string;
+  run: string;
+  product: Cube;
+  progress: Progress;
+  tiles: LocalWindow[];
+  done: Set<number>;
+  resumedTiles: number;
+  release: () => void;
+}
+
+/** Opens the inputs, takes the product's writer lock and creates or resumes the product. */
+export async function planReconstruction(o: ReconstructOptions): Promise<ReconstructionPlan> {
   const log = o.log ?? (() => {});
   const cube = await Cube.open(o.cube);
   const loaded = loadProductModel(o.model);
@@ -185,39 +204,137 @@ export async function reconstruct(o: ReconstructOptions): Promise<ReconstructRep
   if (t1 <= t0) throw new SmapfillError(`--end ${o.end} is before --start ${o.start}`, { variable: "--end" });
   const validRange = o.validRange ?? SMAP_VALID_RANGE;
   const settings = JSON.stringify({ cube: path.resolve(o.cube), model: loaded.fingerprint, t0, t1, everywhere: Boolean(o.everywhere), validRange });
-  const product = await openOrCreateProduct(o, cube, loaded, t0, t1, settings, log);
-  const progress = product.attributes.reconstruct as Progress;
-  const tiles = cube.tiles();
-  const done = new Set(progress.tiles_done);
-  const resumedTiles = done.size;
-  if (resumedTiles) log(`resuming: ${resumedTiles} of ${tiles.length} tiles done before`);
-  let clipped = progress.clipped;
-  const warnings = new Set<string>();
-  let match: SchemaMatch | undefined;
-  for (const [id, tile] of tiles.entries()) {
-    if (done.has(id)) {
-      o.onTile?.(done.size, tiles.length);
-      continue;
-    }
-    const r = await reconstructTile(cube, product, tile, t0, t1, t0 + (progress.from ?? 0), loaded, o, validRange, (m) => (match ??= m), warnings);
-    clipped += r.clipped;
-    done.add(id);
-    await product.setAttributes({ reconstruct: { ...progress, tiles_done: [...done].sort((a, b) => a - b), clipped } });
-    o.onTile?.(done.size, tiles.length);
+  const run = createHash("sha256").update(settings).digest("hex").slice(0, 16);
+  const release = acquireWriterLock(o.out, "smapfill reconstruct", { run, log });
+  try {
+    const product = await openOrCreateProduct(o, cube, loaded, t0, t1, settings, log);
+    const progress = product.attributes.reconstruct as Progress;
+    const tiles = cube.tiles();
+    const done = new Set(progress.tiles_done);
+    if (done.size) log(`resuming: ${done.size} of ${tiles.length} tiles done before`);
+    return { cube, loaded, t0, t1, validRange, settings, run, product, progress, tiles, done, resumedTiles: done.size, release };
+  } catch (e) {
+    release();
+    throw e;
   }
-  const counts = await countSources(product);
-  await product.addProvenance("reconstruct", { model: path.resolve(o.model), fingerprint: loaded.fingerprint, clipped });
-  return {
-    out: o.out,
-    tiles: tiles.length,
-    resumedTiles,
-    madeTiles: done.size - resumedTiles,
-    days: t1 - t0,
-    pixelDays: counts,
-    clipped,
-    warnings: [...warnings],
-    seconds: (performance.now() - started) / 1000,
-  };
+}
+
+/** Records a finished tile (the product's progress: a resumed run skips it). */
+export async function markTileDone(plan: ReconstructionPlan, id: number, clipped: number): Promise<void> {
+  plan.done.add(id);
+  plan.progress = { ...plan.progress, tiles_done: [...plan.done].sort((a, b) => a - b), clipped: plan.progress.clipped + clipped };
+  await plan.product.setAttributes({ reconstruct: plan.progress });
+}
+
+/** Counts, provenance and the run's report, once every tile is done; releases the lock. */
+export async function finishReconstruction(
+  plan: ReconstructionPlan,
+  o: ReconstructOptions,
+  warnings: Set<string>,
+  started: number,
+): Promise<ReconstructReport> {
+  try {
+    const counts = await countSources(plan.product);
+    await plan.product.addProvenance("reconstruct", { model: path.resolve(o.model), fingerprint: plan.loaded.fingerprint, clipped: plan.progress.clipped });
+    return {
+      out: o.out,
+      tiles: plan.tiles.length,
+      resumedTiles: plan.resumedTiles,
+      madeTiles: plan.done.size - plan.resumedTiles,
+      days: plan.t1 - plan.t0,
+      pixelDays: counts,
+      clipped: plan.progress.clipped,
+      warnings: [...warnings],
+      seconds: (performance.now() - started) / 1000,
+    };
+  } finally {
+    plan.release();
+  }
+}
+
+export async function reconstruct(o: ReconstructOptions): Promise<ReconstructReport> {
+  const started = performance.now();
+  const plan = await planReconstruction(o);
+  const warnings = new Set<string>();
+  try {
+    let match: SchemaMatch | undefined;
+    for (const [id, tile] of plan.tiles.entries()) {
+      if (!plan.done.has(id)) {
+        const from = plan.t0 + (plan.progress.from ?? 0);
+        const r = await reconstructTile(plan, tile, from, plan.t1, o, (m) => (match ??= m), warnings);
+        await markTileDone(plan, id, r.clipped);
+      }
+      o.onTile?.(plan.done.size, plan.tiles.length);
+    }
+  } catch (e) {
+    plan.release();
+    throw e;
+  }
+  return finishReconstruction(plan, o, warnings, started);
+}
+
+/** One job of a distributed run: the chunk-aligned days [b0, b1) of one tile. */
+export interface BlockJob {
+  tile: number;
+  b0: number;
+  b1: number;
+}
+
+/** The jobs of the tiles not done: one per tile and product chunk of days. */
+export function blockJobs(plan: ReconstructionPlan): BlockJob[] {
+  const step = plan.cube.chunks.time;
+  const jobs: BlockJob[] = [];
+  const from = plan.t0 + (plan.progress.from ?? 0);
+  for (const id of plan.tiles.keys()) {
+    if (plan.done.has(id)) continue;
+    for (let b0 = from; b0 < plan.t1;) {
+      const b1 = Math.min(plan.t1, plan.t0 + (Math.floor((b0 - plan.t0) / step) + 1) * step);
+      jobs.push({ tile: id, b0, b1 });
+      b0 = b1;
+    }
+  }
+  return jobs;
+}
+
+/**
+ * A job's work, in any process that sees the same files: the tile's days [b0, b1) written to the
+ * product (whole chunks; temporary name and rename), under the run's lock (checked, not taken).
+ * Returns the chunk files written with their sha256, so the coordinator can check them.
+ */
+export async function reconstructBlockJob(
+  o: ReconstructOptions & { run: string; job: BlockJob },
+): Promise<{ clipped: number; warnings: string[]; files: Record<string, string> }> {
+  checkRunLock(o.out, o.run);
+  const cube = await Cube.open(o.cube);
+  const loaded = cachedProductModel(o.model);
+  const product = await Cube.open(o.out);
+  const progress = product.attributes.reconstruct as Progress;
+  const settings = JSON.parse(progress.settings) as { t0: number; t1: number; validRange: [number, number]; model: string };
+  if (createHash("sha256").update(progress.settings).digest("hex").slice(0, 16) !== o.run || settings.model !== loaded.fingerprint)
+    throw new SmapfillError("holds another run's product (settings or model differ from the job's)", {
+      file: o.out,
+      hint: "The job is stale; start the run again",
+    });
+  const plan = { cube, product, loaded, t0: settings.t0, t1: settings.t1, validRange: settings.validRange };
+  const tile = cube.tiles()[o.job.tile];
+  if (!tile) throw new SmapfillError(`tile ${o.job.tile} is not in the cube`, { file: o.cube });
+  const warnings = new Set<string>();
+  const r = await reconstructTile(plan, tile, o.job.b0, o.job.b1, o, (m) => m, warnings);
+  const files: Record<string, string> = {};
+  const c = product.chunks;
+  const key = `c/${Math.floor((o.job.b0 - settings.t0) / c.time)}/${Math.floor(tile.row0 / c.y)}/${Math.floor(tile.col0 / c.x)}`;
+  for (const v of product.variables.filter((x) => x.kind === "dynamic")) {
+    const file = path.join(o.out, v.name, ...key.split("/"));
+    files[path.relative(o.out, file)] = createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+  }
+  return { clipped: r.clipped, warnings: [...warnings], files };
+}
+
+let modelCache: { dir: string; loaded: Loaded } | undefined;
+/** A worker process loads a model once for all its jobs (a changed model changes the fingerprint check). */
+function cachedProductModel(dir: string): Loaded {
+  if (modelCache?.dir !== path.resolve(dir)) modelCache = { dir: path.resolve(dir), loaded: loadProductModel(dir) };
+  return modelCache.loaded;
 }
 
 function dayIn(cube: Cube, date: string, option: string): number {
@@ -298,18 +415,15 @@ function landOf(smap: Float32Array, P: number, T: number, landMask: Float32Array
 }
 
 async function reconstructTile(
-  cube: Cube,
-  product: Cube,
+  plan: Pick<ReconstructionPlan, "cube" | "product" | "loaded" | "t0" | "t1" | "validRange">,
   tile: LocalWindow,
-  t0: number,
-  t1: number,
   from: number,
-  loaded: Loaded,
+  until: number,
   o: ReconstructOptions,
-  validRange: [number, number],
   matchOnce: (m: SchemaMatch) => SchemaMatch,
   warnings: Set<string>,
 ): Promise<{ clipped: number }> {
+  const { cube, product, loaded, t0, t1, validRange } = plan;
   const T = cube.days;
   // The whole SMAP series of the tile (the features' per-pixel statistics), statics, no dynamics yet.
   const arrays = await readSampleArrays(cube, { window: tile, coordinates: true, dynamicDays: [0, 0] });
@@ -451,7 +565,7 @@ async function reconstructTile(
   };
   // Day blocks aligned with the product's time chunks, so every write covers whole chunks (but
   // the first one of an extension, which completes the last chunk of the earlier run).
-  for (let b0 = from; b0 < t1; b0 = Math.min(t1, t0 + (Math.floor((b0 - t0) / step) + 1) * step)) {
+  for (let b0 = from; b0 < until; b0 = Math.min(t1, t0 + (Math.floor((b0 - t0) / step) + 1) * step)) {
     const block = await prepare(b0, Math.min(t1, t0 + (Math.floor((b0 - t0) / step) + 1) * step));
     unwritten.push(block);
     for (let q0 = 0; q0 < block.queue.length; q0 += batch) {

@@ -143,7 +143,7 @@ test("the report in Chromium: no console error, no network request, every figure
     page.on("pageerror", (e) => errors.push(String(e)));
     page.on("request", (r) => !r.url().startsWith("data:") && requests.push(r.url()));
     await page.goto(`file://${out}`);
-    await page.waitForFunction(`[...document.querySelectorAll("div.vega")].every((d) => d.getAttribute("data-live") === "1")`, null, { timeout: 30000 });
+    await page.waitForFunction(`[...document.querySelectorAll("div.vega")].every((d) => d.getAttribute("data-live") === "1")`, null, { timeout: 120000 });
     assert.deepEqual(errors, []);
     assert.deepEqual(requests, [`file://${out}`], "the report loads nothing but itself");
     const figures = await page.$$eval("div.vega", (ds) =>
@@ -188,7 +188,7 @@ test("the viewer in Chromium: the slider changes the map, a click draws a pixel'
     page.on("pageerror", (e) => errors.push(String(e)));
     page.on("request", (r) => !r.url().startsWith(url) && !r.url().startsWith("data:") && outside.push(r.url()));
     await page.goto(url);
-    await page.waitForFunction("window.viewer?.ready === true", null, { timeout: 30000 });
+    await page.waitForFunction("window.viewer?.ready === true", null, { timeout: 120000 });
     const map = page.locator("#map");
     const first = await map.screenshot();
     await page.locator("#day").fill("37");

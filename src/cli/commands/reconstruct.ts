@@ -8,6 +8,7 @@ import path from "node:path";
 import { Command, Option } from "commander";
 import { Cube } from "../../cube/cube.js";
 import { exportCube, exportPaths, EXPORT_FORMATS, type ExportFormat } from "../../cube/export.js";
+import { reconstructOnQueue } from "../../jobs/queue.js";
 import { productCoverage } from "../../reconstruct/coverage.js";
 import { reconstruct, SMAP_VALID_RANGE } from "../../reconstruct/reconstruct.js";
 import { renderDailyBars, renderMap } from "../../report/maps.js";
@@ -53,6 +54,10 @@ export function reconstructCommand(): Command {
     )
     .option("--everywhere", "also write the model's value for every land pixel-day (soil_moisture_model)")
     .addOption(new Option("--memory <size>", "memory budget, e.g. 4G (default: a quarter of the machine's memory)").argParser(byteSize))
+    .option(
+      "--queue <redis-url>",
+      "run distributed: enqueue one job per tile and chunk of days on this Redis (redis://HOST:PORT/DB) and wait for `smapfill worker`s",
+    )
     .addOption(quietOption())
     .action(async (cubePath: string, o) => {
       const cube = await Cube.open(cubePath);
@@ -79,7 +84,7 @@ export function reconstructCommand(): Command {
       log(`reconstructing ${cubePath} with ${o.model}: about ${(need / 2 ** 20).toFixed(0)} MiB of output`);
       let progress: Progress | undefined;
       let ticked = 0;
-      const r = await reconstruct({
+      const options = {
         cube: cubePath,
         model: o.model,
         out: store,
@@ -88,12 +93,15 @@ export function reconstructCommand(): Command {
         everywhere: Boolean(o.everywhere),
         batchRows: Math.max(1024, Math.min(65536, Math.floor(budget / 4 / 1024))),
         log,
-        onTile: (done, total) => {
-          progress ??= new Progress("reconstruct (tiles)", total, { quiet: o.quiet });
-          progress.tick(done - ticked);
-          ticked = done;
-        },
-      });
+      };
+      const tick = (label: string) => (done: number, total: number) => {
+        progress ??= new Progress(label, total, { quiet: o.quiet });
+        progress.tick(done - ticked);
+        ticked = done;
+      };
+      const r = o.queue
+        ? await reconstructOnQueue({ ...options, queue: o.queue, onJobs: tick("reconstruct (jobs)") })
+        : await reconstruct({ ...options, onTile: tick("reconstruct (tiles)") });
       progress?.finish();
       const product = await Cube.open(store);
       const extra = { product_model: String(product.attributes.model), product_model_calibration: String(product.attributes.model_calibration_metrics) };
