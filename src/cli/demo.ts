@@ -235,8 +235,17 @@ async function demoProduct(cubePath: string, truthPath: string, out: string, log
   const productDir = path.join(out, "product");
   const cube = await Cube.open(cubePath);
   if (!fs.existsSync(path.join(modelDir, "fit.json"))) {
-    log("training the product model (boosted trees, 20 000 rows)");
-    await trainProductModel(cube, { model: "xgb", out: modelDir, params: { "xgb.rounds": 500 }, maxSamples: 20000, seed: 0, log });
+    // The product's default: the ensemble of the boosted trees and TsSMNet, with spatial context.
+    log("training the product model (ensemble of boosted trees and TsSMNet, spatial context, 20 000 rows)");
+    await trainProductModel(cube, {
+      model: "ensemble",
+      out: modelDir,
+      params: { "ensemble.rounds": 500, "ensemble.max_epochs": 15 },
+      maxSamples: 20000,
+      seed: 0,
+      spatial: true,
+      log,
+    });
   }
   const store = path.join(productDir, "product.zarr");
   if (!fs.existsSync(path.join(productDir, "product.nc"))) {

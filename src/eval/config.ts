@@ -47,6 +47,8 @@ export interface EvaluationConfig {
   coordinates: boolean;
   /** How the time-series features of training rows are made (MODELS.md): in-sample (the paper) or out-of-fold. */
   tsMode?: "in-sample" | "out-of-fold";
+  /** Add the spatial context features (features/spatial.ts). */
+  spatial?: boolean;
   /** Also write each split's samples (exactly the rows used) in the interchange format. */
   writeDataset?: boolean;
   /** Models also trained without the time-series group (the ablation for every model). */

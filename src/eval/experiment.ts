@@ -16,7 +16,7 @@ import { Cube } from "../cube/cube.js";
 import { writeDataset } from "../features/dataset.js";
 import { roleCounts } from "../features/roles.js";
 import { buildSamples, FeatureBuilder, readSampleArrays, subsetSamples, type SampleTable } from "../features/samples.js";
-import { modelEntry } from "../models/registry.js";
+import { modelEntry, resolveParams } from "../models/registry.js";
 import { columnsWithout, selectColumns, type ModelName, type Regressor } from "../models/regressor.js";
 import { SmapfillError } from "../util/errors.js";
 import { runInfo } from "../util/run-info.js";
@@ -41,6 +41,8 @@ export interface ModelScore {
   referenceRmseReduction?: number;
   /** Calibration of the uncertainty (residual model fitted on the validation gaps) on the test rows. */
   uncertainty?: { byKind: CoverageRow[]; byDistance: CoverageRow[] };
+  /** RMSE on the validation rows (early stopping, weights, the uncertainty's calibration). */
+  validationRmse?: number;
 }
 
 export interface AblationScore {
@@ -152,7 +154,7 @@ export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks 
   for (const [s, split] of c.splits.entries()) {
     const kinds = new Uint8Array(arrays.smap.length);
     const roles = splitRoles(split, arrays.smap, nrows, ncols, { validation: c.validationShare, test: c.testShare }, c.seed, stationPixels, kinds);
-    const features = new FeatureBuilder(arrays, roles, { tsMode: c.tsMode ?? "out-of-fold", seed: c.seed });
+    const features = new FeatureBuilder(arrays, roles, { tsMode: c.tsMode ?? "out-of-fold", seed: c.seed, spatial: Boolean(c.spatial) });
     const d = buildSamples(arrays, roles, features);
     result.cube.features = d.names;
     result.cube.groups = d.groups;
@@ -181,17 +183,37 @@ export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks 
     let headlineEstimate: Float32Array | undefined;
     let featuredResidual: ResidualModel | undefined;
     for (const name of c.models) {
+      const filler = modelEntry(name).fill;
+      if (filler) {
+        // A cube-level gap filler: the window filled from its training values, scored on the same test rows.
+        const started = performance.now();
+        const filled = filler(arrays.smap, roles, [arrays.T, nrows, ncols], resolveParams(name, c.params));
+        const seconds = (performance.now() - started) / 1000;
+        const pred = Float32Array.from(test.index, (i) => filled.values[d.day[i]! * arrays.P + d.pixel[i]!]!);
+        if (name === featured) headlineEstimate = pred;
+        const metrics = evaluate(pred, test.y, { nBoot: c.nBoot, seed: c.seed });
+        scores.push({ model: name, test: metrics, trainSeconds: seconds, trainRows: roles.reduce((a, r) => a + (r === 0 ? 1 : 0), 0), fit: filled.info });
+        log(`  ${name}: test RMSE ${metrics.rmse.value.toFixed(5)}, R ${metrics.r.value.toFixed(3)} (${seconds.toFixed(1)} s, ${JSON.stringify(filled.info)})`);
+        continue;
+      }
       const { model, seconds } = trainOrLoad(path.join(c.out, "models", split, name), name, schema, train, validation, c, log);
       trained.set(name, model);
       const pred = model.predict(test.X, test.n);
       if (name === featured) headlineEstimate = pred;
       const metrics = evaluate(pred, test.y, { nBoot: c.nBoot, seed: c.seed });
-      const { uncertainty, residual } = calibrate(model, pred, validation, test, schema, (i) => {
+      const { uncertainty, residual, validationRmse } = calibrate(model, pred, validation, test, schema, (i) => {
         const kind = kinds[d.day[test.index[i]!]! * arrays.P + d.pixel[test.index[i]!]!]!;
         return kind ? GAP_SHAPES[kind - 1]! : split;
       });
       if (name === featured) featuredResidual = residual;
-      scores.push({ model: name, test: metrics, trainSeconds: seconds, trainRows: train.n, fit: model.info(), uncertainty });
+      scores.push({ model: name, test: metrics, trainSeconds: seconds, trainRows: train.n, fit: model.info(), uncertainty, validationRmse });
+      // Early stopping (and the uncertainty) trust the validation gaps to behave like the test
+      // gaps: say so when they do not.
+      const ci = metrics.rmse;
+      if (validationRmse < ci.ciLow * 0.9 || validationRmse > ci.ciHigh * 1.1)
+        result.warnings.push(
+          `${split} split, ${name}: validation RMSE ${validationRmse.toFixed(4)} lies outside the test RMSE's 95 % CI [${ci.ciLow.toFixed(4)}, ${ci.ciHigh.toFixed(4)}] by more than 10 %: the validation gaps do not behave like the test gaps (few large gaps, or gaps of other shapes); early stopping and the uncertainty may be off`,
+        );
       log(
         `  ${name}: test RMSE ${metrics.rmse.value.toFixed(5)}, ubRMSE ${metrics.ubrmse.value.toFixed(5)}, R ${metrics.r.value.toFixed(3)} (${seconds.toFixed(1)} s)`,
       );
@@ -239,8 +261,12 @@ function calibrate(
   test: Rows,
   schema: ReturnType<FeatureBuilder["schema"]>,
   kindOf: (i: number) => string,
-): { uncertainty: ModelScore["uncertainty"]; residual: ResidualModel } {
-  const residual = ResidualModel.fit(model.predict(validation.X, validation.n), validation.y, validation.X, validation.n, schema);
+): { uncertainty: ModelScore["uncertainty"]; residual: ResidualModel; validationRmse: number } {
+  const validationPred = model.predict(validation.X, validation.n);
+  const residual = ResidualModel.fit(validationPred, validation.y, validation.X, validation.n, schema);
+  let sq = 0;
+  for (let i = 0; i < validation.n; i++) sq += (validationPred[i]! - validation.y[i]!) ** 2;
+  const validationRmse = Math.sqrt(sq / Math.max(1, validation.n));
   const sigma = residual.sigma(test.X, test.n, schema);
   const dist = distanceBins(test.X, test.n, schema);
   const uncertainty = {
@@ -257,7 +283,7 @@ function calibrate(
       Array.from(dist, (b) => DISTANCE_LABELS[b]!),
     ).sort((a, b) => (a.group === "all" ? -1 : b.group === "all" ? 1 : DISTANCE_LABELS.indexOf(a.group as never) - DISTANCE_LABELS.indexOf(b.group as never))),
   };
-  return { uncertainty, residual };
+  return { uncertainty, residual, validationRmse };
 }
 
 /** Dynamic predictors missing on more than 40 % of the pixel-days the cube observed (clouds alone hide LST on a quarter or so). */

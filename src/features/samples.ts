@@ -19,6 +19,7 @@ import { SmapfillError } from "../util/errors.js";
 import type { Roles } from "./roles.js";
 import { FEATURE_SCHEMA_VERSION, tsFeatureUnits, type FeatureSchema, type TsMode } from "./schema.js";
 import { contextFeatures, pixelFeatures, CONTEXT_FEATURE_NAMES, PIXEL_FEATURE_NAMES } from "./timeseries.js";
+import { drawHole, holeRadii, neighbourClimatology, spatialFeatures, spatialFeatureUnits, SPATIAL_FEATURE_NAMES, type SpatialSource } from "./spatial.js";
 
 /** Per-pixel statistics proportional to the number of retrievals (scaled for out-of-fold rows). */
 const EXTENSIVE = ["ts_n_valid", "ts_frac_valid", "ts_count_above_mean", "ts_sum_abs_change", "ts_sum_sq"] as const;
@@ -145,6 +146,12 @@ export interface FeatureOptions {
   /** Out-of-fold: the gaps to imitate: the held-out rows' (roles 1, 2; evaluation) or SMAP's own missing days (a product). */
   gaps?: "held-out" | "missing";
   seed?: number;
+  /**
+   * Spatial context features (spatial.ts), group "spatial": true computes them from this
+   * window's training values; a SpatialSource gives a larger grid around the window (a
+   * reconstruction tile's halo, so tile edges see their neighbours).
+   */
+  spatial?: boolean | SpatialSource;
 }
 
 /**
@@ -170,6 +177,8 @@ export class FeatureBuilder {
   private readonly seed: number;
   /** The climatology window sums per pixel, kept between calls (and shared by withDynamic copies). */
   private readonly climatology = new Map<number, { wsum: Float64Array; wcnt: Float64Array }>();
+  /** Spatial context: the values it sees, their neighbours' climatology, the holes of training rows. */
+  private readonly spatial: { src: SpatialSource; climatology: Float32Array; holes: Int32Array } | undefined;
 
   constructor(
     private readonly a: SampleArrays,
@@ -212,9 +221,27 @@ export class FeatureBuilder {
       }
       this.gapLengths = gapLengths(roles, a.smap, P, T, o.gaps ?? "held-out");
     }
+    if (o.spatial) {
+      const src: SpatialSource =
+        o.spatial === true
+          ? { values: Float32Array.from(a.smap, (v, k) => (roles[k] === 0 ? v : NaN)), nrows: a.nrows, ncols: a.ncols, T, rowOffset: 0, colOffset: 0 }
+          : o.spatial;
+      if (src.T !== T) throw new Error(`FeatureBuilder: spatial source of ${src.T} days for ${T}`);
+      const climatology = neighbourClimatology(src.values, src.nrows * src.ncols, T);
+      let holes: Int32Array = new Int32Array(0);
+      if (this.tsMode === "out-of-fold") {
+        if (o.spatial !== true) throw new Error("FeatureBuilder: out-of-fold spatial features come from the window itself");
+        const seen = new Uint8Array(P);
+        for (let k = 0; k < P * T; k++) if (!Number.isNaN(a.smap[k]!)) seen[k % P] = 1;
+        const held = (o.gaps ?? "held-out") === "held-out";
+        holes = holeRadii(src.values, a.nrows, a.ncols, T, (k) => (held ? roles[k]! >= 1 : roles[k] === -1 && seen[k % P] === 1));
+      }
+      this.spatial = { src, climatology, holes };
+    }
+    const spatialNames = this.spatial ? SPATIAL_FEATURE_NAMES : [];
     this.dynamicNames = [...a.dynamic.keys()];
     this.staticNames = [...a.static.keys()];
-    this.names = [...this.dynamicNames, ...this.staticNames, "doy_sin", "doy_cos", ...PIXEL_FEATURE_NAMES, ...CONTEXT_FEATURE_NAMES];
+    this.names = [...this.dynamicNames, ...this.staticNames, "doy_sin", "doy_cos", ...PIXEL_FEATURE_NAMES, ...CONTEXT_FEATURE_NAMES, ...spatialNames];
     this.groups = [
       ...this.dynamicNames.map(() => "dynamic"),
       ...this.staticNames.map(() => "static"),
@@ -222,6 +249,7 @@ export class FeatureBuilder {
       "calendar",
       ...PIXEL_FEATURE_NAMES.map(() => "ts"),
       ...CONTEXT_FEATURE_NAMES.map(() => "ts"),
+      ...spatialNames.map(() => "spatial"),
     ];
     const predictorUnits = (n: string) => a.units.get(n) ?? "";
     this.units = [
@@ -230,6 +258,7 @@ export class FeatureBuilder {
       "1",
       "1",
       ...[...PIXEL_FEATURE_NAMES, ...CONTEXT_FEATURE_NAMES].map(tsFeatureUnits),
+      ...spatialNames.map(spatialFeatureUnits),
     ];
   }
 
@@ -306,6 +335,8 @@ export class FeatureBuilder {
     const N = pixel.length;
     const F = this.names.length;
     const context = this.context(pixel, day);
+    const spatial = this.spatialOf(pixel, day);
+    const nSp = SPATIAL_FEATURE_NAMES.length;
     const X = new Float32Array(N * F);
     const dyn = this.dynamicNames.map((n) => this.a.dynamic.get(n)!);
     const sta = this.staticNames.map((n) => this.a.static.get(n)!);
@@ -328,8 +359,31 @@ export class FeatureBuilder {
       const stats = this.foldStatistics.length && this.roles[t * P + p] === 0 ? this.foldStatistics[this.foldOf(t)]! : this.pixelStatistics;
       for (let f = 0; f < nPix; f++) X[row + j++] = stats[p * nPix + f]!;
       for (let c = 0; c < 5; c++) X[row + j++] = context[i * 5 + c]!;
+      if (spatial) for (let f = 0; f < nSp; f++) X[row + j++] = spatial[i * nSp + f]!;
     }
     return X;
+  }
+
+  /** Out-of-fold: the hole radius of a training row (its neighbours closer than this are ignored); else 1 (only the pixel itself). */
+  holeOf(p: number, t: number): number {
+    const k = t * this.a.P + p;
+    return this.spatial && this.tsMode === "out-of-fold" && this.roles[k] === 0 ? drawHole(this.spatial.holes, this.seed, k) : 1;
+  }
+
+  /** The spatial features of the pixel-days (a training row out-of-fold with its drawn hole). */
+  private spatialOf(pixel: Int32Array, day: Int32Array): Float64Array | undefined {
+    const sp = this.spatial;
+    if (!sp) return undefined;
+    const { ncols } = this.a;
+    const hole = Int32Array.from(pixel, (p, i) => this.holeOf(p, day[i]!));
+    return spatialFeatures(
+      sp.src,
+      sp.climatology,
+      Int32Array.from(pixel, (p) => Math.floor(p / ncols)),
+      Int32Array.from(pixel, (p) => p % ncols),
+      day,
+      hole,
+    );
   }
 }
 

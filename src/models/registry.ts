@@ -10,6 +10,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { SmapfillError } from "../util/errors.js";
 import { LinearInterpolation } from "./baselines.js";
+import { dctPlsWindowed } from "./dctpls.js";
+import { EnsembleRegressor } from "./ensemble-regressor.js";
 import { ForestRegressor } from "./forest-regressor.js";
 import { GbtRegressor } from "./gbt-regressor.js";
 import { NeuralRegressor } from "./neural-regressor.js";
@@ -47,6 +49,11 @@ export interface ModelEntry {
   create(featureNames: string[], groups: string[], params: ParamValues, common: CommonOptions): Regressor;
   /** A model saved by `save`, given its folder and its model.json. */
   load(dir: string, spec: Record<string, unknown>): Regressor;
+  /**
+   * A cube-level gap filler (no rows, no training): fills a window [T, nrows, ncols] from its
+   * training values (roles 0); evaluate scores it on the same test rows as the models.
+   */
+  fill?(smap: Float32Array, roles: Int8Array, dims: [number, number, number], params: ParamValues): { values: Float32Array; info: Record<string, unknown> };
 }
 
 const registry = new Map<ModelName, ModelEntry>();
@@ -270,4 +277,49 @@ registerModel({
   params: { max_gap: { default: 30, min: 1, max: 10000, integer: true, doc: "Longest distance (days) to a retrieval used for interpolation" } },
   create: (names, groups, p) => new LinearInterpolation(names, groups, p.max_gap!),
   load: (_dir, spec) => LinearInterpolation.load(spec),
+});
+
+registerModel({
+  name: "ensemble",
+  label: "Ensemble (GBT + TsSMNet)",
+  description: "The boosted trees and TsSMNet trained on the same rows, averaged with weights chosen on the validation gaps (ours)",
+  params: {
+    rounds: { default: 2000, min: 1, max: 1e6, integer: true, doc: "The boosted trees' cap on rounds" },
+    max_epochs: NETWORK_PARAMS.max_epochs!,
+  },
+  create: (names, groups, p, c) =>
+    new EnsembleRegressor(names, groups, [
+      modelEntry("xgb").create(names, groups, { ...resolveParams("xgb"), rounds: p.rounds! }, c),
+      modelEntry("tssmnet").create(names, groups, { ...resolveParams("tssmnet"), max_epochs: p.max_epochs! }, c),
+    ]),
+  load: (dir, spec) =>
+    EnsembleRegressor.restore(
+      spec,
+      (spec.members as string[]).map((m) => loadRegressor(path.join(dir, "members", m))),
+    ),
+});
+
+const notOnRows = (name: string) => (): never => {
+  throw new SmapfillError(`${name} fills a whole cube window and is not trained on rows`, {
+    variable: "--model",
+    hint: "Use it in smapfill evaluate (--models ...,dctpls); train a product model with another",
+  });
+};
+
+registerModel({
+  name: "dctpls",
+  label: "DCT-PLS",
+  description:
+    "Garcia's penalised least squares with the DCT over (t, y, x), robust, smoothing by GCV: ESA CCI SM GAPFILLED's method (a baseline; no learning)",
+  params: {
+    time_weight: { default: 1, min: 0, max: 1e6, doc: "Sampling weight of the time axis in the smoothness penalty (1: a day counts as much as a cell)" },
+    robust: { default: 1, min: 0, max: 1, integer: true, doc: "1: three rounds of bisquare robust weights; 0: none" },
+  },
+  create: notOnRows("dctpls"),
+  load: notOnRows("dctpls"),
+  fill: (smap, roles, dims, p) => {
+    const training = Float32Array.from(smap, (v, k) => (roles[k] === 0 ? v : NaN));
+    const r = dctPlsWindowed(training, dims, { timeWeight: p.time_weight!, robust: p.robust === 1 });
+    return { values: r.values, info: { s: r.s, iterations: r.iterations } };
+  },
 });

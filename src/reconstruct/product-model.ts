@@ -37,6 +37,8 @@ export interface ProductModelOptions {
   coordinates?: boolean;
   /** Time-series features of the training rows (default out-of-fold, imitating SMAP's own gaps). */
   tsMode?: "in-sample" | "out-of-fold";
+  /** Add the spatial context features (reconstruction then reads a halo around each tile). */
+  spatial?: boolean;
   log?: (message: string) => void;
 }
 
@@ -84,7 +86,7 @@ export async function trainProductModel(cube: Cube, o: ProductModelOptions): Pro
     throw new SmapfillError(`has only ${observed} SMAP values`, { file: cube.path, variable: "soil_moisture", hint: "Train on a larger region or period" });
   // Roles: 0 train, 1 validation (early stopping), 2 calibration (uncertainty, held-out metrics).
   const roles = mixedGaps(arrays.smap, nrows, ncols, { validation: o.validationShare ?? 0.1, test: o.calibrationShare ?? 0.1 }, seed);
-  const features = new FeatureBuilder(arrays, roles, { tsMode: o.tsMode ?? "out-of-fold", gaps: "missing", seed });
+  const features = new FeatureBuilder(arrays, roles, { tsMode: o.tsMode ?? "out-of-fold", gaps: "missing", seed, spatial: Boolean(o.spatial) });
   const samples = buildSamples(arrays, roles, features);
   const schema = features.schema();
   const pick = (role: number) => Int32Array.from(Array.from(samples.split).flatMap((s, i) => (s === role ? [i] : [])));

@@ -23,6 +23,7 @@ import { createHash } from "node:crypto";
 import { Cube, type LocalWindow, type VariableSpec } from "../cube/cube.js";
 import { acquireWriterLock, checkRunLock } from "../cube/lock.js";
 import { FeatureBuilder, readDynamicBlock, readSampleArrays } from "../features/samples.js";
+import { SPATIAL_HALO, type SpatialSource } from "../features/spatial.js";
 import { matchSchema, rangeWarnings, type SchemaMatch } from "../features/schema.js";
 import { ResidualModel, type ResidualModelState } from "../eval/uncertainty.js";
 import { loadModel } from "../models/model-store.js";
@@ -406,6 +407,21 @@ async function openOrCreateProduct(
   });
 }
 
+/** Every valid SMAP value of the tile and SPATIAL_HALO cells around it (within the cube). */
+async function haloSource(cube: Cube, tile: LocalWindow): Promise<SpatialSource> {
+  const w = cube.window;
+  const row0 = Math.max(0, tile.row0 - SPATIAL_HALO);
+  const col0 = Math.max(0, tile.col0 - SPATIAL_HALO);
+  const halo = {
+    row0,
+    col0,
+    nrows: Math.min(w.nrows, tile.row0 + tile.nrows + SPATIAL_HALO) - row0,
+    ncols: Math.min(w.ncols, tile.col0 + tile.ncols + SPATIAL_HALO) - col0,
+  };
+  const values = await cube.readBlock("soil_moisture", 0, cube.days, halo);
+  return { values, nrows: halo.nrows, ncols: halo.ncols, T: cube.days, rowOffset: tile.row0 - row0, colOffset: tile.col0 - col0 };
+}
+
 /** The cells of a tile that count as land. */
 function landOf(smap: Float32Array, P: number, T: number, landMask: Float32Array | undefined): Uint8Array {
   const land = new Uint8Array(P);
@@ -429,7 +445,10 @@ async function reconstructTile(
   const arrays = await readSampleArrays(cube, { window: tile, coordinates: true, dynamicDays: [0, 0] });
   const P = arrays.P;
   const roles = Int8Array.from(arrays.smap, (v) => (Number.isNaN(v) ? -1 : 0));
-  const base = new FeatureBuilder(arrays, roles);
+  // Spatial context reaches SPATIAL_HALO cells beyond the tile: read them, so a tile's edge
+  // sees the neighbours an evaluation over the whole cube saw.
+  const spatial = loaded.schema.groups.includes("spatial") ? await haloSource(cube, tile) : undefined;
+  const base = new FeatureBuilder(arrays, roles, spatial ? { spatial } : {});
   // Rows to fill are built alike in both ts modes (only training rows differ): take the model's.
   const mode = loaded.schema.ts_mode === "none" ? "in-sample" : loaded.schema.ts_mode;
   const match = matchOnce(matchSchema(loaded.schema, { ...base.schema(), ts_mode: mode }, { model: o.model, data: cube.path }));

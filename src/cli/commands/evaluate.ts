@@ -65,6 +65,7 @@ export const evaluateOptions = (): [Key, Option][] => [
       .argParser(choice(["in-sample", "out-of-fold"] as const))
       .default("out-of-fold"),
   ],
+  ["spatial", new Option("--spatial", "add the spatial context features (group spatial: SMAP around each pixel the same day; ours, not the paper's)")],
   ["ablationModels", new Option("--ablation <list>", "models also trained without the time-series group, or none").argParser(modelsOrNone).default([])],
   ["writeDataset", new Option("--write-dataset", "also write each split's samples (X.npy, y.npy, split.npy, features.json) under OUT/datasets/")],
   ["seed", seedOption()],

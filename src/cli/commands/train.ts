@@ -12,7 +12,10 @@ import { part, readDataset } from "../../features/dataset.js";
 import { featureRanges } from "../../features/schema.js";
 import { evaluate, type Metrics } from "../../eval/metrics.js";
 import { saveModel } from "../../models/model-store.js";
-import { createRegressor, modelNames } from "../../models/registry.js";
+import { createRegressor, modelEntry, modelNames } from "../../models/registry.js";
+
+/** Models trained on rows (cube-level gap fillers such as DCT-PLS are not). */
+const trainable = () => modelNames().filter((m) => !modelEntry(m).fill);
 import { SmapfillError } from "../../util/errors.js";
 import { runInfo } from "../../util/run-info.js";
 import { choice, collectParams, modelParamOptions, quietOption, seedOption, share, wholeNumber } from "../options.js";
@@ -23,7 +26,7 @@ export function trainCommand(): Command {
     .description(
       "train a model on a dataset folder (split 0 trains, 1 validates, 2 tests), or a product model on a cube's observed pixel-days (validation and calibration gaps held out)",
     )
-    .addOption(new Option("--model <name>", `one of ${modelNames().join(", ")}`).argParser(choice(modelNames())).makeOptionMandatory())
+    .addOption(new Option("--model <name>", `one of ${trainable().join(", ")}`).argParser(choice(trainable())).makeOptionMandatory())
     .requiredOption("--out <dir>", "the new folder for the model, its schema and metrics");
   for (const o of modelParamOptions()) command.addOption(o);
   return command
@@ -31,6 +34,7 @@ export function trainCommand(): Command {
     .addOption(new Option("--validation-share <x>", "cube: share of observed pixel-days hidden as gaps for early stopping").argParser(share).default(0.1))
     .addOption(new Option("--calibration-share <x>", "cube: share hidden as gaps to calibrate the uncertainty").argParser(share).default(0.1))
     .option("--no-coordinates", "cube: do not add cell latitude/longitude as static predictors")
+    .option("--spatial", "cube: add the spatial context features (SMAP around each pixel the same day)")
     .addOption(
       new Option("--ts-mode <mode>", "cube: time-series features of training rows: out-of-fold (MODELS.md) or in-sample (the paper)")
         .argParser(choice(["in-sample", "out-of-fold"] as const))
@@ -51,6 +55,7 @@ export function trainCommand(): Command {
           calibrationShare: o.calibrationShare,
           coordinates: o.coordinates,
           tsMode: o.tsMode,
+          spatial: Boolean(o.spatial),
           ...(log ? { log } : {}),
         });
         const all = r.coverage.find((c) => c.group === "all")!;
