@@ -47,6 +47,8 @@ export interface EvaluationConfig {
   coordinates: boolean;
   /** How the time-series features of training rows are made (MODELS.md): in-sample (the paper) or out-of-fold. */
   tsMode?: "in-sample" | "out-of-fold";
+  /** The models' training seed (default: seed); the split, the rows and the features follow seed. */
+  trainSeed?: number;
   /** Add the spatial context features (features/spatial.ts). */
   spatial?: boolean;
   /** Also write each split's samples (exactly the rows used) in the interchange format. */

@@ -17,6 +17,7 @@ import { writeDataset } from "../features/dataset.js";
 import { roleCounts } from "../features/roles.js";
 import { buildSamples, FeatureBuilder, readSampleArrays, subsetSamples, type SampleTable } from "../features/samples.js";
 import { modelEntry, resolveParams } from "../models/registry.js";
+import { Rng } from "../util/random.js";
 import { columnsWithout, selectColumns, type ModelName, type Regressor } from "../models/regressor.js";
 import { SmapfillError } from "../util/errors.js";
 import { runInfo } from "../util/run-info.js";
@@ -50,6 +51,8 @@ export interface AblationScore {
   without: ModelName;
   /** (RMSE without - RMSE with) / RMSE without: what the left-out group brings. */
   rmseReduction: number;
+  /** RMSE with - RMSE without on the same test rows, with a paired bootstrap 95 % CI. */
+  rmseDifference?: { value: number; ciLow: number; ciHigh: number };
 }
 
 export interface SplitResult {
@@ -182,6 +185,7 @@ export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks 
     const scores: ModelScore[] = [];
     let headlineEstimate: Float32Array | undefined;
     let featuredResidual: ResidualModel | undefined;
+    const predictions = new Map<ModelName, Float32Array>();
     for (const name of c.models) {
       const filler = modelEntry(name).fill;
       if (filler) {
@@ -191,6 +195,7 @@ export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks 
         const seconds = (performance.now() - started) / 1000;
         const pred = Float32Array.from(test.index, (i) => filled.values[d.day[i]! * arrays.P + d.pixel[i]!]!);
         if (name === featured) headlineEstimate = pred;
+        predictions.set(name, pred);
         const metrics = evaluate(pred, test.y, { nBoot: c.nBoot, seed: c.seed });
         scores.push({ model: name, test: metrics, trainSeconds: seconds, trainRows: roles.reduce((a, r) => a + (r === 0 ? 1 : 0), 0), fit: filled.info });
         log(`  ${name}: test RMSE ${metrics.rmse.value.toFixed(5)}, R ${metrics.r.value.toFixed(3)} (${seconds.toFixed(1)} s, ${JSON.stringify(filled.info)})`);
@@ -199,6 +204,7 @@ export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks 
       const { model, seconds } = trainOrLoad(path.join(c.out, "models", split, name), name, schema, train, validation, c, log);
       trained.set(name, model);
       const pred = model.predict(test.X, test.n);
+      predictions.set(name, pred);
       if (name === featured) headlineEstimate = pred;
       const metrics = evaluate(pred, test.y, { nBoot: c.nBoot, seed: c.seed });
       const { uncertainty, residual, validationRmse } = calibrate(model, pred, validation, test, schema, (i) => {
@@ -218,7 +224,7 @@ export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks 
         `  ${name}: test RMSE ${metrics.rmse.value.toFixed(5)}, ubRMSE ${metrics.ubrmse.value.toFixed(5)}, R ${metrics.r.value.toFixed(3)} (${seconds.toFixed(1)} s)`,
       );
     }
-    result.splits.push(scoreSplit(c, split, roles, { train, validation, test }, scores));
+    result.splits.push(scoreSplit(c, split, roles, { train, validation, test }, scores, predictions));
     // Models that already leave the ts group out (TsSMNet-noTS) are their own ablation.
     for (const name of (c.ablationModels ?? []).filter((m) => !modelEntry(m).drops?.includes("ts")))
       result.splits.at(-1)!.withoutTs.push(withoutTs(c, split, name, d, schema, { train, validation, test }, scores, log));
@@ -310,13 +316,17 @@ function scoreSplit(
   roles: Int8Array,
   rows: { train: Rows; validation: Rows; test: Rows },
   scores: ModelScore[],
+  predictions: Map<ModelName, Float32Array> = new Map(),
 ): SplitResult {
   const rmse = (name: ModelName) => scores.find((m) => m.model === name)?.test.rmse.value;
   const ref = rmse(c.reference);
   if (ref !== undefined) for (const m of scores) m.referenceRmseReduction = (m.test.rmse.value - ref) / m.test.rmse.value;
   const ablations = c.ablationPairs.flatMap(([withGroup, without]) => {
     const [a, b] = [rmse(withGroup), rmse(without)];
-    return a === undefined || b === undefined ? [] : [{ with: withGroup, without, rmseReduction: (b - a) / b }];
+    if (a === undefined || b === undefined) return [];
+    const [pa, pb] = [predictions.get(withGroup), predictions.get(without)];
+    const rmseDifference = pa && pb ? pairedRmseDifference(pa, pb, rows.test.y, c.nBoot, c.seed) : undefined;
+    return [{ with: withGroup, without, rmseReduction: (b - a) / b, ...(rmseDifference ? { rmseDifference } : {}) }];
   });
   return {
     split,
@@ -328,6 +338,37 @@ function scoreSplit(
     ablations,
     withoutTs: [],
   };
+}
+
+/**
+ * RMSE(a) - RMSE(b) on the same rows and its 95 % CI from a paired bootstrap (the same resampled
+ * rows for both): whether one model is better than another by more than chance.
+ */
+export function pairedRmseDifference(
+  a: Float32Array,
+  b: Float32Array,
+  y: Float32Array,
+  nBoot: number,
+  seed: number,
+): { value: number; ciLow: number; ciHigh: number } {
+  const n = y.length;
+  const ea = Float64Array.from(y, (v, i) => (a[i]! - v) ** 2);
+  const eb = Float64Array.from(y, (v, i) => (b[i]! - v) ** 2);
+  const diff = (pick: (i: number) => number) => {
+    let sa = 0;
+    let sb = 0;
+    for (let i = 0; i < n; i++) {
+      const k = pick(i);
+      sa += ea[k]!;
+      sb += eb[k]!;
+    }
+    return Math.sqrt(sa / n) - Math.sqrt(sb / n);
+  };
+  const value = diff((i) => i);
+  if (nBoot < 2) return { value, ciLow: NaN, ciHigh: NaN };
+  const rng = new Rng(seed + 7919);
+  const boots = Array.from({ length: nBoot }, () => diff(() => rng.int(n))).sort((x, y) => x - y);
+  return { value, ciLow: boots[Math.floor(0.025 * (nBoot - 1))]!, ciHigh: boots[Math.ceil(0.975 * (nBoot - 1))]! };
 }
 
 /** The ablation for any model: trained again on the same rows without the ts columns. */

@@ -50,7 +50,7 @@ export function trainOrLoad(
   schema: FeatureSchema,
   train: { X: Float32Array; y: Float32Array; n: number },
   validation: { X: Float32Array; y: Float32Array; n: number },
-  c: { params: Record<string, number>; seed: number },
+  c: { params: Record<string, number>; seed: number; trainSeed?: number },
   log: (m: string) => void,
 ): { model: Regressor; seconds: number } {
   if (isSavedModel(dir)) {
@@ -59,7 +59,9 @@ export function trainOrLoad(
     matchSchema(saved.schema, schema, { model: dir, data: "this evaluation's features" });
     return { model: saved.model, seconds: saved.record.seconds as number };
   }
-  const model = createRegressor(name, schema.names, schema.groups, c.params, { seed: c.seed });
+  // The training seed (initial weights, row and column draws) apart from the split's seed, so
+  // several trainings can share one split.
+  const model = createRegressor(name, schema.names, schema.groups, c.params, { seed: c.trainSeed ?? c.seed });
   const started = performance.now();
   model.fit(train, { validation, onProgress: (m) => log(`    ${m}`) });
   const seconds = (performance.now() - started) / 1000;

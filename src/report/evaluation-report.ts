@@ -92,7 +92,11 @@ export function renderMarkdown(r: EvaluationResult): string {
     );
     for (const a of s.ablations)
       lines.push(
-        `${modelLabel(a.with)} against ${modelLabel(a.without)} (what the left-out group brings): ${a.rmseReduction >= 0 ? "RMSE lower by" : "RMSE higher by"} ${pct(Math.abs(a.rmseReduction))}.`,
+        `${modelLabel(a.with)} against ${modelLabel(a.without)} (what the left-out group brings): ${a.rmseReduction >= 0 ? "RMSE lower by" : "RMSE higher by"} ${pct(Math.abs(a.rmseReduction))}${
+          a.rmseDifference
+            ? `; RMSE difference ${fmt(a.rmseDifference.value)} m3/m3, paired bootstrap 95 % CI [${fmt(a.rmseDifference.ciLow)}, ${fmt(a.rmseDifference.ciHigh)}]${a.rmseDifference.ciHigh < 0 ? " (better beyond chance)" : a.rmseDifference.ciLow > 0 ? " (worse beyond chance)" : " (within chance)"}`
+            : ""
+        }.`,
         "",
       );
     if (s.withoutTs.length) {

@@ -258,8 +258,13 @@ async function modelsSection(ev: EvaluationResult, add: Add): Promise<string> {
     if (s.ablations.length)
       parts.push(
         table(
-          ["with", "without the time-series features", "RMSE reduction by the ts group"],
-          s.ablations.map((a) => [esc(label(a.with)), esc(label(a.without)), pct(a.rmseReduction)]),
+          ["with", "without", "RMSE reduction by the left-out group", "RMSE difference [paired bootstrap 95 % CI]"],
+          s.ablations.map((a) => [
+            esc(label(a.with)),
+            esc(label(a.without)),
+            pct(a.rmseReduction),
+            a.rmseDifference ? `${fmt(a.rmseDifference.value)} <small>[${fmt(a.rmseDifference.ciLow)}, ${fmt(a.rmseDifference.ciHigh)}]</small>` : "-",
+          ]),
           { caption: "Time-series feature ablation" },
         ),
       );

@@ -17,6 +17,9 @@ import { seriesChart } from "../report/figure-specs.js";
 import { readFigureData } from "../report/figure-data.js";
 import { compileSpec, vegaRuntimeFile } from "../report/vega.js";
 import type { EvaluationResult } from "../eval/experiment.js";
+import { collocate } from "../eval/collocate.js";
+import { pointMetrics } from "../eval/metrics.js";
+import { readIsmn, selectSeries } from "../io/ismn.js";
 import { SmapfillError } from "../util/errors.js";
 
 /** A package's folder (found from its entry point: not every package exports its package.json). */
@@ -35,6 +38,8 @@ export interface ServeOptions {
   product: string;
   /** An evaluation folder whose stations (metrics, in-situ series) the viewer shows. */
   evaluation?: string;
+  /** Or an ISMN download: its stations in the product's window, scored against the product here. */
+  ismn?: string;
   port?: number;
   host?: string;
 }
@@ -114,7 +119,7 @@ export function resolveProductStore(p: string): string {
 }
 
 /** What the page needs besides the chunks: grid geometry, dates, layers, stations, the series chart. */
-export async function viewerMeta(store: string, evaluationDir?: string) {
+export async function viewerMeta(store: string, evaluationDir?: string, ismn?: string) {
   const product = await Cube.open(store);
   if (!product.hasVariable("soil_moisture_source"))
     throw new SmapfillError("this Zarr store is a cube, not a product (no soil_moisture_source)", {
@@ -145,6 +150,7 @@ export async function viewerMeta(store: string, evaluationDir?: string) {
       stations.push({ id, lat: s.lat, lon: s.lon, pixel, metrics, insitu });
     }
   }
+  if (ismn && !evaluationDir) stations.push(...(await ismnStations(product, ismn)));
   return {
     title: String(product.attributes.title ?? "smapfill product"),
     store: "/product/",
@@ -166,13 +172,46 @@ export async function viewerMeta(store: string, evaluationDir?: string) {
 
 const round = (v: number) => Math.round(v * 1e4) / 1e4;
 
+/** An ISMN download's stations inside the product, with SMAP's and the product's RMSE against them. */
+async function ismnStations(product: Cube, ismn: string): Promise<ViewerStation[]> {
+  const series = selectSeries(readIsmn(ismn).series, { flags: ["G"], maxDepth: 0.06 });
+  const { stations } = collocate(series, product.grid, product.window, product.startDay, product.days);
+  const out: ViewerStation[] = [];
+  for (const st of stations) {
+    const w = product.window;
+    const tile = { row0: Math.floor(st.pixel / w.ncols), col0: st.pixel % w.ncols, nrows: 1, ncols: 1 };
+    const sm = await product.readBlock("soil_moisture", 0, product.days, tile);
+    const src = await product.readBlock("soil_moisture_source", 0, product.days, tile);
+    const pairs = (observed: boolean) => {
+      const pred: number[] = [];
+      const ref: number[] = [];
+      st.daily.forEach((v, t) => {
+        const isObserved = src[t]! >= 1 && src[t]! <= 3;
+        if (Number.isFinite(v) && Number.isFinite(sm[t]!) && isObserved === observed && (observed || src[t] === SOURCE_FLAGS.reconstructed))
+          (pred.push(sm[t]!), ref.push(v));
+      });
+      return { n: pred.length, rmse: pred.length ? pointMetrics(pred, ref).rmse : NaN };
+    };
+    const [obs, gap] = [pairs(true), pairs(false)];
+    out.push({
+      id: `${st.network}/${st.station}`,
+      lat: st.lat,
+      lon: st.lon,
+      pixel: st.pixel,
+      metrics: { "SMAP RMSE": round(obs.rmse), "SMAP days": obs.n, "product RMSE (gap days)": round(gap.rmse), "gap days": gap.n },
+      insitu: Array.from(st.daily, (v) => (Number.isFinite(v) ? v : null)),
+    });
+  }
+  return out;
+}
+
 function dayOffset(from: string, to: string): number {
   return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86400000);
 }
 
 export async function startServer(o: ServeOptions): Promise<{ url: string; close(): Promise<void> }> {
   const store = resolveProductStore(o.product);
-  const meta = JSON.stringify(await viewerMeta(store, o.evaluation));
+  const meta = JSON.stringify(await viewerMeta(store, o.evaluation, o.ismn));
   const vendor = vendorFiles();
   const staticDir = new URL("./static/", import.meta.url).pathname;
   const server = http.createServer((req, res) => {

@@ -18,7 +18,7 @@ import { loadStudy } from "../../src/config/study.js";
 import { writeWorld } from "../../src/synth/write-world.js";
 import { writeWorldStudy } from "../../src/synth/world-study.js";
 import { WORLD_PRESETS } from "../../src/synth/world.js";
-import { containedFile } from "../../src/serve/server.js";
+import { containedFile, viewerMeta } from "../../src/serve/server.js";
 import { REPO_ROOT, tempDir } from "../helpers.js";
 
 const BIN = path.join(REPO_ROOT, "bin", "smapfill.js");
@@ -251,5 +251,16 @@ test("serve: 127.0.0.1 only, the product's files and nothing else (path traversa
     assert.equal(containedFile(store, "leak.json"), undefined);
   } finally {
     fs.unlinkSync(path.join(store, "leak.json"));
+  }
+});
+
+test("serve --ismn: without an evaluation, the stations of an ISMN download in the product, scored against it", async () => {
+  const meta = await viewerMeta(path.join(dir, "product", "product.zarr"), undefined, path.join(dir, "w", "ismn"));
+  assert.ok(meta.stations.length >= 2, `${meta.stations.length} stations`);
+  for (const st of meta.stations) {
+    assert.deepEqual(Object.keys(st.metrics), ["SMAP RMSE", "SMAP days", "product RMSE (gap days)", "gap days"]);
+    assert.ok((st.metrics["SMAP days"] as number) > 0 && (st.metrics["gap days"] as number) > 0, JSON.stringify(st.metrics));
+    assert.ok((st.metrics["product RMSE (gap days)"] as number) > 0 && (st.metrics["product RMSE (gap days)"] as number) < 0.2);
+    assert.equal(st.insitu!.length, meta.dates.length);
   }
 });

@@ -69,6 +69,7 @@ export const evaluateOptions = (): [Key, Option][] => [
   ["ablationModels", new Option("--ablation <list>", "models also trained without the time-series group, or none").argParser(modelsOrNone).default([])],
   ["writeDataset", new Option("--write-dataset", "also write each split's samples (X.npy, y.npy, split.npy, features.json) under OUT/datasets/")],
   ["seed", seedOption()],
+  ["trainSeed", new Option("--train-seed <n>", "the models' training seed (default: --seed): several trainings on one split").argParser(wholeNumber(0))],
 ];
 
 export function evaluateCommand(): Command {

@@ -8,10 +8,11 @@ export function serveCommand(): Command {
     .argument("<product>", "a product (the folder smapfill reconstruct --out wrote, or its product.zarr)")
     .description("a local map viewer of a product: day slider, layers, a pixel's time series, station metrics (Ctrl-C stops it)")
     .option("--evaluation <dir>", "an evaluation folder whose stations (metrics, in-situ series) the viewer shows")
+    .option("--ismn <path>", "or an ISMN download (folder, zip or file): its stations in the product, scored against it (flag G, top 6 cm)")
     .addOption(new Option("--port <n>", "the port (0: any free one)").argParser(wholeNumber(0, 65535)).default(8731))
     .addOption(new Option("--host <address>", "the address to bind (other machines can reach anything but 127.0.0.1)").default("127.0.0.1"))
-    .action(async (product: string, o: { evaluation?: string; port: number; host: string }) => {
-      const server = await startServer({ product, evaluation: o.evaluation, port: o.port, host: o.host });
+    .action(async (product: string, o: { evaluation?: string; ismn?: string; port: number; host: string }) => {
+      const server = await startServer({ product, evaluation: o.evaluation, ismn: o.ismn, port: o.port, host: o.host });
       process.stdout.write(`smapfill viewer on ${server.url} (Ctrl-C stops it)\n`);
       const stop = () => void server.close().then(() => process.exit(0));
       process.once("SIGINT", stop);
