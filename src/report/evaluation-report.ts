@@ -59,6 +59,22 @@ function insituRows(label: string, s: InsituScores) {
   return { label, m: s.pooled, extra: [`${fmt(s.stationMean.rmse)} / ${fmt(s.stationMean.ubrmse)} (${s.stationMean.stations})`] };
 }
 
+/** Test RMSE per model and gap kind (swath stripe, block, run of days), where the split has kinds. */
+export function rmseByKind(models: EvaluationResult["splits"][number]["models"]): string[] | undefined {
+  const kinds = [...new Set(models.flatMap((m) => m.uncertainty?.byKind.map((k) => k.group) ?? []))].filter((k) => k !== "all");
+  if (!kinds.length) return undefined;
+  const head = ["model", ...kinds.map((k) => `${k} RMSE`)];
+  return [
+    "Test RMSE by gap kind (m3/m3):",
+    "",
+    `| ${head.join(" | ")} |`,
+    `|${head.map(() => "---").join("|")}|`,
+    ...models
+      .filter((m) => m.uncertainty)
+      .map((m) => `| ${[modelLabel(m.model), ...kinds.map((k) => fmt(m.uncertainty!.byKind.find((x) => x.group === k)?.rmse ?? NaN))].join(" | ")} |`),
+  ];
+}
+
 export function renderMarkdown(r: EvaluationResult): string {
   const c = r.config;
   const lines = [
@@ -90,6 +106,8 @@ export function renderMarkdown(r: EvaluationResult): string {
       ),
       "",
     );
+    const byKind = rmseByKind(s.models);
+    if (byKind) lines.push(...byKind, "");
     for (const a of s.ablations)
       lines.push(
         `${modelLabel(a.with)} against ${modelLabel(a.without)} (what the left-out group brings): ${a.rmseReduction >= 0 ? "RMSE lower by" : "RMSE higher by"} ${pct(Math.abs(a.rmseReduction))}${

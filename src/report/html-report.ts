@@ -255,6 +255,17 @@ async function modelsSection(ev: EvaluationResult, add: Add): Promise<string> {
         ),
       ),
     );
+    const kinds = [...new Set(s.models.flatMap((m) => m.uncertainty?.byKind.map((k) => k.group) ?? []))].filter((k) => k !== "all");
+    if (kinds.length)
+      parts.push(
+        table(
+          ["model", ...kinds.map((k) => `${esc(k)} RMSE`)],
+          s.models
+            .filter((m) => m.uncertainty)
+            .map((m) => [esc(label(m.model)), ...kinds.map((k) => fmt(m.uncertainty!.byKind.find((x) => x.group === k)?.rmse))]),
+          { caption: "Test RMSE by gap kind (swath stripes, blocks, runs of days; m3/m3)" },
+        ),
+      );
     if (s.ablations.length)
       parts.push(
         table(

@@ -186,7 +186,10 @@ test("smapfill evaluate: models on simulated gaps, in situ, importance, tables; 
   const csvLines = fs.readFileSync(path.join(out, "metrics.csv"), "utf8").trim().split("\n");
   assert.equal(csvLines.length, 6);
   assert.match(csvLines[0]!, /^split,model,n,rmse,rmse_ci_low,rmse_ci_high,/);
-  assert.match(fs.readFileSync(path.join(out, "report.md"), "utf8"), /## In situ \(daily values\)/);
+  const report = fs.readFileSync(path.join(out, "report.md"), "utf8");
+  assert.match(report, /## In situ \(daily values\)/);
+  // The RMSE by gap kind, one row per model.
+  assert.match(report, /Test RMSE by gap kind \(m3\/m3\):\n\n\| model( \| (block|run|swath) RMSE){3} \|\n(\|---){4}\|\n\| TsSMNet( \| (0\.\d{4}|-)){3} \|/);
   // The samples used, in the interchange format: exactly the training, validation and test rows.
   const written = readDataset(path.join(out, "datasets", "gaps"));
   assert.deepEqual(
