@@ -23,7 +23,7 @@ import { SmapfillError } from "../util/errors.js";
 import { runInfo } from "../util/run-info.js";
 import { checkEvaluationConfig, settingsKey, SPLIT_DESCRIPTIONS, type EvaluationConfig, type SplitName } from "./config.js";
 import { permutationImportance, type ImportanceResult } from "./importance.js";
-import { evaluate, type Metrics } from "./metrics.js";
+import { evaluate, pointMetrics, type Metrics } from "./metrics.js";
 import { rowsOf, schemaColumns, trainOrLoad, type Rows } from "./model-runs.js";
 import { GAP_SHAPES, splitRoles } from "./splits.js";
 import { coverageTable, DISTANCE_LABELS, distanceBins, ResidualModel, type CoverageRow } from "./uncertainty.js";
@@ -270,9 +270,7 @@ function calibrate(
 ): { uncertainty: ModelScore["uncertainty"]; residual: ResidualModel; validationRmse: number } {
   const validationPred = model.predict(validation.X, validation.n);
   const residual = ResidualModel.fit(validationPred, validation.y, validation.X, validation.n, schema);
-  let sq = 0;
-  for (let i = 0; i < validation.n; i++) sq += (validationPred[i]! - validation.y[i]!) ** 2;
-  const validationRmse = Math.sqrt(sq / Math.max(1, validation.n));
+  const validationRmse = pointMetrics(validationPred, validation.y).rmse;
   const sigma = residual.sigma(test.X, test.n, schema);
   const dist = distanceBins(test.X, test.n, schema);
   const uncertainty = {

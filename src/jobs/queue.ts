@@ -16,6 +16,7 @@ import { Queue, type Job } from "bullmq";
 import { Redis } from "ioredis";
 import {
   blockJobs,
+  fileSha256,
   finishReconstruction,
   markTileDone,
   planReconstruction,
@@ -24,7 +25,6 @@ import {
   type ReconstructReport,
 } from "../reconstruct/reconstruct.js";
 import { SmapfillError } from "../util/errors.js";
-import { createHash } from "node:crypto";
 
 export const QUEUE_NAME = "smapfill-reconstruct";
 
@@ -145,7 +145,7 @@ export async function reconstructOnQueue(o: QueueRunOptions): Promise<Reconstruc
         const r = j.returnvalue;
         for (const [file, sha] of Object.entries(r.files)) {
           const full = path.join(out, file);
-          const now = fs.existsSync(full) ? createHash("sha256").update(fs.readFileSync(full)).digest("hex") : "missing";
+          const now = fs.existsSync(full) ? fileSha256(full) : "missing";
           if (now !== sha)
             throw new SmapfillError(`chunk ${file} of job ${j.id} is ${now === "missing" ? "missing" : "not the bytes the job wrote"}`, {
               file: out,

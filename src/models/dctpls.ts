@@ -20,6 +20,8 @@
  * each window kept): the method's cost grows with the square of each axis' length.
  */
 
+import { quantileSorted } from "../util/stats.js";
+
 export interface DctPlsOptions {
   /** Sampling weight of the time axis in the penalty (1: a day counts as much as a cell). */
   timeWeight?: number;
@@ -48,7 +50,7 @@ function dctMatrix(n: number): Float64Array {
 
 /** Applies C (or its transpose) along one axis of a [n0, n1, n2] array. */
 function alongAxis(x: Float64Array, dims: [number, number, number], axis: 0 | 1 | 2, c: Float64Array, transpose: boolean): Float64Array {
-  const [n0, n1, n2] = dims;
+  const [, n1, n2] = dims;
   const n = dims[axis];
   const out = new Float64Array(x.length);
   const stride = axis === 0 ? n1 * n2 : axis === 1 ? n2 : 1;
@@ -68,7 +70,6 @@ function alongAxis(x: Float64Array, dims: [number, number, number], axis: 0 | 1 
       out[base + k * stride] = s;
     }
   }
-  void n0;
   return out;
 }
 
@@ -190,11 +191,7 @@ function gcvMinimiser(D: Float64Array, lambda: Float64Array, rssOf: (gammaD: Flo
 function robustWeights(y: Float32Array, z: Float64Array, observed: Uint8Array, weight: Float64Array, s: number, dims: [number, number, number]): void {
   const r: number[] = [];
   for (let k = 0; k < y.length; k++) if (observed[k]) r.push(y[k]! - z[k]!);
-  const median = (a: number[]) => {
-    const b = [...a].sort((x, q) => x - q);
-    const m = b.length >> 1;
-    return b.length % 2 ? b[m]! : (b[m - 1]! + b[m]!) / 2;
-  };
+  const median = (a: number[]) => quantileSorted(Float64Array.from(a).sort(), 0.5);
   const med = median(r);
   const mad = median(r.map((v) => Math.abs(v - med)));
   // Garcia's average leverage, one factor per non-singleton axis.

@@ -97,3 +97,24 @@ export async function productCoverage(product: Cube, input?: Cube): Promise<Cove
     },
   };
 }
+
+/**
+ * One pixel's series over the product's period: SMAP (the values flagged observed), the product
+ * (SMAP or reconstructed; null where not filled) and the reconstructed values' uncertainty.
+ */
+export async function productPixelSeries(
+  product: Cube,
+  p: number,
+): Promise<{ smap: (number | null)[]; estimate: (number | null)[]; sigma: (number | null)[] }> {
+  const w = product.window;
+  const tile = { row0: Math.floor(p / w.ncols), col0: p % w.ncols, nrows: 1, ncols: 1 };
+  const [sm, unc, src] = await Promise.all(
+    ["soil_moisture", "soil_moisture_uncertainty", "soil_moisture_source"].map((v) => product.readBlock(v, 0, product.days, tile)),
+  );
+  const list = (a: ArrayLike<number>) => Array.from(a, (v) => (Number.isFinite(v) ? v : null));
+  return {
+    smap: Array.from(sm!, (v, t) => (src![t]! <= 3 && Number.isFinite(v) ? v : null)),
+    estimate: list(sm!),
+    sigma: list(unc!),
+  };
+}

@@ -195,6 +195,16 @@ export interface ReconstructionPlan {
   release: () => void;
 }
 
+/** The sha256 of a file (a job's chunk files, as it wrote them and as the coordinator checks them). */
+export function fileSha256(file: string): string {
+  return createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+}
+
+/** A run's id: the hash of the product's settings (its lock and its jobs' ids carry it). */
+function runId(settings: string): string {
+  return createHash("sha256").update(settings).digest("hex").slice(0, 16);
+}
+
 /** Opens the inputs, takes the product's writer lock and creates or resumes the product. */
 export async function planReconstruction(o: ReconstructOptions): Promise<ReconstructionPlan> {
   const log = o.log ?? (() => {});
@@ -205,7 +215,7 @@ export async function planReconstruction(o: ReconstructOptions): Promise<Reconst
   if (t1 <= t0) throw new SmapfillError(`--end ${o.end} is before --start ${o.start}`, { variable: "--end" });
   const validRange = o.validRange ?? SMAP_VALID_RANGE;
   const settings = JSON.stringify({ cube: path.resolve(o.cube), model: loaded.fingerprint, t0, t1, everywhere: Boolean(o.everywhere), validRange });
-  const run = createHash("sha256").update(settings).digest("hex").slice(0, 16);
+  const run = runId(settings);
   const release = acquireWriterLock(o.out, "smapfill reconstruct", { run, log });
   try {
     const product = await openOrCreateProduct(o, cube, loaded, t0, t1, settings, log);
@@ -281,6 +291,15 @@ export interface BlockJob {
   b1: number;
 }
 
+/**
+ * The end of the block of days that starts at b0: the next boundary of the product's time chunks
+ * (which start at t0), or t1. Blocks so cut cover whole chunks, but the first block of an
+ * extension, which completes the last chunk of the earlier run.
+ */
+function blockEnd(b0: number, t0: number, t1: number, step: number): number {
+  return Math.min(t1, t0 + (Math.floor((b0 - t0) / step) + 1) * step);
+}
+
 /** The jobs of the tiles not done: one per tile and product chunk of days. */
 export function blockJobs(plan: ReconstructionPlan): BlockJob[] {
   const step = plan.cube.chunks.time;
@@ -288,11 +307,7 @@ export function blockJobs(plan: ReconstructionPlan): BlockJob[] {
   const from = plan.t0 + (plan.progress.from ?? 0);
   for (const id of plan.tiles.keys()) {
     if (plan.done.has(id)) continue;
-    for (let b0 = from; b0 < plan.t1;) {
-      const b1 = Math.min(plan.t1, plan.t0 + (Math.floor((b0 - plan.t0) / step) + 1) * step);
-      jobs.push({ tile: id, b0, b1 });
-      b0 = b1;
-    }
+    for (let b0 = from; b0 < plan.t1; b0 = blockEnd(b0, plan.t0, plan.t1, step)) jobs.push({ tile: id, b0, b1: blockEnd(b0, plan.t0, plan.t1, step) });
   }
   return jobs;
 }
@@ -311,7 +326,7 @@ export async function reconstructBlockJob(
   const product = await Cube.open(o.out);
   const progress = product.attributes.reconstruct as Progress;
   const settings = JSON.parse(progress.settings) as { t0: number; t1: number; validRange: [number, number]; model: string };
-  if (createHash("sha256").update(progress.settings).digest("hex").slice(0, 16) !== o.run || settings.model !== loaded.fingerprint)
+  if (runId(progress.settings) !== o.run || settings.model !== loaded.fingerprint)
     throw new SmapfillError("holds another run's product (settings or model differ from the job's)", {
       file: o.out,
       hint: "The job is stale; start the run again",
@@ -326,7 +341,7 @@ export async function reconstructBlockJob(
   const key = `c/${Math.floor((o.job.b0 - settings.t0) / c.time)}/${Math.floor(tile.row0 / c.y)}/${Math.floor(tile.col0 / c.x)}`;
   for (const v of product.variables.filter((x) => x.kind === "dynamic")) {
     const file = path.join(o.out, v.name, ...key.split("/"));
-    files[path.relative(o.out, file)] = createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+    files[path.relative(o.out, file)] = fileSha256(file);
   }
   return { clipped: r.clipped, warnings: [...warnings], files };
 }
@@ -582,10 +597,9 @@ async function reconstructTile(
     if (inFlight) store(inFlight.item, inFlight.finish());
     inFlight = undefined;
   };
-  // Day blocks aligned with the product's time chunks, so every write covers whole chunks (but
-  // the first one of an extension, which completes the last chunk of the earlier run).
-  for (let b0 = from; b0 < until; b0 = Math.min(t1, t0 + (Math.floor((b0 - t0) / step) + 1) * step)) {
-    const block = await prepare(b0, Math.min(t1, t0 + (Math.floor((b0 - t0) / step) + 1) * step));
+  // Day blocks aligned with the product's time chunks (blockEnd).
+  for (let b0 = from; b0 < until; b0 = blockEnd(b0, t0, t1, step)) {
+    const block = await prepare(b0, blockEnd(b0, t0, t1, step));
     unwritten.push(block);
     for (let q0 = 0; q0 < block.queue.length; q0 += batch) {
       const item = rowsOf(block, q0);

@@ -11,6 +11,7 @@ import { METRIC_NAMES, type Metrics } from "../eval/metrics.js";
 import { modelLabel, resolveParams } from "../models/registry.js";
 import { drawEvaluationFigures } from "./evaluation-figures.js";
 import { FIGURE_DATA_FILE, figureData } from "./figure-data.js";
+import { fmt, pct } from "./format.js";
 
 function write(file: string, text: string): void {
   fs.writeFileSync(`${file}.tmp`, text);
@@ -29,17 +30,9 @@ function csv(rows: (string | number | undefined)[][]): string {
 const metricColumns = (prefix = "") => ["n", ...METRIC_NAMES.flatMap((k) => [`${prefix}${k}`, `${prefix}${k}_ci_low`, `${prefix}${k}_ci_high`])];
 const metricCells = (m: Metrics) => [m.n, ...METRIC_NAMES.flatMap((k) => [m[k].value, m[k].ciLow, m[k].ciHigh])];
 
-function fmt(v: number, digits = 4): string {
-  return Number.isFinite(v) ? v.toFixed(digits) : "-";
-}
-
 function withCi(m: Metrics, k: (typeof METRIC_NAMES)[number], digits = 4): string {
   const v = m[k];
   return Number.isNaN(v.ciLow) ? fmt(v.value, digits) : `${fmt(v.value, digits)} [${fmt(v.ciLow, digits)}, ${fmt(v.ciHigh, digits)}]`;
-}
-
-function pct(v: number | undefined): string {
-  return v === undefined || !Number.isFinite(v) ? "-" : `${(100 * v).toFixed(1)} %`;
 }
 
 function metricsTable(rows: { label: string; m: Metrics; extra?: string[] }[], extraHeads: string[] = []): string[] {
@@ -59,19 +52,29 @@ function insituRows(label: string, s: InsituScores) {
   return { label, m: s.pooled, extra: [`${fmt(s.stationMean.rmse)} / ${fmt(s.stationMean.ubrmse)} (${s.stationMean.stations})`] };
 }
 
-/** Test RMSE per model and gap kind (swath stripe, block, run of days), where the split has kinds. */
-export function rmseByKind(models: EvaluationResult["splits"][number]["models"]): string[] | undefined {
+/**
+ * Test RMSE per model and gap kind (swath stripe, block, run of days), where the split has kinds:
+ * the kinds and, per model with an uncertainty, its label and formatted RMSEs (Markdown and HTML).
+ */
+export function gapKindRmse(models: EvaluationResult["splits"][number]["models"]): { kinds: string[]; rows: { label: string; cells: string[] }[] } | undefined {
   const kinds = [...new Set(models.flatMap((m) => m.uncertainty?.byKind.map((k) => k.group) ?? []))].filter((k) => k !== "all");
   if (!kinds.length) return undefined;
-  const head = ["model", ...kinds.map((k) => `${k} RMSE`)];
+  const rows = models
+    .filter((m) => m.uncertainty)
+    .map((m) => ({ label: modelLabel(m.model), cells: kinds.map((k) => fmt(m.uncertainty!.byKind.find((x) => x.group === k)?.rmse)) }));
+  return { kinds, rows };
+}
+
+function rmseByKind(models: EvaluationResult["splits"][number]["models"]): string[] | undefined {
+  const t = gapKindRmse(models);
+  if (!t) return undefined;
+  const head = ["model", ...t.kinds.map((k) => `${k} RMSE`)];
   return [
     "Test RMSE by gap kind (m3/m3):",
     "",
     `| ${head.join(" | ")} |`,
     `|${head.map(() => "---").join("|")}|`,
-    ...models
-      .filter((m) => m.uncertainty)
-      .map((m) => `| ${[modelLabel(m.model), ...kinds.map((k) => fmt(m.uncertainty!.byKind.find((x) => x.group === k)?.rmse ?? NaN))].join(" | ")} |`),
+    ...t.rows.map((r) => `| ${[r.label, ...r.cells].join(" | ")} |`),
   ];
 }
 

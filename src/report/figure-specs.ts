@@ -3,6 +3,7 @@
  * tooltips, and zoom/pan on the time axes where JavaScript runs. Perceptually uniform colour
  * (viridis) wherever colour carries a value.
  */
+import { formatDay, parseDay } from "../util/dates.js";
 import type { VegaLiteSpec } from "./vega.js";
 
 const SM = "m3/m3";
@@ -135,7 +136,7 @@ export function seriesChart(s: StationSeriesInput): VegaLiteSpec {
     if (rows[t]!.smap !== null) continue;
     let u = t;
     while (u + 1 < rows.length && rows[u + 1]!.smap === null) u++;
-    gaps.push({ from: s.dates[t]!, to: nextDay(s.dates[u]!) });
+    gaps.push({ from: s.dates[t]!, to: formatDay(parseDay(s.dates[u]!) + 1) });
     t = u;
   }
   const long = rows.flatMap((r) =>
@@ -216,10 +217,4 @@ export function dailySharesChart(title: string, dates: string[], series: { name:
       tooltip: [{ field: "date", type: "temporal", format: "%Y-%m-%d" }, { field: "series" }, { field: "value", format: ".1%" }],
     },
   } as unknown as VegaLiteSpec;
-}
-
-function nextDay(date: string): string {
-  const d = new Date(`${date}T00:00:00Z`);
-  d.setUTCDate(d.getUTCDate() + 1);
-  return d.toISOString().slice(0, 10);
 }

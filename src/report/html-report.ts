@@ -14,8 +14,11 @@ import { modelLabel } from "../models/registry.js";
 import { runInfo } from "../util/run-info.js";
 import { bordersWithin, worldLand } from "./borders.js";
 import { barChart, dailySharesChart, densityChart, seriesChart } from "./figure-specs.js";
-import { esc, figure, fmt, page, pct, table } from "./html.js";
+import { gapKindRmse } from "./evaluation-report.js";
+import { fmt, pct } from "./format.js";
+import { esc, figure, page, table } from "./html.js";
 import { locatorChart, mapChart, windowExtent } from "./map-figure.js";
+import { productPixelSeries } from "../reconstruct/coverage.js";
 import type { ReportInputs } from "./report-inputs.js";
 import { renderFigure, type Figure, type VegaLiteSpec } from "./vega.js";
 
@@ -34,13 +37,7 @@ export interface ReportOutcome {
   sections: string[];
 }
 
-const label = (m: string) => {
-  try {
-    return modelLabel(m);
-  } catch {
-    return m;
-  }
-};
+const label = modelLabel;
 
 export async function buildReport(inputs: ReportInputs, title = "smapfill report"): Promise<ReportOutcome> {
   const figures: Figure[] = [];
@@ -255,14 +252,12 @@ async function modelsSection(ev: EvaluationResult, add: Add): Promise<string> {
         ),
       ),
     );
-    const kinds = [...new Set(s.models.flatMap((m) => m.uncertainty?.byKind.map((k) => k.group) ?? []))].filter((k) => k !== "all");
-    if (kinds.length)
+    const byKind = gapKindRmse(s.models);
+    if (byKind)
       parts.push(
         table(
-          ["model", ...kinds.map((k) => `${esc(k)} RMSE`)],
-          s.models
-            .filter((m) => m.uncertainty)
-            .map((m) => [esc(label(m.model)), ...kinds.map((k) => fmt(m.uncertainty!.byKind.find((x) => x.group === k)?.rmse))]),
+          ["model", ...byKind.kinds.map((k) => `${esc(k)} RMSE`)],
+          byKind.rows.map((r) => [esc(r.label), ...r.cells]),
           { caption: "Test RMSE by gap kind (swath stripes, blocks, runs of days; m3/m3)" },
         ),
       );
@@ -367,7 +362,7 @@ async function stationSection(inputs: ReportInputs, add: Add): Promise<string> {
     const land = [...before.keys()].filter((p) => Number.isFinite(before[p]!));
     land.sort((a, b) => before[a]! - before[b]!);
     for (const p of [land[0], land[Math.floor(land.length / 2)]].filter((x) => x !== undefined)) {
-      const s = await pixelSeries(product, p!);
+      const s = await productPixelSeries(product, p!);
       const [lat, lon] = product.grid.rowColToLatLon(
         product.window.row0 + Math.floor(p! / product.window.ncols),
         product.window.col0 + (p! % product.window.ncols),
@@ -382,21 +377,6 @@ async function stationSection(inputs: ReportInputs, add: Add): Promise<string> {
     }
   }
   return parts.join("\n");
-}
-
-/** One pixel's SMAP (observed source flags), product value and uncertainty over the whole period. */
-export async function pixelSeries(product: Cube, p: number) {
-  const w = product.window;
-  const tile = { row0: Math.floor(p / w.ncols), col0: p % w.ncols, nrows: 1, ncols: 1 };
-  const [sm, unc, src] = await Promise.all(
-    ["soil_moisture", "soil_moisture_uncertainty", "soil_moisture_source"].map((v) => product.readBlock(v, 0, product.days, tile)),
-  );
-  const list = (a: ArrayLike<number>) => Array.from(a, (v) => (Number.isFinite(v) ? v : null));
-  return {
-    smap: Array.from(sm!, (v, t) => (src![t]! <= 3 && Number.isFinite(v) ? v : null)),
-    estimate: list(sm!),
-    sigma: list(unc!),
-  };
 }
 
 async function importanceSection(ev: EvaluationResult, add: Add): Promise<string> {

@@ -11,14 +11,6 @@ export function esc(s: unknown): string {
   return String(s).replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&quot;");
 }
 
-export function fmt(v: number | null | undefined, digits = 4): string {
-  return v === null || v === undefined || !Number.isFinite(v) ? "-" : v.toFixed(digits);
-}
-
-export function pct(v: number | null | undefined, digits = 1): string {
-  return v === null || v === undefined || !Number.isFinite(v) ? "-" : `${(100 * v).toFixed(digits)} %`;
-}
-
 /** A table; cells are HTML (escape text first). `numeric` right-aligns all but the first column. */
 export function table(head: string[], rows: string[][], o: { caption?: string; numeric?: boolean } = {}): string {
   const cls = o.numeric === false ? "" : ' class="num"';

@@ -95,14 +95,19 @@ export async function loadReportInputs(dirs: string[]): Promise<ReportInputs> {
         file: products[0],
         hint: "Run smapfill reconstruct on it first",
       });
-    inputs.product = {
-      path: products[0],
-      product,
-      coverage: await productCoverage(product, await openCube(String(product.attributes.product_source_cube ?? ""), notes)),
-    };
+    const sourcePath = String(product.attributes.product_source_cube ?? "");
+    // The product's input cube, opened once: its land cover for the coverage, and the study
+    // cube too when the evaluation names the same one (or there is no evaluation).
+    const source = await openCube(sourcePath, notes);
+    inputs.product = { path: products[0], product, coverage: await productCoverage(product, source) };
+    const evaluated = inputs.evaluation?.result.cube.path;
+    if (!evaluated || path.resolve(evaluated) === path.resolve(sourcePath)) {
+      inputs.cube = source;
+      return inputs;
+    }
   }
-  const cubePath = inputs.evaluation?.result.cube.path ?? String(inputs.product?.product.attributes.product_source_cube ?? "");
-  inputs.cube = await openCube(cubePath, notes);
+  const cubePath = inputs.evaluation?.result.cube.path;
+  if (cubePath) inputs.cube = await openCube(cubePath, notes);
   return inputs;
 }
 

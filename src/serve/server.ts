@@ -11,6 +11,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { AddressInfo } from "node:net";
 import { Cube } from "../cube/cube.js";
+import { productPixelSeries } from "../reconstruct/coverage.js";
 import { SOURCE_FLAGS } from "../reconstruct/reconstruct.js";
 import { worldAtlasFile } from "../report/borders.js";
 import { seriesChart } from "../report/figure-specs.js";
@@ -20,6 +21,7 @@ import type { EvaluationResult } from "../eval/experiment.js";
 import { collocate } from "../eval/collocate.js";
 import { pointMetrics } from "../eval/metrics.js";
 import { readIsmn, selectSeries } from "../io/ismn.js";
+import { parseDay } from "../util/dates.js";
 import { SmapfillError } from "../util/errors.js";
 
 /** A package's folder (found from its entry point: not every package exports its package.json). */
@@ -134,7 +136,7 @@ export async function viewerMeta(store: string, evaluationDir?: string, ismn?: s
     if (!fs.existsSync(file)) throw new SmapfillError("no evaluation.json in the evaluation folder", { file: evaluationDir, variable: "--evaluation" });
     const ev = JSON.parse(fs.readFileSync(file, "utf8")) as EvaluationResult;
     const figures = readFigureData(evaluationDir);
-    const offset = figures ? dayOffset(figures.dates[0]!, product.start) : 0;
+    const offset = figures ? product.startDay - parseDay(figures.dates[0]!) : 0;
     for (const s of ev.insitu?.smap.perStation ?? []) {
       const id = `${s.network}/${s.station}`;
       const [row, col] = g.latLonToRowCol(s.lat, s.lon) ?? [-1, -1];
@@ -178,17 +180,14 @@ async function ismnStations(product: Cube, ismn: string): Promise<ViewerStation[
   const { stations } = collocate(series, product.grid, product.window, product.startDay, product.days);
   const out: ViewerStation[] = [];
   for (const st of stations) {
-    const w = product.window;
-    const tile = { row0: Math.floor(st.pixel / w.ncols), col0: st.pixel % w.ncols, nrows: 1, ncols: 1 };
-    const sm = await product.readBlock("soil_moisture", 0, product.days, tile);
-    const src = await product.readBlock("soil_moisture_source", 0, product.days, tile);
+    const series = await productPixelSeries(product, st.pixel);
+    // Observed days: SMAP's values; gap days: the reconstructed ones (SMAP null, product set).
     const pairs = (observed: boolean) => {
       const pred: number[] = [];
       const ref: number[] = [];
       st.daily.forEach((v, t) => {
-        const isObserved = src[t]! >= 1 && src[t]! <= 3;
-        if (Number.isFinite(v) && Number.isFinite(sm[t]!) && isObserved === observed && (observed || src[t] === SOURCE_FLAGS.reconstructed))
-          (pred.push(sm[t]!), ref.push(v));
+        const value = observed ? series.smap[t] : series.smap[t] === null ? series.estimate[t] : null;
+        if (Number.isFinite(v) && value !== null && value !== undefined) (pred.push(value), ref.push(v));
       });
       return { n: pred.length, rmse: pred.length ? pointMetrics(pred, ref).rmse : NaN };
     };
@@ -203,10 +202,6 @@ async function ismnStations(product: Cube, ismn: string): Promise<ViewerStation[
     });
   }
   return out;
-}
-
-function dayOffset(from: string, to: string): number {
-  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86400000);
 }
 
 export async function startServer(o: ServeOptions): Promise<{ url: string; close(): Promise<void> }> {

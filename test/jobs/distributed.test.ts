@@ -96,6 +96,17 @@ function run(args: string[], env: Record<string, string> = {}): Promise<{ code: 
   return new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal, stdout, stderr })));
 }
 
+/** `reconstruct --queue` of a cube with one worker (2 jobs at a time), stopped once the coordinator ends. */
+async function reconstructWithOneWorker(cubePath: string, out: string) {
+  const coordinator = run(["reconstruct", cubePath, "--model", path.join(dir, "model"), "--out", out, "--queue", url, "--quiet"]);
+  const worker = run(["worker", "--queue", url, "--concurrency", "2", "--lock-ms", "2000"]);
+  const workerProcess = children.at(-1)!;
+  const result = await coordinator;
+  workerProcess.kill("SIGTERM");
+  await worker;
+  return result;
+}
+
 async function clearQueue(): Promise<void> {
   const connection = new Redis(url, { maxRetriesPerRequest: null });
   const q = new Queue(QUEUE_NAME, { connection });
@@ -171,11 +182,7 @@ test(
     fs.cpSync(cube, bad, { recursive: true });
     fs.writeFileSync(path.join(bad, "soil_moisture", "c", "0", "0", "0"), "not gzip at all");
     const out = path.join(dir, "poisoned");
-    const coordinator = run(["reconstruct", bad, "--model", path.join(dir, "model"), "--out", out, "--queue", url, "--quiet"]);
-    const w = run(["worker", "--queue", url, "--concurrency", "2", "--lock-ms", "2000"]);
-    const c = await coordinator;
-    children.at(-1)!.kill("SIGTERM");
-    await w;
+    const c = await reconstructWithOneWorker(bad, out);
     assert.equal(c.code, 2, c.stdout);
     // Every job of tile 0 reads the tile's whole SMAP series: its 3 jobs fail, the other 15 complete.
     assert.match(c.stderr, /3 of 18 jobs failed:\n {2}\w+-t0-d0: [^\n]*(gzip|header|incorrect|invalid|check)/i);
@@ -186,11 +193,7 @@ test(
     assert.deepEqual(progress.tiles_done, [1, 2, 3, 4, 5], "the other tiles are recorded as done");
     // The input repaired, the same command again: the failed jobs are retried, the rest kept.
     fs.copyFileSync(path.join(cube, "soil_moisture", "c", "0", "0", "0"), path.join(bad, "soil_moisture", "c", "0", "0", "0"));
-    const again = run(["reconstruct", bad, "--model", path.join(dir, "model"), "--out", out, "--queue", url, "--quiet"]);
-    const w2 = run(["worker", "--queue", url, "--concurrency", "2", "--lock-ms", "2000"]);
-    const c2 = await again;
-    children.at(-1)!.kill("SIGTERM");
-    await w2;
+    const c2 = await reconstructWithOneWorker(bad, out);
     assert.equal(c2.code, 0, c2.stderr);
     assert.match(c2.stdout, /6 tiles \(5 done before\)/);
     assert.deepEqual(chunkHashes(path.join(out, "product.zarr")), chunkHashes(path.join(dir, "single", "product.zarr")));
