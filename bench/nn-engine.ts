@@ -17,6 +17,7 @@ import { noGrad, recycling, Tensor } from "../src/nn/tensor.js";
 import { trainStep } from "../src/models/net-steps.js";
 import { NetReplicas } from "../src/models/net-replicas.js";
 import { Rng } from "../src/util/random.js";
+import { median } from "./common.js";
 
 export interface NnBenchOptions {
   sharedDir: string;
@@ -35,11 +36,6 @@ const MODELS: [string, NetName, number][] = [
   ["autoresnet", "autoresnet", 40],
   ["transformer", "transformer", 40],
 ];
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 function measure(step: () => void, batch: number, o: NnBenchOptions): { samplesPerSecond: number; repeats: number[] } {
   for (let i = 0; i < 3; i++) step();

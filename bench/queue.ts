@@ -7,26 +7,9 @@
  * queue, not scaling: the in-process run already uses both cores.
  */
 import fs from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { Queue } from "bullmq";
-import { Redis } from "ioredis";
-import { QUEUE_NAME } from "../src/jobs/queue.js";
-
-const median = (a: number[]) => {
-  const s = [...a].sort((x, y) => x - y);
-  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { median, startRedis } from "./common.js";
 
 export async function benchQueue(o: { workDir: string; rounds: number }) {
   const repo = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..", "..");
@@ -35,23 +18,14 @@ export async function benchQueue(o: { workDir: string; rounds: number }) {
   const cube = path.join(dir, "cube.zarr");
   const model = path.join(dir, "model-xgb");
   if (!fs.existsSync(path.join(model, "fit.json"))) throw new Error(`run npm run bench -- reconstruct first (it makes ${model})`);
-  const port = await freePort();
-  const url = `redis://127.0.0.1:${port}/0`;
-  const redis = spawn("/usr/bin/redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
-  await new Promise((r) => setTimeout(r, 500));
+  const redis = await startRedis();
+  const { url, clear } = redis;
   const out = path.join(dir, "queue-product");
   const run = (args: string[], env: Record<string, string> = {}) => {
     const t0 = performance.now();
     const r = spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", env: { ...process.env, ...env } });
     if (r.status !== 0) throw new Error(r.stderr);
     return { seconds: (performance.now() - t0) / 1000, stdout: r.stdout };
-  };
-  const clear = async () => {
-    const connection = new Redis(url, { maxRetriesPerRequest: null });
-    const q = new Queue(QUEUE_NAME, { connection });
-    await q.obliterate({ force: true });
-    await q.close();
-    connection.disconnect();
   };
   const viaQueue = async (workers: number, threads: string) => {
     await clear();
@@ -77,13 +51,11 @@ export async function benchQueue(o: { workDir: string; rounds: number }) {
       times.in_process!.push(run(["reconstruct", cube, "--model", model, "--out", out, "--quiet"], { SMAPFILL_THREADS: "2" }).seconds);
       times.queue_1_worker!.push((await viaQueue(1, "2")).seconds);
       times.queue_2_workers!.push((await viaQueue(2, "1")).seconds);
-      const connection = new Redis(url, { maxRetriesPerRequest: null });
-      jobs = await new Queue(QUEUE_NAME, { connection }).getCompletedCount();
-      connection.disconnect();
+      jobs = await redis.jobs();
       process.stderr.write(`round ${round}: ${JSON.stringify(Object.fromEntries(Object.entries(times).map(([k, v]) => [k, v.at(-1)!.toFixed(2)])))}\n`);
     }
   } finally {
-    redis.kill();
+    redis.stop();
   }
   const m = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
   return {

@@ -26,8 +26,7 @@ import { writeNpy } from "../src/io/npy.js";
 import { pointMetrics } from "../src/eval/metrics.js";
 import { readIsmn, selectSeries } from "../src/io/ismn.js";
 import { collocate } from "../src/eval/collocate.js";
-
-const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+import { median } from "./common.js";
 
 async function demoWorld(work: string) {
   const world = WORLD_PRESETS.demo;

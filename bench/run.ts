@@ -18,6 +18,7 @@ import { modelNames } from "../src/models/registry.js";
 import type { ModelName } from "../src/models/regressor.js";
 import { benchReconstruct } from "./reconstruct.js";
 import { benchQueue } from "./queue.js";
+import { benchScale } from "./scale.js";
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const RESULTS = path.join(REPO, "bench", "results");
@@ -59,8 +60,20 @@ const BENCHMARKS: Record<string, () => Promise<Record<string, unknown>>> = {
         modelNames().slice(0, 6).join(",")
       ).split(",") as ModelName[],
       dataset: stringOption("dataset"),
+      seeds: (stringOption("seeds") ?? "0").split(",").map(Number),
+      threads: option("threads", 1),
     }),
   queue: () => benchQueue({ workDir: WORK, rounds: option("rounds", 2) }),
+  scale: () =>
+    benchScale({
+      workDir: WORK,
+      days: option("days", 365),
+      rows: option("rows", 2000000),
+      epochs: option("epochs", 2),
+      xgbRounds: option("rounds", 300),
+      queueDays: option("queue-days", 64),
+      rounds: option("queue-rounds", 1),
+    }),
   reconstruct: () =>
     benchReconstruct({ sharedDir: SHARED, workDir: WORK, rounds: option("rounds", 3), threads: option("threads", 2), tssmnetEpochs: option("epochs", 20) }),
   "nn-engine": () =>

@@ -16,6 +16,7 @@ import { defaultThreads } from "../src/util/worker-pool.js";
 import { writeSmapL3Granule } from "../src/io/smap-l3-writer.js";
 import { SyntheticWorld, WORLD_PRESETS } from "../src/synth/world.js";
 import { Progress } from "../src/util/progress.js";
+import { median } from "./common.js";
 
 export interface ReaderBenchOptions {
   workDir: string;
@@ -108,7 +109,6 @@ export async function benchSmapReader(options: ReaderBenchOptions) {
     }
   }
 
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const pixels = files.length * 2 * cells; // AM + PM windows
   const windowBytes = pixels * (4 + 2); // float32 soil moisture + uint16 flag
   const describe = (seconds: number) => ({

@@ -4,6 +4,7 @@
  * default: `--max-epochs 0` is an error, not 200 epochs).
  */
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { InvalidArgumentError, Option } from "commander";
 import type { BBox } from "../grid/ease2.js";
@@ -132,6 +133,19 @@ export function byteSize(text: string): number {
   const v = Number(m[1]) * 1024 ** " kmgt".indexOf((m[2] || " ").toLowerCase());
   if (!(v >= 64 * 1024 ** 2)) throw new InvalidArgumentError(`expected at least 64M, got '${text}'`);
   return Math.floor(v);
+}
+
+/** --memory: a budget the command checks its own estimate against before it starts. */
+export const memoryOption = () => new Option("--memory <size>", "memory budget, e.g. 4G (default: a quarter of the machine's memory)").argParser(byteSize);
+
+/** The --memory budget in bytes: the option's, else a quarter of the machine's memory. */
+export const memoryBudget = (memory: number | undefined): number => memory ?? Math.floor(os.totalmem() / 4);
+
+/** Refuses to start work whose estimate exceeds the --memory budget (default a quarter of the machine's memory). */
+export function checkMemory(need: number, memory: number | undefined, what: string, context: { file: string; hint: string }): void {
+  const budget = memoryBudget(memory);
+  if (need > budget)
+    throw new SmapfillError(`${what} needs about ${(need / 2 ** 30).toFixed(1)} GiB, more than --memory ${(budget / 2 ** 30).toFixed(1)} GiB`, context);
 }
 
 /** --format: a comma list of output formats. */

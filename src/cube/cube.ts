@@ -19,6 +19,7 @@
  * is regular, so existing chunks stay valid.
  */
 import fs from "node:fs";
+import path from "node:path";
 import * as zarr from "zarrita";
 import { Ease2Grid, cfGridMapping, type Resolution, type Window } from "../grid/ease2.js";
 import { SmapfillError } from "../util/errors.js";
@@ -337,6 +338,44 @@ export class Cube {
     await zarr.set(arr, this.spatialSlices(window), { data: castFor(v, values), shape: [window.nrows, window.ncols], stride: [window.ncols, 1] } as never);
   }
 
+  /**
+   * The chunk files of a variable over a local window (and, dynamic, days [t0, t1)): the files a
+   * distributed job that wrote them checksums for its coordinator. A folder store only.
+   */
+  chunkFiles(name: string, window: LocalWindow = this.fullWindow(), days?: [number, number]): string[] {
+    const v = this.variables.find((x) => x.name === name);
+    if (!v) throw new SmapfillError(`has no variable '${name}'`, { file: this.path });
+    const [ct, cy, cx] = v.kind === "dynamic" ? this.chunkShape("dynamic") : [0, ...this.chunkShape("static")];
+    const span = (from: number, n: number, size: number) =>
+      Array.from({ length: Math.ceil((from + n) / size) - Math.floor(from / size) }, (_, i) => Math.floor(from / size) + i);
+    const ys = span(window.row0, window.nrows, cy!);
+    const xs = span(window.col0, window.ncols, cx!);
+    const ts = v.kind === "dynamic" ? span(days?.[0] ?? 0, (days?.[1] ?? this.days) - (days?.[0] ?? 0), ct!) : [undefined];
+    return ts.flatMap((t) => ys.flatMap((y) => xs.map((x) => path.join(this.path, name, "c", ...(t === undefined ? [] : [String(t)]), String(y), String(x)))));
+  }
+
+  /**
+   * The chunk shape of a kind of variable: dynamic ones in the cube's chunks; static ones in 4 x 4
+   * tiles (a static layer is small; fewer files). Jobs that write static layers tile by tile must
+   * therefore own whole groups of 4 x 4 tiles (staticChunkTiles).
+   */
+  chunkShape(kind: VariableKind): number[] {
+    const { nrows, ncols } = this.window;
+    const c = this.description.chunks;
+    return kind === "dynamic" ? [c.time, Math.min(c.y, nrows), Math.min(c.x, ncols)] : [Math.min(c.y * 4, nrows), Math.min(c.x * 4, ncols)];
+  }
+
+  /** The tiles (indices into tiles()) grouped by the static chunk they fall in: one writer per group. */
+  staticChunkTiles(): number[][] {
+    const [sy, sx] = this.chunkShape("static");
+    const groups = new Map<string, number[]>();
+    this.tiles().forEach((t, i) => {
+      const key = `${Math.floor(t.row0 / sy!)}/${Math.floor(t.col0 / sx!)}`;
+      groups.set(key, [...(groups.get(key) ?? []), i]);
+    });
+    return [...groups.values()];
+  }
+
   /** The cube's spatial chunks as local windows, in row-major order: the tiles streamed passes work on. */
   tiles(): LocalWindow[] {
     const { nrows, ncols } = this.window;
@@ -425,12 +464,11 @@ export class Cube {
 
   private async createVariableArray(v: VariableSpec): Promise<void> {
     const { nrows, ncols } = this.window;
-    const c = this.description.chunks;
     const dynamic = v.kind === "dynamic";
     const dtype = v.dtype ?? "float32";
     await zarr.create(this.writableRoot.resolve(v.name), {
       shape: dynamic ? [this.description.days, nrows, ncols] : [nrows, ncols],
-      chunkShape: dynamic ? [c.time, Math.min(c.y, nrows), Math.min(c.x, ncols)] : [Math.min(c.y * 4, nrows), Math.min(c.x * 4, ncols)],
+      chunkShape: this.chunkShape(v.kind),
       dtype,
       codecs: codecs(),
       fillValue: dtype === "float32" ? NaN : 0,

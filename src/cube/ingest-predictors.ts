@@ -286,13 +286,51 @@ export async function preflightPredictors(study: StudyConfig, grid: Ease2Grid, w
 
 /** Adds every predictor of the study to the cube (resuming what was done). */
 export async function ingestPredictors(study: StudyConfig, cube: Cube, options: { quiet?: boolean } = {}): Promise<PredictorReport[]> {
-  const grid = cube.grid;
-  const window = cube.window;
+  const plan = await planPredictorIngest(study, cube);
+  try {
+    const todo = predictorBlocksToDo(plan);
+    const progress = new Progress("ingest predictors", plan.prepared.length - plan.dynamic.length + plan.dynamic.length * plan.nBlocks, options);
+    await ingestStaticPredictors(plan, (name) => progress.tick(1, name));
+    for (const pp of plan.dynamic) {
+      const carry: AntecedentCarry = { history: [], end: -1 };
+      for (let b = 0; b < plan.nBlocks; b++) {
+        if (!todo.some((j) => j.name === pp.config.name && j.block === b)) {
+          progress.tick(1, `${pp.config.name} (done before)`);
+          continue;
+        }
+        await recordPredictorBlock(plan, pp.config.name, b, await ingestPredictorBlock(plan, pp.config.name, b, carry));
+        progress.tick(1, pp.config.name);
+      }
+    }
+    progress.finish();
+    return await finishPredictorIngest(plan);
+  } finally {
+    await plan.cache.closeAll();
+  }
+}
+
+/** What an ingestion of predictors works on: each predictor prepared (files, regridding), their records in the cube. */
+export interface PredictorIngestPlan {
+  cube: Cube;
+  cache: SourceCache;
+  prepared: PreparedPredictor[];
+  dynamic: PreparedPredictor[];
+  state: Record<string, PredictorState>;
+  nBlocks: number;
+}
+
+/**
+ * Prepares every predictor (all checked before anything is written), refuses one ingested before
+ * with another config, adds the variables. With `only` (a distributed job) just that predictor is
+ * prepared and the cube is not changed. The caller closes `cache`.
+ */
+export async function planPredictorIngest(study: StudyConfig, cube: Cube, o: { only?: string } = {}): Promise<PredictorIngestPlan> {
   const cache = new SourceCache();
   try {
-    // Preflight every predictor before writing anything.
     const prepared: PreparedPredictor[] = [];
-    for (const p of study.predictors) prepared.push(await preparePredictor(study, p, grid, window, cache));
+    for (const p of study.predictors) if (!o.only || p.name === o.only) prepared.push(await preparePredictor(study, p, cube.grid, cube.window, cache));
+    if (o.only && !prepared.length)
+      throw new SmapfillError(`has no predictor '${o.only}'`, { file: study.configFile, hint: "The job is stale; start the ingestion again" });
     const state = { ...((cube.attributes.predictor_ingest as Record<string, PredictorState> | undefined) ?? {}) };
     for (const pp of prepared) {
       const stored = state[pp.config.name];
@@ -303,88 +341,124 @@ export async function ingestPredictors(study: StudyConfig, cube: Cube, options: 
           hint: "Give the changed predictor a new name, or build a new cube (output)",
         });
       }
+      if (o.only) {
+        if (!stored) throw new SmapfillError(`has no predictor '${o.only}' yet`, { file: cube.path, hint: "The job is stale; start the ingestion again" });
+        continue;
+      }
       state[pp.config.name] ??= { config: json, ...(pp.config.kind === "dynamic" ? { blocks: {} } : {}) };
       for (const v of pp.outputs) if (!cube.hasVariable(v.name)) await cube.addVariable(v);
     }
-    await cube.setAttributes({ predictor_ingest: state });
-
+    if (!o.only) await cube.setAttributes({ predictor_ingest: state });
     const dynamic = prepared.filter((pp) => pp.config.kind === "dynamic");
-    const blockSize = cube.chunks.time;
-    const nBlocks = Math.ceil(cube.days / blockSize);
-    const progress = new Progress("ingest predictors", prepared.length - dynamic.length + dynamic.length * nBlocks, options);
-    for (const pp of prepared.filter((x) => x.config.kind === "static")) {
-      if (!state[pp.config.name]!.done) {
-        await ingestStatic(pp, cube, cache);
-        state[pp.config.name]!.done = true;
-        await cube.setAttributes({ predictor_ingest: state });
-      }
-      progress.tick(1, pp.config.name);
-    }
-    for (const pp of dynamic) {
-      const record = state[pp.config.name]!;
-      const maxK = Math.max(1, ...(pp.config.antecedent ?? []));
-      let history: Float32Array[] = []; // daily values of the days before the current one
-      let historyEnd = -1; // cube day index after the last day in history
-      for (let b = 0; b < nBlocks; b++) {
-        const t0 = b * blockSize;
-        const t1 = Math.min(cube.days, t0 + blockSize);
-        if (record.blocks![b]) {
-          progress.tick(1, `${pp.config.name} (done before)`);
-          continue;
-        }
-        if (historyEnd !== t0) {
-          // Rebuild the antecedent window (resume, or the first block: days before the period).
-          history = [];
-          for (let t = t0 - (maxK - 1); t < t0; t++) history.push((await dailyField(pp, cube.startDay + t, cache)).values);
-        }
-        const size = window.nrows * window.ncols;
-        const base = new Float32Array((t1 - t0) * size);
-        const sums = (pp.config.antecedent ?? []).map(() => new Float32Array((t1 - t0) * size));
-        const missingDays: string[] = [];
-        for (let t = t0; t < t1; t++) {
-          const { values, present } = await dailyField(pp, cube.startDay + t, cache);
-          if (!present) missingDays.push(formatDay(cube.startDay + t));
-          base.set(values, (t - t0) * size);
-          history.push(values);
-          if (history.length > maxK) history.shift();
-          (pp.config.antecedent ?? []).forEach((k, s) => {
-            const out = sums[s]!;
-            const days = history.slice(-k);
-            for (let i = 0; i < size; i++) {
-              let acc = 0;
-              for (const d of days) acc += d[i]!;
-              out[(t - t0) * size + i] = days.length === k ? acc : NaN; // NaN propagates a missing day
-            }
-          });
-        }
-        historyEnd = t1;
-        await cube.writeBlock(pp.config.name, t0, base);
-        for (const [s, k] of (pp.config.antecedent ?? []).entries()) await cube.writeBlock(`${pp.config.name}_sum${k}d`, t0, sums[s]!);
-        record.blocks![b] = { missingDays };
-        await cube.setAttributes({ predictor_ingest: state });
-        progress.tick(1, pp.config.name);
-      }
-    }
-    progress.finish();
-    await cube.addProvenance("ingest-predictors", { predictors: prepared.map((p) => p.config.name) });
-
-    const reports: PredictorReport[] = [];
-    for (const pp of prepared) {
-      const coverage: Record<string, number> = {};
-      const implausible: PredictorReport["implausible"] = {};
-      for (const v of pp.outputs) {
-        const range = plausibleRange(v.name, v.units);
-        const r = await valueSummary(cube, v.name, range);
-        coverage[v.name] = r.share;
-        if (range && r.outside) implausible[v.name] = { count: r.outside, range, units: v.units };
-      }
-      const missingDays = Object.values(state[pp.config.name]!.blocks ?? {}).flatMap((r) => r.missingDays);
-      reports.push({ name: pp.config.name, variables: pp.outputs.map((v) => v.name), method: pp.method, coverage, missingDays, implausible });
-    }
-    return reports;
-  } finally {
+    return { cube, cache, prepared, dynamic, state, nBlocks: Math.ceil(cube.days / cube.chunks.time) };
+  } catch (e) {
     await cache.closeAll();
+    throw e;
   }
+}
+
+/** The (dynamic predictor, block) pairs not done yet. */
+export function predictorBlocksToDo(plan: PredictorIngestPlan): { name: string; block: number }[] {
+  return plan.dynamic.flatMap((pp) =>
+    Array.from({ length: plan.nBlocks }, (_, b) => b).flatMap((b) => (plan.state[pp.config.name]!.blocks![b] ? [] : [{ name: pp.config.name, block: b }])),
+  );
+}
+
+/** The static predictors not done yet, each recorded when written. */
+export async function ingestStaticPredictors(plan: PredictorIngestPlan, tick: (name: string) => void = () => {}): Promise<void> {
+  for (const pp of plan.prepared.filter((x) => x.config.kind === "static")) {
+    if (!plan.state[pp.config.name]!.done) {
+      await ingestStatic(pp, plan.cube, plan.cache);
+      plan.state[pp.config.name]!.done = true;
+      await plan.cube.setAttributes({ predictor_ingest: plan.state });
+    }
+    tick(pp.config.name);
+  }
+}
+
+/** The daily values before the next block (antecedent sums need them): carried from block to block in one process, rebuilt by a lone job. */
+export interface AntecedentCarry {
+  history: Float32Array[];
+  /** Cube day index after the last day in history (-1: none). */
+  end: number;
+}
+
+/** The variables one block of a dynamic predictor writes (a distributed job checksums their chunks). */
+export function predictorBlockVariables(plan: PredictorIngestPlan, name: string): string[] {
+  const pp = plan.dynamic.find((x) => x.config.name === name)!;
+  return [name, ...(pp.config.antecedent ?? []).map((k) => `${name}_sum${k}d`)];
+}
+
+/** One block of days of a dynamic predictor (and its antecedent sums), whole chunks written; its record returned, not stored. */
+export async function ingestPredictorBlock(
+  plan: PredictorIngestPlan,
+  name: string,
+  b: number,
+  carry: AntecedentCarry = { history: [], end: -1 },
+): Promise<{ missingDays: string[] }> {
+  const { cube, cache } = plan;
+  const pp = plan.dynamic.find((x) => x.config.name === name);
+  if (!pp) throw new SmapfillError(`has no dynamic predictor '${name}'`, { file: cube.path });
+  const blockSize = cube.chunks.time;
+  const maxK = Math.max(1, ...(pp.config.antecedent ?? []));
+  const t0 = b * blockSize;
+  const t1 = Math.min(cube.days, t0 + blockSize);
+  if (carry.end !== t0) {
+    // Rebuild the antecedent window (resume, a lone job, or the first block: days before the period).
+    carry.history = [];
+    for (let t = t0 - (maxK - 1); t < t0; t++) carry.history.push((await dailyField(pp, cube.startDay + t, cache)).values);
+  }
+  const history = carry.history;
+  const size = cube.window.nrows * cube.window.ncols;
+  const base = new Float32Array((t1 - t0) * size);
+  const sums = (pp.config.antecedent ?? []).map(() => new Float32Array((t1 - t0) * size));
+  const missingDays: string[] = [];
+  for (let t = t0; t < t1; t++) {
+    const { values, present } = await dailyField(pp, cube.startDay + t, cache);
+    if (!present) missingDays.push(formatDay(cube.startDay + t));
+    base.set(values, (t - t0) * size);
+    history.push(values);
+    if (history.length > maxK) history.shift();
+    (pp.config.antecedent ?? []).forEach((k, s) => {
+      const out = sums[s]!;
+      const days = history.slice(-k);
+      for (let i = 0; i < size; i++) {
+        let acc = 0;
+        for (const d of days) acc += d[i]!;
+        out[(t - t0) * size + i] = days.length === k ? acc : NaN; // NaN propagates a missing day
+      }
+    });
+  }
+  carry.end = t1;
+  await cube.writeBlock(pp.config.name, t0, base);
+  for (const [s, k] of (pp.config.antecedent ?? []).entries()) await cube.writeBlock(`${pp.config.name}_sum${k}d`, t0, sums[s]!);
+  return { missingDays };
+}
+
+/** Stores a finished block's record (the single writer's step: a rerun skips the block). */
+export async function recordPredictorBlock(plan: PredictorIngestPlan, name: string, b: number, record: { missingDays: string[] }): Promise<void> {
+  plan.state[name]!.blocks![b] = record;
+  await plan.cube.setAttributes({ predictor_ingest: plan.state });
+}
+
+/** Provenance, and each predictor's coverage, missing days and implausible values. */
+export async function finishPredictorIngest(plan: PredictorIngestPlan): Promise<PredictorReport[]> {
+  const { cube, prepared, state } = plan;
+  await cube.addProvenance("ingest-predictors", { predictors: prepared.map((p) => p.config.name) });
+  const reports: PredictorReport[] = [];
+  for (const pp of prepared) {
+    const coverage: Record<string, number> = {};
+    const implausible: PredictorReport["implausible"] = {};
+    for (const v of pp.outputs) {
+      const range = plausibleRange(v.name, v.units);
+      const r = await valueSummary(cube, v.name, range);
+      coverage[v.name] = r.share;
+      if (range && r.outside) implausible[v.name] = { count: r.outside, range, units: v.units };
+    }
+    const missingDays = Object.values(state[pp.config.name]!.blocks ?? {}).flatMap((r) => r.missingDays);
+    reports.push({ name: pp.config.name, variables: pp.outputs.map((v) => v.name), method: pp.method, coverage, missingDays, implausible });
+  }
+  return reports;
 }
 
 async function ingestStatic(pp: PreparedPredictor, cube: Cube, cache: SourceCache): Promise<void> {

@@ -73,7 +73,7 @@ export interface MissingCauses {
   rejected: number;
 }
 
-interface BlockRecord {
+export interface BlockRecord {
   causes: MissingCauses;
   failures: GranuleFailure[];
   missingDays: string[];
@@ -128,6 +128,41 @@ export async function ingestSmap(options: SmapIngestOptions): Promise<SmapIngest
 }
 
 async function ingestSmapLocked(options: SmapIngestOptions): Promise<SmapIngestReport> {
+  const plan = await planSmapIngest(options);
+  const { todo, resumed, redone } = smapBlocksToDo(plan, options.redo);
+  const progress = new Progress("ingest SMAP", plan.days, { quiet: options.quiet });
+  for (let b = 0; b < plan.nBlocks; b++) if (!todo.includes(b)) progress.tick(blockDays(plan, b)[1] - blockDays(plan, b)[0], "(done before)");
+  const reader = new GranuleReaderPool(options.threads);
+  try {
+    for (const b of todo) await recordSmapBlock(plan, b, await ingestSmapBlock(plan, b, reader, (note) => progress.tick(1, note)));
+  } finally {
+    await reader.close();
+  }
+  progress.finish();
+  return finishSmapIngest(plan, resumed, redone);
+}
+
+/** What an ingestion of SMAP works on: the granules by date, the settings, the cube (created or resumed), its block records. */
+export interface SmapIngestPlan {
+  options: SmapIngestOptions;
+  window: Window;
+  startDay: number;
+  days: number;
+  settings: ReturnType<typeof settingsOf>;
+  byDate: Map<string, string>;
+  /** Granules skipped before reading (duplicates, misnamed). */
+  failures: GranuleFailure[];
+  cube: Cube;
+  state: { blocks: Record<string, BlockRecord> };
+  nBlocks: number;
+}
+
+/**
+ * Checks the options, lists the granules, preflights one, and opens or creates the cube. With
+ * `create: false` (a distributed job) the cube must exist with these settings and no granule is
+ * preflighted.
+ */
+export async function planSmapIngest(options: SmapIngestOptions, o: { create?: boolean } = {}): Promise<SmapIngestPlan> {
   const grid = Ease2Grid.of(options.resolution);
   if (!options.bbox === !options.window) {
     throw new SmapfillError("give exactly one of bbox and window", {
@@ -160,108 +195,147 @@ async function ingestSmapLocked(options: SmapIngestOptions): Promise<SmapIngestR
     for (const file of misnamedGranules(options.granules))
       failures.push({ file, error: "not named like a SMAP L3 granule (SMAP_L3_SM_P[_E]_YYYYMMDD_...): its date is unknown, skipped; keep NASA's file names" });
 
-  // Preflight: a systematic mistake (wrong grid, not a SMAP L3 granule) fails here, before any
-  // cube is made, instead of once per granule.
-  const inPeriod = [...byDate.entries()].filter(([date]) => parseDay(date) >= startDay && parseDay(date) <= endDay);
-  if (inPeriod.length === 0) {
-    throw new SmapfillError(`no SMAP L3 granule dated ${options.start} .. ${options.end}`, {
-      file: typeof options.granules === "string" ? options.granules : undefined,
-      hint: "Check the granule directory and the period; files must keep NASA's names (SMAP_L3_SM_P[_E]_YYYYMMDD_...)",
+  let cube: Cube;
+  if (o.create === false) {
+    cube = await Cube.open(options.cube);
+    const recorded = (cube.attributes.smap_ingest as { settings?: unknown } | undefined)?.settings;
+    if (JSON.stringify(recorded) !== JSON.stringify(settings))
+      throw new SmapfillError("was made with other SMAP settings than the job's", { file: options.cube, hint: "The job is stale; start the ingestion again" });
+  } else {
+    // Preflight: a systematic mistake (wrong grid, not a SMAP L3 granule) fails here, before any
+    // cube is made, instead of once per granule.
+    const inPeriod = [...byDate.entries()].filter(([date]) => parseDay(date) >= startDay && parseDay(date) <= endDay);
+    if (inPeriod.length === 0) {
+      throw new SmapfillError(`no SMAP L3 granule dated ${options.start} .. ${options.end}`, {
+        file: typeof options.granules === "string" ? options.granules : undefined,
+        hint: "Check the granule directory and the period; files must keep NASA's names (SMAP_L3_SM_P[_E]_YYYYMMDD_...)",
+      });
+    }
+    const firstGood = inPeriod.find(([, file]) => {
+      try {
+        readSmapL3(file, { window, expectResolution: options.resolution, quality: settings.quality, passes: ["AM"] });
+        return true;
+      } catch (error) {
+        if (error instanceof SmapfillError && /grid, but the study uses|not a global/.test(error.message)) throw error;
+        return false;
+      }
     });
-  }
-  const firstGood = inPeriod.find(([, file]) => {
-    try {
-      readSmapL3(file, { window, expectResolution: options.resolution, quality: settings.quality, passes: ["AM"] });
-      return true;
-    } catch (error) {
-      if (error instanceof SmapfillError && /grid, but the study uses|not a global/.test(error.message)) throw error;
-      return false;
+    if (!firstGood) {
+      const [, file] = inPeriod[0]!;
+      readSmapL3(file, { window, expectResolution: options.resolution, quality: settings.quality }); // throws its reason
     }
-  });
-  if (!firstGood) {
-    const [, file] = inPeriod[0]!;
-    readSmapL3(file, { window, expectResolution: options.resolution, quality: settings.quality }); // throws its reason
+    cube = await openOrCreate(options, window, days, settings);
   }
-
-  const cube = await openOrCreate(options, window, days, settings);
   const state = (cube.attributes.smap_ingest ?? { blocks: {} }) as { blocks: Record<string, BlockRecord> };
-  const block = cube.chunks.time;
-  const nBlocks = Math.ceil(days / block);
-  const cells = window.nrows * window.ncols;
-  const progress = new Progress("ingest SMAP", days, { quiet: options.quiet });
-  let resumed = 0;
-  let redone = 0;
-  const redo = options.redo ? [parseDay(options.redo[0], "--redo") - startDay, parseDay(options.redo[1], "--redo") - startDay] : undefined;
-  if (redo && !(redo[0] <= redo[1] && redo[1] >= 0 && redo[0] < days))
-    throw new SmapfillError(`--redo ${options.redo!.join("..")} is not a range of days inside ${options.start} .. ${options.end}`, { variable: "--redo" });
-  const reader = new GranuleReaderPool(options.threads);
-  try {
-    for (let b = 0; b < nBlocks; b++) {
-      const t0 = b * block;
-      const t1 = Math.min(days, t0 + block);
-      const before = state.blocks[b];
-      const asked = redo !== undefined && redo[0] < t1 && redo[1] >= t0;
-      if (before && !asked && !blockIsStale(before, t0, t1, startDay, byDate)) {
-        resumed++;
-        progress.tick(t1 - t0, "(done before)");
-        continue;
-      }
-      if (before) redone++;
-      const merged = new Float32Array((t1 - t0) * cells).fill(NaN);
-      const source = new Uint8Array((t1 - t0) * cells);
-      const am = settings.keepPasses ? new Float32Array((t1 - t0) * cells).fill(NaN) : undefined;
-      const pm = settings.keepPasses ? new Float32Array((t1 - t0) * cells).fill(NaN) : undefined;
-      const record: BlockRecord = {
-        causes: { observed: 0, noOverpass: 0, retrievalFailed: 0, rejected: 0 },
-        failures: [],
-        missingDays: [],
-        granules: 0,
-        fingerprints: {},
-      };
-      const dayOfFile = new Map<string, number>();
-      for (let t = t0; t < t1; t++) {
-        const date = formatDay(startDay + t);
-        const file = byDate.get(date);
-        if (file) {
-          dayOfFile.set(file, t);
-          record.fingerprints![file] = fingerprint(file);
-        } else {
-          record.missingDays.push(date);
-          progress.tick(1);
-        }
-      }
-      for await (const result of reader.read([...dayOfFile.keys()], { window, expectResolution: options.resolution, quality: settings.quality })) {
-        if (!result.ok) {
-          record.failures.push(result.failure);
-          progress.tick(1);
-          continue;
-        }
-        const granule = result.granule;
-        const t = dayOfFile.get(granule.file)!;
-        record.granules++;
-        const offset = (t - t0) * cells;
-        const passes = Object.fromEntries(granule.passes.map((p) => [p.pass, p])) as Record<"AM" | "PM", SmapPass>;
-        mergePasses(passes.AM.values, passes.PM.values, passRule, merged.subarray(offset, offset + cells), source.subarray(offset, offset + cells));
-        am?.set(passes.AM.values, offset);
-        pm?.set(passes.PM.values, offset);
-        for (const p of granule.passes) countCauses(p, record.causes);
-        progress.tick(1, granule.date);
-      }
-      await cube.writeBlock("soil_moisture", t0, merged);
-      await cube.writeBlock("soil_moisture_pass", t0, source);
-      if (am && pm) {
-        await cube.writeBlock("soil_moisture_am", t0, am);
-        await cube.writeBlock("soil_moisture_pm", t0, pm);
-      }
-      state.blocks[b] = record;
-      await cube.setAttributes({ smap_ingest: { settings, blocks: state.blocks } });
-    }
-  } finally {
-    await reader.close();
-  }
-  progress.finish();
+  return { options, window, startDay, days, settings, byDate, failures, cube, state, nBlocks: Math.ceil(days / cube.chunks.time) };
+}
 
-  const records = Object.values(state.blocks);
+/** Days [t0, t1) of block b. */
+export function blockDays(plan: SmapIngestPlan, b: number): [number, number] {
+  const t0 = b * plan.cube.chunks.time;
+  return [t0, Math.min(plan.days, t0 + plan.cube.chunks.time)];
+}
+
+/** The blocks to read: not done yet, stale (a granule failed, appeared or changed), or asked again by `redo`. */
+export function smapBlocksToDo(plan: SmapIngestPlan, redoDates?: [string, string]): { todo: number[]; resumed: number; redone: number } {
+  const { days, startDay } = plan;
+  const redo = redoDates ? [parseDay(redoDates[0], "--redo") - startDay, parseDay(redoDates[1], "--redo") - startDay] : undefined;
+  if (redo && !(redo[0]! <= redo[1]! && redo[1]! >= 0 && redo[0]! < days))
+    throw new SmapfillError(`--redo ${redoDates!.join("..")} is not a range of days inside ${plan.options.start} .. ${plan.options.end}`, {
+      variable: "--redo",
+    });
+  const todo: number[] = [];
+  let [resumed, redone] = [0, 0];
+  for (let b = 0; b < plan.nBlocks; b++) {
+    const [t0, t1] = blockDays(plan, b);
+    const before = plan.state.blocks[b];
+    const asked = redo !== undefined && redo[0]! < t1 && redo[1]! >= t0;
+    if (before && !asked && !blockIsStale(before, t0, t1, startDay, plan.byDate)) {
+      resumed++;
+      continue;
+    }
+    if (before) redone++;
+    todo.push(b);
+  }
+  return { todo, resumed, redone };
+}
+
+/** Reads one block's granules and writes its whole chunks (no other block shares them); its record is returned, not stored. */
+export async function ingestSmapBlock(
+  plan: SmapIngestPlan,
+  b: number,
+  reader: GranuleReaderPool,
+  tick: (note?: string) => void = () => {},
+): Promise<BlockRecord> {
+  const { cube, window, settings, startDay, byDate, options } = plan;
+  const [t0, t1] = blockDays(plan, b);
+  const cells = window.nrows * window.ncols;
+  const passRule = settings.passRule as PassRule;
+  const merged = new Float32Array((t1 - t0) * cells).fill(NaN);
+  const source = new Uint8Array((t1 - t0) * cells);
+  const am = settings.keepPasses ? new Float32Array((t1 - t0) * cells).fill(NaN) : undefined;
+  const pm = settings.keepPasses ? new Float32Array((t1 - t0) * cells).fill(NaN) : undefined;
+  const record: BlockRecord = {
+    causes: { observed: 0, noOverpass: 0, retrievalFailed: 0, rejected: 0 },
+    failures: [],
+    missingDays: [],
+    granules: 0,
+    fingerprints: {},
+  };
+  const dayOfFile = new Map<string, number>();
+  for (let t = t0; t < t1; t++) {
+    const date = formatDay(startDay + t);
+    const file = byDate.get(date);
+    if (file) {
+      dayOfFile.set(file, t);
+      record.fingerprints![file] = fingerprint(file);
+    } else {
+      record.missingDays.push(date);
+      tick();
+    }
+  }
+  for await (const result of reader.read([...dayOfFile.keys()], { window, expectResolution: options.resolution, quality: settings.quality })) {
+    if (!result.ok) {
+      record.failures.push(result.failure);
+      tick();
+      continue;
+    }
+    const granule = result.granule;
+    const t = dayOfFile.get(granule.file)!;
+    record.granules++;
+    const offset = (t - t0) * cells;
+    const passes = Object.fromEntries(granule.passes.map((p) => [p.pass, p])) as Record<"AM" | "PM", SmapPass>;
+    mergePasses(passes.AM.values, passes.PM.values, passRule, merged.subarray(offset, offset + cells), source.subarray(offset, offset + cells));
+    am?.set(passes.AM.values, offset);
+    pm?.set(passes.PM.values, offset);
+    for (const p of granule.passes) countCauses(p, record.causes);
+    tick(granule.date);
+  }
+  await cube.writeBlock("soil_moisture", t0, merged);
+  await cube.writeBlock("soil_moisture_pass", t0, source);
+  if (am && pm) {
+    await cube.writeBlock("soil_moisture_am", t0, am);
+    await cube.writeBlock("soil_moisture_pm", t0, pm);
+  }
+  return record;
+}
+
+/** The variables one SMAP block writes (a distributed job checksums their chunks). */
+export function smapBlockVariables(plan: SmapIngestPlan): string[] {
+  return ["soil_moisture", "soil_moisture_pass", ...(plan.settings.keepPasses ? ["soil_moisture_am", "soil_moisture_pm"] : [])];
+}
+
+/** Stores a finished block's record in the cube (the single writer's step: a rerun skips the block). */
+export async function recordSmapBlock(plan: SmapIngestPlan, b: number, record: BlockRecord): Promise<void> {
+  plan.state.blocks[b] = record;
+  await plan.cube.setAttributes({ smap_ingest: { settings: plan.settings, blocks: plan.state.blocks } });
+}
+
+/** The report over every block's record, the coverage, and the provenance. */
+export async function finishSmapIngest(plan: SmapIngestPlan, resumed: number, redone: number): Promise<SmapIngestReport> {
+  const { cube, options, window, days, failures } = plan;
+  const cells = window.nrows * window.ncols;
+  const records = Object.values(plan.state.blocks);
   const causes = records.reduce<MissingCauses>(
     (acc, r) => ({
       observed: acc.observed + r.causes.observed,

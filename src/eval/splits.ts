@@ -82,6 +82,9 @@ export const GAP_SHAPES: readonly GapShape[] = ["swath", "block", "run"];
  *  run:   per pixel, runs of 5-15 consecutive days (instrument or retrieval outages).
  * Only training pixel-days (role 0) of `base` are taken; they get `role` (2 = test, 1 =
  * validation, so that early stopping sees gaps of the same shapes); the rest keeps its role.
+ * Test gaps fall on random days; validation gaps on days spread evenly over the whole period
+ * (an additive golden-ratio sequence from a random start), so that early stopping does not
+ * judge on a few days that happen to cluster in one season of a long period.
  */
 export function simulatedGaps(
   base: Roles,
@@ -108,22 +111,27 @@ export function simulatedGaps(
       hidden++;
     }
   };
+  // Validation: the i-th gap's day is frac(u0 + i / phi) of the period (low discrepancy).
+  const start = rng.uniform();
+  let drawn = 0;
+  const day = () => (role === 1 ? Math.min(T - 1, Math.floor(((start + drawn++ * 0.6180339887498949) % 1) * T)) : rng.int(T));
   let guard = 0;
-  while (hidden < target && guard++ < 100000) {
+  // The guard stops a draw that cannot progress; it grows with the target (a continent needs many runs).
+  while (hidden < target && guard++ < 100000 + 10 * target) {
     if (shape === "run") {
       const p = rng.int(P);
-      const t0 = rng.int(T);
+      const t0 = day();
       const len = 5 + rng.int(11);
       for (let t = t0; t < Math.min(T, t0 + len); t++) hide(t, p);
     } else if (shape === "block") {
-      const t = rng.int(T);
+      const t = day();
       const h = Math.max(1, Math.round(nrows / 4));
       const w = Math.max(1, Math.round(ncols / 4));
       const r0 = rng.int(Math.max(1, nrows - h + 1));
       const c0 = rng.int(Math.max(1, ncols - w + 1));
       for (let r = r0; r < r0 + h; r++) for (let c = c0; c < c0 + w; c++) hide(t, r * ncols + c);
     } else {
-      const t = rng.int(T);
+      const t = day();
       const width = Math.max(1, Math.round(ncols / 3));
       const offset = rng.int(ncols + nrows) - nrows;
       for (let r = 0; r < nrows; r++) {
@@ -141,7 +149,12 @@ export function simulatedGaps(
  * `kinds`, the shape that hid each pixel-day is written there (1 + its index in GAP_SHAPES).
  */
 export function mixedGaps(observed: Float32Array, nrows: number, ncols: number, shares: SplitShares, seed: number, kinds?: Uint8Array): Roles {
-  let roles = observedRoles(observed);
+  return mixedGapsOf(observedRoles(observed), nrows, ncols, shares, seed, kinds);
+}
+
+/** mixedGaps from the observed roles (-1 / 0) rather than the values: a cube read tile by tile needs 1 byte per pixel-day, not 4. */
+export function mixedGapsOf(observed: Roles, nrows: number, ncols: number, shares: SplitShares, seed: number, kinds?: Uint8Array): Roles {
+  let roles = observed;
   for (const [role, share] of [
     [2, shares.test],
     [1, shares.validation],

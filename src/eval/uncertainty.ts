@@ -59,12 +59,15 @@ export function distanceBins(X: Float32Array, n: number, schema: Pick<FeatureSch
 export function seasons(X: Float32Array, n: number, schema: Pick<FeatureSchema, "names">): Uint8Array {
   const f = schema.names.length;
   const { sin, cos } = columns(schema);
-  return Uint8Array.from({ length: n }, (_, i) => {
-    let doy = (Math.atan2(X[i * f + sin]!, X[i * f + cos]!) / (2 * Math.PI)) * 365.25;
-    if (doy < 0) doy += 365.25;
-    // Day of year ~ 1 Jan at 0: Dec-Feb = [335, 365) + [0, 59), Mar-May [59, 151), Jun-Aug [151, 243).
-    return doy >= 335 || doy < 59 ? 0 : doy < 151 ? 1 : doy < 243 ? 2 : 3;
-  });
+  return Uint8Array.from({ length: n }, (_, i) => seasonOf(X[i * f + sin]!, X[i * f + cos]!));
+}
+
+/** The season (0 DJF, 1 MAM, 2 JJA, 3 SON) of a day given as its calendar features sin/cos(2 pi doy / 365.25). */
+export function seasonOf(doySin: number, doyCos: number): number {
+  let doy = (Math.atan2(doySin, doyCos) / (2 * Math.PI)) * 365.25;
+  if (doy < 0) doy += 365.25;
+  // Day of year ~ 1 Jan at 0: Dec-Feb = [335, 365) + [0, 59), Mar-May [59, 151), Jun-Aug [151, 243).
+  return doy >= 335 || doy < 59 ? 0 : doy < 151 ? 1 : doy < 243 ? 2 : 3;
 }
 
 function quantile90(values: number[]): number {

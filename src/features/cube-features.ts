@@ -15,7 +15,9 @@
  * reconstruction: a tile's SampleArrays and a training mask that keeps the window's days.
  */
 import fs from "node:fs";
-import { Cube, type VariableSpec } from "../cube/cube.js";
+import { Cube, type LocalWindow, type VariableSpec } from "../cube/cube.js";
+import { checkRunLock } from "../cube/lock.js";
+import { checksums } from "../util/checksum.js";
 import { formatDay } from "../util/dates.js";
 import { SmapfillError } from "../util/errors.js";
 import { FeatureBuilder, readSampleArrays } from "./samples.js";
@@ -46,14 +48,47 @@ export interface CubeFeatureReport {
 
 export async function writeCubeFeatures(source: Cube, output: string, o: CubeFeatureOptions = {}): Promise<CubeFeatureReport> {
   const started = performance.now();
-  if (!source.hasVariable("soil_moisture")) throw new SmapfillError("has no variable 'soil_moisture'", { file: source.path, hint: "Ingest SMAP first" });
-  const T = source.days;
+  const target = await createFeatureCube(source, output, o);
+  const tiles = source.tiles();
+  const seconds = { read: 0, compute: 0, write: 0 };
+  for (const [i, tile] of tiles.entries()) {
+    const s = await writeTileFeatures(source, target, tile, o);
+    ((seconds.read += s.read), (seconds.compute += s.compute), (seconds.write += s.write));
+    o.onTile?.(i + 1, tiles.length);
+  }
+  await finishFeatureCube(source, target, output, o);
+  return {
+    output,
+    pixels: source.window.nrows * source.window.ncols,
+    days: source.days,
+    tiles: tiles.length,
+    seconds: (performance.now() - started) / 1000,
+    readSeconds: seconds.read,
+    computeSeconds: seconds.compute,
+    writeSeconds: seconds.write,
+  };
+}
+
+/** Bytes one tile holds while its features are computed: its SMAP series and the training copy (float32), plus the context terms' 5 arrays with `context`. */
+export function tileFeatureBytes(source: Cube, context: boolean): number {
+  const [, y, x] = source.chunkShape("dynamic");
+  return y! * x! * source.days * 4 * (2 + (context ? 5 : 0));
+}
+
+/** The training window's day indices, checked against the cube. */
+function trainingWindow(source: Cube, o: CubeFeatureOptions): [number, number] {
   const useFrom = o.useFrom ?? 0;
-  const useTo = o.useTo ?? T - 1;
-  if (!(useFrom >= 0 && useTo < T && useFrom <= useTo))
-    throw new SmapfillError(`the training window ${useFrom}..${useTo} is outside the cube's ${T} days`, { variable: "--from/--to" });
+  const useTo = o.useTo ?? source.days - 1;
+  if (!(useFrom >= 0 && useTo < source.days && useFrom <= useTo))
+    throw new SmapfillError(`the training window ${useFrom}..${useTo} is outside the cube's ${source.days} days`, { variable: "--from/--to" });
+  return [useFrom, useTo];
+}
+
+/** The features cube under its temporary name OUTPUT.partial (tiles are written into it, then it is renamed). */
+export async function createFeatureCube(source: Cube, output: string, o: CubeFeatureOptions = {}): Promise<Cube> {
+  if (!source.hasVariable("soil_moisture")) throw new SmapfillError("has no variable 'soil_moisture'", { file: source.path, hint: "Ingest SMAP first" });
+  const [useFrom, useTo] = trainingWindow(source, o);
   if (fs.existsSync(output)) throw new SmapfillError("already exists", { file: output, hint: "Choose another output or remove it" });
-  const { nrows, ncols } = source.window;
   const statics: VariableSpec[] = PIXEL_FEATURE_NAMES.map((name) => ({
     name,
     kind: "static",
@@ -70,11 +105,11 @@ export async function writeCubeFeatures(source: Cube, output: string, o: CubeFea
     : [];
   const partial = `${output}.partial`;
   fs.rmSync(partial, { recursive: true, force: true });
-  const target = await Cube.create(partial, {
+  return Cube.create(partial, {
     resolution: source.grid.resolution,
     window: source.window,
     start: source.start,
-    days: T,
+    days: source.days,
     variables: [...statics, ...dynamics],
     chunks: source.chunks,
     attributes: {
@@ -83,57 +118,84 @@ export async function writeCubeFeatures(source: Cube, output: string, o: CubeFea
       features_window: `${formatDay(source.startDay + useFrom)}..${formatDay(source.startDay + useTo)}`,
     },
   });
-  const tiles = source.tiles();
-  let readSeconds = 0;
-  let computeSeconds = 0;
-  let writeSeconds = 0;
-  for (const [i, tile] of tiles.entries()) {
-    const t0 = performance.now();
-    const arrays = await readSampleArrays(source, { window: tile, predictors: false });
-    const t1 = performance.now();
-    const P = tile.nrows * tile.ncols;
-    // The training mask: observed days inside the training window.
-    const roles = Int8Array.from(arrays.smap, (v, k) => {
-      const t = Math.floor(k / P);
-      return t >= useFrom && t <= useTo && !Number.isNaN(v) ? 0 : -1;
-    });
-    const features = new FeatureBuilder(arrays, roles);
-    const stats = features.pixelStatistics;
-    const nF = PIXEL_FEATURE_NAMES.length;
-    const staticOut = PIXEL_FEATURE_NAMES.map((_, f) => Float32Array.from({ length: P }, (_, p) => stats[p * nF + f]!));
-    // Context terms, day-major like the cube; queried a batch of pixels at a time (all days of
-    // each), which bounds the per-pixel caches of the context computation.
-    const contextOut = o.context ? CONTEXT_FEATURE_NAMES.map(() => new Float32Array(P * T)) : [];
-    for (let p0 = 0; o.context && p0 < P; p0 += CONTEXT_BATCH) {
-      const n = Math.min(CONTEXT_BATCH, P - p0);
-      const pix = new Int32Array(n * T);
-      const day = new Int32Array(n * T);
-      for (let q = 0; q < n * T; q++) ((pix[q] = p0 + Math.floor(q / T)), (day[q] = q % T));
-      const ctx = features.context(pix, day);
-      for (let q = 0; q < n * T; q++) {
-        const k = day[q]! * P + pix[q]!;
-        for (let c = 0; c < 5; c++) contextOut[c]![k] = ctx[q * 5 + c]!;
-      }
+}
+
+/** One tile's features computed and written (whole chunks: tiles never share a file); seconds spent reading, computing, writing. */
+export async function writeTileFeatures(
+  source: Cube,
+  target: Cube,
+  tile: LocalWindow,
+  o: CubeFeatureOptions = {},
+): Promise<{ read: number; compute: number; write: number }> {
+  const [useFrom, useTo] = trainingWindow(source, o);
+  const T = source.days;
+  const t0 = performance.now();
+  const arrays = await readSampleArrays(source, { window: tile, predictors: false });
+  const t1 = performance.now();
+  const P = tile.nrows * tile.ncols;
+  // The training mask: observed days inside the training window.
+  const roles = Int8Array.from(arrays.smap, (v, k) => {
+    const t = Math.floor(k / P);
+    return t >= useFrom && t <= useTo && !Number.isNaN(v) ? 0 : -1;
+  });
+  const features = new FeatureBuilder(arrays, roles);
+  const stats = features.pixelStatistics;
+  const nF = PIXEL_FEATURE_NAMES.length;
+  const staticOut = PIXEL_FEATURE_NAMES.map((_, f) => Float32Array.from({ length: P }, (_, p) => stats[p * nF + f]!));
+  // Context terms, day-major like the cube; queried a batch of pixels at a time (all days of
+  // each), which bounds the per-pixel caches of the context computation.
+  const contextOut = o.context ? CONTEXT_FEATURE_NAMES.map(() => new Float32Array(P * T)) : [];
+  for (let p0 = 0; o.context && p0 < P; p0 += CONTEXT_BATCH) {
+    const n = Math.min(CONTEXT_BATCH, P - p0);
+    const pix = new Int32Array(n * T);
+    const day = new Int32Array(n * T);
+    for (let q = 0; q < n * T; q++) ((pix[q] = p0 + Math.floor(q / T)), (day[q] = q % T));
+    const ctx = features.context(pix, day);
+    for (let q = 0; q < n * T; q++) {
+      const k = day[q]! * P + pix[q]!;
+      for (let c = 0; c < 5; c++) contextOut[c]![k] = ctx[q * 5 + c]!;
     }
-    const t2 = performance.now();
-    for (const [f, name] of PIXEL_FEATURE_NAMES.entries()) await target.writeStatic(name, staticOut[f]!, tile);
-    for (const [c, name] of CONTEXT_FEATURE_NAMES.entries()) if (o.context) await target.writeBlock(name, 0, contextOut[c]!, tile);
-    const t3 = performance.now();
-    readSeconds += (t1 - t0) / 1000;
-    computeSeconds += (t2 - t1) / 1000;
-    writeSeconds += (t3 - t2) / 1000;
-    o.onTile?.(i + 1, tiles.length);
   }
+  const t2 = performance.now();
+  for (const [f, name] of PIXEL_FEATURE_NAMES.entries()) await target.writeStatic(name, staticOut[f]!, tile);
+  for (const [c, name] of CONTEXT_FEATURE_NAMES.entries()) if (o.context) await target.writeBlock(name, 0, contextOut[c]!, tile);
+  const t3 = performance.now();
+  return { read: (t1 - t0) / 1000, compute: (t2 - t1) / 1000, write: (t3 - t2) / 1000 };
+}
+
+/** Provenance, then OUTPUT.partial renamed to OUTPUT: the features cube exists only complete. */
+export async function finishFeatureCube(source: Cube, target: Cube, output: string, o: CubeFeatureOptions = {}): Promise<void> {
+  const [useFrom, useTo] = trainingWindow(source, o);
   await target.addProvenance("features", { source: source.path, useFrom, useTo, context: Boolean(o.context) });
-  fs.renameSync(partial, output);
-  return {
-    output,
-    pixels: nrows * ncols,
-    days: T,
-    tiles: tiles.length,
-    seconds: (performance.now() - started) / 1000,
-    readSeconds,
-    computeSeconds,
-    writeSeconds,
-  };
+  fs.renameSync(target.path, output);
+}
+
+export interface FeaturesJobData {
+  source: string;
+  output: string;
+  run: string;
+  /** The tiles of one static chunk (tiles in another chunk never share a file with these). */
+  tiles: number[];
+  useFrom: number;
+  useTo: number;
+  context: boolean;
+}
+
+/**
+ * The tiles of one static chunk in a distributed features run (smapfill features --queue):
+ * written into OUTPUT.partial under the coordinator's lock; the sha256 of every chunk file
+ * written returned.
+ */
+export async function featuresTileJob(d: FeaturesJobData): Promise<{ files: Record<string, string> }> {
+  checkRunLock(d.output, d.run);
+  const source = await Cube.open(d.source);
+  const target = await Cube.open(`${d.output}.partial`);
+  const files = new Set<string>();
+  for (const t of d.tiles) {
+    const tile = source.tiles()[t];
+    if (!tile) throw new SmapfillError(`tile ${t} is not in the cube`, { file: d.source });
+    await writeTileFeatures(source, target, tile, { useFrom: d.useFrom, useTo: d.useTo, context: d.context });
+    for (const v of target.variables) for (const f of target.chunkFiles(v.name, tile)) files.add(f);
+  }
+  return { files: checksums(target.path, [...files]) };
 }

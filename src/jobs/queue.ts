@@ -10,13 +10,11 @@
  * leaves its job stalled, and BullMQ hands it to another after the lock expires. At the end the
  * coordinator checks every chunk file against its job's checksum and lists the failed jobs.
  */
-import fs from "node:fs";
 import path from "node:path";
-import { Queue, type Job } from "bullmq";
+import { Queue, QueueEvents, type Job } from "bullmq";
 import { Redis } from "ioredis";
 import {
   blockJobs,
-  fileSha256,
   finishReconstruction,
   markTileDone,
   planReconstruction,
@@ -25,8 +23,21 @@ import {
   type ReconstructReport,
 } from "../reconstruct/reconstruct.js";
 import { SmapfillError } from "../util/errors.js";
+import { fileSha256 } from "../util/checksum.js";
 
-export const QUEUE_NAME = "smapfill-reconstruct";
+/**
+ * The queue's name carries the job protocol: a worker of an older protocol listens on another
+ * queue and never takes (and fails) jobs it does not know. Bump it when a job's data or its
+ * processor's contract changes.
+ */
+export const QUEUE_NAME = "smapfill-jobs-v2";
+
+export type JobKind = "reconstruct" | "ingest-smap" | "ingest-predictor" | "features";
+
+/** What every job returns: the files it wrote (relative to its output) and their sha256. */
+export interface JobResult {
+  files: Record<string, string>;
+}
 
 export interface ReconstructJobData {
   cube: string;
@@ -38,10 +49,9 @@ export interface ReconstructJobData {
   batchRows?: number;
 }
 
-export interface ReconstructJobResult {
+export interface ReconstructJobResult extends JobResult {
   clipped: number;
   warnings: string[];
-  files: Record<string, string>;
 }
 
 /** A Redis connection from redis://[user:password@]host:port/db, checked before use. */
@@ -82,95 +92,152 @@ export interface QueueRunOptions extends ReconstructOptions {
   onJobs?: (done: number, total: number) => void;
 }
 
+export interface QueuedJob<D> {
+  id: string;
+  /** The processor's kind of job (reconstruct, ingest-smap, ingest-predictor, features). */
+  name: JobKind;
+  data: D;
+}
+
+export interface JobOutcome<R> {
+  results: Map<string, R>;
+  /** "id: reason" of the jobs that failed every attempt. */
+  failed: string[];
+}
+
+/**
+ * Enqueues jobs (deterministic ids: an id already in the queue is not added twice), retries the
+ * failed ones of an earlier attempt, waits until every job completed or failed, and checks every
+ * file a completed job wrote against the checksum it returned (`root`: the folder they are
+ * relative to). A file that changed after its job throws: another writer touched the output.
+ */
+export async function runJobs<D, R extends JobResult>(
+  queue: Queue,
+  root: string,
+  jobs: QueuedJob<D>[],
+  o: { attempts?: number; pollMs?: number; recheckMs?: number; onJobs?: (done: number, total: number) => void } = {},
+): Promise<JobOutcome<R>> {
+  // Finished jobs are learnt from the queue's event stream (no Redis call per job and poll); a
+  // full look at the unfinished jobs' states at the start and every `recheckMs` catches any
+  // event missed (a reconnect).
+  const events = new QueueEvents(QUEUE_NAME, { connection: (queue.opts.connection as Redis).duplicate() });
+  const states = new Map<string, string>();
+  const pending = new Set(jobs.map((j) => j.id));
+  const look = async (id: string) => {
+    const state = await queue.getJobState(id);
+    states.set(id, state);
+    if (state === "completed" || state === "failed") pending.delete(id);
+  };
+  try {
+    events.on("completed", ({ jobId }) => {
+      if (pending.has(jobId)) (states.set(jobId, "completed"), pending.delete(jobId));
+    });
+    // 'failed' fires for every failed attempt: only a job in the failed set has given up.
+    events.on("failed", ({ jobId }) => void (pending.has(jobId) && look(jobId).catch(() => {})));
+    await events.waitUntilReady();
+    await queue.addBulk(
+      jobs.map((j) => ({
+        name: j.name,
+        data: j.data,
+        opts: { jobId: j.id, attempts: o.attempts ?? 3, backoff: { type: "exponential", delay: 1000 }, removeOnComplete: false, removeOnFail: false },
+      })),
+    );
+    for (const j of jobs) {
+      const job = await queue.getJob(j.id);
+      if (job && (await job.getState()) === "failed") await job.retry("failed");
+    }
+    let lastLook = 0;
+    for (;;) {
+      if (performance.now() - lastLook > (o.recheckMs ?? 30_000)) {
+        for (const id of [...pending]) await look(id);
+        lastLook = performance.now();
+      }
+      o.onJobs?.(jobs.length - pending.size - [...states.values()].filter((x) => x === "failed").length, jobs.length);
+      if (!pending.size) break;
+      await new Promise((r) => setTimeout(r, o.pollMs ?? 500));
+    }
+  } finally {
+    await events.close();
+  }
+  const results = new Map<string, R>();
+  const failed: string[] = [];
+  for (const j of jobs) {
+    const job = (await queue.getJob(j.id))!;
+    if (states.get(j.id) !== "completed") {
+      failed.push(`${j.id}: ${job.failedReason}`);
+      continue;
+    }
+    const r = job.returnvalue as R;
+    for (const [file, sha] of Object.entries(r.files)) {
+      const now = fileSha256(path.join(root, file));
+      if (now !== sha)
+        throw new SmapfillError(`${file} of job ${j.id} is ${now === "missing" ? "missing" : "not the bytes the job wrote"}`, {
+          file: root,
+          hint: "Another writer touched the output; run again",
+        });
+    }
+    results.set(j.id, r);
+  }
+  return { results, failed };
+}
+
+/** The failed jobs as one error (the same command again retries them; finished work is kept). */
+export function failedJobsError(failed: string[], total: number, file: string): SmapfillError {
+  return new SmapfillError(`${failed.length} of ${total} jobs failed:\n  ${failed.slice(0, 20).join("\n  ")}${failed.length > 20 ? "\n  ..." : ""}`, {
+    file,
+    hint: "Fix the cause and run the same command again: finished work is kept, failed jobs are retried",
+  });
+}
+
+/** A queue on a Redis URL for the duration of `f`. */
+export async function withQueue<T>(url: string, f: (queue: Queue) => Promise<T>): Promise<T> {
+  const connection = await connect(url);
+  const queue = new Queue(QUEUE_NAME, { connection });
+  try {
+    return await f(queue);
+  } finally {
+    await queue.close();
+    connection.disconnect();
+  }
+}
+
 /** The coordinator: plan, enqueue, wait, check, finish. */
 export async function reconstructOnQueue(o: QueueRunOptions): Promise<ReconstructReport & { jobs: number }> {
   const started = performance.now();
   const log = o.log ?? (() => {});
   const plan = await planReconstruction(o);
-  const connection = await connect(o.queue).catch((e) => {
-    plan.release();
-    throw e;
-  });
-  const queue = new Queue<ReconstructJobData, ReconstructJobResult>(QUEUE_NAME, { connection });
-  const warnings = new Set<string>();
   try {
-    const jobs = blockJobs(plan);
-    const out = path.resolve(o.out);
-    await queue.addBulk(
-      jobs.map((job) => ({
-        name: "reconstruct",
+    return await withQueue(o.queue, async (queue) => {
+      const blocks = blockJobs(plan);
+      const out = path.resolve(o.out);
+      const jobs = blocks.map((job) => ({
+        id: jobId(plan.run, job),
+        name: "reconstruct" as const,
         data: { cube: path.resolve(o.cube), model: path.resolve(o.model), out, run: plan.run, job, everywhere: o.everywhere, batchRows: o.batchRows },
-        opts: {
-          jobId: jobId(plan.run, job),
-          attempts: o.attempts ?? 3,
-          backoff: { type: "exponential", delay: 1000 },
-          removeOnComplete: false,
-          removeOnFail: false,
-        },
-      })),
-    );
-    // Failed jobs of an earlier attempt of this run go back to the queue (their ids are the same).
-    for (const job of jobs) {
-      const j = await queue.getJob(jobId(plan.run, job));
-      if (j && (await j.getState()) === "failed") await j.retry("failed");
-    }
-    log(`${jobs.length} jobs on ${o.queue} (queue ${QUEUE_NAME}, run ${plan.run}); start workers with: smapfill worker --queue ${o.queue}`);
-    const states = new Map<string, string>();
-    for (;;) {
-      let finished = 0;
-      for (const job of jobs) {
-        const id = jobId(plan.run, job);
-        if (["completed", "failed"].includes(states.get(id) ?? "")) {
-          finished++;
-          continue;
+      }));
+      log(`${jobs.length} jobs on ${o.queue} (queue ${QUEUE_NAME}, run ${plan.run}); start workers with: smapfill worker --queue ${o.queue}`);
+      const { results, failed } = await runJobs<ReconstructJobData, ReconstructJobResult>(queue, out, jobs, o);
+      // The tiles whose jobs all succeeded are recorded (a rerun resumes after them).
+      const warnings = new Set<string>();
+      const byTile = new Map<number, { ok: boolean; clipped: number }>();
+      for (const [i, job] of blocks.entries()) {
+        const t = byTile.get(job.tile) ?? { ok: true, clipped: 0 };
+        const r = results.get(jobs[i]!.id);
+        if (!r) t.ok = false;
+        else {
+          t.clipped += r.clipped;
+          for (const w of r.warnings) warnings.add(w);
         }
-        const state = await queue.getJobState(id);
-        states.set(id, state);
-        if (state === "completed" || state === "failed") finished++;
+        byTile.set(job.tile, t);
       }
-      o.onJobs?.([...states.values()].filter((s) => s === "completed").length, jobs.length);
-      if (finished === jobs.length) break;
-      await new Promise((r) => setTimeout(r, o.pollMs ?? 500));
-    }
-    // Check every chunk against its job's checksum, then record the tiles whose jobs all succeeded.
-    const failed: string[] = [];
-    const byTile = new Map<number, { ok: boolean; clipped: number }>();
-    for (const job of jobs) {
-      const j = (await queue.getJob(jobId(plan.run, job)))!;
-      const t = byTile.get(job.tile) ?? { ok: true, clipped: 0 };
-      if (states.get(j.id!) !== "completed") {
-        failed.push(`${j.id}: ${j.failedReason}`);
-        t.ok = false;
-      } else {
-        const r = j.returnvalue;
-        for (const [file, sha] of Object.entries(r.files)) {
-          const full = path.join(out, file);
-          const now = fs.existsSync(full) ? fileSha256(full) : "missing";
-          if (now !== sha)
-            throw new SmapfillError(`chunk ${file} of job ${j.id} is ${now === "missing" ? "missing" : "not the bytes the job wrote"}`, {
-              file: out,
-              hint: "Another writer touched the product; run again",
-            });
-        }
-        t.clipped += r.clipped;
-        for (const w of r.warnings) warnings.add(w);
-      }
-      byTile.set(job.tile, t);
-    }
-    for (const [tile, t] of byTile) if (t.ok) await markTileDone(plan, tile, t.clipped);
-    if (failed.length)
-      throw new SmapfillError(`${failed.length} of ${jobs.length} jobs failed:\n  ${failed.slice(0, 20).join("\n  ")}${failed.length > 20 ? "\n  ..." : ""}`, {
-        file: o.out,
-        hint: "Fix the cause and run the same command again: finished tiles are kept, failed jobs are retried",
-      });
-    const report = await finishReconstruction(plan, o, warnings, started);
-    return { ...report, jobs: jobs.length };
+      for (const [tile, t] of byTile) if (t.ok) await markTileDone(plan, tile, t.clipped);
+      if (failed.length) throw failedJobsError(failed, jobs.length, o.out);
+      const report = await finishReconstruction(plan, o, warnings, started);
+      return { ...report, jobs: jobs.length };
+    });
   } catch (e) {
     plan.release();
     throw e;
-  } finally {
-    await queue.close();
-    connection.disconnect();
   }
 }
 
@@ -178,15 +245,10 @@ export async function reconstructOnQueue(o: QueueRunOptions): Promise<Reconstruc
 export async function queueStatus(
   url: string,
 ): Promise<{ counts: Record<string, number>; failed: { id: string; reason: string; attempts: number }[]; active: { id: string; progress: unknown }[] }> {
-  const connection = await connect(url);
-  const queue = new Queue(QUEUE_NAME, { connection });
-  try {
+  return withQueue(url, async (queue) => {
     const counts = await queue.getJobCounts("waiting", "active", "delayed", "completed", "failed", "prioritized");
     const failed = (await queue.getFailed(0, 49)).map((j: Job) => ({ id: String(j.id), reason: j.failedReason, attempts: j.attemptsMade }));
     const active = (await queue.getActive(0, 49)).map((j: Job) => ({ id: String(j.id), progress: j.progress }));
     return { counts, failed, active };
-  } finally {
-    await queue.close();
-    connection.disconnect();
-  }
+  });
 }

@@ -1,11 +1,11 @@
 /**
- * `smapfill worker`: pulls reconstruction jobs from the queue and runs them in sandboxed child
+ * `smapfill worker`: pulls jobs (reconstruction, ingestion, features) from the queue and runs them in sandboxed child
  * processes, `concurrency` at a time (by default the machine's cores, each job on one thread).
  */
 import os from "node:os";
 import { fileURLToPath } from "node:url";
 import { Worker } from "bullmq";
-import { connect, QUEUE_NAME, type ReconstructJobData, type ReconstructJobResult } from "./queue.js";
+import { connect, QUEUE_NAME, type JobResult } from "./queue.js";
 
 export interface WorkerOptions {
   queue: string;
@@ -21,7 +21,7 @@ export async function startWorker(o: WorkerOptions): Promise<{ close(): Promise<
   // Jobs side by side, one thread each: the cores are shared by jobs, not oversubscribed.
   if (concurrency > 1) process.env.SMAPFILL_THREADS ??= "1";
   const lockDuration = o.lockMs ?? 30_000;
-  const worker = new Worker<ReconstructJobData, ReconstructJobResult>(QUEUE_NAME, fileURLToPath(new URL("./reconstruct-processor.js", import.meta.url)), {
+  const worker = new Worker<unknown, JobResult>(QUEUE_NAME, fileURLToPath(new URL("./job-processor.js", import.meta.url)), {
     connection,
     concurrency,
     lockDuration,

@@ -5,24 +5,21 @@
  * blocks and runs of days, as the evaluation draws them): a validation share for early stopping
  * and a calibration share on which the uncertainty's residual model is fitted (eval/uncertainty.ts)
  * and the product's held-out metrics are measured; neither is seen by the model nor by the
- * time-series features of the training rows. The training rows are a seeded draw of at most
- * `maxSamples`, stratified by pixel and season (proportional allocation, largest remainders):
- * every pixel, and so every land-cover class, keeps its share of the rows in every season.
- * The time-series features are in-sample (MODELS.md's paper reading; the out-of-fold mode is the
- * accuracy issue's).
+ * time-series features of the training rows. The rows are read tile by tile in bounded memory
+ * (training-draw.ts): at most `maxSamples` training rows stratified by pixel and season
+ * (proportional allocation, largest remainders), so every pixel, and so every land-cover class
+ * and every level of coverage, keeps its share of the rows in every season. The time-series
+ * features of training rows are out-of-fold by default (MODELS.md, last section).
  */
 import path from "node:path";
 import type { Cube } from "../cube/cube.js";
-import { buildSamples, FeatureBuilder, readSampleArrays, subsetSamples } from "../features/samples.js";
 import { featureRanges } from "../features/schema.js";
 import { evaluate, type Metrics } from "../eval/metrics.js";
-import { mixedGaps } from "../eval/splits.js";
-import { coverageTable, ResidualModel, seasons, type CoverageRow } from "../eval/uncertainty.js";
+import { coverageTable, ResidualModel, type CoverageRow } from "../eval/uncertainty.js";
 import { saveModel } from "../models/model-store.js";
 import { createRegressor } from "../models/registry.js";
-import { Rng } from "../util/random.js";
 import { runInfo } from "../util/run-info.js";
-import { SmapfillError } from "../util/errors.js";
+import { drawTrainingRows } from "./training-draw.js";
 
 export interface ProductModelOptions {
   model: string;
@@ -31,6 +28,10 @@ export interface ProductModelOptions {
   seed?: number;
   /** Most training rows (a stratified draw); default 200 000. */
   maxSamples?: number;
+  /** Most validation and most calibration rows (default 200 000 each). */
+  maxHeldSamples?: number;
+  /** Show the draw's progress bars. */
+  quiet?: boolean;
   /** Shares of the observed pixel-days hidden for early stopping and for calibration. */
   validationShare?: number;
   calibrationShare?: number;
@@ -42,6 +43,11 @@ export interface ProductModelOptions {
   log?: (message: string) => void;
 }
 
+/** Seconds since `started` and the process's peak RSS so far. */
+function stageRecord(started: number): { seconds: number; peak_rss_mb: number } {
+  return { seconds: (performance.now() - started) / 1000, peak_rss_mb: process.resourceUsage().maxRSS / 1024 };
+}
+
 export interface ProductModelReport {
   out: string;
   rows: { train: number; validation: number; calibration: number; observed: number };
@@ -50,62 +56,31 @@ export interface ProductModelReport {
   seconds: number;
 }
 
-/** Indices of at most `max` of `rows`, stratified by `stratum` (proportional, largest remainders), sorted. */
-export function stratifiedDraw(stratum: Int32Array, max: number, seed: number): Int32Array {
-  const n = stratum.length;
-  if (n <= max) return Int32Array.from({ length: n }, (_, i) => i);
-  const members = new Map<number, number[]>();
-  for (let i = 0; i < n; i++) {
-    const list = members.get(stratum[i]!);
-    if (list) list.push(i);
-    else members.set(stratum[i]!, [i]);
-  }
-  const keys = [...members.keys()].sort((a, b) => a - b);
-  const quota = keys.map((k) => (members.get(k)!.length * max) / n);
-  const take = quota.map(Math.floor);
-  let left = max - take.reduce((a, b) => a + b, 0);
-  const byRemainder = keys.map((_, j) => j).sort((a, b) => quota[b]! - take[b]! - (quota[a]! - take[a]!) || a - b);
-  for (const j of byRemainder) {
-    if (left-- <= 0) break;
-    take[j]!++;
-  }
-  const rng = new Rng(seed);
-  const out: number[] = [];
-  keys.forEach((k, j) => out.push(...rng.shuffle([...members.get(k)!]).slice(0, take[j]!)));
-  return Int32Array.from(out.sort((a, b) => a - b));
-}
-
 export async function trainProductModel(cube: Cube, o: ProductModelOptions): Promise<ProductModelReport> {
   const started = performance.now();
   const log = o.log ?? (() => {});
   const seed = o.seed ?? 0;
-  const arrays = await readSampleArrays(cube, { coordinates: o.coordinates ?? true });
-  const { nrows, ncols } = cube.window;
-  const observed = arrays.smap.reduce((n, v) => n + (Number.isNaN(v) ? 0 : 1), 0);
-  if (observed < 200)
-    throw new SmapfillError(`has only ${observed} SMAP values`, { file: cube.path, variable: "soil_moisture", hint: "Train on a larger region or period" });
-  // Roles: 0 train, 1 validation (early stopping), 2 calibration (uncertainty, held-out metrics).
-  const roles = mixedGaps(arrays.smap, nrows, ncols, { validation: o.validationShare ?? 0.1, test: o.calibrationShare ?? 0.1 }, seed);
-  const features = new FeatureBuilder(arrays, roles, { tsMode: o.tsMode ?? "out-of-fold", gaps: "missing", seed, spatial: Boolean(o.spatial) });
-  const samples = buildSamples(arrays, roles, features);
-  const schema = features.schema();
-  const pick = (role: number) => Int32Array.from(Array.from(samples.split).flatMap((s, i) => (s === role ? [i] : [])));
-  const trainAll = pick(0);
-  const season = seasons(subsetSamples(samples, trainAll).X, trainAll.length, schema);
-  const stratum = Int32Array.from(trainAll, (i, j) => samples.pixel[i]! * 4 + season[j]!);
-  const drawn = stratifiedDraw(stratum, o.maxSamples ?? 200000, seed);
-  const train = subsetSamples(
-    samples,
-    Int32Array.from(drawn, (j) => trainAll[j]!),
-  );
-  const validation = subsetSamples(samples, pick(1));
-  const calibration = subsetSamples(samples, pick(2));
-  const n = { train: train.y.length, validation: validation.y.length, calibration: calibration.y.length };
+  const draw = await drawTrainingRows(cube, {
+    maxRows: o.maxSamples ?? 200000,
+    ...(o.maxHeldSamples !== undefined ? { maxHeldRows: o.maxHeldSamples } : {}),
+    validationShare: o.validationShare ?? 0.1,
+    calibrationShare: o.calibrationShare ?? 0.1,
+    seed,
+    coordinates: o.coordinates ?? true,
+    tsMode: o.tsMode ?? "out-of-fold",
+    spatial: Boolean(o.spatial),
+    quiet: o.quiet ?? true,
+  });
+  const { train, validation, calibration, schema } = draw;
+  const n = { train: train.n, validation: validation.n, calibration: calibration.n };
+  const observed = draw.counts.observed;
   log(
-    `product model ${o.model}: ${n.train} training rows (of ${trainAll.length}), ${n.validation} validation, ${n.calibration} calibration, ${schema.names.length} features`,
+    `product model ${o.model}: ${n.train} training rows (of ${draw.counts.train}), ${n.validation} validation (of ${draw.counts.validation}), ${n.calibration} calibration (of ${draw.counts.calibration}), ${schema.names.length} features; drawn in ${(draw.seconds.roles + draw.seconds.rows).toFixed(1)} s`,
   );
+  const afterDraw = stageRecord(started);
   const model = createRegressor(o.model, schema.names, schema.groups, o.params ?? {}, { seed });
-  model.fit({ X: train.X, y: train.y, n: n.train }, { validation: { X: validation.X, y: validation.y, n: n.validation }, onProgress: (m) => log(`  ${m}`) });
+  model.fit(train, { validation, onProgress: (m) => log(`  ${m}`) });
+  const afterFit = stageRecord(started);
   const pred = model.predict(calibration.X, n.calibration);
   const residual = ResidualModel.fit(pred, calibration.y, calibration.X, n.calibration, schema);
   const coverage = coverageTable(pred, calibration.y, residual.sigma(calibration.X, n.calibration, schema), undefined);
@@ -118,8 +93,10 @@ export async function trainProductModel(cube: Cube, o: ProductModelOptions): Pro
     model: o.model,
     params: o.params ?? {},
     seed,
-    rows: { ...n, observed, trainAvailable: trainAll.length },
+    rows: { ...n, observed, trainAvailable: draw.counts.train, validationAvailable: draw.counts.validation, calibrationAvailable: draw.counts.calibration },
     seconds,
+    // Wall time and the process's peak RSS at the end of each stage (the scale bench reads them).
+    stages: { draw: afterDraw, fit: { seconds: afterFit.seconds - afterDraw.seconds, peak_rss_mb: afterFit.peak_rss_mb } },
     fit: model.info(),
     calibration_metrics: metrics,
     calibration_coverage: coverage,

@@ -30,6 +30,7 @@ import { loadModel } from "../models/model-store.js";
 import { predictLater, selectColumns, type Regressor } from "../models/regressor.js";
 import { formatDay, parseDay } from "../util/dates.js";
 import { SmapfillError } from "../util/errors.js";
+import { checksums } from "../util/checksum.js";
 import { runInfo } from "../util/run-info.js";
 
 /** The source flag of every product value (CF flag_values / flag_meanings). */
@@ -195,11 +196,6 @@ export interface ReconstructionPlan {
   release: () => void;
 }
 
-/** The sha256 of a file (a job's chunk files, as it wrote them and as the coordinator checks them). */
-export function fileSha256(file: string): string {
-  return createHash("sha256").update(fs.readFileSync(file)).digest("hex");
-}
-
 /** A run's id: the hash of the product's settings (its lock and its jobs' ids carry it). */
 function runId(settings: string): string {
   return createHash("sha256").update(settings).digest("hex").slice(0, 16);
@@ -336,14 +332,9 @@ export async function reconstructBlockJob(
   if (!tile) throw new SmapfillError(`tile ${o.job.tile} is not in the cube`, { file: o.cube });
   const warnings = new Set<string>();
   const r = await reconstructTile(plan, tile, o.job.b0, o.job.b1, o, (m) => m, warnings);
-  const files: Record<string, string> = {};
-  const c = product.chunks;
-  const key = `c/${Math.floor((o.job.b0 - settings.t0) / c.time)}/${Math.floor(tile.row0 / c.y)}/${Math.floor(tile.col0 / c.x)}`;
-  for (const v of product.variables.filter((x) => x.kind === "dynamic")) {
-    const file = path.join(o.out, v.name, ...key.split("/"));
-    files[path.relative(o.out, file)] = fileSha256(file);
-  }
-  return { clipped: r.clipped, warnings: [...warnings], files };
+  const days: [number, number] = [o.job.b0 - settings.t0, o.job.b1 - settings.t0];
+  const written = product.variables.filter((x) => x.kind === "dynamic").flatMap((v) => product.chunkFiles(v.name, tile, days));
+  return { clipped: r.clipped, warnings: [...warnings], files: checksums(o.out, written) };
 }
 
 let modelCache: { dir: string; loaded: Loaded } | undefined;

@@ -166,8 +166,12 @@ export async function viewerMeta(store: string, evaluationDir?: string, ismn?: s
     flags: Object.entries(SOURCE_FLAGS).map(([name, value]) => ({ name, value })),
     model: String(product.attributes.model ?? ""),
     stations,
+    // Two legends: a station's series has in situ values, any other pixel's has not.
     seriesSpec: compileSpec(
       seriesChart({ title: "", dates: [], smap: [], estimate: [], sigma: [], insitu: [], estimateLabel: "gap-free product", named: true, width: 480 }),
+    ),
+    pixelSeriesSpec: compileSpec(
+      seriesChart({ title: "", dates: [], smap: [], estimate: [], sigma: [], estimateLabel: "gap-free product", named: true, width: 480 }),
     ),
   };
 }

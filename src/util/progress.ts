@@ -52,6 +52,11 @@ export class Progress {
     }
   }
 
+  /** Moves to `done` of the total (a count polled from elsewhere, e.g. finished jobs). */
+  update(done: number, note = ""): void {
+    if (done > this.done) this.tick(done - this.done, note);
+  }
+
   finish(note = ""): void {
     if (this.quiet) return;
     const seconds = (Date.now() - this.started) / 1000;

@@ -204,6 +204,7 @@ test("the viewer in Chromium: the slider changes the map, a click draws a pixel'
     await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
     await page.waitForFunction("window.viewer.seriesPoints > 0", null, { timeout: 15000 });
     assert.ok((await page.locator("#series-chart svg path").count()) > 2, "the series chart is drawn");
+    assert.doesNotMatch(await page.locator("#series-chart svg").innerHTML(), />in situ</, "a pixel without a station: no in-situ legend entry");
     // A station marker: its popup lists the metrics, and its series (with in situ) is drawn.
     await page.evaluate("window.viewer.seriesPoints = 0");
     await page.locator("path.station-marker").first().click({ force: true });
@@ -211,6 +212,18 @@ test("the viewer in Chromium: the slider changes the map, a click draws a pixel'
     await popup.waitFor();
     assert.match(await popup.innerText(), /SMAP RMSE[\s\S]*xgb RMSE \(gap days\)/);
     await page.waitForFunction("window.viewer.seriesPoints > 0");
+    // The evaluation saved in-situ series for some stations: their legend lists in situ, the others' not.
+    let withInsitu = 0;
+    const markers = page.locator("path.station-marker");
+    for (let i = 0; i < (await markers.count()); i++) {
+      await page.evaluate("window.viewer.seriesPoints = 0");
+      await markers.nth(i).dispatchEvent("click");
+      await page.waitForFunction("window.viewer.seriesPoints > 0");
+      const insitu = (await page.evaluate("window.viewer.seriesInsitu")) as boolean;
+      assert.equal((await page.locator("#series-chart svg").innerHTML()).includes(">in situ<"), insitu, `station ${i}`);
+      if (insitu) withInsitu++;
+    }
+    assert.ok(withInsitu > 0, "some station shows its in-situ series");
     // The layers: the difference layer works (--everywhere), the source flags too.
     await page.selectOption("#layer", "difference");
     await page.waitForFunction("window.viewer.drawnLayer === 'difference'");

@@ -126,3 +126,26 @@ test("an independent Zarr v3 reader (Python, numpy only) reads the cube with its
   assert.equal(out.group_attributes.Conventions, "CF-1.8");
   assert.equal(out.group_attributes.smapfill.grid, "EASE2_M09km");
 });
+
+test("chunkFiles names the files a window's writes land in; staticChunkTiles groups the tiles no other group shares a static chunk with", async () => {
+  const dir = tempDir();
+  const cube = await Cube.create(path.join(dir, "c.zarr"), { ...spec(10), chunks: { time: 4, y: 8, x: 8 } });
+  // 45 x 64 cells in 8 x 8 tiles (6 x 8 = 48); static chunks of 32 x 32 cells: 2 x 2 groups of at most 4 x 4 tiles.
+  const groups = cube.staticChunkTiles();
+  assert.deepEqual(
+    groups.map((g) => g.length),
+    [16, 16, 8, 8],
+  );
+  assert.deepEqual(
+    groups.flat().sort((a, b) => a - b),
+    cube.tiles().map((_, i) => i),
+  );
+  const tile = cube.tiles()[9]!; // row 1, column 1 of tiles
+  await cube.writeBlock("soil_moisture", 4, pattern(3 * tile.nrows * tile.ncols, 1), tile);
+  await cube.writeStatic("elevation", pattern(tile.nrows * tile.ncols, 2), tile);
+  const rel = (files: string[]) => files.map((f) => path.relative(cube.path, f));
+  assert.deepEqual(rel(cube.chunkFiles("soil_moisture", tile, [4, 7])), ["soil_moisture/c/1/1/1"]);
+  assert.deepEqual(rel(cube.chunkFiles("soil_moisture", tile, [3, 9])), ["soil_moisture/c/0/1/1", "soil_moisture/c/1/1/1", "soil_moisture/c/2/1/1"]);
+  assert.deepEqual(rel(cube.chunkFiles("elevation", tile)), ["elevation/c/0/0"]);
+  for (const f of [...cube.chunkFiles("soil_moisture", tile, [4, 7]), ...cube.chunkFiles("elevation", tile)]) assert.ok(fs.existsSync(f), f);
+});

@@ -79,6 +79,27 @@ test("simulated gaps: the share asked for, in runs of days, blocks and swath str
   assert.ok(withNeighbour / hidden > 0.3, `${withNeighbour}/${hidden}`);
 });
 
+test("validation gaps fall on days spread over the whole period; test gaps on random days", () => {
+  const [nrows, ncols, T] = [24, 32, 365];
+  const P = nrows * ncols;
+  const base = Int8Array.from(fakeObserved(T, P, 7), (v) => (Number.isNaN(v) ? -1 : 0));
+  for (const shape of ["block", "swath"] as const) {
+    const days = (role: 1 | 2) => {
+      const roles = simulatedGaps(base, nrows, ncols, shape, 0.05, 11, role);
+      return [...new Set(Array.from({ length: T }, (_, t) => t).filter((t) => roles.subarray(t * P, (t + 1) * P).includes(role)))].sort((a, b) => a - b);
+    };
+    const largestGap = (d: number[]) => Math.max(d[0]! + T - d.at(-1)!, ...d.slice(1).map((t, i) => t - d[i]!));
+    const validation = days(1);
+    // n points of an additive golden-ratio sequence leave no gap longer than about phi^2 / n of the circle.
+    assert.ok(validation.length >= 10, `${validation.length} validation days`);
+    assert.ok(
+      largestGap(validation) <= Math.ceil((2.62 * T) / validation.length),
+      `${shape}: largest gap ${largestGap(validation)} days between ${validation.length} days`,
+    );
+    assert.ok(days(2).length >= 10);
+  }
+});
+
 test("mixed gaps: test and validation shares, each in swaths, blocks and runs; only observed training days taken", () => {
   const [nrows, ncols, T] = [24, 32, 90];
   const P = nrows * ncols;

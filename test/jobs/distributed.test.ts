@@ -46,6 +46,7 @@ let redis: ChildProcess | undefined;
 let url = "";
 let dir = "";
 let cube = "";
+let studyFile = "";
 const children: ChildProcess[] = [];
 before(async () => {
   if (missing) return;
@@ -68,10 +69,10 @@ before(async () => {
   dir = tempDir();
   const config = { ...WORLD_PRESETS.test, days: 40 };
   await writeWorld(config, path.join(dir, "w"));
-  const study = writeWorldStudy(path.join(dir, "w"), config, "../cube.zarr");
+  studyFile = writeWorldStudy(path.join(dir, "w"), config, "../cube.zarr");
   // Small chunks: 6 tiles x 3 blocks of days = 18 jobs.
-  fs.appendFileSync(study, "chunks: { time: 16, y: 8, x: 8 }\n");
-  cube = (await ingestStudy(loadStudy(study), { quiet: true })).output;
+  fs.appendFileSync(studyFile, "chunks: { time: 16, y: 8, x: 8 }\n");
+  cube = (await ingestStudy(loadStudy(studyFile), { quiet: true })).output;
   const train = spawnSync(
     process.execPath,
     [BIN, "train", cube, "--model", "xgb", "--out", path.join(dir, "model"), "--xgb-rounds", "40", "--max-train-samples", "3000", "--quiet"],
@@ -94,6 +95,19 @@ function run(args: string[], env: Record<string, string> = {}): Promise<{ code: 
   child.stdout!.on("data", (d) => (stdout += d));
   child.stderr!.on("data", (d) => (stderr += d));
   return new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal, stdout, stderr })));
+}
+
+/** A command with --queue and `workers` worker processes (1 job at a time each), stopped once it ends. */
+async function withWorkers(args: string[], workers: number) {
+  const coordinator = run([...args, "--queue", url, "--quiet"]);
+  const started = Array.from({ length: workers }, () => {
+    const w = run(["worker", "--queue", url, "--concurrency", "1", "--lock-ms", "2000"]);
+    return { exit: w, process: children.at(-1)! };
+  });
+  const result = await coordinator;
+  for (const w of started) w.process.kill("SIGTERM");
+  await Promise.all(started.map((w) => w.exit));
+  return result;
 }
 
 /** `reconstruct --queue` of a cube with one worker (2 jobs at a time), stopped once the coordinator ends. */
@@ -197,5 +211,36 @@ test(
     assert.equal(c2.code, 0, c2.stderr);
     assert.match(c2.stdout, /6 tiles \(5 done before\)/);
     assert.deepEqual(chunkHashes(path.join(out, "product.zarr")), chunkHashes(path.join(dir, "single", "product.zarr")));
+  },
+);
+
+test(
+  "ingest and features through the queue (2 workers: a job per block of days, per static chunk of tiles) write the single-process chunks and block records",
+  { skip, timeout: 180_000 },
+  async () => {
+    await clearQueue();
+    // The same study into another cube.
+    const queued = path.join(dir, "w", "study-queue.yaml");
+    fs.writeFileSync(queued, fs.readFileSync(studyFile, "utf8").replace("output: ../cube.zarr", "output: ../cube-queue.zarr"));
+    const ingest = await withWorkers(["ingest", queued], 2);
+    assert.equal(ingest.code, 0, ingest.stderr);
+    const cubeQueue = path.join(dir, "cube-queue.zarr");
+    assert.deepEqual(chunkHashes(cubeQueue), chunkHashes(cube));
+    const attributes = (store: string) => JSON.parse(fs.readFileSync(path.join(store, "zarr.json"), "utf8")).attributes;
+    for (const key of ["smap_ingest", "predictor_ingest"]) assert.deepEqual(attributes(cubeQueue)[key], attributes(cube)[key], key);
+    assert.equal(fs.existsSync(`${cubeQueue}.smapfill-lock`), false, "the run's lock is released");
+    // Ingest again: every block is recorded, no job is enqueued.
+    const again = await withWorkers(["ingest", queued], 1);
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(chunkHashes(cubeQueue), chunkHashes(cube));
+
+    const single = spawnSync(process.execPath, [BIN, "features", cube, "--out", path.join(dir, "features-single.zarr"), "--context", "--quiet"], {
+      encoding: "utf8",
+    });
+    assert.equal(single.status, 0, single.stderr);
+    const features = await withWorkers(["features", cube, "--out", path.join(dir, "features-queue.zarr"), "--context"], 2);
+    assert.equal(features.code, 0, features.stderr);
+    assert.match(features.stdout, /6 tiles in 1 jobs through redis/);
+    assert.deepEqual(chunkHashes(path.join(dir, "features-queue.zarr")), chunkHashes(path.join(dir, "features-single.zarr")));
   },
 );

@@ -1,8 +1,10 @@
 /** `smapfill ingest`: a study's cube, SMAP and every predictor of its config. */
 import { Command, Option } from "commander";
 import { loadStudy } from "../../config/study.js";
-import { ingestStudy } from "../../cube/ingest-study.js";
-import { dayRange, quietOption, failureLine } from "../options.js";
+import { ingestBytes, ingestStudy } from "../../cube/ingest-study.js";
+import { ingestStudyOnQueue } from "../../jobs/ingest-queue.js";
+import { Progress } from "../../util/progress.js";
+import { checkMemory, dayRange, failureLine, memoryOption, quietOption } from "../options.js";
 import { dayRanges } from "../../cube/ingest-smap.js";
 
 export function ingestCommand(): Command {
@@ -10,10 +12,29 @@ export function ingestCommand(): Command {
     .argument("<study>", "the study config (YAML or JSON; docs/ingestion.md lists every key)")
     .description("build a study's cube: SMAP and every predictor of the config (YAML or JSON), resumable")
     .addOption(new Option("--redo <FROM..TO>", "rebuild the SMAP days FROM..TO (YYYY-MM-DD..YYYY-MM-DD) even if done").argParser(dayRange))
+    .addOption(memoryOption())
+    .option("--queue <redis-url>", "run distributed: one job per block of days (SMAP, each dynamic predictor) on this Redis, done by `smapfill worker`s")
     .addOption(quietOption())
     .action(async (file: string, o) => {
       const study = loadStudy(file);
-      const r = await ingestStudy(study, { quiet: o.quiet, ...(o.redo ? { redo: o.redo } : {}) });
+      checkMemory(ingestBytes(study), o.memory, "a chunk of days of this study's window", {
+        file,
+        hint: "Give a larger --memory, or a smaller chunks.time (or a smaller region) in the study",
+      });
+      const redo = o.redo ? { redo: o.redo as [string, string] } : {};
+      let progress: Progress | undefined;
+      const r = o.queue
+        ? await ingestStudyOnQueue(study, {
+            queue: o.queue,
+            ...redo,
+            log: (m) => o.quiet || process.stderr.write(`${m}\n`),
+            onJobs: (done, total) => {
+              progress ??= new Progress("ingest jobs", total, { quiet: o.quiet });
+              progress.update(done);
+            },
+          })
+        : await ingestStudy(study, { quiet: o.quiet, ...redo });
+      progress?.finish();
       const pct = (v: number) => `${(100 * v).toFixed(1)} %`;
       const lines = [
         `${study.name}: ${r.output}`,

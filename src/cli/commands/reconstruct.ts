@@ -3,7 +3,6 @@
  * resumable working store) and the formats asked for, with coverage maps before and after.
  */
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { Command, Option } from "commander";
 import { Cube } from "../../cube/cube.js";
@@ -15,7 +14,7 @@ import { renderDailyBars, renderMap } from "../../report/maps.js";
 import { SmapfillError } from "../../util/errors.js";
 import { Progress } from "../../util/progress.js";
 import { runInfo } from "../../util/run-info.js";
-import { byteSize, formatList, quietOption } from "../options.js";
+import { checkMemory, formatList, memoryBudget, memoryOption, quietOption } from "../options.js";
 
 const FORMATS = ["zarr", ...EXPORT_FORMATS] as const;
 
@@ -53,7 +52,7 @@ export function reconstructCommand(): Command {
         .default(["zarr"]),
     )
     .option("--everywhere", "also write the model's value for every land pixel-day (soil_moisture_model)")
-    .addOption(new Option("--memory <size>", "memory budget, e.g. 4G (default: a quarter of the machine's memory)").argParser(byteSize))
+    .addOption(memoryOption())
     .option(
       "--queue <redis-url>",
       "run distributed: enqueue one job per tile and chunk of days on this Redis (redis://HOST:PORT/DB) and wait for `smapfill worker`s",
@@ -61,15 +60,10 @@ export function reconstructCommand(): Command {
     .addOption(quietOption())
     .action(async (cubePath: string, o) => {
       const cube = await Cube.open(cubePath);
-      const budget = o.memory ?? Math.floor(os.totalmem() / 4);
-      if (tileBytes(cube) > budget)
-        throw new SmapfillError(
-          `a tile of this cube needs about ${(tileBytes(cube) / 2 ** 30).toFixed(1)} GiB, more than --memory ${(budget / 2 ** 30).toFixed(1)} GiB`,
-          {
-            file: cubePath,
-            hint: "Give a larger --memory, or build the cube with smaller chunks (chunks.y, chunks.x)",
-          },
-        );
+      checkMemory(tileBytes(cube), o.memory, "a tile of this cube", {
+        file: cubePath,
+        hint: "Give a larger --memory, or build the cube with smaller chunks (chunks.y, chunks.x)",
+      });
       const store = path.join(o.out, "product.zarr");
       const formats = o.format as (typeof FORMATS)[number][];
       fs.mkdirSync(o.out, { recursive: true });
@@ -91,7 +85,7 @@ export function reconstructCommand(): Command {
         ...(o.start ? { start: o.start } : {}),
         ...(o.end ? { end: o.end } : {}),
         everywhere: Boolean(o.everywhere),
-        batchRows: Math.max(1024, Math.min(65536, Math.floor(budget / 4 / 1024))),
+        batchRows: Math.max(1024, Math.min(65536, Math.floor(memoryBudget(o.memory) / 4 / 1024))),
         log,
       };
       const tick = (label: string) => (done: number, total: number) => {

@@ -7,6 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { Cube } from "../../cube/cube.js";
 import { trainProductModel } from "../../reconstruct/product-model.js";
+import { drawBytes } from "../../reconstruct/training-draw.js";
 import { Command, Option } from "commander";
 import { part, readDataset } from "../../features/dataset.js";
 import { featureRanges } from "../../features/schema.js";
@@ -18,7 +19,7 @@ import { createRegressor, modelEntry, modelNames } from "../../models/registry.j
 const trainable = () => modelNames().filter((m) => !modelEntry(m).fill);
 import { SmapfillError } from "../../util/errors.js";
 import { runInfo } from "../../util/run-info.js";
-import { choice, collectParams, modelParamOptions, quietOption, seedOption, share, wholeNumber } from "../options.js";
+import { checkMemory, choice, collectParams, memoryOption, modelParamOptions, quietOption, seedOption, share, wholeNumber } from "../options.js";
 
 export function trainCommand(): Command {
   const command = new Command("train")
@@ -31,6 +32,12 @@ export function trainCommand(): Command {
   for (const o of modelParamOptions()) command.addOption(o);
   return command
     .addOption(new Option("--max-train-samples <n>", "cube: most training rows (stratified by pixel and season)").argParser(wholeNumber(10)).default(200000))
+    .addOption(
+      new Option("--max-held-samples <n>", "cube: most validation rows and most calibration rows (a seeded share beyond)")
+        .argParser(wholeNumber(10))
+        .default(200000),
+    )
+    .addOption(memoryOption())
     .addOption(new Option("--validation-share <x>", "cube: share of observed pixel-days hidden as gaps for early stopping").argParser(share).default(0.1))
     .addOption(new Option("--calibration-share <x>", "cube: share hidden as gaps to calibrate the uncertainty").argParser(share).default(0.1))
     .option("--no-coordinates", "cube: do not add cell latitude/longitude as static predictors")
@@ -45,12 +52,25 @@ export function trainCommand(): Command {
     .action(async (dir: string, o) => {
       if (fs.existsSync(path.join(dir, "zarr.json"))) {
         const log = o.quiet ? undefined : (m: string) => process.stderr.write(`${m}\n`);
-        const r = await trainProductModel(await Cube.open(dir), {
+        const cube = await Cube.open(dir);
+        const features = cube.variables.filter((v) => !v.name.startsWith("soil_moisture")).length + 2 + 2 + 35 + (o.spatial ? 16 : 0);
+        checkMemory(
+          drawBytes(cube, { maxRows: o.maxTrainSamples, maxHeldRows: o.maxHeldSamples, spatial: Boolean(o.spatial) }, features),
+          o.memory,
+          "the training draw",
+          {
+            file: dir,
+            hint: "Give a larger --memory, fewer --max-train-samples / --max-held-samples, or build the cube with smaller chunks",
+          },
+        );
+        const r = await trainProductModel(cube, {
           model: o.model,
           out: o.out,
           params: collectParams(o),
           seed: o.seed,
           maxSamples: o.maxTrainSamples,
+          maxHeldSamples: o.maxHeldSamples,
+          quiet: Boolean(o.quiet),
           validationShare: o.validationShare,
           calibrationShare: o.calibrationShare,
           coordinates: o.coordinates,

@@ -229,10 +229,12 @@ async function main() {
     const [lat, lon] = [(meta.latEdges[r] + meta.latEdges[r + 1]) / 2, (meta.lonEdges[c] + meta.lonEdges[c + 1]) / 2];
     el.innerHTML = `<p><b>${station ? station.id : "pixel"}</b> row ${r}, column ${c} (${lat.toFixed(3)} N, ${lon.toFixed(3)} E): SMAP, the product with its 90 % interval${station?.insitu ? ", in situ" : ""}; grey: days without SMAP.</p><div id="series-chart"></div>`;
     seriesView?.finalize();
-    seriesView = new vega.View(vega.parse(meta.seriesSpec), { renderer: "svg", container: "#series-chart", hover: true });
+    const spec = station?.insitu ? meta.seriesSpec : meta.pixelSeriesSpec;
+    seriesView = new vega.View(vega.parse(spec), { renderer: "svg", container: "#series-chart", hover: true });
     seriesView.data("gaps", gaps).data("band", band).data("series", series);
     await seriesView.runAsync();
     state.seriesPixel = pixel;
+    state.seriesInsitu = Boolean(station?.insitu);
     state.seriesPoints = series.length;
   }
 
