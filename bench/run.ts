@@ -73,6 +73,7 @@ const BENCHMARKS: Record<string, () => Promise<Record<string, unknown>>> = {
       xgbRounds: option("rounds", 300),
       queueDays: option("queue-days", 64),
       rounds: option("queue-rounds", 1),
+      resume: process.argv.includes("--resume"),
     }),
   reconstruct: () =>
     benchReconstruct({ sharedDir: SHARED, workDir: WORK, rounds: option("rounds", 3), threads: option("threads", 2), tssmnetEpochs: option("epochs", 20) }),

@@ -43,6 +43,14 @@ interface Timed {
   seconds: number;
   peak_rss_mb: number;
   stdout: string;
+  /** The command's own record of the stage (fit.json's stages, product.json's report). */
+  details?: Record<string, unknown>;
+}
+
+interface FitDetails {
+  stages: { draw: { seconds: number; peak_rss_mb: number }; fit: { seconds: number; peak_rss_mb: number } };
+  fit: { rounds_run?: number; epochs_run?: number };
+  rows: Record<string, number>;
 }
 
 const GIB = 1024;
@@ -110,34 +118,22 @@ export async function benchScale(o: ScaleOptions) {
   const chunkDays = chunks.time;
   const features = stageRun("features", ["features", cube, "--out", path.join(dir, "features.zarr")]);
   const rows = String(o.rows);
-  const xgb = stageRun("train_xgb", [
-    "train",
-    cube,
-    "--model",
-    "xgb",
-    "--max-train-samples",
-    rows,
-    "--xgb-rounds",
-    String(o.xgbRounds),
-    "--out",
-    path.join(dir, "model-xgb"),
-  ]);
-  const xgbFit = JSON.parse(fs.readFileSync(path.join(dir, "model-xgb", "fit.json"), "utf8"));
-  const tssmnet = timed([
-    "train",
-    cube,
-    "--model",
-    "tssmnet",
-    "--max-train-samples",
-    rows,
-    "--max-epochs",
-    String(o.epochs),
-    "--out",
-    path.join(dir, "model-tssmnet"),
-  ]);
-  const tsFit = JSON.parse(fs.readFileSync(path.join(dir, "model-tssmnet", "fit.json"), "utf8"));
+  // The commands' own records (the draw's and the fit's time and RSS, rounds, epochs, pixel-days)
+  // are kept with each stage's measurement, so the report never depends on outputs surviving.
+  const readJson = (...parts: string[]) => JSON.parse(fs.readFileSync(path.join(dir, ...parts), "utf8"));
+  const train = (key: string, model: string, extra: string[]) => {
+    const t = stageRun(key, ["train", cube, "--model", model, "--max-train-samples", rows, ...extra, "--out", path.join(dir, `model-${model}`)]);
+    t.details ??= (({ stages, fit, rows: drawn }) => ({ stages, fit, rows: drawn }))(readJson(`model-${model}`, "fit.json"));
+    fs.writeFileSync(stagesFile, JSON.stringify(measured, null, 2));
+    return t as Timed & { details: FitDetails };
+  };
+  const xgb = train("train_xgb", "xgb", ["--xgb-rounds", String(o.xgbRounds)]);
+  const tssmnet = train("train_tssmnet", "tssmnet", ["--max-epochs", String(o.epochs)]);
+  const [xgbFit, tsFit] = [xgb.details, tssmnet.details];
   const reconstruct = stageRun("reconstruct", ["reconstruct", cube, "--model", path.join(dir, "model-xgb"), "--out", path.join(dir, "product")]);
-  const product = JSON.parse(fs.readFileSync(path.join(dir, "product", "product.json"), "utf8"));
+  reconstruct.details ??= { report: readJson("product", "product.json").report };
+  fs.writeFileSync(stagesFile, JSON.stringify(measured, null, 2));
+  const product = reconstruct.details as { report: { pixelDays: { land: number }; seconds: number } };
 
   // Through Redis: the first queue-days days (whole chunks of days), against the same in-process.
   const start = config.start;
@@ -187,7 +183,7 @@ export async function benchScale(o: ScaleOptions) {
   const days7 = SEVEN_YEARS / o.days;
   const global = GLOBAL_LAND_PIXELS / landPixels;
   // The fit's time over its epochs (each epoch also predicts the validation rows).
-  const epochsRun = tsFit.fit.epochs_run as number;
+  const epochsRun = tsFit.fit.epochs_run!;
   const perEpoch = tsFit.stages.fit.seconds / epochsRun;
   const fullEpochs = 200; // TsSMNet's max_epochs; early stopping ends most fits sooner
   const stage = (t: Timed, extra: Record<string, unknown> = {}) => ({ seconds: t.seconds, peak_rss_mb: t.peak_rss_mb, ...extra });
@@ -198,9 +194,9 @@ export async function benchScale(o: ScaleOptions) {
     train_xgb: {
       ...stage(xgb),
       fit_seconds: xgbFit.stages.fit.seconds,
-      rounds: xgbFit.fit.rounds_run,
-      seconds_per_round: xgbFit.stages.fit.seconds / xgbFit.fit.rounds_run,
-      full_fit_2000_rounds_s: (xgbFit.stages.fit.seconds / xgbFit.fit.rounds_run) * 2000,
+      rounds: xgbFit.fit.rounds_run!,
+      seconds_per_round: xgbFit.stages.fit.seconds / xgbFit.fit.rounds_run!,
+      full_fit_2000_rounds_s: (xgbFit.stages.fit.seconds / xgbFit.fit.rounds_run!) * 2000,
     },
     train_tssmnet: {
       ...stage(tssmnet),
@@ -226,7 +222,7 @@ export async function benchScale(o: ScaleOptions) {
     ingest_h: hours(ingest.seconds * k),
     features_h: hours(features.seconds * k),
     draw_h: hours(xgbFit.stages.draw.seconds * k),
-    train_xgb_2000_rounds_h: hours((xgbFit.stages.fit.seconds / xgbFit.fit.rounds_run) * 2000),
+    train_xgb_2000_rounds_h: hours((xgbFit.stages.fit.seconds / xgbFit.fit.rounds_run!) * 2000),
     train_tssmnet_200_epochs_h: hours(perEpoch * fullEpochs),
     reconstruct_h: hours(reconstruct.seconds * k),
   });
