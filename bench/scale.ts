@@ -235,7 +235,7 @@ export async function benchScale(o: ScaleOptions) {
   });
   return {
     benchmark: "scale",
-    description: `the synthetic china preset (${window.nrows} x ${window.ncols} cells, ${landPixels} land pixels) over ${o.days} days on this machine: every stage a whole smapfill command (wall time and peak RSS by /usr/bin/time); queue rows: the first ${end} days' product in-process and through Redis, ${o.rounds} alternated round(s), medians`,
+    description: `the synthetic china preset (${window.nrows} x ${window.ncols} cells, ${landPixels} land pixels) over ${o.days} days on this machine: every stage a whole smapfill command (wall time and peak RSS by /usr/bin/time); queue rows: the product of ${start}..${end} in-process and through Redis, ${o.rounds} alternated round(s), medians`,
     world: { preset: "china", days: o.days, window, land_pixels: landPixels, land_pixel_days: land, synth_seconds: synthSeconds },
     stages,
     peak_rss_mb_max: peak,

@@ -41,6 +41,7 @@ export class ForestRegressor implements Regressor {
       { ...this.o.forest, seed: this.o.seed ?? 0 },
       (t) => {
         if ((t + 1) % 50 === 0) options.onProgress?.(`rf ${t + 1}/${trees} trees`);
+        options.onStep?.(t + 1, trees);
       },
       this.o.threads ?? defaultThreads(),
     );

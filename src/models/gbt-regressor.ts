@@ -41,6 +41,7 @@ export class GbtRegressor implements Regressor {
       { ...this.o.gbt, seed: this.o.seed ?? 0 },
       (round, rmse) => {
         if (round % 50 === 0) options.onProgress?.(`xgb round ${round}: val RMSE ${rmse.toFixed(5)}`);
+        options.onStep?.(round + 1, this.o.gbt?.rounds ?? GBT_DEFAULTS.rounds);
       },
       this.o.threads ?? defaultThreads(),
     );

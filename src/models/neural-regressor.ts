@@ -74,8 +74,10 @@ export class NeuralRegressor implements Regressor {
         ...(this.o.stopPatience !== undefined ? { stopPatience: this.o.stopPatience } : {}),
         seed: this.o.seed ?? 0,
         threads: this.threads,
-        onEpoch: (e) =>
-          options.onProgress?.(`${this.name} epoch ${e.epoch}: val RMSE ${e.valRmse.toFixed(5)}, lr ${e.lr.toExponential(1)}, ${e.seconds.toFixed(1)} s`),
+        onEpoch: (e) => {
+          options.onProgress?.(`${this.name} epoch ${e.epoch}: val RMSE ${e.valRmse.toFixed(5)}, lr ${e.lr.toExponential(1)}, ${e.seconds.toFixed(1)} s`);
+          options.onStep?.(e.epoch, this.o.maxEpochs ?? 200);
+        },
       },
     );
     this.closeReplicas();

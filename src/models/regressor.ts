@@ -23,6 +23,8 @@ export interface FitOptions {
   /** The validation rows (early stopping); required. */
   validation: Matrix & { y: Float32Array };
   onProgress?: (message: string) => void;
+  /** One step done (a boosting round, a tree, an epoch) of at most `cap`: early stopping may end sooner. */
+  onStep?: (done: number, cap: number) => void;
 }
 
 export interface Regressor {

@@ -19,6 +19,7 @@ import { coverageTable, ResidualModel, type CoverageRow } from "../eval/uncertai
 import { saveModel } from "../models/model-store.js";
 import { createRegressor } from "../models/registry.js";
 import { runInfo } from "../util/run-info.js";
+import { StepProgress } from "../util/progress.js";
 import { drawTrainingRows } from "./training-draw.js";
 
 export interface ProductModelOptions {
@@ -79,7 +80,9 @@ export async function trainProductModel(cube: Cube, o: ProductModelOptions): Pro
   );
   const afterDraw = stageRecord(started);
   const model = createRegressor(o.model, schema.names, schema.groups, o.params ?? {}, { seed });
-  model.fit(train, { validation, onProgress: (m) => log(`  ${m}`) });
+  const steps = new StepProgress(`fit ${o.model}`, { quiet: o.quiet ?? true });
+  model.fit(train, { validation, onProgress: (m) => log(`  ${m}`), onStep: steps.onStep });
+  steps.finish();
   const afterFit = stageRecord(started);
   const pred = model.predict(calibration.X, n.calibration);
   const residual = ResidualModel.fit(pred, calibration.y, calibration.X, n.calibration, schema);

@@ -70,3 +70,32 @@ export function formatSeconds(s: number): string {
   if (s < 3600) return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
   return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
 }
+
+/**
+ * A bar for a fit's steps (boosting rounds, trees, epochs) with an ETA to the cap, an upper
+ * bound since early stopping may end sooner. A new bar starts when the steps start again (an
+ * ensemble's next member).
+ */
+export class StepProgress {
+  private bar: Progress | undefined;
+  private last = 0;
+
+  constructor(
+    private readonly label: string,
+    private readonly options: ProgressOptions = {},
+  ) {}
+
+  readonly onStep = (done: number, cap: number): void => {
+    if (!this.bar || done < this.last) {
+      this.bar?.finish();
+      this.bar = new Progress(`${this.label} (to the cap of ${cap}; early stopping may end sooner)`, cap, this.options);
+    }
+    this.bar.update(done);
+    this.last = done;
+  };
+
+  finish(): void {
+    this.bar?.finish(`stopped after ${this.last}`);
+    this.bar = undefined;
+  }
+}

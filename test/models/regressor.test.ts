@@ -8,6 +8,7 @@ import { createRegressor, loadRegressor, modelNames } from "../../src/models/reg
 import type { ModelName } from "../../src/models/regressor.js";
 import { writeNpy, readNpy } from "../../src/io/npy.js";
 import { REPO_ROOT, tempDir, friedman1 } from "../helpers.js";
+import { StepProgress } from "../../src/util/progress.js";
 
 const rmse = (a: ArrayLike<number>, b: ArrayLike<number>) => pointMetrics(a, b).rmse;
 
@@ -98,4 +99,33 @@ test("smapfill train and predict on a dataset folder in the shared format", () =
   const bad = spawnSync(process.execPath, [bin, "train", data, "--model", "xgb", "--out", out], { encoding: "utf8" });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /features\.json: needs 10 groups from dynamic, static, calendar, ts/);
+});
+
+test("every model reports its fit's steps (rounds, trees, epochs) against its cap; the progress bar restarts for an ensemble's next member", () => {
+  const tr = friedman1(600, 3);
+  const va = friedman1(200, 4);
+  const names = Array.from({ length: tr.f }, (_, j) => `x${j}`);
+  const groups = names.map(() => "dynamic");
+  for (const [model, params, cap] of [
+    ["xgb", { "xgb.rounds": 30 }, 30],
+    ["rf", { "rf.trees": 20 }, 20],
+    ["autoresnet", { max_epochs: 3 }, 3],
+  ] as const) {
+    const steps: [number, number][] = [];
+    createRegressor(model, names, groups, params, { seed: 1, threads: 1 }).fit(
+      { X: tr.X, y: tr.y, n: tr.n },
+      { validation: { X: va.X, y: va.y, n: va.n }, onStep: (done, c) => steps.push([done, c]) },
+    );
+    assert.ok(steps.length > 0 && steps.length <= cap, `${model}: ${steps.length} steps`);
+    steps.forEach(([done, c], i) => assert.deepEqual([done, c], [i + 1, cap], model));
+  }
+  const lines: string[] = [];
+  const stream = { isTTY: false, write: (s: string) => lines.push(s) } as unknown as NodeJS.WriteStream;
+  const bar = new StepProgress("fit", { stream });
+  for (const d of [1, 2, 3, 4]) bar.onStep(d, 4);
+  for (const d of [1, 2]) bar.onStep(d, 10);
+  bar.finish();
+  const text = lines.join("");
+  assert.match(text, /fit \(to the cap of 4; early stopping may end sooner\): 4\/4 done/);
+  assert.match(text, /fit \(to the cap of 10; early stopping may end sooner\): 2\/10 done in [^\n]* stopped after 2/);
 });

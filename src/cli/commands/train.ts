@@ -19,6 +19,7 @@ import { createRegressor, modelEntry, modelNames } from "../../models/registry.j
 const trainable = () => modelNames().filter((m) => !modelEntry(m).fill);
 import { SmapfillError } from "../../util/errors.js";
 import { runInfo } from "../../util/run-info.js";
+import { StepProgress } from "../../util/progress.js";
 import { checkMemory, choice, collectParams, memoryOption, modelParamOptions, quietOption, seedOption, share, wholeNumber } from "../options.js";
 
 export function trainCommand(): Command {
@@ -95,7 +96,9 @@ export function trainCommand(): Command {
       const params = collectParams(o);
       const model = createRegressor(o.model, data.names, data.groups, params, { seed: o.seed });
       const started = Date.now();
-      model.fit(train, { validation, onProgress: o.quiet ? undefined : (m) => process.stderr.write(`${m}\n`) });
+      const steps = new StepProgress(`fit ${o.model}`, { quiet: o.quiet });
+      model.fit(train, { validation, onProgress: o.quiet ? undefined : (m) => process.stderr.write(`${m}\n`), onStep: steps.onStep });
+      steps.finish();
       const m: Metrics | undefined = test.n >= 2 ? evaluate(model.predict(test.X, test.n), test.y, { seed: o.seed }) : undefined;
       const record = {
         run: runInfo(),
