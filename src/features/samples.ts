@@ -173,6 +173,8 @@ export class FeatureBuilder {
   private readonly roles: Roles;
   /** Out-of-fold: the per-pixel statistics without each fold's days, and the gap lengths to draw from. */
   private readonly foldStatistics: Float64Array[] = [];
+  /** Out-of-fold: each day's fold (contiguous runs of the days with training values). */
+  private readonly fold: Int32Array = new Int32Array(0);
   private readonly gapLengths: Int32Array = new Int32Array(0);
   private readonly seed: number;
   /** The climatology window sums per pixel, kept between calls (and shared by withDynamic copies). */
@@ -204,6 +206,20 @@ export class FeatureBuilder {
     this.seed = o.seed ?? 0;
     if (this.tsMode === "out-of-fold") {
       const K = Math.max(2, Math.min(o.folds ?? 5, T));
+      // Folds are contiguous runs of the days that hold training values, not of calendar days: a
+      // period with empty months (January and June of one year) must not put a whole month in
+      // one fold, or a training row's statistics would come from the other season alone.
+      const withData = new Uint8Array(T);
+      for (let t = 0; t < T; t++) for (let p = 0; p < P && !withData[t]; p++) if (roles[t * P + p] === 0) withData[t] = 1;
+      const D = Math.max(
+        1,
+        withData.reduce((a, b) => a + b, 0),
+      );
+      this.fold = new Int32Array(T);
+      for (let t = 0, r = 0; t < T; t++) {
+        this.fold[t] = Math.min(K - 1, Math.floor((r * K) / D));
+        r += withData[t]!;
+      }
       // Statistics that grow with the number of days seen (counts, sums) are scaled back to the
       // whole period: without its fold a pixel shows about (K-1)/K of its retrievals, and a
       // training row must not look "rarer" than the rows it will fill.
@@ -212,10 +228,10 @@ export class FeatureBuilder {
       for (let k = 0; k < K; k++) {
         const masked = Float32Array.from(this.train);
         let foldDays = 0;
-        for (let t = 0; t < T; t++) if (this.foldOf(t, K) === k) foldDays++;
-        for (let p = 0; p < P; p++) for (let t = 0; t < T; t++) if (this.foldOf(t, K) === k) masked[p * T + t] = NaN;
+        for (let t = 0; t < T; t++) if (this.fold[t] === k && withData[t]) foldDays++;
+        for (let p = 0; p < P; p++) for (let t = 0; t < T; t++) if (this.fold[t] === k) masked[p * T + t] = NaN;
         const stats = pixelFeatures(masked, P, T, { doy: this.doy });
-        const scale = T / Math.max(1, T - foldDays);
+        const scale = D / Math.max(1, D - foldDays);
         for (let p = 0; p < P; p++) for (const j of extensive) stats[p * nF + j]! *= scale;
         this.foldStatistics.push(stats);
       }
@@ -260,10 +276,6 @@ export class FeatureBuilder {
       ...[...PIXEL_FEATURE_NAMES, ...CONTEXT_FEATURE_NAMES].map(tsFeatureUnits),
       ...spatialNames.map(spatialFeatureUnits),
     ];
-  }
-
-  private foldOf(t: number, K = this.foldStatistics.length): number {
-    return Math.min(K - 1, Math.floor((t * K) / this.a.T));
   }
 
   /** The schema of these features (with the ts mode of the training rows). */
@@ -356,7 +368,7 @@ export class FeatureBuilder {
       const angle = (2 * Math.PI * this.doy[t]!) / 365.25;
       X[row + j++] = Math.sin(angle);
       X[row + j++] = Math.cos(angle);
-      const stats = this.foldStatistics.length && this.roles[t * P + p] === 0 ? this.foldStatistics[this.foldOf(t)]! : this.pixelStatistics;
+      const stats = this.foldStatistics.length && this.roles[t * P + p] === 0 ? this.foldStatistics[this.fold[t]!]! : this.pixelStatistics;
       for (let f = 0; f < nPix; f++) X[row + j++] = stats[p * nPix + f]!;
       for (let c = 0; c < 5; c++) X[row + j++] = context[i * 5 + c]!;
       if (spatial) for (let f = 0; f < nSp; f++) X[row + j++] = spatial[i * nSp + f]!;

@@ -85,3 +85,25 @@ test("out-of-fold changes training rows only: validation, test and unobserved ro
   assert.deepEqual(oof.rows(pixel, day), new FeatureBuilder(a, roles).rows(pixel, day));
   assert.equal(oof.schema().ts_mode, "out-of-fold");
 });
+
+test("out-of-fold folds are runs of the days with data: a period with empty months (January and June) keeps part of each month in a row's statistics", () => {
+  // 180 days: 30 days at 0.1, 120 empty days, 30 days at 0.4 (one pixel, every data day observed).
+  const days = 180;
+  const smap = Float32Array.from({ length: days }, (_, t) => (t < 30 ? 0.1 : t >= 150 ? 0.4 : NaN));
+  const a: SampleArrays = { P: 1, T: days, nrows: 1, ncols: 1, startDay: 18262, smap, dynamic: new Map(), static: new Map(), units: new Map() };
+  const roles = Int8Array.from(smap, (v) => (Number.isNaN(v) ? -1 : 0));
+  const b = new FeatureBuilder(a, roles, { tsMode: "out-of-fold", seed: 1 });
+  const mean = b.names.indexOf("ts_mean");
+  const F = b.names.length;
+  const X = b.rows(
+    Int32Array.from({ length: 60 }, () => 0),
+    Int32Array.from({ length: 60 }, (_, i) => (i < 30 ? i : 120 + i)),
+  );
+  // Five folds of 12 data days: a January row's fold hides 12 of January's 30 days, not all of
+  // them (calendar folds of 36 days would have hidden all of January: mean 0.4, June's alone).
+  for (let i = 0; i < 30; i++) {
+    const m = X[i * F + mean]!;
+    const expected = i < 24 ? (18 * 0.1 + 30 * 0.4) / 48 : (24 * 0.1 + 24 * 0.4) / 48; // the third fold spans both months
+    assert.ok(Math.abs(m - expected) < 1e-6, `January day ${i}: ts_mean ${m}, expected ${expected}`);
+  }
+});
