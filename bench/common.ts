@@ -1,9 +1,7 @@
 /** What several benchmarks share: the median of rounds, and a throw-away redis-server on a free loopback port. */
 import net from "node:net";
 import { spawn } from "node:child_process";
-import { Queue } from "bullmq";
-import { Redis } from "ioredis";
-import { QUEUE_NAME } from "../src/jobs/queue.js";
+import { withQueue } from "../src/jobs/queue.js";
 
 /** The median (the mean of the two middle values for an even count). */
 export function median(values: number[]): number {
@@ -26,20 +24,10 @@ export async function startRedis(): Promise<{ url: string; clear: () => Promise<
   const url = `redis://127.0.0.1:${port}/0`;
   const redis = spawn("/usr/bin/redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
   await new Promise((r) => setTimeout(r, 500));
-  const withQueue = async <T>(f: (q: Queue) => Promise<T>): Promise<T> => {
-    const connection = new Redis(url, { maxRetriesPerRequest: null });
-    const q = new Queue(QUEUE_NAME, { connection });
-    try {
-      return await f(q);
-    } finally {
-      await q.close();
-      connection.disconnect();
-    }
-  };
   return {
     url,
-    clear: () => withQueue((q) => q.obliterate({ force: true })),
-    jobs: () => withQueue((q) => q.getCompletedCount()),
+    clear: () => withQueue(url, (q) => q.obliterate({ force: true })),
+    jobs: () => withQueue(url, (q) => q.getCompletedCount()),
     stop: () => redis.kill(),
   };
 }

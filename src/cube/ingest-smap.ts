@@ -131,7 +131,10 @@ async function ingestSmapLocked(options: SmapIngestOptions): Promise<SmapIngestR
   const plan = await planSmapIngest(options);
   const { todo, resumed, redone } = smapBlocksToDo(plan, options.redo);
   const progress = new Progress("ingest SMAP", plan.days, { quiet: options.quiet });
-  for (let b = 0; b < plan.nBlocks; b++) if (!todo.includes(b)) progress.tick(blockDays(plan, b)[1] - blockDays(plan, b)[0], "(done before)");
+  for (let b = 0; b < plan.nBlocks; b++) {
+    const [t0, t1] = blockDays(plan, b);
+    if (!todo.includes(b)) progress.tick(t1 - t0, "(done before)");
+  }
   const reader = new GranuleReaderPool(options.threads);
   try {
     for (const b of todo) await recordSmapBlock(plan, b, await ingestSmapBlock(plan, b, reader, (note) => progress.tick(1, note)));

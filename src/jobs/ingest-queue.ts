@@ -24,15 +24,7 @@ import { smapOptionsOf, studyTarget, type StudyReport } from "../cube/ingest-stu
 import { createFeatureCube, finishFeatureCube, type CubeFeatureOptions, type FeaturesJobData } from "../features/cube-features.js";
 import type { StudyConfig } from "../config/study.js";
 import { Ease2Grid } from "../grid/ease2.js";
-import { failedJobsError, QUEUE_NAME, runJobs, withQueue } from "./queue.js";
-
-export interface QueueOptions {
-  queue: string;
-  attempts?: number;
-  pollMs?: number;
-  onJobs?: (done: number, total: number) => void;
-  log?: (message: string) => void;
-}
+import { failedJobsError, QUEUE_NAME, runJobs, withQueue, type QueueOptions } from "./queue.js";
 
 const newRun = () => randomUUID().replaceAll("-", "").slice(0, 16);
 

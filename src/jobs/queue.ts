@@ -84,13 +84,19 @@ export function jobId(run: string, j: BlockJob): string {
   return `${run}-t${j.tile}-d${j.b0}`;
 }
 
-export interface QueueRunOptions extends ReconstructOptions {
+/** What every coordinator (reconstruct, ingest, features --queue) takes. */
+export interface QueueOptions {
   queue: string;
   /** Attempts per job before it lands in the failed list. */
   attempts?: number;
   pollMs?: number;
+  /** How often the unfinished jobs' states are looked at in full (events may be missed). */
+  recheckMs?: number;
   onJobs?: (done: number, total: number) => void;
+  log?: (message: string) => void;
 }
+
+export interface QueueRunOptions extends ReconstructOptions, QueueOptions {}
 
 export interface QueuedJob<D> {
   id: string;
@@ -115,7 +121,7 @@ export async function runJobs<D, R extends JobResult>(
   queue: Queue,
   root: string,
   jobs: QueuedJob<D>[],
-  o: { attempts?: number; pollMs?: number; recheckMs?: number; onJobs?: (done: number, total: number) => void } = {},
+  o: Omit<QueueOptions, "queue" | "log"> = {},
 ): Promise<JobOutcome<R>> {
   // Finished jobs are learnt from the queue's event stream (no Redis call per job and poll); a
   // full look at the unfinished jobs' states at the start and every `recheckMs` catches any
@@ -142,6 +148,7 @@ export async function runJobs<D, R extends JobResult>(
         opts: { jobId: j.id, attempts: o.attempts ?? 3, backoff: { type: "exponential", delay: 1000 }, removeOnComplete: false, removeOnFail: false },
       })),
     );
+    // Failed jobs of an earlier attempt of this run go back to the queue (their ids are the same).
     for (const j of jobs) {
       const job = await queue.getJob(j.id);
       if (job && (await job.getState()) === "failed") await job.retry("failed");

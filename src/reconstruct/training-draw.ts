@@ -20,7 +20,8 @@
 import type { Cube, LocalWindow } from "../cube/cube.js";
 import { FeatureBuilder, readDynamicBlock, readSampleArrays } from "../features/samples.js";
 import type { FeatureSchema } from "../features/schema.js";
-import { SPATIAL_HALO } from "../features/spatial.js";
+import { SPATIAL_FEATURE_NAMES, SPATIAL_HALO } from "../features/spatial.js";
+import { CONTEXT_FEATURE_NAMES, PIXEL_FEATURE_NAMES } from "../features/timeseries.js";
 import { mixedGapsOf } from "../eval/splits.js";
 import { seasonOf } from "../eval/uncertainty.js";
 import { dayOfYear } from "../util/dates.js";
@@ -104,7 +105,10 @@ function daySeasons(cube: Cube): Uint8Array {
 }
 
 /** Bytes a draw holds at its peak: the roles, one tile's series and feature copies, the rows. */
-export function drawBytes(cube: Cube, o: Pick<DrawOptions, "maxRows" | "maxHeldRows" | "spatial">, features: number): number {
+export function drawBytes(cube: Cube, o: Pick<DrawOptions, "maxRows" | "maxHeldRows" | "spatial" | "coordinates">): number {
+  const predictors = cube.variables.filter((v) => !v.name.startsWith("soil_moisture")).length + (o.coordinates === false ? 0 : 2);
+  const calendar = 2; // doy_sin, doy_cos
+  const features = predictors + calendar + PIXEL_FEATURE_NAMES.length + CONTEXT_FEATURE_NAMES.length + (o.spatial ? SPATIAL_FEATURE_NAMES.length : 0);
   const { nrows, ncols } = cube.window;
   const halo = o.spatial ? 2 * SPATIAL_HALO : 0;
   const tileCells = Math.min(nrows, cube.chunks.y + halo) * Math.min(ncols, cube.chunks.x + halo);

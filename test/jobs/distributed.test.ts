@@ -12,15 +12,11 @@ import path from "node:path";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
-import { ingestStudy } from "../../src/cube/ingest-study.js";
-import { loadStudy } from "../../src/config/study.js";
 import { acquireWriterLock } from "../../src/cube/lock.js";
 import { QUEUE_NAME } from "../../src/jobs/queue.js";
 import { reconstructBlockJob } from "../../src/reconstruct/reconstruct.js";
-import { writeWorld } from "../../src/synth/write-world.js";
-import { writeWorldStudy } from "../../src/synth/world-study.js";
-import { WORLD_PRESETS } from "../../src/synth/world.js";
 import { REPO_ROOT, fileHashes, tempDir } from "../helpers.js";
+import { smallChunkedCube } from "../test-world.js";
 
 const BIN = path.join(REPO_ROOT, "bin", "smapfill.js");
 const REDIS = "/usr/bin/redis-server";
@@ -67,12 +63,8 @@ before(async () => {
     }
   }
   dir = tempDir();
-  const config = { ...WORLD_PRESETS.test, days: 40 };
-  await writeWorld(config, path.join(dir, "w"));
-  studyFile = writeWorldStudy(path.join(dir, "w"), config, "../cube.zarr");
   // Small chunks: 6 tiles x 3 blocks of days = 18 jobs.
-  fs.appendFileSync(studyFile, "chunks: { time: 16, y: 8, x: 8 }\n");
-  cube = (await ingestStudy(loadStudy(studyFile), { quiet: true })).output;
+  ({ cube, study: studyFile } = await smallChunkedCube(dir));
   const train = spawnSync(
     process.execPath,
     [BIN, "train", cube, "--model", "xgb", "--out", path.join(dir, "model"), "--xgb-rounds", "40", "--max-train-samples", "3000", "--quiet"],

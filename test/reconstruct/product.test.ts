@@ -17,6 +17,7 @@ import { writeWorldStudy } from "../../src/synth/world-study.js";
 import { WORLD_PRESETS } from "../../src/synth/world.js";
 import { SOURCE_FLAGS } from "../../src/reconstruct/reconstruct.js";
 import { REPO_ROOT, debianPython, fileHashes, runPythonJson, tempDir } from "../helpers.js";
+import { smallChunkedCube } from "../test-world.js";
 
 const BIN = path.join(REPO_ROOT, "bin", "smapfill.js");
 function smapfill(args: string[], env: Record<string, string> = {}) {
@@ -29,18 +30,13 @@ let setup: Promise<{ dir: string; cube: string; model: string }> | undefined;
 function world() {
   setup ??= (async () => {
     const dir = tempDir();
-    const config = { ...WORLD_PRESETS.test, days: 40 };
-    await writeWorld(config, path.join(dir, "w"));
-    const studyFile = writeWorldStudy(path.join(dir, "w"), config, "../cube.zarr");
-    fs.appendFileSync(studyFile, "chunks: { time: 16, y: 8, x: 8 }\n");
     // Keep both passes: the product then fills each pass too.
-    fs.writeFileSync(studyFile, fs.readFileSync(studyFile, "utf8").replace(/(pass_rule: am-first)/, "$1\n  keep_passes: true"));
-    const r = await ingestStudy(loadStudy(studyFile), { quiet: true });
+    const { cube } = await smallChunkedCube(dir, { keepPasses: true });
     const model = path.join(dir, "model");
-    const train = smapfill(["train", r.output, "--model", "xgb", "--out", model, "--xgb-rounds", "60", "--max-train-samples", "4000", "--quiet"]);
+    const train = smapfill(["train", cube, "--model", "xgb", "--out", model, "--xgb-rounds", "60", "--max-train-samples", "4000", "--quiet"]);
     assert.equal(train.code, 0, train.stderr);
     assert.match(train.stdout, /calibration gaps \(\d+\): RMSE 0\.\d{5}/);
-    return { dir, cube: r.output, model };
+    return { dir, cube, model };
   })();
   return setup;
 }

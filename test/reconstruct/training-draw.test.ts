@@ -9,26 +9,15 @@ import fs from "node:fs";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { Cube } from "../../src/cube/cube.js";
-import { ingestStudy } from "../../src/cube/ingest-study.js";
-import { loadStudy } from "../../src/config/study.js";
-import { writeWorld } from "../../src/synth/write-world.js";
-import { writeWorldStudy } from "../../src/synth/world-study.js";
-import { WORLD_PRESETS } from "../../src/synth/world.js";
 import { drawTrainingRows, membersOf, proportionalQuota, type Rows } from "../../src/reconstruct/training-draw.js";
 import { Rng } from "../../src/util/random.js";
 import { REPO_ROOT, tempDir } from "../helpers.js";
+import { smallChunkedCube } from "../test-world.js";
 
 let cubePath: Promise<string> | undefined;
 /** The test world over 40 days in a cube of 8 x 8-cell chunks (6 tiles). */
 function smallCube(): Promise<string> {
-  cubePath ??= (async () => {
-    const dir = tempDir();
-    const config = { ...WORLD_PRESETS.test, days: 40 };
-    await writeWorld(config, path.join(dir, "w"));
-    const studyFile = writeWorldStudy(path.join(dir, "w"), config, "../cube.zarr");
-    fs.appendFileSync(studyFile, "chunks: { time: 16, y: 8, x: 8 }\n");
-    return (await ingestStudy(loadStudy(studyFile), { quiet: true })).output;
-  })();
+  cubePath ??= smallChunkedCube(tempDir()).then((w) => w.cube);
   return cubePath;
 }
 

@@ -54,9 +54,8 @@ export function trainCommand(): Command {
       if (fs.existsSync(path.join(dir, "zarr.json"))) {
         const log = o.quiet ? undefined : (m: string) => process.stderr.write(`${m}\n`);
         const cube = await Cube.open(dir);
-        const features = cube.variables.filter((v) => !v.name.startsWith("soil_moisture")).length + 2 + 2 + 35 + (o.spatial ? 16 : 0);
         checkMemory(
-          drawBytes(cube, { maxRows: o.maxTrainSamples, maxHeldRows: o.maxHeldSamples, spatial: Boolean(o.spatial) }, features),
+          drawBytes(cube, { maxRows: o.maxTrainSamples, maxHeldRows: o.maxHeldSamples, spatial: Boolean(o.spatial), coordinates: o.coordinates }),
           o.memory,
           "the training draw",
           {
