@@ -19,6 +19,7 @@ import type { ModelName } from "../src/models/regressor.js";
 import { benchReconstruct } from "./reconstruct.js";
 import { benchQueue } from "./queue.js";
 import { benchScale } from "./scale.js";
+import { benchAccuracy } from "./accuracy.js";
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const RESULTS = path.join(REPO, "bench", "results");
@@ -74,6 +75,33 @@ const BENCHMARKS: Record<string, () => Promise<Record<string, unknown>>> = {
       queueDays: option("queue-days", 64),
       rounds: option("queue-rounds", 1),
       resume: process.argv.includes("--resume"),
+    }),
+  accuracy: () =>
+    benchAccuracy({
+      repo: REPO,
+      workDir: WORK,
+      cubes: [
+        // The demo cube (smapfill demo --out DIR) and the examples/ cubes (smapfill ingest examples/*.yaml).
+        {
+          label: "demo world (synthetic, 2019)",
+          key: "demo",
+          path: stringOption("demo") ?? path.join(WORK, "demo", "cube.zarr"),
+          seeds: [0, 1, 2],
+          demoWorld: path.join(path.dirname(stringOption("demo") ?? path.join(WORK, "demo", "cube.zarr")), "world"),
+        },
+        {
+          label: "Pakistan January 2020 (real SMAP, ERA5-Land)",
+          key: "pk",
+          path: stringOption("pakistan-jan") ?? path.join(REPO, "pakistan-2020-01.zarr"),
+          seeds: [0, 1, 2],
+        },
+        {
+          label: "Pakistan January-June 2020 (real SMAP, ERA5-Land)",
+          key: "pk6",
+          path: stringOption("pakistan") ?? path.join(REPO, "pakistan-2020.zarr"),
+          seeds: [0],
+        },
+      ],
     }),
   reconstruct: () =>
     benchReconstruct({ sharedDir: SHARED, workDir: WORK, rounds: option("rounds", 3), threads: option("threads", 2), tssmnetEpochs: option("epochs", 20) }),

@@ -235,8 +235,9 @@ async function demoProduct(cubePath: string, truthPath: string, out: string, log
   const productDir = path.join(out, "product");
   const cube = await Cube.open(cubePath);
   if (!fs.existsSync(path.join(modelDir, "fit.json"))) {
-    // The boosted trees: against the demo's truth on SMAP's real gaps they beat the ensemble
-    // with spatial context (RMSE 0.057 against 0.058; docs/product.md), which wins on simulated gaps.
+    // The boosted trees: against the demo's truth on SMAP's real gaps (half frozen ground) they
+    // beat the ensemble with spatial context (RMSE 0.057 against 0.059; docs/product.md), which
+    // wins on simulated gaps.
     log("training the product model (boosted trees, 20 000 rows)");
     await trainProductModel(cube, { model: "xgb", out: modelDir, params: { "xgb.rounds": 500 }, maxSamples: 20000, seed: 0, log });
   }

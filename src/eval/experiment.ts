@@ -23,7 +23,7 @@ import { SmapfillError } from "../util/errors.js";
 import { runInfo } from "../util/run-info.js";
 import { checkEvaluationConfig, settingsKey, SPLIT_DESCRIPTIONS, type EvaluationConfig, type SplitName } from "./config.js";
 import { permutationImportance, type ImportanceResult } from "./importance.js";
-import { evaluate, pointMetrics, type Metrics } from "./metrics.js";
+import { evaluate, pointMetrics, resampler, type Metrics } from "./metrics.js";
 import { rowsOf, schemaColumns, trainOrLoad, type Rows } from "./model-runs.js";
 import { GAP_SHAPES, splitRoles } from "./splits.js";
 import { coverageTable, DISTANCE_LABELS, distanceBins, ResidualModel, type CoverageRow } from "./uncertainty.js";
@@ -164,6 +164,8 @@ export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks 
     const train = rowsOf(d, 0, c.maxTrainSamples, c.seed);
     const validation = rowsOf(d, 1, c.maxValidationSamples, c.seed + 1);
     const test = rowsOf(d, 2, Infinity, 0);
+    // CIs resample whole days of test rows (metrics.ts): one day's errors share its weather.
+    const testDays = Int32Array.from(test.index, (i) => d.day[i]!);
     if (train.n < 10 || validation.n < 2 || test.n < 2)
       throw new SmapfillError(`the ${split} split leaves ${train.n} training, ${validation.n} validation and ${test.n} test samples`, {
         file: c.cube,
@@ -196,7 +198,7 @@ export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks 
         const pred = Float32Array.from(test.index, (i) => filled.values[d.day[i]! * arrays.P + d.pixel[i]!]!);
         if (name === featured) headlineEstimate = pred;
         predictions.set(name, pred);
-        const metrics = evaluate(pred, test.y, { nBoot: c.nBoot, seed: c.seed });
+        const metrics = evaluate(pred, test.y, { nBoot: c.nBoot, seed: c.seed, clusters: testDays });
         scores.push({ model: name, test: metrics, trainSeconds: seconds, trainRows: roles.reduce((a, r) => a + (r === 0 ? 1 : 0), 0), fit: filled.info });
         log(`  ${name}: test RMSE ${metrics.rmse.value.toFixed(5)}, R ${metrics.r.value.toFixed(3)} (${seconds.toFixed(1)} s, ${JSON.stringify(filled.info)})`);
         continue;
@@ -206,7 +208,7 @@ export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks 
       const pred = model.predict(test.X, test.n);
       predictions.set(name, pred);
       if (name === featured) headlineEstimate = pred;
-      const metrics = evaluate(pred, test.y, { nBoot: c.nBoot, seed: c.seed });
+      const metrics = evaluate(pred, test.y, { nBoot: c.nBoot, seed: c.seed, clusters: testDays });
       const { uncertainty, residual, validationRmse } = calibrate(model, pred, validation, test, schema, (i) => {
         const kind = kinds[d.day[test.index[i]!]! * arrays.P + d.pixel[test.index[i]!]!]!;
         return kind ? GAP_SHAPES[kind - 1]! : split;
@@ -218,13 +220,13 @@ export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks 
       const ci = metrics.rmse;
       if (validationRmse < ci.ciLow * 0.9 || validationRmse > ci.ciHigh * 1.1)
         result.warnings.push(
-          `${split} split, ${name}: validation RMSE ${validationRmse.toFixed(4)} lies outside the test RMSE's 95 % CI [${ci.ciLow.toFixed(4)}, ${ci.ciHigh.toFixed(4)}] by more than 10 %: the validation gaps do not behave like the test gaps (few large gaps, or gaps of other shapes); early stopping and the uncertainty may be off`,
+          `${split} split, ${name}: validation RMSE ${validationRmse.toFixed(4)} lies outside the test RMSE's 95 % CI over days [${ci.ciLow.toFixed(4)}, ${ci.ciHigh.toFixed(4)}] by more than 10 %: the validation gaps do not behave like the test gaps (few large gaps, or gaps of other shapes); early stopping and the uncertainty may be off`,
         );
       log(
         `  ${name}: test RMSE ${metrics.rmse.value.toFixed(5)}, ubRMSE ${metrics.ubrmse.value.toFixed(5)}, R ${metrics.r.value.toFixed(3)} (${seconds.toFixed(1)} s)`,
       );
     }
-    result.splits.push(scoreSplit(c, split, roles, { train, validation, test }, scores, predictions));
+    result.splits.push(scoreSplit(c, split, roles, { train, validation, test }, scores, predictions, testDays));
     // Models that already leave the ts group out (TsSMNet-noTS) are their own ablation.
     for (const name of (c.ablationModels ?? []).filter((m) => !modelEntry(m).drops?.includes("ts")))
       result.splits.at(-1)!.withoutTs.push(withoutTs(c, split, name, d, schema, { train, validation, test }, scores, log));
@@ -315,6 +317,7 @@ function scoreSplit(
   rows: { train: Rows; validation: Rows; test: Rows },
   scores: ModelScore[],
   predictions: Map<ModelName, Float32Array> = new Map(),
+  testDays?: Int32Array,
 ): SplitResult {
   const rmse = (name: ModelName) => scores.find((m) => m.model === name)?.test.rmse.value;
   const ref = rmse(c.reference);
@@ -323,7 +326,7 @@ function scoreSplit(
     const [a, b] = [rmse(withGroup), rmse(without)];
     if (a === undefined || b === undefined) return [];
     const [pa, pb] = [predictions.get(withGroup), predictions.get(without)];
-    const rmseDifference = pa && pb ? pairedRmseDifference(pa, pb, rows.test.y, c.nBoot, c.seed) : undefined;
+    const rmseDifference = pa && pb ? pairedRmseDifference(pa, pb, rows.test.y, c.nBoot, c.seed, testDays) : undefined;
     return [{ with: withGroup, without, rmseReduction: (b - a) / b, ...(rmseDifference ? { rmseDifference } : {}) }];
   });
   return {
@@ -348,24 +351,25 @@ export function pairedRmseDifference(
   y: Float32Array,
   nBoot: number,
   seed: number,
+  clusters?: ArrayLike<number>,
 ): { value: number; ciLow: number; ciHigh: number } {
   const n = y.length;
   const ea = Float64Array.from(y, (v, i) => (a[i]! - v) ** 2);
   const eb = Float64Array.from(y, (v, i) => (b[i]! - v) ** 2);
-  const diff = (pick: (i: number) => number) => {
+  const diff = (index: ArrayLike<number>) => {
     let sa = 0;
     let sb = 0;
-    for (let i = 0; i < n; i++) {
-      const k = pick(i);
+    for (let i = 0; i < index.length; i++) {
+      const k = index[i]!;
       sa += ea[k]!;
       sb += eb[k]!;
     }
-    return Math.sqrt(sa / n) - Math.sqrt(sb / n);
+    return Math.sqrt(sa / index.length) - Math.sqrt(sb / index.length);
   };
-  const value = diff((i) => i);
+  const value = diff(Int32Array.from({ length: n }, (_, i) => i));
   if (nBoot < 2) return { value, ciLow: NaN, ciHigh: NaN };
-  const rng = new Rng(seed + 7919);
-  const boots = Array.from({ length: nBoot }, () => diff(() => rng.int(n))).sort((x, y) => x - y);
+  const draw = resampler(n, new Rng(seed + 7919), clusters);
+  const boots = Array.from({ length: nBoot }, () => diff(draw())).sort((x, y) => x - y);
   return { value, ciLow: boots[Math.floor(0.025 * (nBoot - 1))]!, ciHigh: boots[Math.ceil(0.975 * (nBoot - 1))]! };
 }
 
@@ -386,7 +390,8 @@ function withoutTs(
   const dir = path.join(c.out, "models", split, `${name}-without-ts`);
   const { model, seconds } = trainOrLoad(dir, name, schemaColumns(schema, keep), drop(rows.train), drop(rows.validation), c, log);
   const t = drop(rows.test);
-  const metrics = evaluate(model.predict(t.X, t.n), t.y, { nBoot: c.nBoot, seed: c.seed });
+  const clusters = Int32Array.from(rows.test.index, (i) => d.day[i]!);
+  const metrics = evaluate(model.predict(t.X, t.n), t.y, { nBoot: c.nBoot, seed: c.seed, clusters });
   const effect = withTs ? (metrics.rmse.value - withTs.test.rmse.value) / metrics.rmse.value : NaN;
   log(
     `  ${name} without ts: test RMSE ${metrics.rmse.value.toFixed(5)} (the ts features ${effect >= 0 ? "lower" : "raise"} its RMSE by ${(100 * Math.abs(effect)).toFixed(1)} %)`,

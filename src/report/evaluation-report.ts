@@ -86,7 +86,7 @@ export function renderMarkdown(r: EvaluationResult): string {
     `Cube \`${r.cube.path}\`: ${r.cube.window.nrows} x ${r.cube.window.ncols} cells, ${r.cube.days} days from ${r.cube.start}; ${r.cube.features.length} features ` +
       `(${["dynamic", "static", "calendar", "ts"].map((g) => `${r.cube.groups.filter((x) => x === g).length} ${g}`).join(", ")}).`,
     `smapfill ${r.run.smapfill}${r.run.commit ? ` (${r.run.commit.slice(0, 10)})` : ""}, Node ${r.run.node}, seed ${c.seed}; ${r.seconds.toFixed(0)} s.`,
-    `Settings: test share ${c.testShare}, validation share ${c.validationShare}, at most ${c.maxTrainSamples} training samples, ${c.nBoot} bootstrap resamples.`,
+    `Settings: test share ${c.testShare}, validation share ${c.validationShare}, at most ${c.maxTrainSamples} training samples, ${c.nBoot} bootstrap resamples of whole test days for the 95 % CIs (a day's errors share its weather and gaps).`,
     "",
     "| model | hyperparameters |",
     "|---|---|",

@@ -244,7 +244,7 @@ async function modelsSection(ev: EvaluationResult, add: Add): Promise<string> {
     parts.push(
       await add(
         `rmse-${s.split}`,
-        `Test RMSE of every model on the ${s.split} split, with its 95 % bootstrap CI.`,
+        `Test RMSE of every model on the ${s.split} split, with its 95 % bootstrap CI (resampling whole test days).`,
         barChart(
           `Test RMSE, ${s.split} split`,
           s.models.map((m) => ({ label: label(m.model), value: m.test.rmse.value, low: m.test.rmse.ciLow, high: m.test.rmse.ciHigh })),

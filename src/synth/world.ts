@@ -449,7 +449,7 @@ export class SyntheticWorld {
           }
           const vwc = 9 * s.forest[i]! * green[i]! + 3 * s.cropland[i]! * green[i]!;
           const dense = vwc > 4.5;
-          const noise = (0.016 + 0.03 * s.forest[i]!) * (dense ? 1.8 : 1);
+          const noise = smapRandomErrorStd(s.forest[i]!, dense);
           const truth = pass === "PM" ? Math.max(0.015, soilMoisture[i]! - 0.004) : 0.5 * (soilMoisture[i]! + previousDayTheta[i]!);
           values[i] = clamp(truth + smapBias[i]! + smapError[i]! + noise * retrieval.normal(), 0.02, 0.6);
           flags[i] = dense ? 1 : 0;
@@ -488,4 +488,14 @@ function validateConfig(c: WorldConfig): void {
   if (!Number.isInteger(c.stations) || c.stations < 0) throw bad("stations", "must be a whole number >= 0");
   if (!(c.landFraction > 0 && c.landFraction <= 1)) throw bad("landFraction", "must be in (0, 1]");
   parseDay(c.start, "start");
+}
+
+/**
+ * The standard deviation of a SMAP retrieval's white noise (the part no model can predict: the
+ * per-pixel bias and the slow AR(1) error are learnable). Dense vegetation retrievals are flagged
+ * not recommended, so a cube of recommended retrievals sees only the first case. Exported so the
+ * accuracy bench can state the floor below which no gap filler's RMSE against SMAP can go.
+ */
+export function smapRandomErrorStd(forest: number, dense = false): number {
+  return (0.016 + 0.03 * forest) * (dense ? 1.8 : 1);
 }

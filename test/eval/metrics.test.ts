@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { evaluate, pointMetrics, METRIC_NAMES } from "../../src/eval/metrics.js";
+import { pairedRmseDifference } from "../../src/eval/experiment.js";
 import { Rng } from "../../src/util/random.js";
 import { SHARED } from "../helpers.js";
 
@@ -61,4 +62,37 @@ test("bootstrap CIs: seeded and reproducible, bracket the value, shrink with n, 
   assert.equal(tiny.n, 2);
   assert.ok(Number.isNaN(tiny.rmse.ciLow));
   assert.throws(() => evaluate([1, 2], [1]), /2 predictions, 1 references/);
+});
+
+test("cluster bootstrap: one pair per cluster is the pair bootstrap exactly; errors shared within days widen the CI", () => {
+  const rng = new Rng(11);
+  const n = 3000;
+  const ref = Float64Array.from({ length: n }, () => rng.uniform());
+  const pred = Float64Array.from(ref, (v) => v + 0.02 * rng.normal());
+  const singletons = Int32Array.from({ length: n }, (_, i) => i);
+  assert.deepEqual(evaluate(pred, ref, { nBoot: 200, seed: 3, clusters: singletons }), evaluate(pred, ref, { nBoot: 200, seed: 3 }));
+  // 30 days of 100 pixels; each day has its own error (a storm the predictors missed) plus noise.
+  const days = Int32Array.from({ length: n }, (_, i) => Math.floor(i / 100));
+  const dayError = Float64Array.from({ length: 30 }, () => 0.03 * rng.normal());
+  const shared = Float64Array.from(ref, (v, i) => v + dayError[days[i]!]! + 0.01 * rng.normal());
+  const byPairs = evaluate(shared, ref, { nBoot: 400, seed: 0 }).rmse;
+  const byDays = evaluate(shared, ref, { nBoot: 400, seed: 0, clusters: days }).rmse;
+  assert.equal(byDays.value, byPairs.value);
+  assert.ok(byDays.ciLow <= byDays.value && byDays.value <= byDays.ciHigh);
+  const width = (m: { ciLow: number; ciHigh: number }) => m.ciHigh - m.ciLow;
+  assert.ok(width(byDays) > 4 * width(byPairs), `days ${width(byDays)} vs pairs ${width(byPairs)}`);
+  // Clusters need not be contiguous or numbered from 0.
+  const shuffled = Int32Array.from(days, (d) => 1000 - 7 * d);
+  assert.deepEqual(evaluate(shared, ref, { nBoot: 50, seed: 1, clusters: shuffled }).rmse, evaluate(shared, ref, { nBoot: 50, seed: 1, clusters: days }).rmse);
+  assert.throws(() => evaluate(shared, ref, { nBoot: 5, clusters: days.slice(1) }), /2999 cluster labels for 3000 pairs/);
+});
+
+test("paired bootstrap over days: the same draws as the pair bootstrap with one row per day", () => {
+  const rng = new Rng(5);
+  const n = 500;
+  const y = Float32Array.from({ length: n }, () => rng.uniform());
+  const a = Float32Array.from(y, (v) => v + 0.02 * rng.normal());
+  const b = Float32Array.from(y, (v) => v + 0.03 * rng.normal());
+  const singletons = Int32Array.from({ length: n }, (_, i) => i);
+  assert.deepEqual(pairedRmseDifference(a, b, y, 100, 2, singletons), pairedRmseDifference(a, b, y, 100, 2));
 });

@@ -29,7 +29,7 @@ test("the registry holds the six models of MODELS.md with their defaults", () =>
   assert.deepEqual(modelNames().slice(0, 6), ["tssmnet", "tssmnet_nots", "autoresnet", "transformer", "rf", "xgb"]);
   assert.equal(modelLabel("xgb"), "XGBoost (GBT)");
   assert.deepEqual(modelEntry("tssmnet_nots").drops, ["ts"]);
-  assert.deepEqual(resolveParams("tssmnet"), { max_epochs: 200, batch_size: 512, lr_patience: 5, stop_patience: 12 });
+  assert.deepEqual(resolveParams("tssmnet"), { max_epochs: 200, batch_size: 512, lr_patience: 5, stop_patience: 12, anomaly: 0 });
   assert.equal(resolveParams("xgb").rounds, 2000);
   assert.equal(resolveParams("rf").trees, 300);
   assert.equal(resolveParams("rf").max_features, undefined, "derived from F at fit time");
