@@ -236,7 +236,8 @@ export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks 
     figures.scatter = { model: featured, split, reference: test.y, estimate: headlineEstimate! };
     if (stations) {
       const residual = featuredResidual;
-      const sigmaOf = residual && ((rows: Float32Array, n: number) => residual.sigma(rows, n, schema));
+      const model = trained.get(featured);
+      const sigmaOf = residual && ((rows: Float32Array, n: number) => residual.sigma(rows, n, schema, model?.spread?.(rows, n)));
       const r = stationResults({ ...c, ismn: c.ismn! }, stations as StationData, arrays, features, trained, featured, sigmaOf);
       result.insitu = r.insitu;
       figures.stations = r.series;
@@ -271,9 +272,9 @@ function calibrate(
   kindOf: (i: number) => string,
 ): { uncertainty: ModelScore["uncertainty"]; residual: ResidualModel; validationRmse: number } {
   const validationPred = model.predict(validation.X, validation.n);
-  const residual = ResidualModel.fit(validationPred, validation.y, validation.X, validation.n, schema);
+  const residual = ResidualModel.fit(validationPred, validation.y, validation.X, validation.n, schema, model.spread?.(validation.X, validation.n));
   const validationRmse = pointMetrics(validationPred, validation.y).rmse;
-  const sigma = residual.sigma(test.X, test.n, schema);
+  const sigma = residual.sigma(test.X, test.n, schema, model.spread?.(test.X, test.n));
   const dist = distanceBins(test.X, test.n, schema);
   const uncertainty = {
     byKind: coverageTable(

@@ -25,7 +25,11 @@ export class AnomalyTarget implements Regressor {
   private readonly at: number[];
   private fallback = NaN;
 
+  /** The inner model's spread, when it has members (a constant base shifts none of them). */
+  readonly spread?: (X: Float32Array, n: number) => Float32Array;
+
   constructor(readonly inner: Regressor) {
+    if (inner.spread) this.spread = (X, n) => inner.spread!(X, n);
     this.at = ANOMALY_BASE_FEATURES.map((n) => inner.featureNames.indexOf(n));
     const missing = ANOMALY_BASE_FEATURES.filter((_, i) => this.at[i]! < 0);
     if (missing.length)

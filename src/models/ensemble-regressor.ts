@@ -3,7 +3,8 @@
  * members trained on the same rows, combined with non-negative weights summing to one, chosen
  * on the validation gaps (a grid of 1 % steps; with two members that is the exact optimum to
  * 1 %). Its uncertainty comes from the product's residual model fitted on the ensemble's own
- * validation residuals, like any model's. The members live in `members/NAME/` of its folder.
+ * validation residuals, like any model's, scaled by the members' spread (`spread`: where they
+ * disagree the errors are larger). The members live in `members/NAME/` of its folder.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -14,6 +15,8 @@ export class EnsembleRegressor implements Regressor {
   readonly name = "ensemble" as const;
   private weights: number[] = [];
   private validationRmse: number[] = [];
+  /** The members' predictions of the last predict, for spread on the same rows. */
+  private last: { X: Float32Array; preds: Float32Array[] } | undefined;
 
   constructor(
     readonly featureNames: string[],
@@ -49,13 +52,24 @@ export class EnsembleRegressor implements Regressor {
     const direct = this.members.map((m, i) => (started[i] ? undefined : m.predict(X, n)));
     return () => {
       const out = new Float32Array(n);
-      this.members.forEach((_, i) => {
-        const p = direct[i] ?? started[i]!();
+      const preds = this.members.map((_, i) => direct[i] ?? started[i]!());
+      preds.forEach((p, i) => {
         const w = this.weights[i]!;
         for (let r = 0; r < n; r++) out[r]! += w * p[r]!;
       });
+      this.last = { X, preds };
       return out;
     };
+  }
+
+  spread(X: Float32Array, n: number): Float32Array {
+    const preds = this.last?.X === X ? this.last.preds : this.members.map((m) => m.predict(X, n));
+    return Float32Array.from({ length: n }, (_, r) => {
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (const p of preds) ((lo = Math.min(lo, p[r]!)), (hi = Math.max(hi, p[r]!)));
+      return hi - lo;
+    });
   }
 
   info() {

@@ -38,6 +38,12 @@ export interface Regressor {
    * same values as predict), so the caller can build the next rows in between. One in flight.
    */
   predictLater?(X: Float32Array, n: number): () => Float32Array;
+  /**
+   * Optional: how far the model's members disagree on each row (the ensemble: the range of its
+   * members' predictions); the uncertainty scales with it (eval/uncertainty.ts). Cheap right
+   * after predict on the same X (the members' predictions are kept).
+   */
+  spread?(X: Float32Array, n: number): Float32Array;
   save(dir: string): void;
   /** What fit learnt about itself (epochs, best iteration, ...). */
   info(): Record<string, unknown>;

@@ -85,8 +85,9 @@ export async function trainProductModel(cube: Cube, o: ProductModelOptions): Pro
   steps.finish();
   const afterFit = stageRecord(started);
   const pred = model.predict(calibration.X, n.calibration);
-  const residual = ResidualModel.fit(pred, calibration.y, calibration.X, n.calibration, schema);
-  const coverage = coverageTable(pred, calibration.y, residual.sigma(calibration.X, n.calibration, schema), undefined);
+  const spread = model.spread?.(calibration.X, n.calibration);
+  const residual = ResidualModel.fit(pred, calibration.y, calibration.X, n.calibration, schema, spread);
+  const coverage = coverageTable(pred, calibration.y, residual.sigma(calibration.X, n.calibration, schema, spread), undefined);
   const metrics = evaluate(pred, calibration.y, { seed, nBoot: 200 });
   const seconds = (performance.now() - started) / 1000;
   const record = {

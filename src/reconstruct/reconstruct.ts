@@ -549,7 +549,8 @@ async function reconstructTile(
     return { block, ks, X };
   };
   const store = ({ block, ks, X }: ReturnType<typeof rowsOf>, pred: Float32Array) => {
-    const sigma = loaded.residual.sigma(X, ks.length, loaded.schema);
+    // The ensemble's spread comes from the members' predictions just made for these rows.
+    const sigma = loaded.residual.sigma(X, ks.length, loaded.schema, loaded.model.spread?.(X, ks.length));
     const { sm, unc, source, modelValue, passes } = block;
     ks.forEach((k, i) => {
       const raw = pred[i]!;

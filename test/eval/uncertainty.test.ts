@@ -49,3 +49,29 @@ test("seasons from the calendar terms: Jan DJF, Apr MAM, Jul JJA, Oct SON", () =
   [15, 105, 196, 288].forEach((doy, i) => X.set([0, Math.sin((2 * Math.PI * doy) / 365.25), Math.cos((2 * Math.PI * doy) / 365.25), 1, 1], i * 5));
   assert.deepEqual(Array.from(seasons(X, 4, schema)), [0, 1, 2, 3]);
 });
+
+/** Rows as above whose error also grows with a spread the model reports (an ensemble's disagreement). */
+function spreadRows(n: number, seed: number) {
+  const r = rows(n, seed);
+  const rng = new Rng(seed + 100);
+  const spread = Float32Array.from({ length: n }, () => 0.02 * rng.uniform());
+  const pred = Float32Array.from(r.pred, (p, i) => r.y[i]! + (p - r.y[i]!) * (0.3 + 100 * spread[i]!));
+  return { ...r, pred, spread };
+}
+
+test("with the members' spread, each spread tercile's 90 % interval holds about 90 %; without it the top tercile is under-covered", () => {
+  const fit = spreadRows(30000, 3);
+  const withSpread = ResidualModel.fit(fit.pred, fit.y, fit.X, 30000, schema, fit.spread);
+  const without = ResidualModel.fit(fit.pred, fit.y, fit.X, 30000, schema);
+  assert.match(withSpread.state.method, /spread/);
+  const [lowScale, , highScale] = withSpread.state.spreadScale!;
+  assert.ok(highScale > 2 * lowScale, `scales ${withSpread.state.spreadScale}`);
+  const t = spreadRows(30000, 4);
+  const again = new ResidualModel(JSON.parse(JSON.stringify(withSpread.toJSON())));
+  const sigma = again.sigma(t.X, 30000, schema, t.spread);
+  const tercile = Array.from(t.spread, (s) => (s < withSpread.state.spreadEdges![0] ? "low" : s < withSpread.state.spreadEdges![1] ? "mid" : "high"));
+  for (const row of coverageTable(t.pred, t.y, sigma, tercile)) assert.ok(row.coverage90 > 0.87 && row.coverage90 < 0.93, `${row.group}: ${row.coverage90}`);
+  const plain = coverageTable(t.pred, t.y, without.sigma(t.X, 30000, schema), tercile);
+  assert.ok(plain.find((r) => r.group === "high")!.coverage90 < 0.85, "the distance-and-season bins alone miss the spread");
+  assert.throws(() => withSpread.sigma(t.X, 10, schema), /calibrated with the ensemble members' spread/);
+});

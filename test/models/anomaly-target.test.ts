@@ -100,3 +100,32 @@ test("boosted trees on anomalies: a pixel offset they would need many splits for
   assert.ok(loaded instanceof AnomalyTarget);
   assert.deepEqual(loaded.predict(test_.X, test_.n), anomaly.predict(test_.X, test_.n));
 });
+
+test("the ensemble's spread is the range of its members' predictions, the same after predict (kept) or alone, and passes through the anomaly target", () => {
+  const rng = new Rng(3);
+  const make = (n: number) => {
+    const X = new Float32Array(n * 3);
+    const y = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      const level = 0.05 + 0.4 * rng.uniform();
+      const x = rng.uniform();
+      X.set([x, level, level], i * 3);
+      y[i] = level + 0.05 * Math.sin(6 * x) + 0.01 * rng.normal();
+    }
+    return { X, y, n };
+  };
+  const [train, validation, rows] = [make(1500), make(300), make(200)];
+  const m = createRegressor("ensemble", NAMES, GROUPS, { rounds: 20, max_epochs: 2 }, { seed: 0, threads: 1 }).fit(train, { validation });
+  assert.ok(m instanceof AnomalyTarget && m.spread, "the ensemble learns anomalies by default and reports its spread");
+  const alone = m.spread!(rows.X, rows.n);
+  m.predict(rows.X, rows.n);
+  assert.deepEqual(m.spread!(rows.X, rows.n), alone);
+  const members = (m as AnomalyTarget).inner as unknown as { members: Regressor[] };
+  const [a, b] = members.members.map((r) => r.predict(rows.X, rows.n));
+  assert.deepEqual(
+    alone,
+    Float32Array.from(a!, (v, i) => Math.abs(v - b![i]!)),
+  );
+  assert.ok(alone.some((s) => s > 0));
+  assert.equal(createRegressor("xgb", NAMES, GROUPS, { anomaly: 1 }).spread, undefined, "a single model has no spread");
+});
