@@ -33,6 +33,19 @@ class MeanModel implements Regressor {
 
 const rows = (r: number[][]): Float32Array => Float32Array.from(r.flat());
 
+/** Rows [x, ts_clim_doy, ts_mean] of pixels at levels 0.05..0.45 (known through their climatology): y = level + departure(x). */
+function pixelRows(rng: Rng, n: number, departure: (x: number) => number) {
+  const X = new Float32Array(n * 3);
+  const y = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const level = 0.05 + 0.4 * rng.uniform();
+    const x = rng.uniform();
+    X.set([x, level, level], i * 3);
+    y[i] = level + departure(x);
+  }
+  return { X, y, n };
+}
+
 test("the anomaly base is the pixel's climatology, else its training mean, else the training rows' mean", () => {
   const inner = new MeanModel();
   const m = new AnomalyTarget(inner);
@@ -74,17 +87,7 @@ test("a model without the ts group cannot learn anomalies, and says which featur
 test("boosted trees on anomalies: a pixel offset they would need many splits for is exact, and save/load round-trips", () => {
   // y = pixel level (0.05..0.45, known through ts_clim_doy) + 0.02 x: the departure is one line in x.
   const rng = new Rng(7);
-  const make = (n: number) => {
-    const X = new Float32Array(n * 3);
-    const y = new Float32Array(n);
-    for (let i = 0; i < n; i++) {
-      const level = 0.05 + 0.4 * rng.uniform();
-      const x = rng.uniform();
-      X.set([x, level, level], i * 3);
-      y[i] = level + 0.02 * x;
-    }
-    return { X, y, n };
-  };
+  const make = (n: number) => pixelRows(rng, n, (x) => 0.02 * x);
   const [train, validation, test_] = [make(3000), make(500), make(500)];
   const fitted = (anomaly: 0 | 1) => createRegressor("xgb", NAMES, GROUPS, { anomaly, rounds: 60 }, { seed: 0, threads: 1 }).fit(train, { validation });
   const rmse = (m: Regressor) => {
@@ -103,17 +106,7 @@ test("boosted trees on anomalies: a pixel offset they would need many splits for
 
 test("the ensemble's spread is the range of its members' predictions, the same after predict (kept) or alone, and passes through the anomaly target", () => {
   const rng = new Rng(3);
-  const make = (n: number) => {
-    const X = new Float32Array(n * 3);
-    const y = new Float32Array(n);
-    for (let i = 0; i < n; i++) {
-      const level = 0.05 + 0.4 * rng.uniform();
-      const x = rng.uniform();
-      X.set([x, level, level], i * 3);
-      y[i] = level + 0.05 * Math.sin(6 * x) + 0.01 * rng.normal();
-    }
-    return { X, y, n };
-  };
+  const make = (n: number) => pixelRows(rng, n, (x) => 0.05 * Math.sin(6 * x) + 0.01 * rng.normal());
   const [train, validation, rows] = [make(1500), make(300), make(200)];
   const m = createRegressor("ensemble", NAMES, GROUPS, { rounds: 20, max_epochs: 2 }, { seed: 0, threads: 1 }).fit(train, { validation });
   assert.ok(m instanceof AnomalyTarget && m.spread, "the ensemble learns anomalies by default and reports its spread");
