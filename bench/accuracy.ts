@@ -19,6 +19,7 @@ import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { Cube } from "../src/cube/cube.js";
 import { smapRandomErrorStd } from "../src/synth/world.js";
+import { productAgainstTruth } from "../src/cli/demo.js";
 
 export interface AccuracyOptions {
   repo: string;
@@ -36,30 +37,18 @@ interface ModelRow {
   fit: unknown;
 }
 
+/** `smapfill ARGS --quiet` from the repository, its progress on stderr. */
+function smapfill(o: AccuracyOptions, args: string[]): void {
+  const r = spawnSync(process.execPath, [path.join(o.repo, "bin", "smapfill.js"), ...args, "--quiet"], { cwd: o.repo, stdio: ["ignore", "ignore", "inherit"] });
+  if (r.status !== 0) throw new Error(`smapfill ${args.slice(0, 2).join(" ")} failed (exit ${r.status})`);
+}
+
 function evaluate(o: AccuracyOptions, name: string, cube: string, seed: number, args: string[]): { dir: string; seconds: number | null } {
   const dir = path.join(o.workDir, "accuracy", name);
   if (fs.existsSync(path.join(dir, "evaluation.json"))) return { dir, seconds: null };
   const started = performance.now();
-  const all = [
-    path.join(o.repo, "bin", "smapfill.js"),
-    "evaluate",
-    cube,
-    "--out",
-    dir,
-    "--max-train-samples",
-    "40000",
-    "--boot",
-    "200",
-    "--importance",
-    "none",
-    "--train-seed",
-    String(seed),
-    "--quiet",
-    ...args,
-  ];
   process.stderr.write(`accuracy: ${name}\n`);
-  const r = spawnSync(process.execPath, all, { cwd: o.repo, stdio: ["ignore", "ignore", "inherit"] });
-  if (r.status !== 0) throw new Error(`evaluate ${name} failed (exit ${r.status})`);
+  smapfill(o, ["evaluate", cube, "--out", dir, "--max-train-samples", "40000", "--boot", "200", "--importance", "none", "--train-seed", String(seed), ...args]);
   return { dir, seconds: (performance.now() - started) / 1000 };
 }
 
@@ -119,35 +108,29 @@ async function productsAgainstTruth(o: AccuracyOptions, cubePath: string, worldD
   const truth = await truthCube.readBlock("soil_moisture_true", 0, T);
   const frozen = await truthCube.readBlock("frozen", 0, T);
   const smap = await cube.readBlock("soil_moisture", 0, T);
-  const cli = (args: string[]) => {
-    const r = spawnSync(process.execPath, [path.join(o.repo, "bin", "smapfill.js"), ...args, "--quiet"], {
-      cwd: o.repo,
-      stdio: ["ignore", "ignore", "inherit"],
-    });
-    if (r.status !== 0) throw new Error(`smapfill ${args.slice(0, 2).join(" ")} failed (exit ${r.status})`);
-  };
   const out: Record<string, unknown>[] = [];
   for (const v of PRODUCT_VARIANTS) {
     const dir = path.join(o.workDir, "accuracy", "product", v.key);
     if (!fs.existsSync(path.join(dir, "model", "fit.json")))
-      cli(["train", cubePath, "--out", path.join(dir, "model"), "--max-train-samples", "20000", ...v.args]);
+      smapfill(o, ["train", cubePath, "--out", path.join(dir, "model"), "--max-train-samples", "20000", ...v.args]);
     if (!fs.existsSync(path.join(dir, "product", "product.json")))
-      cli(["reconstruct", cubePath, "--model", path.join(dir, "model"), "--out", path.join(dir, "product")]);
+      smapfill(o, ["reconstruct", cubePath, "--model", path.join(dir, "model"), "--out", path.join(dir, "product")]);
     const product = await Cube.open(path.join(dir, "product", "product.zarr"));
-    const sm = await product.readBlock("soil_moisture", 0, T);
-    const unc = await product.readBlock("soil_moisture_uncertainty", 0, T);
-    const gap = [...sm.keys()].filter((k) => Number.isNaN(smap[k]!) && !Number.isNaN(sm[k]!) && !Number.isNaN(truth[k]!));
-    const rmse = (ks: number[]) => Math.sqrt(ks.reduce((s, k) => s + (sm[k]! - truth[k]!) ** 2, 0) / Math.max(1, ks.length));
-    const onFrozen = gap.filter((k) => frozen[k]! > 0);
-    const elsewhere = gap.filter((k) => !(frozen[k]! > 0));
+    const scores = productAgainstTruth({
+      smap,
+      truth,
+      frozen,
+      product: await product.readBlock("soil_moisture", 0, T),
+      uncertainty: await product.readBlock("soil_moisture_uncertainty", 0, T),
+    });
     out.push({
       variant: v.label,
       train_args: v.args,
-      reconstructed_pixel_days: gap.length,
-      rmse_against_truth: rmse(gap),
-      frozen: { pixel_days: onFrozen.length, rmse: rmse(onFrozen) },
-      elsewhere: { pixel_days: elsewhere.length, rmse: rmse(elsewhere) },
-      truth_inside_90: gap.filter((k) => Math.abs(sm[k]! - truth[k]!) <= 1.645 * unc[k]!).length / Math.max(1, gap.length),
+      reconstructed_pixel_days: scores.reconstructed.n,
+      rmse_against_truth: scores.reconstructed.rmse,
+      frozen: { pixel_days: scores.frozen!.n, rmse: scores.frozen!.rmse },
+      elsewhere: { pixel_days: scores.elsewhere!.n, rmse: scores.elsewhere!.rmse },
+      truth_inside_90: scores.inside90,
     });
   }
   return out;

@@ -27,6 +27,7 @@ import { pointMetrics } from "../src/eval/metrics.js";
 import { readIsmn, selectSeries } from "../src/io/ismn.js";
 import { collocate } from "../src/eval/collocate.js";
 import { median } from "./common.js";
+import { productAgainstTruth } from "../src/cli/demo.js";
 
 async function demoWorld(work: string) {
   const world = WORLD_PRESETS.demo;
@@ -175,11 +176,6 @@ export async function benchReconstruct(o: { sharedDir: string; workDir: string; 
   ).stations;
   const P = cube.window.nrows * cube.window.ncols;
   const accuracy: Record<string, unknown>[] = [];
-  const obs = [...smap.keys()].filter((k) => !Number.isNaN(smap[k]!) && !Number.isNaN(trueSm[k]!));
-  const smapVsTruth = pointMetrics(
-    obs.map((k) => smap[k]!),
-    obs.map((k) => trueSm[k]!),
-  );
   for (const name of ["xgb", "tssmnet"]) {
     const out = path.join(dir, `product-${name}.zarr`);
     fs.rmSync(out, { recursive: true, force: true });
@@ -187,12 +183,7 @@ export async function benchReconstruct(o: { sharedDir: string; workDir: string; 
     const product = await Cube.open(out);
     const sm = await product.readBlock("soil_moisture", 0, T);
     const unc = await product.readBlock("soil_moisture_uncertainty", 0, T);
-    const gap = [...sm.keys()].filter((k) => Number.isNaN(smap[k]!) && !Number.isNaN(sm[k]!) && !Number.isNaN(trueSm[k]!));
-    const vsTruth = pointMetrics(
-      gap.map((k) => sm[k]!),
-      gap.map((k) => trueSm[k]!),
-    );
-    const inside = gap.filter((k) => Math.abs(sm[k]! - trueSm[k]!) <= 1.645 * unc[k]!).length / gap.length;
+    const { reconstructed, inside90, smapObserved } = productAgainstTruth({ smap, truth: trueSm, product: sm, uncertainty: unc });
     const station = (gapDays: boolean) => {
       const pred: number[] = [];
       const ref: number[] = [];
@@ -220,9 +211,9 @@ export async function benchReconstruct(o: { sharedDir: string; workDir: string; 
     })();
     accuracy.push({
       model: name,
-      product_vs_truth_on_reconstructed_days: { n: gap.length, ...vsTruth },
-      truth_inside_90_percent_interval: inside,
-      smap_vs_truth_on_observed_days: { n: obs.length, ...smapVsTruth },
+      product_vs_truth_on_reconstructed_days: reconstructed,
+      truth_inside_90_percent_interval: inside90,
+      smap_vs_truth_on_observed_days: smapObserved,
       stations: { product_gap_days: station(true), product_observed_days: station(false), smap_observed_days: smapStations },
     });
     fs.rmSync(out, { recursive: true, force: true });

@@ -229,7 +229,7 @@ export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks 
     result.splits.push(scoreSplit(c, split, roles, { train, validation, test }, scores, predictions, testDays));
     // Models that already leave the ts group out (TsSMNet-noTS) are their own ablation.
     for (const name of (c.ablationModels ?? []).filter((m) => !modelEntry(m).drops?.includes("ts")))
-      result.splits.at(-1)!.withoutTs.push(withoutTs(c, split, name, d, schema, { train, validation, test }, scores, log));
+      result.splits.at(-1)!.withoutTs.push(withoutTs(c, split, name, d, schema, { train, validation, test }, testDays, scores, log));
 
     if (s > 0) continue;
     // The headline split's models also face the stations and the importance analysis.
@@ -271,10 +271,12 @@ function calibrate(
   schema: ReturnType<FeatureBuilder["schema"]>,
   kindOf: (i: number) => string,
 ): { uncertainty: ModelScore["uncertainty"]; residual: ResidualModel; validationRmse: number } {
+  // The test rows were just predicted (testPred): their spread comes from the members' kept predictions.
+  const testSpread = model.spread?.(test.X, test.n);
   const validationPred = model.predict(validation.X, validation.n);
   const residual = ResidualModel.fit(validationPred, validation.y, validation.X, validation.n, schema, model.spread?.(validation.X, validation.n));
   const validationRmse = pointMetrics(validationPred, validation.y).rmse;
-  const sigma = residual.sigma(test.X, test.n, schema, model.spread?.(test.X, test.n));
+  const sigma = residual.sigma(test.X, test.n, schema, testSpread);
   const dist = distanceBins(test.X, test.n, schema);
   const uncertainty = {
     byKind: coverageTable(
@@ -382,6 +384,7 @@ function withoutTs(
   d: SampleTable,
   schema: ReturnType<FeatureBuilder["schema"]>,
   rows: { train: Rows; validation: Rows; test: Rows },
+  testDays: Int32Array,
   scores: ModelScore[],
   log: (m: string) => void,
 ): SplitResult["withoutTs"][number] {
@@ -391,8 +394,7 @@ function withoutTs(
   const dir = path.join(c.out, "models", split, `${name}-without-ts`);
   const { model, seconds } = trainOrLoad(dir, name, schemaColumns(schema, keep), drop(rows.train), drop(rows.validation), c, log);
   const t = drop(rows.test);
-  const clusters = Int32Array.from(rows.test.index, (i) => d.day[i]!);
-  const metrics = evaluate(model.predict(t.X, t.n), t.y, { nBoot: c.nBoot, seed: c.seed, clusters });
+  const metrics = evaluate(model.predict(t.X, t.n), t.y, { nBoot: c.nBoot, seed: c.seed, clusters: testDays });
   const effect = withTs ? (metrics.rmse.value - withTs.test.rmse.value) / metrics.rmse.value : NaN;
   log(
     `  ${name} without ts: test RMSE ${metrics.rmse.value.toFixed(5)} (the ts features ${effect >= 0 ? "lower" : "raise"} its RMSE by ${(100 * Math.abs(effect)).toFixed(1)} %)`,

@@ -19,6 +19,7 @@
  */
 import type { FeatureSchema } from "../features/schema.js";
 import { SmapfillError } from "../util/errors.js";
+import { quantileSorted } from "../util/stats.js";
 
 /** Upper bounds (inclusive, days) of the distance bins; the last bin is "further, or none". */
 export const DISTANCE_BINS = [1, 2, 3, 5, 9, 19] as const;
@@ -83,19 +84,7 @@ export function seasonOf(doySin: number, doyCos: number): number {
 }
 
 function quantile90(values: number[]): number {
-  if (!values.length) return NaN;
-  const s = [...values].sort((a, b) => a - b);
-  const h = 0.9 * (s.length - 1);
-  const lo = Math.floor(h);
-  return s[lo]! + (h - lo) * ((s[Math.min(lo + 1, s.length - 1)] ?? s[lo]!) - s[lo]!);
-}
-
-/** The q-quantile (type 7) of values. */
-function quantileAt(values: Float32Array, q: number): number {
-  const s = Float64Array.from(values).sort();
-  const h = q * (s.length - 1);
-  const lo = Math.floor(h);
-  return s[lo]! + (h - lo) * (s[Math.min(lo + 1, s.length - 1)]! - s[lo]!);
+  return values.length ? quantileSorted(Float64Array.from(values).sort(), 0.9) : NaN;
 }
 
 const tercile = (v: number, edges: [number, number]) => (v < edges[0] ? 0 : v < edges[1] ? 1 : 2);
@@ -134,7 +123,8 @@ export class ResidualModel {
     if (!spread || n < 3 * MIN_BIN) return binned;
     // Each spread tercile's scale: its 90 % quantile of |residual| / (1.645 binned sigma).
     const sigma = binned.sigma(X, n, schema);
-    const edges = [quantileAt(spread, 1 / 3), quantileAt(spread, 2 / 3)] as [number, number];
+    const sortedSpread = Float64Array.from(spread).sort();
+    const edges = [quantileSorted(sortedSpread, 1 / 3), quantileSorted(sortedSpread, 2 / 3)] as [number, number];
     const ratios: number[][] = [[], [], []];
     for (let i = 0; i < n; i++) ratios[tercile(spread[i]!, edges)]!.push(Math.abs(pred[i]! - y[i]!) / (Z90 * sigma[i]!));
     const spreadScale = ratios.map((r) => (r.length >= MIN_BIN ? quantile90(r) : 1)) as [number, number, number];
