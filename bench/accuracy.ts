@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- accuracy`: issue #17's measurements as whole `smapfill evaluate` runs, and
+ * `npm run bench -- accuracy`: the accuracy measurements as whole `smapfill evaluate` runs, and
  * the demo world's noise floor. For each cube and training seed (one split per cube, split seed
  * 0, so every run scores the same test rows):
  *  - "paper": the paper's features (no spatial context), the boosted trees (the best of the

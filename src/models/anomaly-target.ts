@@ -8,7 +8,7 @@
  * differs from its own climatology within a month; trees spend their splits and networks their
  * standardised range on the first. The base comes from the ts group, which the out-of-fold rule
  * already keeps free of the row's own value, so nothing leaks. Chosen on the validation gaps
- * (issue #17): on the Pakistan January cube it lowers the boosted trees' validation RMSE by 4 %.
+ * (docs/evaluation.md has the measurements).
  *
  * Saved as the inner model's folder plus `target.json` (the base's fallback mean); the registry
  * wraps a loaded model again when that file is there.

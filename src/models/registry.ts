@@ -305,7 +305,7 @@ registerModel({
   params: {
     rounds: { default: 2000, min: 1, max: 1e6, integer: true, doc: "The boosted trees' cap on rounds" },
     max_epochs: NETWORK_PARAMS.max_epochs!,
-    // Ours, chosen on the validation gaps of the demo world and both Pakistan cubes (issue #17).
+    // Ours, chosen on the validation gaps of the demo world and both Pakistan cubes (docs/evaluation.md).
     anomaly: anomalyParam(1),
   },
   create: (names, groups, p, c) =>
