@@ -11,6 +11,12 @@ import type { Resolution, Window } from "../grid/ease2.js";
 
 export const FEATURE_SCHEMA_VERSION = 1;
 
+/**
+ * Every feature group the sample layer writes: the reference's four (DATASET.md) and ours
+ * (spatial context). Dataset folders, predict and train accept any of them.
+ */
+export const FEATURE_GROUPS = ["dynamic", "static", "calendar", "ts", "spatial"] as const;
+
 /** How the time-series features of training rows were computed (MODELS.md, last section). */
 export type TsMode = "in-sample" | "out-of-fold" | "none";
 
