@@ -75,6 +75,9 @@ const BENCHMARKS: Record<string, () => Promise<Record<string, unknown>>> = {
       queueDays: option("queue-days", 64),
       rounds: option("queue-rounds", 1),
       resume: process.argv.includes("--resume"),
+      ...(stringOption("only")
+        ? { only: stringOption("only")!.split(","), previous: JSON.parse(fs.readFileSync(path.join(RESULTS, "scale.json"), "utf8")) as Record<string, unknown> }
+        : {}),
     }),
   accuracy: () =>
     benchAccuracy({
