@@ -16,6 +16,7 @@ import type { Cube, LocalWindow } from "../cube/cube.js";
 import { dayOfYear, formatDay } from "../util/dates.js";
 import { hashUniform } from "../util/random.js";
 import { SmapfillError } from "../util/errors.js";
+import { calendarTerms } from "./calendar.js";
 import { Role, type Roles } from "./roles.js";
 import { FEATURE_SCHEMA_VERSION, tsFeatureUnits, type FeatureSchema, type TsMode } from "./schema.js";
 import { contextFeatures, pixelFeatures, CONTEXT_FEATURE_NAMES, PIXEL_FEATURE_NAMES } from "./timeseries.js";
@@ -153,6 +154,8 @@ export class FeatureBuilder {
   readonly pixelStatistics: Float64Array;
   private readonly train: Float32Array;
   private readonly doy: Int32Array;
+  /** sin and cos of each day's angle (the calendar group), [2 * t + c]. */
+  private readonly calendar: Float32Array;
   private readonly dynamicNames: string[];
   private readonly staticNames: string[];
   readonly tsMode: Exclude<TsMode, "none">;
@@ -186,6 +189,8 @@ export class FeatureBuilder {
       }
     }
     this.doy = Int32Array.from({ length: T }, (_, t) => dayOfYear(a.startDay + t));
+    this.calendar = new Float32Array(2 * T);
+    for (let t = 0; t < T; t++) [this.calendar[2 * t], this.calendar[2 * t + 1]] = calendarTerms(a.startDay + t);
     this.pixelStatistics = pixelFeatures(this.train, P, T, { doy: this.doy });
     this.tsMode = o.tsMode ?? "in-sample";
     this.roles = roles;
@@ -349,9 +354,8 @@ export class FeatureBuilder {
       let j = 0;
       for (const d of dyn) X[row + j++] = d[k]!;
       for (const s of sta) X[row + j++] = s[p]!;
-      const angle = (2 * Math.PI * this.doy[t]!) / 365.25;
-      X[row + j++] = Math.sin(angle);
-      X[row + j++] = Math.cos(angle);
+      X[row + j++] = this.calendar[2 * t]!;
+      X[row + j++] = this.calendar[2 * t + 1]!;
       const stats = this.foldStatistics.length && this.roles[t * P + p] === Role.Train ? this.foldStatistics[this.fold[t]!]! : this.pixelStatistics;
       for (let f = 0; f < nPix; f++) X[row + j++] = stats[p * nPix + f]!;
       for (let c = 0; c < 5; c++) X[row + j++] = context[i * 5 + c]!;
