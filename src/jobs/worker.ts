@@ -59,7 +59,11 @@ export async function startWorker(o: WorkerOptions): Promise<{ close(): Promise<
   return {
     close: async () => {
       link.closeQuietly();
-      await worker.close();
+      // With Redis away nothing can be handed back (closing would wait for it forever): stop
+      // now; the jobs in hand run again elsewhere once their locks expire.
+      const away = link.awaySince !== undefined;
+      const closing = worker.close(away).catch(() => {});
+      if (!away) await closing;
       link.close();
     },
   };

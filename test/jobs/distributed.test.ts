@@ -365,6 +365,24 @@ test(
   },
 );
 
+test("a worker stopped (SIGTERM) while Redis is away exits at once", { skip, timeout: 60_000 }, async () => {
+  const server = await RedisServer.start();
+  try {
+    const worker = start(["worker", "--queue", server.url, "--concurrency", "1", "--lock-ms", "2000"]);
+    await waitFor("the worker", () => / worker on /.test(worker.output.stderr), 30_000);
+    await server.kill();
+    await waitFor("the worker to see Redis gone", () => / is unreachable /.test(worker.output.stderr), 10_000);
+    const stopped = Date.now();
+    worker.process.kill("SIGTERM");
+    const exit = await worker.exit;
+    // Before: closing waited for Redis to hand the jobs back, forever.
+    assert.equal(exit.code, 0, exit.stderr);
+    assert.ok(Date.now() - stopped < 5000, `${Date.now() - stopped} ms`);
+  } finally {
+    await server.kill();
+  }
+});
+
 test(
   "a poisoned job (a corrupt input chunk) ends in the failed list with its error; the other tiles complete and a rerun resumes them",
   { skip, timeout: 180_000 },
