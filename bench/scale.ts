@@ -282,7 +282,12 @@ export async function benchScale(o: ScaleOptions) {
  * training rows, xgb and TsSMNet with the fewest rounds and epochs that exercise them, linear
  * interpolation) under a 4 GiB budget, and DCT-PLS on its own.
  */
-function evaluationStages(stageRun: (key: string, args: string[]) => Timed, cube: string, dir: string, o: ScaleOptions): Record<string, Record<string, unknown>> {
+function evaluationStages(
+  stageRun: (key: string, args: string[]) => Timed,
+  cube: string,
+  dir: string,
+  o: ScaleOptions,
+): Record<string, Record<string, unknown>> {
   const common = ["--importance", "none", "--ablation-pairs", "none", "--boot", "200", "--memory", "4G", "--quiet"];
   const evaluate = stageRun("evaluate", [
     "evaluate",
@@ -301,7 +306,17 @@ function evaluationStages(stageRun: (key: string, args: string[]) => Timed, cube
     String(o.rows),
     ...common,
   ]);
-  const dctpls = stageRun("evaluate_dctpls", ["evaluate", cube, "--out", path.join(dir, "evaluation-dctpls"), "--models", "dctpls", "--reference", "dctpls", ...common]);
+  const dctpls = stageRun("evaluate_dctpls", [
+    "evaluate",
+    cube,
+    "--out",
+    path.join(dir, "evaluation-dctpls"),
+    "--models",
+    "dctpls",
+    "--reference",
+    "dctpls",
+    ...common,
+  ]);
   const summary = (t: Timed, out: string) => {
     const e = JSON.parse(fs.readFileSync(path.join(dir, out, "evaluation.json"), "utf8"));
     const split = e.splits[0];

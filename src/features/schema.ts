@@ -137,7 +137,9 @@ export function rangeWarnings(model: FeatureSchema, X: Float32Array, n: number, 
   for (let j = 0; j < f; j++) {
     const [lo, hi] = [min[j]!, max[j]!];
     if (Number.isNaN(lo) || !(outside[j]! > share * n)) continue;
-    out.push(`${model.names[j]}: ${((100 * outside[j]!) / n).toFixed(1)} % of the rows lie outside the training range [${lo.toPrecision(4)}, ${hi.toPrecision(4)}]`);
+    out.push(
+      `${model.names[j]}: ${((100 * outside[j]!) / n).toFixed(1)} % of the rows lie outside the training range [${lo.toPrecision(4)}, ${hi.toPrecision(4)}]`,
+    );
   }
   return out;
 }

@@ -96,10 +96,14 @@ function loadProductModel(dir: string): Loaded {
       hint: "Train one on the cube (smapfill train CUBE.zarr --model NAME --out MODEL_DIR), or use a model folder of smapfill evaluate (EVAL/models/SPLIT/MODEL)",
     });
   const saved = loadFitted(dir);
-  const residual = saved.residual!;
+  return { ...saved, residual: saved.residual!, fingerprint: productModelFingerprint(dir) };
+}
+
+/** A product model's identity (its files' hash): a product, its run and its jobs carry it. */
+export function productModelFingerprint(dir: string): string {
   const hash = createHash("sha256");
   for (const f of ["model.json", "schema.json", "uncertainty.json"]) hash.update(fs.readFileSync(path.join(dir, f)));
-  return { ...saved, residual, fingerprint: hash.digest("hex").slice(0, 16) };
+  return hash.digest("hex").slice(0, 16);
 }
 
 /** The per-pass variables, when the cube keeps both passes: each pass's own value where SMAP saw it, the model elsewhere. */
