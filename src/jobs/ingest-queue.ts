@@ -10,7 +10,7 @@ import path from "node:path";
 import { randomUUID } from "node:crypto";
 import { Cube } from "../cube/cube.js";
 import { acquireWriterLock } from "../cube/lock.js";
-import type { IngestJobData, IngestJobResult } from "../cube/ingest-jobs.js";
+import type { IngestJobData, IngestJobResult } from "./units.js";
 import { finishSmapIngest, planSmapIngest, recordSmapBlock, smapBlocksToDo, type BlockRecord } from "../cube/ingest-smap.js";
 import {
   finishPredictorIngest,

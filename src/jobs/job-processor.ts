@@ -5,9 +5,8 @@
  * left for a matching worker rather than run.
  */
 import { DelayedError, type SandboxedJob } from "bullmq";
-import { reconstructBlockJob } from "../reconstruct/reconstruct.js";
-import { ingestBlockJob, type IngestJobData } from "../cube/ingest-jobs.js";
-import { featuresTileJob, type FeaturesJobData } from "../features/cube-features.js";
+import { jobFailpoint } from "../util/failpoints.js";
+import { featuresJob, ingestJob, reconstructJob, type FeaturesJobData, type IngestJobData } from "./units.js";
 import { foreignJobReason, refusalNote, REFUSAL_DELAY_MS, type JobKind, type JobResult, type ReconstructJobData } from "./job-data.js";
 
 // When the worker that forked this process dies (SIGKILL, the OOM killer), the IPC channel
@@ -17,7 +16,7 @@ import { foreignJobReason, refusalNote, REFUSAL_DELAY_MS, type JobKind, type Job
 if (globalThis.process.send) globalThis.process.once("disconnect", () => globalThis.process.exit(1));
 
 export default async function process(job: SandboxedJob, token?: string): Promise<JobResult> {
-  await failpoint();
+  await jobFailpoint();
   const foreign = foreignJobReason(job.name as JobKind, job.data);
   if (foreign) {
     // Back to the queue (delayed, so this worker does not take it again at once) without
@@ -32,13 +31,13 @@ export default async function process(job: SandboxedJob, token?: string): Promis
   switch (kind) {
     case "reconstruct": {
       const d = job.data as ReconstructJobData;
-      return reconstructBlockJob({ cube: d.cube, model: d.model, out: d.out, run: d.run, job: d.job, everywhere: d.everywhere, batchRows: d.batchRows });
+      return reconstructJob({ cube: d.cube, model: d.model, out: d.out, run: d.run, job: d.job, everywhere: d.everywhere, batchRows: d.batchRows });
     }
     case "ingest-smap":
     case "ingest-predictor":
-      return ingestBlockJob(job.data as IngestJobData);
+      return ingestJob(job.data as IngestJobData);
     case "features":
-      return featuresTileJob(job.data as FeaturesJobData);
+      return featuresJob(job.data as FeaturesJobData);
     default:
       throw new Error(
         `unknown job kind '${String(kind)}' (a newer smapfill's job? this worker speaks ${"reconstruct, ingest-smap, ingest-predictor, features"})`,
@@ -58,18 +57,4 @@ function logRefusal(id: string, reason: string): void {
     `${time} refused job ${id}${r.count > 1 ? ` (and ${r.count - 1} more refusals)` : ""}: ${reason}; left on the queue for a matching worker\n`,
   );
   r.logged = Date.now();
-}
-
-/**
- * Faults on purpose, for the tests: SMAPFILL_FAILPOINT=worker-job:N kills this worker (SIGKILL,
- * as the OOM killer would) at its N-th job, the job's own process going on;
- * SMAPFILL_FAILPOINT=job-delay:MS makes every job wait MS first (a run long enough to restart
- * Redis in its middle).
- */
-let count = 0;
-async function failpoint(): Promise<void> {
-  const spec = globalThis.process.env.SMAPFILL_FAILPOINT ?? "";
-  const [name, value] = spec.split(":");
-  if (name === "job-delay") await new Promise((r) => setTimeout(r, Number(value)));
-  if (name === "worker-job" && ++count === Number(value)) globalThis.process.kill(globalThis.process.ppid, "SIGKILL");
 }

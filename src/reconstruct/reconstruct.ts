@@ -21,7 +21,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { createHash } from "node:crypto";
 import { Cube, type LocalWindow, type VariableSpec } from "../cube/cube.js";
-import { acquireWriterLock, checkRunLock } from "../cube/lock.js";
+import { acquireWriterLock } from "../cube/lock.js";
 import { shipViewOf, type TileView } from "../features/row-draw.js";
 import { readDynamicBlock } from "../features/samples.js";
 import type { FeatureBuilder } from "../features/samples.js";
@@ -32,7 +32,7 @@ import type { ResidualModel } from "../models/uncertainty.js";
 import { predictLater, selectColumns, spreadOf, type Regressor } from "../models/regressor.js";
 import { formatDay, parseDay } from "../util/dates.js";
 import { SmapfillError } from "../util/errors.js";
-import { checksums } from "../util/checksum.js";
+import { failpoint } from "../util/failpoints.js";
 import { runInfo } from "../util/run-info.js";
 
 /** The source flag of every product value (CF flag_values / flag_meanings). */
@@ -315,14 +315,13 @@ export function blockJobs(plan: ReconstructionPlan): BlockJob[] {
 }
 
 /**
- * A job's work, in any process that sees the same files: the tile's days [b0, b1) written to the
- * product (whole chunks; temporary name and rename), under the run's lock (checked, not taken).
- * Returns the chunk files written with their sha256, so the coordinator can check them.
+ * Reconstruction's unit of work, in any process that sees the same files: one tile's days [b0, b1)
+ * of a planned product written (whole chunks; temporary name and rename). Returns the chunk files
+ * written; a distributed job (src/jobs/units.ts) checks its run's lock and their checksums.
  */
-export async function reconstructBlockJob(
+export async function reconstructBlock(
   o: ReconstructOptions & { run: string; job: BlockJob },
-): Promise<{ clipped: number; warnings: string[]; files: Record<string, string> }> {
-  checkRunLock(o.out, o.run);
+): Promise<{ clipped: number; warnings: string[]; root: string; written: string[] }> {
   const cube = await Cube.open(o.cube);
   const loaded = cachedProductModel(o.model);
   const product = await Cube.open(o.out);
@@ -340,7 +339,7 @@ export async function reconstructBlockJob(
   const r = await reconstructTile(plan, tile, o.job.b0, o.job.b1, o, (m) => m, warnings);
   const days: [number, number] = [o.job.b0 - settings.t0, o.job.b1 - settings.t0];
   const written = product.variables.filter((x) => x.kind === "dynamic").flatMap((v) => product.chunkFiles(v.name, tile, days));
-  return { clipped: r.clipped, warnings: [...warnings], files: checksums(o.out, written) };
+  return { clipped: r.clipped, warnings: [...warnings], root: o.out, written };
 }
 
 let modelCache: { dir: string; loaded: Loaded } | undefined;
@@ -580,7 +579,8 @@ function storeBatch(plan: TilePlan, { block, ks, X }: Batch, pred: Float32Array)
 async function writeBlock(plan: TilePlan, tile: LocalWindow, block: Block): Promise<void> {
   const { product, t0 } = plan;
   const at = block.b0 - t0;
-  failpoint("reconstruct-block", block.b0 === t0 ? 0 : 1);
+  // Tests kill the process here, in the middle of a tile (not at its first block).
+  if (block.b0 !== t0) failpoint("reconstruct-block");
   await product.writeBlock("soil_moisture", at, block.sm, tile);
   await product.writeBlock("soil_moisture_uncertainty", at, block.unc, tile);
   await product.writeBlock("soil_moisture_source", at, block.source, tile);
@@ -634,18 +634,6 @@ async function reconstructTile(
   settle();
   await writeComplete();
   return { clipped };
-}
-
-/**
- * A crash on purpose, for the tests of resumption: SMAPFILL_FAILPOINT=reconstruct-block:N kills
- * the process (SIGKILL, as a power cut or the OOM killer would) when it is about to write the
- * N-th block of days after the first block of a tile, i.e. in the middle of a tile.
- */
-let failpointCount = 0;
-function failpoint(name: string, eligible: number): void {
-  const spec = process.env.SMAPFILL_FAILPOINT;
-  if (!spec || !eligible || !spec.startsWith(`${name}:`)) return;
-  if (++failpointCount >= Number(spec.slice(name.length + 1))) process.kill(process.pid, "SIGKILL");
 }
 
 /** Pixel-days by source over the whole product (read back from what was written). */

@@ -16,7 +16,7 @@ import { acquireWriterLock } from "../../src/cube/lock.js";
 import { codeVersion } from "../../src/jobs/code-version.js";
 import { foreignJobReason, QUEUE_NAME } from "../../src/jobs/job-data.js";
 import { runJobs, withQueue } from "../../src/jobs/run-jobs.js";
-import { reconstructBlockJob } from "../../src/reconstruct/reconstruct.js";
+import { reconstructJob } from "../../src/jobs/units.js";
 import { REPO_ROOT, fileHashes, tempDir } from "../helpers.js";
 import { smallChunkedCube } from "../test-world.js";
 import { RedisServer, skipWithoutRedis as skip } from "./redis-server.js";
@@ -187,8 +187,8 @@ test(
     // ...and the same job run twice (a duplicate delivery) rewrites the same bytes.
     const release = acquireWriterLock(store, "test", { run: first.data.run });
     try {
-      const r1 = await reconstructBlockJob({ ...first.data });
-      const r2 = await reconstructBlockJob({ ...first.data });
+      const r1 = await reconstructJob({ ...first.data });
+      const r2 = await reconstructJob({ ...first.data });
       assert.deepEqual(r1.files, r2.files);
       assert.deepEqual(r1.files, (first.returnvalue as { files: Record<string, string> }).files);
     } finally {
@@ -196,7 +196,7 @@ test(
     }
     assert.deepEqual(chunkHashes(store), want);
     // A job of a run that does not hold the product's lock is refused.
-    await assert.rejects(reconstructBlockJob({ ...first.data }), /not locked by the run this job belongs to/);
+    await assert.rejects(reconstructJob({ ...first.data }), /not locked by the run this job belongs to/);
   },
 );
 
