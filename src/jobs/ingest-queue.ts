@@ -10,7 +10,7 @@ import path from "node:path";
 import { randomUUID } from "node:crypto";
 import { Cube } from "../cube/cube.js";
 import { acquireWriterLock } from "../cube/lock.js";
-import type { IngestJobData, IngestJobResult } from "./units.js";
+import type { FeaturesJobData, IngestJobData, IngestJobResult } from "./units.js";
 import { finishSmapIngest, planSmapIngest, recordSmapBlock, smapBlocksToDo, type BlockRecord } from "../cube/ingest-smap.js";
 import {
   finishPredictorIngest,
@@ -21,7 +21,7 @@ import {
   recordPredictorBlock,
 } from "../cube/ingest-predictors.js";
 import { smapOptionsOf, studyTarget, type StudyReport } from "../cube/ingest-study.js";
-import { createFeatureCube, finishFeatureCube, type CubeFeatureOptions, type FeaturesJobData } from "../features/cube-features.js";
+import { createFeatureCube, finishFeatureCube, type CubeFeatureOptions } from "../features/cube-features.js";
 import type { StudyConfig } from "../config/study.js";
 import { Ease2Grid } from "../grid/ease2.js";
 import { QUEUE_NAME } from "./job-data.js";
