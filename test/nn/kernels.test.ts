@@ -384,18 +384,21 @@ function trainingBatch(seed: number): { nIn: number; batch: number; x: Float32Ar
   return { nIn, batch, x, y };
 }
 
-test("a training step with intermediates in the kernels' memory (in place) equals one with copied operands, bit for bit, for all three nets", async () => {
+/** The LSTM network's window for a batch of nIn inputs: nIn days of one input (the others ignore it). */
+const LSTM_SHAPE = (nIn: number) => ({ steps: nIn, hidden: 12 });
+
+test("a training step with intermediates in the kernels' memory (in place) equals one with copied operands, bit for bit, for all four nets", async () => {
   const { buildNet } = await import("../../src/models/nets.js");
   const { backpropagate } = await import("../../src/models/net-steps.js");
   const k = kernels();
   assert.ok(k.allocate, "the active kernels have their own memory");
   const { nIn, batch, x, y } = trainingBatch(5);
-  for (const name of ["tssmnet", "autoresnet", "transformer"] as const) {
+  for (const name of ["tssmnet", "autoresnet", "transformer", "lstm"] as const) {
     const gradients = (inPlace: boolean) => {
       const allocate = k.allocate;
       if (!inPlace) k.allocate = undefined;
       try {
-        const net = buildNet(name, nIn, { seed: 1 });
+        const net = buildNet(name, nIn, { seed: 1, sequence: LSTM_SHAPE(nIn) });
         net.train();
         const loss = backpropagate(net, x, y, batch, nIn);
         return [loss, ...net.parameters().flatMap((p) => Array.from(p.grad!))];
@@ -454,14 +457,14 @@ for (const wasm of WASM_BUILDS)
     }
   });
 
-test("gradients do not depend on what recycled buffers hold: a step after filling them with NaN equals a step after zeros, for all three nets", async () => {
+test("gradients do not depend on what recycled buffers hold: a step after filling them with NaN equals a step after zeros, for all four nets", async () => {
   const { buildNet } = await import("../../src/models/nets.js");
   const { backpropagate } = await import("../../src/models/net-steps.js");
   const { fillRecycledArrays } = await import("../../src/nn/tensor.js");
   const { nIn, batch, x, y } = trainingBatch(6);
-  for (const name of ["tssmnet", "autoresnet", "transformer"] as const) {
+  for (const name of ["tssmnet", "autoresnet", "transformer", "lstm"] as const) {
     const gradients = (fill: number) => {
-      const net = buildNet(name, nIn, { seed: 1 });
+      const net = buildNet(name, nIn, { seed: 1, sequence: LSTM_SHAPE(nIn) });
       net.train();
       backpropagate(net, x, y, batch, nIn); // every intermediate's size is now in the free lists
       fillRecycledArrays(fill);
