@@ -37,6 +37,8 @@
  * value, since the exponential grows without bound backward in time.
  */
 
+import { quantileSorted } from "../util/stats.js";
+
 type Series = Float32Array | Float64Array;
 
 /** The daily forcings of P pixels x D days ([p * D + d], NaN: missing); any may be absent. */
@@ -216,15 +218,12 @@ export function fitDrydown(smap: Series, seen: Uint8Array, precipitation: Series
     pairs[p] = n;
     if (n >= minPairs) [tau[p], dry[p]] = fitTauAndDry(x, y, gap, n, Math.max(0, lo));
   }
-  const own = Array.from(tau).filter((t) => t === t);
-  const pooledTau = own.length ? median(own) : NaN;
+  const own = Array.from(tau)
+    .filter((t) => t === t)
+    .sort((a, b) => a - b);
+  const pooledTau = own.length ? quantileSorted(own, 0.5) : NaN;
   for (let p = 0; p < P; p++) if (pairs[p]! < minPairs && dry[p] === dry[p]) tau[p] = pooledTau;
   return { tau, dry, wet, pairs, pooledTau };
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
 /** argmin over (tau, dry in [0, dryMax]) of sum (y - dry - (x - dry) exp(-gap / tau))^2 (see fitDrydown). */
