@@ -52,6 +52,7 @@ function swapLeadingAxes(x: ArrayLike<number>, out: { [i: number]: number }, B: 
 export function lstm(x: Tensor, Wih: Tensor, Whh: Tensor, bih: Tensor, bhh: Tensor, h0: Tensor | null, c0: Tensor | null, mask: Uint8Array | null): LstmOutput {
   check(x.shape.length === 3, `lstm: input of shape [${x.shape}], expected [batch, steps, features]`);
   const [B, T, I] = x.shape as [number, number, number];
+  check(B >= 1 && T >= 1, `lstm: input of shape [${x.shape}] has no rows or no steps`);
   const H = Whh.shape[1]!;
   check(Wih.shape[0] === 4 * H && Wih.shape[1] === I, `lstm: weight_ih of shape [${Wih.shape}], expected [${4 * H}, ${I}]`);
   check(Whh.shape[0] === 4 * H, `lstm: weight_hh of shape [${Whh.shape}], expected [${4 * H}, ${H}]`);

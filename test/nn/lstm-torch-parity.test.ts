@@ -8,7 +8,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
+import { buildNet } from "../../src/models/nets.js";
 import { LSTM } from "../../src/nn/lstm.js";
+import { Adam } from "../../src/nn/optim.js";
 import * as ops from "../../src/nn/ops.js";
 import { saveModule } from "../../src/nn/persist.js";
 import { loadSafetensors, saveSafetensors } from "../../src/nn/safetensors.js";
@@ -126,4 +128,45 @@ test("the LSTM layer matches PyTorch's nn.LSTM: outputs, h_n, c_n and every grad
       assert.ok(Math.abs(loss - torchLoss) <= TOLERANCE * Math.max(1, Math.abs(torchLoss)), `loss ${loss} vs ${torchLoss}`);
       st.diagnostic(report.join(", "));
     });
+});
+
+test("the LSTM network (the benchmark's, beside PyTorch's nn.LSTM) takes the same training step as its PyTorch twin: loss and every updated weight within 1e-4", (t) => {
+  const python = debianPython("torch", "numpy");
+  if (!python) {
+    if (process.env.CI) assert.fail("CI must have python3-torch (.ci/run installs it)");
+    t.skip("Debian python3-torch not installed");
+    return;
+  }
+  const [steps, inputs, hidden, B] = [9, 4, 12, 32];
+  const net = buildNet("lstm", steps * inputs, { seed: 2, sequence: { steps, hidden } });
+  const dir = tempDir();
+  const weights = path.join(dir, "weights.safetensors");
+  saveModule(weights, net);
+  const rng = new Rng(8);
+  const x = randomArray(rng, B * steps * inputs);
+  const y = randomArray(rng, B);
+  const batch = path.join(dir, "batch.safetensors");
+  saveSafetensors(
+    batch,
+    new Map([
+      ["x", { data: x, shape: [B, steps * inputs] }],
+      ["y", { data: y, shape: [B] }],
+    ]),
+  );
+  const out = path.join(dir, "after.safetensors");
+  const script = path.join(REPO_ROOT, "test", "python", "torch_lstm_net_step.py");
+  const run = spawnSync(python, [script, String(steps), String(hidden), weights, batch, out], { encoding: "utf8" });
+  assert.equal(run.status, 0, run.stderr);
+  const optimizer = new Adam(net.parameters(), 1e-3);
+  optimizer.zeroGrad();
+  const loss = ops.mseLoss(net.forward(Tensor.from(x, [B, steps * inputs])), y);
+  loss.backward();
+  optimizer.step();
+  const reference = loadSafetensors(out);
+  const torchLoss = Number(reference.metadata.loss);
+  assert.ok(Math.abs(loss.item() - torchLoss) <= 1e-4 * Math.abs(torchLoss), `loss ${loss.item()} vs ${torchLoss}`);
+  for (const [n, p] of net.namedParameters()) {
+    const worst = worstDifference(p.data, reference.tensors.get(n)!.data as Float32Array);
+    assert.ok(worst <= 1e-4, `${n}: differs from PyTorch by ${worst}`);
+  }
 });
