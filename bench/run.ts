@@ -116,6 +116,9 @@ const BENCHMARKS: Record<string, () => Promise<Record<string, unknown>>> = {
       torch: !process.argv.includes("--no-torch"),
       threads: (stringOption("threads") ?? "1,2").split(",").map(Number),
       rounds: option("rounds", 3),
+      models: stringOption("models")?.split(","),
+      pretrainSteps: option("pretrain-steps", 50),
+      peersDir: path.join(REPO, "bench", "peers"),
     }),
 };
 
