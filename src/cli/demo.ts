@@ -12,7 +12,7 @@ import { ingestStudy } from "../cube/ingest-study.js";
 import type { PredictorReport } from "../cube/ingest-predictors.js";
 import { loadStudy } from "../config/study.js";
 import { writeWorldStudy } from "../synth/world-study.js";
-import { renderDailyBars, renderMap } from "../report/maps.js";
+import { writeSmapCoverageQuicklooks } from "../report/quicklooks.js";
 import { WORLD_PRESETS, type WorldConfig, type WorldPreset } from "../synth/world.js";
 import { writeWorld } from "../synth/write-world.js";
 import { formatDay, parseDay } from "../util/dates.js";
@@ -23,8 +23,7 @@ import { runEvaluation, type EvaluationConfig } from "../eval/experiment.js";
 import { modelLabel } from "../models/registry.js";
 import { writeEvaluation } from "../report/evaluation-report.js";
 import { Cube } from "../cube/cube.js";
-import { exportCube } from "../cube/export.js";
-import { productCoverage } from "../reconstruct/coverage.js";
+import { writeProductFolder } from "../report/product-folder.js";
 import { trainProductModel } from "../reconstruct/product-model.js";
 import { reconstruct } from "../reconstruct/reconstruct.js";
 import { pointMetrics } from "../eval/metrics.js";
@@ -119,24 +118,18 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
   const { nrows, ncols } = report.window;
   const mapFile = path.join(options.out, "coverage_map.png");
-  renderMap(report.coveragePerCell, nrows, ncols, {
-    title: "SMAP coverage: share of days observed",
-    subtitle: `synthetic world, ${world.start} to ${end}, ${nrows} x ${ncols} cells of 9 km`,
-    min: 0,
-    max: Math.max(0.05, ...Array.from(report.coveragePerCell).filter(Number.isFinite)),
-    format: (v) => `${Math.round(v * 100)}%`,
-    missingLabel: "never observed",
-  }).save(mapFile);
   const chartFile = path.join(options.out, "coverage_daily.png");
   const dates = Array.from({ length: report.days }, (_, t) => formatDay(parseDay(world.start) + t));
-  renderDailyBars(report.coveragePerDay, dates, "SMAP coverage per day (share of land cells)").save(chartFile);
+  const subtitle = `synthetic world, ${world.start} to ${end}, ${nrows} x ${ncols} cells of 9 km`;
+  const { grid } = await Cube.open(cubePath);
+  await writeSmapCoverageQuicklooks({ mapFile, chartFile, subtitle }, grid, report.window, report.coveragePerCell, report.coveragePerDay, dates);
 
   let summary = describe(world, report, predictors, options.out);
   const files = [cubePath, mapFile, chartFile];
   if (options.evaluate !== false) {
     const evalOut = path.join(options.out, "evaluation");
     const outcome = await runEvaluation(demoEvaluationConfig(cubePath, evalOut, path.join(worldDir, "ismn")), { log });
-    files.push(...writeEvaluation(evalOut, outcome));
+    files.push(...(await writeEvaluation(evalOut, outcome)));
     const evaluation = outcome.result;
     const gaps = evaluation.splits[0]!;
     const ablation = gaps.ablations[0]?.rmseReduction ?? NaN;
@@ -242,14 +235,11 @@ async function demoProduct(cubePath: string, truthPath: string, out: string, log
     await trainProductModel(cube, { model: "xgb", out: modelDir, params: { "xgb.rounds": 500 }, maxSamples: 20000, seed: 0, log });
   }
   const store = path.join(productDir, "product.zarr");
-  if (!fs.existsSync(path.join(productDir, "product.nc"))) {
-    fs.rmSync(productDir, { recursive: true, force: true });
-    log("reconstructing the gap-free product");
-    await reconstruct({ cube: cubePath, model: modelDir, out: store, log });
-    await exportCube(await Cube.open(store), productDir, "product", ["netcdf", "cog", "zarr2"]);
-  }
+  // The same folder reconstruct writes (a finished product is resumed in no time and kept).
+  log("reconstructing the gap-free product");
+  const report = await reconstruct({ cube: cubePath, model: modelDir, out: store, log });
   const product = await Cube.open(store);
-  const coverage = await productCoverage(product, cube);
+  const { coverage } = await writeProductFolder({ out: productDir, product, cube, model: modelDir, formats: ["netcdf", "cog", "zarr2"], report });
   const T = cube.days;
   const truthCube = await Cube.open(truthPath);
   const scores = productAgainstTruth({

@@ -86,7 +86,7 @@ export function evaluateCommand(): Command {
       ...Object.fromEntries(options.map(([key, option]) => [key, o[option.attributeName()]])),
     } as EvaluationConfig;
     const outcome = await runEvaluation(config, { log: o.quiet ? undefined : (m) => process.stderr.write(`${m}\n`) });
-    const files = writeEvaluation(o.out, outcome);
+    const files = await writeEvaluation(o.out, outcome);
     const headline = outcome.result.splits[0]!;
     const ref = headline.reference;
     const lines = headline.models.map(
