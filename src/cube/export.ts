@@ -139,6 +139,9 @@ function productAttributes(v: VariableSpec, cube: Cube): Record<string, string |
   } else if (v.name.endsWith("_uncertainty")) {
     Object.assign(out, { standard_name: `${SM_STANDARD_NAME} standard_error`, valid_min: 0, valid_max: 0.5 });
   } else if (v.name.startsWith("soil_moisture") && v.attributes?.standard_name === SM_STANDARD_NAME) {
+    const range = cube.attributes.valid_range;
+    if (v.attributes.valid_min === undefined && Array.isArray(range) && range.length === 2)
+      Object.assign(out, { valid_min: Number(range[0]), valid_max: Number(range[1]) });
     const ancillary = [`${base}_uncertainty`, `${base}_source`].filter((n) => cube.hasVariable(n));
     if (v.name === "soil_moisture_am" || v.name === "soil_moisture_pm") ancillary.unshift("soil_moisture_uncertainty");
     if (ancillary.length) out.ancillary_variables = [...new Set(ancillary)].join(" ");
