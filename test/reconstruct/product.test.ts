@@ -18,6 +18,7 @@ import { WORLD_PRESETS } from "../../src/synth/world.js";
 import { SOURCE_FLAGS } from "../../src/reconstruct/reconstruct.js";
 import { REPO_ROOT, debianPython, fileHashes, runPythonJson, tempDir } from "../helpers.js";
 import { smallChunkedCube } from "../test-world.js";
+import { checkStacCatalog } from "../stac-check.js";
 
 const BIN = path.join(REPO_ROOT, "bin", "smapfill.js");
 function smapfill(args: string[], env: Record<string, string> = {}) {
@@ -110,7 +111,10 @@ test("reconstruct: every land pixel-day filled, SMAP kept where valid, flags, un
   const readme = fs.readFileSync(path.join(out, "README.txt"), "utf8");
   for (const f of ["product.nc", "product_cog/", "product_v2.zarr/", "product.zarr/", "stac/", "not_filled_missing_predictors"])
     assert.ok(readme.includes(f), f);
-  assert.ok(fs.existsSync(path.join(out, "stac", "collection.json")));
+  const stac = checkStacCatalog(out);
+  assert.equal(stac.items.length, new Set(product.dates().map((d) => d.slice(0, 7))).size, "an item per month");
+  assert.ok(Object.keys(stac.collection.assets).includes("netcdf") && Object.keys(stac.collection.assets).includes("zarr2"));
+  assert.ok(stac.items[0].assets.soil_moisture.type.includes("cloud-optimized"));
   // The Zarr v3 store is georeferenced by the zarr-conventions proj: and spatial: (v1) attributes.
   const root = JSON.parse(fs.readFileSync(path.join(out, "product.zarr", "zarr.json"), "utf8")).attributes;
   assert.deepEqual(
