@@ -247,3 +247,13 @@ test("docs/cli.md is the reference generated from the option declarations (npm r
   for (const flag of ["--threads", "--param", "--reference", "--ablation-pairs", "--transformer-max-epochs", "--keep-passes"])
     assert.ok(actual.includes(flag), flag);
 });
+
+test("--help shows defaults as typed and marks required options", () => {
+  const r = spawnSync(process.execPath, [BIN, "reconstruct", "--help"], { encoding: "utf8" });
+  assert.equal(r.status, 0);
+  assert.match(r.stdout, /--format <list>[\s\S]*\(default: netcdf\)/);
+  assert.match(r.stdout, /--model <dir>[\s\S]*?\(required\)/);
+  assert.doesNotMatch(r.stdout, /default: \[/, "no JSON arrays");
+  const e = spawnSync(process.execPath, [BIN, "export", "--help"], { encoding: "utf8" });
+  assert.match(e.stdout, /\(default: netcdf,cog,zarr2\)/);
+});
