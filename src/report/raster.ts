@@ -23,9 +23,11 @@ function ramp(scheme: string): Uint8Array {
   if (typeof interpolate !== "function") throw new Error(`vega has no continuous colour scheme '${scheme}'`);
   table = new Uint8Array(256 * 3);
   for (let i = 0; i < 256; i++) {
-    const c = /rgb\((\d+), (\d+), (\d+)\)/.exec(interpolate(i / 255)) ?? /#(..)(..)(..)/.exec(interpolate(i / 255));
-    const parse = (s: string) => (s.length === 2 ? parseInt(s, 16) : Number(s));
-    table.set([parse(c![1]!), parse(c![2]!), parse(c![3]!)], 3 * i);
+    const color = interpolate(i / 255);
+    const rgb = /rgb\((\d+), (\d+), (\d+)\)/.exec(color);
+    const hex = /#(..)(..)(..)/.exec(color);
+    const parts = rgb ? rgb.slice(1, 4).map(Number) : hex!.slice(1, 4).map((h) => parseInt(h, 16));
+    table.set(parts, 3 * i);
   }
   rampCache.set(scheme, table);
   return table;
