@@ -21,6 +21,7 @@ import { serveCommand } from "./commands/serve.js";
 import { statusCommand, workerCommand } from "./commands/worker.js";
 import { synthCommand } from "./commands/synth.js";
 import { trainCommand } from "./commands/train.js";
+import { configureHelpFormat } from "./help.js";
 import { wholeNumber } from "./options.js";
 
 export function buildProgram(): Command {
@@ -56,6 +57,7 @@ export function buildProgram(): Command {
     inspectCommand,
   ])
     program.addCommand(command());
+  configureHelpFormat(program);
   return program;
 }
 

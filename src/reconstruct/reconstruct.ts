@@ -34,6 +34,7 @@ import { formatDay, parseDay } from "../util/dates.js";
 import { SmapfillError } from "../util/errors.js";
 import { failpoint } from "../util/failpoints.js";
 import { runInfo } from "../util/run-info.js";
+import { zarrGeoConventions } from "../grid/zarr-conventions.js";
 
 /** The source flag of every product value (CF flag_values / flag_meanings). */
 export const SOURCE_FLAGS = {
@@ -135,14 +136,14 @@ function productVariables(everywhere: boolean, model: string, passes: boolean): 
       kind: "dynamic",
       units: "m3 m-3",
       long_name: "gap-free surface soil moisture (SMAP where valid, the model elsewhere)",
-      attributes: sm,
+      attributes: { ...sm, ancillary_variables: "soil_moisture_uncertainty soil_moisture_source" },
     },
     {
       name: "soil_moisture_uncertainty",
       kind: "dynamic",
       units: "m3 m-3",
       long_name: "one standard deviation of the reconstructed soil moisture (missing where SMAP observed)",
-      attributes: { ancillary_of: "soil_moisture" },
+      attributes: { standard_name: "volume_fraction_of_condensed_water_in_soil standard_error" },
     },
     {
       name: "soil_moisture_source",
@@ -413,6 +414,7 @@ async function openOrCreateProduct(
       uncertainty_method: loaded.residual.state.method,
       valid_range: o.validRange ?? SMAP_VALID_RANGE,
       created_by: JSON.stringify(runInfo()),
+      ...zarrGeoConventions(cube.grid, cube.window),
       reconstruct: { settings, tiles_done: [], clipped: 0 } satisfies Progress,
     },
   });

@@ -248,7 +248,9 @@ test(
       const stopped = await stop(...workers);
       assert.equal(c.code, 0, c.stderr);
       assert.deepEqual(chunkHashes(path.join(out, "product.zarr")), singleChunks());
-      const away = new RegExp(`Redis at ${at.replace(/[/.]/g, "\\$&")} is unreachable \\((connect ECONNREFUSED|read ECONNRESET)[^)]*\\); trying again every 1 s`);
+      const away = new RegExp(
+        `Redis at ${at.replace(/[/.]/g, "\\$&")} is unreachable \\((connect ECONNREFUSED|read ECONNRESET)[^)]*\\); trying again every 1 s`,
+      );
       assert.match(c.stderr, away);
       assert.match(c.stderr, /is back after \d+ s/);
       assert.match(c.stderr, /jobs were no longer on the queue \(Redis restarted without its data\?\): enqueued again/);
