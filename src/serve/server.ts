@@ -15,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import type { AddressInfo } from "node:net";
 import { Cube } from "../cube/cube.js";
 import { productAtStations } from "../reconstruct/product-stations.js";
+import { PRODUCT_VARIABLES } from "../reconstruct/reconstruct.js";
 import { SOURCE_FLAG_STYLE } from "../reconstruct/source-flag-style.js";
 import { modelLabel } from "../models/registry.js";
 import { worldAtlasFile } from "../report/borders.js";
@@ -134,6 +135,12 @@ export async function viewerMeta(store: string, evaluationDir?: string, ismn?: s
     throw new SmapfillError("this Zarr store is a cube, not a product (no soil_moisture_source)", {
       file: store,
       hint: "Run smapfill reconstruct on it first",
+    });
+  const absent = PRODUCT_VARIABLES.filter((v) => !product.hasVariable(v));
+  if (absent.length)
+    throw new SmapfillError(`this product lacks ${absent.join(", ")}, which the viewer shows`, {
+      file: store,
+      hint: "Reconstruct it again with this version of smapfill",
     });
   const w = product.window;
   const g = product.grid;
