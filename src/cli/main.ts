@@ -21,6 +21,7 @@ import { serveCommand } from "./commands/serve.js";
 import { statusCommand, workerCommand } from "./commands/worker.js";
 import { synthCommand } from "./commands/synth.js";
 import { trainCommand } from "./commands/train.js";
+import { verifyCommand } from "./commands/verify.js";
 import { wholeNumber } from "./options.js";
 
 export function buildProgram(): Command {
@@ -54,6 +55,7 @@ export function buildProgram(): Command {
     statusCommand,
     exportCommand,
     inspectCommand,
+    verifyCommand,
   ])
     program.addCommand(command());
   return program;
