@@ -22,6 +22,9 @@ import { SmapfillError } from "../util/errors.js";
 import { parseDay } from "../util/dates.js";
 import { expandGlob } from "./glob.js";
 
+/** What decides between files overlapping in time (cube/time-steps.ts applies it). */
+export const ON_DUPLICATE = ["first", "last", "newest-file"] as const;
+
 const NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 const isoDate = z
   .union([z.string(), z.date()])
@@ -59,6 +62,8 @@ const predictorSchema = z
     min_coverage: z.number().min(0).max(1).default(0),
     /** Accept files that cover part of the region (cells outside get no value). */
     partial_coverage: z.boolean().default(false),
+    /** Files overlapping in time, or a time repeated in a file: which wins (default: refused). */
+    on_duplicate: z.enum(ON_DUPLICATE).optional(),
   })
   .strict();
 
@@ -106,6 +111,7 @@ const HINTS: Record<string, string> = {
   kind: "dynamic (has a time axis) or static",
   bbox: "[south, north, west, east] in degrees",
   resolution: "9km (SPL3SMP_E) or 36km (SPL3SMP)",
+  on_duplicate: "first, last or newest-file",
 };
 
 function formatIssue(issue: z.ZodIssue): string {

@@ -325,11 +325,13 @@ export class Cube {
     this.checkTimeRange(t0, t0 + nt);
     const arr = await this.writableArray(v.name);
     const data = castFor(v, values);
-    await zarr.set(arr, [zarr.slice(t0, t0 + nt), ...this.spatialSlices(window)], {
-      data,
-      shape: [nt, window.nrows, window.ncols],
-      stride: [size, window.ncols, 1],
-    } as never);
+    await this.replacing(name, [t0, window.row0, window.col0], [nt, window.nrows, window.ncols], () =>
+      zarr.set(arr, [zarr.slice(t0, t0 + nt), ...this.spatialSlices(window)], {
+        data,
+        shape: [nt, window.nrows, window.ncols],
+        stride: [size, window.ncols, 1],
+      } as never),
+    );
     await this.store.manifest.flush();
   }
 
@@ -358,8 +360,35 @@ export class Cube {
       throw new SmapfillError(`${values.length} values for a ${window.nrows} x ${window.ncols} window`, { file: this.path, variable: name });
     }
     const arr = await this.writableArray(v.name);
-    await zarr.set(arr, this.spatialSlices(window), { data: castFor(v, values), shape: [window.nrows, window.ncols], stride: [window.ncols, 1] } as never);
+    await this.replacing(name, [window.row0, window.col0], [window.nrows, window.ncols], () =>
+      zarr.set(arr, this.spatialSlices(window), { data: castFor(v, values), shape: [window.nrows, window.ncols], stride: [window.ncols, 1] } as never),
+    );
     await this.store.manifest.flush();
+  }
+
+  /**
+   * Runs a write of the box [from, from + size) of a variable, telling the store which chunks it
+   * replaces whole (every cell of them inside the array): those are not read first, so a chunk
+   * that went missing or was damaged is written again instead of stopping the write that repairs
+   * it (the last chunk of a time axis that does not fill it is replaced whole by its valid days).
+   */
+  private async replacing(name: string, from: number[], size: number[], write: () => Promise<void>): Promise<void> {
+    const v = this.variable(name);
+    const chunk = this.chunkShape(v.kind);
+    const shape = v.kind === "dynamic" ? [this.days, this.window.nrows, this.window.ncols] : [this.window.nrows, this.window.ncols];
+    const whole = from.map((f, d) => {
+      const out: number[] = [];
+      for (let i = Math.floor(f / chunk[d]!); i * chunk[d]! < f + size[d]!; i++)
+        if (i * chunk[d]! >= f && Math.min((i + 1) * chunk[d]!, shape[d]!) <= f + size[d]!) out.push(i);
+      return out;
+    });
+    const keys = whole.reduce<number[][]>((acc, idx) => acc.flatMap((a) => idx.map((i) => [...a, i])), [[]]).map((idx) => `/${name}/c/${idx.join("/")}`);
+    keys.forEach((k) => this.store.overwriting.add(k));
+    try {
+      await write();
+    } finally {
+      keys.forEach((k) => this.store.overwriting.delete(k));
+    }
   }
 
   /**

@@ -10,13 +10,15 @@
  * alternatives; `keepPasses` also stores `soil_moisture_am` and `soil_moisture_pm`.
  *
  * Ingestion works in blocks of the cube's time chunk: a block is read, merged and written as
- * whole chunks, then recorded in the cube's attributes with the size and modification time of
- * every granule it read. A rerun redoes a block that is not recorded (an interrupted run), that
- * had a failed granule or a day without one (a granule downloaded again or late is read), or
- * whose granules changed on disk; `redo` rebuilds the blocks of given days on request. A cube
- * built with other settings is refused rather than silently mixed.
+ * whole chunks, then recorded in the cube's attributes with the fingerprint (size, modification
+ * time, content hash: fingerprint.ts) of every granule it read. A rerun redoes a block that is not
+ * recorded (an interrupted run), that had a failed granule or a day without one (a granule
+ * downloaded again or late is read), or whose granules' content changed (a granule downloaded
+ * again with the same bytes is not read again); `redo` rebuilds the blocks of given days on
+ * request. A cube built with other settings is refused rather than silently mixed.
  */
 import fs from "node:fs";
+import path from "node:path";
 import { Ease2Grid, type BBox, type Window } from "../grid/ease2.js";
 import {
   listGranules,
@@ -36,6 +38,7 @@ import { SmapfillError } from "../util/errors.js";
 import { Progress } from "../util/progress.js";
 import { Cube, type ChunkShape, type VariableSpec } from "./cube.js";
 import { acquireWriterLock } from "./lock.js";
+import { digest, FingerprintCache, hashOf, type FileFingerprint } from "./fingerprint.js";
 
 export type PassRule = "am-first" | "pm-first" | "mean";
 export const PASS_RULES: readonly PassRule[] = ["am-first", "pm-first", "mean"];
@@ -78,8 +81,10 @@ export interface BlockRecord {
   failures: GranuleFailure[];
   missingDays: string[];
   granules: number;
-  /** file -> "size:mtime" of every granule the block read or tried (absent in cubes of older versions). */
-  fingerprints?: Record<string, string>;
+  /** Every granule the block read or tried: its path relative to the cube's folder -> "size:mtime:sha256". */
+  fingerprints?: Record<string, FileFingerprint>;
+  /** A hash of what the block was made from (the settings, each day's granule content). */
+  content?: string;
 }
 
 export interface SmapIngestReport {
@@ -158,6 +163,8 @@ export interface SmapIngestPlan {
   cube: Cube;
   state: { blocks: Record<string, BlockRecord> };
   nBlocks: number;
+  /** Granule fingerprints, each file hashed at most once per run. */
+  fingerprints: FingerprintCache;
 }
 
 /**
@@ -230,7 +237,8 @@ export async function planSmapIngest(options: SmapIngestOptions, o: { create?: b
     cube = await openOrCreate(options, window, days, settings);
   }
   const state = (cube.attributes.smap_ingest ?? { blocks: {} }) as { blocks: Record<string, BlockRecord> };
-  return { options, window, startDay, days, settings, byDate, failures, cube, state, nBlocks: Math.ceil(days / cube.chunks.time) };
+  const fingerprints = new FingerprintCache(path.dirname(path.resolve(options.cube)));
+  return { options, window, startDay, days, settings, byDate, failures, cube, state, nBlocks: Math.ceil(days / cube.chunks.time), fingerprints };
 }
 
 /** Days [t0, t1) of block b. */
@@ -253,7 +261,7 @@ export function smapBlocksToDo(plan: SmapIngestPlan, redoDates?: [string, string
     const [t0, t1] = blockDays(plan, b);
     const before = plan.state.blocks[b];
     const asked = redo !== undefined && redo[0]! < t1 && redo[1]! >= t0;
-    if (before && !asked && !blockIsStale(before, t0, t1, startDay, plan.byDate)) {
+    if (before && !asked && !blockIsStale(plan, before, t0, t1)) {
       resumed++;
       continue;
     }
@@ -291,7 +299,7 @@ export async function ingestSmapBlock(
     const file = byDate.get(date);
     if (file) {
       dayOfFile.set(file, t);
-      record.fingerprints![file] = fingerprint(file);
+      record.fingerprints![plan.fingerprints.relative(file)] = plan.fingerprints.of(file);
     } else {
       record.missingDays.push(date);
       tick();
@@ -320,6 +328,7 @@ export async function ingestSmapBlock(
     await cube.writeBlock("soil_moisture_am", t0, am);
     await cube.writeBlock("soil_moisture_pm", t0, pm);
   }
+  record.content = digest({ settings, granules: Object.values(record.fingerprints!).map(hashOf).sort(), missing: record.missingDays });
   return record;
 }
 
@@ -380,33 +389,33 @@ export async function finishSmapIngest(plan: SmapIngestPlan, resumed: number, re
   return report;
 }
 
-/** "size:mtime" of a file ("missing" when it is gone). */
-function fingerprint(file: string): string {
-  try {
-    const st = fs.statSync(file);
-    return `${st.size}:${Math.round(st.mtimeMs)}`;
-  } catch {
-    return "missing";
-  }
-}
-
 /**
  * A recorded block must be read again when a granule of it failed, a day of it had none and now
- * has one, or its granules are not the ones it read (other files, sizes or modification times).
+ * has one, a day lost its granule, or a granule's content is not what the block read (a file is
+ * hashed again only when its size or time changed). A granule only touched or moved keeps the
+ * block, whose record then names the files as they are now.
  */
-function blockIsStale(r: BlockRecord, t0: number, t1: number, startDay: number, byDate: Map<string, string>): boolean {
+function blockIsStale(plan: SmapIngestPlan, r: BlockRecord, t0: number, t1: number): boolean {
   if (r.failures.length) return true;
-  const now: Record<string, string> = {};
+  const recorded = r.fingerprints ?? {};
+  const byDay = new Map(Object.entries(recorded).map(([file, f]) => [granuleDateFromName(file), f] as const));
+  const now: Record<string, FileFingerprint> = {};
   for (let t = t0; t < t1; t++) {
-    const date = formatDay(startDay + t);
-    const file = byDate.get(date);
-    if (!file) continue;
+    const date = formatDay(plan.startDay + t);
+    const file = plan.byDate.get(date);
+    if (!file) {
+      if (byDay.has(date)) return true;
+      continue;
+    }
     if (r.missingDays.includes(date)) return true;
-    now[file] = fingerprint(file);
+    const rel = plan.fingerprints.relative(file);
+    const before = recorded[rel] ?? byDay.get(date);
+    const f = plan.fingerprints.of(file, before);
+    if (!before || hashOf(f) !== hashOf(before)) return true;
+    now[rel] = f;
   }
-  if (!r.fingerprints) return false;
-  const keys = Object.keys(now);
-  return keys.length !== Object.keys(r.fingerprints).length || keys.some((f) => r.fingerprints![f] !== now[f]);
+  if (JSON.stringify(now) !== JSON.stringify(recorded)) r.fingerprints = now; // stored with the cube's next metadata write
+  return false;
 }
 
 /** Days as short ranges: "2020-01-05..2020-01-09, 2020-02-01". */

@@ -44,7 +44,6 @@ const COORDINATES = ["time", "y", "x", "lat", "lon", "crs"];
 /** Checks every array and chunk of a cube or product. */
 export async function verifyStore(cube: Cube, o: { onArray?: (name: string) => void } = {}): Promise<StoreCheck> {
   const checked = cube.checkedStore;
-  const listed = checked.manifest.entries();
   const report: StoreCheck = {
     store: cube.path,
     kind: cube.isProduct ? "product" : "cube",
@@ -71,22 +70,37 @@ export async function verifyStore(cube: Cube, o: { onArray?: (name: string) => v
       report.metadata.push({ file: metaFile, problem: "is not valid JSON" });
       continue;
     }
-    const onDisk = cube.folder ? chunkFilesOf(path.join(cube.folder, array)) : [];
-    const mine = listed.get(array) ?? new Set<string>();
-    report.unlisted += onDisk.filter((c) => !mine.has(c)).length;
-    const checksummed = await checked.isChecksummed(array);
-    for (const chunk of new Set([...mine, ...onDisk])) {
-      const key = `/${array}/${chunk}` as const;
-      const bytes = await checked.inner.get(key);
-      if (bytes) {
-        report.chunks++;
-        report.bytes += bytes.length;
-      }
-      const problem = chunkProblem(bytes, mine.has(chunk), checksummed);
-      if (problem) report.damaged.push({ array, chunk, file: checked.fileOf(key), problem, ...cube.describeChunk(array, chunk) });
-    }
+    const r = await checkArray(cube, array);
+    report.damaged.push(...r.damaged);
+    report.chunks += r.chunks;
+    report.bytes += r.bytes;
+    report.unlisted += r.unlisted;
   }
   return report;
+}
+
+/** The missing or damaged chunks of one array (every chunk listed, and every chunk file). */
+export async function damagedChunksOf(cube: Cube, array: string): Promise<ChunkDamage[]> {
+  return (await checkArray(cube, array)).damaged;
+}
+
+async function checkArray(cube: Cube, array: string): Promise<{ damaged: ChunkDamage[]; chunks: number; bytes: number; unlisted: number }> {
+  const checked = cube.checkedStore;
+  const listed = checked.manifest.entries().get(array) ?? new Set<string>();
+  const onDisk = cube.folder ? chunkFilesOf(path.join(cube.folder, array)) : [];
+  const checksummed = await checked.isChecksummed(array);
+  const r = { damaged: [] as ChunkDamage[], chunks: 0, bytes: 0, unlisted: onDisk.filter((c) => !listed.has(c)).length };
+  for (const chunk of new Set([...listed, ...onDisk])) {
+    const key = `/${array}/${chunk}` as const;
+    const bytes = await checked.inner.get(key);
+    if (bytes) {
+      r.chunks++;
+      r.bytes += bytes.length;
+    }
+    const problem = chunkProblem(bytes, listed.has(chunk), checksummed);
+    if (problem) r.damaged.push({ array, chunk, file: checked.fileOf(key), problem, ...cube.describeChunk(array, chunk) });
+  }
+  return r;
 }
 
 /** Chunk paths ("c/0/1/2") under an array's folder. */

@@ -83,6 +83,11 @@ export function chunkProblem(bytes: Uint8Array | undefined, listed: boolean, che
 export class CheckedStore {
   private readonly checksummed = new Map<string, Promise<boolean>>();
   set?: (key: AbsolutePath, value: Uint8Array) => Promise<void>;
+  /**
+   * Chunk keys a write under way replaces whole (every valid cell of them): their old bytes are
+   * not read, so a missing or damaged one is simply written again.
+   */
+  overwriting = new Set<string>();
 
   constructor(
     readonly inner: CubeStore,
@@ -101,6 +106,7 @@ export class CheckedStore {
   }
 
   async get(key: AbsolutePath, options?: unknown): Promise<Uint8Array | undefined> {
+    if (this.overwriting.has(key)) return undefined;
     const bytes = await (this.inner.get as (k: AbsolutePath, o?: unknown) => Promise<Uint8Array | undefined>)(key, options);
     const c = chunkOfKey(key);
     if (!c) return bytes;
