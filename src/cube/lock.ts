@@ -249,7 +249,7 @@ function refuseLiveReaders(store: string): void {
  * lock reads it without registering.
  */
 export function acquireReaderLock(store: string, command: string, o: { leaseMs?: number } = {}): () => void {
-  if (held.has(lockFile(store))) return () => {};
+  if (/^https?:\/\//.test(store) || held.has(lockFile(store))) return () => {};
   const dir = readersFolder(store);
   const mine = reading.get(dir);
   if (mine) {
