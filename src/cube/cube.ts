@@ -30,6 +30,7 @@ import { SmapfillError } from "../util/errors.js";
 import { formatDay, parseDay } from "../util/dates.js";
 import { AtomicFileSystemStore, CheckedStore, openStore, registerCodecs, type CubeLocation, type CubeStore } from "./zarr-store.js";
 import { ChunkManifest } from "./manifest.js";
+import { pidAlive } from "../util/atomic-file.js";
 
 export type { CubeLocation } from "./zarr-store.js";
 
@@ -164,6 +165,7 @@ export class Cube {
     // Build in a temporary directory and rename: a half-created cube is never left in place.
     const tmp = `${cubePath}.${process.pid}.creating`;
     fs.rmSync(tmp, { recursive: true, force: true });
+    removeAbandoned(cubePath);
     const bbox = grid.windowBBox(spec.window);
     const attributes = {
       Conventions: "CF-1.8",
@@ -175,12 +177,17 @@ export class Cube {
       geospatial_lon_max: bbox.east,
       ...spec.attributes,
     };
-    const store = new AtomicFileSystemStore(tmp);
-    const cube = new Cube(tmp, store, await ChunkManifest.load(store, tmp), tmp, description, attributes);
-    await cube.writeCoordinates();
-    for (const v of spec.variables) await cube.createVariableArray(v);
-    await cube.writeGroupMetadata();
-    fs.renameSync(tmp, cubePath);
+    try {
+      const store = new AtomicFileSystemStore(tmp);
+      const cube = new Cube(tmp, store, await ChunkManifest.load(store, tmp), tmp, description, attributes);
+      await cube.writeCoordinates();
+      for (const v of spec.variables) await cube.createVariableArray(v);
+      await cube.writeGroupMetadata();
+      fs.renameSync(tmp, cubePath);
+    } catch (error) {
+      fs.rmSync(tmp, { recursive: true, force: true });
+      throw error;
+    }
     return Cube.open(cubePath);
   }
 
@@ -662,6 +669,16 @@ export class Cube {
     await this.put("/zarr.json", bytes);
     // A copy other tools leave alone: zarr-python 2's experimental v3 API overwrites zarr.json.
     await this.put(ROOT_BACKUP, bytes);
+  }
+}
+
+/** Removes the half-created copies (CUBE.PID.creating) that runs stopped mid-creation left (their process is gone). */
+function removeAbandoned(cubePath: string): void {
+  const dir = path.dirname(path.resolve(cubePath));
+  const base = path.basename(cubePath);
+  for (const name of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
+    const m = /^(.*)\.(\d+)\.creating$/.exec(name);
+    if (m && m[1] === base && !pidAlive(Number(m[2]))) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
   }
 }
 

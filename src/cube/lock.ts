@@ -24,6 +24,7 @@ import path from "node:path";
 import { createHash } from "node:crypto";
 import { SmapfillError } from "../util/errors.js";
 import { failpointValue, sleepSync } from "../util/failpoint.js";
+import { pidAlive } from "../util/atomic-file.js";
 
 export interface LockHolder {
   pid: number;
@@ -69,15 +70,6 @@ function identity(h: LockHolder): string {
     .update(JSON.stringify([h.pid, h.host, h.started, h.run]))
     .digest("hex")
     .slice(0, 16);
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /** Why a lock may be taken over, or undefined while its holder is alive. */

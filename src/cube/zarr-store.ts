@@ -14,8 +14,7 @@ import zlib from "node:zlib";
 import * as zarr from "zarrita";
 import { FetchStore, FileSystemStore } from "@zarrita/storage";
 import { crc32cSuffixMatches, withCrc32c } from "../util/crc32c.js";
-import { writeFailure } from "../util/atomic-file.js";
-import { failpointFires } from "../util/failpoint.js";
+import { simulatedDiskFull, writeFailure } from "../util/atomic-file.js";
 import { SmapfillError } from "../util/errors.js";
 import { chunkOfKey, type ChunkManifest } from "./manifest.js";
 
@@ -43,7 +42,7 @@ export class AtomicFileSystemStore extends FileSystemStore {
     const tmp = `${file}.${process.pid}.${this.counter++}.tmp`;
     try {
       await fs.promises.mkdir(path.dirname(file), { recursive: true });
-      simulatedDiskFull();
+      simulatedDiskFull(file, tmp, value);
       await fs.promises.writeFile(tmp, value);
       await fs.promises.rename(tmp, file);
     } catch (error) {
@@ -51,11 +50,6 @@ export class AtomicFileSystemStore extends FileSystemStore {
       throw writeFailure(error, file, value.length);
     }
   }
-}
-
-/** SMAPFILL_FAILPOINT=enospc:N: the N-th write of this process finds the disk full (atomic-file.ts counts the same writes). */
-function simulatedDiskFull(): void {
-  if (failpointFires("enospc")) throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
 }
 
 /** What a store needs to know to name a damaged chunk: the variable and days it holds, and the fix. */

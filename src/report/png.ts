@@ -2,9 +2,9 @@
  * A small RGB canvas and PNG encoder (node:zlib for deflate, CRC-32 by table), enough for maps,
  * charts and legends without a native graphics library.
  */
-import fs from "node:fs";
 import zlib from "node:zlib";
 import { FONT_5X7 } from "./font.js";
+import { writeFileAtomic } from "../util/atomic-file.js";
 
 export type Rgb = [number, number, number];
 
@@ -78,9 +78,7 @@ export class Canvas {
 
   /** Writes the PNG atomically (temporary name, then rename). */
   save(file: string): void {
-    const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, this.encode());
-    fs.renameSync(tmp, file);
+    writeFileAtomic(file, this.encode());
   }
 }
 

@@ -7,9 +7,31 @@
 import fs from "node:fs";
 import path from "node:path";
 import { SmapfillError } from "./errors.js";
-import { failpointFires } from "./failpoint.js";
+import { failpointFires, failpointText } from "./failpoint.js";
 
 let counter = 0;
+/** What the current run's outputs need on disk, when the command knows (expectWrites). */
+let expected: number | undefined;
+
+/** Tells a full disk's message what the current run's outputs need in all (bytes). */
+export function expectWrites(bytes: number): void {
+  expected = bytes;
+}
+
+/**
+ * An output folder that does not exist yet is removed at exit if the run leaves it empty (a run
+ * that failed before writing anything leaves no empty --out behind).
+ */
+export function removeIfLeftEmpty(dir: string): void {
+  if (fs.existsSync(dir)) return;
+  process.on("exit", () => {
+    try {
+      if (fs.readdirSync(dir).length === 0) fs.rmdirSync(dir);
+    } catch {
+      // Never made, or not ours to remove.
+    }
+  });
+}
 
 /** A disk (or quota) that filled up while writing `file`. */
 export class DiskFullError extends SmapfillError {
@@ -17,13 +39,13 @@ export class DiskFullError extends SmapfillError {
     readonly target: string,
     readonly bytes: number,
     /** What the whole run still needs, when the caller knows (bytes). */
-    readonly runNeeds?: number,
+    readonly runNeeds: number | undefined = expected,
     cause?: unknown,
   ) {
     const free = freeBytes(path.dirname(target));
-    super(`no space left on the device: writing ${formatBytes(bytes)} failed${Number.isFinite(free) ? `, ${formatBytes(free)} free` : ""}`, {
+    super(`no space left on the device: writing ${formatBytes(bytes)} failed${Number.isFinite(free) ? ` (${formatBytes(free)} free)` : ""}`, {
       file: target,
-      hint: `Free at least ${formatBytes(Math.max(bytes, runNeeds ?? 0))}${runNeeds ? " (what the rest of this run needs, about)" : ""} or write elsewhere, and rerun: it resumes`,
+      hint: `Free at least ${formatBytes(Math.max(bytes, runNeeds ?? 0))}${runNeeds ? " (about what this run's outputs need in all)" : ""} or write elsewhere, and rerun: it resumes`,
       cause,
     });
   }
@@ -66,10 +88,15 @@ export function writeFailure(error: unknown, file: string, bytes: number): unkno
   return isDiskFull(error) && !(error instanceof DiskFullError) ? new DiskFullError(file, bytes, undefined, error) : error;
 }
 
-/** SMAPFILL_FAILPOINT=enospc:N: the N-th write of this process finds the disk full (after writing part of its temporary). */
-function simulatedDiskFull(tmp: string, data: Uint8Array | string): void {
-  if (!failpointFires("enospc")) return;
-  fs.writeFileSync(tmp, typeof data === "string" ? data.slice(0, data.length >> 1) : data.subarray(0, data.length >> 1));
+/**
+ * A full disk on purpose, for the tests of what it leaves behind: SMAPFILL_FAILPOINT=enospc:N
+ * fails the N-th write of this process, enospc-at:TEXT every write of a file whose path holds TEXT
+ * (after part of its temporary is written, as a real full disk does).
+ */
+export function simulatedDiskFull(file: string, tmp?: string, data?: Uint8Array | string): void {
+  const at = failpointText("enospc-at");
+  if (!(at !== undefined ? file.includes(at) : failpointFires("enospc"))) return;
+  if (tmp && data) fs.writeFileSync(tmp, typeof data === "string" ? data.slice(0, data.length >> 1) : data.subarray(0, data.length >> 1));
   throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC", errno: -28, syscall: "write" });
 }
 
@@ -77,7 +104,7 @@ function simulatedDiskFull(tmp: string, data: Uint8Array | string): void {
 export function writeFileAtomic(file: string, data: Uint8Array | string): void {
   const tmp = temporaryName(file);
   try {
-    simulatedDiskFull(tmp, data);
+    simulatedDiskFull(file, tmp, data);
     fs.writeFileSync(tmp, data);
     fs.renameSync(tmp, file);
   } catch (error) {
@@ -90,7 +117,7 @@ export function writeFileAtomic(file: string, data: Uint8Array | string): void {
 export async function writeFileAtomicAsync(file: string, data: Uint8Array): Promise<void> {
   const tmp = temporaryName(file);
   try {
-    simulatedDiskFull(tmp, data);
+    simulatedDiskFull(file, tmp, data);
     await fs.promises.writeFile(tmp, data);
     await fs.promises.rename(tmp, file);
   } catch (error) {
@@ -102,4 +129,33 @@ export async function writeFileAtomicAsync(file: string, data: Uint8Array): Prom
 /** Temporary files a writer of this module (or an interrupted run) left under `dir`: NAME.PID.N.tmp. */
 export function isTemporaryName(name: string): boolean {
   return /\.\d+\.\d+\.tmp$/.test(name);
+}
+
+/** True while a process of this host runs (or exists without our permission to signal it). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Removes the temporary files (NAME.PID.N.tmp) directly in `dir` whose writing process is gone; returns how many. */
+export function removeStaleTemporaries(dir: string): number {
+  let removed = 0;
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  for (const name of names) {
+    const m = /\.(\d+)\.\d+\.tmp$/.exec(name);
+    if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) {
+      fs.rmSync(path.join(dir, name), { force: true });
+      removed++;
+    }
+  }
+  return removed;
 }

@@ -1,7 +1,7 @@
 /**
  * Faults on purpose, for the tests of what a fault leaves behind: SMAPFILL_FAILPOINT=NAME:N makes
- * the N-th hit of the point NAME in this process fire (a disk that fills up, a pause that opens a
- * race). Unset, a failpoint costs one string comparison.
+ * the N-th hit of the point NAME in this process fire, NAME:VALUE gives a point its value (a pause
+ * that opens a race, the file a full disk stops). Unset, a failpoint costs one string comparison.
  */
 const hits = new Map<string, number>();
 
@@ -18,6 +18,12 @@ export function failpointFires(name: string): boolean {
 export function failpointValue(name: string): number | undefined {
   const spec = process.env.SMAPFILL_FAILPOINT;
   return spec?.startsWith(`${name}:`) ? Number(spec.slice(name.length + 1)) : undefined;
+}
+
+/** The text of a `NAME:TEXT` failpoint, or undefined. */
+export function failpointText(name: string): string | undefined {
+  const spec = process.env.SMAPFILL_FAILPOINT;
+  return spec?.startsWith(`${name}:`) ? spec.slice(name.length + 1) : undefined;
 }
 
 /** Blocks the thread for `ms` (a failpoint's pause inside synchronous code). */

@@ -12,9 +12,11 @@ import { productCoverage } from "../../reconstruct/coverage.js";
 import { reconstruct, SMAP_VALID_RANGE } from "../../reconstruct/reconstruct.js";
 import { renderDailyBars, renderMap } from "../../report/maps.js";
 import { SmapfillError } from "../../util/errors.js";
+import { expectWrites, removeIfLeftEmpty, removeStaleTemporaries, writeFileAtomic } from "../../util/atomic-file.js";
 import { Progress } from "../../util/progress.js";
 import { runInfo } from "../../util/run-info.js";
 import { checkMemory, formatList, memoryBudget, memoryOption, quietOption } from "../options.js";
+import { messageLog } from "../options.js";
 
 const FORMATS = ["zarr", ...EXPORT_FORMATS] as const;
 
@@ -66,15 +68,18 @@ export function reconstructCommand(): Command {
       });
       const store = path.join(o.out, "product.zarr");
       const formats = o.format as (typeof FORMATS)[number][];
+      removeIfLeftEmpty(o.out);
       fs.mkdirSync(o.out, { recursive: true });
+      removeStaleTemporaries(o.out);
       const need = diskEstimate(cube, cube.days, formats, Boolean(o.everywhere));
+      expectWrites(need);
       const free = freeBytes(o.out);
       if (need > free)
         throw new SmapfillError(`needs about ${(need / 2 ** 30).toFixed(2)} GiB of disk, ${(free / 2 ** 30).toFixed(2)} GiB are free`, {
           file: o.out,
           hint: "Free space, write elsewhere, or ask for fewer formats or days",
         });
-      const log = o.quiet ? () => {} : (m: string) => process.stderr.write(`${m}\n`);
+      const log = messageLog(o.quiet);
       log(`reconstructing ${cubePath} with ${o.model}: about ${(need / 2 ** 20).toFixed(0)} MiB of output`);
       let progress: Progress | undefined;
       let ticked = 0;
@@ -143,8 +148,7 @@ export function reconstructCommand(): Command {
         coverage: { ...coverage, perPixel: undefined, meanUncertainty: undefined },
         outputs: [store, ...written],
       };
-      fs.writeFileSync(path.join(o.out, "product.json.tmp"), JSON.stringify(summary, null, 2));
-      fs.renameSync(path.join(o.out, "product.json.tmp"), path.join(o.out, "product.json"));
+      writeFileAtomic(path.join(o.out, "product.json"), JSON.stringify(summary, null, 2));
       const p = r.pixelDays;
       process.stdout.write(
         `${store}: ${r.days} days, ${r.tiles} tiles${r.resumedTiles ? ` (${r.resumedTiles} done before)` : ""}, ${r.seconds.toFixed(1)} s\n` +
