@@ -88,7 +88,7 @@ interface Loaded {
 }
 
 function loadProductModel(dir: string): Loaded {
-  const saved = loadModel(dir);
+  const saved = loadModel(dir, { product: true });
   const uncertaintyFile = path.join(dir, "uncertainty.json");
   if (!fs.existsSync(uncertaintyFile))
     throw new SmapfillError("has no uncertainty.json: it is not a product model", {
