@@ -36,7 +36,7 @@ import { aspectDegrees, terrain } from "../grid/terrain.js";
 import { openRaster, type RasterSource } from "../io/raster-source.js";
 import { unitConversion, type Conversion } from "../io/units.js";
 import { resolveFiles, type PredictorConfig, type StudyConfig } from "../config/study.js";
-import { plausibleRange } from "./plausibility.js";
+import { outsidePlausible, plausibleRange } from "./plausibility.js";
 import { formatDay, parseDay } from "../util/dates.js";
 import { SmapfillError } from "../util/errors.js";
 import { Progress } from "../util/progress.js";
@@ -599,7 +599,7 @@ async function valueSummary(cube: Cube, name: string, range?: [number, number]):
     for (const x of values) {
       if (Number.isNaN(x)) continue;
       n++;
-      if (range && (x < range[0] || x > range[1])) outside++;
+      if (range && outsidePlausible(x, range)) outside++;
     }
   };
   if (v.kind === "static") count(await cube.readStatic(name));

@@ -36,7 +36,7 @@ import {
 import { formatDay, parseDay } from "../util/dates.js";
 import { SmapfillError } from "../util/errors.js";
 import { Progress } from "../util/progress.js";
-import { Cube, type ChunkShape, type VariableSpec } from "./cube.js";
+import { Cube, DEFAULT_CHUNKS, type ChunkShape, type VariableSpec } from "./cube.js";
 import { acquireWriterLock } from "./lock.js";
 import { digest, FingerprintCache, hashOf, type FileFingerprint } from "./fingerprint.js";
 
@@ -194,9 +194,14 @@ export async function planSmapIngest(options: SmapIngestOptions, o: { create?: b
   // Granules by date (the first file of a date wins; duplicates are reported).
   const byDate = new Map<string, string>();
   const failures: GranuleFailure[] = [];
-  for (const file of listGranules(options.granules)) {
+  const listed = listGranules(options.granules);
+  for (const file of listed) {
     const date = granuleDateFromName(file);
     if (!date) continue;
+    if (!fs.existsSync(file)) {
+      failures.push({ file, error: "is a broken symbolic link (its target is gone): skipped" });
+      continue;
+    }
     if (byDate.has(date)) failures.push({ file, error: `a second granule for ${date} (kept ${byDate.get(date)})` });
     else byDate.set(date, file);
   }
@@ -216,9 +221,19 @@ export async function planSmapIngest(options: SmapIngestOptions, o: { create?: b
     // cube is made, instead of once per granule.
     const inPeriod = [...byDate.entries()].filter(([date]) => parseDay(date) >= startDay && parseDay(date) <= endDay);
     if (inPeriod.length === 0) {
-      throw new SmapfillError(`no SMAP L3 granule dated ${options.start} .. ${options.end}`, {
+      const dates = [...byDate.keys()].sort();
+      const misnamed = failures.filter((f) => f.error.startsWith("not named like")).length;
+      const broken = failures.filter((f) => f.error.startsWith("is a broken symbolic link")).length;
+      const found = dates.length
+        ? `the ${dates.length} granules found are dated ${dates[0]} .. ${dates[dates.length - 1]}`
+        : listed.length || misnamed
+          ? `none of the ${listed.length + misnamed} files found is a readable granule with NASA's name${broken ? ` (${broken} are broken symbolic links)` : ""}${misnamed ? ` (${misnamed} are not named like SMAP L3 granules)` : ""}`
+          : "no granule file was found there";
+      throw new SmapfillError(`no SMAP L3 granule dated ${options.start} .. ${options.end}: ${found}`, {
         file: typeof options.granules === "string" ? options.granules : undefined,
-        hint: "Check the granule directory and the period; files must keep NASA's names (SMAP_L3_SM_P[_E]_YYYYMMDD_...)",
+        hint: dates.length
+          ? "Check the period, or download the granules of these days"
+          : "Check the granule folder or glob; files must keep NASA's names (SMAP_L3_SM_P[_E]_YYYYMMDD_...)",
       });
     }
     const firstGood = inPeriod.find(([, file]) => {
@@ -239,6 +254,27 @@ export async function planSmapIngest(options: SmapIngestOptions, o: { create?: b
   const state = (cube.attributes.smap_ingest ?? { blocks: {} }) as { blocks: Record<string, BlockRecord> };
   const fingerprints = new FingerprintCache(path.dirname(path.resolve(options.cube)));
   return { options, window, startDay, days, settings, byDate, failures, cube, state, nBlocks: Math.ceil(days / cube.chunks.time), fingerprints };
+}
+
+/**
+ * What an ingestion of a region and period holds in memory at its peak (one chunk of days of the
+ * window: the merged values, their pass flags and both passes, 4 bytes each) and writes to disk
+ * (about half the raw float32 values and pass flags after compression: a rough upper guess, as
+ * land and swath gaps compress well), with a line that says both.
+ */
+export function smapIngestEstimate(resolution: "9km" | "36km", bbox: BBox, start: string, end: string): { memory: number; disk: number; text: string } {
+  const grid = Ease2Grid.of(resolution);
+  const w = grid.windowFromBBox(bbox);
+  const days = Math.max(1, parseDay(end, "--end") - parseDay(start, "--start") + 1);
+  const cells = w.nrows * w.ncols;
+  const memory = cells * 4 * DEFAULT_CHUNKS.time * 4;
+  const disk = cells * days * 5 * 0.5;
+  const gib = (n: number) => `${(n / 2 ** 30).toFixed(n < 2 ** 30 ? 2 : 1)} GiB`;
+  return {
+    memory,
+    disk,
+    text: `${w.nrows} x ${w.ncols} cells x ${days} days: about ${gib(memory)} of memory (a chunk of ${DEFAULT_CHUNKS.time} days) and up to ${gib(disk)} on disk`,
+  };
 }
 
 /** Days [t0, t1) of block b. */

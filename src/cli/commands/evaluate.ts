@@ -8,6 +8,7 @@ import { INSITU_VALUES } from "../../eval/insitu.js";
 import { modelLabel, modelNames } from "../../models/registry.js";
 import { writeEvaluation } from "../../report/evaluation-report.js";
 import { choice, collectParams, list, modelParamOptions, modelsParser, positiveNumber, quietOption, seedOption, share, wholeNumber } from "../options.js";
+import { messageLog } from "../options.js";
 
 type Key = Exclude<keyof EvaluationConfig, "cube" | "params">;
 
@@ -85,7 +86,7 @@ export function evaluateCommand(): Command {
       params: collectParams(o),
       ...Object.fromEntries(options.map(([key, option]) => [key, o[option.attributeName()]])),
     } as EvaluationConfig;
-    const outcome = await runEvaluation(config, { log: o.quiet ? undefined : (m) => process.stderr.write(`${m}\n`) });
+    const outcome = await runEvaluation(config, { log: messageLog(o.quiet) });
     const files = writeEvaluation(o.out, outcome);
     const headline = outcome.result.splits[0]!;
     const ref = headline.reference;

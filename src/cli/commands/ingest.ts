@@ -5,6 +5,7 @@ import { ingestBytes, ingestStudy } from "../../cube/ingest-study.js";
 import { ingestStudyOnQueue } from "../../jobs/ingest-queue.js";
 import { Progress } from "../../util/progress.js";
 import { checkMemory, dayRange, failureLine, memoryOption, quietOption } from "../options.js";
+import { messageLog } from "../options.js";
 import { dayRanges } from "../../cube/ingest-smap.js";
 
 export function ingestCommand(): Command {
@@ -31,7 +32,7 @@ export function ingestCommand(): Command {
         ? await ingestStudyOnQueue(study, {
             queue: o.queue,
             ...redo,
-            log: (m) => o.quiet || process.stderr.write(`${m}\n`),
+            log: messageLog(o.quiet),
             onJobs: (done, total) => {
               progress ??= new Progress("ingest jobs", total, { quiet: o.quiet });
               progress.update(done);

@@ -21,6 +21,7 @@ import { SmapfillError } from "../../util/errors.js";
 import { runInfo } from "../../util/run-info.js";
 import { StepProgress } from "../../util/progress.js";
 import { checkMemory, choice, collectParams, memoryOption, modelParamOptions, quietOption, seedOption, share, wholeNumber } from "../options.js";
+import { messageLog } from "../options.js";
 
 export function trainCommand(): Command {
   const command = new Command("train")
@@ -52,7 +53,7 @@ export function trainCommand(): Command {
     .addOption(quietOption())
     .action(async (dir: string, o) => {
       if (fs.existsSync(path.join(dir, "zarr.json"))) {
-        const log = o.quiet ? undefined : (m: string) => process.stderr.write(`${m}\n`);
+        const log = messageLog(o.quiet);
         const cube = await Cube.open(dir);
         checkMemory(
           drawBytes(cube, { maxRows: o.maxTrainSamples, maxHeldRows: o.maxHeldSamples, spatial: Boolean(o.spatial), coordinates: o.coordinates }),
@@ -76,7 +77,7 @@ export function trainCommand(): Command {
           coordinates: o.coordinates,
           tsMode: o.tsMode,
           spatial: Boolean(o.spatial),
-          ...(log ? { log } : {}),
+          log,
         });
         const all = r.coverage.find((c) => c.group === "all")!;
         process.stdout.write(
