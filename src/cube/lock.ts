@@ -110,14 +110,7 @@ export function acquireWriterLock(store: string, command: string, o: { run?: str
   }
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const leaseMs = o.leaseMs ?? LEASE_MS;
-  const holder: LockHolder = {
-    pid: process.pid,
-    host: os.hostname(),
-    started: new Date().toISOString(),
-    command,
-    run: o.run ?? `${os.hostname()}:${process.pid}:${Date.now()}`,
-    lease_until: Date.now() + leaseMs,
-  };
+  const holder = newHolder(command, leaseMs, o.run);
   for (let attempt = 0; ; attempt++) {
     try {
       writeHolder(file, holder, "wx");
@@ -155,6 +148,18 @@ export function acquireWriterLock(store: string, command: string, o: { run?: str
   }, leaseMs / 4).unref();
   held.set(file, { count: 1, holder, timer });
   return () => releaseWriterLock(file);
+}
+
+/** This process as the holder of a lock (or a reader's registration). */
+function newHolder(command: string, leaseMs: number, run?: string): LockHolder {
+  return {
+    pid: process.pid,
+    host: os.hostname(),
+    started: new Date().toISOString(),
+    command,
+    run: run ?? `${os.hostname()}:${process.pid}:${Date.now()}`,
+    lease_until: Date.now() + leaseMs,
+  };
 }
 
 function beingWritten(store: string, other: LockHolder): SmapfillError {
@@ -249,14 +254,7 @@ export function acquireReaderLock(store: string, command: string, o: { leaseMs?:
     return () => releaseReaderLock(dir);
   }
   const leaseMs = o.leaseMs ?? LEASE_MS;
-  const holder: LockHolder = {
-    pid: process.pid,
-    host: os.hostname(),
-    started: new Date().toISOString(),
-    command,
-    run: `${os.hostname()}:${process.pid}:${Date.now()}`,
-    lease_until: Date.now() + leaseMs,
-  };
+  const holder = newHolder(command, leaseMs);
   const file = path.join(dir, `${holder.host.replace(/[^A-Za-z0-9_.-]/g, "_")}-${holder.pid}-${Date.now()}.json`);
   try {
     fs.mkdirSync(dir, { recursive: true });

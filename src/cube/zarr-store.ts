@@ -14,7 +14,7 @@ import zlib from "node:zlib";
 import * as zarr from "zarrita";
 import { FetchStore, FileSystemStore } from "@zarrita/storage";
 import { crc32cSuffixMatches, withCrc32c } from "../util/crc32c.js";
-import { simulatedDiskFull, writeFailure } from "../util/atomic-file.js";
+import { writeFailure, writeFileAtomicAsync } from "../util/atomic-file.js";
 import { SmapfillError } from "../util/errors.js";
 import { chunkOfKey, type ChunkManifest } from "./manifest.js";
 
@@ -35,20 +35,14 @@ export function openStore(location: CubeLocation): { store: CubeStore; where: st
 type AbsolutePath = `/${string}`;
 
 export class AtomicFileSystemStore extends FileSystemStore {
-  private counter = 0;
-
   override async set(key: AbsolutePath, value: Uint8Array): Promise<void> {
     const file = path.join(this.root, key.replace(/^\//, ""));
-    const tmp = `${file}.${process.pid}.${this.counter++}.tmp`;
     try {
       await fs.promises.mkdir(path.dirname(file), { recursive: true });
-      simulatedDiskFull(file, tmp, value);
-      await fs.promises.writeFile(tmp, value);
-      await fs.promises.rename(tmp, file);
     } catch (error) {
-      await fs.promises.rm(tmp, { force: true });
       throw writeFailure(error, file, value.length);
     }
+    await writeFileAtomicAsync(file, value);
   }
 }
 

@@ -4,6 +4,7 @@ import { Command, Option } from "commander";
 import { Cube } from "../../cube/cube.js";
 import { exportCube, EXPORT_FORMATS } from "../../cube/export.js";
 import { formatList } from "../options.js";
+import { removeIfLeftEmpty } from "../../util/atomic-file.js";
 
 export function exportCommand(): Command {
   return new Command("export")
@@ -13,6 +14,7 @@ export function exportCommand(): Command {
     .addOption(new Option("--format <list>", `comma list of ${EXPORT_FORMATS.join(", ")}`).argParser(formatList(EXPORT_FORMATS)).default([...EXPORT_FORMATS]))
     .action(async (cubePath: string, o) => {
       const cube = await Cube.open(cubePath);
+      removeIfLeftEmpty(o.out);
       const name = path.basename(path.resolve(cubePath)).replace(/\.zarr$/, "");
       const written = await exportCube(cube, o.out, name, o.format);
       process.stdout.write(`wrote ${written.join(", ")}\n`);
