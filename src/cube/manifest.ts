@@ -18,7 +18,10 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { CubeStore } from "./zarr-store.js";
+import type * as zarr from "zarrita";
+
+/** The store the manifest lives in (zarrita's get, and set where writable). */
+type ManifestStore = zarr.Readable & Partial<zarr.Writable>;
 
 export const MANIFEST_KEY = "/.smapfill-manifest.json";
 export const SEGMENT_FOLDER = ".smapfill-manifest.d";
@@ -49,14 +52,14 @@ export class ChunkManifest {
   private queue: Promise<void> = Promise.resolve();
 
   private constructor(
-    private readonly store: CubeStore,
+    private readonly store: ManifestStore,
     /** The store's folder (segments need one); undefined for HTTP and in-memory stores. */
     private readonly folder: string | undefined,
   ) {
     this.segment = `${os.hostname().replace(/[^A-Za-z0-9_.-]/g, "_")}-${process.pid}-${Date.now()}-${instances++}.json`;
   }
 
-  static async load(store: CubeStore, folder?: string): Promise<ChunkManifest> {
+  static async load(store: ManifestStore, folder?: string): Promise<ChunkManifest> {
     const m = new ChunkManifest(store, folder);
     m.merge(m.listed, parse(await store.get(MANIFEST_KEY)));
     if (folder) for (const file of segmentFiles(folder)) m.merge(m.listed, parse(readOrUndefined(file)));
@@ -78,8 +81,9 @@ export class ChunkManifest {
     return new Map([...this.listed].map(([a, s]) => [a, new Set(s)]));
   }
 
-  /** Records a chunk this process wrote (after its rename). */
+  /** Records a chunk this process wrote (after its rename); one listed already needs no new entry. */
   add(array: string, chunk: string): void {
+    if (this.has(array, chunk)) return;
     for (const map of [this.listed, this.pending]) {
       let set = map.get(array);
       if (!set) map.set(array, (set = new Set()));
