@@ -119,24 +119,28 @@ test("a deleted, a truncated and a bit-flipped chunk: verify names each, and a r
 test("chunks written by concurrent writers of one store (distributed jobs) are all listed once the single writer folds their segments", async () => {
   const dir = tempDir();
   const file = path.join(dir, "p.zarr");
-  await smallCube(file);
+  await (await smallCube(file)).addVariable({ name: "estimate", kind: "dynamic", units: "m3 m-3", long_name: "written by jobs" });
   // Two "workers" (separate Cube instances, as separate processes would be) write chunks of their own.
   const a = await Cube.open(file);
   const b = await Cube.open(file);
   const n = 5 * 6;
-  await a.writeBlock("soil_moisture", 0, new Float32Array(8 * n).fill(0.2), { row0: 0, col0: 0, nrows: 5, ncols: 6 });
-  await b.writeBlock("soil_moisture", 8, new Float32Array(8 * n).fill(0.3), { row0: 5, col0: 6, nrows: 5, ncols: 6 });
+  await a.writeBlock("estimate", 0, new Float32Array(8 * n).fill(0.2), { row0: 0, col0: 0, nrows: 5, ncols: 6 });
+  await b.writeBlock("estimate", 8, new Float32Array(8 * n).fill(0.3), { row0: 5, col0: 6, nrows: 5, ncols: 6 });
   assert.equal(fs.readdirSync(path.join(file, SEGMENT_FOLDER)).length, 2, "one segment per writer");
+  // Rewriting a chunk listed already adds no segment (a job run twice).
+  await (await Cube.open(file)).writeBlock("soil_moisture", 0, new Float32Array(8 * n).fill(0.2), { row0: 0, col0: 0, nrows: 5, ncols: 6 });
+  assert.equal(fs.readdirSync(path.join(file, SEGMENT_FOLDER)).length, 2);
   // A reader sees both before they are folded.
   const reader = await Cube.open(file);
-  assert.ok(reader.checkedStore.manifest.has("soil_moisture", "c/0/0/0") && reader.checkedStore.manifest.has("soil_moisture", "c/1/1/1"));
+  assert.ok(reader.checkedStore.manifest.has("estimate", "c/0/0/0") && reader.checkedStore.manifest.has("estimate", "c/1/1/1"));
   // The single writer folds them when it writes the group metadata; a worker writing again after that makes a new segment.
   const writer = await Cube.open(file);
   await writer.setAttributes({ step: 1 });
   assert.deepEqual(fs.readdirSync(path.join(file, SEGMENT_FOLDER)), []);
-  await b.writeBlock("soil_moisture", 16, new Float32Array(4 * n).fill(0.3), { row0: 5, col0: 6, nrows: 5, ncols: 6 });
+  await b.writeBlock("estimate", 16, new Float32Array(4 * n).fill(0.3), { row0: 5, col0: 6, nrows: 5, ncols: 6 });
   await writer.setAttributes({ step: 2 });
   const main = JSON.parse(fs.readFileSync(path.join(file, MANIFEST_KEY.slice(1)), "utf8"));
+  assert.deepEqual(main.chunks.estimate, ["c/0/0/0", "c/1/1/1", "c/2/1/1"]);
   assert.equal(main.chunks.soil_moisture.length, 12);
   assert.deepEqual((await verifyStore(await Cube.open(file))).damaged, []);
 });
