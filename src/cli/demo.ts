@@ -12,22 +12,22 @@ import { ingestStudy } from "../cube/ingest-study.js";
 import type { PredictorReport } from "../cube/ingest-predictors.js";
 import { loadStudy } from "../config/study.js";
 import { writeWorldStudy } from "../synth/world-study.js";
-import { renderDailyBars, renderMap } from "../report/maps.js";
+import { writeSmapCoverageQuicklooks } from "../report/quicklooks.js";
 import { WORLD_PRESETS, type WorldConfig, type WorldPreset } from "../synth/world.js";
 import { writeWorld } from "../synth/write-world.js";
 import { formatDay, parseDay } from "../util/dates.js";
 import { SmapfillError } from "../util/errors.js";
 import { Progress } from "../util/progress.js";
 import { runInfo } from "../util/run-info.js";
-import { runEvaluation, type EvaluationConfig } from "../eval/experiment.js";
+import { demoEvaluationConfig, runEvaluation } from "../eval/experiment.js";
+import { productAgainstTruth } from "../eval/against-truth.js";
 import { modelLabel } from "../models/registry.js";
 import { writeEvaluation } from "../report/evaluation-report.js";
 import { Cube } from "../cube/cube.js";
-import { exportCube } from "../cube/export.js";
-import { productCoverage } from "../reconstruct/coverage.js";
-import { trainProductModel } from "../reconstruct/product-model.js";
+import { writeProductFolder } from "../report/product-folder.js";
+import { addAssessmentSection } from "../reconstruct/assessment.js";
+import { DEMO_PRODUCT_MODEL, trainProductModel } from "../reconstruct/product-model.js";
 import { reconstruct } from "../reconstruct/reconstruct.js";
-import { pointMetrics } from "../eval/metrics.js";
 
 export interface DemoOptions {
   out: string;
@@ -39,38 +39,6 @@ export interface DemoOptions {
   evaluate?: boolean;
   /** Also train a product model and write the gap-free product (default true). */
   product?: boolean;
-}
-
-/**
- * The demo's evaluation: smapfill evaluate with settings that finish in a few minutes (fewer
- * samples and epochs; the Transformer, by far the slowest model, left out). `smapfill evaluate`
- * runs all six with MODELS.md's settings.
- */
-export function demoEvaluationConfig(cube: string, out: string, ismn: string): EvaluationConfig {
-  return {
-    cube,
-    out,
-    models: ["tssmnet", "tssmnet_nots", "autoresnet", "rf", "xgb", "linear_interp"],
-    splits: ["gaps"],
-    testShare: 0.2,
-    validationShare: 0.1,
-    ismn,
-    ismnFlags: ["G"],
-    ismnMaxDepth: 0.06,
-    insituValue: "daily",
-    maxTrainSamples: 20000,
-    maxValidationSamples: 10000,
-    params: { max_epochs: 10, "rf.trees": 100, "xgb.rounds": 500 },
-    reference: "tssmnet",
-    tsMode: "out-of-fold",
-    ablationPairs: [["tssmnet", "tssmnet_nots"]],
-    importanceModels: ["tssmnet"],
-    importanceRows: 2000,
-    importanceRepeats: 2,
-    nBoot: 200,
-    seed: 0,
-    coordinates: true,
-  };
 }
 
 export interface DemoResult {
@@ -119,24 +87,18 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
   const { nrows, ncols } = report.window;
   const mapFile = path.join(options.out, "coverage_map.png");
-  renderMap(report.coveragePerCell, nrows, ncols, {
-    title: "SMAP coverage: share of days observed",
-    subtitle: `synthetic world, ${world.start} to ${end}, ${nrows} x ${ncols} cells of 9 km`,
-    min: 0,
-    max: Math.max(0.05, ...Array.from(report.coveragePerCell).filter(Number.isFinite)),
-    format: (v) => `${Math.round(v * 100)}%`,
-    missingLabel: "never observed",
-  }).save(mapFile);
   const chartFile = path.join(options.out, "coverage_daily.png");
   const dates = Array.from({ length: report.days }, (_, t) => formatDay(parseDay(world.start) + t));
-  renderDailyBars(report.coveragePerDay, dates, "SMAP coverage per day (share of land cells)").save(chartFile);
+  const subtitle = `synthetic world, ${world.start} to ${end}, ${nrows} x ${ncols} cells of 9 km`;
+  const { grid } = await Cube.open(cubePath);
+  await writeSmapCoverageQuicklooks({ mapFile, chartFile, subtitle }, grid, report.window, report.coveragePerCell, report.coveragePerDay, dates);
 
   let summary = describe(world, report, predictors, options.out);
   const files = [cubePath, mapFile, chartFile];
   if (options.evaluate !== false) {
     const evalOut = path.join(options.out, "evaluation");
     const outcome = await runEvaluation(demoEvaluationConfig(cubePath, evalOut, path.join(worldDir, "ismn")), { log });
-    files.push(...writeEvaluation(evalOut, outcome));
+    files.push(...(await writeEvaluation(evalOut, outcome)));
     const evaluation = outcome.result;
     const gaps = evaluation.splits[0]!;
     const ablation = gaps.ablations[0]?.rmseReduction ?? NaN;
@@ -148,7 +110,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       `            time-series features: TsSMNet's RMSE ${ablation >= 0 ? "lower" : "higher"} by ${(100 * Math.abs(ablation)).toFixed(1)} % than without them`,
       ...(evaluation.insitu
         ? [
-            `            in situ (${evaluation.insitu.stationsInside} stations): SMAP RMSE ${evaluation.insitu.smap.pooled.rmse.value.toFixed(4)}, TsSMNet ${evaluation.insitu.models[0]!.observed.pooled.rmse.value.toFixed(4)} on observed days, ${evaluation.insitu.models[0]!.gap.pooled.rmse.value.toFixed(4)} on gap days`,
+            `            in situ (${evaluation.insitu.stationsInside} stations), pooled RMSE over station-days: SMAP ${evaluation.insitu.smap.pooled.rmse.value.toFixed(4)}, TsSMNet ${evaluation.insitu.models[0]!.observed.pooled.rmse.value.toFixed(4)} on observed days, ${evaluation.insitu.models[0]!.gap.pooled.rmse.value.toFixed(4)} on gap days`,
           ]
         : []),
       `            tables and pictures: ${path.join(evalOut, "report.md")}`,
@@ -167,7 +129,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     await writeReport(await loadReportInputs([options.out]), reportFile, "smapfill demo: a synthetic year");
     files.push(reportFile);
     if (options.product !== false)
-      summary += `\n  viewer    smapfill serve ${path.join(options.out, "product")}${options.evaluate !== false ? ` --evaluation ${path.join(options.out, "evaluation")}` : ""}`;
+      summary += `\n  viewer    npx smapfill serve ${path.join(options.out, "product")}${options.evaluate !== false ? ` --evaluation ${path.join(options.out, "evaluation")}` : ""}`;
     summary += `\n  report    ${path.resolve(reportFile)}`;
   }
   const summaryFile = path.join(options.out, "demo-summary.json");
@@ -235,21 +197,15 @@ async function demoProduct(cubePath: string, truthPath: string, out: string, log
   const productDir = path.join(out, "product");
   const cube = await Cube.open(cubePath);
   if (!fs.existsSync(path.join(modelDir, "fit.json"))) {
-    // The boosted trees: against the demo's truth on SMAP's real gaps (half frozen ground) they
-    // beat the ensemble with spatial context (RMSE 0.057 against 0.059; docs/product.md), which
-    // wins on simulated gaps.
-    log("training the product model (boosted trees, 20 000 rows)");
-    await trainProductModel(cube, { model: "xgb", out: modelDir, params: { "xgb.rounds": 500 }, maxSamples: 20000, seed: 0, log });
+    log(`training the product model (${modelLabel(DEMO_PRODUCT_MODEL.model)}, ${DEMO_PRODUCT_MODEL.maxSamples} rows)`);
+    await trainProductModel(cube, { ...DEMO_PRODUCT_MODEL, params: { ...DEMO_PRODUCT_MODEL.params }, out: modelDir, seed: 0, log });
   }
   const store = path.join(productDir, "product.zarr");
-  if (!fs.existsSync(path.join(productDir, "product.nc"))) {
-    fs.rmSync(productDir, { recursive: true, force: true });
-    log("reconstructing the gap-free product");
-    await reconstruct({ cube: cubePath, model: modelDir, out: store, log });
-    await exportCube(await Cube.open(store), productDir, "product", ["netcdf", "cog", "zarr2"]);
-  }
+  // The same folder reconstruct writes (a finished product is resumed in no time and kept).
+  log("reconstructing the gap-free product");
+  const report = await reconstruct({ cube: cubePath, model: modelDir, out: store, log });
   const product = await Cube.open(store);
-  const coverage = await productCoverage(product, cube);
+  const { coverage } = await writeProductFolder({ out: productDir, product, cube, model: modelDir, formats: ["netcdf", "cog", "zarr2"], report });
   const T = cube.days;
   const truthCube = await Cube.open(truthPath);
   const scores = productAgainstTruth({
@@ -260,6 +216,28 @@ async function demoProduct(cubePath: string, truthPath: string, out: string, log
     uncertainty: await product.readBlock("soil_moisture_uncertainty", 0, T),
   });
   const { reconstructed, smapObserved, frozen, elsewhere } = scores;
+  // The report's first section shows these scores (only a synthetic world can give them).
+  const row = (label: string, m: { n: number; rmse: number; bias: number; r: number }, inside90?: number) => ({
+    label,
+    n: m.n,
+    rmse: m.rmse,
+    bias: m.bias,
+    r: m.r,
+    inside90,
+  });
+  addAssessmentSection(productDir, {
+    id: "synthetic-truth",
+    title: "Against the synthetic truth",
+    reference: "synthetic truth",
+    description:
+      "The demo world knows the soil moisture SMAP did not see: every reconstructed pixel-day is scored against it, on frozen ground (where SMAP never retrieves) and elsewhere, beside SMAP's own error on the days it observed.",
+    rows: [
+      row("reconstructed values", reconstructed, scores.inside90),
+      ...(frozen ? [row("  on frozen ground", frozen)] : []),
+      ...(elsewhere ? [row("  elsewhere", elsewhere)] : []),
+      row("SMAP on its observed days", smapObserved),
+    ],
+  });
   const pct = (v: number) => `${(100 * v).toFixed(1)} %`;
   return {
     files: [store, path.join(productDir, "product.nc"), path.join(productDir, "product_cog"), path.join(productDir, "product_v2.zarr")],
@@ -269,52 +247,5 @@ async function demoProduct(cubePath: string, truthPath: string, out: string, log
       `            the truth lies inside the 90 % uncertainty interval on ${pct(scores.inside90)} of the reconstructed pixel-days;`,
       `            on frozen ground (${frozen!.n} of them, where SMAP never retrieves) RMSE ${frozen!.rmse.toFixed(4)}, bias ${frozen!.bias.toFixed(4)}; elsewhere RMSE ${elsewhere!.rmse.toFixed(4)}, bias ${elsewhere!.bias.toFixed(4)}`,
     ].join("\n"),
-  };
-}
-
-type PointMetrics = ReturnType<typeof pointMetrics>;
-
-/**
- * A product against a synthetic world's truth, day-major arrays of the same window: on the
- * pixel-days it reconstructed (SMAP missing, a product value and a truth), with the share of the
- * truth inside its 90 % interval; SMAP's own error on its observed days; and, given the truth's
- * frozen flag, frozen ground apart from the rest (SMAP misses frozen ground, so many gaps are days
- * unlike any the model was trained on). Shared by the demo and the benches.
- */
-export function productAgainstTruth(a: { smap: Float32Array; truth: Float32Array; product: Float32Array; uncertainty: Float32Array; frozen?: Float32Array }): {
-  reconstructed: { n: number } & PointMetrics;
-  inside90: number;
-  smapObserved: { n: number } & PointMetrics;
-  frozen?: { n: number } & PointMetrics;
-  elsewhere?: { n: number } & PointMetrics;
-} {
-  const { smap, truth, product } = a;
-  const against = (ks: number[], values: Float32Array) => ({
-    n: ks.length,
-    ...pointMetrics(
-      ks.map((k) => values[k]!),
-      ks.map((k) => truth[k]!),
-    ),
-  });
-  const gap = [...product.keys()].filter((k) => Number.isNaN(smap[k]!) && !Number.isNaN(product[k]!) && !Number.isNaN(truth[k]!));
-  const observed = [...smap.keys()].filter((k) => !Number.isNaN(smap[k]!) && !Number.isNaN(truth[k]!));
-  const inside90 = gap.filter((k) => Math.abs(product[k]! - truth[k]!) <= 1.645 * a.uncertainty[k]!).length / Math.max(1, gap.length);
-  const frozen = a.frozen;
-  return {
-    reconstructed: against(gap, product),
-    inside90,
-    smapObserved: against(observed, smap),
-    ...(frozen
-      ? {
-          frozen: against(
-            gap.filter((k) => frozen[k]! > 0),
-            product,
-          ),
-          elsewhere: against(
-            gap.filter((k) => !(frozen[k]! > 0)),
-            product,
-          ),
-        }
-      : {}),
   };
 }

@@ -22,6 +22,7 @@ import { statusCommand, workerCommand } from "./commands/worker.js";
 import { synthCommand } from "./commands/synth.js";
 import { trainCommand } from "./commands/train.js";
 import { verifyCommand } from "./commands/verify.js";
+import { configureHelpFormat } from "./help.js";
 import { wholeNumber } from "./options.js";
 
 export function buildProgram(): Command {
@@ -58,6 +59,7 @@ export function buildProgram(): Command {
     verifyCommand,
   ])
     program.addCommand(command());
+  configureHelpFormat(program);
   return program;
 }
 

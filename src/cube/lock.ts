@@ -23,7 +23,7 @@ import os from "node:os";
 import path from "node:path";
 import { createHash } from "node:crypto";
 import { SmapfillError } from "../util/errors.js";
-import { failpointValue, sleepSync } from "../util/failpoint.js";
+import { failpointValue, sleepSync } from "../util/failpoints.js";
 import { pidAlive } from "../util/atomic-file.js";
 
 export interface LockHolder {

@@ -11,6 +11,12 @@ import type { Resolution, Window } from "../grid/ease2.js";
 
 export const FEATURE_SCHEMA_VERSION = 1;
 
+/**
+ * Every feature group the sample layer writes: the reference's four (DATASET.md) and ours
+ * (spatial context). Dataset folders, predict and train accept any of them.
+ */
+export const FEATURE_GROUPS = ["dynamic", "static", "calendar", "ts", "spatial"] as const;
+
 /** How the time-series features of training rows were computed (MODELS.md, last section). */
 export type TsMode = "in-sample" | "out-of-fold" | "none";
 
@@ -114,22 +120,33 @@ export function matchSchema(model: FeatureSchema, data: FeatureSchema, where: { 
  * Warnings for inputs outside the model's training range: per feature, the share of the rows
  * that lie beyond it (only features where more than `share` of the rows do).
  */
+/** What to do when rows lie outside a feature's training range. */
+function rangeAdvice(name: string): string {
+  if (name.startsWith("doy_") || name === "month")
+    return "the model was trained on other days of the year (a January model filling June extrapolates); train it on a period covering these days";
+  return "the model extrapolates there; train it on a period or region whose values cover these (or check the predictor's units)";
+}
+
 export function rangeWarnings(model: FeatureSchema, X: Float32Array, n: number, share = 0.01): string[] {
   if (!model.ranges || n === 0) return [];
   const f = model.names.length;
+  const { min, max } = model.ranges;
+  // Row by row (X is row-major): one pass over the rows' memory in order.
+  const outside = new Int32Array(f);
+  for (let i = 0; i < n; i++) {
+    const row = i * f;
+    for (let j = 0; j < f; j++) {
+      const v = X[row + j]!;
+      if (v < min[j]! || v > max[j]!) outside[j]!++;
+    }
+  }
   const out: string[] = [];
   for (let j = 0; j < f; j++) {
-    const [lo, hi] = [model.ranges.min[j]!, model.ranges.max[j]!];
-    if (Number.isNaN(lo)) continue;
-    let outside = 0;
-    for (let i = 0; i < n; i++) {
-      const v = X[i * f + j]!;
-      if (v < lo || v > hi) outside++;
-    }
-    if (outside > share * n)
-      out.push(
-        `${model.names[j]}: ${((100 * outside) / n).toFixed(1)} % of the rows lie outside the training range [${lo.toPrecision(4)}, ${hi.toPrecision(4)}]`,
-      );
+    const [lo, hi] = [min[j]!, max[j]!];
+    if (Number.isNaN(lo) || !(outside[j]! > share * n)) continue;
+    out.push(
+      `${model.names[j]}: ${((100 * outside[j]!) / n).toFixed(1)} % of the rows lie outside the training range [${lo.toPrecision(4)}, ${hi.toPrecision(4)}]: ${rangeAdvice(model.names[j]!)}`,
+    );
   }
   return out;
 }

@@ -7,7 +7,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { SmapfillError } from "./errors.js";
-import { failpointFires, failpointText } from "./failpoint.js";
+import { failpointFires, failpointText } from "./failpoints.js";
 
 let counter = 0;
 /** What the current run's outputs need on disk, when the command knows (expectWrites). */
