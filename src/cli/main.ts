@@ -21,6 +21,7 @@ import { serveCommand } from "./commands/serve.js";
 import { statusCommand, workerCommand } from "./commands/worker.js";
 import { synthCommand } from "./commands/synth.js";
 import { trainCommand } from "./commands/train.js";
+import { verifyCommand } from "./commands/verify.js";
 import { configureHelpFormat } from "./help.js";
 import { wholeNumber } from "./options.js";
 
@@ -55,6 +56,7 @@ export function buildProgram(): Command {
     statusCommand,
     exportCommand,
     inspectCommand,
+    verifyCommand,
   ])
     program.addCommand(command());
   configureHelpFormat(program);

@@ -19,6 +19,7 @@ import { Zarr2Writer } from "../io/zarr2-writer.js";
 import { formatDay } from "../util/dates.js";
 import { SmapfillError } from "../util/errors.js";
 import type { Cube, VariableSpec } from "./cube.js";
+import { pidAlive } from "../util/atomic-file.js";
 
 export const EXPORT_FORMATS = ["netcdf", "cog", "zarr2"] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -287,6 +288,15 @@ export async function exportCog(cube: Cube, dir: string, extra: Record<string, s
   const tmp = `${dir}.${process.pid}.partial`;
   fs.rmSync(tmp, { recursive: true, force: true });
   fs.mkdirSync(tmp, { recursive: true });
+  try {
+    return await writeCogs(cube, dir, tmp, extra, flagColors);
+  } catch (error) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function writeCogs(cube: Cube, dir: string, tmp: string, extra: Record<string, string | number>, flagColors?: FlagColors): Promise<string[]> {
   const { nrows, ncols } = cube.window;
   const o = origin(cube);
   const base = { width: ncols, height: nrows, epsg: 6933, originX: o.x, originY: o.y, cellWidth: cube.grid.cellSize, cellHeight: cube.grid.cellSize };
@@ -435,6 +445,16 @@ export async function exportZarr2(cube: Cube, dir: string, extra: Record<string,
   z.close();
 }
 
+/** Removes the temporary files and folders an export of `target` that was stopped left behind (their process is gone). */
+function removeLeftovers(target: string): void {
+  const base = path.basename(target).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const pattern = new RegExp(`^${base}\\.(\\d+)(?:\\.\\d+)?\\.(partial|tmp)$`);
+  for (const name of fs.readdirSync(path.dirname(target))) {
+    const m = pattern.exec(name);
+    if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) fs.rmSync(path.join(path.dirname(target), name), { recursive: true, force: true });
+  }
+}
+
 /** Writes the cube in every format asked for; returns the paths written. */
 export async function exportCube(
   cube: Cube,
@@ -447,6 +467,7 @@ export async function exportCube(
   fs.mkdirSync(dir, { recursive: true });
   const paths = exportPaths(dir, name);
   const out: string[] = [];
+  for (const f of formats) removeLeftovers(paths[f]);
   for (const f of formats) {
     if (f === "netcdf") await exportNetcdf(cube, paths.netcdf, extra);
     else if (f === "cog") await exportCog(cube, paths.cog, extra, flagColors);

@@ -5,6 +5,7 @@ import { Cube } from "../../cube/cube.js";
 import { exportCube, EXPORT_FORMATS } from "../../cube/export.js";
 import { SOURCE_FLAG_COLORS } from "../../reconstruct/source-flag-style.js";
 import { checkOutput, formatList } from "../options.js";
+import { removeIfLeftEmpty } from "../../util/atomic-file.js";
 
 export function exportCommand(): Command {
   return new Command("export")
@@ -19,6 +20,7 @@ export function exportCommand(): Command {
     .action(async (cubePath: string, o) => {
       checkOutput(o.out, "--out", [cubePath]);
       const cube = await Cube.open(cubePath);
+      removeIfLeftEmpty(o.out);
       const name = path.basename(path.resolve(cubePath)).replace(/\.zarr$/, "");
       const written = await exportCube(cube, o.out, name, o.format, {}, SOURCE_FLAG_COLORS);
       process.stdout.write(`wrote ${written.join(", ")}\n`);

@@ -5,6 +5,7 @@ import { Command } from "commander";
 import { Cube } from "../../cube/cube.js";
 import { Ease2Grid } from "../../grid/ease2.js";
 import { Group, openHdf5 } from "../../io/hdf5.js";
+import { productStatus } from "../../reconstruct/product-inputs.js";
 import { SmapfillError } from "../../util/errors.js";
 
 export function inspectCommand(): Command {
@@ -71,6 +72,7 @@ async function describeCube(file: string): Promise<string> {
       `  model      ${String(a.model)} (${String(a.model_dir)}, fingerprint ${String(a.model_fingerprint)})`,
       `  calibration ${String(a.model_calibration_metrics).slice(0, 200)}`,
     );
+  if (cube.isProduct) lines.push(`  inputs     ${await productStatus(cube, (p) => Cube.open(p))}`);
   lines.push("  provenance");
   for (const p of cube.provenance) lines.push(`    ${p.time} ${p.step}${p.detail ? ` ${JSON.stringify(p.detail).slice(0, 160)}` : ""}`);
   return `${lines.join("\n")}\n`;

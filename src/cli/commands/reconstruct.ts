@@ -11,8 +11,9 @@ import { reconstructOnQueue } from "../../jobs/queue.js";
 import { reconstruct, SMAP_VALID_RANGE } from "../../reconstruct/reconstruct.js";
 import { writeProductFolder } from "../../report/product-folder.js";
 import { SmapfillError } from "../../util/errors.js";
+import { expectWrites, removeIfLeftEmpty, removeStaleTemporaries } from "../../util/atomic-file.js";
 import { Progress } from "../../util/progress.js";
-import { checkMemory, checkOutput, formatList, memoryBudget, memoryOption, quietOption } from "../options.js";
+import { checkMemory, checkOutput, formatList, memoryBudget, memoryOption, messageLog, quietOption } from "../options.js";
 
 const FORMATS = ["zarr", ...EXPORT_FORMATS] as const;
 
@@ -65,15 +66,18 @@ export function reconstructCommand(): Command {
       });
       const store = path.join(o.out, "product.zarr");
       const formats = o.format as (typeof FORMATS)[number][];
+      removeIfLeftEmpty(o.out);
       fs.mkdirSync(o.out, { recursive: true });
+      removeStaleTemporaries(o.out);
       const need = diskEstimate(cube, cube.days, formats, Boolean(o.everywhere));
+      expectWrites(need);
       const free = freeBytes(o.out);
       if (need > free)
         throw new SmapfillError(`needs about ${(need / 2 ** 30).toFixed(2)} GiB of disk, ${(free / 2 ** 30).toFixed(2)} GiB are free`, {
           file: o.out,
           hint: "Free space, write elsewhere, or ask for fewer formats or days",
         });
-      const log = o.quiet ? () => {} : (m: string) => process.stderr.write(`${m}\n`);
+      const log = messageLog(o.quiet);
       log(`reconstructing ${cubePath} with ${o.model}: about ${(need / 2 ** 20).toFixed(0)} MiB of output`);
       let progress: Progress | undefined;
       let ticked = 0;
