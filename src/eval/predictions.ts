@@ -8,6 +8,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import readline from "node:readline";
 import zlib from "node:zlib";
 
 export class PredictionsWriter {
@@ -45,4 +46,29 @@ export class PredictionsWriter {
   abandon(): void {
     fs.rmSync(this.partial, { force: true });
   }
+}
+
+/**
+ * Streams one model's column of a predictions file: calls `each(smap, estimate)` per line with
+ * both values present. Resolves with false when the file or the model's column is absent.
+ */
+export async function forEachPrediction(file: string, model: string, each: (smap: number, estimate: number) => void): Promise<boolean> {
+  if (!fs.existsSync(file)) return false;
+  const lines = readline.createInterface({ input: fs.createReadStream(file).pipe(zlib.createGunzip()), crlfDelay: Infinity });
+  let smap = -1;
+  let column = -1;
+  for await (const line of lines) {
+    const cells = line.split(",");
+    if (column < 0) {
+      smap = cells.indexOf("smap");
+      column = cells.indexOf(model);
+      if (smap < 0 || column < 0) {
+        lines.close();
+        return false;
+      }
+      continue;
+    }
+    if (cells[smap] && cells[column]) each(Number(cells[smap]), Number(cells[column]));
+  }
+  return true;
 }

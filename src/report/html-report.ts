@@ -9,6 +9,8 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Cube } from "../cube/cube.js";
 import type { EvaluationResult, ModelScore } from "../eval/experiment.js";
+import { forEachPrediction } from "../eval/predictions.js";
+import { densityGrid } from "./figure-data.js";
 import type { Metrics } from "../eval/metrics.js";
 import { modelLabel } from "../models/registry.js";
 import { runInfo } from "../util/run-info.js";
@@ -253,19 +255,29 @@ async function modelsSection(ev: EvaluationResult, add: Add): Promise<string> {
 async function densitySection(ev: EvaluationResult, inputs: ReportInputs, add: Add): Promise<string> {
   const f = inputs.evaluation!.figures!;
   const productModel = inputs.product ? String(inputs.product.product.attributes.model ?? "") : undefined;
+  // The figures are about the model that made the product: its column of the evaluation's per-row
+  // test predictions when the evaluation scored it, else the reference model's saved plot, said so.
+  let scatter = f.scatter;
+  if (productModel && scatter && scatter.model !== productModel) {
+    const smap: number[] = [];
+    const estimate: number[] = [];
+    const file = path.join(inputs.evaluation!.dir, "predictions", `${scatter.split}.csv.gz`);
+    if (await forEachPrediction(file, productModel, (a, b) => (smap.push(a), estimate.push(b))))
+      scatter = { model: productModel, split: scatter.split, density: densityGrid(smap, estimate) };
+  }
   const parts: string[] =
-    productModel && f.scatter && f.scatter.model !== productModel
+    productModel && f.scatter && scatter!.model !== productModel
       ? [
-          `<p>The evaluation saved these plots for its reference model, ${esc(label(f.scatter.model))}; the product was made by ${esc(label(productModel))}, whose scores are in the model comparison above and the product section.</p>`,
+          `<p>The evaluation saved these plots for its reference model, ${esc(label(f.scatter.model))}; the product's model, ${esc(label(productModel))}, has no test predictions in the evaluation folder (<code>predictions/${esc(f.scatter.split)}.csv.gz</code>): its scores are in the model comparison and the product section.</p>`,
           '<div class="grid2">',
         ]
       : ['<div class="grid2">'];
-  if (f.scatter)
+  if (scatter)
     parts.push(
       await add(
         "density-smap",
-        `${esc(label(f.scatter.model))} against the hidden SMAP values of the ${esc(f.scatter.split)} test set (${f.scatter.density.n} pixel-days); colour: pixel-days per cell (log scale); dashed: 1:1.`,
-        densityChart(`${label(f.scatter.model)} vs hidden SMAP`, f.scatter.density, "hidden SMAP", label(f.scatter.model)),
+        `${esc(label(scatter.model))} against the hidden SMAP values of the ${esc(scatter.split)} test set (${scatter.density.n} pixel-days); colour: pixel-days per cell (log scale); dashed: 1:1.`,
+        densityChart(`${label(scatter.model)} vs hidden SMAP`, scatter.density, "hidden SMAP", label(scatter.model)),
       ),
     );
   if (f.insitu)

@@ -164,6 +164,30 @@ test("smapfill report: one self-contained file with every section; refuses to ov
   assert.match(none.stderr, /ismn: neither an evaluation/);
 });
 
+test("smapfill report draws the density plot of the product's model from the evaluation's test predictions when the evaluation's saved plot is of another model", () => {
+  // The same evaluation, its saved plot re-labelled as linear interpolation's: the product (XGBoost) must not be shown through it.
+  const copy = path.join(dir, "evaluation-other-reference");
+  fs.cpSync(path.join(dir, "evaluation"), copy, { recursive: true });
+  const figureData = path.join(copy, "figure-data.json");
+  const saved = JSON.parse(fs.readFileSync(figureData, "utf8"));
+  saved.scatter.model = "linear_interp";
+  fs.writeFileSync(figureData, JSON.stringify(saved));
+  const out = path.join(dir, "report-other-reference.html");
+  smapfill(["report", copy, path.join(dir, "product"), "--out", out]);
+  const html = fs.readFileSync(out, "utf8");
+  const density = html.slice(html.indexOf('<section id="density">'));
+  assert.match(density, /XGBoost \(GBT\) against the hidden SMAP values of the \w+ test set \(\d+ pixel-days\)/);
+  assert.doesNotMatch(density.slice(0, density.indexOf("</section>")), /Linear interpolation against the hidden SMAP/i);
+  // Without the predictions file, the saved plot is shown and said to be of another model.
+  fs.rmSync(path.join(copy, "predictions"), { recursive: true });
+  const out2 = path.join(dir, "report-other-reference-2.html");
+  smapfill(["report", copy, path.join(dir, "product"), "--out", out2]);
+  assert.match(
+    fs.readFileSync(out2, "utf8"),
+    /saved these plots for its reference model, [^;]+; the product's model, XGBoost \(GBT\), has no test predictions in the evaluation folder/,
+  );
+});
+
 test("the report in Chromium: no console error, no network request, every figure drawn live and non-empty", { skip }, async () => {
   const out = path.join(dir, "report.html");
   if (!fs.existsSync(out)) smapfill(["report", path.join(dir, "evaluation"), path.join(dir, "product"), "--out", out]);
