@@ -7,6 +7,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import { writeFileAtomic } from "../util/atomic-file.js";
 import { SmapfillError } from "../util/errors.js";
 
 export const ASSESSMENT_FILE = "assessment.json";
@@ -52,6 +53,5 @@ export function addAssessmentSection(productDir: string, section: AssessmentSect
   const a = readAssessment(productDir) ?? { version: 1, sections: [] };
   const sections = [...a.sections.filter((s) => s.id !== section.id), section];
   const file = path.join(productDir, ASSESSMENT_FILE);
-  fs.writeFileSync(`${file}.${process.pid}.tmp`, `${JSON.stringify({ version: 1, sections }, null, 2)}\n`);
-  fs.renameSync(`${file}.${process.pid}.tmp`, file);
+  writeFileAtomic(file, `${JSON.stringify({ version: 1, sections }, null, 2)}\n`);
 }

@@ -14,7 +14,7 @@ import type { ReconstructReport } from "../reconstruct/reconstruct.js";
 import { SOURCE_FLAG_COLORS, SOURCE_FLAG_STYLE } from "../reconstruct/source-flag-style.js";
 import { runInfo } from "../util/run-info.js";
 import { writeProductQuicklooks } from "./quicklooks.js";
-import { writeFileAtomic } from "./raster.js";
+import { writeFileAtomic } from "../util/atomic-file.js";
 import { writeStacCatalog } from "./stac.js";
 
 export const PRODUCT_SUMMARY_FILE = "product.json";

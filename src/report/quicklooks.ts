@@ -3,18 +3,21 @@
  * specifications as the HTML report, rendered to SVG by vega and to PNG by resvg. One renderer
  * for every figure: the report, `evaluate`'s figures, `reconstruct`'s and the demo's maps.
  */
+import fs from "node:fs";
 import path from "node:path";
 import type { Ease2Grid, Window } from "../grid/ease2.js";
 import type { CoverageSummary } from "../reconstruct/coverage.js";
 import { bordersWithin } from "./borders.js";
 import { dailySharesChart } from "./figure-specs.js";
 import { mapChart, windowExtent } from "./map-figure.js";
-import { svgToPng, writeFileAtomic } from "./raster.js";
+import { writeFileAtomic } from "../util/atomic-file.js";
+import { svgToPng } from "./raster.js";
 import { renderFigure, type VegaLiteSpec } from "./vega.js";
 
 /** Renders one specification to `file` (PNG); returns the file. */
 export async function writeFigurePng(file: string, spec: VegaLiteSpec): Promise<string> {
   const f = await renderFigure(path.basename(file, ".png"), "", spec);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
   writeFileAtomic(file, svgToPng(f.svg));
   return file;
 }

@@ -5,8 +5,6 @@
  * ships inside its npm package; nothing is downloaded at install, and it runs offline). Text in
  * the PNGs uses the system's DejaVu Sans, the font the report's SVGs ask for.
  */
-import fs from "node:fs";
-import path from "node:path";
 import { Resvg } from "@resvg/resvg-js";
 import { encode } from "fast-png";
 import * as vega from "vega";
@@ -72,12 +70,4 @@ export function svgToPng(svg: string, scale = 2): Uint8Array {
     font: { loadSystemFonts: true, defaultFontFamily: "DejaVu Sans", sansSerifFamily: "DejaVu Sans" },
   });
   return resvg.render().asPng();
-}
-
-/** Writes bytes to `file` atomically (a temporary name, then rename). */
-export function writeFileAtomic(file: string, bytes: Uint8Array | string): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, bytes);
-  fs.renameSync(tmp, file);
 }

@@ -6,12 +6,13 @@
  * and the Zarr stores, which span the whole period, are assets of the Collection. Every href is
  * relative, so the folder can move or be served as it is.
  */
+import fs from "node:fs";
 import path from "node:path";
 import type { Cube } from "../cube/cube.js";
 import { windowTransform } from "../grid/zarr-conventions.js";
 import { formatDay } from "../util/dates.js";
 import { packageVersion } from "../util/run-info.js";
-import { writeFileAtomic } from "./raster.js";
+import { writeFileAtomic } from "../util/atomic-file.js";
 
 export const STAC_VERSION = "1.0.0";
 export const DATACUBE_EXTENSION = "https://stac-extensions.github.io/datacube/v2.2.0/schema.json";
@@ -67,6 +68,7 @@ export function writeStacCatalog(s: StacInputs): string[] {
   const proj = { "proj:epsg": 6933, "proj:shape": [p.window.nrows, p.window.ncols], "proj:transform": transform, "proj:bbox": [xmin, ymin, xmax, ymax] };
   const written: string[] = [];
   const put = (file: string, value: unknown) => {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
     writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
     written.push(file);
   };
