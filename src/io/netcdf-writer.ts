@@ -7,7 +7,9 @@
  * renamed when complete.
  */
 import fs from "node:fs";
+import path from "node:path";
 import { SmapfillError } from "../util/errors.js";
+import { freeBytes, writeFailure } from "../util/atomic-file.js";
 import { createHdf5, hdf5Reason, type H5Dataset } from "./hdf5.js";
 
 type AttributeValue = string | number | number[];
@@ -93,15 +95,20 @@ export class Netcdf4Writer {
 
   constructor(private readonly file: string) {
     this.tmp = `${file}.${process.pid}.tmp`;
-    this.h5 = createHdf5(this.tmp);
+    try {
+      this.h5 = createHdf5(this.tmp);
+    } catch (error) {
+      fs.rmSync(this.tmp, { force: true });
+      throw netcdfFailure(error, file, "cannot create NetCDF-4");
+    }
   }
 
-  private guard<T>(what: string, run: () => T): T {
+  private guard<T>(what: string, run: () => T, bytes = 0): T {
     try {
       return run();
     } catch (error) {
       this.abort();
-      throw new SmapfillError(`cannot write NetCDF-4 ${what} (${hdf5Reason(error)})`, { file: this.file, cause: error });
+      throw netcdfFailure(error, this.file, `cannot write NetCDF-4 ${what}`, bytes);
     }
   }
 
@@ -151,14 +158,18 @@ export class Netcdf4Writer {
 
   /** Writes `data` (C order) at `start` with extent `count` (both one entry per dimension). */
   write(name: string, start: number[], count: number[], data: Float32Array | Float64Array | Int32Array | Uint8Array): void {
-    this.guard(`data of ${name}`, () => {
-      const ds = this.datasets.get(name);
-      if (!ds) throw new SmapfillError("is not defined", { file: this.file, variable: name });
-      ds.write_slice(
-        start.map((s, i) => [s, s + count[i]!]),
-        data,
-      );
-    });
+    this.guard(
+      `data of ${name}`,
+      () => {
+        const ds = this.datasets.get(name);
+        if (!ds) throw new SmapfillError("is not defined", { file: this.file, variable: name });
+        ds.write_slice(
+          start.map((s, i) => [s, s + count[i]!]),
+          data,
+        );
+      },
+      data.byteLength,
+    );
   }
 
   attributes(values: Record<string, AttributeValue>): void {
@@ -168,7 +179,7 @@ export class Netcdf4Writer {
   }
 
   close(): void {
-    this.h5.close();
+    this.guard("(closing it)", () => this.h5.close());
     fs.renameSync(this.tmp, this.file);
   }
 
@@ -217,11 +228,31 @@ export function writeNetcdf4(file: string, content: NetcdfFile): void {
       for (const [k, value] of Object.entries(v.attributes ?? {})) writeAttribute(ds, k, value, v.data);
     }
     for (const [k, v] of Object.entries(content.attributes ?? {})) writeAttribute(h5 as never, k, v);
-  } catch (error) {
     h5.close();
+  } catch (error) {
+    try {
+      h5.close();
+    } catch {
+      // closed already, or closing failed for the same reason
+    }
     fs.rmSync(tmp, { force: true });
-    throw new SmapfillError(`cannot write NetCDF-4 (${hdf5Reason(error)})`, { file, cause: error });
+    throw netcdfFailure(
+      error,
+      file,
+      "cannot write NetCDF-4",
+      content.variables.reduce((n, v) => n + v.data.byteLength, 0),
+    );
   }
-  h5.close();
   fs.renameSync(tmp, file);
+}
+
+/**
+ * HDF5 reports a full disk as "file write failed" without errno: when the file system of `file`
+ * then has (almost) no space left, it is the one-line full-disk error every writer gives.
+ */
+function netcdfFailure(error: unknown, file: string, what: string, bytes = 0): unknown {
+  const reason = hdf5Reason(error);
+  if (/write failed/i.test(reason) && freeBytes(path.dirname(path.resolve(file))) < 1024 ** 2)
+    return writeFailure(Object.assign(new Error(`ENOSPC: ${reason}`), { code: "ENOSPC" }), file, bytes);
+  return new SmapfillError(`${what} (${reason})`, { file, cause: error });
 }
