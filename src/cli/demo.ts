@@ -10,6 +10,7 @@ import { loadReportInputs } from "../report/report-inputs.js";
 import type { SmapIngestReport } from "../cube/ingest-smap.js";
 import { ingestStudy } from "../cube/ingest-study.js";
 import type { PredictorReport } from "../cube/ingest-predictors.js";
+import { describeMissingReasons } from "../cube/missing-reasons.js";
 import { loadStudy } from "../config/study.js";
 import { writeWorldStudy } from "../synth/world-study.js";
 import { renderDailyBars, renderMap } from "../report/maps.js";
@@ -184,6 +185,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       missingDays: report.missingDays,
       missingShare: report.missingShare,
       causes: report.causes,
+      missingReasons: report.missingReasons,
       coveragePerDay: Array.from(report.coveragePerDay),
     },
     predictors,
@@ -208,7 +210,7 @@ function describe(world: WorldConfig, r: SmapIngestReport, predictors: Predictor
   const day = stats(r.coveragePerDay);
   const cell = stats(r.coveragePerCell);
   const c = r.causes;
-  const passCells = c.observed + c.noOverpass + c.retrievalFailed + c.rejected;
+  const passCells = c.observed + c.noOverpass + c.retrievalFailed + c.rejected + c.unknown;
   const w = r.window;
   return [
     `smapfill demo: a synthetic region (made by smapfill, not real data), seed ${world.seed}`,
@@ -218,6 +220,7 @@ function describe(world: WorldConfig, r: SmapIngestReport, predictors: Predictor
     `            per day:   mean ${pct(day.mean)}, min ${pct(day.min)}, max ${pct(day.max)}`,
     `            per pixel: mean ${pct(cell.mean)}, min ${pct(cell.min)}, max ${pct(cell.max)}`,
     `  per pass  of ${passCells} AM+PM pass-cells: ${pct(c.observed / passCells)} retrieved, ${pct(c.noOverpass / passCells)} outside the swath, ${pct(c.retrievalFailed / passCells)} frozen/snow/RFI, ${pct(c.rejected / passCells)} rejected (quality, range)`,
+    ...(r.missingReasons ? describeMissingReasons(r.missingReasons) : []),
     `  predictors ${predictors.length} (${predictors.reduce((n, p) => n + p.variables.length, 0)} cube variables), share of cell-days with a value:`,
     ...predictors.map((p) => `            ${p.variables.map((v) => `${v} ${pct(p.coverage[v]!)}`).join(", ")}  [${p.method}]`),
     `  stations  ${world.stations} ISMN-format stations in ${path.join(out, "world", "ismn")}`,

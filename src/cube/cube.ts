@@ -30,7 +30,8 @@ export type { CubeLocation } from "./zarr-store.js";
 
 registerCodecs();
 
-export const CUBE_FORMAT_VERSION = 1;
+/** 2: SMAP's smap_missing_reason beside soil_moisture (cube/missing-reasons.ts). */
+export const CUBE_FORMAT_VERSION = 2;
 export type VariableKind = "dynamic" | "static";
 export type CubeDtype = "float32" | "uint8";
 
@@ -185,6 +186,11 @@ export class Cube {
     }
     if (typeof group.zarr_format === "string" && group.zarr_format.includes("purl.org/zarr/spec/protocol/core/3.0")) group = await repairRoot(store, where);
     const description = group.attributes?.smapfill as CubeDescription | undefined;
+    if (description && typeof description.format_version === "number" && description.format_version < CUBE_FORMAT_VERSION)
+      throw new SmapfillError(
+        `is a smapfill cube of format ${description.format_version}, made by an older smapfill; this one reads format ${CUBE_FORMAT_VERSION} (cubes now keep why SMAP is missing, per pixel-day)`,
+        { file: where, hint: "Build it again with smapfill ingest (or ingest-smap) into a new path; the granules and predictors are read again" },
+      );
     if (!description || description.format_version !== CUBE_FORMAT_VERSION) {
       throw new SmapfillError("is a Zarr store but not a smapfill cube of a known version", { file: where });
     }
