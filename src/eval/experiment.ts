@@ -25,7 +25,8 @@ import { checkEvaluationConfig, settingsKey, SPLIT_DESCRIPTIONS, type Evaluation
 import { permutationImportance, type ImportanceResult } from "./importance.js";
 import { evaluate, pointMetrics, resampler, type Metrics } from "./metrics.js";
 import { rowsOf, schemaColumns, trainOrLoad, type Rows } from "./model-runs.js";
-import { GAP_SHAPES, splitRoles } from "./splits.js";
+import { GAP_KINDS, splitRoles } from "./splits.js";
+import { gapReason, readMissingReasons } from "../cube/missing-reasons.js";
 import { coverageTable, DISTANCE_LABELS, distanceBins, ResidualModel, type CoverageRow } from "./uncertainty.js";
 import { readStations, stationResults, type InsituResult, type StationData, type StationSeries } from "./stations.js";
 
@@ -40,8 +41,8 @@ export interface ModelScore {
   fit: Record<string, unknown>;
   /** (RMSE of this model - RMSE of the reference) / RMSE of this model; positive = the reference is better. */
   referenceRmseReduction?: number;
-  /** Calibration of the uncertainty (residual model fitted on the validation gaps) on the test rows. */
-  uncertainty?: { byKind: CoverageRow[]; byDistance: CoverageRow[] };
+  /** Calibration of the uncertainty (residual model fitted on the validation gaps) on the test rows; byReason: the transplanted test gaps by their donor mask's missing reason. */
+  uncertainty?: { byKind: CoverageRow[]; byDistance: CoverageRow[]; byReason?: CoverageRow[] };
   /** RMSE on the validation rows (early stopping, weights, the uncertainty's calibration). */
   validationRmse?: number;
 }
@@ -152,11 +153,17 @@ export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks 
   if (c.splits.includes("stations") && !stations)
     throw new SmapfillError("the stations split needs station data", { variable: "--splits", hint: "Give --ismn" });
   const stationPixels = [...new Set(stations?.collocated.stations.map((st) => st.pixel) ?? [])];
+  // Why SMAP is missing, per pixel-day: the transplanted gaps' rows carry their donor cell's reason.
+  const missingReasons = await readMissingReasons(cube);
   const featured = c.models.includes(c.reference) ? c.reference : c.models[0]!;
 
   for (const [s, split] of c.splits.entries()) {
     const kinds = new Uint8Array(arrays.smap.length);
-    const roles = splitRoles(split, arrays.smap, nrows, ncols, { validation: c.validationShare, test: c.testShare }, c.seed, stationPixels, kinds);
+    const donorReasons = new Uint8Array(arrays.smap.length);
+    const roles = splitRoles(split, arrays.smap, nrows, ncols, { validation: c.validationShare, test: c.testShare }, c.seed, stationPixels, kinds, {
+      missingReasons,
+      reasonsOut: donorReasons,
+    });
     const features = new FeatureBuilder(arrays, roles, { tsMode: c.tsMode ?? "out-of-fold", seed: c.seed, spatial: Boolean(c.spatial) });
     const d = buildSamples(arrays, roles, features);
     result.cube.features = d.names;
@@ -209,10 +216,19 @@ export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks 
       predictions.set(name, pred);
       if (name === featured) headlineEstimate = pred;
       const metrics = evaluate(pred, test.y, { nBoot: c.nBoot, seed: c.seed, clusters: testDays });
-      const { uncertainty, residual, validationRmse } = calibrate(model, pred, validation, test, schema, (i) => {
-        const kind = kinds[d.day[test.index[i]!]! * arrays.P + d.pixel[test.index[i]!]!]!;
-        return kind ? GAP_SHAPES[kind - 1]! : split;
-      });
+      const cellOf = (i: number) => d.day[test.index[i]!]! * arrays.P + d.pixel[test.index[i]!]!;
+      const { uncertainty, residual, validationRmse } = calibrate(
+        model,
+        pred,
+        validation,
+        test,
+        schema,
+        (i) => {
+          const kind = kinds[cellOf(i)]!;
+          return kind ? GAP_KINDS[kind - 1]! : split;
+        },
+        (i) => (GAP_KINDS[kinds[cellOf(i)]! - 1] === "transplanted" ? (gapReason(donorReasons[cellOf(i)]!) ?? "unknown") : undefined),
+      );
       if (name === featured) featuredResidual = residual;
       scores.push({ model: name, test: metrics, trainSeconds: seconds, trainRows: train.n, fit: model.info(), uncertainty, validationRmse });
       // Early stopping (and the uncertainty) trust the validation gaps to behave like the test
@@ -270,6 +286,7 @@ function calibrate(
   test: Rows,
   schema: ReturnType<FeatureBuilder["schema"]>,
   kindOf: (i: number) => string,
+  reasonOf: (i: number) => string | undefined = () => undefined,
 ): { uncertainty: ModelScore["uncertainty"]; residual: ResidualModel; validationRmse: number } {
   // The test rows were just predicted (testPred): their spread comes from the members' kept predictions.
   const testSpread = model.spread?.(test.X, test.n);
@@ -291,8 +308,29 @@ function calibrate(
       sigma,
       Array.from(dist, (b) => DISTANCE_LABELS[b]!),
     ).sort((a, b) => (a.group === "all" ? -1 : b.group === "all" ? 1 : DISTANCE_LABELS.indexOf(a.group as never) - DISTANCE_LABELS.indexOf(b.group as never))),
+    ...transplantedByReason(testPred, test.y, sigma, reasonOf),
   };
   return { uncertainty, residual, validationRmse };
+}
+
+/** The transplanted test rows by their donor mask's missing reason ("transplanted": all of them), when there are any. */
+function transplantedByReason(
+  pred: Float32Array,
+  y: Float32Array,
+  sigma: Float32Array,
+  reasonOf: (i: number) => string | undefined,
+): { byReason?: CoverageRow[] } {
+  const rows = Array.from({ length: y.length }, (_, i) => i).filter((i) => reasonOf(i) !== undefined);
+  if (!rows.length) return {};
+  const pick = (a: Float32Array) => Float32Array.from(rows, (i) => a[i]!);
+  const table = coverageTable(
+    pick(pred),
+    pick(y),
+    pick(sigma),
+    rows.map((i) => reasonOf(i)!),
+    "transplanted",
+  );
+  return { byReason: table.sort((a, b) => (a.group === "transplanted" ? -1 : b.group === "transplanted" ? 1 : b.n - a.n)) };
 }
 
 /** Dynamic predictors missing on more than 40 % of the pixel-days the cube observed (clouds alone hide LST on a quarter or so). */

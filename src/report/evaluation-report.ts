@@ -158,6 +158,23 @@ export function renderMarkdown(r: EvaluationResult): string {
         ...featured.uncertainty!.byDistance.map((r) => `| ${r.group} | ${r.n} | ${pct(r.coverage90)} | ${fmt(r.meanSigma)} | ${fmt(r.rmse)} |`),
         "",
       );
+      const withReasons = calibrated.filter((m) => m.uncertainty!.byReason?.length);
+      if (withReasons.length) {
+        const reasons = [...new Set(withReasons.flatMap((m) => m.uncertainty!.byReason!.map((r) => r.group)))];
+        const n = (g: string) => withReasons[0]!.uncertainty!.byReason!.find((r) => r.group === g)?.n ?? 0;
+        lines.push(
+          "Transplanted gaps (SMAP's own masks of other days laid over observed days) by why SMAP missed the donor day, test RMSE (m3/m3; N rows):",
+          "",
+          `| model | ${reasons.map((g) => `${g} (${n(g)})`).join(" | ")} |`,
+          `|---|${reasons.map(() => "---").join("|")}|`,
+          ...withReasons.map(
+            (m) => `| ${modelLabel(m.model)} | ${reasons.map((g) => fmt(m.uncertainty!.byReason!.find((r) => r.group === g)?.rmse)).join(" | ")} |`,
+          ),
+          "",
+          `${modelLabel(featured.model)}: coverage of the 90 % interval on transplanted gaps by reason: ${(featured.uncertainty!.byReason ?? []).map((r) => `${r.group} ${pct(r.coverage90)}`).join(", ")}.`,
+          "",
+        );
+      }
     }
     const others = s.models.filter((m) => m.model !== ref && m.referenceRmseReduction !== undefined);
     if (ref && others.length) {
@@ -283,6 +300,7 @@ export function writeEvaluation(out: string, outcome: EvaluationOutcome): string
             ? [
                 ...m.uncertainty.byKind.map((u) => [s.split, m.model, "kind", u.group, u.n, u.coverage90, u.meanSigma, u.rmse]),
                 ...m.uncertainty.byDistance.map((u) => [s.split, m.model, "distance", u.group, u.n, u.coverage90, u.meanSigma, u.rmse]),
+                ...(m.uncertainty.byReason ?? []).map((u) => [s.split, m.model, "transplanted_reason", u.group, u.n, u.coverage90, u.meanSigma, u.rmse]),
               ]
             : [],
         ),
