@@ -85,7 +85,7 @@ export const studySchema = z
         quality: z.enum(["recommended", "uncertain", "any"]).default("recommended"),
         pass_rule: z.enum(["am-first", "pm-first", "mean"]).default("am-first"),
         keep_passes: z.boolean().default(false),
-        /** Soil or skin temperature predictors: below 0 degC they mark a gap SMAP gave no cause for as frozen (smap_missing_reason). */
+        /** Soil or skin temperature predictors: below 0 degC they mark a gap SMAP gave no cause for as frozen (soil_moisture_missing_reason). */
         frozen_from: z.array(z.string().regex(NAME, "name a predictor of this study")).default([]),
       })
       .strict(),

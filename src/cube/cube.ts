@@ -30,7 +30,7 @@ export type { CubeLocation } from "./zarr-store.js";
 
 registerCodecs();
 
-/** 2: SMAP's smap_missing_reason beside soil_moisture (cube/missing-reasons.ts). */
+/** 2: SMAP's soil_moisture_missing_reason beside soil_moisture (cube/missing-reasons.ts). */
 export const CUBE_FORMAT_VERSION = 2;
 export type VariableKind = "dynamic" | "static";
 export type CubeDtype = "float32" | "uint8";

@@ -61,7 +61,7 @@ export interface SmapIngestOptions {
   redo?: [string, string];
 }
 
-/** Why pass-cells have no value, per block (the cube's smap_missing_reason has it per pixel-day). */
+/** Why pass-cells have no value, per block (the cube's soil_moisture_missing_reason has it per pixel-day). */
 export interface MissingCauses {
   observed: number;
   /** No retrieval at all: outside the swath (surface_flag 2047). */
@@ -97,7 +97,7 @@ export interface SmapIngestReport {
   failures: GranuleFailure[];
   missingDays: string[];
   causes: MissingCauses;
-  /** The share of gaps per reason (smap_missing_reason), also stored in the cube's attributes. */
+  /** The share of gaps per reason (soil_moisture_missing_reason), also stored in the cube's attributes. */
   missingReasons?: MissingReasonShares;
   /** Per day: share of observed cells with a value. */
   coveragePerDay: Float32Array;

@@ -1,5 +1,5 @@
 /**
- * Why SMAP has no value, per pixel-day: the cube variable `smap_missing_reason` (uint8), written
+ * Why SMAP has no value, per pixel-day: the cube variable `soil_moisture_missing_reason` (uint8), written
  * by SMAP ingestion beside `soil_moisture` from the granules' own flags (io/smap-flags.ts), and
  * completed by the study's temperature predictors (`smap.frozen_from`).
  *
@@ -13,14 +13,16 @@
  *             (set on missing pixel-days only; recomputed by every ingestion of the predictors)
  *
  * A day's two passes are combined by precedence (the more informative reason wins), so a day
- * the AM pass missed outside its swath and the PM pass saw frozen is "frozen_ground".
+ * the AM pass missed outside its swath and the PM pass saw frozen is "frozen_ground". The name
+ * starts with soil_moisture, as SMAP's own variables do, so that no model takes it for a
+ * predictor (it says whether SMAP saw the day).
  */
 import { normaliseUnit } from "../io/units.js";
 import { CAUSE, CAUSE_MASK, combinePassReasons, MISSING_CAUSES, REJECTED_BY_QUALITY, type MissingCause } from "../io/smap-flags.js";
 import { SmapfillError } from "../util/errors.js";
 import type { Cube, VariableSpec } from "./cube.js";
 
-export const MISSING_REASON_VARIABLE = "smap_missing_reason";
+export const MISSING_REASON_VARIABLE = "soil_moisture_missing_reason";
 export const BELOW_FREEZING = 0x40;
 
 /** The reason a gap is counted under: rejected retrievals apart, and the cube's temperature where SMAP gave no cause. */

@@ -154,7 +154,7 @@ const NEARBY_MAX_LAG = 45;
 const YEAR_JITTER = 15;
 
 export interface TransplantOptions {
-  /** The cube's smap_missing_reason, day-major like the roles: each hidden pixel-day gets its donor cell's reason. */
+  /** The cube's soil_moisture_missing_reason, day-major like the roles: each hidden pixel-day gets its donor cell's reason. */
   missingReasons?: Uint8Array;
   /** Receives the donor cell's reason of every pixel-day this draw hides (its `missingReasons` value; 0 without them). */
   reasonsOut?: Uint8Array;

@@ -18,6 +18,7 @@ import {
   type GapReason,
 } from "../../src/cube/missing-reasons.js";
 import { acceptedByQuality } from "../../src/io/smap-l3.js";
+import { readSampleArrays } from "../../src/features/samples.js";
 import { CAUSE, combinePassReasons, passMissingReason, REJECTED_BY_QUALITY } from "../../src/io/smap-flags.js";
 import { debianPython, REPO_ROOT, realFile, runPythonJson, tempDir } from "../helpers.js";
 import { smallChunkedCube } from "../test-world.js";
@@ -150,6 +151,8 @@ test("real Pakistan (re-assembled SPL3SMP_E): missing cells are 'unknown', never
   const shares = report.missingReasons!;
   assert.deepEqual(shares.reasons.map((r) => r.reason).sort(), ["no_granule", "unknown"]);
   assert.equal(shares.gaps, counts.unknown! + counts.no_granule!, "every cell is observed at least once in the box");
+  // A diagnostic, never a predictor: the models would learn from whether SMAP saw the day.
+  assert.ok(!(await readSampleArrays(cube)).dynamic.has(MISSING_REASON_VARIABLE));
   t.diagnostic(`Pakistan 2020-01-25..02-03: ${JSON.stringify(shares.reasons)}`);
 });
 
@@ -241,8 +244,8 @@ test("smapfill inspect shows the share of gaps per reason, and --json gives them
     spawnSync(process.execPath, [path.join(REPO_ROOT, "bin", "smapfill.js"), "inspect", cubePath, ...args], { encoding: "utf8" });
   const text = run();
   assert.equal(text.status, 0, text.stderr);
-  assert.match(text.stdout, /gaps {7}\d+ of \d+ pixel-days of the \d+ cells SMAP retrieves \(smap_missing_reason\), by reason:\n {4}unknown +100\.0 %/);
-  assert.match(text.stdout, /smap_missing_reason +dynamic +uint8/);
+  assert.match(text.stdout, /gaps {7}\d+ of \d+ pixel-days of the \d+ cells SMAP retrieves \(soil_moisture_missing_reason\), by reason:\n {4}unknown +100\.0 %/);
+  assert.match(text.stdout, /soil_moisture_missing_reason +dynamic +uint8/);
   const json = JSON.parse(run("--json").stdout);
   assert.equal(json.missing_reasons.reasons[0].reason, "unknown");
   assert.deepEqual(json.missing_reasons, (await Cube.open(cubePath)).attributes.smap_missing_reasons);
