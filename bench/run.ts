@@ -20,6 +20,7 @@ import { benchReconstruct } from "./reconstruct.js";
 import { benchQueue } from "./queue.js";
 import { benchScale } from "./scale.js";
 import { benchAccuracy } from "./accuracy.js";
+import { benchMissingReasons } from "./missing-reasons.js";
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const RESULTS = path.join(REPO, "bench", "results");
@@ -101,6 +102,20 @@ const BENCHMARKS: Record<string, () => Promise<Record<string, unknown>>> = {
           path: stringOption("pakistan") ?? path.join(REPO, "pakistan-2020.zarr"),
           seeds: [0],
         },
+      ],
+    }),
+  "missing-reasons": () =>
+    benchMissingReasons({
+      cubes: [
+        // The demo cube (smapfill demo --out DIR) and the examples/ cubes (smapfill ingest examples/*.yaml).
+        {
+          label: "demo world (synthetic, 2019)",
+          path: stringOption("demo") ?? path.join(WORK, "demo", "cube.zarr"),
+          demoWorld: path.join(path.dirname(stringOption("demo") ?? path.join(WORK, "demo", "cube.zarr")), "world"),
+        },
+        { label: "Pakistan January 2020 (real, re-assembled SPL3SMP_E)", path: stringOption("pakistan-jan") ?? path.join(REPO, "pakistan-2020-01.zarr") },
+        { label: "Pakistan January-June 2020 (real, re-assembled SPL3SMP_E)", path: stringOption("pakistan") ?? path.join(REPO, "pakistan-2020.zarr") },
+        { label: "Hawaii 2017-2018 (real, re-assembled SPL3SMP)", path: stringOption("hawaii") ?? path.join(REPO, "hawaii-2017-2018.zarr") },
       ],
     }),
   reconstruct: () =>

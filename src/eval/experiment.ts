@@ -301,7 +301,7 @@ function calibrate(
       test.y,
       sigma,
       Array.from({ length: test.n }, (_, i) => kindOf(i)),
-    ),
+    ).sort((a, b) => kindOrder(a.group) - kindOrder(b.group)),
     byDistance: coverageTable(
       testPred,
       test.y,
@@ -312,6 +312,9 @@ function calibrate(
   };
   return { uncertainty, residual, validationRmse };
 }
+
+/** "all" first, then the gap kinds in GAP_KINDS order (other labels, e.g. a split's name, after them). */
+const kindOrder = (group: string) => (group === "all" ? -1 : GAP_KINDS.includes(group as never) ? GAP_KINDS.indexOf(group as never) : GAP_KINDS.length);
 
 /** The transplanted test rows by their donor mask's missing reason ("transplanted": all of them), when there are any. */
 function transplantedByReason(
