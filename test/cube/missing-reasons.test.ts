@@ -20,7 +20,7 @@ import {
 import { acceptedByQuality } from "../../src/io/smap-l3.js";
 import { readSampleArrays } from "../../src/features/samples.js";
 import { CAUSE, combinePassReasons, passMissingReason, REJECTED_BY_QUALITY } from "../../src/io/smap-flags.js";
-import { debianPython, REPO_ROOT, realFile, runPythonJson, tempDir } from "../helpers.js";
+import { debianPython, REPO_ROOT, realFile, runPythonJson, SHARED, tempDir } from "../helpers.js";
 import { smallChunkedCube } from "../test-world.js";
 
 const HAWAII_EXAMPLE = path.join(REPO_ROOT, "examples", "hawaii-2017-2018.yaml");
@@ -217,6 +217,14 @@ test("soil or skin temperatures below 0 degC mark gaps (smap.frozen_from), idemp
   await assert.rejects(() => markBelowFreezing(cube, ["swvl1"]), /smap\.frozen_from names 'swvl1'.*not a daily temperature in K or degC/);
 });
 
+test("smap.frozen_from must name dynamic predictors of the study", () => {
+  const dir = tempDir();
+  const text = fs.readFileSync(HAWAII_EXAMPLE, "utf8").replaceAll("../../shared", SHARED);
+  const file = path.join(dir, "study.yaml");
+  fs.writeFileSync(file, text.replace("frozen_from: [era5_stl1, gldas_soilt0_10]", "frozen_from: [era5_stl1, soil_temp]"));
+  assert.throws(() => loadStudy(file), /smap\.frozen_from\[1\]: 'soil_temp' is not a dynamic predictor of this study/);
+});
+
 test("a cube of format 1 (before the missing reasons) is refused with what to do", async () => {
   const file = path.join(tempDir(), "old.zarr");
   await Cube.create(file, { resolution: "36km", window: { row0: 100, col0: 100, nrows: 2, ncols: 2 }, start: "2020-01-01", days: 2, variables: [] });
@@ -244,7 +252,10 @@ test("smapfill inspect shows the share of gaps per reason, and --json gives them
     spawnSync(process.execPath, [path.join(REPO_ROOT, "bin", "smapfill.js"), "inspect", cubePath, ...args], { encoding: "utf8" });
   const text = run();
   assert.equal(text.status, 0, text.stderr);
-  assert.match(text.stdout, /gaps {7}\d+ of \d+ pixel-days of the \d+ cells SMAP retrieves \(soil_moisture_missing_reason\), by reason:\n {4}unknown +100\.0 %/);
+  assert.match(
+    text.stdout,
+    /gaps {7}\d+ of \d+ pixel-days of the \d+ cells SMAP retrieves \(soil_moisture_missing_reason\), by reason:\n {4}unknown +100\.0 %/,
+  );
   assert.match(text.stdout, /soil_moisture_missing_reason +dynamic +uint8/);
   const json = JSON.parse(run("--json").stdout);
   assert.equal(json.missing_reasons.reasons[0].reason, "unknown");
