@@ -7,6 +7,7 @@ import { SmapfillError } from "../util/errors.js";
 import { checkParams, modelEntry } from "../models/registry.js";
 import type { ModelName } from "../models/regressor.js";
 import type { InsituValue } from "./insitu.js";
+import { HELD_OUT_DESIGN } from "./splits.js";
 
 export type SplitName = "gaps" | "temporal" | "spatial" | "stations" | "random";
 export const SPLIT_NAMES: readonly SplitName[] = ["gaps", "temporal", "spatial", "stations", "random"];
@@ -71,7 +72,8 @@ export function settingsKey(c: EvaluationConfig): string {
     ablationPairs: _p,
     ...rest
   } = c;
-  return JSON.stringify(rest);
+  // A run saved under another design of held-out gaps trained its models on other rows.
+  return JSON.stringify({ ...rest, heldOutDesign: HELD_OUT_DESIGN });
 }
 
 /** Refuses a configuration that cannot run, naming the option and the fix. */

@@ -74,6 +74,9 @@ export function holdOutPixels(base: Roles, P: number, pixels: Iterable<number>):
   return Int8Array.from(base, (r, k) => (r < 0 ? -1 : held.has(k % P) ? 2 : r));
 }
 
+/** The version of the held-out design (the gaps' kinds, shares and draws): an evaluation saved under another is not resumed. 2: the transplanted kind. */
+export const HELD_OUT_DESIGN = 2;
+
 export type GapShape = "swath" | "block" | "run";
 export const GAP_SHAPES: readonly GapShape[] = ["swath", "block", "run"];
 /** Every kind of held-out gap: the simulated shapes and real masks moved in time (`kinds` arrays hold 1 + the index here). */

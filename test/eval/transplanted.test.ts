@@ -5,7 +5,8 @@ import { Cube } from "../../src/cube/cube.js";
 import { ingestSmap } from "../../src/cube/ingest-smap.js";
 import { readMissingReasons } from "../../src/cube/missing-reasons.js";
 import { observedRoles } from "../../src/features/roles.js";
-import { GAP_KINDS, GAP_SHAPES, mixedGaps, mixedGapsOf, simulatedGaps, transplantedGaps, type Roles } from "../../src/eval/splits.js";
+import { settingsKey, type EvaluationConfig } from "../../src/eval/config.js";
+import { GAP_KINDS, GAP_SHAPES, HELD_OUT_DESIGN, mixedGaps, mixedGapsOf, simulatedGaps, transplantedGaps, type Roles } from "../../src/eval/splits.js";
 import { Rng } from "../../src/util/random.js";
 import { realFile, tempDir } from "../helpers.js";
 
@@ -165,4 +166,13 @@ test("on real SMAP masks (Pakistan, January 2020) transplanted gaps are spatiall
   // The re-assembled granules say nothing of why: every hidden row's donor reason is 'unknown' (code 4).
   assert.ok(reasonsOut.every((r, k) => (transplanted[k] === 2) === (r === 4)));
   t.diagnostic(`neighbours hidden too: transplanted ${a.toFixed(3)}, runs of days ${b.toFixed(3)}`);
+});
+
+test("an evaluation saved under an earlier design of held-out gaps is not resumed (its models trained on other rows)", () => {
+  const c = { cube: "c.zarr", out: "eval", seed: 0, testShare: 0.2, validationShare: 0.1 } as unknown as EvaluationConfig;
+  const key = JSON.parse(settingsKey(c));
+  assert.equal(key.heldOutDesign, HELD_OUT_DESIGN);
+  assert.ok(HELD_OUT_DESIGN >= 2, "the transplanted kind is design 2");
+  const { heldOutDesign: _d, ...before } = key;
+  assert.notEqual(settingsKey(c), JSON.stringify(before));
 });
