@@ -248,17 +248,12 @@ export function transplantedGaps(base: Roles, nrows: number, ncols: number, shar
  * validation's transplanted gaps use disjoint days and masks). With `kinds`, the kind that hid
  * each pixel-day is written there (1 + its index in GAP_KINDS).
  */
-export function mixedGaps(
-  observed: Float32Array,
-  nrows: number,
-  ncols: number,
-  shares: SplitShares,
-  seed: number,
-  kinds?: Uint8Array,
-  transplant?: RealGaps,
-): Roles {
-  return mixedGapsOf(observedRoles(observed), nrows, ncols, shares, seed, kinds, transplant);
+export function mixedGaps(observed: Float32Array, ...design: DesignArguments): Roles {
+  return mixedGapsOf(observedRoles(observed), ...design);
 }
+
+/** mixedGapsOf's arguments after the observed roles. */
+type DesignArguments = Parameters<typeof mixedGapsOf> extends [Roles, ...infer Rest] ? Rest : never;
 
 /** mixedGaps from the observed roles (-1 / 0) rather than the values: a cube read tile by tile needs 1 byte per pixel-day, not 4. */
 export function mixedGapsOf(
