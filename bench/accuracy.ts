@@ -19,7 +19,7 @@ import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { Cube } from "../src/cube/cube.js";
 import { smapRandomErrorStd } from "../src/synth/world.js";
-import { productAgainstTruth } from "../src/cli/demo.js";
+import { productAgainstTruth } from "../src/eval/against-truth.js";
 
 export interface AccuracyOptions {
   repo: string;

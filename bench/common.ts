@@ -1,7 +1,7 @@
 /** What several benchmarks share: the median of rounds, and a throw-away redis-server on a free loopback port. */
 import net from "node:net";
 import { spawn } from "node:child_process";
-import { withQueue } from "../src/jobs/queue.js";
+import { withQueue } from "../src/jobs/run-jobs.js";
 
 /** The median (the mean of the two middle values for an even count). */
 export function median(values: number[]): number {

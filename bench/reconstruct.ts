@@ -27,7 +27,7 @@ import { pointMetrics } from "../src/eval/metrics.js";
 import { readIsmn, selectSeries } from "../src/io/ismn.js";
 import { collocate } from "../src/eval/collocate.js";
 import { median } from "./common.js";
-import { productAgainstTruth } from "../src/cli/demo.js";
+import { productAgainstTruth } from "../src/eval/against-truth.js";
 
 async function demoWorld(work: string) {
   const world = WORLD_PRESETS.demo;

@@ -76,6 +76,9 @@ const BENCHMARKS: Record<string, () => Promise<Record<string, unknown>>> = {
       queueDays: option("queue-days", 64),
       rounds: option("queue-rounds", 1),
       resume: process.argv.includes("--resume"),
+      ...(stringOption("only")
+        ? { only: stringOption("only")!.split(","), previous: JSON.parse(fs.readFileSync(path.join(RESULTS, "scale.json"), "utf8")) as Record<string, unknown> }
+        : {}),
     }),
   accuracy: () =>
     benchAccuracy({
@@ -128,6 +131,9 @@ const BENCHMARKS: Record<string, () => Promise<Record<string, unknown>>> = {
       torch: !process.argv.includes("--no-torch"),
       threads: (stringOption("threads") ?? "1,2").split(",").map(Number),
       rounds: option("rounds", 3),
+      models: stringOption("models")?.split(","),
+      pretrainSteps: option("pretrain-steps", 50),
+      peersDir: path.join(REPO, "bench", "peers"),
     }),
 };
 

@@ -12,6 +12,10 @@
  *   tssmnet     `train --model tssmnet` on the same draw for a few epochs: time per epoch, the
  *               full fit extrapolated
  *   reconstruct the whole period's product with the boosted trees, in-process
+ *   evaluate    `evaluate --models xgb,tssmnet,linear_interp` on the whole cube through the one row
+ *               draw (2 million training rows, --memory 4G): the draw, both fits and the test
+ *               pass over every test row, tile by tile
+ *   evaluate_dctpls  DCT-PLS on its own (a cube-level gap filler reads the window's SMAP whole)
  *   queue       the first `queue-days` days in-process and through Redis with 1 worker process
  *               (2 threads) and 2 (1 thread each), rounds alternated: the queue's overhead per
  *               job; 2 workers on 2 cores measure the queue, not scaling
@@ -37,6 +41,13 @@ export interface ScaleOptions {
   rounds: number;
   /** Keep the stages measured before (stages.json) and run only the rest. */
   resume?: boolean;
+  /**
+   * Measure only these stages (e.g. evaluate,evaluate_dctpls; the world and the cube are made
+   * as needed) and keep every other stage of `previous` (bench/results/scale.json) with the
+   * commit it was measured at.
+   */
+  only?: string[];
+  previous?: Record<string, any>;
 }
 
 interface Timed {
@@ -111,8 +122,9 @@ export async function benchScale(o: ScaleOptions) {
   const cube = path.join(dir, "cube.zarr");
   const clean = (...names: string[]) => names.forEach((n) => fs.rmSync(path.join(dir, n), { recursive: true, force: true }));
 
-  if (!o.resume) clean("cube.zarr", "features.zarr", "model-xgb", "model-tssmnet", "product", "stages.json");
+  if (!o.resume && !o.only) clean("cube.zarr", "features.zarr", "model-xgb", "model-tssmnet", "product", "evaluation", "evaluation-dctpls", "stages.json");
   const ingest = stageRun("ingest", ["ingest", study]);
+  if (o.only) return onlyStages(o, stageRun, cube, dir);
   const zarr = JSON.parse(fs.readFileSync(path.join(cube, "zarr.json"), "utf8"));
   const { window, chunks } = zarr.attributes.smapfill as { window: { nrows: number; ncols: number }; chunks: { time: number; y: number; x: number } };
   const chunkDays = chunks.time;
@@ -134,6 +146,7 @@ export async function benchScale(o: ScaleOptions) {
   reconstruct.details ??= { report: readJson("product", "product.json").report };
   fs.writeFileSync(stagesFile, JSON.stringify(measured, null, 2));
   const product = reconstruct.details as { report: { pixelDays: { land: number }; seconds: number } };
+  const evaluation = evaluationStages(stageRun, cube, dir, o);
 
   // Through Redis: the first queue-days days (whole chunks of days), against the same in-process.
   const start = config.start;
@@ -207,6 +220,7 @@ export async function benchScale(o: ScaleOptions) {
       full_fit_200_epochs_s: perEpoch * fullEpochs,
     },
     reconstruct: stage(reconstruct, { pixel_days: product.report.pixelDays, pixel_days_per_s: land / product.report.seconds }),
+    ...(evaluation as Record<string, { seconds: number; peak_rss_mb: number }>),
   };
   const peak = Math.max(...Object.values(stages).map((s) => s.peak_rss_mb));
   const inProcess = queueSeconds.in_process!;
@@ -261,4 +275,75 @@ export async function benchScale(o: ScaleOptions) {
       global_7_years_on_n_machines: machines,
     },
   };
+}
+
+/**
+ * The evaluation stages: the one row draw and fit-and-save at the scale of a product (2 million
+ * training rows, xgb and TsSMNet with the fewest rounds and epochs that exercise them, linear
+ * interpolation) under a 4 GiB budget, and DCT-PLS on its own.
+ */
+function evaluationStages(
+  stageRun: (key: string, args: string[]) => Timed,
+  cube: string,
+  dir: string,
+  o: ScaleOptions,
+): Record<string, Record<string, unknown>> {
+  const common = ["--importance", "none", "--ablation-pairs", "none", "--boot", "200", "--memory", "4G", "--quiet"];
+  const evaluate = stageRun("evaluate", [
+    "evaluate",
+    cube,
+    "--out",
+    path.join(dir, "evaluation"),
+    "--models",
+    "xgb,tssmnet,linear_interp",
+    "--reference",
+    "xgb",
+    "--xgb-rounds",
+    String(o.xgbRounds),
+    "--max-epochs",
+    String(o.epochs),
+    "--max-train-samples",
+    String(o.rows),
+    ...common,
+  ]);
+  const dctpls = stageRun("evaluate_dctpls", [
+    "evaluate",
+    cube,
+    "--out",
+    path.join(dir, "evaluation-dctpls"),
+    "--models",
+    "dctpls",
+    "--reference",
+    "dctpls",
+    ...common,
+  ]);
+  const summary = (t: Timed, out: string) => {
+    const e = JSON.parse(fs.readFileSync(path.join(dir, out, "evaluation.json"), "utf8"));
+    const split = e.splits[0];
+    return {
+      seconds: t.seconds,
+      peak_rss_mb: t.peak_rss_mb,
+      peak_rss_under_4_gib: t.peak_rss_mb < 4 * GIB,
+      samples: split.samples,
+      models: split.models.map((m: Record<string, any>) => ({ model: m.model, test_rmse: m.test.rmse.value, train_seconds: m.trainSeconds })),
+    };
+  };
+  return { evaluate: summary(evaluate, "evaluation"), evaluate_dctpls: summary(dctpls, "evaluation-dctpls") };
+}
+
+/** `--only`: the listed stages measured now, every other stage kept from the previous result with its commit. */
+function onlyStages(o: ScaleOptions, stageRun: (key: string, args: string[]) => Timed, cube: string, dir: string): Record<string, unknown> {
+  const fresh = evaluationStages(stageRun, cube, dir, o);
+  const unknown = o.only!.filter((s) => !(s in fresh));
+  if (unknown.length) throw new Error(`--only measures ${Object.keys(fresh).join(", ")}; not ${unknown.join(", ")}`);
+  const prev = o.previous ?? {};
+  const commit = prev.machine?.commit ?? "unknown";
+  const stages = { ...(prev.stages ?? {}) } as Record<string, unknown>;
+  const measuredAt: Record<string, string> = { ...(prev.stage_commits ?? Object.fromEntries(Object.keys(stages).map((k) => [k, commit]))) };
+  for (const key of o.only!) {
+    stages[key] = fresh[key];
+    measuredAt[key] = "this run (see machine.commit)";
+  }
+  const peak = Math.max(...Object.values(stages).map((s) => (s as { peak_rss_mb?: number }).peak_rss_mb ?? 0));
+  return { ...prev, machine: undefined, stages, stage_commits: measuredAt, peak_rss_mb_max: peak, peak_rss_under_4_gib: peak < 4 * GIB };
 }

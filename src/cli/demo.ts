@@ -20,15 +20,15 @@ import { formatDay, parseDay } from "../util/dates.js";
 import { SmapfillError } from "../util/errors.js";
 import { Progress } from "../util/progress.js";
 import { runInfo } from "../util/run-info.js";
-import { runEvaluation, type EvaluationConfig } from "../eval/experiment.js";
+import { demoEvaluationConfig, runEvaluation } from "../eval/experiment.js";
+import { productAgainstTruth } from "../eval/against-truth.js";
 import { modelLabel } from "../models/registry.js";
 import { writeEvaluation } from "../report/evaluation-report.js";
 import { Cube } from "../cube/cube.js";
 import { exportCube } from "../cube/export.js";
 import { productCoverage } from "../reconstruct/coverage.js";
-import { trainProductModel } from "../reconstruct/product-model.js";
+import { DEMO_PRODUCT_MODEL, trainProductModel } from "../reconstruct/product-model.js";
 import { reconstruct } from "../reconstruct/reconstruct.js";
-import { pointMetrics } from "../eval/metrics.js";
 
 export interface DemoOptions {
   out: string;
@@ -40,38 +40,6 @@ export interface DemoOptions {
   evaluate?: boolean;
   /** Also train a product model and write the gap-free product (default true). */
   product?: boolean;
-}
-
-/**
- * The demo's evaluation: smapfill evaluate with settings that finish in a few minutes (fewer
- * samples and epochs; the Transformer, by far the slowest model, left out). `smapfill evaluate`
- * runs all six with MODELS.md's settings.
- */
-export function demoEvaluationConfig(cube: string, out: string, ismn: string): EvaluationConfig {
-  return {
-    cube,
-    out,
-    models: ["tssmnet", "tssmnet_nots", "autoresnet", "rf", "xgb", "linear_interp"],
-    splits: ["gaps"],
-    testShare: 0.2,
-    validationShare: 0.1,
-    ismn,
-    ismnFlags: ["G"],
-    ismnMaxDepth: 0.06,
-    insituValue: "daily",
-    maxTrainSamples: 20000,
-    maxValidationSamples: 10000,
-    params: { max_epochs: 10, "rf.trees": 100, "xgb.rounds": 500 },
-    reference: "tssmnet",
-    tsMode: "out-of-fold",
-    ablationPairs: [["tssmnet", "tssmnet_nots"]],
-    importanceModels: ["tssmnet"],
-    importanceRows: 2000,
-    importanceRepeats: 2,
-    nBoot: 200,
-    seed: 0,
-    coordinates: true,
-  };
 }
 
 export interface DemoResult {
@@ -238,11 +206,8 @@ async function demoProduct(cubePath: string, truthPath: string, out: string, log
   const productDir = path.join(out, "product");
   const cube = await Cube.open(cubePath);
   if (!fs.existsSync(path.join(modelDir, "fit.json"))) {
-    // The boosted trees: against the demo's truth on SMAP's real gaps (half frozen ground) they
-    // beat the ensemble with spatial context (RMSE 0.057 against 0.059; docs/product.md), which
-    // wins on simulated gaps.
-    log("training the product model (boosted trees, 20 000 rows)");
-    await trainProductModel(cube, { model: "xgb", out: modelDir, params: { "xgb.rounds": 500 }, maxSamples: 20000, seed: 0, log });
+    log(`training the product model (${modelLabel(DEMO_PRODUCT_MODEL.model)}, ${DEMO_PRODUCT_MODEL.maxSamples} rows)`);
+    await trainProductModel(cube, { ...DEMO_PRODUCT_MODEL, params: { ...DEMO_PRODUCT_MODEL.params }, out: modelDir, seed: 0, log });
   }
   const store = path.join(productDir, "product.zarr");
   if (!fs.existsSync(path.join(productDir, "product.nc"))) {
@@ -272,52 +237,5 @@ async function demoProduct(cubePath: string, truthPath: string, out: string, log
       `            the truth lies inside the 90 % uncertainty interval on ${pct(scores.inside90)} of the reconstructed pixel-days;`,
       `            on frozen ground (${frozen!.n} of them, where SMAP never retrieves) RMSE ${frozen!.rmse.toFixed(4)}, bias ${frozen!.bias.toFixed(4)}; elsewhere RMSE ${elsewhere!.rmse.toFixed(4)}, bias ${elsewhere!.bias.toFixed(4)}`,
     ].join("\n"),
-  };
-}
-
-type PointMetrics = ReturnType<typeof pointMetrics>;
-
-/**
- * A product against a synthetic world's truth, day-major arrays of the same window: on the
- * pixel-days it reconstructed (SMAP missing, a product value and a truth), with the share of the
- * truth inside its 90 % interval; SMAP's own error on its observed days; and, given the truth's
- * frozen flag, frozen ground apart from the rest (SMAP misses frozen ground, so many gaps are days
- * unlike any the model was trained on). Shared by the demo and the benches.
- */
-export function productAgainstTruth(a: { smap: Float32Array; truth: Float32Array; product: Float32Array; uncertainty: Float32Array; frozen?: Float32Array }): {
-  reconstructed: { n: number } & PointMetrics;
-  inside90: number;
-  smapObserved: { n: number } & PointMetrics;
-  frozen?: { n: number } & PointMetrics;
-  elsewhere?: { n: number } & PointMetrics;
-} {
-  const { smap, truth, product } = a;
-  const against = (ks: number[], values: Float32Array) => ({
-    n: ks.length,
-    ...pointMetrics(
-      ks.map((k) => values[k]!),
-      ks.map((k) => truth[k]!),
-    ),
-  });
-  const gap = [...product.keys()].filter((k) => Number.isNaN(smap[k]!) && !Number.isNaN(product[k]!) && !Number.isNaN(truth[k]!));
-  const observed = [...smap.keys()].filter((k) => !Number.isNaN(smap[k]!) && !Number.isNaN(truth[k]!));
-  const inside90 = gap.filter((k) => Math.abs(product[k]! - truth[k]!) <= 1.645 * a.uncertainty[k]!).length / Math.max(1, gap.length);
-  const frozen = a.frozen;
-  return {
-    reconstructed: against(gap, product),
-    inside90,
-    smapObserved: against(observed, smap),
-    ...(frozen
-      ? {
-          frozen: against(
-            gap.filter((k) => frozen[k]! > 0),
-            product,
-          ),
-          elsewhere: against(
-            gap.filter((k) => !(frozen[k]! > 0)),
-            product,
-          ),
-        }
-      : {}),
   };
 }

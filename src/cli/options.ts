@@ -111,11 +111,26 @@ export function collectParams(o: {
   };
 }
 
-/** A folder an output file goes into must exist (say so instead of failing on the write). */
-export function checkOutputParent(file: string, option: string): void {
-  const parent = path.dirname(path.resolve(file));
+/**
+ * An output checked before any work starts: the folder it goes into exists and is writable, and
+ * it does not lie inside (or equal) one of the command's inputs. Say so at once, instead of
+ * failing on the first write after minutes of work.
+ */
+export function checkOutput(file: string, option: string, inputs: string[] = []): void {
+  const target = path.resolve(file);
+  const parent = path.dirname(target);
   if (!existsDir(parent))
     throw new SmapfillError(`the folder of ${file} does not exist`, { file: parent, variable: option, hint: "Create it first, or choose another path" });
+  try {
+    fs.accessSync(parent, fs.constants.W_OK);
+  } catch {
+    throw new SmapfillError(`the folder of ${file} is not writable`, { file: parent, variable: option, hint: "Choose a folder you can write to" });
+  }
+  for (const input of inputs) {
+    const rel = path.relative(path.resolve(input), target);
+    if (rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel)))
+      throw new SmapfillError(`${file} lies inside the input ${input}`, { variable: option, hint: "Write outputs beside the inputs, not into them" });
+  }
 }
 
 function existsDir(p: string): boolean {

@@ -4,13 +4,14 @@
  * compared with and the ablation pairs, in-situ and importance settings.
  */
 import { SmapfillError } from "../util/errors.js";
-import { checkParams, modelEntry } from "../models/registry.js";
+import { checkParams, isGapFiller, methodNames, modelEntry } from "../models/registry.js";
+import { parseDay } from "../util/dates.js";
 import type { ModelName } from "../models/regressor.js";
 import type { InsituValue } from "./insitu.js";
 import { HELD_OUT_DESIGN } from "./splits.js";
 
-export type SplitName = "gaps" | "temporal" | "spatial" | "stations" | "random";
-export const SPLIT_NAMES: readonly SplitName[] = ["gaps", "temporal", "spatial", "stations", "random"];
+export type SplitName = "gaps" | "temporal" | "spatial" | "stations" | "random" | "period";
+export const SPLIT_NAMES: readonly SplitName[] = ["gaps", "temporal", "spatial", "stations", "random", "period"];
 
 export const SPLIT_DESCRIPTIONS: Record<SplitName, string> = {
   gaps: "simulated gaps: observed SMAP hidden in swath stripes, blocks and runs of days (test and validation)",
@@ -18,6 +19,7 @@ export const SPLIT_DESCRIPTIONS: Record<SplitName, string> = {
   spatial: "spatial blocks: 8 x 8-pixel blocks held out whole (ungauged pixels: no time-series features)",
   stations: "independent stations: every SMAP value of the station pixels held out (validation: simulated gaps elsewhere)",
   random: "random pixel-days (optimistic: never the headline)",
+  period: "prolongation: trained before --test-start, tested on every observation from it on (validation: the last 10 % of the training days)",
 };
 
 export interface EvaluationConfig {
@@ -28,12 +30,18 @@ export interface EvaluationConfig {
   splits: SplitName[];
   testShare: number;
   validationShare: number;
+  /** Share of the training values hidden as gaps to calibrate the uncertainty (as the product model does). */
+  calibrationShare: number;
+  /** The period split: its first and (optional) last test day, YYYY-MM-DD. */
+  testStart?: string;
+  testEnd?: string;
   ismn?: string;
   ismnFlags: string[];
   ismnMaxDepth: number;
   insituValue: InsituValue;
   maxTrainSamples: number;
-  maxValidationSamples: number;
+  /** Most validation rows and most calibration rows (a seeded share beyond). */
+  maxHeldSamples: number;
   /** Hyperparameters: `model.param` for one model, a bare `param` for every model that has it. */
   params: Record<string, number>;
   /** The model the others are compared with (the relative RMSE reduction), when evaluated. */
@@ -57,6 +65,28 @@ export interface EvaluationConfig {
   /** Models also trained without the time-series group (the ablation for every model). */
   ablationModels?: ModelName[];
 }
+
+/** evaluate's defaults (the command line shows and uses these). */
+export const EVALUATION_DEFAULTS = {
+  splits: ["gaps"] as SplitName[],
+  testShare: 0.2,
+  validationShare: 0.1,
+  calibrationShare: 0.1,
+  ismnFlags: ["G"],
+  ismnMaxDepth: 0.06,
+  insituValue: "daily" as InsituValue,
+  maxTrainSamples: 200000,
+  maxHeldSamples: 50000,
+  reference: "tssmnet",
+  ablationPairs: [["tssmnet", "tssmnet_nots"]] as [ModelName, ModelName][],
+  importanceModels: ["tssmnet"],
+  importanceRows: 5000,
+  importanceRepeats: 3,
+  nBoot: 1000,
+  tsMode: "out-of-fold" as const,
+  ablationModels: [] as ModelName[],
+  seed: 0,
+} satisfies Partial<EvaluationConfig>;
 
 /** The settings that change results: a saved run with other values is not reused. */
 export function settingsKey(c: EvaluationConfig): string {
@@ -86,19 +116,64 @@ export function checkEvaluationConfig(c: EvaluationConfig): void {
       variable: "--splits",
       hint: "Put gaps, temporal or spatial first",
     });
-  if (!(c.testShare > 0 && c.validationShare > 0 && c.testShare + c.validationShare < 0.9))
-    throw new SmapfillError(`test share ${c.testShare} and validation share ${c.validationShare} do not leave a training set`, {
-      variable: "--test-share",
-    });
+  const calibration = c.calibrationShare ?? 0;
+  if (!(c.testShare > 0 && c.validationShare > 0 && calibration >= 0 && c.testShare + c.validationShare + calibration < 0.9))
+    throw new SmapfillError(
+      `test share ${c.testShare}, validation share ${c.validationShare} and calibration share ${calibration} do not leave a training set`,
+      { variable: "--test-share" },
+    );
+  if (c.splits.includes("period") && !c.testStart)
+    throw new SmapfillError("the period split needs its first test day", { variable: "--test-start", hint: "Give --test-start YYYY-MM-DD" });
+  if (c.testStart) parseDay(c.testStart, "--test-start");
+  if (c.testEnd) parseDay(c.testEnd, "--test-end");
+  if (c.testStart && c.testEnd && parseDay(c.testEnd, "--test-end") < parseDay(c.testStart, "--test-start"))
+    throw new SmapfillError(`--test-end ${c.testEnd} is before --test-start ${c.testStart}`, { variable: "--test-end" });
   if (!c.models.length) throw new SmapfillError("no model given", { variable: "--models" });
-  for (const m of [...c.models, ...c.importanceModels, ...(c.ablationModels ?? []), c.reference, ...c.ablationPairs.flat()]) modelEntry(m);
+  for (const m of c.models)
+    if (!methodNames().includes(m)) throw new SmapfillError(`unknown model '${m}'`, { variable: "--models", hint: `Use some of ${methodNames().join(", ")}` });
+  // Importance, ablations and the reference need a model trained on rows.
+  for (const m of [...c.importanceModels, ...(c.ablationModels ?? [])]) modelEntry(m);
+  for (const m of [c.reference, ...c.ablationPairs.flat()]) if (!isGapFiller(m)) modelEntry(m);
   checkParams(c.params);
   for (const [name, value] of [
     ["--max-train-samples", c.maxTrainSamples],
-    ["--max-validation-samples", c.maxValidationSamples],
+    ["--max-held-samples", c.maxHeldSamples],
     ["--importance-rows", c.importanceRows],
     ["--importance-repeats", c.importanceRepeats],
   ] as const)
     if (!(Number.isInteger(value) && value >= 1)) throw new SmapfillError(`must be a whole number >= 1, got ${value}`, { variable: name });
   if (!(Number.isInteger(c.nBoot) && c.nBoot >= 0)) throw new SmapfillError(`must be a whole number >= 0, got ${c.nBoot}`, { variable: "--boot" });
+}
+
+/**
+ * The demo's evaluation: smapfill evaluate with settings that finish in a few minutes (fewer
+ * samples and epochs; the Transformer, by far the slowest model, left out). `smapfill evaluate`
+ * runs all six with MODELS.md's settings.
+ */
+export function demoEvaluationConfig(cube: string, out: string, ismn: string): EvaluationConfig {
+  return {
+    cube,
+    out,
+    models: ["tssmnet", "tssmnet_nots", "autoresnet", "rf", "xgb", "linear_interp"],
+    splits: ["gaps"],
+    testShare: 0.2,
+    validationShare: 0.1,
+    ismn,
+    ismnFlags: ["G"],
+    ismnMaxDepth: 0.06,
+    insituValue: "daily",
+    maxTrainSamples: 20000,
+    maxHeldSamples: 10000,
+    calibrationShare: 0.1,
+    params: { max_epochs: 10, "rf.trees": 100, "xgb.rounds": 500 },
+    reference: "tssmnet",
+    tsMode: "out-of-fold",
+    ablationPairs: [["tssmnet", "tssmnet_nots"]],
+    importanceModels: ["tssmnet"],
+    importanceRows: 2000,
+    importanceRepeats: 2,
+    nBoot: 200,
+    seed: 0,
+    coordinates: true,
+  };
 }

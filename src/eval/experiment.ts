@@ -1,34 +1,48 @@
 /**
- * The experiment of the paper, on any cube: the models trained on the same splits, scored on
+ * The experiment of the paper, on any cube: the models trained on the same split, scored on
  * held-out SMAP (simulated gaps by default: real retrievals hidden in swath, block and run
- * shapes, unseen by the models and by the time-series features), against in-situ stations
- * (original SMAP, reconstruction on observed days, reconstruction on gap days), with the
- * relative RMSE reduction of the reference model against each, the ablation pairs and
- * permutation feature importance.
+ * shapes, unseen by the models and by every feature), against in-situ stations (original SMAP,
+ * reconstruction on observed days, reconstruction on gap days), with the relative RMSE
+ * reduction of the reference model against each, the ablation pairs and permutation importance.
  *
+ * It trains and scores exactly what ships: the rows come from the one row draw
+ * (features/row-draw.ts) and every model is fitted, calibrated and saved by the one fit-and-save
+ * (models/fit.ts), as `train CUBE` and the product model are; each model folder under
+ * OUT/models/SPLIT/MODEL is a product model (`reconstruct --model` fills a cube with it), and
+ * the test rows are built as reconstruction builds the rows it fills (the ship view: every
+ * observation but the test values), their estimates clipped to SMAP's valid range as the product
+ * clips them. Tile by tile in bounded memory: the roles (1 byte per pixel-day), the drawn rows,
+ * one tile of test rows at a time, and per test row its target and each model's estimate.
+ *
+ * Every split writes its per-row test predictions as it goes (OUT/predictions/SPLIT.csv.gz).
  * It returns results and the arrays the figures need; drawing and writing them is report/'s job.
- * Resumable: every trained model is saved under out/models/SPLIT/MODEL and reused by a re-run
- * with the same settings; a re-run with other settings is refused rather than mixing results.
+ * Resumable: every trained model is reused by a re-run with the same settings; a re-run with
+ * other settings is refused rather than mixing results.
  */
 import fs from "node:fs";
 import path from "node:path";
 import { Cube } from "../cube/cube.js";
 import { writeDataset } from "../features/dataset.js";
-import { roleCounts } from "../features/roles.js";
-import { buildSamples, FeatureBuilder, readSampleArrays, subsetSamples, type SampleTable } from "../features/samples.js";
-import { modelEntry, resolveParams } from "../models/registry.js";
-import { Rng } from "../util/random.js";
-import { columnsWithout, selectColumns, type ModelName, type Regressor } from "../models/regressor.js";
+import { Role, roleCounts, type Roles } from "../features/roles.js";
+import { checkObserved, drawRows, readObservedRoles, streamShipRows, withOrigin, type RowDraw, type RowSet } from "../features/row-draw.js";
+import { matchSchema, type FeatureSchema } from "../features/schema.js";
+import { SMAP_VALID_RANGE } from "../io/smap-l3.js";
+import { fitOrReuse, type FittedModel } from "../models/fit.js";
+import { gapFillerEntry, isGapFiller, modelEntry, resolveParams } from "../models/registry.js";
+import { columnsWithout, selectColumns, spreadOf, type ModelName } from "../models/regressor.js";
+import { formatDay, parseDay } from "../util/dates.js";
 import { SmapfillError } from "../util/errors.js";
+import { hashUniform, Rng } from "../util/random.js";
 import { runInfo } from "../util/run-info.js";
+import { calibrationRecord } from "./calibration.js";
 import { checkEvaluationConfig, settingsKey, SPLIT_DESCRIPTIONS, type EvaluationConfig, type SplitName } from "./config.js";
 import { permutationImportance, type ImportanceResult } from "./importance.js";
 import { evaluate, pointMetrics, resampler, type Metrics } from "./metrics.js";
-import { rowsOf, schemaColumns, trainOrLoad, type Rows } from "./model-runs.js";
-import { GAP_KINDS, splitRoles } from "./splits.js";
+import { PredictionsWriter } from "./predictions.js";
+import { designRoles, GAP_KINDS } from "./splits.js";
 import { gapReason, readMissingReasons } from "../cube/missing-reasons.js";
-import { coverageTable, DISTANCE_LABELS, distanceBins, ResidualModel, type CoverageRow } from "./uncertainty.js";
 import { readStations, stationResults, type InsituResult, type StationData, type StationSeries } from "./stations.js";
+import { coverageTable, DISTANCE_LABELS, distanceBins, type CoverageRow } from "./uncertainty.js";
 
 export * from "./config.js";
 export type { InsituResult } from "./stations.js";
@@ -39,11 +53,16 @@ export interface ModelScore {
   trainSeconds: number;
   trainRows: number;
   fit: Record<string, unknown>;
+  /** The saved model (a product model: reconstruct --model takes it); absent for gap fillers. */
+  modelDir?: string;
   /** (RMSE of this model - RMSE of the reference) / RMSE of this model; positive = the reference is better. */
   referenceRmseReduction?: number;
-  /** Calibration of the uncertainty (residual model fitted on the validation gaps) on the test rows; byReason: the transplanted test gaps by their donor mask's missing reason. */
+  /**
+   * Calibration of the uncertainty (residual model fitted on the calibration gaps) on the test
+   * rows; byReason: the transplanted test gaps by their donor mask's missing reason.
+   */
   uncertainty?: { byKind: CoverageRow[]; byDistance: CoverageRow[]; byReason?: CoverageRow[] };
-  /** RMSE on the validation rows (early stopping, weights, the uncertainty's calibration). */
+  /** RMSE on the validation rows (early stopping, weights). */
   validationRmse?: number;
 }
 
@@ -52,7 +71,7 @@ export interface AblationScore {
   without: ModelName;
   /** (RMSE without - RMSE with) / RMSE without: what the left-out group brings. */
   rmseReduction: number;
-  /** RMSE with - RMSE without on the same test rows, with a paired bootstrap 95 % CI. */
+  /** RMSE with - RMSE without on the same test rows, with a paired day-cluster bootstrap 95 % CI. */
   rmseDifference?: { value: number; ciLow: number; ciHigh: number };
 }
 
@@ -60,13 +79,15 @@ export interface SplitResult {
   split: SplitName;
   description: string;
   roles: ReturnType<typeof roleCounts>;
-  samples: { train: number; validation: number; test: number };
+  samples: { train: number; validation: number; calibration: number; test: number };
   models: ModelScore[];
   /** The model the others are compared with, when it was evaluated. */
   reference?: ModelName;
   ablations: AblationScore[];
   /** Models trained again without the ts group: (RMSE without - RMSE with) / RMSE without. */
   withoutTs: { model: ModelName; test: Metrics; trainSeconds: number; tsRmseReduction: number }[];
+  /** The per-row test predictions (relative to the evaluation folder). */
+  predictions: string;
 }
 
 export interface EvaluationResult {
@@ -102,6 +123,8 @@ export interface EvaluationOutcome {
 
 export interface EvaluationHooks {
   log?: (message: string) => void;
+  /** Show the draw's and the test pass's progress bars. */
+  progress?: boolean;
 }
 
 function writeJsonAtomic(file: string, value: unknown): void {
@@ -123,65 +146,304 @@ function claimOutput(c: EvaluationConfig): void {
   } else writeJsonAtomic(settingsFile, { key: settingsKey(c), cube: path.resolve(c.cube) });
 }
 
+/** One scored method of a split: a trained model (maybe on a subset of the columns) or a gap filler. */
+interface Method {
+  name: ModelName;
+  /** A trained model, with the columns of the split's features it reads (all, or without ts). */
+  fitted?: FittedModel;
+  columns?: number[];
+  /** A gap filler's values over the whole window (day-major). */
+  filled?: Float32Array;
+  seconds: number;
+  trainRows: number;
+  info: Record<string, unknown>;
+}
+
+/** Per test row: its target, day, pixel, gap kind, and each method's estimate and sigma; appended tile by tile. */
+class TestRows {
+  private parts: {
+    y: Float32Array;
+    day: Int32Array;
+    pixel: Int32Array;
+    kind: Uint8Array;
+    reason: Uint8Array;
+    distance: Uint8Array;
+    est: Float32Array[];
+    sigma: Float32Array[];
+  }[] = [];
+  constructor(readonly methods: string[]) {}
+  add(part: TestRows["parts"][number]): void {
+    this.parts.push(part);
+  }
+  /** Concatenated arrays (the parts are released). */
+  collect() {
+    const n = this.parts.reduce((s, p) => s + p.y.length, 0);
+    const cat = <A extends Float32Array | Int32Array | Uint8Array>(make: new (n: number) => A, pick: (p: TestRows["parts"][number]) => A): A => {
+      const out = new make(n);
+      let at = 0;
+      for (const p of this.parts) (out.set(pick(p), at), (at += p.y.length));
+      return out;
+    };
+    const out = {
+      n,
+      y: cat(Float32Array, (p) => p.y),
+      day: cat(Int32Array, (p) => p.day),
+      pixel: cat(Int32Array, (p) => p.pixel),
+      kind: cat(Uint8Array, (p) => p.kind),
+      reason: cat(Uint8Array, (p) => p.reason),
+      distance: cat(Uint8Array, (p) => p.distance),
+      est: this.methods.map((_, m) => cat(Float32Array, (p) => p.est[m]!)),
+      sigma: this.methods.map((_, m) => cat(Float32Array, (p) => p.sigma[m]!)),
+    };
+    this.parts = [];
+    return out;
+  }
+}
+
+/** Clips estimates to SMAP's valid range, as the product does (reconstruct). */
+function clipToValidRange(values: Float32Array): Float32Array {
+  const [lo, hi] = SMAP_VALID_RANGE;
+  for (let i = 0; i < values.length; i++)
+    if (values[i]! < lo) values[i] = lo;
+    else if (values[i]! > hi) values[i] = hi;
+  return values;
+}
+
+/** A method's estimate and sigma of rows (the ship view's X, all columns). */
+function estimate(m: Method, rows: RowSet, F: number, P: number): { est: Float32Array; sigma: Float32Array } {
+  if (m.filled) {
+    const est = Float32Array.from({ length: rows.n }, (_, i) => m.filled![rows.day[i]! * P + rows.pixel[i]!]!);
+    return { est, sigma: new Float32Array(rows.n).fill(NaN) };
+  }
+  const f = m.fitted!;
+  const X = m.columns ? selectColumns(rows.X, rows.n, F, m.columns) : rows.X;
+  const est = clipToValidRange(f.model.predict(X, rows.n));
+  const sigma = f.residual ? f.residual.sigma(X, rows.n, f.schema, spreadOf(f.model, X, rows.n)) : new Float32Array(rows.n).fill(NaN);
+  return { est, sigma };
+}
+
+/** The schema of the columns `keep` of `schema` (an ablation without a group). */
+export function schemaColumns(schema: FeatureSchema, keep: number[]): FeatureSchema {
+  const { ranges: _r, ...rest } = schema;
+  return {
+    ...rest,
+    names: keep.map((j) => schema.names[j]!),
+    groups: keep.map((j) => schema.groups[j]!),
+    units: keep.map((j) => schema.units[j]!),
+    ...(keep.some((j) => schema.groups[j] === "ts") ? {} : { ts_mode: "none" as const }),
+  };
+}
+
+/** The rows of a draw with only `columns` of their features. */
+function columnsOf(r: RowSet, F: number, columns: number[] | undefined): RowSet {
+  return columns ? { ...r, X: selectColumns(r.X, r.n, F, columns) } : r;
+}
+
 export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks = {}): Promise<EvaluationOutcome> {
   const log = hooks.log ?? (() => {});
+  const quiet = !hooks.progress;
   const started = performance.now();
   checkEvaluationConfig(c);
   claimOutput(c);
 
   const cube = await Cube.open(c.cube);
   const { nrows, ncols } = cube.window;
-  log(`reading ${c.cube}: ${nrows} x ${ncols} cells, ${cube.days} days`);
-  const arrays = await readSampleArrays(cube, { coordinates: c.coordinates });
-  const observed = arrays.smap.reduce((n, v) => n + (Number.isNaN(v) ? 0 : 1), 0);
-  if (observed < 100)
-    throw new SmapfillError(`has only ${observed} SMAP values`, { file: c.cube, variable: "soil_moisture", hint: "Evaluate a larger region or period" });
+  const P = nrows * ncols;
+  const T = cube.days;
+  log(`reading ${c.cube}: ${nrows} x ${ncols} cells, ${T} days`);
+  const { roles: observed, observed: nObserved } = await readObservedRoles(cube, { quiet });
+  checkObserved(cube, nObserved, 100, "Evaluate");
 
   const result: EvaluationResult = {
     run: runInfo(),
     config: c,
-    cube: { path: path.resolve(c.cube), start: cube.start, days: cube.days, window: cube.window, features: [], groups: [] },
+    cube: { path: path.resolve(c.cube), start: cube.start, days: T, window: cube.window, features: [], groups: [] },
     splits: [],
     importance: [],
     figures: [],
-    warnings: predictorWarnings(arrays),
+    warnings: [],
     seconds: 0,
   };
-  for (const w of result.warnings) log(`warning: ${w}`);
   const figures: EvaluationFigureData = { stations: [], dates: cube.dates() };
   const stations = c.ismn ? readStations({ ...c, ismn: c.ismn }, cube, log) : undefined;
   if (c.splits.includes("stations") && !stations)
     throw new SmapfillError("the stations split needs station data", { variable: "--splits", hint: "Give --ismn" });
   const stationPixels = [...new Set(stations?.collocated.stations.map((st) => st.pixel) ?? [])];
+  const rowModels = c.models.filter((m) => !isGapFiller(m));
+  const featured = rowModels.includes(c.reference) ? c.reference : (rowModels[0] ?? c.models[0]!);
+  const period = c.testStart ? periodDays(cube, c.testStart, c.testEnd) : undefined;
   // Why SMAP is missing, per pixel-day: the transplanted gaps' rows carry their donor cell's reason.
   const missingReasons = await readMissingReasons(cube);
-  const featured = c.models.includes(c.reference) ? c.reference : c.models[0]!;
 
   for (const [s, split] of c.splits.entries()) {
-    const kinds = new Uint8Array(arrays.smap.length);
-    const donorReasons = new Uint8Array(arrays.smap.length);
-    const roles = splitRoles(split, arrays.smap, nrows, ncols, { validation: c.validationShare, test: c.testShare }, c.seed, stationPixels, kinds, {
-      missingReasons,
-      reasonsOut: donorReasons,
+    const kinds = new Uint8Array(P * T);
+    const donorReasons = new Uint8Array(P * T);
+    const roles = designRoles(split, observed, nrows, ncols, {
+      transplant: { ...(missingReasons ? { missingReasons } : {}), reasonsOut: donorReasons },
+      shares: { validation: c.validationShare, test: c.testShare, calibration: c.calibrationShare },
+      seed: c.seed,
+      stationPixels,
+      ...(period ? { period } : {}),
+      kinds,
     });
-    const features = new FeatureBuilder(arrays, roles, { tsMode: c.tsMode ?? "out-of-fold", seed: c.seed, spatial: Boolean(c.spatial) });
-    const d = buildSamples(arrays, roles, features);
-    result.cube.features = d.names;
-    result.cube.groups = d.groups;
-    const train = rowsOf(d, 0, c.maxTrainSamples, c.seed);
-    const validation = rowsOf(d, 1, c.maxValidationSamples, c.seed + 1);
-    const test = rowsOf(d, 2, Infinity, 0);
-    // CIs resample whole days of test rows (metrics.ts): one day's errors share its weather.
-    const testDays = Int32Array.from(test.index, (i) => d.day[i]!);
-    if (train.n < 10 || validation.n < 2 || test.n < 2)
-      throw new SmapfillError(`the ${split} split leaves ${train.n} training, ${validation.n} validation and ${test.n} test samples`, {
+    const draw = await drawRows(cube, roles, {
+      maxRows: c.maxTrainSamples,
+      maxHeldRows: c.maxHeldSamples,
+      seed: c.seed,
+      coordinates: c.coordinates,
+      tsMode: c.tsMode ?? "out-of-fold",
+      spatial: Boolean(c.spatial),
+      quiet,
+    });
+    const { schema, train, validation, calibration } = draw;
+    const F = schema.names.length;
+    result.cube.features = schema.names;
+    result.cube.groups = schema.groups;
+    if (train.n < 10 || validation.n < 2 || draw.counts.test < 2)
+      throw new SmapfillError(`the ${split} split leaves ${train.n} training, ${validation.n} validation and ${draw.counts.test} test samples`, {
         file: c.cube,
-        hint: "Evaluate a larger region or period, or change --test-share",
+        hint: "Evaluate a larger region or period, or change --test-share (--test-start for the period split)",
       });
-    log(`split ${split}: ${train.n} training, ${validation.n} validation, ${test.n} test samples, ${d.names.length} features`);
+    if (s === 0) for (const w of predictorWarnings(train, schema)) (result.warnings.push(w), log(`warning: ${w}`));
+    log(
+      `split ${split}: ${train.n} training, ${validation.n} validation, ${calibration.n} calibration rows (of ${draw.counts.train}, ${draw.counts.validation}, ${draw.counts.calibration}), ${draw.counts.test} test, ${F} features`,
+    );
+
+    const methods = await fitMethods(c, split, draw, roles, cube, log);
+    const scored = methods.filter((m) => !m.name.endsWith("-without-ts"));
+    const names = methods.map((m) => m.name);
+
+    // The test pass: the test rows (and every day of the station pixels) in the ship view, tile by tile.
+    const test = new TestRows(names);
+    const predictionsFile = path.join(c.out, "predictions", `${split}.csv.gz`);
+    const writer = new PredictionsWriter(predictionsFile, names);
+    const stationSeries = new Map<number, { smap: Float32Array; est: Float32Array[]; sigma: Float32Array }>();
+    for (const p of s === 0 ? stationPixels : [])
+      stationSeries.set(p, { smap: new Float32Array(T).fill(NaN), est: names.map(() => new Float32Array(T).fill(NaN)), sigma: new Float32Array(T).fill(NaN) });
+    const importance = s === 0 && c.importanceModels.length ? new ImportanceSample(c.importanceRows, draw.counts.test, c.seed) : undefined;
+    const datasetRows: RowSet[] = [];
+    const featuredAt = names.indexOf(featured);
+    try {
+      await streamShipRows(cube, roles, {
+        select: (p, _t, role) => role === Role.Test || stationSeries.has(p),
+        spatial: Boolean(c.spatial),
+        coordinates: c.coordinates,
+        quiet,
+        label: `scoring the ${split} split's test rows`,
+        onRows: (rows) => {
+          const outs = methods.map((m) => estimate(m, rows, F, P));
+          const isTest = Uint8Array.from({ length: rows.n }, (_, i) => (roles[rows.day[i]! * P + rows.pixel[i]!] === Role.Test ? 1 : 0));
+          for (let i = 0; i < rows.n; i++) {
+            const st = stationSeries.get(rows.pixel[i]!);
+            if (!st) continue;
+            const t = rows.day[i]!;
+            // SMAP as the evaluation's models saw it: a hidden test value is a gap there.
+            st.smap[t] = isTest[i] ? NaN : rows.y[i]!;
+            outs.forEach((o, m) => (st.est[m]![t] = o.est[i]!));
+            if (featuredAt >= 0) st.sigma[t] = outs[featuredAt]!.sigma[i]!;
+          }
+          const idx: number[] = [];
+          for (let i = 0; i < rows.n; i++) if (isTest[i]) idx.push(i);
+          if (!idx.length) return;
+          const pick = <A extends Float32Array | Int32Array>(a: A): A => {
+            const out = new (a.constructor as new (n: number) => A)(idx.length);
+            idx.forEach((i, k) => (out[k] = a[i]!));
+            return out;
+          };
+          const X = idx.length === rows.n ? rows.X : selectRows(rows.X, F, idx);
+          const part = {
+            y: pick(rows.y),
+            day: pick(rows.day),
+            pixel: pick(rows.pixel),
+            kind: Uint8Array.from(idx, (i) => kinds[rows.day[i]! * P + rows.pixel[i]!]!),
+            reason: Uint8Array.from(idx, (i) => donorReasons[rows.day[i]! * P + rows.pixel[i]!]!),
+            // Days to the nearest retrieval, from the rows' own context terms (models/uncertainty.ts).
+            distance: distanceBins(X, idx.length, schema),
+            est: outs.map((o) => pick(o.est)),
+            sigma: outs.map((o) => pick(o.sigma)),
+          };
+          test.add(part);
+          writer.append(
+            {
+              row: Int32Array.from(part.pixel, (p) => cube.window.row0 + Math.floor(p / ncols)),
+              col: Int32Array.from(part.pixel, (p) => cube.window.col0 + (p % ncols)),
+              date: Array.from(part.day, (t) => formatDay(cube.startDay + t)),
+              y: part.y,
+              kind: Array.from(part.kind, (k) => kindLabel(k, split)),
+            },
+            methods.flatMap((_, m) => [part.est[m]!, part.sigma[m]!]),
+          );
+          const testRows = { X, y: part.y, n: idx.length, pixel: part.pixel, day: part.day };
+          importance?.offer(testRows, F);
+          if (c.writeDataset) datasetRows.push(testRows);
+        },
+      });
+    } catch (e) {
+      writer.abandon();
+      throw e;
+    }
+    writer.finish();
+    const t = test.collect();
+    const testDays = t.day;
+
+    // Scores: every method on the same test rows, CIs over whole days.
+    const scores: ModelScore[] = [];
+    const estimates = new Map<ModelName, Float32Array>();
+    methods.forEach((m, k) => {
+      if (m.name.endsWith("-without-ts")) return;
+      const metrics = evaluate(t.est[k]!, t.y, { nBoot: c.nBoot, seed: c.seed, clusters: testDays });
+      estimates.set(m.name, t.est[k]!);
+      const score: ModelScore = { model: m.name, test: metrics, trainSeconds: m.seconds, trainRows: m.trainRows, fit: m.info };
+      if (m.fitted) {
+        score.modelDir = path.relative(c.out, modelDir(c, split, m.name));
+        score.uncertainty = coverage(t.est[k]!, t.y, t.sigma[k]!, t.kind, t.distance, t.reason, split);
+        const v = columnsOf(validation, F, m.columns);
+        const vr = pointMetrics(clipToValidRange(m.fitted.model.predict(v.X, v.n)), v.y).rmse;
+        score.validationRmse = vr;
+        const ci = metrics.rmse;
+        // Early stopping (and the uncertainty) trust the held-out gaps to behave like the test
+        // gaps: say so when they do not.
+        if (vr < ci.ciLow * 0.9 || vr > ci.ciHigh * 1.1)
+          result.warnings.push(
+            `${split} split, ${m.name}: validation RMSE ${vr.toFixed(4)} lies outside the test RMSE's 95 % CI over days [${ci.ciLow.toFixed(4)}, ${ci.ciHigh.toFixed(4)}] by more than 10 %: the validation gaps do not behave like the test gaps (few large gaps, or gaps of other shapes); early stopping and the uncertainty may be off`,
+          );
+      }
+      scores.push(score);
+      log(
+        `  ${m.name}: test RMSE ${metrics.rmse.value.toFixed(5)}, ubRMSE ${metrics.ubrmse.value.toFixed(5)}, R ${metrics.r.value.toFixed(3)} (${m.seconds.toFixed(1)} s)`,
+      );
+    });
+    const splitResult = scoreSplit(
+      c,
+      split,
+      roles,
+      { train: train.n, validation: validation.n, calibration: calibration.n, test: t.n },
+      scores,
+      estimates,
+      t.y,
+      testDays,
+    );
+    splitResult.predictions = path.relative(c.out, predictionsFile);
+    methods.forEach((m, k) => {
+      if (!m.name.endsWith("-without-ts")) return;
+      const base = m.name.slice(0, -"-without-ts".length);
+      const metrics = evaluate(t.est[k]!, t.y, { nBoot: c.nBoot, seed: c.seed, clusters: testDays });
+      const withTs = scores.find((x) => x.model === base);
+      const effect = withTs ? (metrics.rmse.value - withTs.test.rmse.value) / metrics.rmse.value : NaN;
+      log(
+        `  ${base} without ts: test RMSE ${metrics.rmse.value.toFixed(5)} (the ts features ${effect >= 0 ? "lower" : "raise"} its RMSE by ${(100 * Math.abs(effect)).toFixed(1)} %)`,
+      );
+      splitResult.withoutTs.push({ model: base, test: metrics, trainSeconds: m.seconds, tsRmseReduction: effect });
+    });
+    result.splits.push(splitResult);
+
     if (c.writeDataset) {
-      const used = [...train.index, ...validation.index, ...test.index].sort((a, b) => a - b);
-      writeDataset(path.join(c.out, "datasets", split), subsetSamples(d, used), features.schema(), {
+      const parts = [train, validation, calibration, ...datasetRows];
+      const all = concatRows(parts, F);
+      const split8 = Int8Array.from(
+        parts.flatMap((r, i) => Array.from({ length: r.n }, () => (i === 0 ? Role.Train : i === 1 ? Role.Validation : i === 2 ? Role.Calibration : Role.Test))),
+      );
+      writeDataset(path.join(c.out, "datasets", split), all, split8, schema, {
         source: path.resolve(c.cube),
         split,
         description: SPLIT_DESCRIPTIONS[split],
@@ -189,85 +451,37 @@ export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks 
       });
     }
 
-    const schema = features.schema();
-    const trained = new Map<ModelName, Regressor>();
-    const scores: ModelScore[] = [];
-    let headlineEstimate: Float32Array | undefined;
-    let featuredResidual: ResidualModel | undefined;
-    const predictions = new Map<ModelName, Float32Array>();
-    for (const name of c.models) {
-      const filler = modelEntry(name).fill;
-      if (filler) {
-        // A cube-level gap filler: the window filled from its training values, scored on the same test rows.
-        const started = performance.now();
-        const filled = filler(arrays.smap, roles, [arrays.T, nrows, ncols], resolveParams(name, c.params));
-        const seconds = (performance.now() - started) / 1000;
-        const pred = Float32Array.from(test.index, (i) => filled.values[d.day[i]! * arrays.P + d.pixel[i]!]!);
-        if (name === featured) headlineEstimate = pred;
-        predictions.set(name, pred);
-        const metrics = evaluate(pred, test.y, { nBoot: c.nBoot, seed: c.seed, clusters: testDays });
-        scores.push({ model: name, test: metrics, trainSeconds: seconds, trainRows: roles.reduce((a, r) => a + (r === 0 ? 1 : 0), 0), fit: filled.info });
-        log(`  ${name}: test RMSE ${metrics.rmse.value.toFixed(5)}, R ${metrics.r.value.toFixed(3)} (${seconds.toFixed(1)} s, ${JSON.stringify(filled.info)})`);
-        continue;
-      }
-      const { model, seconds } = trainOrLoad(path.join(c.out, "models", split, name), name, schema, train, validation, c, log);
-      trained.set(name, model);
-      const pred = model.predict(test.X, test.n);
-      predictions.set(name, pred);
-      if (name === featured) headlineEstimate = pred;
-      const metrics = evaluate(pred, test.y, { nBoot: c.nBoot, seed: c.seed, clusters: testDays });
-      const cellOf = (i: number) => d.day[test.index[i]!]! * arrays.P + d.pixel[test.index[i]!]!;
-      const { uncertainty, residual, validationRmse } = calibrate(
-        model,
-        pred,
-        validation,
-        test,
-        schema,
-        (i) => {
-          const kind = kinds[cellOf(i)]!;
-          return kind ? GAP_KINDS[kind - 1]! : split;
-        },
-        (i) => (GAP_KINDS[kinds[cellOf(i)]! - 1] === "transplanted" ? (gapReason(donorReasons[cellOf(i)]!) ?? "unknown") : undefined),
-      );
-      if (name === featured) featuredResidual = residual;
-      scores.push({ model: name, test: metrics, trainSeconds: seconds, trainRows: train.n, fit: model.info(), uncertainty, validationRmse });
-      // Early stopping (and the uncertainty) trust the validation gaps to behave like the test
-      // gaps: say so when they do not.
-      const ci = metrics.rmse;
-      if (validationRmse < ci.ciLow * 0.9 || validationRmse > ci.ciHigh * 1.1)
-        result.warnings.push(
-          `${split} split, ${name}: validation RMSE ${validationRmse.toFixed(4)} lies outside the test RMSE's 95 % CI over days [${ci.ciLow.toFixed(4)}, ${ci.ciHigh.toFixed(4)}] by more than 10 %: the validation gaps do not behave like the test gaps (few large gaps, or gaps of other shapes); early stopping and the uncertainty may be off`,
-        );
-      log(
-        `  ${name}: test RMSE ${metrics.rmse.value.toFixed(5)}, ubRMSE ${metrics.ubrmse.value.toFixed(5)}, R ${metrics.r.value.toFixed(3)} (${seconds.toFixed(1)} s)`,
-      );
-    }
-    result.splits.push(scoreSplit(c, split, roles, { train, validation, test }, scores, predictions, testDays));
-    // Models that already leave the ts group out (TsSMNet-noTS) are their own ablation.
-    for (const name of (c.ablationModels ?? []).filter((m) => !modelEntry(m).drops?.includes("ts")))
-      result.splits.at(-1)!.withoutTs.push(withoutTs(c, split, name, d, schema, { train, validation, test }, testDays, scores, log));
-
     if (s > 0) continue;
     // The headline split's models also face the stations and the importance analysis.
-    figures.scatter = { model: featured, split, reference: test.y, estimate: headlineEstimate! };
-    if (stations) {
-      const residual = featuredResidual;
-      const model = trained.get(featured);
-      const sigmaOf = residual && ((rows: Float32Array, n: number) => residual.sigma(rows, n, schema, model?.spread?.(rows, n)));
-      const r = stationResults({ ...c, ismn: c.ismn! }, stations as StationData, arrays, features, trained, featured, sigmaOf);
+    const at = names.indexOf(featured);
+    if (at >= 0) figures.scatter = { model: featured, split, reference: t.y, estimate: t.est[at]! };
+    if (stations && stationSeries.size) {
+      const series = {
+        smap: (p: number) => stationSeries.get(p)!.smap,
+        estimate: (name: ModelName, p: number) => stationSeries.get(p)!.est[names.indexOf(name)]!,
+        sigma: (p: number) => stationSeries.get(p)!.sigma,
+      };
+      const r = stationResults(
+        { ...c, ismn: c.ismn! },
+        stations as StationData,
+        T,
+        scored.map((m) => m.name),
+        featured,
+        series,
+      );
       result.insitu = r.insitu;
       figures.stations = r.series;
       figures.insituPairs = r.pairs;
     }
+    const sample = importance?.rows(F);
     for (const name of c.importanceModels) {
-      const model = trained.get(name);
-      if (!model) continue;
-      const rows = rowsOf(d, 2, c.importanceRows, c.seed + 2);
-      log(`  importance of ${name}'s features on ${rows.n} test samples, ${c.importanceRepeats} repeats`);
+      const m = methods.find((x) => x.name === name)?.fitted;
+      if (!m || !sample || sample.n < 2) continue;
+      log(`  importance of ${name}'s features on ${sample.n} test samples, ${c.importanceRepeats} repeats`);
       result.importance.push({
         model: name,
-        rows: rows.n,
-        result: permutationImportance(model, rows.X, rows.y, rows.n, d.groups, { repeats: c.importanceRepeats, seed: c.seed }),
+        rows: sample.n,
+        result: permutationImportance(m.model, sample.X, sample.y, sample.n, schema.groups, { repeats: c.importanceRepeats, seed: c.seed }),
       });
     }
   }
@@ -275,81 +489,185 @@ export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks 
   return { result, figures };
 }
 
+/** The days of the period split within the cube: from --test-start to --test-end (default the cube's last day). */
+function periodDays(cube: Cube, start: string, end: string | undefined): { from: number; to: number } {
+  const from = parseDay(start, "--test-start") - cube.startDay;
+  const to = end ? parseDay(end, "--test-end") - cube.startDay : cube.days - 1;
+  if (from <= 0 || from >= cube.days)
+    throw new SmapfillError(`--test-start ${start} must fall after the cube's first day and within its period (${cube.start} + ${cube.days} days)`, {
+      variable: "--test-start",
+    });
+  return { from, to: Math.min(to, cube.days - 1) };
+}
+
+function modelDir(c: EvaluationConfig, split: SplitName, name: string): string {
+  return path.join(c.out, "models", split, name);
+}
+
 /**
- * The uncertainty of a model's test estimates from a residual model fitted on its validation
- * rows, and the share of test values inside the 90 % interval by gap kind and distance.
+ * Fits (or reuses) every model of a split through the one fit-and-save, the ablation models
+ * without the ts group, and runs the gap fillers (DCT-PLS) over the whole window: they read the
+ * window's SMAP once (4 bytes per pixel-day) and see its training values only.
  */
-function calibrate(
-  model: Regressor,
-  testPred: Float32Array,
-  validation: Rows,
-  test: Rows,
-  schema: ReturnType<FeatureBuilder["schema"]>,
-  kindOf: (i: number) => string,
-  reasonOf: (i: number) => string | undefined = () => undefined,
-): { uncertainty: ModelScore["uncertainty"]; residual: ResidualModel; validationRmse: number } {
-  // The test rows were just predicted (testPred): their spread comes from the members' kept predictions.
-  const testSpread = model.spread?.(test.X, test.n);
-  const validationPred = model.predict(validation.X, validation.n);
-  const residual = ResidualModel.fit(validationPred, validation.y, validation.X, validation.n, schema, model.spread?.(validation.X, validation.n));
-  const validationRmse = pointMetrics(validationPred, validation.y).rmse;
-  const sigma = residual.sigma(test.X, test.n, schema, testSpread);
-  const dist = distanceBins(test.X, test.n, schema);
-  const uncertainty = {
-    byKind: coverageTable(
-      testPred,
-      test.y,
-      sigma,
-      Array.from({ length: test.n }, (_, i) => kindOf(i)),
-    ).sort((a, b) => kindOrder(a.group) - kindOrder(b.group)),
-    byDistance: coverageTable(
-      testPred,
-      test.y,
-      sigma,
-      Array.from(dist, (b) => DISTANCE_LABELS[b]!),
-    ).sort((a, b) => (a.group === "all" ? -1 : b.group === "all" ? 1 : DISTANCE_LABELS.indexOf(a.group as never) - DISTANCE_LABELS.indexOf(b.group as never))),
-    ...transplantedByReason(testPred, test.y, sigma, reasonOf),
+async function fitMethods(c: EvaluationConfig, split: SplitName, draw: RowDraw, roles: Roles, cube: Cube, log: (m: string) => void): Promise<Method[]> {
+  const { schema, train, validation, calibration } = draw;
+  const F = schema.names.length;
+  const methods: Method[] = [];
+  const fit = (name: ModelName, dir: string, columns: number[] | undefined) => {
+    const sub = columns ? schemaColumns(schema, columns) : schema;
+    const rows = {
+      train: withOrigin(columnsOf(train, F, columns), cube),
+      validation: withOrigin(columnsOf(validation, F, columns), cube),
+      calibration: withOrigin(columnsOf(calibration, F, columns), cube),
+    };
+    const fitted = fitOrReuse({ name, params: c.params, seed: c.trainSeed ?? c.seed }, rows, {
+      out: dir,
+      schema: sub,
+      record: { kind: "evaluation model", cube: path.basename(path.resolve(c.cube)), split },
+      describeCalibration: calibrationRecord(sub, c.seed, c.nBoot),
+      log,
+      accept: (saved) => matchSchema(saved.schema, sub, { model: dir, data: "this evaluation's features" }),
+    });
+    methods.push({
+      name: columns ? `${name}-without-ts` : name,
+      fitted,
+      ...(columns ? { columns } : {}),
+      seconds: fitted.seconds,
+      trainRows: train.n,
+      info: fitted.model.info(),
+    });
   };
-  return { uncertainty, residual, validationRmse };
+  for (const name of c.models) if (!isGapFiller(name)) fit(name, modelDir(c, split, name), undefined);
+  // Models that already leave the ts group out (TsSMNet-noTS) are their own ablation.
+  for (const name of (c.ablationModels ?? []).filter((m) => !modelEntry(m).drops?.includes("ts")))
+    fit(name, modelDir(c, split, `${name}-without-ts`), columnsWithout(schema.groups, ["ts"]));
+  const fillers = c.models.filter(isGapFiller);
+  if (fillers.length) {
+    const smap = await cube.readBlock("soil_moisture", 0, cube.days);
+    const trainRows = roleCounts(roles).train;
+    for (const name of fillers) {
+      const started = performance.now();
+      const r = gapFillerEntry(name).fill(smap, roles, [cube.days, cube.window.nrows, cube.window.ncols], resolveParams(name, c.params));
+      const seconds = (performance.now() - started) / 1000;
+      log(`  ${name}: filled the window in ${seconds.toFixed(1)} s (${JSON.stringify(r.info)})`);
+      methods.push({ name, filled: r.values, seconds, trainRows, info: r.info });
+    }
+  }
+  return methods;
+}
+
+function kindLabel(kind: number, split: SplitName): string {
+  return kind ? GAP_KINDS[kind - 1]! : split;
+}
+
+function selectRows(X: Float32Array, F: number, idx: number[]): Float32Array {
+  const out = new Float32Array(idx.length * F);
+  idx.forEach((i, k) => out.set(X.subarray(i * F, (i + 1) * F), k * F));
+  return out;
+}
+
+function concatRows(parts: RowSet[], F: number): RowSet {
+  const n = parts.reduce((s, r) => s + r.n, 0);
+  const out: RowSet = { X: new Float32Array(n * F), y: new Float32Array(n), n, pixel: new Int32Array(n), day: new Int32Array(n) };
+  let at = 0;
+  for (const r of parts) {
+    out.X.set(r.X, at * F);
+    out.y.set(r.y, at);
+    out.pixel.set(r.pixel, at);
+    out.day.set(r.day, at);
+    at += r.n;
+  }
+  return out;
 }
 
 /** "all" first, then the gap kinds in GAP_KINDS order (other labels, e.g. a split's name, after them). */
 const kindOrder = (group: string) => (group === "all" ? -1 : GAP_KINDS.includes(group as never) ? GAP_KINDS.indexOf(group as never) : GAP_KINDS.length);
 
-/** The transplanted test rows by their donor mask's missing reason ("transplanted": all of them), when there are any. */
-function transplantedByReason(
-  pred: Float32Array,
+/**
+ * The share of test values inside the 90 % interval by gap kind, by distance to the nearest
+ * retrieval, and for the transplanted test rows by their donor mask's missing reason.
+ */
+function coverage(
+  est: Float32Array,
   y: Float32Array,
   sigma: Float32Array,
-  reasonOf: (i: number) => string | undefined,
-): { byReason?: CoverageRow[] } {
-  const rows = Array.from({ length: y.length }, (_, i) => i).filter((i) => reasonOf(i) !== undefined);
-  if (!rows.length) return {};
-  const pick = (a: Float32Array) => Float32Array.from(rows, (i) => a[i]!);
-  const table = coverageTable(
-    pick(pred),
-    pick(y),
-    pick(sigma),
-    rows.map((i) => reasonOf(i)!),
-    "transplanted",
+  kinds: Uint8Array,
+  distance: Uint8Array,
+  reasons: Uint8Array,
+  split: SplitName,
+): ModelScore["uncertainty"] {
+  const byDistance = coverageTable(
+    est,
+    y,
+    sigma,
+    Array.from(distance, (b) => DISTANCE_LABELS[b]!),
   );
-  return { byReason: table.sort((a, b) => (a.group === "transplanted" ? -1 : b.group === "transplanted" ? 1 : b.n - a.n)) };
+  const order = (g: string) => (g === "all" ? -1 : DISTANCE_LABELS.indexOf(g as never));
+  const transplanted = 1 + GAP_KINDS.indexOf("transplanted");
+  const rows = Array.from({ length: y.length }, (_, i) => i).filter((i) => kinds[i] === transplanted);
+  const pick = (a: Float32Array) => Float32Array.from(rows, (i) => a[i]!);
+  const byReason = rows.length
+    ? coverageTable(
+        pick(est),
+        pick(y),
+        pick(sigma),
+        rows.map((i) => gapReason(reasons[i]!) ?? "unknown"),
+        "transplanted",
+      ).sort((a, b) => (a.group === "transplanted" ? -1 : b.group === "transplanted" ? 1 : b.n - a.n))
+    : undefined;
+  return {
+    byKind: coverageTable(
+      est,
+      y,
+      sigma,
+      Array.from(kinds, (k) => kindLabel(k, split)),
+    ).sort((a, b) => kindOrder(a.group) - kindOrder(b.group)),
+    byDistance: byDistance.sort((a, b) => order(a.group) - order(b.group)),
+    ...(byReason ? { byReason } : {}),
+  };
 }
 
-/** Dynamic predictors missing on more than 40 % of the pixel-days the cube observed (clouds alone hide LST on a quarter or so). */
-function predictorWarnings(a: { smap: Float32Array; dynamic: Map<string, Float32Array> }): string[] {
-  const out: string[] = [];
-  for (const [name, values] of a.dynamic) {
-    let observed = 0;
-    let missing = 0;
-    for (let k = 0; k < values.length; k++) {
-      if (Number.isNaN(a.smap[k]!)) continue;
-      observed++;
-      if (Number.isNaN(values[k]!)) missing++;
-    }
-    if (observed && missing > 0.4 * observed)
-      out.push(`predictor '${name}' is missing on ${((100 * missing) / observed).toFixed(0)} % of the observed pixel-days: models see its training mean there`);
+/** A seeded sample of at most `max` test rows, kept as they stream by (for the importance analysis). */
+class ImportanceSample {
+  private readonly keep: number;
+  private readonly parts: RowSet[] = [];
+  constructor(
+    max: number,
+    total: number,
+    private readonly seed: number,
+  ) {
+    this.keep = Math.min(1, max / Math.max(1, total));
   }
+  offer(rows: RowSet, F: number): void {
+    const idx: number[] = [];
+    for (let i = 0; i < rows.n; i++) if (hashUniform(this.seed ^ 0x1b873593, rows.day[i]! * 0x10000 + rows.pixel[i]!) < this.keep) idx.push(i);
+    if (idx.length)
+      this.parts.push({
+        X: selectRows(rows.X, F, idx),
+        y: Float32Array.from(idx, (i) => rows.y[i]!),
+        n: idx.length,
+        pixel: new Int32Array(idx.length),
+        day: new Int32Array(idx.length),
+      });
+  }
+  rows(F: number): RowSet {
+    return concatRows(this.parts, F);
+  }
+}
+
+/** Dynamic predictors missing on more than 40 % of the training rows (clouds alone hide LST on a quarter or so). */
+function predictorWarnings(train: RowSet, schema: FeatureSchema): string[] {
+  const out: string[] = [];
+  const F = schema.names.length;
+  schema.groups.forEach((g, j) => {
+    if (g !== "dynamic" || !train.n) return;
+    let missing = 0;
+    for (let i = 0; i < train.n; i++) if (Number.isNaN(train.X[i * F + j]!)) missing++;
+    if (missing > 0.4 * train.n)
+      out.push(
+        `predictor '${schema.names[j]}' is missing on ${((100 * missing) / train.n).toFixed(0)} % of the observed pixel-days (training rows): models see its training mean there`,
+      );
+  });
   return out;
 }
 
@@ -358,10 +676,11 @@ function scoreSplit(
   c: EvaluationConfig,
   split: SplitName,
   roles: Int8Array,
-  rows: { train: Rows; validation: Rows; test: Rows },
+  samples: SplitResult["samples"],
   scores: ModelScore[],
-  predictions: Map<ModelName, Float32Array> = new Map(),
-  testDays?: Int32Array,
+  estimates: Map<ModelName, Float32Array>,
+  y: Float32Array,
+  testDays: Int32Array,
 ): SplitResult {
   const rmse = (name: ModelName) => scores.find((m) => m.model === name)?.test.rmse.value;
   const ref = rmse(c.reference);
@@ -369,19 +688,20 @@ function scoreSplit(
   const ablations = c.ablationPairs.flatMap(([withGroup, without]) => {
     const [a, b] = [rmse(withGroup), rmse(without)];
     if (a === undefined || b === undefined) return [];
-    const [pa, pb] = [predictions.get(withGroup), predictions.get(without)];
-    const rmseDifference = pa && pb ? pairedRmseDifference(pa, pb, rows.test.y, c.nBoot, c.seed, testDays) : undefined;
+    const [pa, pb] = [estimates.get(withGroup), estimates.get(without)];
+    const rmseDifference = pa && pb ? pairedRmseDifference(pa, pb, y, c.nBoot, c.seed, testDays) : undefined;
     return [{ with: withGroup, without, rmseReduction: (b - a) / b, ...(rmseDifference ? { rmseDifference } : {}) }];
   });
   return {
     split,
     description: SPLIT_DESCRIPTIONS[split],
     roles: roleCounts(roles),
-    samples: { train: rows.train.n, validation: rows.validation.n, test: rows.test.n },
+    samples,
     models: scores,
     ...(ref !== undefined ? { reference: c.reference } : {}),
     ablations,
     withoutTs: [],
+    predictions: "",
   };
 }
 
@@ -415,30 +735,4 @@ export function pairedRmseDifference(
   const draw = resampler(n, new Rng(seed + 7919), clusters);
   const boots = Array.from({ length: nBoot }, () => diff(draw())).sort((x, y) => x - y);
   return { value, ciLow: boots[Math.floor(0.025 * (nBoot - 1))]!, ciHigh: boots[Math.ceil(0.975 * (nBoot - 1))]! };
-}
-
-/** The ablation for any model: trained again on the same rows without the ts columns. */
-function withoutTs(
-  c: EvaluationConfig,
-  split: SplitName,
-  name: ModelName,
-  d: SampleTable,
-  schema: ReturnType<FeatureBuilder["schema"]>,
-  rows: { train: Rows; validation: Rows; test: Rows },
-  testDays: Int32Array,
-  scores: ModelScore[],
-  log: (m: string) => void,
-): SplitResult["withoutTs"][number] {
-  const keep = columnsWithout(d.groups, ["ts"]);
-  const drop = (m: Rows) => ({ X: selectColumns(m.X, m.n, d.names.length, keep), y: m.y, n: m.n });
-  const withTs = scores.find((m) => m.model === name);
-  const dir = path.join(c.out, "models", split, `${name}-without-ts`);
-  const { model, seconds } = trainOrLoad(dir, name, schemaColumns(schema, keep), drop(rows.train), drop(rows.validation), c, log);
-  const t = drop(rows.test);
-  const metrics = evaluate(model.predict(t.X, t.n), t.y, { nBoot: c.nBoot, seed: c.seed, clusters: testDays });
-  const effect = withTs ? (metrics.rmse.value - withTs.test.rmse.value) / metrics.rmse.value : NaN;
-  log(
-    `  ${name} without ts: test RMSE ${metrics.rmse.value.toFixed(5)} (the ts features ${effect >= 0 ? "lower" : "raise"} its RMSE by ${(100 * Math.abs(effect)).toFixed(1)} %)`,
-  );
-  return { model: name, test: metrics, trainSeconds: seconds, tsRmseReduction: effect };
 }

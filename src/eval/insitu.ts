@@ -4,7 +4,8 @@
  *  - the reconstruction on the same observed days,
  *  - the reconstruction on gap days (no SMAP retrieval in the cube),
  * pooled over all stations, and per station (the mean of per-station RMSEs is the figure most
- * papers quote). Stations without any pair are listed with n = 0.
+ * papers quote). Stations without any pair are listed with n = 0. The pooled scores' CIs resample
+ * whole days (metrics.ts): the stations of one day share its weather.
  */
 import type { CollocatedStation } from "./collocate.js";
 import { evaluate, pointMetrics, type EvaluateOptions, type Metrics } from "./metrics.js";
@@ -35,14 +36,16 @@ export interface InsituScores {
 interface Pairs {
   pred: number[];
   ref: number[];
+  day: number[];
 }
 
 function score(pairs: Map<CollocatedStation, Pairs>, o: EvaluateOptions, minPairs: number): InsituScores {
-  const all: Pairs = { pred: [], ref: [] };
+  const all: Pairs = { pred: [], ref: [], day: [] };
   const perStation: StationScore[] = [];
   for (const [s, p] of pairs) {
     all.pred.push(...p.pred);
     all.ref.push(...p.ref);
+    all.day.push(...p.day);
     const m = p.pred.length ? pointMetrics(p.pred, p.ref) : { rmse: NaN, ubrmse: NaN, r: NaN };
     perStation.push({
       network: s.network,
@@ -59,20 +62,19 @@ function score(pairs: Map<CollocatedStation, Pairs>, o: EvaluateOptions, minPair
   const counted = perStation.filter((s) => s.n >= minPairs);
   const mean = (k: "rmse" | "ubrmse" | "r") => counted.reduce((a, s) => a + s[k], 0) / Math.max(1, counted.length) || NaN;
   return {
-    pooled: evaluate(all.pred, all.ref, o),
+    pooled: evaluate(all.pred, all.ref, { ...o, clusters: all.day }),
     stationMean: { stations: counted.length, rmse: mean("rmse"), ubrmse: mean("ubrmse"), r: mean("r") },
     perStation,
   };
 }
 
 /**
- * `smap`: the cube's SMAP (day-major [t * P + p]); `reconstruction(pixel)`: a model's estimate
- * for every day of that pixel.
+ * `smapOf(pixel)`: the cube's SMAP for every day of that pixel; `reconstruction(pixel)`: a
+ * model's estimate for every day of that pixel.
  */
 export function insituComparison(
   stations: CollocatedStation[],
-  smap: Float32Array,
-  P: number,
+  smapOf: (pixel: number) => ArrayLike<number>,
   T: number,
   reconstruction: ((pixel: number) => Float32Array) | undefined,
   value: InsituValue,
@@ -84,23 +86,26 @@ export function insituComparison(
   for (const s of stations) {
     const insitu = s[value];
     const est = reconstruction?.(s.pixel);
+    const smap = smapOf(s.pixel);
     const pairs = {
-      smap: { pred: [] as number[], ref: [] as number[] },
-      observed: { pred: [] as number[], ref: [] as number[] },
-      gap: { pred: [] as number[], ref: [] as number[] },
+      smap: { pred: [] as number[], ref: [] as number[], day: [] as number[] },
+      observed: { pred: [] as number[], ref: [] as number[], day: [] as number[] },
+      gap: { pred: [] as number[], ref: [] as number[], day: [] as number[] },
     };
     for (let t = 0; t < T; t++) {
       const ref = insitu[t]!;
       if (Number.isNaN(ref)) continue;
-      const sm = smap[t * P + s.pixel]!;
+      const sm = smap[t]!;
       if (!Number.isNaN(sm)) {
         pairs.smap.pred.push(sm);
         pairs.smap.ref.push(ref);
+        pairs.smap.day.push(t);
       }
       if (est && Number.isFinite(est[t]!)) {
         const into = Number.isNaN(sm) ? pairs.gap : pairs.observed;
         into.pred.push(est[t]!);
         into.ref.push(ref);
+        into.day.push(t);
       }
     }
     original.set(s, pairs.smap);

@@ -1,7 +1,7 @@
 /**
- * Honest splits of observed pixel-days into train (0), validation (1) and test (2), and
- * simulated gaps with the shapes real SMAP gaps have. A role array holds one value per
- * pixel-day, day-major like the cube ([t * P + p]): -1 = not observed, 0/1/2 = split.
+ * Honest splits of observed pixel-days into train, validation, calibration and test (the Role
+ * values of features/roles.ts), and simulated gaps with the shapes real SMAP gaps have. A role
+ * array holds one value per pixel-day, day-major like the cube ([t * P + p]).
  *
  *  - randomPixelDays: every observed pixel-day drawn independently (optimistic: neighbours in
  *    space and time of a test value are in training; reported, never the headline);
@@ -11,28 +11,33 @@
  *  - stations: the pixels that contain stations are held out entirely (independent stations);
  *  - simulatedGaps: observed values hidden in swath stripes, spatial blocks or runs of days;
  *  - transplantedGaps: SMAP's own missingness masks of other days (other years where the record
- *    allows) laid over observed days, so held-out values have the structure of real gaps.
+ *    allows) laid over observed days, so held-out values have the structure of real gaps;
+ *  - period: every observation from a date on (prolongation: train before, test after).
+ * Every design also hides calibration gaps among the training values (designRoles), on which the
+ * uncertainty is calibrated, as the product model does (reconstruct/product-model.ts).
  */
 import { Rng } from "../util/random.js";
 import { SmapfillError } from "../util/errors.js";
-import { observedRoles, type Roles } from "../features/roles.js";
+import { observedRoles, Role, type HeldRole, type Roles } from "../features/roles.js";
 
-export { observedRoles, roleCounts, type Roles } from "../features/roles.js";
+export { observedRoles, roleCounts, Role, type Roles } from "../features/roles.js";
 
 export interface SplitShares {
   validation: number;
   test: number;
+  /** Gaps hidden for the uncertainty's calibration (designRoles; default none). */
+  calibration?: number;
 }
 
-function pick(r: number, shares: SplitShares): 0 | 1 | 2 {
-  if (r < shares.test) return 2;
-  if (r < shares.test + shares.validation) return 1;
-  return 0;
+function pick(r: number, shares: SplitShares): Role {
+  if (r < shares.test) return Role.Test;
+  if (r < shares.test + shares.validation) return Role.Validation;
+  return Role.Train;
 }
 
 export function randomPixelDays(observed: Float32Array, shares: SplitShares, seed: number): Roles {
   const rng = new Rng(seed);
-  return Int8Array.from(observed, (v) => (Number.isNaN(v) ? -1 : pick(rng.uniform(), shares)));
+  return Int8Array.from(observed, (v) => (Number.isNaN(v) ? Role.Unobserved : pick(rng.uniform(), shares)));
 }
 
 /** Blocks of `block` x `block` pixels, each given one role. */
@@ -43,7 +48,7 @@ export function spatialBlocks(observed: Float32Array, nrows: number, ncols: numb
   const bCols = Math.ceil(ncols / block);
   const blockRole = Int8Array.from({ length: bRows * bCols }, () => pick(rng.uniform(), shares));
   const pixelRole = Int8Array.from({ length: P }, (_, p) => blockRole[Math.floor(Math.floor(p / ncols) / block) * bCols + Math.floor((p % ncols) / block)]!);
-  return Int8Array.from(observed, (v, k) => (Number.isNaN(v) ? -1 : pixelRole[k % P]!));
+  return Int8Array.from(observed, (v, k) => (Number.isNaN(v) ? Role.Unobserved : pixelRole[k % P]!));
 }
 
 /** k-fold over blocks of pixels: fold id (0..k-1) per pixel. */
@@ -65,13 +70,13 @@ export function temporal(observed: Float32Array, P: number, shares: SplitShares,
     const role = pick(rng.uniform(), shares);
     for (let t = t0; t < Math.min(T, t0 + runLength); t++) dayRole[t] = role;
   }
-  return Int8Array.from(observed, (v, k) => (Number.isNaN(v) ? -1 : dayRole[Math.floor(k / P)]!));
+  return Int8Array.from(observed, (v, k) => (Number.isNaN(v) ? Role.Unobserved : dayRole[Math.floor(k / P)]!));
 }
 
-/** Holds out every pixel-day of the given pixels (role 2); the rest keeps `base`. */
+/** Holds out every pixel-day of the given pixels (Test); the rest keeps `base`. */
 export function holdOutPixels(base: Roles, P: number, pixels: Iterable<number>): Roles {
   const held = new Set(pixels);
-  return Int8Array.from(base, (r, k) => (r < 0 ? -1 : held.has(k % P) ? 2 : r));
+  return Int8Array.from(base, (r, k) => (r === Role.Unobserved ? r : held.has(k % P) ? Role.Test : r));
 }
 
 /** The version of the held-out design (the gaps' kinds, shares and draws): an evaluation saved under another is not resumed. 2: the transplanted kind. */
@@ -88,11 +93,12 @@ export const GAP_KINDS: readonly GapKind[] = [...GAP_SHAPES, "transplanted"];
  *  swath: on random days, a diagonal stripe about 1/3 of the region wide (a missed overpass);
  *  block: on random days, a rectangle of about 1/4 x 1/4 of the region (clouds of RFI, frozen);
  *  run:   per pixel, runs of 5-15 consecutive days (instrument or retrieval outages).
- * Only training pixel-days (role 0) of `base` are taken; they get `role` (2 = test, 1 =
- * validation, so that early stopping sees gaps of the same shapes); the rest keeps its role.
- * Test gaps fall on random days; validation gaps on days spread evenly over the whole period
- * (an additive golden-ratio sequence from a random start), so that early stopping does not
- * judge on a few days that happen to cluster in one season of a long period.
+ * Only training pixel-days of `base` are taken; they get `role` (validation and calibration gaps
+ * have the test gaps' shapes, so that early stopping and the uncertainty see gaps like the ones
+ * scored); the rest keeps its role. Test gaps fall on random days; validation and calibration
+ * gaps on days spread evenly over the whole period (an additive golden-ratio sequence from a
+ * random start), so that early stopping does not judge on a few days that happen to cluster in
+ * one season of a long period.
  */
 export function simulatedGaps(
   base: Roles,
@@ -101,19 +107,19 @@ export function simulatedGaps(
   shape: GapShape,
   share: number,
   seed: number,
-  role: 1 | 2 = 2,
+  role: HeldRole = Role.Test,
   kinds?: Uint8Array,
 ): Roles {
   const P = nrows * ncols;
   const T = base.length / P;
   const rng = new Rng(seed);
   const out = Int8Array.from(base);
-  const observed = base.reduce((n, r) => n + (r >= 0 ? 1 : 0), 0);
+  const observed = base.reduce((n, r) => n + (r === Role.Unobserved ? 0 : 1), 0);
   const target = share * observed;
   let hidden = 0;
   const hide = (t: number, p: number) => {
     const k = t * P + p;
-    if (out[k] === 0) {
+    if (out[k] === Role.Train) {
       out[k] = role;
       if (kinds) kinds[k] = 1 + GAP_KINDS.indexOf(shape);
       hidden++;
@@ -122,7 +128,7 @@ export function simulatedGaps(
   // Validation: the i-th gap's day is frac(u0 + i / phi) of the period (low discrepancy).
   const start = rng.uniform();
   let drawn = 0;
-  const day = () => (role === 1 ? Math.min(T - 1, Math.floor(((start + drawn++ * 0.6180339887498949) % 1) * T)) : rng.int(T));
+  const day = () => (role !== Role.Test ? Math.min(T - 1, Math.floor(((start + drawn++ * 0.6180339887498949) % 1) * T)) : rng.int(T));
   let guard = 0;
   // The guard stops a draw that cannot progress; it grows with the target (a continent needs many runs).
   while (hidden < target && guard++ < 100000 + 10 * target) {
@@ -175,20 +181,28 @@ export type RealGaps = Pick<TransplantOptions, "missingReasons" | "reasonsOut">;
 /**
  * Real gaps as held-out sets (the cross-validation of DINEOF and DINCAE): runs of 5-15
  * consecutive target days take SMAP's missingness mask of as many consecutive donor days, `lag`
- * days away, and every training value (role 0) of a target day whose pixel SMAP missed on the
- * donor day is hidden (given `role`). The donor days lie a whole year or more away (+-15 days)
- * where the record has them, so a January is hidden by another January's frozen ground;
- * otherwise 5-45 days away (never overlapping the target run). A hidden set so keeps the
- * structure of SMAP's gaps: swath edges, multi-day runs, whole regions (outages), and frozen
- * ground where it happens. Like simulatedGaps: about `share` of the observed pixel-days, test
- * runs on random days, validation runs spread evenly over the period; pure and seeded.
+ * days away, and every training value of a target day whose pixel SMAP missed on the donor day
+ * is hidden (given `role`). The donor days lie a whole year or more away (+-15 days) where the
+ * record has them, so a January is hidden by another January's frozen ground; otherwise 5-45
+ * days away (never overlapping the target run). A hidden set so keeps the structure of SMAP's
+ * gaps: swath edges, multi-day runs, whole regions (outages), and frozen ground where it happens.
+ * Like simulatedGaps: about `share` of the observed pixel-days, test runs on random days,
+ * validation and calibration runs spread evenly over the period; pure and seeded.
  */
-export function transplantedGaps(base: Roles, nrows: number, ncols: number, share: number, seed: number, role: 1 | 2 = 2, o: TransplantOptions = {}): Roles {
+export function transplantedGaps(
+  base: Roles,
+  nrows: number,
+  ncols: number,
+  share: number,
+  seed: number,
+  role: HeldRole = Role.Test,
+  o: TransplantOptions = {},
+): Roles {
   const P = nrows * ncols;
   const T = base.length / P;
   const rng = new Rng(seed);
   const out = Int8Array.from(base);
-  const target = share * base.reduce((n, r) => n + (r >= 0 ? 1 : 0), 0);
+  const target = share * base.reduce((n, r) => n + (r === Role.Unobserved ? 0 : 1), 0);
   const kind = 1 + GAP_KINDS.indexOf("transplanted");
   const mine = new Uint8Array(T);
   const free = (t0: number, t1: number) => {
@@ -212,7 +226,7 @@ export function transplantedGaps(base: Roles, nrows: number, ncols: number, shar
   };
   const start = rng.uniform();
   let drawn = 0;
-  const day = () => (role === 1 ? Math.min(T - 1, Math.floor(((start + drawn++ * 0.6180339887498949) % 1) * T)) : rng.int(T));
+  const day = () => (role !== Role.Test ? Math.min(T - 1, Math.floor(((start + drawn++ * 0.6180339887498949) % 1) * T)) : rng.int(T));
   let hidden = 0;
   let guard = 0;
   while (hidden < target && guard++ < 100000 + 10 * target) {
@@ -229,7 +243,7 @@ export function transplantedGaps(base: Roles, nrows: number, ncols: number, shar
       for (let p = 0; p < P; p++) {
         const k = t * P + p;
         const donor = (t + lag) * P + p;
-        if (out[k] !== 0 || base[donor]! >= 0) continue;
+        if (out[k] !== Role.Train || base[donor] !== Role.Unobserved) continue;
         out[k] = role;
         if (o.kinds) o.kinds[k] = kind;
         if (o.reasonsOut) o.reasonsOut[k] = o.missingReasons?.[donor] ?? 0;
@@ -243,10 +257,11 @@ export function transplantedGaps(base: Roles, nrows: number, ncols: number, shar
 
 /**
  * The evaluation design for gap filling: about `test` of the observed pixel-days hidden as test
- * gaps and `validation` as validation gaps, each an equal mix of swaths, blocks and runs, and,
- * with `transplant`, of real gaps moved in time (transplantedGaps; the test's and the
- * validation's transplanted gaps use disjoint days and masks). With `kinds`, the kind that hid
- * each pixel-day is written there (1 + its index in GAP_KINDS).
+ * gaps, `validation` as validation gaps and `calibration` as calibration gaps, each an equal mix
+ * of swaths, blocks and runs, and, with `transplant`, of real gaps moved in time
+ * (transplantedGaps; the test's, the validation's and the calibration's transplanted gaps use
+ * disjoint days and masks). With `kinds`, the kind that hid each pixel-day is written there (1 +
+ * its index in GAP_KINDS; the roles tell test from validation and calibration gaps).
  */
 export function mixedGaps(observed: Float32Array, ...design: DesignArguments): Roles {
   return mixedGapsOf(observedRoles(observed), ...design);
@@ -255,7 +270,7 @@ export function mixedGaps(observed: Float32Array, ...design: DesignArguments): R
 /** mixedGapsOf's arguments after the observed roles. */
 type DesignArguments = Parameters<typeof mixedGapsOf> extends [Roles, ...infer Rest] ? Rest : never;
 
-/** mixedGaps from the observed roles (-1 / 0) rather than the values: a cube read tile by tile needs 1 byte per pixel-day, not 4. */
+/** mixedGaps from the observed roles rather than the values: a cube read tile by tile needs 1 byte per pixel-day, not 4. */
 export function mixedGapsOf(
   observed: Roles,
   nrows: number,
@@ -268,46 +283,94 @@ export function mixedGapsOf(
   const mix: readonly GapKind[] = transplant ? GAP_KINDS : GAP_SHAPES;
   const takenDays = new Uint8Array(observed.length / (nrows * ncols));
   let roles = observed;
-  for (const [role, share] of [
-    [2, shares.test],
-    [1, shares.validation],
+  // Each role's gaps come from their own seed stream (test 2, validation 1, calibration 3).
+  for (const [role, share, stream] of [
+    [Role.Test, shares.test, 2],
+    [Role.Validation, shares.validation, 1],
+    [Role.Calibration, shares.calibration ?? 0, 3],
   ] as const) {
+    if (!(share > 0)) continue;
     mix.forEach((kind, i) => {
-      const seedOf = seed + 101 * role + i;
+      const seedOf = seed + 101 * stream + i;
       roles =
         kind === "transplanted"
-          ? transplantedGaps(roles, nrows, ncols, share / mix.length, seedOf, role, { ...transplant, kinds, takenDays })
+          ? transplantedGaps(roles, nrows, ncols, share / mix.length, seedOf, role, {
+              ...transplant,
+              ...(kinds ? { kinds } : {}),
+              takenDays,
+            })
           : simulatedGaps(roles, nrows, ncols, kind, share / mix.length, seedOf, role, kinds);
     });
   }
   return roles;
 }
 
-export type HeldOut = "gaps" | "temporal" | "spatial" | "stations" | "random";
+/**
+ * The prolongation design: every observation on days [testFrom, testTo] is a test value, the
+ * days after testTo are left out (Unobserved: no later value may feed a feature), validation is
+ * the last `validationShare` of the days before testFrom that hold observations.
+ */
+export function periodRoles(observed: Roles, P: number, testFrom: number, testTo: number, validationShare: number): Roles {
+  const T = observed.length / P;
+  const withData: number[] = [];
+  for (let t = 0; t < Math.min(T, testFrom); t++) {
+    for (let p = 0; p < P; p++)
+      if (observed[t * P + p] !== Role.Unobserved) {
+        withData.push(t);
+        break;
+      }
+  }
+  const firstValidation = withData[Math.max(0, Math.min(withData.length - 1, Math.floor(withData.length * (1 - validationShare))))] ?? testFrom;
+  return Int8Array.from(observed, (r, k) => {
+    if (r === Role.Unobserved) return r;
+    const t = Math.floor(k / P);
+    if (t > testTo) return Role.Unobserved;
+    if (t >= testFrom) return Role.Test;
+    return t >= firstValidation ? Role.Validation : Role.Train;
+  });
+}
+
+export type HeldOut = "gaps" | "temporal" | "spatial" | "stations" | "random" | "period";
+
+export interface DesignOptions {
+  shares: SplitShares;
+  seed: number;
+  /** Real gaps too (the transplanted kind) where the design hides gaps: the cube's missing reasons, and where each hidden test row's donor reason goes. */
+  transplant?: RealGaps;
+  /** The stations split: the pixels holding stations. */
+  stationPixels?: number[];
+  /** The period split: the first and last test day (indices into the window's days). */
+  period?: { from: number; to: number };
+  /** Filled with the shape that hid each test pixel-day (1 + index in GAP_SHAPES). */
+  kinds?: Uint8Array;
+}
 
 /**
- * The roles of one evaluation split over a window's SMAP values (day-major): the shapes above
- * (with `transplant`, "gaps" also holds out real gaps moved in time); "stations" holds out
- * every pixel-day of the station pixels (validation: simulated gaps).
+ * The roles of one design over a window's observed roles (day-major; 1 byte per pixel-day, so a
+ * continental cube's roles fit in memory): the split's test (and its validation) values, then
+ * calibration gaps among the training values (mixed shapes, as the product model hides them).
+ * "product" hides validation and calibration gaps only (the product model's design).
  */
-export function splitRoles(
-  split: HeldOut,
-  smap: Float32Array,
-  nrows: number,
-  ncols: number,
-  shares: SplitShares,
-  seed: number,
-  stationPixels: number[] = [],
-  kinds?: Uint8Array,
-  transplant?: RealGaps,
-): Roles {
+export function designRoles(split: HeldOut | "product", observed: Roles, nrows: number, ncols: number, o: DesignOptions): Roles {
+  const P = nrows * ncols;
+  const { shares, seed } = o;
+  const calibration = shares.calibration ?? 0;
+  const t = o.transplant;
+  const withCalibration = (roles: Roles) => mixedGapsOf(roles, nrows, ncols, { validation: 0, test: 0, calibration }, seed + 17, undefined, t);
+  if (split === "product") return mixedGapsOf(observed, nrows, ncols, { validation: shares.validation, test: 0, calibration }, seed, undefined, t);
+  if (split === "gaps") return mixedGapsOf(observed, nrows, ncols, shares, seed, o.kinds, t);
   if (split === "stations") {
-    if (!stationPixels.length)
+    if (!o.stationPixels?.length)
       throw new SmapfillError("the stations split needs stations inside the cube", { variable: "--splits", hint: "Give --ismn with stations in the region" });
-    return holdOutPixels(mixedGaps(smap, nrows, ncols, { validation: shares.validation, test: 0 }, seed), nrows * ncols, stationPixels);
+    return holdOutPixels(mixedGapsOf(observed, nrows, ncols, { validation: shares.validation, test: 0, calibration }, seed, undefined, t), P, o.stationPixels);
   }
-  if (split === "gaps") return mixedGaps(smap, nrows, ncols, shares, seed, kinds, transplant);
-  if (split === "temporal") return temporal(smap, nrows * ncols, shares, seed);
-  if (split === "spatial") return spatialBlocks(smap, nrows, ncols, shares, seed);
-  return randomPixelDays(smap, shares, seed);
+  if (split === "period") {
+    if (!o.period) throw new SmapfillError("the period split needs the first test day", { variable: "--test-start", hint: "Give --test-start YYYY-MM-DD" });
+    return withCalibration(periodRoles(observed, P, o.period.from, o.period.to, shares.validation));
+  }
+  // The designs below draw from values: NaN where unobserved.
+  const values = Float32Array.from(observed, (r) => (r === Role.Unobserved ? NaN : 0));
+  if (split === "temporal") return withCalibration(temporal(values, P, shares, seed));
+  if (split === "spatial") return withCalibration(spatialBlocks(values, nrows, ncols, shares, seed));
+  return withCalibration(randomPixelDays(values, shares, seed));
 }

@@ -5,9 +5,8 @@
  */
 import path from "node:path";
 import type { Cube } from "../cube/cube.js";
-import type { FeatureBuilder, SampleArrays } from "../features/samples.js";
 import { readIsmn, selectSeries } from "../io/ismn.js";
-import type { ModelName, Regressor } from "../models/regressor.js";
+import type { ModelName } from "../models/regressor.js";
 import { SmapfillError } from "../util/errors.js";
 import { collocate } from "./collocate.js";
 import { insituComparison, type InsituScores, type InsituValue } from "./insitu.js";
@@ -71,79 +70,67 @@ export function readStations(c: StationSettings, cube: Cube, log: (m: string) =>
   return { read, series, collocated };
 }
 
-/** Every model's estimate for every day of a pixel, computed once per (model, pixel). */
-class PixelEstimates {
-  private readonly rows = new Map<number, Float32Array>();
-  private readonly estimates = new Map<string, Float32Array>();
-  constructor(
-    private readonly features: FeatureBuilder,
-    private readonly T: number,
-  ) {}
-  of(name: ModelName, model: Regressor, pixel: number): Float32Array {
-    const key = `${name}\u0000${pixel}`;
-    if (!this.estimates.has(key)) {
-      this.estimates.set(key, model.predict(this.rowsOf(pixel), this.T));
-    }
-    return this.estimates.get(key)!;
-  }
-  rowsOf(pixel: number): Float32Array {
-    if (!this.rows.has(pixel)) this.rows.set(pixel, this.features.pixelRows(pixel));
-    return this.rows.get(pixel)!;
-  }
+/**
+ * The series an evaluation holds for every station pixel (built in the ship view, as a product
+ * fills them): SMAP, each model's estimate and the featured model's one-sigma uncertainty.
+ */
+export interface StationPixelSeries {
+  smap(pixel: number): Float32Array;
+  estimate(model: ModelName, pixel: number): Float32Array;
+  sigma?(pixel: number): Float32Array | undefined;
 }
 
 /** In-situ scores of SMAP and of each model, and the series of the `figures` best-covered stations for `featured`. */
 export function stationResults(
   c: StationSettings,
   st: StationData,
-  a: SampleArrays,
-  features: FeatureBuilder,
-  models: Map<ModelName, Regressor>,
+  T: number,
+  models: ModelName[],
   featured: ModelName,
-  /** The featured model's one-sigma uncertainty of a pixel's rows, where it has one. */
-  sigmaOf?: (rows: Float32Array, n: number) => Float32Array,
+  series: StationPixelSeries,
   figures = 3,
 ): { insitu: InsituResult; series: StationSeries[]; pairs: { model: ModelName; insitu: Float32Array; estimate: Float32Array } } {
-  const { read, series } = st;
+  const { read } = st;
   const { stations, outside } = st.collocated;
-  const T = a.T;
-  const estimates = new PixelEstimates(features, T);
   const o = { nBoot: c.nBoot, seed: c.seed };
+  const smapOf = (pixel: number) => series.smap(pixel);
   const insitu: InsituResult = {
     source: path.resolve(c.ismn),
     value: c.insituValue,
-    stationsRead: series.length,
+    stationsRead: st.series.length,
     stationsInside: stations.length,
     outside: outside.map((s) => `${s.network}/${s.station}`),
     failures: read.failures,
-    implausible: series.flatMap((s) => (s.implausible ? [{ station: `${s.network}/${s.station}`, file: s.file, dropped: s.implausible }] : [])),
-    smap: insituComparison(stations, a.smap, a.P, T, undefined, c.insituValue, o).smap,
+    implausible: st.series.flatMap((s) => (s.implausible ? [{ station: `${s.network}/${s.station}`, file: s.file, dropped: s.implausible }] : [])),
+    smap: insituComparison(stations, smapOf, T, undefined, c.insituValue, o).smap,
     models: [],
   };
-  for (const [name, model] of models) {
-    const r = insituComparison(stations, a.smap, a.P, T, (pixel) => estimates.of(name, model, pixel), c.insituValue, o);
+  for (const name of models) {
+    const r = insituComparison(stations, smapOf, T, (pixel) => series.estimate(name, pixel), c.insituValue, o);
     insitu.models.push({ model: name, observed: r.observed!, gap: r.gap! });
   }
   const best = [...stations]
     .map((s) => ({ s, n: s.daily.reduce((k, v) => k + (Number.isNaN(v) ? 0 : 1), 0) }))
     .sort((x, y) => y.n - x.n)
     .slice(0, figures);
-  const model = models.get(featured)!;
-  const figureSeries = best.map(({ s }) => ({
-    network: s.network,
-    station: s.station,
-    lat: s.lat,
-    lon: s.lon,
-    insitu: s[c.insituValue],
-    smap: Float32Array.from({ length: T }, (_, t) => a.smap[t * a.P + s.pixel]!),
-    model: featured,
-    estimate: estimates.of(featured, model, s.pixel),
-    sigma: sigmaOf?.(estimates.rowsOf(s.pixel), T),
-  }));
+  const figureSeries = best.map(({ s }) => {
+    const sigma = series.sigma?.(s.pixel);
+    return {
+      network: s.network,
+      station: s.station,
+      lat: s.lat,
+      lon: s.lon,
+      insitu: s[c.insituValue],
+      smap: series.smap(s.pixel),
+      model: featured,
+      estimate: series.estimate(featured, s.pixel),
+      ...(sigma ? { sigma } : {}),
+    };
+  });
   const ins: number[] = [];
   const est: number[] = [];
   for (const s of stations) {
-    const e = estimates.of(featured, model, s.pixel);
+    const e = series.estimate(featured, s.pixel);
     const v = s[c.insituValue];
     for (let t = 0; t < T; t++) if (Number.isFinite(v[t]!) && Number.isFinite(e[t]!)) (ins.push(v[t]!), est.push(e[t]!));
   }

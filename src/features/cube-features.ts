@@ -16,8 +16,6 @@
  */
 import fs from "node:fs";
 import { Cube, type LocalWindow, type VariableSpec } from "../cube/cube.js";
-import { checkRunLock } from "../cube/lock.js";
-import { checksums } from "../util/checksum.js";
 import { formatDay } from "../util/dates.js";
 import { SmapfillError } from "../util/errors.js";
 import { FeatureBuilder, readSampleArrays } from "./samples.js";
@@ -170,10 +168,9 @@ export async function finishFeatureCube(source: Cube, target: Cube, output: stri
   fs.renameSync(target.path, output);
 }
 
-export interface FeaturesJobData {
+export interface FeatureTiles {
   source: string;
   output: string;
-  run: string;
   /** The tiles of one static chunk (tiles in another chunk never share a file with these). */
   tiles: number[];
   useFrom: number;
@@ -182,12 +179,11 @@ export interface FeaturesJobData {
 }
 
 /**
- * The tiles of one static chunk in a distributed features run (smapfill features --queue):
- * written into OUTPUT.partial under the coordinator's lock; the sha256 of every chunk file
- * written returned.
+ * Features' unit of work: the tiles of one static chunk (tiles in another chunk never share a
+ * file with these), written into OUTPUT.partial; returns the chunk files written (a distributed
+ * job, src/jobs/units.ts, checks its run's lock and their checksums).
  */
-export async function featuresTileJob(d: FeaturesJobData): Promise<{ files: Record<string, string> }> {
-  checkRunLock(d.output, d.run);
+export async function writeFeatureTiles(d: FeatureTiles): Promise<{ root: string; written: string[] }> {
   const source = await Cube.open(d.source);
   const target = await Cube.open(`${d.output}.partial`);
   const files = new Set<string>();
@@ -197,5 +193,5 @@ export async function featuresTileJob(d: FeaturesJobData): Promise<{ files: Reco
     await writeTileFeatures(source, target, tile, { useFrom: d.useFrom, useTo: d.useTo, context: d.context });
     for (const v of target.variables) for (const f of target.chunkFiles(v.name, tile)) files.add(f);
   }
-  return { files: checksums(target.path, [...files]) };
+  return { root: target.path, written: [...files] };
 }

@@ -1,30 +1,36 @@
 /**
  * The dataset interchange format of ../shared/reference/DATASET.md, read and written here: a
  * folder with X.npy (float32 [N, F], NaN = missing, no +-inf), y.npy (float32 [N], never NaN),
- * split.npy (int8 [N]: 0 train, 1 validation, 2 test), pixel_day.npy (int32 [N, 2], ours) and
- * features.json ({names, groups, meta, schema}: the feature schema is ours, so that a model
- * trained from the folder carries it; folders without one get a schema of names and groups).
+ * split.npy (int8 [N]: 0 train, 1 validation, 2 test), pixel_day.npy (int32 [N, 2], ours),
+ * role.npy (int8 [N], ours: the Role of features/roles.ts, which also tells calibration rows
+ * apart; split.npy counts them as validation for the reference's readers) and features.json
+ * ({names, groups, meta, schema}: the feature schema is ours, so that a model trained from the
+ * folder carries it; folders without one get a schema of names and groups). Groups may be any
+ * the sample layer writes (FEATURE_GROUPS), not only the reference's four.
  * Validated on read; written to temporary names and renamed.
  */
 import fs from "node:fs";
 import path from "node:path";
 import { SmapfillError } from "../util/errors.js";
 import { readNpy, writeNpy } from "../io/npy.js";
-import { bareSchema, parseSchema, type FeatureSchema } from "./schema.js";
-import type { SampleTable } from "./samples.js";
+import { Role } from "./roles.js";
+import type { RowSet } from "./row-draw.js";
+import { bareSchema, FEATURE_GROUPS, parseSchema, type FeatureSchema } from "./schema.js";
 
 export interface Dataset {
   X: Float32Array;
   y: Float32Array;
   split: Int8Array;
+  /** Each row's Role (role.npy; from split.npy when the folder has none). */
+  role: Int8Array;
+  /** Each row's day index (pixel_day.npy, when the folder has it): CIs resample whole days. */
+  day?: Int32Array;
   n: number;
   f: number;
   names: string[];
   groups: string[];
   schema: FeatureSchema;
 }
-
-export const GROUPS = ["dynamic", "static", "calendar", "ts"] as const;
 
 export function readDataset(dir: string): Dataset {
   for (const f of ["X.npy", "y.npy", "split.npy", "features.json"]) {
@@ -59,31 +65,53 @@ export function readDataset(dir: string): Dataset {
   const groups = meta.groups as string[];
   if (!Array.isArray(names) || names.length !== f || new Set(names).size !== f)
     throw new SmapfillError(`needs ${f} unique names`, { file: file("features.json") });
-  if (!Array.isArray(groups) || groups.length !== f || groups.some((g) => !(GROUPS as readonly string[]).includes(g))) {
-    throw new SmapfillError(`needs ${f} groups from ${GROUPS.join(", ")}`, { file: file("features.json") });
+  if (!Array.isArray(groups) || groups.length !== f || groups.some((g) => !(FEATURE_GROUPS as readonly string[]).includes(g))) {
+    throw new SmapfillError(`needs ${f} groups from ${FEATURE_GROUPS.join(", ")}`, { file: file("features.json") });
   }
   const schema = meta.schema === undefined ? bareSchema(names, groups) : parseSchema(meta.schema, file("features.json"));
   if (schema.names.join("\u0000") !== names.join("\u0000"))
     throw new SmapfillError("has a schema whose feature names differ from its names", { file: file("features.json") });
-  return { X: X.data as Float32Array, y: y.data as Float32Array, split: split.data as Int8Array, n, f, names, groups, schema };
+  const splits = split.data as Int8Array;
+  let role: Int8Array = Int8Array.from(splits, (s) => (s === 0 ? Role.Train : s === 1 ? Role.Validation : Role.Test));
+  if (fs.existsSync(file("role.npy"))) {
+    const r = readNpy(file("role.npy"));
+    if (!(r.data instanceof Int8Array) || r.shape.length !== 1 || r.shape[0] !== n) throw new SmapfillError(`must be int8 [${n}]`, { file: file("role.npy") });
+    const bad = r.data.findIndex((v) => v !== Role.Train && v !== Role.Validation && v !== Role.Calibration && v !== Role.Test);
+    if (bad >= 0)
+      throw new SmapfillError(`row ${bad} has role ${r.data[bad]}`, { file: file("role.npy"), hint: "Roles are 0 train, 1 validation, 2 calibration, 3 test" });
+    role = r.data;
+  }
+  let day: Int32Array | undefined;
+  if (fs.existsSync(file("pixel_day.npy"))) {
+    const pd = readNpy(file("pixel_day.npy"));
+    if (!(pd.data instanceof Int32Array) || pd.shape[0] !== n || pd.shape[1] !== 2)
+      throw new SmapfillError(`must be int32 [${n}, 2]`, { file: file("pixel_day.npy") });
+    day = Int32Array.from({ length: n }, (_, i) => (pd.data as Int32Array)[2 * i + 1]!);
+  }
+  return { X: X.data as Float32Array, y: y.data as Float32Array, split: splits, role, ...(day ? { day } : {}), n, f, names, groups, schema };
 }
 
-/** The rows of one split, in their original order. */
-export function part(d: Dataset, k: 0 | 1 | 2): { X: Float32Array; y: Float32Array; n: number } {
+/** The rows of one role, in their original order (with their days when the folder has them). */
+export function part(d: Dataset, role: Role): { X: Float32Array; y: Float32Array; n: number; day?: Int32Array } {
   const rows: number[] = [];
-  for (let i = 0; i < d.n; i++) if (d.split[i] === k) rows.push(i);
+  for (let i = 0; i < d.n; i++) if (d.role[i] === role) rows.push(i);
   const X = new Float32Array(rows.length * d.f);
   rows.forEach((r, i) => X.set(d.X.subarray(r * d.f, (r + 1) * d.f), i * d.f));
-  return { X, y: Float32Array.from(rows, (r) => d.y[r]!), n: rows.length };
+  const day = d.day;
+  return { X, y: Float32Array.from(rows, (r) => d.y[r]!), n: rows.length, ...(day ? { day: Int32Array.from(rows, (r) => day[r]!) } : {}) };
 }
 
-/** Writes X.npy, y.npy, split.npy, pixel_day.npy and features.json into `directory`. */
-export function writeDataset(directory: string, d: SampleTable, schema: FeatureSchema, meta: Record<string, unknown> = {}): void {
+/** The reference's split code of a role: calibration rows count as validation there. */
+const splitCode = (role: number) => (role === Role.Train ? 0 : role === Role.Test ? 2 : 1);
+
+/** Writes X.npy, y.npy, split.npy, role.npy, pixel_day.npy and features.json into `directory`. */
+export function writeDataset(directory: string, d: RowSet, roles: Int8Array, schema: FeatureSchema, meta: Record<string, unknown> = {}): void {
   fs.mkdirSync(directory, { recursive: true });
-  const N = d.y.length;
-  writeNpy(path.join(directory, "X.npy"), d.X, [N, d.names.length]);
+  const N = d.n;
+  writeNpy(path.join(directory, "X.npy"), d.X, [N, schema.names.length]);
   writeNpy(path.join(directory, "y.npy"), d.y, [N]);
-  writeNpy(path.join(directory, "split.npy"), d.split, [N]);
+  writeNpy(path.join(directory, "split.npy"), Int8Array.from(roles, splitCode), [N]);
+  writeNpy(path.join(directory, "role.npy"), roles, [N]);
   const pd = new Int32Array(N * 2);
   for (let i = 0; i < N; i++) {
     pd[2 * i] = d.pixel[i]!;
@@ -91,6 +119,6 @@ export function writeDataset(directory: string, d: SampleTable, schema: FeatureS
   }
   writeNpy(path.join(directory, "pixel_day.npy"), pd, [N, 2]);
   const json = path.join(directory, "features.json");
-  fs.writeFileSync(`${json}.tmp`, JSON.stringify({ names: d.names, groups: d.groups, meta, schema }, null, 2));
+  fs.writeFileSync(`${json}.tmp`, JSON.stringify({ names: schema.names, groups: schema.groups, meta, schema }, null, 2));
   fs.renameSync(`${json}.tmp`, json);
 }

@@ -16,7 +16,8 @@ import type { Cube, LocalWindow } from "../cube/cube.js";
 import { dayOfYear, formatDay } from "../util/dates.js";
 import { hashUniform } from "../util/random.js";
 import { SmapfillError } from "../util/errors.js";
-import type { Roles } from "./roles.js";
+import { calendarTerms } from "./calendar.js";
+import { Role, type Roles } from "./roles.js";
 import { FEATURE_SCHEMA_VERSION, tsFeatureUnits, type FeatureSchema, type TsMode } from "./schema.js";
 import { contextFeatures, pixelFeatures, CONTEXT_FEATURE_NAMES, PIXEL_FEATURE_NAMES } from "./timeseries.js";
 import { drawHole, holeRadii, neighbourClimatology, spatialFeatures, spatialFeatureUnits, SPATIAL_FEATURE_NAMES, type SpatialSource } from "./spatial.js";
@@ -120,18 +121,6 @@ export async function readDynamicBlock(cube: Cube, window: LocalWindow, t0: numb
   return out;
 }
 
-/** Samples with their features and targets (a subset of the pixel-days of a SampleArrays). */
-export interface SampleTable {
-  X: Float32Array;
-  y: Float32Array;
-  split: Int8Array;
-  names: string[];
-  groups: string[];
-  /** Pixel and day index of every sample. */
-  pixel: Int32Array;
-  day: Int32Array;
-}
-
 export interface FeatureOptions {
   /**
    * How the time-series features of training rows are made (MODELS.md, last section):
@@ -143,8 +132,6 @@ export interface FeatureOptions {
   tsMode?: Exclude<TsMode, "none">;
   /** Out-of-fold: contiguous runs of the days (default 5). */
   folds?: number;
-  /** Out-of-fold: the gaps to imitate: the held-out rows' (roles 1, 2; evaluation) or SMAP's own missing days (a product). */
-  gaps?: "held-out" | "missing";
   seed?: number;
   /**
    * Spatial context features (spatial.ts), group "spatial": true computes them from this
@@ -167,6 +154,8 @@ export class FeatureBuilder {
   readonly pixelStatistics: Float64Array;
   private readonly train: Float32Array;
   private readonly doy: Int32Array;
+  /** sin and cos of each day's angle (the calendar group), [2 * t + c]. */
+  private readonly calendar: Float32Array;
   private readonly dynamicNames: string[];
   private readonly staticNames: string[];
   readonly tsMode: Exclude<TsMode, "none">;
@@ -196,10 +185,12 @@ export class FeatureBuilder {
     for (let t = 0; t < T; t++) {
       for (let p = 0; p < P; p++) {
         const k = t * P + p;
-        if (roles[k] === 0) this.train[p * T + t] = a.smap[k]!;
+        if (roles[k] === Role.Train) this.train[p * T + t] = a.smap[k]!;
       }
     }
     this.doy = Int32Array.from({ length: T }, (_, t) => dayOfYear(a.startDay + t));
+    this.calendar = new Float32Array(2 * T);
+    for (let t = 0; t < T; t++) [this.calendar[2 * t], this.calendar[2 * t + 1]] = calendarTerms(a.startDay + t);
     this.pixelStatistics = pixelFeatures(this.train, P, T, { doy: this.doy });
     this.tsMode = o.tsMode ?? "in-sample";
     this.roles = roles;
@@ -210,7 +201,7 @@ export class FeatureBuilder {
       // period with empty months (January and June of one year) must not put a whole month in
       // one fold, or a training row's statistics would come from the other season alone.
       const withData = new Uint8Array(T);
-      for (let t = 0; t < T; t++) for (let p = 0; p < P && !withData[t]; p++) if (roles[t * P + p] === 0) withData[t] = 1;
+      for (let t = 0; t < T; t++) for (let p = 0; p < P && !withData[t]; p++) if (roles[t * P + p] === Role.Train) withData[t] = 1;
       const D = Math.max(
         1,
         withData.reduce((a, b) => a + b, 0),
@@ -235,22 +226,20 @@ export class FeatureBuilder {
         for (let p = 0; p < P; p++) for (const j of extensive) stats[p * nF + j]! *= scale;
         this.foldStatistics.push(stats);
       }
-      this.gapLengths = gapLengths(roles, a.smap, P, T, o.gaps ?? "held-out");
+      this.gapLengths = gapLengths(roles, a.smap, P, T);
     }
     if (o.spatial) {
       const src: SpatialSource =
         o.spatial === true
-          ? { values: Float32Array.from(a.smap, (v, k) => (roles[k] === 0 ? v : NaN)), nrows: a.nrows, ncols: a.ncols, T, rowOffset: 0, colOffset: 0 }
+          ? { values: Float32Array.from(a.smap, (v, k) => (roles[k] === Role.Train ? v : NaN)), nrows: a.nrows, ncols: a.ncols, T, rowOffset: 0, colOffset: 0 }
           : o.spatial;
       if (src.T !== T) throw new Error(`FeatureBuilder: spatial source of ${src.T} days for ${T}`);
       const climatology = neighbourClimatology(src.values, src.nrows * src.ncols, T);
       let holes: Int32Array = new Int32Array(0);
       if (this.tsMode === "out-of-fold") {
         if (o.spatial !== true) throw new Error("FeatureBuilder: out-of-fold spatial features come from the window itself");
-        const seen = new Uint8Array(P);
-        for (let k = 0; k < P * T; k++) if (!Number.isNaN(a.smap[k]!)) seen[k % P] = 1;
-        const held = (o.gaps ?? "held-out") === "held-out";
-        holes = holeRadii(src.values, a.nrows, a.ncols, T, (k) => (held ? roles[k]! >= 1 : roles[k] === -1 && seen[k % P] === 1));
+        const imitated = imitatedGaps(roles, a.smap, P);
+        holes = holeRadii(src.values, a.nrows, a.ncols, T, imitated);
       }
       this.spatial = { src, climatology, holes };
     }
@@ -299,7 +288,7 @@ export class FeatureBuilder {
   /** Out-of-fold: the gap [start, end] a training row is placed in (seeded by the row, not the query order); else none. */
   gapOf(p: number, t: number): [number, number] | undefined {
     const k = t * this.a.P + p;
-    if (this.tsMode !== "out-of-fold" || this.roles[k] !== 0) return undefined;
+    if (this.tsMode !== "out-of-fold" || this.roles[k] !== Role.Train) return undefined;
     const n = this.gapLengths.length;
     const L = n ? this.gapLengths[Math.floor(hashUniform(this.seed, 2 * k) * n)]! : 1;
     const start = t - Math.floor(hashUniform(this.seed, 2 * k + 1) * L);
@@ -365,10 +354,9 @@ export class FeatureBuilder {
       let j = 0;
       for (const d of dyn) X[row + j++] = d[k]!;
       for (const s of sta) X[row + j++] = s[p]!;
-      const angle = (2 * Math.PI * this.doy[t]!) / 365.25;
-      X[row + j++] = Math.sin(angle);
-      X[row + j++] = Math.cos(angle);
-      const stats = this.foldStatistics.length && this.roles[t * P + p] === 0 ? this.foldStatistics[this.fold[t]!]! : this.pixelStatistics;
+      X[row + j++] = this.calendar[2 * t]!;
+      X[row + j++] = this.calendar[2 * t + 1]!;
+      const stats = this.foldStatistics.length && this.roles[t * P + p] === Role.Train ? this.foldStatistics[this.fold[t]!]! : this.pixelStatistics;
       for (let f = 0; f < nPix; f++) X[row + j++] = stats[p * nPix + f]!;
       for (let c = 0; c < 5; c++) X[row + j++] = context[i * 5 + c]!;
       if (spatial) for (let f = 0; f < nSp; f++) X[row + j++] = spatial[i * nSp + f]!;
@@ -379,7 +367,7 @@ export class FeatureBuilder {
   /** Out-of-fold: the hole radius of a training row (its neighbours closer than this are ignored); else 1 (only the pixel itself). */
   holeOf(p: number, t: number): number {
     const k = t * this.a.P + p;
-    return this.spatial && this.tsMode === "out-of-fold" && this.roles[k] === 0 ? drawHole(this.spatial.holes, this.seed, k) : 1;
+    return this.spatial && this.tsMode === "out-of-fold" && this.roles[k] === Role.Train ? drawHole(this.spatial.holes, this.seed, k) : 1;
   }
 
   /** The spatial features of the pixel-days (a training row out-of-fold with its drawn hole). */
@@ -400,54 +388,36 @@ export class FeatureBuilder {
 }
 
 /**
- * The lengths of the gaps rows must be filled across, one per row of the source (so a draw is
- * length-biased, as the rows are): for a held-out row (role 1 or 2) or a missing day of a pixel
- * SMAP saw (role -1), the run of days around it without a training value. At most 100 000 kept.
+ * The pixel-days whose gaps out-of-fold training rows imitate (the one rule for every run): the
+ * days SMAP missed at pixels it saw (the gaps a product fills) and the validation and calibration
+ * gaps (simulated shapes); never the test rows, whose shapes a model must not learn.
  */
-function gapLengths(roles: Roles, smap: Float32Array, P: number, T: number, source: "held-out" | "missing"): Int32Array {
-  const out: number[] = [];
+function imitatedGaps(roles: Roles, smap: Float32Array, P: number): (k: number) => boolean {
   const seen = new Uint8Array(P);
-  for (let k = 0; k < P * T; k++) if (!Number.isNaN(smap[k]!)) seen[k % P] = 1;
+  for (let k = 0; k < smap.length; k++) if (!Number.isNaN(smap[k]!)) seen[k % P] = 1;
+  return (k) => {
+    const r = roles[k]!;
+    return r === Role.Validation || r === Role.Calibration || (r === Role.Unobserved && seen[k % P] === 1);
+  };
+}
+
+/**
+ * The lengths of the gaps rows must be filled across, one per imitated gap day (so a draw is
+ * length-biased, as the rows are): the run of days around it without a training value. At most
+ * 100 000 kept.
+ */
+function gapLengths(roles: Roles, smap: Float32Array, P: number, T: number): Int32Array {
+  const out: number[] = [];
+  const imitated = imitatedGaps(roles, smap, P);
   for (let p = 0; p < P && out.length < 100000; p++) {
-    if (!seen[p]) continue;
     let prev = -1;
     for (let t = 0; t <= T; t++) {
-      if (t < T && roles[t * P + p] !== 0) continue;
+      if (t < T && roles[t * P + p] !== Role.Train) continue;
       // Days prev+1 .. t-1 hold no training value: one gap of length t - prev - 1.
       const L = t - prev - 1;
-      for (let e = prev + 1; e < t; e++) {
-        const r = roles[e * P + p]!;
-        if (source === "held-out" ? r >= 1 : r === -1) out.push(L);
-      }
+      for (let e = prev + 1; e < t; e++) if (imitated(e * P + p)) out.push(L);
       prev = t;
     }
   }
   return Int32Array.from(out.slice(0, 100000));
-}
-
-/** The samples: every observed pixel-day with a role (0, 1, 2), its features and target. */
-export function buildSamples(a: SampleArrays, roles: Roles, features: FeatureBuilder = new FeatureBuilder(a, roles)): SampleTable {
-  const { P, T } = a;
-  const samples: number[] = [];
-  for (let k = 0; k < P * T; k++) if (roles[k]! >= 0 && !Number.isNaN(a.smap[k]!)) samples.push(k);
-  const pixel = Int32Array.from(samples, (k) => k % P);
-  const day = Int32Array.from(samples, (k) => Math.floor(k / P));
-  const X = features.rows(pixel, day);
-  const y = Float32Array.from(samples, (k) => a.smap[k]!);
-  const split = Int8Array.from(samples, (k) => roles[k]!);
-  return { X, y, split, names: features.names, groups: features.groups, pixel, day };
-}
-
-/** The samples at `rows` (in that order). */
-export function subsetSamples(d: SampleTable, rows: ArrayLike<number>): SampleTable {
-  const f = d.names.length;
-  const n = rows.length;
-  const X = new Float32Array(n * f);
-  for (let i = 0; i < n; i++) X.set(d.X.subarray(rows[i]! * f, (rows[i]! + 1) * f), i * f);
-  const pick = <A extends Float32Array | Int8Array | Int32Array>(a: A): A => {
-    const out = new (a.constructor as new (n: number) => A)(n);
-    for (let i = 0; i < n; i++) out[i] = a[rows[i]!]!;
-    return out;
-  };
-  return { X, y: pick(d.y), split: pick(d.split), names: d.names, groups: d.groups, pixel: pick(d.pixel), day: pick(d.day) };
 }

@@ -11,6 +11,12 @@ import type { Resolution, Window } from "../grid/ease2.js";
 
 export const FEATURE_SCHEMA_VERSION = 1;
 
+/**
+ * Every feature group the sample layer writes: the reference's four (DATASET.md) and ours
+ * (spatial context). Dataset folders, predict and train accept any of them.
+ */
+export const FEATURE_GROUPS = ["dynamic", "static", "calendar", "ts", "spatial"] as const;
+
 /** How the time-series features of training rows were computed (MODELS.md, last section). */
 export type TsMode = "in-sample" | "out-of-fold" | "none";
 
@@ -117,19 +123,23 @@ export function matchSchema(model: FeatureSchema, data: FeatureSchema, where: { 
 export function rangeWarnings(model: FeatureSchema, X: Float32Array, n: number, share = 0.01): string[] {
   if (!model.ranges || n === 0) return [];
   const f = model.names.length;
+  const { min, max } = model.ranges;
+  // Row by row (X is row-major): one pass over the rows' memory in order.
+  const outside = new Int32Array(f);
+  for (let i = 0; i < n; i++) {
+    const row = i * f;
+    for (let j = 0; j < f; j++) {
+      const v = X[row + j]!;
+      if (v < min[j]! || v > max[j]!) outside[j]!++;
+    }
+  }
   const out: string[] = [];
   for (let j = 0; j < f; j++) {
-    const [lo, hi] = [model.ranges.min[j]!, model.ranges.max[j]!];
-    if (Number.isNaN(lo)) continue;
-    let outside = 0;
-    for (let i = 0; i < n; i++) {
-      const v = X[i * f + j]!;
-      if (v < lo || v > hi) outside++;
-    }
-    if (outside > share * n)
-      out.push(
-        `${model.names[j]}: ${((100 * outside) / n).toFixed(1)} % of the rows lie outside the training range [${lo.toPrecision(4)}, ${hi.toPrecision(4)}]`,
-      );
+    const [lo, hi] = [min[j]!, max[j]!];
+    if (Number.isNaN(lo) || !(outside[j]! > share * n)) continue;
+    out.push(
+      `${model.names[j]}: ${((100 * outside[j]!) / n).toFixed(1)} % of the rows lie outside the training range [${lo.toPrecision(4)}, ${hi.toPrecision(4)}]`,
+    );
   }
   return out;
 }

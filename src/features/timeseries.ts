@@ -350,10 +350,49 @@ export function circularDoyDistance(a: number, b: number): number {
   return Math.min(d, 365 - d);
 }
 
+/** The days of year within +-half circular days of each day of year 1..366 (index 0 unused), made once per half-width. */
+const windowsByHalf = new Map<number, number[][]>();
+function doyWindows(half: number): number[][] {
+  let w = windowsByHalf.get(half);
+  if (!w) {
+    w = Array.from({ length: 367 }, (_, k) => {
+      const members: number[] = [];
+      if (k > 0) for (let b = 1; b <= 366; b++) if (circularDoyDistance(k, b) <= half) members.push(b);
+      return members;
+    });
+    windowsByHalf.set(half, w);
+  }
+  return w;
+}
+
+/** A pixel's day-of-year window sums and counts of its valid values (the climatology's costly part). */
+function climatologySums(series: Series, p: number, D: number, doy: Int32Array, windows: number[][]): { wsum: Float64Array; wcnt: Float64Array } {
+  const sums = new Float64Array(367);
+  const cnts = new Float64Array(367);
+  for (let d = 0; d < D; d++) {
+    const v = series[p * D + d]!;
+    if (v === v) {
+      sums[doy[d]!]! += v;
+      cnts[doy[d]!]! += 1;
+    }
+  }
+  const wsum = new Float64Array(367);
+  const wcnt = new Float64Array(367);
+  for (let k = 1; k <= 366; k++) {
+    for (const b of windows[k]!) {
+      wsum[k]! += sums[b]!;
+      wcnt[k]! += cnts[b]!;
+    }
+  }
+  return { wsum, wcnt };
+}
+
 /**
  * The 5 dynamic context terms for queries (pix[q], day[q]): day-of-year climatology of the
  * pixel (+-halfWindow circular days, all years), and the nearest earlier / later valid value
- * and their distances in days. Returns [Q * 5] (float64, NaN = none).
+ * and their distances in days. Returns [Q * 5] (float64, NaN = none). The nearest values are
+ * found by scanning out from the query (the cost of a gap's length, no per-pixel index), the
+ * climatology's window sums once per pixel (options.climatology keeps them between calls).
  */
 export function contextFeatures(series: Series, P: number, D: number, pix: Int32Array, day: Int32Array, options: ContextOptions = {}): Float64Array {
   if (series.length !== P * D) throw new Error(`contextFeatures: ${series.length} values for ${P} x ${D}`);
@@ -362,54 +401,16 @@ export function contextFeatures(series: Series, P: number, D: number, pix: Int32
   const excludeSelf = options.excludeSelf ?? true;
   const Q = pix.length;
   const out = new Float64Array(Q * 5);
-  // Per pixel: climatology windows (367 bins) and prev/next valid indices, computed once for
-  // the pixels that are queried.
-  const cache = new Map<number, { wsum: Float64Array; wcnt: Float64Array; last: Int32Array; first: Int32Array }>();
-  const windowOf = (k: number) => {
-    const members: number[] = [];
-    for (let b = 1; b <= 366; b++) if (circularDoyDistance(k, b) <= half) members.push(b);
-    return members;
-  };
-  const windows = Array.from({ length: 367 }, (_, k) => (k === 0 ? [] : windowOf(k)));
+  const windows = doyWindows(half);
+  const climatology = options.climatology ?? new Map<number, { wsum: Float64Array; wcnt: Float64Array }>();
   for (let q = 0; q < Q; q++) {
     const p = pix[q]!;
-    let c = cache.get(p);
+    let c = climatology.get(p);
     if (!c) {
-      const sums = new Float64Array(367);
-      const cnts = new Float64Array(367);
-      const last = new Int32Array(D);
-      const first = new Int32Array(D);
-      let prev = -1;
-      for (let d = 0; d < D; d++) {
-        const v = series[p * D + d]!;
-        if (v === v) {
-          sums[doy[d]!]! += v;
-          cnts[doy[d]!]! += 1;
-          prev = d;
-        }
-        last[d] = prev;
-      }
-      let next = D;
-      for (let d = D - 1; d >= 0; d--) {
-        if (series[p * D + d]! === series[p * D + d]!) next = d;
-        first[d] = next;
-      }
-      let clim = options.climatology?.get(p);
-      if (!clim) {
-        const wsum = new Float64Array(367);
-        const wcnt = new Float64Array(367);
-        for (let k = 1; k <= 366; k++) {
-          for (const b of windows[k]!) {
-            wsum[k]! += sums[b]!;
-            wcnt[k]! += cnts[b]!;
-          }
-        }
-        clim = { wsum, wcnt };
-        options.climatology?.set(p, clim);
-      }
-      c = { ...clim, last, first };
-      cache.set(p, c);
+      c = climatologySums(series, p, D, doy, windows);
+      climatology.set(p, c);
     }
+    const base = p * D;
     const d = day[q]!;
     const g0 = options.gapStart ? options.gapStart[q]! : -1;
     let num: number;
@@ -422,24 +423,26 @@ export function contextFeatures(series: Series, P: number, D: number, pix: Int32
       num = c.wsum[doy[d]!]!;
       den = c.wcnt[doy[d]!]!;
       for (let e = Math.max(0, g0); e <= Math.min(D - 1, g1); e++) {
-        const w = series[p * D + e]!;
+        const w = series[base + e]!;
         if (w === w && circularDoyDistance(doy[e]!, doy[d]!) <= half) ((num -= w), (den -= 1));
       }
       before = g0;
       after = g1;
     } else {
-      const v = series[p * D + d]!;
+      const v = series[base + d]!;
       const own = excludeSelf && v === v;
       num = c.wsum[doy[d]!]! - (own ? v : 0);
       den = c.wcnt[doy[d]!]! - (own ? 1 : 0);
     }
     const o = q * 5;
     out[o] = den > 0 ? num / den : NaN;
-    const prevDay = before > 0 ? c.last[Math.min(D, before) - 1]! : -1;
-    const nextDay = after < D - 1 ? c.first[Math.max(-1, after) + 1]! : D;
-    out[o + 1] = prevDay >= 0 ? series[p * D + prevDay]! : NaN;
+    let prevDay = Math.min(D, before) - 1;
+    while (prevDay >= 0 && series[base + prevDay]! !== series[base + prevDay]!) prevDay--;
+    let nextDay = Math.max(-1, after) + 1;
+    while (nextDay < D && series[base + nextDay]! !== series[base + nextDay]!) nextDay++;
+    out[o + 1] = prevDay >= 0 ? series[base + prevDay]! : NaN;
     out[o + 2] = prevDay >= 0 ? d - prevDay : NaN;
-    out[o + 3] = nextDay < D ? series[p * D + nextDay]! : NaN;
+    out[o + 3] = nextDay < D ? series[base + nextDay]! : NaN;
     out[o + 4] = nextDay < D ? nextDay - d : NaN;
   }
   return out;

@@ -36,6 +36,8 @@ export const PASSES: readonly Pass[] = ["AM", "PM"];
 export type QualityPolicy = "recommended" | "uncertain" | "any";
 export type SmapProduct = "SPL3SMP_E" | "SPL3SMP";
 
+/** SMAP's valid range of soil moisture (SPL3SMP_E and SPL3SMP valid_min / valid_max, m3/m3): products and evaluations clip estimates to it. */
+export const SMAP_VALID_RANGE: [number, number] = [0.02, 0.5];
 export const SM_FILL_VALUE = -9999;
 
 export interface SmapReadOptions {

@@ -10,7 +10,7 @@ import path from "node:path";
 import { randomUUID } from "node:crypto";
 import { Cube } from "../cube/cube.js";
 import { acquireWriterLock } from "../cube/lock.js";
-import type { IngestJobData, IngestJobResult } from "../cube/ingest-jobs.js";
+import type { FeaturesJobData, IngestJobData, IngestJobResult } from "./units.js";
 import { finishSmapIngest, planSmapIngest, recordSmapBlock, smapBlocksToDo, type BlockRecord } from "../cube/ingest-smap.js";
 import {
   finishPredictorIngest,
@@ -21,10 +21,11 @@ import {
   recordPredictorBlock,
 } from "../cube/ingest-predictors.js";
 import { finishMissingReasons, smapOptionsOf, studyTarget, type StudyReport } from "../cube/ingest-study.js";
-import { createFeatureCube, finishFeatureCube, type CubeFeatureOptions, type FeaturesJobData } from "../features/cube-features.js";
+import { createFeatureCube, finishFeatureCube, type CubeFeatureOptions } from "../features/cube-features.js";
 import type { StudyConfig } from "../config/study.js";
 import { Ease2Grid } from "../grid/ease2.js";
-import { failedJobsError, QUEUE_NAME, runJobs, withQueue, type QueueOptions } from "./queue.js";
+import { QUEUE_NAME } from "./job-data.js";
+import { failedJobsError, runJobs, withQueue, type QueueOptions } from "./run-jobs.js";
 
 const newRun = () => randomUUID().replaceAll("-", "").slice(0, 16);
 
@@ -35,13 +36,13 @@ export async function ingestStudyOnQueue(study: StudyConfig, o: QueueOptions & {
   const run = newRun();
   const release = acquireWriterLock(output, `smapfill ingest ${study.configFile} --queue`, { run, log });
   try {
-    return await withQueue(o.queue, async (queue) => {
+    return await withQueue(o, async (queue, link) => {
       const studyFile = path.resolve(study.configFile);
       const plan = await planSmapIngest(smapOptionsOf(study, { quiet: true, ...(o.redo ? { redo: o.redo } : {}) }));
       const { todo, resumed, redone } = smapBlocksToDo(plan, o.redo);
       const smapJobs = todo.map((block) => ({ id: `${run}-smap-b${block}`, name: "ingest-smap" as const, data: { study: studyFile, run, block } }));
       log(`${smapJobs.length} SMAP jobs on ${o.queue} (queue ${QUEUE_NAME}, run ${run}); start workers with: smapfill worker --queue ${o.queue}`);
-      const first = await runJobs<IngestJobData, IngestJobResult>(queue, output, smapJobs, o);
+      const first = await runJobs<IngestJobData, IngestJobResult>(queue, link, output, smapJobs, o);
       for (const j of smapJobs) {
         const r = first.results.get(j.id);
         if (r) await recordSmapBlock(plan, j.data.block, r.record as BlockRecord);
@@ -59,7 +60,7 @@ export async function ingestStudyOnQueue(study: StudyConfig, o: QueueOptions & {
           data: { study: studyFile, run, block, predictor: name },
         }));
         log(`${jobs.length} predictor jobs`);
-        const second = await runJobs<IngestJobData, IngestJobResult>(queue, output, jobs, o);
+        const second = await runJobs<IngestJobData, IngestJobResult>(queue, link, output, jobs, o);
         for (const j of jobs) {
           const r = second.results.get(j.id);
           if (r) await recordPredictorBlock(predictorPlan, j.data.predictor!, j.data.block, r.record);
@@ -97,8 +98,8 @@ export async function featuresOnQueue(
       data: { source: path.resolve(sourcePath), output: path.resolve(output), run, tiles, useFrom, useTo, context: Boolean(o.context) },
     }));
     o.log?.(`${jobs.length} feature jobs on ${o.queue} (queue ${QUEUE_NAME}, run ${run})`);
-    await withQueue(o.queue, async (queue) => {
-      const { failed } = await runJobs<FeaturesJobData, { files: Record<string, string> }>(queue, target.path, jobs, o);
+    await withQueue(o, async (queue, link) => {
+      const { failed } = await runJobs<FeaturesJobData, { files: Record<string, string> }>(queue, link, target.path, jobs, o);
       if (failed.length) throw failedJobsError(failed, jobs.length, output);
     });
     await finishFeatureCube(source, target, output, o);

@@ -16,7 +16,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { SmapfillError } from "../util/errors.js";
-import { writeJson, type FitOptions, type Matrix, type Regressor } from "./regressor.js";
+import { predictLater, spreadOf, writeJson, type Capabilities, type FitOptions, type Matrix, type Regressor } from "./regressor.js";
 
 export const ANOMALY_BASE_FEATURES = ["ts_clim_doy", "ts_mean"] as const;
 export const TARGET_FILE = "target.json";
@@ -25,11 +25,11 @@ export class AnomalyTarget implements Regressor {
   private readonly at: number[];
   private fallback = NaN;
 
-  /** The inner model's spread, when it has members (a constant base shifts none of them). */
-  readonly spread?: (X: Float32Array, n: number) => Float32Array;
+  /** predictLater always (the inner model's when it has it); spread when the inner model has members (a constant base shifts none of them). */
+  readonly capabilities: Capabilities;
 
   constructor(readonly inner: Regressor) {
-    if (inner.spread) this.spread = (X, n) => inner.spread!(X, n);
+    this.capabilities = { predictLater: true, spread: inner.capabilities.spread };
     this.at = ANOMALY_BASE_FEATURES.map((n) => inner.featureNames.indexOf(n));
     const missing = ANOMALY_BASE_FEATURES.filter((_, i) => this.at[i]! < 0);
     if (missing.length)
@@ -75,9 +75,15 @@ export class AnomalyTarget implements Regressor {
     return this.predictLater(X, n)();
   }
 
+  spread(X: Float32Array, n: number): Float32Array {
+    const s = spreadOf(this.inner, X, n);
+    if (!s) throw new Error(`${this.name} has no members to disagree`);
+    return s;
+  }
+
   predictLater(X: Float32Array, n: number): () => Float32Array {
     if (Number.isNaN(this.fallback)) throw new SmapfillError("predict before fit", { variable: this.name });
-    const finish = this.inner.predictLater ? this.inner.predictLater(X, n) : () => this.inner.predict(X, n);
+    const finish = predictLater(this.inner, X, n);
     const base = this.base(X, n);
     return () => {
       const out = finish();

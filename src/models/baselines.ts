@@ -8,12 +8,13 @@
 import fs from "node:fs";
 import path from "node:path";
 import { SmapfillError } from "../util/errors.js";
-import { checkTraining, checkWidth, writeJson, type FitOptions, type Matrix, type Regressor } from "./regressor.js";
+import { checkTraining, checkWidth, NO_CAPABILITIES, writeJson, type FitOptions, type Matrix, type Regressor } from "./regressor.js";
 
 const NEEDED = ["ts_prev_value", "ts_prev_gap", "ts_next_value", "ts_next_gap", "ts_clim_doy"] as const;
 
 export class LinearInterpolation implements Regressor {
   readonly name = "linear_interp";
+  readonly capabilities = NO_CAPABILITIES;
   private mean = NaN;
   private readonly at: number[];
 

@@ -9,10 +9,11 @@
 import fs from "node:fs";
 import path from "node:path";
 import { SmapfillError } from "../util/errors.js";
-import { checkTraining, checkWidth, writeJson, type FitOptions, type Matrix, type Regressor } from "./regressor.js";
+import { checkTraining, checkWidth, predictLater, writeJson, type Capabilities, type FitOptions, type Matrix, type Regressor } from "./regressor.js";
 
 export class EnsembleRegressor implements Regressor {
   readonly name = "ensemble" as const;
+  readonly capabilities: Capabilities = { predictLater: true, spread: true };
   private weights: number[] = [];
   private validationRmse: number[] = [];
   /** The members' predictions of the last predict, for spread on the same rows. */
@@ -48,7 +49,7 @@ export class EnsembleRegressor implements Regressor {
     if (!this.weights.length) throw new SmapfillError("predict before fit", { variable: this.name });
     checkWidth(this.name, X, n, this.featureNames.length);
     // Members that can run on worker threads start first; the others run while they work.
-    const started = this.members.map((m) => (m.predictLater ? m.predictLater(X, n) : undefined));
+    const started = this.members.map((m) => (m.capabilities.predictLater ? predictLater(m, X, n) : undefined));
     const direct = this.members.map((m, i) => (started[i] ? undefined : m.predict(X, n)));
     return () => {
       const out = new Float32Array(n);

@@ -7,7 +7,7 @@ import path from "node:path";
 import { SmapfillError } from "../util/errors.js";
 import { defaultThreads } from "../util/worker-pool.js";
 import { Preprocessor, type PreprocessorState } from "./preprocess.js";
-import { checkTraining, checkWidth, writeJson, type FitOptions, type Matrix, type ModelOptions, type Regressor } from "./regressor.js";
+import { checkTraining, checkWidth, writeJson, type Capabilities, type FitOptions, type Matrix, type ModelOptions, type Regressor } from "./regressor.js";
 import { fitForest, FOREST_DEFAULTS, type ForestModel, type ForestParams } from "./trees/forest.js";
 import { packTrees, TreePredictor } from "./trees/packed-trees.js";
 import { treeFromJson, treeToJson } from "./trees/tree.js";
@@ -15,6 +15,7 @@ import { treeFromJson, treeToJson } from "./trees/tree.js";
 /** Random forest on mean-imputed raw inputs plus missing indicators (the reference's preprocessing). */
 export class ForestRegressor implements Regressor {
   readonly name = "rf" as const;
+  readonly capabilities: Capabilities = { predictLater: true, spread: false };
   private pre = new Preprocessor(false, true);
   private model: ForestModel | undefined;
   /** The trees packed for fast prediction (made at the first predict). */

@@ -6,7 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { SmapfillError } from "../util/errors.js";
 import { defaultThreads } from "../util/worker-pool.js";
-import { checkTraining, checkWidth, writeJson, type FitOptions, type Matrix, type ModelOptions, type Regressor } from "./regressor.js";
+import { checkTraining, checkWidth, writeJson, type Capabilities, type FitOptions, type Matrix, type ModelOptions, type Regressor } from "./regressor.js";
 import { fitGbt, GBT_DEFAULTS, type GbtModel, type GbtParams } from "./trees/gbt.js";
 import { packTrees, TreePredictor } from "./trees/packed-trees.js";
 import { treeFromJson, treeToJson } from "./trees/tree.js";
@@ -14,6 +14,7 @@ import { saveXgboostJson } from "./trees/xgboost-json.js";
 
 export class GbtRegressor implements Regressor {
   readonly name = "xgb" as const;
+  readonly capabilities: Capabilities = { predictLater: true, spread: false };
   private model: GbtModel | undefined;
   /** The trees up to the best iteration, packed for fast prediction (made at the first predict). */
   private predictor: TreePredictor | undefined;

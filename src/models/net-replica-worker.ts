@@ -7,7 +7,7 @@ import { backpropagate, forwardRows } from "./net-steps.js";
 
 const s = serveSyncMessages<ReplicaSetup, ReplicaMessage>((message) => (message.kind === "train" ? train(message.rows) : predict(message.from, message.to)));
 // Own seed: the weights are overwritten from the master; the dropout masks must differ per shard.
-const net = buildNet(s.name, s.nIn, { seed: deriveSeed(s.seed, `replica ${s.rank}`) });
+const net = buildNet(s.name, s.nIn, { ...s.options, seed: deriveSeed(s.seed, `replica ${s.rank}`) });
 const params = net.parameters();
 const sharedParams = new Float32Array(s.params);
 const sharedBuffers = new Float32Array(s.buffers);

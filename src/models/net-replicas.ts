@@ -16,7 +16,7 @@
  */
 import type { Optimizer } from "../nn/optim.js";
 import { SyncWorkers } from "../util/sync-workers.js";
-import type { Net, NetName } from "./nets.js";
+import type { Net, NetName, NetOptions } from "./nets.js";
 import { backpropagate, forwardRows } from "./net-steps.js";
 
 /** Rows of one shared inference chunk: bounds the shared input buffer (rows x features floats). */
@@ -26,6 +26,8 @@ export interface ReplicaSetup {
   name: NetName;
   nIn: number;
   seed: number;
+  /** The network's options besides its seed (the LSTM network's shape). */
+  options: Omit<NetOptions, "seed">;
   rank: number;
   batch: number;
   params: SharedArrayBuffer;
@@ -63,13 +65,17 @@ export class NetReplicas {
   private readonly predictOutput: Float32Array;
   private readonly losses: Float64Array;
 
-  /** threads >= 2: the calling thread and threads - 1 workers. batch: the largest training batch. */
+  /**
+   * threads >= 2: the calling thread and threads - 1 workers. batch: the largest training batch.
+   * options: what buildNet needs besides the seed to build the same architecture (the LSTM's shape).
+   */
   constructor(
     private readonly net: Net,
     name: NetName,
     seed: number,
     threads: number,
     batch: number,
+    options: Omit<NetOptions, "seed"> = {},
   ) {
     this.threads = threads;
     const nIn = net.nIn;
@@ -98,6 +104,7 @@ export class NetReplicas {
         name,
         nIn,
         seed,
+        options,
         rank,
         batch,
         params: paramsBuffer,

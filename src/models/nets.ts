@@ -9,14 +9,17 @@
  *    axis, channel-major flatten (32 * n_in), then the autoencoder. He-normal init throughout.
  *  - FT-Transformer: token_i = w_i x_i + b_i (d 32), [CLS] prepended, 3 pre-norm encoder layers
  *    (4 heads, feed-forward 64, GELU, dropout 0.1), LayerNorm, Linear(32 -> 1) on [CLS].
+ *  - LSTM network (issue 26, not in MODELS.md): nn.LSTM over a window of days, Linear(hidden -> 1)
+ *    on the last step's state.
  */
 import { BatchNorm1d, Conv1D, Dropout, LayerNorm, Linear, TransformerEncoderLayer, type LayerOptions } from "../nn/layers.js";
+import { LSTM } from "../nn/lstm.js";
 import { Module, ModuleList } from "../nn/module.js";
 import * as ops from "../nn/ops.js";
 import { alloc, isGradEnabled, Tensor, type DType } from "../nn/tensor.js";
 import { Rng } from "../util/random.js";
 
-export type NetName = "tssmnet" | "autoresnet" | "transformer";
+export type NetName = "tssmnet" | "autoresnet" | "transformer" | "lstm";
 
 export abstract class Net extends Module {
   abstract readonly nIn: number;
@@ -101,6 +104,8 @@ export interface NetOptions {
   dtype?: DType;
   /** Dropout probability (default: 0.2 on the autoencoder code, 0.1 in the Transformer). */
   dropout?: number;
+  /** The LSTM network's shape: days per row (nIn = steps x inputs per day) and the state's width. */
+  sequence?: { steps: number; hidden: number };
 }
 
 export class AutoResNet extends Net {
@@ -198,8 +203,41 @@ export class FTTransformer extends Net {
   }
 }
 
+/**
+ * An LSTM over a window of days and a linear head on its last state (PyTorch: nn.LSTM(inputs,
+ * hidden, batch_first=True) named `lstm`, nn.Linear(hidden, 1) named `head`). A row of x
+ * [B, steps * inputs] is the window day by day (every input of the first day, then the next day's).
+ */
+export class LstmNet extends Net {
+  readonly lstm: LSTM;
+  private readonly head: Linear;
+  readonly steps: number;
+
+  constructor(
+    readonly nIn: number,
+    o: NetOptions,
+  ) {
+    super();
+    if (!o.sequence) throw new Error("LstmNet: the window's steps and the hidden width are needed (NetOptions.sequence)");
+    const { steps, hidden } = o.sequence;
+    if (!Number.isInteger(nIn / steps)) throw new Error(`LstmNet: ${nIn} inputs do not make ${steps} days`);
+    this.steps = steps;
+    const layer: LayerOptions = { rng: new Rng(o.seed), dtype: o.dtype };
+    this.lstm = this.child("lstm", new LSTM(nIn / steps, hidden, layer));
+    this.head = this.child("head", new Linear(hidden, 1, layer));
+  }
+
+  forward(x: Tensor): Tensor {
+    const B = x.shape[0]!;
+    const { h } = this.lstm.forward(ops.reshape(x, [B, this.steps, this.nIn / this.steps]));
+    const out = this.head.forward(ops.reshape(h, [B, this.lstm.hiddenSize]));
+    return ops.reshape(out, [B]);
+  }
+}
+
 export function buildNet(name: NetName, nIn: number, o: NetOptions): Net {
   if (name === "tssmnet") return new TsSMNet(nIn, o);
   if (name === "autoresnet") return new AutoResNet(nIn, o);
+  if (name === "lstm") return new LstmNet(nIn, o);
   return new FTTransformer(nIn, o);
 }

@@ -14,6 +14,7 @@ import {
   checkTraining,
   checkWidth,
   columnsWithout,
+  NO_CAPABILITIES,
   selectColumns,
   writeJson,
   type FitOptions,
@@ -26,6 +27,7 @@ import { EVAL_BATCH, predictNet, trainNet, type EpochRecord } from "./train-net.
 import fs from "node:fs";
 
 export class NeuralRegressor implements Regressor {
+  readonly capabilities = NO_CAPABILITIES;
   private pre = new Preprocessor(true, true);
   private net: Net | undefined;
   private yMean = 0;

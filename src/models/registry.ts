@@ -1,13 +1,20 @@
 /**
  * The model registry: one entry per model (name, label, hyperparameters with their defaults and
  * valid ranges, create, load). Experiments, reports and the command line loop over it and never
- * name a model; adding a model is one `registerModel` call in src/models.
+ * name a model; adding a model is one `registerModel` call in src/models. Cube-level gap fillers
+ * (DCT-PLS: a whole window filled at once, no rows, no training) are their own kind with their
+ * own contract (`registerGapFiller`): evaluate scores them beside the models on the same test
+ * rows; they cannot be trained or saved.
+ *
+ * The registry checks hyperparameters itself: every model is created through createRegressor,
+ * which refuses unknown keys and out-of-range values with the list of valid keys, whoever calls.
  *
  * Hyperparameters travel as one flat map: `model.param` for one model (`transformer.max_epochs`)
  * or a bare `param` for every model that has it (`max_epochs`); the model-specific key wins.
  */
 import fs from "node:fs";
 import path from "node:path";
+import { Role } from "../features/roles.js";
 import { SmapfillError } from "../util/errors.js";
 import { AnomalyTarget } from "./anomaly-target.js";
 import { LinearInterpolation } from "./baselines.js";
@@ -48,47 +55,103 @@ export interface ModelEntry {
   params: Record<string, ParamSpec>;
   /** Feature groups the model leaves out of its inputs (TsSMNet-noTS: ts). */
   drops?: readonly string[];
+  /** Hyperparameters for a quick fit (few epochs, rounds or trees): the conformance suite's, a smoke test's. */
+  quick?: ParamValues;
   create(featureNames: string[], groups: string[], params: ParamValues, common: CommonOptions): Regressor;
   /** A model saved by `save`, given its folder and its model.json. */
   load(dir: string, spec: Record<string, unknown>): Regressor;
-  /**
-   * A cube-level gap filler (no rows, no training): fills a window [T, nrows, ncols] from its
-   * training values (roles 0); evaluate scores it on the same test rows as the models.
-   */
-  fill?(smap: Float32Array, roles: Int8Array, dims: [number, number, number], params: ParamValues): { values: Float32Array; info: Record<string, unknown> };
+}
+
+/**
+ * A cube-level gap filler: fills a window [T, nrows, ncols] (day-major) from its training values
+ * (Role.Train) alone, deterministically; every other value of `smap` is hidden from it.
+ */
+export interface GapFillerEntry {
+  name: string;
+  label: string;
+  description: string;
+  params: Record<string, ParamSpec>;
+  quick?: ParamValues;
+  fill(smap: Float32Array, roles: Int8Array, dims: [number, number, number], params: ParamValues): { values: Float32Array; info: Record<string, unknown> };
 }
 
 const registry = new Map<ModelName, ModelEntry>();
+const gapFillers = new Map<string, GapFillerEntry>();
+
+const checkName = (kind: string, name: string) => {
+  if (!/^[a-z][a-z0-9_]*$/.test(name)) throw new Error(`register${kind}: '${name}' is not a lower-case identifier`);
+  if (registry.has(name) || gapFillers.has(name)) throw new Error(`register${kind}: '${name}' is registered already`);
+};
 
 /** Adds a model (an error if the name is taken). */
 export function registerModel(entry: ModelEntry): void {
-  if (!/^[a-z][a-z0-9_]*$/.test(entry.name)) throw new Error(`registerModel: '${entry.name}' is not a lower-case identifier`);
-  if (registry.has(entry.name)) throw new Error(`registerModel: '${entry.name}' is registered already`);
+  checkName("Model", entry.name);
   registry.set(entry.name, entry);
 }
 
-/** Removes a model (tests register toy models and remove them). */
-export function unregisterModel(name: ModelName): void {
-  registry.delete(name);
+/** Adds a cube-level gap filler (an error if the name is taken by a model or a filler). */
+export function registerGapFiller(entry: GapFillerEntry): void {
+  checkName("GapFiller", entry.name);
+  gapFillers.set(entry.name, entry);
 }
 
+/** Removes a model or gap filler (tests register toy ones and remove them). */
+export function unregisterModel(name: ModelName): void {
+  registry.delete(name);
+  gapFillers.delete(name);
+}
+
+/** The models trained on rows. */
 export function modelNames(): ModelName[] {
   return [...registry.keys()];
 }
 
+export function gapFillerNames(): string[] {
+  return [...gapFillers.keys()];
+}
+
+/** Everything evaluate can score: the models, then the gap fillers. */
+export function methodNames(): string[] {
+  return [...modelNames(), ...gapFillerNames()];
+}
+
+export function isGapFiller(name: string): boolean {
+  return gapFillers.has(name);
+}
+
 export function modelEntry(name: ModelName): ModelEntry {
   const e = registry.get(name);
-  if (!e) throw new SmapfillError(`unknown model '${name}'`, { variable: "--models", hint: `Use one of ${modelNames().join(", ")}` });
+  if (!e)
+    throw new SmapfillError(
+      gapFillers.has(name) ? `${name} fills a whole cube window and is not trained on rows` : `unknown model '${name}'`,
+      gapFillers.has(name)
+        ? { variable: "--model", hint: `Score it in smapfill evaluate (--models ...,${name}); train a model with one of ${modelNames().join(", ")}` }
+        : { variable: "--models", hint: `Use one of ${modelNames().join(", ")}` },
+    );
+  return e;
+}
+
+export function gapFillerEntry(name: string): GapFillerEntry {
+  const e = gapFillers.get(name);
+  if (!e) throw new SmapfillError(`unknown gap filler '${name}'`, { variable: "--models", hint: `Use one of ${gapFillerNames().join(", ")}` });
+  return e;
+}
+
+/** A model's or gap filler's entry, for what both have (name, label, parameters). */
+function anyEntry(name: string): ModelEntry | GapFillerEntry {
+  const e = registry.get(name) ?? gapFillers.get(name);
+  if (!e) throw new SmapfillError(`unknown model '${name}'`, { variable: "--models", hint: `Use one of ${methodNames().join(", ")}` });
   return e;
 }
 
 export function modelLabel(name: ModelName): string {
-  return registry.get(name)?.label ?? name;
+  return (registry.get(name) ?? gapFillers.get(name))?.label ?? name;
 }
 
-/** The value of `param` for model `name` from a flat map (model-specific key first), checked. */
+/** The value of `param` for model or gap filler `name` from a flat map (model-specific key first), checked. */
 export function resolveParams(name: ModelName, given: Record<string, number> = {}): ParamValues {
-  const entry = modelEntry(name);
+  checkParams(given);
+  const entry = anyEntry(name);
   const out: ParamValues = {};
   for (const [param, spec] of Object.entries(entry.params)) {
     const key = given[`${name}.${param}`] !== undefined ? `${name}.${param}` : param;
@@ -122,7 +185,9 @@ export function checkParams(given: Record<string, number>): void {
     const dot = key.indexOf(".");
     if (dot >= 0) {
       const [name, param] = [key.slice(0, dot), key.slice(dot + 1)];
-      const entry = modelEntry(name);
+      if (!registry.has(name) && !gapFillers.has(name))
+        throw new SmapfillError(`no model is named '${name}'`, { variable: `--param ${key}`, hint: `Models: ${methodNames().join(", ")}` });
+      const entry = anyEntry(name);
       const spec = entry.params[param];
       if (!spec)
         throw new SmapfillError(`${name} has no parameter '${param}'`, {
@@ -131,9 +196,13 @@ export function checkParams(given: Record<string, number>): void {
         });
       checkParam(key, v, spec);
     } else {
-      const specs = [...registry.values()].flatMap((e) => (e.params[key] ? [e.params[key]!] : []));
+      const entries = [...registry.values(), ...gapFillers.values()];
+      const specs = entries.flatMap((e) => (e.params[key] ? [e.params[key]!] : []));
       if (!specs.length)
-        throw new SmapfillError(`no model has a parameter '${key}'`, { variable: `--param ${key}`, hint: "See docs/models.md for every model's parameters" });
+        throw new SmapfillError(`no model has a parameter '${key}'`, {
+          variable: `--param ${key}`,
+          hint: `Write MODEL.PARAM with one of: ${entries.map((e) => `${e.name} (${Object.keys(e.params).join(", ") || "none"})`).join("; ")}`,
+        });
       for (const spec of specs) checkParam(key, v, spec);
     }
   }
@@ -158,6 +227,7 @@ export function createRegressor(
 ): Regressor {
   if (featureNames.length !== groups.length) throw new SmapfillError(`${featureNames.length} feature names but ${groups.length} groups`);
   const entry = modelEntry(name);
+  // resolveParams checks the whole map first: a key no model takes is refused, not ignored.
   const p = resolveParams(name, params);
   const model = entry.create(featureNames, groups, p, common);
   return p.anomaly === 1 ? new AnomalyTarget(model) : model;
@@ -199,13 +269,21 @@ const NETWORK_PARAMS: Record<string, ParamSpec> = {
   anomaly: anomalyParam(0),
 };
 
-function networkEntry(name: ModelName, net: NetName, label: string, description: string, drops: string[] = []): ModelEntry {
+function networkEntry(
+  name: ModelName,
+  net: NetName,
+  label: string,
+  description: string,
+  drops: string[] = [],
+  quick: ParamValues = { max_epochs: 3, batch_size: 256 },
+): ModelEntry {
   return {
     name,
     label,
     description,
     params: NETWORK_PARAMS,
     drops,
+    quick,
     create: (names, groups, p, c) =>
       new NeuralRegressor(
         name,
@@ -222,7 +300,8 @@ function networkEntry(name: ModelName, net: NetName, label: string, description:
 registerModel(networkEntry("tssmnet", "tssmnet", "TsSMNet", "Residual autoencoder with 1-D convolutional feature extraction (Liu et al. 2025)"));
 registerModel(networkEntry("tssmnet_nots", "tssmnet", "TsSMNet-noTS", "TsSMNet without the time-series feature group (the paper's ablation)", ["ts"]));
 registerModel(networkEntry("autoresnet", "autoresnet", "AutoResNet", "Residual autoencoder on the raw standardised inputs (Li et al.)"));
-registerModel(networkEntry("transformer", "transformer", "Transformer", "FT-Transformer-style tabular transformer"));
+// The Transformer is by far the slowest network per epoch.
+registerModel(networkEntry("transformer", "transformer", "Transformer", "FT-Transformer-style tabular transformer", [], { max_epochs: 1, batch_size: 256 }));
 
 const fraction = (def: number | null, doc: string): ParamSpec => ({ default: def, min: 0, max: 1, minExclusive: true, doc });
 
@@ -237,6 +316,7 @@ registerModel({
     max_bin: { default: 256, min: 2, max: 256, integer: true, doc: "Histogram bins per feature" },
     anomaly: anomalyParam(0),
   },
+  quick: { trees: 20 },
   create: (names, groups, p, c) =>
     new ForestRegressor(names, groups, {
       ...common(c),
@@ -267,6 +347,7 @@ registerModel({
     max_bin: { default: 256, min: 2, max: 256, integer: true, doc: "Histogram bins per feature" },
     anomaly: anomalyParam(0),
   },
+  quick: { rounds: 30, early_stopping: 10 },
   create: (names, groups, p, c) =>
     new GbtRegressor(names, groups, {
       ...common(c),
@@ -308,6 +389,7 @@ registerModel({
     // Ours, chosen on the validation gaps of the demo world and both Pakistan cubes (docs/evaluation.md).
     anomaly: anomalyParam(1),
   },
+  quick: { rounds: 30, max_epochs: 3 },
   create: (names, groups, p, c) =>
     new EnsembleRegressor(names, groups, [
       // The ensemble learns anomalies as a whole (createRegressor wraps it); its trees start at 0 then.
@@ -321,14 +403,7 @@ registerModel({
     ),
 });
 
-const notOnRows = (name: string) => (): never => {
-  throw new SmapfillError(`${name} fills a whole cube window and is not trained on rows`, {
-    variable: "--model",
-    hint: "Use it in smapfill evaluate (--models ...,dctpls); train a product model with another",
-  });
-};
-
-registerModel({
+registerGapFiller({
   name: "dctpls",
   label: "DCT-PLS",
   description:
@@ -337,10 +412,8 @@ registerModel({
     time_weight: { default: 1, min: 0, max: 1e6, doc: "Sampling weight of the time axis in the smoothness penalty (1: a day counts as much as a cell)" },
     robust: { default: 1, min: 0, max: 1, integer: true, doc: "1: three rounds of bisquare robust weights; 0: none" },
   },
-  create: notOnRows("dctpls"),
-  load: notOnRows("dctpls"),
   fill: (smap, roles, dims, p) => {
-    const training = Float32Array.from(smap, (v, k) => (roles[k] === 0 ? v : NaN));
+    const training = Float32Array.from(smap, (v, k) => (roles[k] === Role.Train ? v : NaN));
     const r = dctPlsWindowed(training, dims, { timeWeight: p.time_weight!, robust: p.robust === 1 });
     return { values: r.values, info: { s: r.s, iterations: r.iterations } };
   },

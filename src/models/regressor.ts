@@ -13,11 +13,37 @@ import type { ForestParams } from "./trees/forest.js";
 /** A model's name in the registry (registry.ts): tssmnet, xgb, ... */
 export type ModelName = string;
 
+/**
+ * Where rows come from: each row's pixel (window-local, r * ncols + c of the cube's window) and
+ * day (index into the cube's days), and the cube itself, so a model that needs more than a row's
+ * features (a sequence model: the history of its pixel) can gather it without another path.
+ */
+export interface RowOrigin {
+  pixel: Int32Array;
+  day: Int32Array;
+  /** The cube the rows were drawn from (absent for a dataset folder). */
+  cube?: { path: string };
+}
+
 export interface Matrix {
   X: Float32Array;
   y?: Float32Array;
   n: number;
+  origin?: RowOrigin;
 }
+
+/**
+ * What a model can do beyond fit and predict, declared by every model (not guessed from its
+ * methods): the conformance suite checks each declaration against the methods.
+ *  - predictLater: starts a prediction on worker threads and finishes it later, so a caller can
+ *    build the next rows in between (reconstruction's pipeline);
+ *  - spread: how far the model's members disagree on each row (the uncertainty scales with it).
+ */
+export interface Capabilities {
+  predictLater: boolean;
+  spread: boolean;
+}
+export const NO_CAPABILITIES: Capabilities = Object.freeze({ predictLater: false, spread: false });
 
 export interface FitOptions {
   /** The validation rows (early stopping); required. */
@@ -31,6 +57,7 @@ export interface Regressor {
   readonly name: ModelName;
   readonly featureNames: string[];
   readonly groups: string[];
+  readonly capabilities: Capabilities;
   fit(train: Matrix & { y: Float32Array }, options: FitOptions): this;
   predict(X: Float32Array, n: number): Float32Array;
   /**
@@ -108,5 +135,10 @@ export function writeJson(file: string, value: unknown): void {
 
 /** predict split in start and finish: overlapped where the model can (predictLater), else run at finish. */
 export function predictLater(model: Regressor, X: Float32Array, n: number): () => Float32Array {
-  return model.predictLater ? model.predictLater(X, n) : () => model.predict(X, n);
+  return model.capabilities.predictLater ? model.predictLater!(X, n) : () => model.predict(X, n);
+}
+
+/** The members' spread of the rows just predicted, where the model has members (Capabilities.spread). */
+export function spreadOf(model: Regressor, X: Float32Array, n: number): Float32Array | undefined {
+  return model.capabilities.spread ? model.spread!(X, n) : undefined;
 }

@@ -357,3 +357,28 @@ export function attention(qkv: Tensor, heads: number, p: number, training: boole
   const saved = K.attention(qkv.data, B, T, d, heads, scale, training ? p : 0, rng, isGradEnabled() && qkv.requiresGrad, (n) => overwritten(n, qkv.dtype));
   return result(saved.y, [B, T, d], [qkv], (out) => K.attentionBackward(saved, qkv.data, out.grad!, qkv.gradBuffer(), B, T, d, heads, scale));
 }
+
+/**
+ * Values offset..offset + size(shape) - 1 of x (row-major) as a tensor of `shape`: a view, no
+ * copy (x's values must not change while it is used); its gradient adds into that range of x's.
+ */
+export function slice(x: Tensor, offset: number, shape: number[]): Tensor {
+  const n = sizeOf(shape);
+  check(offset >= 0 && offset + n <= x.size, `slice: values ${offset}..${offset + n - 1} of a tensor of ${x.size}`);
+  return result(x.data.subarray(offset, offset + n), shape, [x], (out) => addInto(x.gradBuffer().subarray(offset, offset + n), out.grad!));
+}
+
+/** Tensors of the same shape stacked along a new first axis: [k, ...shape]. */
+export function stack(xs: Tensor[]): Tensor {
+  check(xs.length > 0, "stack: no tensors");
+  const shape = xs[0]!.shape;
+  const n = xs[0]!.size;
+  for (const x of xs) check(x.size === n, `stack: shapes [${shape}] and [${x.shape}] differ`);
+  const y = overwritten(n * xs.length, xs[0]!.dtype);
+  xs.forEach((x, k) => y.set(x.data, k * n));
+  return result(y, [xs.length, ...shape], xs, (out) => {
+    xs.forEach((x, k) => {
+      if (x.requiresGrad) addInto(x.gradBuffer(), out.grad!.subarray(k * n, (k + 1) * n));
+    });
+  });
+}

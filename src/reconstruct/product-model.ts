@@ -1,26 +1,26 @@
 /**
  * The product model: a model trained on a whole cube's observed pixel-days, to fill its gaps.
  *
- * Roles: every observed pixel-day trains, except two sets of simulated gaps (swath stripes,
- * blocks and runs of days, as the evaluation draws them): a validation share for early stopping
- * and a calibration share on which the uncertainty's residual model is fitted (eval/uncertainty.ts)
- * and the product's held-out metrics are measured; neither is seen by the model nor by the
- * time-series features of the training rows. The rows are read tile by tile in bounded memory
- * (training-draw.ts): at most `maxSamples` training rows stratified by pixel and season
- * (proportional allocation, largest remainders), so every pixel, and so every land-cover class
- * and every level of coverage, keeps its share of the rows in every season. The time-series
- * features of training rows are out-of-fold by default (MODELS.md, last section).
+ * Roles (eval/splits.ts designRoles "product"): every observed pixel-day trains, except two sets
+ * of simulated gaps (swath stripes, blocks and runs of days, as the evaluation draws them): a
+ * validation share for early stopping and a calibration share on which the uncertainty's
+ * residual model is fitted (models/uncertainty.ts) and the product's held-out metrics are
+ * measured; neither is seen by the model nor by the features of the training rows. The rows come
+ * from the one row draw (features/row-draw.ts) and the model from the one fit-and-save
+ * (models/fit.ts), as in `smapfill evaluate`: the same model an evaluation scores, trained on
+ * every observation.
  */
 import path from "node:path";
 import type { Cube } from "../cube/cube.js";
-import { featureRanges } from "../features/schema.js";
-import { evaluate, type Metrics } from "../eval/metrics.js";
-import { coverageTable, ResidualModel, type CoverageRow } from "../eval/uncertainty.js";
-import { saveModel } from "../models/model-store.js";
-import { createRegressor } from "../models/registry.js";
-import { runInfo } from "../util/run-info.js";
+import { readMissingReasons } from "../cube/missing-reasons.js";
+import { checkObserved, drawRows, readObservedRoles, withOrigin } from "../features/row-draw.js";
+import { calibrationRecord } from "../eval/calibration.js";
+import type { Metrics } from "../eval/metrics.js";
+import { designRoles } from "../eval/splits.js";
+import type { CoverageRow } from "../eval/uncertainty.js";
+import { checkModelOut, fitAndSave } from "../models/fit.js";
+import { resolveParams } from "../models/registry.js";
 import { StepProgress } from "../util/progress.js";
-import { drawTrainingRows } from "./training-draw.js";
 
 export interface ProductModelOptions {
   model: string;
@@ -41,8 +41,13 @@ export interface ProductModelOptions {
   tsMode?: "in-sample" | "out-of-fold";
   /** Add the spatial context features (reconstruction then reads a halo around each tile). */
   spatial?: boolean;
+  /** CI resamples of the calibration metrics (default 200). */
+  nBoot?: number;
   log?: (message: string) => void;
 }
+
+/** The demo's product model (the boosted trees, quick settings) and why: docs/product.md#which-product-model. */
+export const DEMO_PRODUCT_MODEL = { model: "xgb", params: { "xgb.rounds": 500 }, maxSamples: 20000 } as const;
 
 /** Seconds since `started` and the process's peak RSS so far. */
 function stageRecord(started: number): { seconds: number; peak_rss_mb: number } {
@@ -58,55 +63,69 @@ export interface ProductModelReport {
 }
 
 export async function trainProductModel(cube: Cube, o: ProductModelOptions): Promise<ProductModelReport> {
+  // Refuse bad hyperparameters and a bad --out before any work.
+  resolveParams(o.model, o.params ?? {});
+  checkModelOut(o.out);
   const started = performance.now();
   const log = o.log ?? (() => {});
   const seed = o.seed ?? 0;
-  const draw = await drawTrainingRows(cube, {
+  const quiet = o.quiet ?? true;
+  const { roles: observed, observed: nObserved } = await readObservedRoles(cube, { quiet });
+  checkObserved(cube, nObserved, 200, "Train on");
+  const { nrows, ncols } = cube.window;
+  // Validation and calibration gaps of every kind the evaluation holds out, real masks moved in time among them.
+  const missingReasons = await readMissingReasons(cube);
+  const roles = designRoles("product", observed, nrows, ncols, {
+    shares: { validation: o.validationShare ?? 0.1, test: 0, calibration: o.calibrationShare ?? 0.1 },
+    seed,
+    transplant: missingReasons ? { missingReasons } : {},
+  });
+  const draw = await drawRows(cube, roles, {
     maxRows: o.maxSamples ?? 200000,
     ...(o.maxHeldSamples !== undefined ? { maxHeldRows: o.maxHeldSamples } : {}),
-    validationShare: o.validationShare ?? 0.1,
-    calibrationShare: o.calibrationShare ?? 0.1,
     seed,
     coordinates: o.coordinates ?? true,
     tsMode: o.tsMode ?? "out-of-fold",
     spatial: Boolean(o.spatial),
-    quiet: o.quiet ?? true,
+    quiet,
   });
   const { train, validation, calibration, schema } = draw;
   const n = { train: train.n, validation: validation.n, calibration: calibration.n };
-  const observed = draw.counts.observed;
   log(
-    `product model ${o.model}: ${n.train} training rows (of ${draw.counts.train}), ${n.validation} validation (of ${draw.counts.validation}), ${n.calibration} calibration (of ${draw.counts.calibration}), ${schema.names.length} features; drawn in ${(draw.seconds.roles + draw.seconds.rows).toFixed(1)} s`,
+    `product model ${o.model}: ${n.train} training rows (of ${draw.counts.train}), ${n.validation} validation (of ${draw.counts.validation}), ${n.calibration} calibration (of ${draw.counts.calibration}), ${schema.names.length} features; drawn in ${draw.seconds.toFixed(1)} s`,
   );
   const afterDraw = stageRecord(started);
-  const model = createRegressor(o.model, schema.names, schema.groups, o.params ?? {}, { seed });
-  const steps = new StepProgress(`fit ${o.model}`, { quiet: o.quiet ?? true });
-  model.fit(train, { validation, onProgress: (m) => log(`  ${m}`), onStep: steps.onStep });
+  const steps = new StepProgress(`fit ${o.model}`, { quiet });
+  const fitted = fitAndSave(
+    { name: o.model, params: o.params ?? {}, seed },
+    { train: withOrigin(train, cube), validation: withOrigin(validation, cube), calibration: withOrigin(calibration, cube) },
+    {
+      out: o.out,
+      schema,
+      describeCalibration: calibrationRecord(schema, seed, o.nBoot ?? 200),
+      record: () => ({
+        kind: "product model",
+        cube: path.basename(path.resolve(cube.path)),
+        rows: {
+          ...n,
+          observed: nObserved,
+          trainAvailable: draw.counts.train,
+          validationAvailable: draw.counts.validation,
+          calibrationAvailable: draw.counts.calibration,
+        },
+        // Wall time and the process's peak RSS at the end of each stage (the scale bench reads them).
+        stages: { draw: afterDraw, fit: { seconds: stageRecord(started).seconds - afterDraw.seconds, peak_rss_mb: stageRecord(started).peak_rss_mb } },
+      }),
+      log: (m) => log(m),
+      onStep: steps.onStep,
+    },
+  );
   steps.finish();
-  const afterFit = stageRecord(started);
-  const pred = model.predict(calibration.X, n.calibration);
-  const spread = model.spread?.(calibration.X, n.calibration);
-  const residual = ResidualModel.fit(pred, calibration.y, calibration.X, n.calibration, schema, spread);
-  const coverage = coverageTable(pred, calibration.y, residual.sigma(calibration.X, n.calibration, schema, spread), undefined);
-  const metrics = evaluate(pred, calibration.y, { seed, nBoot: 200 });
-  const seconds = (performance.now() - started) / 1000;
-  const record = {
-    run: runInfo(),
-    kind: "product model",
-    cube: path.resolve(cube.path),
-    model: o.model,
-    params: o.params ?? {},
-    seed,
-    rows: { ...n, observed, trainAvailable: draw.counts.train, validationAvailable: draw.counts.validation, calibrationAvailable: draw.counts.calibration },
-    seconds,
-    // Wall time and the process's peak RSS at the end of each stage (the scale bench reads them).
-    stages: { draw: afterDraw, fit: { seconds: afterFit.seconds - afterDraw.seconds, peak_rss_mb: afterFit.peak_rss_mb } },
-    fit: model.info(),
-    calibration_metrics: metrics,
-    calibration_coverage: coverage,
+  return {
+    out: o.out,
+    rows: { ...n, observed: nObserved },
+    calibration: fitted.record.calibration_metrics as Metrics,
+    coverage: fitted.record.calibration_coverage as CoverageRow[],
+    seconds: (performance.now() - started) / 1000,
   };
-  saveModel(o.out, model, { ...schema, ranges: featureRanges(train.X, n.train, schema.names.length) }, record, {
-    files: { "uncertainty.json": residual.toJSON() },
-  });
-  return { out: o.out, rows: { ...n, observed }, calibration: metrics, coverage, seconds };
 }

@@ -21,16 +21,18 @@ import fs from "node:fs";
 import path from "node:path";
 import { createHash } from "node:crypto";
 import { Cube, type LocalWindow, type VariableSpec } from "../cube/cube.js";
-import { acquireWriterLock, checkRunLock } from "../cube/lock.js";
-import { FeatureBuilder, readDynamicBlock, readSampleArrays } from "../features/samples.js";
-import { SPATIAL_HALO, type SpatialSource } from "../features/spatial.js";
-import { matchSchema, rangeWarnings, type SchemaMatch } from "../features/schema.js";
-import { ResidualModel, type ResidualModelState } from "../eval/uncertainty.js";
-import { loadModel } from "../models/model-store.js";
-import { predictLater, selectColumns, type Regressor } from "../models/regressor.js";
+import { acquireWriterLock } from "../cube/lock.js";
+import { shipViewOf, type TileView } from "../features/row-draw.js";
+import { readDynamicBlock } from "../features/samples.js";
+import type { FeatureBuilder } from "../features/samples.js";
+import { matchSchema, rangeWarnings, type FeatureSchema, type SchemaMatch } from "../features/schema.js";
+import { SMAP_VALID_RANGE } from "../io/smap-l3.js";
+import { loadFitted } from "../models/fit.js";
+import type { ResidualModel } from "../models/uncertainty.js";
+import { predictLater, selectColumns, spreadOf, type Regressor } from "../models/regressor.js";
 import { formatDay, parseDay } from "../util/dates.js";
 import { SmapfillError } from "../util/errors.js";
-import { checksums } from "../util/checksum.js";
+import { failpoint } from "../util/failpoints.js";
 import { runInfo } from "../util/run-info.js";
 
 /** The source flag of every product value (CF flag_values / flag_meanings). */
@@ -47,8 +49,7 @@ const FLAG_VALUES = Object.values(SOURCE_FLAGS);
 
 export const PRODUCT_VARIABLES = ["soil_moisture", "soil_moisture_uncertainty", "soil_moisture_source"] as const;
 const LAND_MASK_NAMES = ["landmask", "land_mask", "lsm", "land_sea_mask"];
-/** SMAP's own valid range (SPL3SMP_E valid_min / valid_max, m3/m3). */
-export const SMAP_VALID_RANGE: [number, number] = [0.02, 0.5];
+export { SMAP_VALID_RANGE };
 
 export interface ReconstructOptions {
   cube: string;
@@ -81,23 +82,28 @@ export interface ReconstructReport {
 interface Loaded {
   model: Regressor;
   residual: ResidualModel;
-  schema: ReturnType<typeof loadModel>["schema"];
+  schema: FeatureSchema;
   fingerprint: string;
   record: Record<string, unknown>;
 }
 
+/** A product model: any saved model with a calibrated uncertainty (train CUBE's, or one of evaluate's). */
 function loadProductModel(dir: string): Loaded {
-  const saved = loadModel(dir);
   const uncertaintyFile = path.join(dir, "uncertainty.json");
-  if (!fs.existsSync(uncertaintyFile))
+  if (fs.existsSync(path.join(dir, "model.json")) && !fs.existsSync(uncertaintyFile))
     throw new SmapfillError("has no uncertainty.json: it is not a product model", {
       file: dir,
-      hint: "Train one on the cube: smapfill train CUBE.zarr --model NAME --out MODEL_DIR",
+      hint: "Train one on the cube (smapfill train CUBE.zarr --model NAME --out MODEL_DIR), or use a model folder of smapfill evaluate (EVAL/models/SPLIT/MODEL)",
     });
-  const residual = new ResidualModel(JSON.parse(fs.readFileSync(uncertaintyFile, "utf8")) as ResidualModelState);
+  const saved = loadFitted(dir);
+  return { ...saved, residual: saved.residual!, fingerprint: productModelFingerprint(dir) };
+}
+
+/** A product model's identity (its files' hash): a product, its run and its jobs carry it. */
+export function productModelFingerprint(dir: string): string {
   const hash = createHash("sha256");
   for (const f of ["model.json", "schema.json", "uncertainty.json"]) hash.update(fs.readFileSync(path.join(dir, f)));
-  return { ...saved, residual, fingerprint: hash.digest("hex").slice(0, 16) };
+  return hash.digest("hex").slice(0, 16);
 }
 
 /** The per-pass variables, when the cube keeps both passes: each pass's own value where SMAP saw it, the model elsewhere. */
@@ -309,14 +315,13 @@ export function blockJobs(plan: ReconstructionPlan): BlockJob[] {
 }
 
 /**
- * A job's work, in any process that sees the same files: the tile's days [b0, b1) written to the
- * product (whole chunks; temporary name and rename), under the run's lock (checked, not taken).
- * Returns the chunk files written with their sha256, so the coordinator can check them.
+ * Reconstruction's unit of work, in any process that sees the same files: one tile's days [b0, b1)
+ * of a planned product written (whole chunks; temporary name and rename). Returns the chunk files
+ * written; a distributed job (src/jobs/units.ts) checks its run's lock and their checksums.
  */
-export async function reconstructBlockJob(
+export async function reconstructBlock(
   o: ReconstructOptions & { run: string; job: BlockJob },
-): Promise<{ clipped: number; warnings: string[]; files: Record<string, string> }> {
-  checkRunLock(o.out, o.run);
+): Promise<{ clipped: number; warnings: string[]; root: string; written: string[] }> {
   const cube = await Cube.open(o.cube);
   const loaded = cachedProductModel(o.model);
   const product = await Cube.open(o.out);
@@ -334,7 +339,7 @@ export async function reconstructBlockJob(
   const r = await reconstructTile(plan, tile, o.job.b0, o.job.b1, o, (m) => m, warnings);
   const days: [number, number] = [o.job.b0 - settings.t0, o.job.b1 - settings.t0];
   const written = product.variables.filter((x) => x.kind === "dynamic").flatMap((v) => product.chunkFiles(v.name, tile, days));
-  return { clipped: r.clipped, warnings: [...warnings], files: checksums(o.out, written) };
+  return { clipped: r.clipped, warnings: [...warnings], root: o.out, written };
 }
 
 let modelCache: { dir: string; loaded: Loaded } | undefined;
@@ -413,21 +418,6 @@ async function openOrCreateProduct(
   });
 }
 
-/** Every valid SMAP value of the tile and SPATIAL_HALO cells around it (within the cube). */
-async function haloSource(cube: Cube, tile: LocalWindow): Promise<SpatialSource> {
-  const w = cube.window;
-  const row0 = Math.max(0, tile.row0 - SPATIAL_HALO);
-  const col0 = Math.max(0, tile.col0 - SPATIAL_HALO);
-  const halo = {
-    row0,
-    col0,
-    nrows: Math.min(w.nrows, tile.row0 + tile.nrows + SPATIAL_HALO) - row0,
-    ncols: Math.min(w.ncols, tile.col0 + tile.ncols + SPATIAL_HALO) - col0,
-  };
-  const values = await cube.readBlock("soil_moisture", 0, cube.days, halo);
-  return { values, nrows: halo.nrows, ncols: halo.ncols, T: cube.days, rowOffset: tile.row0 - row0, colOffset: tile.col0 - col0 };
-}
-
 /** The cells of a tile that count as land. */
 function landOf(smap: Float32Array, P: number, T: number, landMask: Float32Array | undefined): Uint8Array {
   const land = new Uint8Array(P);
@@ -436,8 +426,179 @@ function landOf(smap: Float32Array, P: number, T: number, landMask: Float32Array
   return land;
 }
 
+type TilePlan = Pick<ReconstructionPlan, "cube" | "product" | "loaded" | "t0" | "t1" | "validRange">;
+
+/** What every block of a tile shares: its rows' features (the ship view), land, SMAP's pass, the model's columns. */
+interface TileInputs {
+  tile: LocalWindow;
+  view: TileView;
+  P: number;
+  land: Uint8Array;
+  /** Which pass SMAP's merged value came from, days [t0, t1) (when the cube records it). */
+  pass: Float32Array | undefined;
+  match: SchemaMatch;
+}
+
+/**
+ * A tile's inputs: the whole SMAP series of the tile (the features' per-pixel statistics) and its
+ * statics through the row draw's ship view (features/row-draw.ts: the halo of SMAP values when
+ * the model has spatial context, exactly the rows evaluate scored), no dynamics yet.
+ */
+async function tileInputs(plan: TilePlan, tile: LocalWindow, o: ReconstructOptions, matchOnce: (m: SchemaMatch) => SchemaMatch): Promise<TileInputs> {
+  const { cube, loaded, t0, t1 } = plan;
+  const view = await shipViewOf(cube, tile, { spatial: loaded.schema.groups.includes("spatial"), coordinates: true });
+  // Rows to fill are built alike in both ts modes (only training rows differ): take the model's.
+  const mode = loaded.schema.ts_mode === "none" ? "in-sample" : loaded.schema.ts_mode;
+  const match = matchOnce(matchSchema(loaded.schema, { ...view.features.schema(), ts_mode: mode }, { model: o.model, data: cube.path }));
+  const maskName = cube.variables.find((v) => v.kind === "static" && LAND_MASK_NAMES.includes(v.name.toLowerCase()))?.name;
+  const P = view.arrays.P;
+  const land = landOf(view.arrays.smap, P, cube.days, maskName ? view.arrays.static.get(maskName) : undefined);
+  const pass = cube.hasVariable("soil_moisture_pass") ? await cube.readBlock("soil_moisture_pass", t0, t1, tile) : undefined;
+  return { tile, view, P, land, pass, match };
+}
+
+/** One block of chunk-aligned days of a tile: its outputs and the pixel-days the model must fill. */
+interface Block {
+  b0: number;
+  features: FeatureBuilder;
+  sm: Float32Array;
+  unc: Float32Array;
+  source: Uint8Array;
+  modelValue: Float32Array | undefined;
+  passes: { name: string; observed: Float32Array; values: Float32Array; source: Uint8Array }[];
+  /** Indices (t - b0) * P + p of the pixel-days to predict. */
+  queue: number[];
+  /** Batches not yet predicted and stored. */
+  pending: number;
+}
+
+/**
+ * A block's sources: SMAP where it observed (and which pass), the pixel-days to fill, those not
+ * filled (outside land; every dynamic predictor missing: the model would see only imputed means).
+ */
+async function prepareBlock(plan: TilePlan, inputs: TileInputs, b0: number, b1: number, o: ReconstructOptions): Promise<Block> {
+  const { cube, product, t0 } = plan;
+  const { tile, view, P, land, pass } = inputs;
+  const n = (b1 - b0) * P;
+  const dynamic = await readDynamicBlock(cube, tile, b0, b1);
+  // Per pass (when the cube keeps both): each pass's observed value, the model where it is missing.
+  const passes = product.hasVariable("soil_moisture_am")
+    ? await Promise.all(
+        ["am", "pm"].map(async (q) => ({
+          name: q,
+          observed: await cube.readBlock(`soil_moisture_${q}`, b0, b1, tile),
+          values: new Float32Array(n).fill(NaN),
+          source: new Uint8Array(n),
+        })),
+      )
+    : [];
+  const block: Block = {
+    b0,
+    features: view.features.withDynamic(dynamic, b0),
+    sm: new Float32Array(n).fill(NaN),
+    unc: new Float32Array(n).fill(NaN),
+    source: new Uint8Array(n),
+    modelValue: o.everywhere ? new Float32Array(n).fill(NaN) : undefined,
+    passes,
+    queue: [],
+    pending: 0,
+  };
+  const { sm, source, modelValue, queue } = block;
+  const dyn = [...dynamic.values()];
+  const smap = view.arrays.smap;
+  for (let k = 0; k < n; k++) {
+    const t = b0 + Math.floor(k / P);
+    const p = k % P;
+    if (!land[p]) {
+      source[k] = SOURCE_FLAGS.not_filled_outside_land;
+      for (const q of passes) q.source[k] = SOURCE_FLAGS.not_filled_outside_land;
+      continue;
+    }
+    let needed = Boolean(modelValue);
+    for (const q of passes) {
+      const pv = q.observed[k]!;
+      if (Number.isNaN(pv)) needed = true;
+      else ((q.values[k] = pv), (q.source[k] = q.name === "am" ? SOURCE_FLAGS.observed_am : SOURCE_FLAGS.observed_pm));
+    }
+    const v = smap[t * P + p]!;
+    const noPredictors = dyn.length > 0 && dyn.every((d) => Number.isNaN(d[k]!));
+    if (!Number.isNaN(v)) {
+      sm[k] = v;
+      const pv = pass?.[(t - t0) * P + p] ?? 1;
+      source[k] = pv === 2 ? SOURCE_FLAGS.observed_pm : pv === 3 ? SOURCE_FLAGS.observed_am_pm_mean : SOURCE_FLAGS.observed_am;
+    } else source[k] = noPredictors ? SOURCE_FLAGS.not_filled_missing_predictors : SOURCE_FLAGS.reconstructed;
+    if (noPredictors) {
+      for (const q of passes) if (!q.source[k]) q.source[k] = SOURCE_FLAGS.not_filled_missing_predictors;
+      continue;
+    }
+    if (needed || source[k] === SOURCE_FLAGS.reconstructed) queue.push(k);
+  }
+  return block;
+}
+
+/** A batch of a block's rows to predict: the model's columns of the features of queue[q0, q0 + batch). */
+interface Batch {
+  block: Block;
+  ks: number[];
+  X: Float32Array;
+}
+
+function batchRows(plan: TilePlan, inputs: TileInputs, block: Block, q0: number, batch: number, warnings: Set<string>): Batch {
+  const { P, match } = inputs;
+  const ks = block.queue.slice(q0, q0 + batch);
+  const pixel = Int32Array.from(ks, (k) => k % P);
+  const day = Int32Array.from(ks, (k) => block.b0 + Math.floor(k / P));
+  const rows = block.features.rows(pixel, day);
+  const X = match.identity ? rows : selectColumns(rows, ks.length, block.features.names.length, match.columns);
+  for (const w of rangeWarnings(plan.loaded.schema, X, ks.length, 0.05)) warnings.add(w.replace(/[\d.]+ % of the rows/, "some rows"));
+  return { block, ks, X };
+}
+
+/** Stores a batch's predictions (clipped to the valid range) and uncertainties; returns how many were clipped. */
+function storeBatch(plan: TilePlan, { block, ks, X }: Batch, pred: Float32Array): number {
+  const { loaded, validRange } = plan;
+  // The ensemble's spread comes from the members' predictions just made for these rows.
+  const sigma = loaded.residual.sigma(X, ks.length, loaded.schema, spreadOf(loaded.model, X, ks.length));
+  const { sm, unc, source, modelValue, passes } = block;
+  let clipped = 0;
+  ks.forEach((k, i) => {
+    const raw = pred[i]!;
+    const value = Math.min(validRange[1], Math.max(validRange[0], raw));
+    if (modelValue) modelValue[k] = value;
+    for (const q of passes) if (!q.source[k]) ((q.values[k] = value), (q.source[k] = SOURCE_FLAGS.reconstructed));
+    if (source[k] !== SOURCE_FLAGS.reconstructed) return;
+    if (value !== raw) clipped++;
+    sm[k] = value;
+    unc[k] = sigma[i]!;
+  });
+  block.pending--;
+  return clipped;
+}
+
+/** Writes a finished block's chunks (whole chunks; temporary name and rename). */
+async function writeBlock(plan: TilePlan, tile: LocalWindow, block: Block): Promise<void> {
+  const { product, t0 } = plan;
+  const at = block.b0 - t0;
+  // Tests kill the process here, in the middle of a tile (not at its first block).
+  if (block.b0 !== t0) failpoint("reconstruct-block");
+  await product.writeBlock("soil_moisture", at, block.sm, tile);
+  await product.writeBlock("soil_moisture_uncertainty", at, block.unc, tile);
+  await product.writeBlock("soil_moisture_source", at, block.source, tile);
+  if (block.modelValue) await product.writeBlock("soil_moisture_model", at, block.modelValue, tile);
+  for (const q of block.passes) {
+    await product.writeBlock(`soil_moisture_${q.name}`, at, q.values, tile);
+    await product.writeBlock(`soil_moisture_${q.name}_source`, at, q.source, tile);
+  }
+}
+
+/**
+ * The days [from, until) of one tile, as a software pipeline: while the workers predict one
+ * batch (predictLater), this thread reads and builds the next one and writes the blocks already
+ * complete, then joins the prediction, so the cores never wait on reading, features or
+ * compression. Day blocks are aligned with the product's time chunks (blockEnd).
+ */
 async function reconstructTile(
-  plan: Pick<ReconstructionPlan, "cube" | "product" | "loaded" | "t0" | "t1" | "validRange">,
+  plan: TilePlan,
   tile: LocalWindow,
   from: number,
   until: number,
@@ -445,156 +606,26 @@ async function reconstructTile(
   matchOnce: (m: SchemaMatch) => SchemaMatch,
   warnings: Set<string>,
 ): Promise<{ clipped: number }> {
-  const { cube, product, loaded, t0, t1, validRange } = plan;
-  const T = cube.days;
-  // The whole SMAP series of the tile (the features' per-pixel statistics), statics, no dynamics yet.
-  const arrays = await readSampleArrays(cube, { window: tile, coordinates: true, dynamicDays: [0, 0] });
-  const P = arrays.P;
-  const roles = Int8Array.from(arrays.smap, (v) => (Number.isNaN(v) ? -1 : 0));
-  // Spatial context reaches SPATIAL_HALO cells beyond the tile: read them, so a tile's edge
-  // sees the neighbours an evaluation over the whole cube saw.
-  const spatial = loaded.schema.groups.includes("spatial") ? await haloSource(cube, tile) : undefined;
-  const base = new FeatureBuilder(arrays, roles, spatial ? { spatial } : {});
-  // Rows to fill are built alike in both ts modes (only training rows differ): take the model's.
-  const mode = loaded.schema.ts_mode === "none" ? "in-sample" : loaded.schema.ts_mode;
-  const match = matchOnce(matchSchema(loaded.schema, { ...base.schema(), ts_mode: mode }, { model: o.model, data: cube.path }));
-  const maskName = cube.variables.find((v) => v.kind === "static" && LAND_MASK_NAMES.includes(v.name.toLowerCase()))?.name;
-  const land = landOf(arrays.smap, P, T, maskName ? arrays.static.get(maskName) : undefined);
-  const pass = cube.hasVariable("soil_moisture_pass") ? await cube.readBlock("soil_moisture_pass", t0, t1, tile) : undefined;
-  const perPass = product.hasVariable("soil_moisture_am");
+  const { cube, loaded, t0, t1 } = plan;
+  const inputs = await tileInputs(plan, tile, o, matchOnce);
   const step = cube.chunks.time;
   const batch = o.batchRows ?? 65536;
   let clipped = 0;
-
-  /** One block of chunk-aligned days: its outputs and the pixel-days the model must fill. */
-  interface Block {
-    b0: number;
-    features: FeatureBuilder;
-    sm: Float32Array;
-    unc: Float32Array;
-    source: Uint8Array;
-    modelValue: Float32Array | undefined;
-    passes: { name: string; values: Float32Array; source: Uint8Array }[];
-    queue: number[];
-    /** Batches not yet predicted and stored. */
-    pending: number;
-  }
-  const prepare = async (b0: number, b1: number): Promise<Block> => {
-    const n = (b1 - b0) * P;
-    const dynamic = await readDynamicBlock(cube, tile, b0, b1);
-    const block: Block = {
-      b0,
-      features: base.withDynamic(dynamic, b0),
-      sm: new Float32Array(n).fill(NaN),
-      unc: new Float32Array(n).fill(NaN),
-      source: new Uint8Array(n),
-      modelValue: o.everywhere ? new Float32Array(n).fill(NaN) : undefined,
-      passes: [],
-      queue: [],
-      pending: 0,
-    };
-    const { sm, source, modelValue, queue } = block;
-    // Per pass (when the cube keeps both): each pass's observed value, the model where it is missing.
-    const passes = perPass
-      ? await Promise.all(
-          ["am", "pm"].map(async (q) => ({
-            name: q,
-            observed: await cube.readBlock(`soil_moisture_${q}`, b0, b1, tile),
-            values: new Float32Array(n).fill(NaN),
-            source: new Uint8Array(n),
-          })),
-        )
-      : [];
-    block.passes = passes;
-    const dyn = [...dynamic.values()];
-    for (let k = 0; k < n; k++) {
-      const t = b0 + Math.floor(k / P);
-      const p = k % P;
-      if (!land[p]) {
-        source[k] = SOURCE_FLAGS.not_filled_outside_land;
-        for (const q of passes) q.source[k] = SOURCE_FLAGS.not_filled_outside_land;
-        continue;
-      }
-      let needed = Boolean(modelValue);
-      for (const q of passes) {
-        const pv = q.observed[k]!;
-        if (Number.isNaN(pv)) needed = true;
-        else ((q.values[k] = pv), (q.source[k] = q.name === "am" ? SOURCE_FLAGS.observed_am : SOURCE_FLAGS.observed_pm));
-      }
-      const v = arrays.smap[t * P + p]!;
-      const noPredictors = dyn.length > 0 && dyn.every((d) => Number.isNaN(d[k]!));
-      if (!Number.isNaN(v)) {
-        sm[k] = v;
-        const pv = pass?.[(t - t0) * P + p] ?? 1;
-        source[k] = pv === 2 ? SOURCE_FLAGS.observed_pm : pv === 3 ? SOURCE_FLAGS.observed_am_pm_mean : SOURCE_FLAGS.observed_am;
-      } else source[k] = noPredictors ? SOURCE_FLAGS.not_filled_missing_predictors : SOURCE_FLAGS.reconstructed;
-      if (noPredictors) {
-        for (const q of passes) if (!q.source[k]) q.source[k] = SOURCE_FLAGS.not_filled_missing_predictors;
-        continue;
-      }
-      if (needed || source[k] === SOURCE_FLAGS.reconstructed) queue.push(k);
-    }
-    block.pending = Math.ceil(queue.length / batch);
-    return block;
-  };
-
-  /** A batch's feature rows, built while the previous batch is predicted on the workers. */
-  const rowsOf = (block: Block, q0: number) => {
-    const ks = block.queue.slice(q0, q0 + batch);
-    const pixel = Int32Array.from(ks, (k) => k % P);
-    const day = Int32Array.from(ks, (k) => block.b0 + Math.floor(k / P));
-    const rows = block.features.rows(pixel, day);
-    const X = match.identity ? rows : selectColumns(rows, ks.length, block.features.names.length, match.columns);
-    for (const w of rangeWarnings(loaded.schema, X, ks.length, 0.05)) warnings.add(w.replace(/[\d.]+ % of the rows/, "some rows"));
-    return { block, ks, X };
-  };
-  const store = ({ block, ks, X }: ReturnType<typeof rowsOf>, pred: Float32Array) => {
-    // The ensemble's spread comes from the members' predictions just made for these rows.
-    const sigma = loaded.residual.sigma(X, ks.length, loaded.schema, loaded.model.spread?.(X, ks.length));
-    const { sm, unc, source, modelValue, passes } = block;
-    ks.forEach((k, i) => {
-      const raw = pred[i]!;
-      const value = Math.min(validRange[1], Math.max(validRange[0], raw));
-      if (modelValue) modelValue[k] = value;
-      for (const q of passes) if (!q.source[k]) ((q.values[k] = value), (q.source[k] = SOURCE_FLAGS.reconstructed));
-      if (source[k] !== SOURCE_FLAGS.reconstructed) return;
-      if (value !== raw) clipped++;
-      sm[k] = value;
-      unc[k] = sigma[i]!;
-    });
-    block.pending--;
-  };
-  const write = async (block: Block) => {
-    const at = block.b0 - t0;
-    failpoint("reconstruct-block", block.b0 === t0 ? 0 : 1);
-    await product.writeBlock("soil_moisture", at, block.sm, tile);
-    await product.writeBlock("soil_moisture_uncertainty", at, block.unc, tile);
-    await product.writeBlock("soil_moisture_source", at, block.source, tile);
-    if (block.modelValue) await product.writeBlock("soil_moisture_model", at, block.modelValue, tile);
-    for (const q of block.passes) {
-      await product.writeBlock(`soil_moisture_${q.name}`, at, q.values, tile);
-      await product.writeBlock(`soil_moisture_${q.name}_source`, at, q.source, tile);
-    }
-  };
-
-  // A software pipeline: while the workers predict one batch, this thread reads and builds the
-  // next one and writes the blocks already complete; it then joins the prediction
-  // (predictLater), so the cores never wait on the reading, features or compression.
   const unwritten: Block[] = [];
-  let inFlight: { item: ReturnType<typeof rowsOf>; finish: () => Float32Array } | undefined;
+  let inFlight: { item: Batch; finish: () => Float32Array } | undefined;
   const writeComplete = async () => {
-    while (unwritten.length && unwritten[0]!.pending === 0) await write(unwritten.shift()!);
+    while (unwritten.length && unwritten[0]!.pending === 0) await writeBlock(plan, tile, unwritten.shift()!);
   };
   const settle = () => {
-    if (inFlight) store(inFlight.item, inFlight.finish());
+    if (inFlight) clipped += storeBatch(plan, inFlight.item, inFlight.finish());
     inFlight = undefined;
   };
-  // Day blocks aligned with the product's time chunks (blockEnd).
   for (let b0 = from; b0 < until; b0 = blockEnd(b0, t0, t1, step)) {
-    const block = await prepare(b0, blockEnd(b0, t0, t1, step));
+    const block = await prepareBlock(plan, inputs, b0, blockEnd(b0, t0, t1, step), o);
+    block.pending = Math.ceil(block.queue.length / batch);
     unwritten.push(block);
     for (let q0 = 0; q0 < block.queue.length; q0 += batch) {
-      const item = rowsOf(block, q0);
+      const item = batchRows(plan, inputs, block, q0, batch, warnings);
       settle();
       inFlight = { item, finish: predictLater(loaded.model, item.X, item.ks.length) };
       await writeComplete();
@@ -603,18 +634,6 @@ async function reconstructTile(
   settle();
   await writeComplete();
   return { clipped };
-}
-
-/**
- * A crash on purpose, for the tests of resumption: SMAPFILL_FAILPOINT=reconstruct-block:N kills
- * the process (SIGKILL, as a power cut or the OOM killer would) when it is about to write the
- * N-th block of days after the first block of a tile, i.e. in the middle of a tile.
- */
-let failpointCount = 0;
-function failpoint(name: string, eligible: number): void {
-  const spec = process.env.SMAPFILL_FAILPOINT;
-  if (!spec || !eligible || !spec.startsWith(`${name}:`)) return;
-  if (++failpointCount >= Number(spec.slice(name.length + 1))) process.kill(process.pid, "SIGKILL");
 }
 
 /** Pixel-days by source over the whole product (read back from what was written). */

@@ -3,7 +3,10 @@
  * borders from the packaged world-atlas TopoJSON) and the product's Zarr store over plain HTTP;
  * the page reads the chunks itself with zarrita (no tile server), so what the viewer shows is
  * exactly what the store holds. Binds to 127.0.0.1 by default and serves nothing but the page,
- * its packaged libraries (a fixed list of files) and the files inside the product's store.
+ * its packaged libraries (a fixed list of files) and the files inside the product's store (its
+ * metadata without absolute paths). Answers only requests addressed to it (the Host header: no
+ * DNS rebinding), says so when bound to an address other machines reach, and outlives any
+ * malformed request.
  */
 import fs from "node:fs";
 import http from "node:http";
@@ -22,7 +25,9 @@ import { collocate } from "../eval/collocate.js";
 import { pointMetrics } from "../eval/metrics.js";
 import { readIsmn, selectSeries } from "../io/ismn.js";
 import { parseDay } from "../util/dates.js";
-import { SmapfillError } from "../util/errors.js";
+import { messageOf, SmapfillError } from "../util/errors.js";
+import { HostCheck, hostName, isLoopback } from "./hosts.js";
+import { redactJson } from "./redact.js";
 
 /** A package's folder (found from its entry point: not every package exports its package.json). */
 function packageDir(name: string): string {
@@ -44,6 +49,10 @@ export interface ServeOptions {
   ismn?: string;
   port?: number;
   host?: string;
+  /** Host names the viewer answers besides IP addresses, localhost, its address and this machine's name (".example.org": every name under it). */
+  allowHosts?: string[];
+  /** Where warnings go (a non-loopback address, a failed request): default stderr. */
+  warn?: (message: string) => void;
 }
 
 export interface ViewerStation {
@@ -213,22 +222,65 @@ export async function startServer(o: ServeOptions): Promise<{ url: string; close
   const meta = JSON.stringify(await viewerMeta(store, o.evaluation, o.ismn));
   const vendor = vendorFiles();
   const staticDir = new URL("./static/", import.meta.url).pathname;
+  const bound = o.host ?? "127.0.0.1";
+  const hosts = new HostCheck(bound, o.allowHosts);
+  const warn = o.warn ?? ((m: string) => void process.stderr.write(`${m}\n`));
   const server = http.createServer((req, res) => {
     const send = (status: number, body: string | Buffer, type = "text/plain; charset=utf-8") => {
-      res.writeHead(status, { "content-type": type, "cache-control": "no-store", "x-content-type-options": "nosniff" });
+      res.writeHead(status, {
+        "content-type": type,
+        "cache-control": "no-store",
+        "x-content-type-options": "nosniff",
+        // Other sites' pages may not embed these responses either.
+        "cross-origin-resource-policy": "same-origin",
+      });
       res.end(body);
     };
-    if (req.method !== "GET" && req.method !== "HEAD") return send(405, "method not allowed");
-    const url = new URL(req.url ?? "/", "http://localhost");
-    const p = url.pathname;
-    let file: string | undefined;
-    if (p === "/" || p === "/index.html") file = path.join(staticDir, "viewer.html");
-    else if (p === "/viewer.js" || p === "/viewer.css") file = path.join(staticDir, p.slice(1));
-    else if (p === "/meta.json") return send(200, meta, TYPES[".json"]);
-    else if (p.startsWith("/vendor/")) file = vendor.get(p.slice("/vendor/".length));
-    else if (p.startsWith("/product/")) file = containedFile(store, p.slice("/product/".length));
-    if (!file) return send(404, "not found");
-    fs.readFile(file, (err, data) => (err ? send(404, "not found") : send(200, data, TYPES[path.extname(file!)] ?? "application/octet-stream")));
+    try {
+      if (req.method !== "GET" && req.method !== "HEAD") return send(405, "method not allowed");
+      // A page of another site whose name was made to resolve here sends its own name.
+      const host = req.headers.host;
+      if (host !== undefined && !hosts.accepts(host)) {
+        const name = hostName(host) ?? "that name";
+        return send(
+          403,
+          `this viewer does not answer to '${name.slice(0, 100)}': start it with --allow-host ${name.slice(0, 100)} to reach it under that name`,
+        );
+      }
+      let url: URL;
+      try {
+        url = new URL(req.url ?? "/", "http://localhost");
+      } catch {
+        return send(400, "bad request");
+      }
+      // An absolute-form request names its host in the request line: the same rule holds.
+      if (!(req.url ?? "/").startsWith("/") && !hosts.accepts(url.host)) return send(403, "this viewer does not answer to that host");
+      const p = url.pathname;
+      let file: string | undefined;
+      if (p === "/" || p === "/index.html") file = path.join(staticDir, "viewer.html");
+      else if (p === "/viewer.js" || p === "/viewer.css") file = path.join(staticDir, p.slice(1));
+      else if (p === "/meta.json") return send(200, meta, TYPES[".json"]);
+      else if (p.startsWith("/vendor/")) file = vendor.get(p.slice("/vendor/".length));
+      else if (p.startsWith("/product/")) file = containedFile(store, p.slice("/product/".length));
+      if (!file) return send(404, "not found");
+      const fromProduct = p.startsWith("/product/");
+      fs.readFile(file, (err, data) => {
+        if (err) return send(404, "not found");
+        // The product's metadata without the absolute paths of the machine that made it.
+        if (fromProduct && file!.endsWith(".json")) return send(200, redactJson(data.toString("utf8")), TYPES[".json"]);
+        send(200, data, TYPES[path.extname(file!)] ?? "application/octet-stream");
+      });
+    } catch (e) {
+      // One bad request never takes the viewer down.
+      warn(`serve: ${req.method} ${String(req.url).slice(0, 200)}: ${messageOf(e).split("\n")[0]}`);
+      if (!res.headersSent) send(500, "internal error");
+      else res.destroy();
+    }
+  });
+  // Requests Node's parser refuses (a broken request line, headers too large) get 400, not a crash.
+  server.on("clientError", (_e, socket) => {
+    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+    else socket.destroy();
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", (e: NodeJS.ErrnoException) =>
@@ -242,6 +294,10 @@ export async function startServer(o: ServeOptions): Promise<{ url: string; close
   });
   const a = server.address() as AddressInfo;
   const host = a.family === "IPv6" ? `[${a.address}]` : a.address;
+  if (!isLoopback(bound))
+    warn(
+      `warning: --host ${bound}: the viewer is open to every machine that reaches this one on port ${a.port}, without a password (the product, the stations); to share it with one person, keep 127.0.0.1 and let them use an SSH tunnel (ssh -L ${a.port}:127.0.0.1:${a.port} THIS-MACHINE)`,
+    );
   return {
     url: `http://${host}:${a.port}/`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),

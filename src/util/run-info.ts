@@ -18,12 +18,17 @@ export function packageVersion(): string {
   }
 }
 
+let commit: { value: string | undefined } | undefined;
+/** The checkout's commit, asked of git once per process (a reconstruction records it in every product it makes). */
 export function gitCommit(): string | undefined {
-  try {
-    return execFileSync("git", ["rev-parse", "HEAD"], { cwd: PACKAGE_ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-  } catch {
-    return undefined;
+  if (!commit) {
+    try {
+      commit = { value: execFileSync("git", ["rev-parse", "HEAD"], { cwd: PACKAGE_ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim() };
+    } catch {
+      commit = { value: undefined };
+    }
   }
+  return commit.value;
 }
 
 export interface RunInfo {

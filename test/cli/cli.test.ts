@@ -4,7 +4,9 @@ import fs from "node:fs";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { REPO_ROOT, realFile, tempDir } from "../helpers.js";
+import zlib from "node:zlib";
 import { readDataset } from "../../src/features/dataset.js";
+import { Role } from "../../src/features/roles.js";
 
 const BIN = path.join(REPO_ROOT, "bin", "smapfill.js");
 
@@ -198,12 +200,25 @@ test("smapfill evaluate: models on simulated gaps, in situ, importance, tables; 
     report,
     /Transplanted gaps \(SMAP's own masks of other days laid over observed days\) by why SMAP missed the donor day.*\n\n\| model \| transplanted \(\d+\) \|.*frozen_ground \(\d+\)/,
   );
-  // The samples used, in the interchange format: exactly the training, validation and test rows.
+  // The samples used, in the interchange format: exactly the training, validation, calibration and test rows.
   const written = readDataset(path.join(out, "datasets", "gaps"));
   assert.deepEqual(
-    [0, 1, 2].map((k) => written.split.filter((s) => s === k).length),
-    [gaps.samples.train, gaps.samples.validation, gaps.samples.test],
+    [Role.Train, Role.Validation, Role.Calibration, Role.Test].map((k) => written.role.filter((s) => s === k).length),
+    [gaps.samples.train, gaps.samples.validation, gaps.samples.calibration, gaps.samples.test],
   );
+  // Every test row's estimates, per model, as they were scored.
+  const lines = zlib
+    .gunzipSync(fs.readFileSync(path.join(out, gaps.predictions)))
+    .toString()
+    .trim()
+    .split("\n");
+  assert.equal(
+    lines[0],
+    "row,col,date,smap,gap_kind,tssmnet,tssmnet_sigma,tssmnet_nots,tssmnet_nots_sigma,rf,rf_sigma,xgb,xgb_sigma,xgb-without-ts,xgb-without-ts_sigma",
+  );
+  assert.equal(lines.length - 1, gaps.samples.test);
+  // Each model folder is a product model (reconstruct takes it): its uncertainty was calibrated on the calibration gaps.
+  for (const m of ["tssmnet", "xgb"]) assert.ok(fs.existsSync(path.join(out, "models", "gaps", m, "uncertainty.json")), m);
 
   const again = smapfill(...args);
   assert.equal(again.code, 0, again.stderr);

@@ -17,8 +17,9 @@ test("in situ: SMAP on observed days, the reconstruction split into observed and
   const smap = Float32Array.from([0.2, nan, nan, nan, nan, 0.3, 0.25, nan, nan, nan, nan, nan]);
   const a = station("A", 0, [0.22, 0.21, 0.27, nan]);
   const b = station("B", 2, [0.33, 0.31, nan, 0.2]);
+  const smapOf = (p: number) => Float32Array.from({ length: T }, (_, t) => smap[t * P + p]!);
   const recon = (p: number) => Float32Array.from({ length: T }, (_, t) => 0.1 * p + 0.01 * t + 0.2);
-  const r = insituComparison([a, b], smap, P, T, recon, "daily", { nBoot: 0, minPairs: 1 });
+  const r = insituComparison([a, b], smapOf, T, recon, "daily", { nBoot: 0, minPairs: 1 });
   // SMAP pairs: A day 0 (0.2 vs 0.22), A day 2 (0.25 vs 0.27), B day 1 (0.3 vs 0.31).
   assert.equal(r.smap.pooled.n, 3);
   const smapExpected = pointMetrics([0.2, 0.25, 0.3], [0.22, 0.27, 0.31]);
@@ -38,5 +39,5 @@ test("in situ: SMAP on observed days, the reconstruction split into observed and
   );
   assert.equal(r.smap.stationMean.stations, 2);
   // Without a reconstruction only the SMAP scores are given.
-  assert.equal(insituComparison([a, b], smap, P, T, undefined, "daily", { nBoot: 0 }).observed, undefined);
+  assert.equal(insituComparison([a, b], smapOf, T, undefined, "daily", { nBoot: 0 }).observed, undefined);
 });

@@ -4,7 +4,7 @@ import path from "node:path";
 import { Cube } from "../../src/cube/cube.js";
 import { ingestSmap } from "../../src/cube/ingest-smap.js";
 import { readMissingReasons } from "../../src/cube/missing-reasons.js";
-import { observedRoles } from "../../src/features/roles.js";
+import { observedRoles, Role } from "../../src/features/roles.js";
 import { settingsKey, type EvaluationConfig } from "../../src/eval/config.js";
 import { GAP_KINDS, GAP_SHAPES, HELD_OUT_DESIGN, mixedGaps, mixedGapsOf, simulatedGaps, transplantedGaps, type Roles } from "../../src/eval/splits.js";
 import { Rng } from "../../src/util/random.js";
@@ -38,7 +38,7 @@ function checkDraw(T: number, years: boolean) {
   const runs: { t0: number; t1: number; lag: number }[] = [];
   const kinds = new Uint8Array(base.length);
   const reasonsOut = new Uint8Array(base.length);
-  const roles = transplantedGaps(base, nrows, ncols, 0.1, 7, 2, { missingReasons: reasons, reasonsOut, kinds, runs });
+  const roles = transplantedGaps(base, nrows, ncols, 0.1, 7, Role.Test, { missingReasons: reasons, reasonsOut, kinds, runs });
   assert.ok(runs.length > 3);
   const covered = new Int32Array(T).fill(-1);
   for (const { t0, t1, lag } of runs) {
@@ -50,7 +50,7 @@ function checkDraw(T: number, years: boolean) {
     for (let t = t0; t < t1; t++) {
       covered[t] = lag;
       // The whole donor mask is laid over the target day: every training value under it is hidden.
-      for (let p = 0; p < P; p++) if (base[t * P + p] === 0 && base[(t + lag) * P + p]! < 0) assert.equal(roles[t * P + p], 2, `day ${t} pixel ${p}`);
+      for (let p = 0; p < P; p++) if (base[t * P + p] === 0 && base[(t + lag) * P + p]! < 0) assert.equal(roles[t * P + p], Role.Test, `day ${t} pixel ${p}`);
     }
   }
   let hidden = 0;
@@ -70,8 +70,8 @@ function checkDraw(T: number, years: boolean) {
   }
   assert.ok(hidden >= 0.1 * observed && hidden < 0.1 * observed + 15 * P, `${hidden} hidden of ${observed}`);
   // Pure and seeded.
-  assert.deepEqual(transplantedGaps(base, nrows, ncols, 0.1, 7, 2, { missingReasons: reasons }), roles);
-  assert.notDeepEqual(transplantedGaps(base, nrows, ncols, 0.1, 8, 2), roles);
+  assert.deepEqual(transplantedGaps(base, nrows, ncols, 0.1, 7, Role.Test, { missingReasons: reasons }), roles);
+  assert.notDeepEqual(transplantedGaps(base, nrows, ncols, 0.1, 8, Role.Test), roles);
 }
 
 test("transplanted gaps, a year of record: whole masks of nearby days laid over runs of observed days, each row with its donor's reason", () => {
@@ -88,8 +88,8 @@ test("the test's and the validation's transplanted gaps share no day, as targets
   const takenDays = new Uint8Array(400);
   const testRuns: { t0: number; t1: number; lag: number }[] = [];
   const validationRuns: typeof testRuns = [];
-  const afterTest = transplantedGaps(base, nrows, ncols, 0.1, 1, 2, { takenDays, runs: testRuns });
-  transplantedGaps(afterTest, nrows, ncols, 0.05, 2, 1, { takenDays, runs: validationRuns });
+  const afterTest = transplantedGaps(base, nrows, ncols, 0.1, 1, Role.Test, { takenDays, runs: testRuns });
+  transplantedGaps(afterTest, nrows, ncols, 0.05, 2, Role.Validation, { takenDays, runs: validationRuns });
   const days = (runs: typeof testRuns) => new Set(runs.flatMap(({ t0, t1, lag }) => Array.from({ length: t1 - t0 }, (_, i) => [t0 + i, t0 + i + lag]).flat()));
   const a = days(testRuns);
   const b = days(validationRuns);
@@ -104,7 +104,7 @@ test("mixed gaps with transplanted real gaps: four kinds for test and validation
   const kinds = new Uint8Array(base.length);
   const reasonsOut = new Uint8Array(base.length);
   const roles = mixedGaps(obs, nrows, ncols, { test: 0.2, validation: 0.1 }, 3, kinds, { missingReasons: reasons, reasonsOut });
-  for (const role of [1, 2])
+  for (const role of [Role.Validation, Role.Test])
     for (const kind of GAP_KINDS)
       assert.ok(
         kinds.some((k, i) => roles[i] === role && k === 1 + GAP_KINDS.indexOf(kind)),
@@ -113,11 +113,11 @@ test("mixed gaps with transplanted real gaps: four kinds for test and validation
   assert.ok(reasonsOut.every((r, i) => (kinds[i] === TRANSPLANTED) === r > 0));
   // Without `transplant` the design is the three simulated shapes, in order, as it always was.
   let expected = observedRoles(obs);
-  for (const [role, share] of [
-    [2, 0.2],
-    [1, 0.1],
+  for (const [role, share, stream] of [
+    [Role.Test, 0.2, 2],
+    [Role.Validation, 0.1, 1],
   ] as const)
-    GAP_SHAPES.forEach((shape, i) => (expected = simulatedGaps(expected, nrows, ncols, shape, share / 3, 3 + 101 * role + i, role)));
+    GAP_SHAPES.forEach((shape, i) => (expected = simulatedGaps(expected, nrows, ncols, shape, share / 3, 3 + 101 * stream + i, role)));
   assert.deepEqual(mixedGapsOf(observedRoles(obs), nrows, ncols, { test: 0.2, validation: 0.1 }, 3), expected);
 });
 
@@ -138,13 +138,13 @@ test("on real SMAP masks (Pakistan, January 2020) transplanted gaps are spatiall
   const sm = await cube.readBlock("soil_moisture", 0, cube.days);
   const base = observedRoles(sm);
   const reasonsOut = new Uint8Array(base.length);
-  const transplanted = transplantedGaps(base, nrows, ncols, 0.1, 11, 2, { missingReasons: await readMissingReasons(cube), reasonsOut });
+  const transplanted = transplantedGaps(base, nrows, ncols, 0.1, 11, Role.Test, { missingReasons: await readMissingReasons(cube), reasonsOut });
   const runs = simulatedGaps(base, nrows, ncols, "run", 0.1, 11);
   // Of the observed neighbours (same day, 4-neighbourhood) of a hidden value, the share hidden too.
   const coherence = (roles: Roles) => {
     let [both, pairs] = [0, 0];
     for (let k = 0; k < roles.length; k++) {
-      if (roles[k] !== 2) continue;
+      if (roles[k] !== Role.Test) continue;
       const [r, c] = [Math.floor((k % P) / ncols), k % ncols];
       for (const [dr, dc] of [
         [0, 1],
@@ -156,7 +156,7 @@ test("on real SMAP masks (Pakistan, January 2020) transplanted gaps are spatiall
         const n = k + dr * ncols + dc;
         if (base[n]! < 0) continue;
         pairs++;
-        if (roles[n] === 2) both++;
+        if (roles[n] === Role.Test) both++;
       }
     }
     return both / pairs;
@@ -164,7 +164,7 @@ test("on real SMAP masks (Pakistan, January 2020) transplanted gaps are spatiall
   const [a, b] = [coherence(transplanted), coherence(runs)];
   assert.ok(a > 0.6 && a > 3 * b, `transplanted ${a.toFixed(3)}, runs ${b.toFixed(3)}`);
   // The re-assembled granules say nothing of why: every hidden row's donor reason is 'unknown' (code 4).
-  assert.ok(reasonsOut.every((r, k) => (transplanted[k] === 2) === (r === 4)));
+  assert.ok(reasonsOut.every((r, k) => (transplanted[k] === Role.Test) === (r === 4)));
   t.diagnostic(`neighbours hidden too: transplanted ${a.toFixed(3)}, runs of days ${b.toFixed(3)}`);
 });
 

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { coverageTable, distanceBins, ResidualModel, seasons } from "../../src/eval/uncertainty.js";
+import { coverageTable } from "../../src/eval/uncertainty.js";
+import { distanceBins, ResidualModel, seasons } from "../../src/models/uncertainty.js";
 import { Rng } from "../../src/util/random.js";
 
 const schema = { names: ["x", "doy_sin", "doy_cos", "ts_prev_gap", "ts_next_gap"] };

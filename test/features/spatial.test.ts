@@ -10,7 +10,7 @@ import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { FeatureBuilder, type SampleArrays } from "../../src/features/samples.js";
 import { neighbourClimatology, spatialFeatures, SPATIAL_FEATURE_NAMES } from "../../src/features/spatial.js";
-import { mixedGaps } from "../../src/eval/splits.js";
+import { mixedGaps, Role } from "../../src/eval/splits.js";
 import { Cube } from "../../src/cube/cube.js";
 import { ingestStudy } from "../../src/cube/ingest-study.js";
 import { loadStudy } from "../../src/config/study.js";
@@ -84,7 +84,8 @@ test("spatial features equal their definition (rings 3x3, 7x7, 15x15, the day be
 test("out-of-fold spatial features: a training row's own value and every value inside its hole change none of its spatial inputs", () => {
   const smap = grid(3, 0.7);
   const a: SampleArrays = { P, T, nrows, ncols, startDay: 18000, smap, dynamic: new Map(), static: new Map(), units: new Map() };
-  const roles = mixedGaps(smap, nrows, ncols, { validation: 0.1, test: 0.2 }, 3);
+  // The product model's design: training rows imitate its validation and calibration gaps and SMAP's own.
+  const roles = mixedGaps(smap, nrows, ncols, { validation: 0.1, test: 0, calibration: 0.2 }, 3);
   const o = { tsMode: "out-of-fold" as const, seed: 5, spatial: true };
   const b = new FeatureBuilder(a, roles, o);
   const cols = b.names.flatMap((n, j) => (n.startsWith("sp_") ? [j] : []));
@@ -111,7 +112,7 @@ test("out-of-fold spatial features: a training row's own value and every value i
   }
   assert.ok(holes > 20, `${holes} of 80 training rows have a hole beyond their own cell`);
   // Held-out rows get no hole: they see every training value around them.
-  const test_ = [...roles.keys()].find((kk) => roles[kk] === 2)!;
+  const test_ = [...roles.keys()].find((kk) => roles[kk] === Role.Calibration)!;
   assert.equal(b.holeOf(test_ % P, Math.floor(test_ / P)), 1);
 });
 

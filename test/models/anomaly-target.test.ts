@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import { AnomalyTarget } from "../../src/models/anomaly-target.js";
 import { createRegressor, loadRegressor, resolveParams } from "../../src/models/registry.js";
-import type { FitOptions, Matrix, Regressor } from "../../src/models/regressor.js";
+import { NO_CAPABILITIES, type FitOptions, type Matrix, type Regressor } from "../../src/models/regressor.js";
 import { Rng } from "../../src/util/random.js";
 import { tempDir } from "../helpers.js";
 
@@ -13,6 +13,7 @@ const GROUPS = ["dynamic", "ts", "ts"];
 /** Predicts the mean of the targets it was fitted on, and remembers what it was given. */
 class MeanModel implements Regressor {
   readonly name = "mean_model";
+  readonly capabilities = NO_CAPABILITIES;
   readonly featureNames = NAMES;
   readonly groups = GROUPS;
   seen: { y?: Float32Array; validationY?: Float32Array } = {};
@@ -109,7 +110,7 @@ test("the ensemble's spread is the range of its members' predictions, the same a
   const make = (n: number) => pixelRows(rng, n, (x) => 0.05 * Math.sin(6 * x) + 0.01 * rng.normal());
   const [train, validation, rows] = [make(1500), make(300), make(200)];
   const m = createRegressor("ensemble", NAMES, GROUPS, { rounds: 20, max_epochs: 2 }, { seed: 0, threads: 1 }).fit(train, { validation });
-  assert.ok(m instanceof AnomalyTarget && m.spread, "the ensemble learns anomalies by default and reports its spread");
+  assert.ok(m instanceof AnomalyTarget && m.capabilities.spread, "the ensemble learns anomalies by default and reports its spread");
   const alone = m.spread!(rows.X, rows.n);
   m.predict(rows.X, rows.n);
   assert.deepEqual(m.spread!(rows.X, rows.n), alone);
@@ -120,5 +121,5 @@ test("the ensemble's spread is the range of its members' predictions, the same a
     Float32Array.from(a!, (v, i) => Math.abs(v - b![i]!)),
   );
   assert.ok(alone.some((s) => s > 0));
-  assert.equal(createRegressor("xgb", NAMES, GROUPS, { anomaly: 1 }).spread, undefined, "a single model has no spread");
+  assert.equal(createRegressor("xgb", NAMES, GROUPS, { anomaly: 1 }).capabilities.spread, false, "a single model has no spread");
 });

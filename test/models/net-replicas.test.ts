@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { buildNet, type NetName } from "../../src/models/nets.js";
+import { buildNet, type NetName, type NetOptions } from "../../src/models/nets.js";
 import { NetReplicas, shardSizes } from "../../src/models/net-replicas.js";
 import { predictNet, trainNet } from "../../src/models/train-net.js";
 import * as ops from "../../src/nn/ops.js";
@@ -31,20 +31,26 @@ function data(n: number, f: number, seed: number): { X: Float32Array; y: Float32
   return { X, y };
 }
 
-for (const name of ["autoresnet", "tssmnet", "transformer"] as NetName[]) {
+const SHAPES: [NetName, number, Omit<NetOptions, "seed">][] = [
+  ["autoresnet", 7, {}],
+  ["tssmnet", 7, {}],
+  ["transformer", 7, {}],
+  ["lstm", 8, { sequence: { steps: 4, hidden: 5 } }],
+];
+
+for (const [name, f, options] of SHAPES) {
   test(`a 2-thread step's gradient is the size-weighted sum of the shards' gradients (${name}, dropout and per-shard batch norm included)`, () => {
-    const f = 7;
     const m = 37; // shards of 18 and 19 rows
     const { X, y } = data(m, f, 1);
-    const master = buildNet(name, f, { seed: 5 });
-    const replicas = new NetReplicas(master, name, 5, 2, 64);
+    const master = buildNet(name, f, { ...options, seed: 5 });
+    const replicas = new NetReplicas(master, name, 5, 2, 64, options);
     try {
       master.train();
       const loss = replicas.trainStep(new SGD(master.parameters(), 0), X, y, m); // lr 0: gradients stay, weights do not move
       // The same step by hand: shard 0 on a copy of the master, shard 1 on a net with the replica's seed.
       const [m0, m1] = shardSizes(m, 2) as [number, number];
       const shard = (seed: number, from: number, rows: number) => {
-        const net = buildNet(name, f, { seed });
+        const net = buildNet(name, f, { ...options, seed });
         net.loadState(master.stateDict());
         net.train();
         const l = ops.mseLoss(net.forward(Tensor.from(X.subarray(from * f, (from + rows) * f), [rows, f])), y.subarray(from, from + rows));

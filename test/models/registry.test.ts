@@ -14,9 +14,9 @@ import {
   resolveParams,
   unregisterModel,
 } from "../../src/models/registry.js";
-import { writeJson, type Regressor } from "../../src/models/regressor.js";
+import { NO_CAPABILITIES, writeJson, type Regressor } from "../../src/models/regressor.js";
 import { runEvaluation } from "../../src/eval/experiment.js";
-import { demoEvaluationConfig } from "../../src/cli/demo.js";
+import { demoEvaluationConfig } from "../../src/eval/config.js";
 import { renderMarkdown } from "../../src/report/evaluation-report.js";
 import { ingestStudy } from "../../src/cube/ingest-study.js";
 import { loadStudy } from "../../src/config/study.js";
@@ -44,7 +44,7 @@ test("hyperparameters: one flat map, the model-specific key wins, out-of-range v
   assert.throws(() => checkParams({ max_epochs: 0 }), /max_epochs = 0 is out of range: expected a whole number >= 1/);
   assert.throws(() => checkParams({ "xgb.eta": 0 }), /xgb\.eta = 0 is out of range: expected a number > 0 and <= 1/);
   assert.throws(() => checkParams({ "xgb.trees": 5 }), /xgb has no parameter 'trees'.*xgb takes rounds, early_stopping/);
-  assert.throws(() => checkParams({ "svm.c": 1 }), /unknown model 'svm'/);
+  assert.throws(() => checkParams({ "svm.c": 1 }), /no model is named 'svm'/);
   assert.throws(() => checkParams({ depth: 3 }), /no model has a parameter 'depth'/);
   assert.throws(() => resolveParams("rf", { "rf.trees": 2.5 }), /rf\.trees = 2\.5 is out of range: expected a whole number/);
   assert.deepEqual(parseParamAssignment("transformer.max_epochs=4", { a: 1 }), { a: 1, "transformer.max_epochs": 4 });
@@ -55,6 +55,7 @@ test("hyperparameters: one flat map, the model-specific key wins, out-of-range v
 /** A seventh model, written only against src/models' interfaces: the training mean plus a least-squares slope on one column. */
 class OneColumnModel implements Regressor {
   readonly name = "one_column";
+  readonly capabilities = NO_CAPABILITIES;
   private a = 0;
   private b = 0;
   constructor(

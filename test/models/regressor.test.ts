@@ -95,10 +95,10 @@ test("smapfill train and predict on a dataset folder in the shared format", () =
   const predict = spawnSync(process.execPath, [bin, "predict", out, data, "--out", predFile], { encoding: "utf8" });
   assert.equal(predict.status, 0, predict.stderr);
   assert.equal(readNpy(predFile).shape[0], d.n);
-  fs.writeFileSync(path.join(data, "features.json"), JSON.stringify({ names, groups: groups.map(() => "weather") }));
-  const bad = spawnSync(process.execPath, [bin, "train", data, "--model", "xgb", "--out", out], { encoding: "utf8" });
+  fs.writeFileSync(path.join(data, "features.json"), JSON.stringify({ names, groups: groups.map(() => "rainfall") }));
+  const bad = spawnSync(process.execPath, [bin, "train", data, "--model", "xgb", "--out", path.join(dir, "model2")], { encoding: "utf8" });
   assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /features\.json: needs 10 groups from dynamic, static, calendar, ts/);
+  assert.match(bad.stderr, /features\.json: needs 10 groups from dynamic, static, calendar, ts, spatial/);
 });
 
 test("every model reports its fit's steps (rounds, trees, epochs) against its cap; the progress bar restarts for an ensemble's next member", () => {

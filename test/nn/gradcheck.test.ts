@@ -10,6 +10,7 @@ import { Tensor } from "../../src/nn/tensor.js";
 import { BatchNorm1d, Conv1D, LayerNorm, Linear, MultiheadAttention, TransformerEncoderLayer } from "../../src/nn/layers.js";
 import { AutoResNet, FTTransformer, TsSMNet, type Net } from "../../src/models/nets.js";
 import type { Module } from "../../src/nn/module.js";
+import { lstm, LSTM } from "../../src/nn/lstm.js";
 import { Rng } from "../../src/util/random.js";
 
 function randomTensor(rng: Rng, shape: number[], scale = 1, awayFromZero = false): Tensor {
@@ -154,4 +155,32 @@ test("gradients of the three networks in training mode (BatchNorm batch statisti
     // h = 1e-7: with h = 1e-6 a difference can straddle a ReLU kink of one of the hundreds of units.
     gradcheck(name, [x, ...net.parameters()], () => net.forward(x), inner, 8, 1e-7);
   }
+});
+
+test("gradients of the LSTM: one layer (output, h_T and c_T; initial state; masked steps) and a stack with dropout", () => {
+  const rng = new Rng(6);
+  const [B, T, I, H] = [3, 5, 4, 3];
+  const x = randomTensor(rng, [B, T, I]);
+  const Wih = randomTensor(rng, [4 * H, I], 0.6);
+  const Whh = randomTensor(rng, [4 * H, H], 0.6);
+  const bih = randomTensor(rng, [4 * H], 0.3);
+  const bhh = randomTensor(rng, [4 * H], 0.3);
+  const h0 = randomTensor(rng, [B, H], 0.5);
+  const c0 = randomTensor(rng, [B, H], 0.5);
+  // Row 0 every step, row 1 two masked steps first (history before the start), row 2 one in the middle.
+  const mask = Uint8Array.from([1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 0, 1, 1]);
+  const all = [x, Wih, Whh, bih, bhh, h0, c0];
+  for (const m of [null, mask]) {
+    const label = m ? "masked" : "unmasked";
+    gradcheck(`lstm output (${label})`, all, () => lstm(x, Wih, Whh, bih, bhh, h0, c0, m).output);
+    gradcheck(`lstm h_T (${label})`, all, () => lstm(x, Wih, Whh, bih, bhh, h0, c0, m).h);
+    gradcheck(`lstm c_T (${label})`, all, () => lstm(x, Wih, Whh, bih, bhh, h0, c0, m).c);
+  }
+  gradcheck("lstm from a zero state", [x, Wih, Whh, bih, bhh], () => lstm(x, Wih, Whh, bih, bhh, null, null, mask).output);
+  const drop = new Rng(12);
+  const stackOf = new LSTM(I, H, { rng: drop, dtype: "float64", layers: 2, dropout: 0.3 });
+  const h0s = randomTensor(rng, [2, B, H], 0.5);
+  const c0s = randomTensor(rng, [2, B, H], 0.5);
+  gradcheck("LSTM stack (output)", [x, h0s, c0s, ...stackOf.parameters()], () => stackOf.forward(x, { h0: h0s, c0: c0s, mask }).output, drop, 12);
+  gradcheck("LSTM stack (h_n)", [x, h0s, c0s, ...stackOf.parameters()], () => stackOf.forward(x, { h0: h0s, c0: c0s, mask }).h, drop, 12);
 });

@@ -384,18 +384,21 @@ function trainingBatch(seed: number): { nIn: number; batch: number; x: Float32Ar
   return { nIn, batch, x, y };
 }
 
-test("a training step with intermediates in the kernels' memory (in place) equals one with copied operands, bit for bit, for all three nets", async () => {
+/** The LSTM network's window for a batch of nIn inputs: nIn days of one input (the others ignore it). */
+const LSTM_SHAPE = (nIn: number) => ({ steps: nIn, hidden: 12 });
+
+test("a training step with intermediates in the kernels' memory (in place) equals one with copied operands, bit for bit, for all four nets", async () => {
   const { buildNet } = await import("../../src/models/nets.js");
   const { backpropagate } = await import("../../src/models/net-steps.js");
   const k = kernels();
   assert.ok(k.allocate, "the active kernels have their own memory");
   const { nIn, batch, x, y } = trainingBatch(5);
-  for (const name of ["tssmnet", "autoresnet", "transformer"] as const) {
+  for (const name of ["tssmnet", "autoresnet", "transformer", "lstm"] as const) {
     const gradients = (inPlace: boolean) => {
       const allocate = k.allocate;
       if (!inPlace) k.allocate = undefined;
       try {
-        const net = buildNet(name, nIn, { seed: 1 });
+        const net = buildNet(name, nIn, { seed: 1, sequence: LSTM_SHAPE(nIn) });
         net.train();
         const loss = backpropagate(net, x, y, batch, nIn);
         return [loss, ...net.parameters().flatMap((p) => Array.from(p.grad!))];
@@ -454,14 +457,14 @@ for (const wasm of WASM_BUILDS)
     }
   });
 
-test("gradients do not depend on what recycled buffers hold: a step after filling them with NaN equals a step after zeros, for all three nets", async () => {
+test("gradients do not depend on what recycled buffers hold: a step after filling them with NaN equals a step after zeros, for all four nets", async () => {
   const { buildNet } = await import("../../src/models/nets.js");
   const { backpropagate } = await import("../../src/models/net-steps.js");
   const { fillRecycledArrays } = await import("../../src/nn/tensor.js");
   const { nIn, batch, x, y } = trainingBatch(6);
-  for (const name of ["tssmnet", "autoresnet", "transformer"] as const) {
+  for (const name of ["tssmnet", "autoresnet", "transformer", "lstm"] as const) {
     const gradients = (fill: number) => {
-      const net = buildNet(name, nIn, { seed: 1 });
+      const net = buildNet(name, nIn, { seed: 1, sequence: LSTM_SHAPE(nIn) });
       net.train();
       backpropagate(net, x, y, batch, nIn); // every intermediate's size is now in the free lists
       fillRecycledArrays(fill);
@@ -474,3 +477,52 @@ test("gradients do not depend on what recycled buffers hold: a step after fillin
     assert.deepEqual(gradients(NaN), zeros, name);
   }
 });
+
+for (const wasm of WASM_BUILDS)
+  test(`property: the LSTM recurrence of both kernels agrees, forward and backward, with and without masks, for odd shapes (${wasm.name})`, () => {
+    const rng = new Rng(21);
+    for (const [T, B, H, masked, withOut] of [
+      [1, 1, 1, false, true],
+      [3, 2, 4, true, true],
+      [7, 5, 3, true, false],
+      [6, 9, 13, true, true],
+      [12, 16, 32, false, true],
+      [4, 3, 64, true, false],
+    ] as [number, number, number, boolean, boolean][]) {
+      const label = `T ${T} B ${B} H ${H}${masked ? " masked" : ""}`;
+      const n = (T + 1) * B * H;
+      // Pre-activations spread wide enough to saturate some gates (|z| up to ~12).
+      const gates0 = Float32Array.from({ length: T * B * 4 * H }, () => 3 * rng.normal());
+      const Whh = Float32Array.from({ length: 4 * H * H }, () => rng.normal() / Math.sqrt(H));
+      const hs0 = new Float32Array(n);
+      const cs0 = new Float32Array(n);
+      for (let k = 0; k < B * H; k++) [hs0[k], cs0[k]] = [0.5 * rng.normal(), rng.normal()];
+      const mask = masked ? Float32Array.from({ length: T * B }, () => (rng.uniform() < 0.3 ? 0 : 1)) : null;
+      const dOut = withOut ? Float32Array.from({ length: T * B * H }, () => rng.normal()) : null;
+      const dh0 = Float32Array.from({ length: B * H }, () => rng.normal());
+      const dc0 = Float32Array.from({ length: B * H }, () => rng.normal());
+      const run = (k: typeof tsKernels) => {
+        const [gates, hs, cs] = [gates0.slice(), hs0.slice(), cs0.slice()];
+        k.lstmForward(gates, Whh, hs, cs, mask, T, B, H);
+        const [dh, dc] = [dh0.slice(), dc0.slice()];
+        const dGates = new Float32Array(gates.length).fill(NaN); // written entirely
+        k.lstmBackward(gates, Whh, cs, mask, dOut, dh, dc, dGates, T, B, H);
+        return { gates, hs, cs, dh, dc, dGates };
+      };
+      const a = run(tsKernels);
+      const b = run(wasm);
+      for (const key of ["gates", "hs", "cs", "dh", "dc", "dGates"] as const) {
+        let worst = 0;
+        for (let i = 0; i < a[key].length; i++) worst = Math.max(worst, Math.abs(a[key][i]! - b[key][i]!) / (1 + Math.abs(a[key][i]!)));
+        assert.ok(worst <= 2e-5, `${label}: ${key} differs by ${worst}`);
+      }
+      if (mask)
+        for (let t = 0; t < T; t++)
+          for (let r = 0; r < B; r++)
+            if (mask[t * B + r] === 0)
+              for (let j = 0; j < H; j++) {
+                assert.equal(b.hs[((t + 1) * B + r) * H + j], b.hs[(t * B + r) * H + j], `${label}: a masked step keeps h`);
+                for (let g = 0; g < 4; g++) assert.equal(b.dGates[(t * B + r) * 4 * H + g * H + j], 0);
+              }
+    }
+  });

@@ -6,39 +6,15 @@ python3-safetensors; the format is an 8-byte header length, a JSON header and ra
 usage: torch_step.py REFERENCE_DIR MODEL N_IN WEIGHTS.safetensors BATCH.safetensors OUT.safetensors
 Dropout is set to 0 on both sides (the two implementations cannot draw the same masks).
 Writes the loss before the step (metadata "loss") and every parameter after it."""
-import json, struct, sys
-import numpy as np
+import os, sys
 
 ref_dir, model_name, n_in, weights_file, batch_file, out_file = sys.argv[1], sys.argv[2], int(sys.argv[3]), *sys.argv[4:7]
 sys.path.insert(0, ref_dir)
 import torch
 import models_torch as mt
 
-DT = {"F32": np.float32, "F64": np.float64, "I64": np.int64}
-
-
-def read(path):
-    raw = open(path, "rb").read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    header = json.loads(raw[8:8 + n])
-    meta = header.pop("__metadata__", {})
-    out = {}
-    for name, e in header.items():
-        a, b = e["data_offsets"]
-        out[name] = np.frombuffer(raw[8 + n + a:8 + n + b], dtype=DT[e["dtype"]]).reshape(e["shape"]).copy()
-    return out, meta
-
-
-def write(path, tensors, meta):
-    header, blobs, off = {"__metadata__": meta}, [], 0
-    for name in sorted(tensors):
-        arr = np.ascontiguousarray(tensors[name].astype(np.float32))
-        header[name] = {"dtype": "F32", "shape": list(arr.shape), "data_offsets": [off, off + arr.nbytes]}
-        blobs.append(arr.tobytes()); off += arr.nbytes
-    h = json.dumps(header).encode()
-    h += b" " * ((8 - (8 + len(h)) % 8) % 8)
-    open(path, "wb").write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
-
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from safetensors_np import read, write
 
 torch.set_num_threads(1)
 weights, _ = read(weights_file)

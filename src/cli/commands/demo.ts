@@ -1,7 +1,7 @@
 /** `smapfill demo`: the whole pipeline on a synthetic region (see ../demo.ts). */
 import { Command, Option } from "commander";
 import { runDemo } from "../demo.js";
-import { quietOption, wholeNumber } from "../options.js";
+import { checkOutput, quietOption, wholeNumber } from "../options.js";
 import { presetOption } from "./synth.js";
 
 export function demoCommand(): Command {
@@ -17,6 +17,7 @@ export function demoCommand(): Command {
     .option("--no-product", "skip the product model and the gap-free product")
     .addOption(quietOption())
     .action(async (o) => {
+      checkOutput(o.out, "--out");
       const result = await runDemo({ out: o.out, preset: o.preset, days: o.days, seed: o.seed, quiet: o.quiet, evaluate: o.evaluate, product: o.product });
       process.stdout.write(`${result.summary}\n`);
     });

@@ -3,7 +3,7 @@ import path from "node:path";
 import { Command, Option } from "commander";
 import { Cube } from "../../cube/cube.js";
 import { exportCube, EXPORT_FORMATS } from "../../cube/export.js";
-import { formatList } from "../options.js";
+import { checkOutput, formatList } from "../options.js";
 
 export function exportCommand(): Command {
   return new Command("export")
@@ -12,6 +12,7 @@ export function exportCommand(): Command {
     .requiredOption("--out <dir>", "the folder the files go into")
     .addOption(new Option("--format <list>", `comma list of ${EXPORT_FORMATS.join(", ")}`).argParser(formatList(EXPORT_FORMATS)).default([...EXPORT_FORMATS]))
     .action(async (cubePath: string, o) => {
+      checkOutput(o.out, "--out", [cubePath]);
       const cube = await Cube.open(cubePath);
       const name = path.basename(path.resolve(cubePath)).replace(/\.zarr$/, "");
       const written = await exportCube(cube, o.out, name, o.format);

@@ -5,7 +5,7 @@ import { tileFeatureBytes, writeCubeFeatures } from "../../features/cube-feature
 import { featuresOnQueue } from "../../jobs/ingest-queue.js";
 import { SmapfillError } from "../../util/errors.js";
 import { Progress } from "../../util/progress.js";
-import { checkMemory, memoryOption, quietOption } from "../options.js";
+import { checkMemory, checkOutput, memoryOption, quietOption } from "../options.js";
 
 export function featuresCommand(): Command {
   return new Command("features")
@@ -19,6 +19,7 @@ export function featuresCommand(): Command {
     .option("--queue <redis-url>", "run distributed: one job per static chunk (4 x 4 tiles) on this Redis, done by `smapfill worker`s")
     .addOption(quietOption())
     .action(async (cubePath: string, o) => {
+      checkOutput(o.out, "--out", [cubePath]);
       const cube = await Cube.open(cubePath);
       checkMemory(tileFeatureBytes(cube, Boolean(o.context)), o.memory, "a tile of this cube", {
         file: cubePath,

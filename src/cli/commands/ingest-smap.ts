@@ -4,7 +4,7 @@ import { Command, Option } from "commander";
 import { dayRanges, ingestSmap, PASS_RULES, type PassRule } from "../../cube/ingest-smap.js";
 import type { QualityPolicy } from "../../io/smap-l3.js";
 import { SmapfillError } from "../../util/errors.js";
-import { choice, dayRange, parseBBox, quietOption, failureLine } from "../options.js";
+import { checkOutput, choice, dayRange, parseBBox, quietOption, failureLine } from "../options.js";
 import { describeMissingReasons } from "../../cube/missing-reasons.js";
 
 export function ingestSmapCommand(): Command {
@@ -33,6 +33,7 @@ export function ingestSmapCommand(): Command {
           file: granules,
           hint: "Give the folder that holds the .h5 granules (smapfill reads every granule in it)",
         });
+      checkOutput(o.cube, "--cube", [granules]);
       const r = await ingestSmap({
         granules,
         cube: o.cube,

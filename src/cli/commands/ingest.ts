@@ -4,7 +4,7 @@ import { loadStudy } from "../../config/study.js";
 import { ingestBytes, ingestStudy } from "../../cube/ingest-study.js";
 import { ingestStudyOnQueue } from "../../jobs/ingest-queue.js";
 import { Progress } from "../../util/progress.js";
-import { checkMemory, dayRange, failureLine, memoryOption, quietOption } from "../options.js";
+import { checkMemory, checkOutput, dayRange, failureLine, memoryOption, quietOption } from "../options.js";
 import { dayRanges } from "../../cube/ingest-smap.js";
 import { describeMissingReasons } from "../../cube/missing-reasons.js";
 
@@ -18,6 +18,7 @@ export function ingestCommand(): Command {
     .addOption(quietOption())
     .action(async (file: string, o) => {
       const study = loadStudy(file);
+      checkOutput(study.output, "output (the study config's key)", [file]);
       checkMemory(ingestBytes(study), o.memory, "a chunk of days of this study's window", {
         file,
         hint: "Give a larger --memory, or a smaller chunks.time (or a smaller region) in the study",

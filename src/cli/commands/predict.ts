@@ -5,7 +5,7 @@ import { matchSchema, rangeWarnings } from "../../features/schema.js";
 import { writeNpy } from "../../io/npy.js";
 import { loadModel } from "../../models/model-store.js";
 import { selectColumns } from "../../models/regressor.js";
-import { checkOutputParent } from "../options.js";
+import { checkOutput } from "../options.js";
 
 export function predictCommand(): Command {
   return new Command("predict")
@@ -14,7 +14,7 @@ export function predictCommand(): Command {
     .description("predict every row of a dataset folder with a saved model; writes float32 .npy")
     .requiredOption("--out <file>", "predictions (.npy)")
     .action((modelDir: string, dir: string, o) => {
-      checkOutputParent(o.out, "--out");
+      checkOutput(o.out, "--out", [modelDir, dir]);
       const data = readDataset(dir);
       const { model, schema } = loadModel(modelDir);
       const match = matchSchema(schema, data.schema, { model: modelDir, data: dir });

@@ -14,7 +14,7 @@ import { renderDailyBars, renderMap } from "../../report/maps.js";
 import { SmapfillError } from "../../util/errors.js";
 import { Progress } from "../../util/progress.js";
 import { runInfo } from "../../util/run-info.js";
-import { checkMemory, formatList, memoryBudget, memoryOption, quietOption } from "../options.js";
+import { checkMemory, checkOutput, formatList, memoryBudget, memoryOption, quietOption } from "../options.js";
 
 const FORMATS = ["zarr", ...EXPORT_FORMATS] as const;
 
@@ -42,7 +42,7 @@ export function reconstructCommand(): Command {
   return new Command("reconstruct")
     .argument("<cube>", "the cube (.zarr) to fill")
     .description("the gap-free product: SMAP where valid, the model elsewhere, with a one-sigma uncertainty and a source flag per value")
-    .requiredOption("--model <dir>", "a product model (smapfill train CUBE --model NAME --out DIR)")
+    .requiredOption("--model <dir>", "a product model (smapfill train CUBE --model NAME --out DIR, or an evaluation's EVAL/models/SPLIT/MODEL)")
     .requiredOption("--out <dir>", "the product folder (created, or resumed after an interruption)")
     .option("--start <YYYY-MM-DD>", "first day (default the cube's first)")
     .option("--end <YYYY-MM-DD>", "last day (default the cube's last)")
@@ -59,6 +59,7 @@ export function reconstructCommand(): Command {
     )
     .addOption(quietOption())
     .action(async (cubePath: string, o) => {
+      checkOutput(o.out, "--out", [cubePath, o.model]);
       const cube = await Cube.open(cubePath);
       checkMemory(tileBytes(cube), o.memory, "a tile of this cube", {
         file: cubePath,

@@ -4,7 +4,7 @@ import { Command, Option } from "commander";
 import { writeReport } from "../../report/html-report.js";
 import { loadReportInputs } from "../../report/report-inputs.js";
 import { SmapfillError } from "../../util/errors.js";
-import { checkOutputParent } from "../options.js";
+import { checkOutput } from "../options.js";
 
 export function reportCommand(): Command {
   return new Command("report")
@@ -14,7 +14,7 @@ export function reportCommand(): Command {
     .addOption(new Option("--title <text>", "the report's title").default("smapfill report"))
     .option("--force", "replace an existing report file")
     .action(async (runs: string[], o: { out: string; title: string; force?: boolean }) => {
-      checkOutputParent(o.out, "--out");
+      checkOutput(o.out, "--out");
       if (fs.existsSync(o.out) && !o.force)
         throw new SmapfillError("the report file exists already", {
           file: o.out,

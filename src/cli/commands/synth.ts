@@ -3,7 +3,7 @@ import { Command, Option } from "commander";
 import { WORLD_PRESETS, type WorldPreset } from "../../synth/world.js";
 import { writeWorld } from "../../synth/write-world.js";
 import { Progress } from "../../util/progress.js";
-import { choice, quietOption, wholeNumber } from "../options.js";
+import { checkOutput, choice, quietOption, wholeNumber } from "../options.js";
 
 export const presetOption = () =>
   new Option("--preset <name>", `world size: ${Object.keys(WORLD_PRESETS).join(", ")}`)
@@ -19,6 +19,7 @@ export function synthCommand(): Command {
     .addOption(new Option("--seed <n>", "random seed (default: the preset's)").argParser(wholeNumber(0)))
     .addOption(quietOption())
     .action(async (o) => {
+      checkOutput(o.out, "--out");
       const config = {
         ...WORLD_PRESETS[o.preset as WorldPreset],
         ...(o.days !== undefined ? { days: o.days } : {}),

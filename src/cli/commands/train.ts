@@ -1,34 +1,35 @@
 /**
  * `smapfill train`: a model trained on a dataset folder, or (a product model) on a cube's observed
- * pixel-days; saved with its feature schema. A cube and a dataset folder are told apart by their
- * files (zarr.json, features.json).
+ * pixel-days; saved with its feature schema by the one fit-and-save (models/fit.ts), so the
+ * hyperparameters are checked and the same files written as by evaluate. A cube and a dataset
+ * folder are told apart by their files (zarr.json, features.json).
  */
 import fs from "node:fs";
 import path from "node:path";
-import { Cube } from "../../cube/cube.js";
-import { trainProductModel } from "../../reconstruct/product-model.js";
-import { drawBytes } from "../../reconstruct/training-draw.js";
 import { Command, Option } from "commander";
+import { Cube } from "../../cube/cube.js";
 import { part, readDataset } from "../../features/dataset.js";
-import { featureRanges } from "../../features/schema.js";
+import { Role } from "../../features/roles.js";
+import { drawBytes } from "../../features/row-draw.js";
+import { calibrationRecord } from "../../eval/calibration.js";
 import { evaluate, type Metrics } from "../../eval/metrics.js";
-import { saveModel } from "../../models/model-store.js";
-import { createRegressor, modelEntry, modelNames } from "../../models/registry.js";
-
-/** Models trained on rows (cube-level gap fillers such as DCT-PLS are not). */
-const trainable = () => modelNames().filter((m) => !modelEntry(m).fill);
+import { checkModelOut, fitAndSave } from "../../models/fit.js";
+import { modelNames, resolveParams } from "../../models/registry.js";
+import { writeJson } from "../../models/regressor.js";
+import { trainProductModel } from "../../reconstruct/product-model.js";
 import { SmapfillError } from "../../util/errors.js";
-import { runInfo } from "../../util/run-info.js";
 import { StepProgress } from "../../util/progress.js";
-import { checkMemory, choice, collectParams, memoryOption, modelParamOptions, quietOption, seedOption, share, wholeNumber } from "../options.js";
+import { checkMemory, checkOutput, choice, collectParams, memoryOption, modelParamOptions, quietOption, seedOption, share, wholeNumber } from "../options.js";
+
+const BOOT = 1000;
 
 export function trainCommand(): Command {
   const command = new Command("train")
     .argument("<input>", "a dataset folder (X.npy, y.npy, split.npy, features.json) or a cube (.zarr)")
     .description(
-      "train a model on a dataset folder (split 0 trains, 1 validates, 2 tests), or a product model on a cube's observed pixel-days (validation and calibration gaps held out)",
+      "train a model on a dataset folder (split 0 trains, 1 validates, 2 tests; role.npy's calibration rows calibrate the uncertainty), or a product model on a cube's observed pixel-days (validation and calibration gaps held out)",
     )
-    .addOption(new Option("--model <name>", `one of ${trainable().join(", ")}`).argParser(choice(trainable())).makeOptionMandatory())
+    .addOption(new Option("--model <name>", `one of ${modelNames().join(", ")}`).argParser(choice(modelNames())).makeOptionMandatory())
     .requiredOption("--out <dir>", "the new folder for the model, its schema and metrics");
   for (const o of modelParamOptions()) command.addOption(o);
   return command
@@ -50,23 +51,28 @@ export function trainCommand(): Command {
     )
     .addOption(seedOption())
     .addOption(quietOption())
-    .action(async (dir: string, o) => {
-      if (fs.existsSync(path.join(dir, "zarr.json"))) {
-        const log = o.quiet ? undefined : (m: string) => process.stderr.write(`${m}\n`);
-        const cube = await Cube.open(dir);
+    .action(async (input: string, o) => {
+      // Everything that can be refused is refused before the rows are read or a model trained.
+      const params = collectParams(o);
+      resolveParams(o.model, params);
+      checkOutput(o.out, "--out", [input]);
+      checkModelOut(o.out);
+      const log = o.quiet ? undefined : (m: string) => process.stderr.write(`${m}\n`);
+      if (fs.existsSync(path.join(input, "zarr.json"))) {
+        const cube = await Cube.open(input);
         checkMemory(
           drawBytes(cube, { maxRows: o.maxTrainSamples, maxHeldRows: o.maxHeldSamples, spatial: Boolean(o.spatial), coordinates: o.coordinates }),
           o.memory,
           "the training draw",
           {
-            file: dir,
+            file: input,
             hint: "Give a larger --memory, fewer --max-train-samples / --max-held-samples, or build the cube with smaller chunks",
           },
         );
         const r = await trainProductModel(cube, {
           model: o.model,
           out: o.out,
-          params: collectParams(o),
+          params,
           seed: o.seed,
           maxSamples: o.maxTrainSamples,
           maxHeldSamples: o.maxHeldSamples,
@@ -80,46 +86,57 @@ export function trainCommand(): Command {
         });
         const all = r.coverage.find((c) => c.group === "all")!;
         process.stdout.write(
-          `${o.model} on ${dir}: ${r.rows.train} training rows; calibration gaps (${r.rows.calibration}): RMSE ${r.calibration.rmse.value.toFixed(5)}, R ${r.calibration.r.value.toFixed(3)}, ` +
+          `${o.model} on ${input}: ${r.rows.train} training rows; calibration gaps (${r.rows.calibration}): RMSE ${r.calibration.rmse.value.toFixed(5)}, R ${r.calibration.r.value.toFixed(3)}, ` +
             `90 % interval holds ${(100 * all.coverage90).toFixed(1)} %\nsaved to ${o.out}\n`,
         );
         return;
       }
-      const data = readDataset(dir);
-      const [train, validation, test] = [part(data, 0), part(data, 1), part(data, 2)];
-      if (train.n < 2 || validation.n < 2)
-        throw new SmapfillError(`has ${train.n} training and ${validation.n} validation rows`, {
-          file: path.join(dir, "split.npy"),
-          hint: "split.npy needs rows with 0 (training) and 1 (validation, for early stopping)",
-        });
-      const params = collectParams(o);
-      const model = createRegressor(o.model, data.names, data.groups, params, { seed: o.seed });
-      const started = Date.now();
-      const steps = new StepProgress(`fit ${o.model}`, { quiet: o.quiet });
-      model.fit(train, { validation, onProgress: o.quiet ? undefined : (m) => process.stderr.write(`${m}\n`), onStep: steps.onStep });
-      steps.finish();
-      const m: Metrics | undefined = test.n >= 2 ? evaluate(model.predict(test.X, test.n), test.y, { seed: o.seed }) : undefined;
-      const record = {
-        run: runInfo(),
-        dataset: path.resolve(dir),
-        model: o.model,
-        params,
-        seed: o.seed,
-        seconds: (Date.now() - started) / 1000,
-        fit: model.info(),
-        test: m ?? null,
-      };
-      const schema = { ...data.schema, ranges: featureRanges(train.X, train.n, data.f) };
-      saveModel(o.out, model, schema, record, { files: { "metrics.json": record } });
-      if (!m) {
-        process.stderr.write(`warning: ${path.join(dir, "split.npy")} has no test rows (split 2): the model is saved without test metrics\n`);
-        process.stdout.write(`${o.model} on ${dir}: no test rows\nsaved to ${o.out}\n`);
-        return;
-      }
-      const fmt = (k: "rmse" | "ubrmse" | "bias" | "r" | "mae") =>
-        `${k} ${m[k].value.toFixed(5)}${Number.isNaN(m[k].ciLow) ? "" : ` [${m[k].ciLow.toFixed(5)}, ${m[k].ciHigh.toFixed(5)}]`}`;
-      process.stdout.write(
-        `${o.model} on ${dir}: test n ${m.n}, ${(["rmse", "ubrmse", "bias", "r", "mae"] as const).map(fmt).join(", ")}\nsaved to ${o.out}\n`,
-      );
+      await trainOnDataset(input, o.model, params, o.seed, o.out, Boolean(o.quiet), log);
     });
+}
+
+async function trainOnDataset(
+  dir: string,
+  model: string,
+  params: Record<string, number>,
+  seed: number,
+  out: string,
+  quiet: boolean,
+  log?: (m: string) => void,
+) {
+  const data = readDataset(dir);
+  const [train, validation, calibration, test] = [part(data, Role.Train), part(data, Role.Validation), part(data, Role.Calibration), part(data, Role.Test)];
+  if (train.n < 2 || validation.n < 2)
+    throw new SmapfillError(`has ${train.n} training and ${validation.n} validation rows`, {
+      file: path.join(dir, "split.npy"),
+      hint: "split.npy needs rows with 0 (training) and 1 (validation, for early stopping)",
+    });
+  const steps = new StepProgress(`fit ${model}`, { quiet });
+  const fitted = fitAndSave(
+    { name: model, params, seed },
+    { train, validation, ...(calibration.n >= 30 ? { calibration } : {}) },
+    {
+      out,
+      schema: data.schema,
+      describeCalibration: calibrationRecord(data.schema, seed, BOOT),
+      record: () => ({ kind: "dataset model", dataset: path.basename(path.resolve(dir)) }),
+      ...(log ? { log } : {}),
+      onStep: steps.onStep,
+    },
+  );
+  steps.finish();
+  // CIs resample whole days when the folder says which day each row is (pixel_day.npy).
+  const m: Metrics | undefined =
+    test.n >= 2 ? evaluate(fitted.model.predict(test.X, test.n), test.y, { seed, nBoot: BOOT, ...(test.day ? { clusters: test.day } : {}) }) : undefined;
+  writeJson(path.join(out, "metrics.json"), { ...fitted.record, test: m ?? null });
+  if (!m) {
+    process.stderr.write(`warning: ${path.join(dir, "split.npy")} has no test rows (split 2): the model is saved without test metrics\n`);
+    process.stdout.write(`${model} on ${dir}: no test rows\nsaved to ${out}\n`);
+    return;
+  }
+  const fmt = (k: "rmse" | "ubrmse" | "bias" | "r" | "mae") =>
+    `${k} ${m[k].value.toFixed(5)}${Number.isNaN(m[k].ciLow) ? "" : ` [${m[k].ciLow.toFixed(5)}, ${m[k].ciHigh.toFixed(5)}]`}`;
+  process.stdout.write(
+    `${model} on ${dir}: test n ${m.n}, ${(["rmse", "ubrmse", "bias", "r", "mae"] as const).map(fmt).join(", ")}${test.day ? " (95 % CIs over days)" : ""}\nsaved to ${out}\n`,
+  );
 }

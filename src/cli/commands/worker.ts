@@ -1,7 +1,8 @@
 /** `smapfill worker` and `smapfill status`: the distributed side of `reconstruct --queue`. */
 import os from "node:os";
 import { Command, Option } from "commander";
-import { QUEUE_NAME, queueStatus } from "../../jobs/queue.js";
+import { QUEUE_NAME } from "../../jobs/job-data.js";
+import { queueStatus } from "../../jobs/queue.js";
 import { startWorker } from "../../jobs/worker.js";
 import { quietOption, wholeNumber } from "../options.js";
 
@@ -15,8 +16,9 @@ export function workerCommand(): Command {
     .addOption(new Option("--lock-ms <ms>", "a job's lock; a dead worker's job goes to another worker after it").argParser(wholeNumber(1000)).default(30000))
     .addOption(quietOption())
     .action(async (o: { queue: string; concurrency: number; lockMs: number; quiet?: boolean }) => {
-      const log = o.quiet ? () => {} : (m: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${m}\n`);
-      const worker = await startWorker({ queue: o.queue, concurrency: o.concurrency, lockMs: o.lockMs, log });
+      const warn = (m: string) => void process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${m}\n`);
+      const log = o.quiet ? () => {} : warn;
+      const worker = await startWorker({ queue: o.queue, concurrency: o.concurrency, lockMs: o.lockMs, log, warn });
       process.stdout.write(`smapfill worker on ${o.queue} (queue ${QUEUE_NAME}); Ctrl-C stops it\n`);
       const stop = () => void worker.close().then(() => process.exit(0));
       process.once("SIGINT", stop);

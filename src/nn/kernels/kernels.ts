@@ -109,6 +109,24 @@ export interface Kernels {
   ): AttentionSaved;
   /** Adds the gradient of the attention with respect to qkv into dqkv, given dy. */
   attentionBackward(saved: AttentionSaved, qkv: Arr, dy: Arr, dqkv: Arr, B: number, T: number, d: number, heads: number, scale: number): void;
+  /**
+   * The recurrence of one LSTM layer over T steps, time-major, in PyTorch's gate order (input,
+   * forget, cell, output). On entry gates [T, B, 4H] hold each step's input projection with both
+   * biases (x_t W_ih^T + b_ih + b_hh), and slot 0 of hs and cs [T + 1, B, H] the initial state.
+   * For t = 0..T-1 and each row b: z = gates[t, b] + h_t[b] W_hh^T (W_hh [4H, H]), i = sigma(z_i),
+   * f = sigma(z_f), g = tanh(z_g), o = sigma(z_o), c_t+1 = f c_t + i g, h_t+1 = o tanh(c_t+1),
+   * written to slot t + 1; gates[t, b] is overwritten with (i, f, g, o). Where mask[t, b] (time-
+   * major [T, B], null: every step) is 0, the row keeps its state (h_t+1 = h_t, c_t+1 = c_t) and
+   * its gates are left as they were.
+   */
+  lstmForward(gates: Arr, Whh: Arr, hs: Arr, cs: Arr, mask: Arr | null, T: number, B: number, H: number): void;
+  /**
+   * The backward pass of lstmForward (gates and cs as it left them): writes dGates [T, B, 4H],
+   * the gradient of the gate pre-activations (0 on masked rows). dOut [T, B, H] (null: none) is
+   * the gradient with respect to each step's output h_t+1; dh and dc [B, H] hold on entry the
+   * gradient with respect to h_T and c_T and on return the one with respect to h_0 and c_0.
+   */
+  lstmBackward(gates: Arr, Whh: Arr, cs: Arr, mask: Arr | null, dOut: Arr | null, dh: Arr, dc: Arr, dGates: Arr, T: number, B: number, H: number): void;
 }
 
 export interface AdamStepOptions {

@@ -101,6 +101,10 @@ function gemmProducts(transA: boolean, transB: boolean, M: number, N: number, K:
   }
 }
 
+function sigmoid(x: number): number {
+  return 1 / (1 + Math.exp(-x));
+}
+
 /** Straightforward loops, ordered for contiguous inner access; any typed array. */
 export const tsKernels: Kernels = {
   name: "typescript",
@@ -426,6 +430,69 @@ export const tsKernels: Kernels = {
           }
         }
       }
+    }
+  },
+
+  lstmForward(gates, Whh, hs, cs, mask, T, B, H) {
+    const H4 = 4 * H;
+    for (let t = 0; t < T; t++) {
+      const g = gates.subarray(t * B * H4, (t + 1) * B * H4);
+      tsKernels.gemm(false, true, B, H4, H, hs.subarray(t * B * H, (t + 1) * B * H), Whh, g, true);
+      for (let b = 0; b < B; b++) {
+        const prev = (t * B + b) * H;
+        const next = prev + B * H;
+        if (mask && mask[t * B + b] === 0) {
+          for (let j = 0; j < H; j++) {
+            hs[next + j] = hs[prev + j]!;
+            cs[next + j] = cs[prev + j]!;
+          }
+          continue;
+        }
+        const o = b * H4;
+        for (let j = 0; j < H; j++) {
+          const i = sigmoid(g[o + j]!);
+          const f = sigmoid(g[o + H + j]!);
+          const c = Math.tanh(g[o + 2 * H + j]!);
+          const u = sigmoid(g[o + 3 * H + j]!);
+          [g[o + j], g[o + H + j], g[o + 2 * H + j], g[o + 3 * H + j]] = [i, f, c, u];
+          const cell = f * cs[prev + j]! + i * c;
+          cs[next + j] = cell;
+          hs[next + j] = u * Math.tanh(cell);
+        }
+      }
+    }
+  },
+
+  lstmBackward(gates, Whh, cs, mask, dOut, dh, dc, dGates, T, B, H) {
+    const H4 = 4 * H;
+    const dhPrev = dh instanceof Float64Array ? new Float64Array(B * H) : new Float32Array(B * H);
+    for (let t = T - 1; t >= 0; t--) {
+      if (dOut) for (let k = 0; k < B * H; k++) dh[k]! += dOut[t * B * H + k]!;
+      const dg = dGates.subarray(t * B * H4, (t + 1) * B * H4);
+      for (let b = 0; b < B; b++) {
+        const o = b * H4;
+        if (mask && mask[t * B + b] === 0) {
+          dg.fill(0, o, o + H4);
+          continue;
+        }
+        const g = (t * B + b) * H4;
+        const at = (t * B + b) * H;
+        for (let j = 0; j < H; j++) {
+          const [i, f, c, u] = [gates[g + j]!, gates[g + H + j]!, gates[g + 2 * H + j]!, gates[g + 3 * H + j]!];
+          const tc = Math.tanh(cs[at + B * H + j]!);
+          const dhj = dh[b * H + j]!;
+          const dcell = dc[b * H + j]! + dhj * u * (1 - tc * tc);
+          dg[o + j] = dcell * c * i * (1 - i);
+          dg[o + H + j] = dcell * cs[at + j]! * f * (1 - f);
+          dg[o + 2 * H + j] = dcell * i * (1 - c * c);
+          dg[o + 3 * H + j] = dhj * tc * u * (1 - u);
+          dc[b * H + j] = dcell * f;
+        }
+      }
+      // dh_t = dz W_hh; a masked row passes its gradient through unchanged (its dz is 0).
+      tsKernels.gemm(false, false, B, H, H4, dg, Whh, dhPrev, false);
+      if (mask) for (let b = 0; b < B; b++) if (mask[t * B + b] === 0) for (let j = 0; j < H; j++) dhPrev[b * H + j] = dh[b * H + j]!;
+      dh.set(dhPrev);
     }
   },
 };

@@ -109,6 +109,21 @@ interface GemmExports {
   setRngState(s: number): void;
   getRngState(): number;
   attentionForward(qkv: number, y: number, P: number, M: number, B: number, T: number, d: number, H: number, scale: number, p: number, scratch: number): void;
+  lstmForward(gates: number, WhhT: number, hs: number, cs: number, mask: number, T: number, B: number, H: number): void;
+  lstmBackward(
+    gates: number,
+    Whh: number,
+    cs: number,
+    mask: number,
+    dOut: number,
+    dh: number,
+    dc: number,
+    dGates: number,
+    T: number,
+    B: number,
+    H: number,
+    scratch: number,
+  ): void;
   attentionBackward(
     qkv: number,
     dy: number,
@@ -588,6 +603,43 @@ export function makeWasmKernels(variant: WasmVariant): Kernels {
         scale,
         saved.M ? 1 : 0,
         c.temp(4 * T * dh + dh * Tp + Tp + dh),
+      );
+      c.finish();
+    },
+
+    lstmForward(gates, Whh, hs, cs, mask, T, B, H) {
+      if (!(gates instanceof Float32Array) || !(hs instanceof Float32Array)) return tsKernels.lstmForward(gates, Whh, hs, cs, mask, T, B, H);
+      const m = instance();
+      const c = new Call(m);
+      const [nG, nS] = [T * B * 4 * H, (T + 1) * B * H];
+      const oG = c.out(gates, nG, true);
+      const [oH, oC] = [c.out(hs, nS, true), c.out(cs, nS, true)];
+      // The step's GEMM reads W_hh transposed, [H, 4H]: once per sequence.
+      const WhhT = c.temp(4 * H * H);
+      m.w.transpose(c.in(Whh, 4 * H * H), WhhT, 4 * H, H);
+      m.w.lstmForward(oG, WhhT, oH, oC, mask ? c.in(mask, T * B) : 0, T, B, H);
+      c.finish();
+    },
+
+    lstmBackward(gates, Whh, cs, mask, dOut, dh, dc, dGates, T, B, H) {
+      if (!(gates instanceof Float32Array) || !(dGates instanceof Float32Array))
+        return tsKernels.lstmBackward(gates, Whh, cs, mask, dOut, dh, dc, dGates, T, B, H);
+      const m = instance();
+      const c = new Call(m);
+      const nS = (T + 1) * B * H;
+      m.w.lstmBackward(
+        c.in(gates, T * B * 4 * H),
+        c.in(Whh, 4 * H * H),
+        c.in(cs, nS),
+        mask ? c.in(mask, T * B) : 0,
+        dOut ? c.in(dOut, T * B * H) : 0,
+        c.out(dh, B * H, true),
+        c.out(dc, B * H, true),
+        c.out(dGates, T * B * 4 * H),
+        T,
+        B,
+        H,
+        c.temp(B * H),
       );
       c.finish();
     },

@@ -1,7 +1,7 @@
 /**
- * The product model's training draw, read tile by tile: the same rows whatever the tiling,
- * stratified by pixel x season in proportion, held-out rows capped, and a budget refused before
- * any work when the draw would not fit in --memory.
+ * The one row draw, read tile by tile: the same rows whatever the tiling, stratified by pixel x
+ * season in proportion, held-out rows capped, every row knowing its pixel and day, and a budget
+ * refused before any work when the draw would not fit in --memory.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -9,7 +9,9 @@ import fs from "node:fs";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { Cube } from "../../src/cube/cube.js";
-import { drawTrainingRows, membersOf, proportionalQuota, type Rows } from "../../src/reconstruct/training-draw.js";
+import { designRoles } from "../../src/eval/splits.js";
+import { Role } from "../../src/features/roles.js";
+import { drawRows, membersOf, proportionalQuota, readObservedRoles, type DrawOptions, type RowSet } from "../../src/features/row-draw.js";
 import { Rng } from "../../src/util/random.js";
 import { REPO_ROOT, tempDir } from "../helpers.js";
 import { smallChunkedCube } from "../test-world.js";
@@ -22,9 +24,19 @@ function smallCube(): Promise<string> {
 }
 
 /** The rows as sorted strings of their bytes: a multiset, whatever their order. */
-function rowSet(r: Rows): string[] {
+function rowSet(r: RowSet): string[] {
   const f = r.X.length / r.n;
-  return Array.from({ length: r.n }, (_, i) => `${r.y[i]}|${Array.from(r.X.subarray(i * f, (i + 1) * f)).join(",")}`).sort();
+  return Array.from({ length: r.n }, (_, i) => `${r.pixel[i]}/${r.day[i]}|${r.y[i]}|${Array.from(r.X.subarray(i * f, (i + 1) * f)).join(",")}`).sort();
+}
+
+/** The product model's draw: validation and calibration gaps hidden, the rest trains. */
+async function productDraw(cube: Cube, o: DrawOptions) {
+  const { roles: observed } = await readObservedRoles(cube, { quiet: true });
+  const roles = designRoles("product", observed, cube.window.nrows, cube.window.ncols, {
+    shares: { validation: 0.1, test: 0, calibration: 0.1 },
+    seed: o.seed ?? 0,
+  });
+  return { roles, draw: await drawRows(cube, roles, o) };
 }
 
 test("proportionalQuota: exactly max rows, never more than a stratum holds, within one of its proportional share", () => {
@@ -66,8 +78,8 @@ test("the draw read tile by tile holds the same rows as the draw over the whole 
   const cube = await Cube.open(await smallCube());
   assert.ok(cube.tiles().length >= 4, `${cube.tiles().length} tiles`);
   const o = { maxRows: 1500, maxHeldRows: 200, seed: 5, tsMode: "in-sample" as const, quiet: true };
-  const tiled = await drawTrainingRows(cube, o);
-  const whole = await drawTrainingRows(cube, { ...o, tiles: [cube.fullWindow()] });
+  const { draw: tiled, roles } = await productDraw(cube, o);
+  const { draw: whole } = await productDraw(cube, { ...o, tiles: [cube.fullWindow()] });
   assert.equal(tiled.train.n, 1500);
   assert.ok(tiled.counts.train > 1500);
   assert.deepEqual(tiled.counts, whole.counts);
@@ -79,12 +91,27 @@ test("the draw read tile by tile holds the same rows as the draw over the whole 
   assert.ok(tiled.counts.validation > 300);
   assert.ok(Math.abs(tiled.validation.n - 200) < 60, `${tiled.validation.n} validation rows`);
   assert.deepEqual(tiled.schema.training?.window, cube.window);
+  // Every row knows its pixel and day, and its role there is the part it is in; targets are the cube's values.
+  const smap = await cube.readBlock("soil_moisture", 0, cube.days);
+  const P = cube.window.nrows * cube.window.ncols;
+  for (const [part, role] of [
+    ["train", Role.Train],
+    ["validation", Role.Validation],
+    ["calibration", Role.Calibration],
+  ] as const) {
+    const r = tiled[part];
+    for (let i = 0; i < r.n; i++) {
+      const k = r.day[i]! * P + r.pixel[i]!;
+      assert.equal(roles[k], role, `${part} row ${i}`);
+      assert.equal(r.y[i], smap[k]);
+    }
+  }
 });
 
 test("the training rows keep every pixel's share in every season (within one row of its proportional share)", async () => {
   const cube = await Cube.open(await smallCube());
   const perPixel = async (maxRows: number) => {
-    const draw = await drawTrainingRows(cube, { maxRows, seed: 1, quiet: true, tsMode: "in-sample" });
+    const { draw } = await productDraw(cube, { maxRows, seed: 1, quiet: true, tsMode: "in-sample" });
     const [lat, lon] = [draw.schema.names.indexOf("lat"), draw.schema.names.indexOf("lon")];
     const f = draw.schema.names.length;
     const counts = new Map<string, number>();
