@@ -141,7 +141,7 @@ export async function benchAccuracy(o: AccuracyOptions): Promise<Record<string, 
   for (const c of o.cubes) {
     const runs = c.seeds.map((seed) => {
       const baselines = seed === c.seeds[0] ? ",linear_interp,dctpls" : "";
-      const paper = evaluate(o, `${c.key}-paper-s${seed}`, c.path, seed, [
+      const paper = evaluate(o, `${c.key}-paper-seed${seed}`, c.path, seed, [
         "--models",
         `xgb,tssmnet,tssmnet_nots${baselines}`,
         "--reference",
@@ -149,7 +149,7 @@ export async function benchAccuracy(o: AccuracyOptions): Promise<Record<string, 
         "--ablation-pairs",
         "tssmnet:tssmnet_nots",
       ]);
-      const ours = evaluate(o, `${c.key}-ours-s${seed}`, c.path, seed, [
+      const ours = evaluate(o, `${c.key}-ours-seed${seed}`, c.path, seed, [
         "--spatial",
         "--models",
         "ensemble",

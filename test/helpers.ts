@@ -60,14 +60,14 @@ export function friedman1(n: number, seed: number, missingShare = 0, missingColu
   return { X, y, n, f };
 }
 
-/** sha256 of every file below `dir`, keyed by the path relative to it. */
+/** sha256 of every file below `dir`, keyed by the path relative to it (symbolic links are not followed). */
 export function fileHashes(dir: string): Map<string, string> {
   const out = new Map<string, string>();
   const walk = (d: string) => {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
       const full = path.join(d, e.name);
       if (e.isDirectory()) walk(full);
-      else out.set(path.relative(dir, full), createHash("sha256").update(fs.readFileSync(full)).digest("hex"));
+      else if (e.isFile()) out.set(path.relative(dir, full), createHash("sha256").update(fs.readFileSync(full)).digest("hex"));
     }
   };
   walk(dir);

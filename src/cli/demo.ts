@@ -13,7 +13,7 @@ import type { PredictorReport } from "../cube/ingest-predictors.js";
 import { describeMissingReasons } from "../cube/missing-reasons.js";
 import { loadStudy } from "../config/study.js";
 import { writeWorldStudy } from "../synth/world-study.js";
-import { renderDailyBars, renderMap } from "../report/maps.js";
+import { writeSmapCoverageQuicklooks } from "../report/quicklooks.js";
 import { WORLD_PRESETS, type WorldConfig, type WorldPreset } from "../synth/world.js";
 import { writeWorld } from "../synth/write-world.js";
 import { formatDay, parseDay } from "../util/dates.js";
@@ -25,8 +25,8 @@ import { productAgainstTruth } from "../eval/against-truth.js";
 import { modelLabel } from "../models/registry.js";
 import { writeEvaluation } from "../report/evaluation-report.js";
 import { Cube } from "../cube/cube.js";
-import { exportCube } from "../cube/export.js";
-import { productCoverage } from "../reconstruct/coverage.js";
+import { writeProductFolder } from "../report/product-folder.js";
+import { addAssessmentSection } from "../reconstruct/assessment.js";
 import { DEMO_PRODUCT_MODEL, trainProductModel } from "../reconstruct/product-model.js";
 import { reconstruct } from "../reconstruct/reconstruct.js";
 
@@ -88,24 +88,18 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
   const { nrows, ncols } = report.window;
   const mapFile = path.join(options.out, "coverage_map.png");
-  renderMap(report.coveragePerCell, nrows, ncols, {
-    title: "SMAP coverage: share of days observed",
-    subtitle: `synthetic world, ${world.start} to ${end}, ${nrows} x ${ncols} cells of 9 km`,
-    min: 0,
-    max: Math.max(0.05, ...Array.from(report.coveragePerCell).filter(Number.isFinite)),
-    format: (v) => `${Math.round(v * 100)}%`,
-    missingLabel: "never observed",
-  }).save(mapFile);
   const chartFile = path.join(options.out, "coverage_daily.png");
   const dates = Array.from({ length: report.days }, (_, t) => formatDay(parseDay(world.start) + t));
-  renderDailyBars(report.coveragePerDay, dates, "SMAP coverage per day (share of land cells)").save(chartFile);
+  const subtitle = `synthetic world, ${world.start} to ${end}, ${nrows} x ${ncols} cells of 9 km`;
+  const { grid } = await Cube.open(cubePath);
+  await writeSmapCoverageQuicklooks({ mapFile, chartFile, subtitle }, grid, report.window, report.coveragePerCell, report.coveragePerDay, dates);
 
   let summary = describe(world, report, predictors, options.out);
   const files = [cubePath, mapFile, chartFile];
   if (options.evaluate !== false) {
     const evalOut = path.join(options.out, "evaluation");
     const outcome = await runEvaluation(demoEvaluationConfig(cubePath, evalOut, path.join(worldDir, "ismn")), { log });
-    files.push(...writeEvaluation(evalOut, outcome));
+    files.push(...(await writeEvaluation(evalOut, outcome)));
     const evaluation = outcome.result;
     const gaps = evaluation.splits[0]!;
     const ablation = gaps.ablations[0]?.rmseReduction ?? NaN;
@@ -117,7 +111,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       `            time-series features: TsSMNet's RMSE ${ablation >= 0 ? "lower" : "higher"} by ${(100 * Math.abs(ablation)).toFixed(1)} % than without them`,
       ...(evaluation.insitu
         ? [
-            `            in situ (${evaluation.insitu.stationsInside} stations): SMAP RMSE ${evaluation.insitu.smap.pooled.rmse.value.toFixed(4)}, TsSMNet ${evaluation.insitu.models[0]!.observed.pooled.rmse.value.toFixed(4)} on observed days, ${evaluation.insitu.models[0]!.gap.pooled.rmse.value.toFixed(4)} on gap days`,
+            `            in situ (${evaluation.insitu.stationsInside} stations), pooled RMSE over station-days: SMAP ${evaluation.insitu.smap.pooled.rmse.value.toFixed(4)}, TsSMNet ${evaluation.insitu.models[0]!.observed.pooled.rmse.value.toFixed(4)} on observed days, ${evaluation.insitu.models[0]!.gap.pooled.rmse.value.toFixed(4)} on gap days`,
           ]
         : []),
       `            tables and pictures: ${path.join(evalOut, "report.md")}`,
@@ -136,7 +130,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     await writeReport(await loadReportInputs([options.out]), reportFile, "smapfill demo: a synthetic year");
     files.push(reportFile);
     if (options.product !== false)
-      summary += `\n  viewer    smapfill serve ${path.join(options.out, "product")}${options.evaluate !== false ? ` --evaluation ${path.join(options.out, "evaluation")}` : ""}`;
+      summary += `\n  viewer    npx smapfill serve ${path.join(options.out, "product")}${options.evaluate !== false ? ` --evaluation ${path.join(options.out, "evaluation")}` : ""}`;
     summary += `\n  report    ${path.resolve(reportFile)}`;
   }
   const summaryFile = path.join(options.out, "demo-summary.json");
@@ -210,14 +204,11 @@ async function demoProduct(cubePath: string, truthPath: string, out: string, log
     await trainProductModel(cube, { ...DEMO_PRODUCT_MODEL, params: { ...DEMO_PRODUCT_MODEL.params }, out: modelDir, seed: 0, log });
   }
   const store = path.join(productDir, "product.zarr");
-  if (!fs.existsSync(path.join(productDir, "product.nc"))) {
-    fs.rmSync(productDir, { recursive: true, force: true });
-    log("reconstructing the gap-free product");
-    await reconstruct({ cube: cubePath, model: modelDir, out: store, log });
-    await exportCube(await Cube.open(store), productDir, "product", ["netcdf", "cog", "zarr2"]);
-  }
+  // The same folder reconstruct writes (a finished product is resumed in no time and kept).
+  log("reconstructing the gap-free product");
+  const report = await reconstruct({ cube: cubePath, model: modelDir, out: store, log });
   const product = await Cube.open(store);
-  const coverage = await productCoverage(product, cube);
+  const { coverage } = await writeProductFolder({ out: productDir, product, cube, model: modelDir, formats: ["netcdf", "cog", "zarr2"], report });
   const T = cube.days;
   const truthCube = await Cube.open(truthPath);
   const scores = productAgainstTruth({
@@ -228,6 +219,28 @@ async function demoProduct(cubePath: string, truthPath: string, out: string, log
     uncertainty: await product.readBlock("soil_moisture_uncertainty", 0, T),
   });
   const { reconstructed, smapObserved, frozen, elsewhere } = scores;
+  // The report's first section shows these scores (only a synthetic world can give them).
+  const row = (label: string, m: { n: number; rmse: number; bias: number; r: number }, inside90?: number) => ({
+    label,
+    n: m.n,
+    rmse: m.rmse,
+    bias: m.bias,
+    r: m.r,
+    inside90,
+  });
+  addAssessmentSection(productDir, {
+    id: "synthetic-truth",
+    title: "Against the synthetic truth",
+    reference: "synthetic truth",
+    description:
+      "The demo world knows the soil moisture SMAP did not see: every reconstructed pixel-day is scored against it, on frozen ground (where SMAP never retrieves) and elsewhere, beside SMAP's own error on the days it observed.",
+    rows: [
+      row("reconstructed values", reconstructed, scores.inside90),
+      ...(frozen ? [row("  on frozen ground", frozen)] : []),
+      ...(elsewhere ? [row("  elsewhere", elsewhere)] : []),
+      row("SMAP on its observed days", smapObserved),
+    ],
+  });
   const pct = (v: number) => `${(100 * v).toFixed(1)} %`;
   return {
     files: [store, path.join(productDir, "product.nc"), path.join(productDir, "product_cog"), path.join(productDir, "product_v2.zarr")],

@@ -21,6 +21,8 @@ import { serveCommand } from "./commands/serve.js";
 import { statusCommand, workerCommand } from "./commands/worker.js";
 import { synthCommand } from "./commands/synth.js";
 import { trainCommand } from "./commands/train.js";
+import { verifyCommand } from "./commands/verify.js";
+import { configureHelpFormat } from "./help.js";
 import { wholeNumber } from "./options.js";
 
 export function buildProgram(): Command {
@@ -54,8 +56,10 @@ export function buildProgram(): Command {
     statusCommand,
     exportCommand,
     inspectCommand,
+    verifyCommand,
   ])
     program.addCommand(command());
+  configureHelpFormat(program);
   return program;
 }
 

@@ -69,7 +69,14 @@ export function parseBBox(text: string): BBox {
 }
 
 export const seedOption = () => new Option("--seed <n>", "random seed").argParser(wholeNumber(0)).default(0);
-export const quietOption = () => new Option("--quiet", "no progress output");
+export const quietOption = () => new Option("--quiet", "no progress output (warnings are still printed)");
+
+/** A command's messages on stderr: with --quiet only its warnings, which must never vanish (an unreadable file, a dropped value). */
+export function messageLog(quiet: boolean | undefined): (message: string) => void {
+  return (m) => {
+    if (!quiet || /\bwarning\b/i.test(m)) process.stderr.write(`${m}\n`);
+  };
+}
 export const modelsParser = list(modelNames, "model");
 
 /**

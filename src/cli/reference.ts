@@ -4,14 +4,8 @@
  */
 import type { Command, Option } from "commander";
 import { modelEntry, modelNames } from "../models/registry.js";
+import { defaultText } from "./help.js";
 import { buildProgram } from "./main.js";
-
-function defaultText(o: Option): string {
-  if (o.negate || o.defaultValue === undefined) return "";
-  const v = o.defaultValue as unknown;
-  if (Array.isArray(v)) return v.map((x) => (Array.isArray(x) ? x.join(":") : String(x))).join(",");
-  return String(v);
-}
 
 function optionTable(options: readonly Option[]): string[] {
   if (!options.length) return [];

@@ -21,6 +21,10 @@ import { z } from "zod";
 import { SmapfillError } from "../util/errors.js";
 import { parseDay } from "../util/dates.js";
 import { expandGlob } from "./glob.js";
+import { duplicateKey } from "./json-keys.js";
+
+/** What decides between files overlapping in time (cube/time-steps.ts applies it). */
+export const ON_DUPLICATE = ["first", "last", "newest-file"] as const;
 
 const NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 const isoDate = z
@@ -59,6 +63,8 @@ const predictorSchema = z
     min_coverage: z.number().min(0).max(1).default(0),
     /** Accept files that cover part of the region (cells outside get no value). */
     partial_coverage: z.boolean().default(false),
+    /** Files overlapping in time, or a time repeated in a file: which wins (default: refused). */
+    on_duplicate: z.enum(ON_DUPLICATE).optional(),
   })
   .strict();
 
@@ -108,6 +114,7 @@ const HINTS: Record<string, string> = {
   kind: "dynamic (has a time axis) or static",
   bbox: "[south, north, west, east] in degrees",
   resolution: "9km (SPL3SMP_E) or 36km (SPL3SMP)",
+  on_duplicate: "first, last or newest-file",
 };
 
 function formatIssue(issue: z.ZodIssue): string {
@@ -127,12 +134,20 @@ function formatIssue(issue: z.ZodIssue): string {
 export function loadStudy(configFile: string): StudyConfig {
   if (!fs.existsSync(configFile)) throw new SmapfillError("config file not found", { file: configFile });
   let raw: unknown;
+  let text = "";
   try {
-    const text = fs.readFileSync(configFile, "utf8");
+    text = fs.readFileSync(configFile, "utf8");
     raw = /\.json$/i.test(configFile) ? JSON.parse(text) : YAML.parse(text);
   } catch (error) {
     throw new SmapfillError(`cannot parse (${(error as Error).message.split("\n")[0]})`, { file: configFile, hint: "Check the YAML/JSON syntax" });
   }
+  // YAML refuses a repeated key itself; JSON.parse keeps the last one silently.
+  const repeated = /\.json$/i.test(configFile) ? duplicateKey(text) : undefined;
+  if (repeated)
+    throw new SmapfillError(`the key '${repeated.key}' is written twice (line ${repeated.line}); JSON would keep only the last value`, {
+      file: configFile,
+      hint: "Remove one of them",
+    });
   const parsed = studySchema.safeParse(raw);
   if (!parsed.success) {
     const lines = parsed.error.issues.map(formatIssue);

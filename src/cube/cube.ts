@@ -17,6 +17,10 @@
  * named variables, each with its own units, and a variable can be added later without
  * rewriting the others. Appending days grows the time axis in the metadata only: the chunk grid
  * is regular, so existing chunks stay valid.
+ *
+ * Format version 2: every chunk ends with its CRC-32C (Zarr v3's `crc32c` codec, after gzip) and
+ * the store keeps a chunk manifest (manifest.ts), so a chunk that is missing or damaged is an
+ * error naming the variable, its days, the file and the fix, never silently "no data".
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -24,13 +28,15 @@ import * as zarr from "zarrita";
 import { Ease2Grid, cfGridMapping, type Resolution, type Window } from "../grid/ease2.js";
 import { SmapfillError } from "../util/errors.js";
 import { formatDay, parseDay } from "../util/dates.js";
-import { AtomicFileSystemStore, openStore, registerCodecs, type CubeLocation, type CubeStore } from "./zarr-store.js";
+import { AtomicFileSystemStore, CheckedStore, openStore, registerCodecs, type CubeLocation, type CubeStore } from "./zarr-store.js";
+import { ChunkManifest } from "./manifest.js";
+import { pidAlive } from "../util/atomic-file.js";
 
 export type { CubeLocation } from "./zarr-store.js";
 
 registerCodecs();
 
-/** 2: SMAP's soil_moisture_missing_reason beside soil_moisture (cube/missing-reasons.ts). */
+/** 2: every chunk checksummed (crc32c) and listed in a manifest, inputs recorded by content (cube/manifest.ts, cube/fingerprint.ts), SMAP's soil_moisture_missing_reason beside soil_moisture (cube/missing-reasons.ts). */
 export const CUBE_FORMAT_VERSION = 2;
 export type VariableKind = "dynamic" | "static";
 export type CubeDtype = "float32" | "uint8";
@@ -94,30 +100,41 @@ const RESERVED = new Set(["time", "x", "y", "lat", "lon", "crs"]);
 type Store = CubeStore;
 
 function codecs() {
-  return [
-    { name: "bytes", configuration: { endian: "little" } },
-    { name: "gzip", configuration: { level: GZIP_LEVEL } },
-  ];
+  return [{ name: "bytes", configuration: { endian: "little" } }, { name: "gzip", configuration: { level: GZIP_LEVEL } }, { name: "crc32c" }];
 }
 
 export class Cube {
   readonly path: string;
   readonly grid: Ease2Grid;
   private description: CubeDescription;
-  private readonly store: Store;
+  private readonly store: CheckedStore;
   private readonly root: zarr.Location<Store>;
   private readonly arrays = new Map<string, zarr.Array<zarr.DataType, Store>>();
   private groupAttributes: Record<string, unknown>;
 
-  /** `where` names the cube in messages: its path, URL or a name for an in-memory store. */
-  private constructor(where: string, store: Store, description: CubeDescription, groupAttributes: Record<string, unknown>) {
+  /**
+   * `where` names the cube in messages: its path, URL or a name for an in-memory store; `folder`
+   * is its folder when it is one.
+   */
+  private constructor(
+    where: string,
+    store: Store,
+    manifest: ChunkManifest,
+    folder: string | undefined,
+    description: CubeDescription,
+    groupAttributes: Record<string, unknown>,
+  ) {
     this.path = where;
+    this.folder = folder;
     this.description = description;
     this.groupAttributes = groupAttributes;
     this.grid = Ease2Grid.of(description.resolution);
-    this.store = store;
-    this.root = zarr.root(this.store);
+    this.store = new CheckedStore(store, manifest, where, folder, this);
+    this.root = zarr.root(this.store as Store);
   }
+
+  /** The cube's folder (undefined for HTTP and in-memory cubes). */
+  readonly folder: string | undefined;
 
   /** Creates a new cube. Refuses to overwrite an existing one. */
   static async create(cubePath: string, spec: CubeSpec): Promise<Cube> {
@@ -149,6 +166,7 @@ export class Cube {
     // Build in a temporary directory and rename: a half-created cube is never left in place.
     const tmp = `${cubePath}.${process.pid}.creating`;
     fs.rmSync(tmp, { recursive: true, force: true });
+    removeAbandoned(cubePath);
     const bbox = grid.windowBBox(spec.window);
     const attributes = {
       Conventions: "CF-1.8",
@@ -160,11 +178,17 @@ export class Cube {
       geospatial_lon_max: bbox.east,
       ...spec.attributes,
     };
-    const cube = new Cube(tmp, new AtomicFileSystemStore(tmp), description, attributes);
-    await cube.writeCoordinates();
-    for (const v of spec.variables) await cube.createVariableArray(v);
-    await cube.writeGroupMetadata();
-    fs.renameSync(tmp, cubePath);
+    try {
+      const store = new AtomicFileSystemStore(tmp);
+      const cube = new Cube(tmp, store, await ChunkManifest.load(store, tmp), tmp, description, attributes);
+      await cube.writeCoordinates();
+      for (const v of spec.variables) await cube.createVariableArray(v);
+      await cube.writeGroupMetadata();
+      fs.renameSync(tmp, cubePath);
+    } catch (error) {
+      fs.rmSync(tmp, { recursive: true, force: true });
+      throw error;
+    }
     return Cube.open(cubePath);
   }
 
@@ -173,7 +197,7 @@ export class Cube {
    * URL (read only) or any zarrita store (e.g. a Map in memory), through the same code.
    */
   static async open(location: CubeLocation): Promise<Cube> {
-    const { store, where } = openStore(location);
+    const { store, where, folder } = openStore(location);
     const bytes = await readKey(store, "/zarr.json", where);
     if (!bytes) {
       throw new SmapfillError("is not a smapfill cube (no zarr.json)", { file: where, hint: "Give the path of a .zarr cube made by smapfill" });
@@ -186,16 +210,15 @@ export class Cube {
     }
     if (typeof group.zarr_format === "string" && group.zarr_format.includes("purl.org/zarr/spec/protocol/core/3.0")) group = await repairRoot(store, where);
     const description = group.attributes?.smapfill as CubeDescription | undefined;
-    if (description && typeof description.format_version === "number" && description.format_version < CUBE_FORMAT_VERSION)
-      throw new SmapfillError(
-        `is a smapfill cube of format ${description.format_version}, made by an older smapfill; this one reads format ${CUBE_FORMAT_VERSION} (cubes now keep why SMAP is missing, per pixel-day)`,
-        { file: where, hint: "Build it again with smapfill ingest (or ingest-smap) into a new path; the granules and predictors are read again" },
-      );
+    if (description && description.format_version < CUBE_FORMAT_VERSION) throw olderFormat(where, description.format_version, group.attributes ?? {});
     if (!description || description.format_version !== CUBE_FORMAT_VERSION) {
-      throw new SmapfillError("is a Zarr store but not a smapfill cube of a known version", { file: where });
+      throw new SmapfillError("is a Zarr store but not a smapfill cube of a known version", {
+        file: where,
+        hint: `This smapfill reads format ${CUBE_FORMAT_VERSION}; a newer smapfill made it, or another tool`,
+      });
     }
     const { smapfill: _ignored, ...rest } = group.attributes ?? {};
-    return new Cube(where, store, description, rest);
+    return new Cube(where, store, await ChunkManifest.load(store, folder), folder, description, rest);
   }
 
   get window(): Window {
@@ -281,6 +304,7 @@ export class Cube {
     const time = (await this.writableArray("time")) as zarr.Array<"int32", zarr.Mutable>;
     const values = Int32Array.from({ length: n }, (_, k) => this.startDay + oldDays + k);
     await zarr.set(time, [zarr.slice(oldDays, newDays)], { data: values, shape: [n], stride: [1] });
+    await this.store.manifest.flush();
     await this.writeGroupMetadata();
   }
 
@@ -309,11 +333,14 @@ export class Cube {
     this.checkTimeRange(t0, t0 + nt);
     const arr = await this.writableArray(v.name);
     const data = castFor(v, values);
-    await zarr.set(arr, [zarr.slice(t0, t0 + nt), ...this.spatialSlices(window)], {
-      data,
-      shape: [nt, window.nrows, window.ncols],
-      stride: [size, window.ncols, 1],
-    } as never);
+    await this.replacing(name, [t0, window.row0, window.col0], [nt, window.nrows, window.ncols], () =>
+      zarr.set(arr, [zarr.slice(t0, t0 + nt), ...this.spatialSlices(window)], {
+        data,
+        shape: [nt, window.nrows, window.ncols],
+        stride: [size, window.ncols, 1],
+      } as never),
+    );
+    await this.store.manifest.flush();
   }
 
   /** One day of a dynamic variable. */
@@ -341,7 +368,35 @@ export class Cube {
       throw new SmapfillError(`${values.length} values for a ${window.nrows} x ${window.ncols} window`, { file: this.path, variable: name });
     }
     const arr = await this.writableArray(v.name);
-    await zarr.set(arr, this.spatialSlices(window), { data: castFor(v, values), shape: [window.nrows, window.ncols], stride: [window.ncols, 1] } as never);
+    await this.replacing(name, [window.row0, window.col0], [window.nrows, window.ncols], () =>
+      zarr.set(arr, this.spatialSlices(window), { data: castFor(v, values), shape: [window.nrows, window.ncols], stride: [window.ncols, 1] } as never),
+    );
+    await this.store.manifest.flush();
+  }
+
+  /**
+   * Runs a write of the box [from, from + size) of a variable, telling the store which chunks it
+   * replaces whole (every cell of them inside the array): those are not read first, so a chunk
+   * that went missing or was damaged is written again instead of stopping the write that repairs
+   * it (the last chunk of a time axis that does not fill it is replaced whole by its valid days).
+   */
+  private async replacing(name: string, from: number[], size: number[], write: () => Promise<void>): Promise<void> {
+    const v = this.variable(name);
+    const chunk = this.chunkShape(v.kind);
+    const shape = v.kind === "dynamic" ? [this.days, this.window.nrows, this.window.ncols] : [this.window.nrows, this.window.ncols];
+    const whole = from.map((f, d) => {
+      const out: number[] = [];
+      for (let i = Math.floor(f / chunk[d]!); i * chunk[d]! < f + size[d]!; i++)
+        if (i * chunk[d]! >= f && Math.min((i + 1) * chunk[d]!, shape[d]!) <= f + size[d]!) out.push(i);
+      return out;
+    });
+    const keys = whole.reduce<number[][]>((acc, idx) => acc.flatMap((a) => idx.map((i) => [...a, i])), [[]]).map((idx) => `/${name}/c/${idx.join("/")}`);
+    keys.forEach((k) => this.store.overwriting.add(k));
+    try {
+      await write();
+    } finally {
+      keys.forEach((k) => this.store.overwriting.delete(k));
+    }
   }
 
   /**
@@ -394,6 +449,48 @@ export class Cube {
 
   fullWindow(): LocalWindow {
     return { row0: 0, col0: 0, nrows: this.window.nrows, ncols: this.window.ncols };
+  }
+
+  /** A gap-free product (made by reconstruct), rather than an input cube. */
+  get isProduct(): boolean {
+    return this.groupAttributes.reconstruct !== undefined;
+  }
+
+  /** The store behind the cube, with its chunk manifest and checks (smapfill verify reads through it). */
+  get checkedStore(): CheckedStore {
+    return this.store;
+  }
+
+  /** The variable, days and cells a chunk holds, and how to make it again: the message of a missing or damaged chunk. */
+  describeChunk(array: string, chunk: string): { variable: string; hint: string } {
+    const idx = chunk.split("/").slice(1).map(Number);
+    const v = this.description.variables.find((x) => x.name === array);
+    const remake = this.isProduct
+      ? "Run the same smapfill reconstruct again: it makes the tiles whose chunks are missing or damaged again (smapfill verify lists them all)"
+      : undefined;
+    if (!v) return { variable: `${array} (a coordinate)`, hint: remake ?? "The coordinates come with the cube: build the cube again (a new output path)" };
+    const range = (i: number, size: number, n: number) => `${i * size}-${Math.min(n, (i + 1) * size) - 1}`;
+    const { nrows, ncols } = this.window;
+    if (v.kind === "static") {
+      const [cy, cx] = this.chunkShape("static");
+      return {
+        variable: `${array} (static, rows ${range(idx[0]!, cy!, nrows)}, cols ${range(idx[1]!, cx!, ncols)})`,
+        hint: remake ?? `Run ${this.ingestCommand()} again: it rebuilds a damaged static layer`,
+      };
+    }
+    const [ct, cy, cx] = this.chunkShape("dynamic");
+    const t0 = idx[0]! * ct!;
+    const days = `${formatDay(this.startDay + t0)}..${formatDay(this.startDay + Math.min(this.days, t0 + ct!) - 1)}`;
+    return {
+      variable: `${array} (days ${days}, rows ${range(idx[1]!, cy!, nrows)}, cols ${range(idx[2]!, cx!, ncols)})`,
+      hint: remake ?? `Rebuild those days: ${this.ingestCommand()} --redo ${days}`,
+    };
+  }
+
+  /** The command that builds this cube (for fixes): its study's `smapfill ingest`, else `smapfill ingest-smap`. */
+  private ingestCommand(): string {
+    const study = (this.groupAttributes.study as { config?: string } | undefined)?.config;
+    return study ? `smapfill ingest ${study}` : `smapfill ingest-smap (the command that built ${path.basename(this.path)})`;
   }
 
   // ---- internals --------------------------------------------------------------------------
@@ -552,8 +649,12 @@ export class Cube {
     await this.store.set!(key, value);
   }
 
-  /** The group zarr.json with attributes and zarr-python 3 style consolidated metadata. */
+  /**
+   * The group zarr.json with attributes and zarr-python 3 style consolidated metadata. Only the
+   * store's single writer writes it, so it also folds the chunk manifest's segments.
+   */
   private async writeGroupMetadata(): Promise<void> {
+    await this.store.manifest.compact();
     const consolidated: Record<string, unknown> = {};
     for (const name of ["time", "y", "x", "lat", "lon", "crs", ...this.description.variables.map((v) => v.name)]) {
       const meta = await this.arrayMetadata(name);
@@ -570,6 +671,30 @@ export class Cube {
     // A copy other tools leave alone: zarr-python 2's experimental v3 API overwrites zarr.json.
     await this.put(ROOT_BACKUP, bytes);
   }
+}
+
+/** Removes the half-created copies (CUBE.PID.creating) that runs stopped mid-creation left (their process is gone). */
+function removeAbandoned(cubePath: string): void {
+  const dir = path.dirname(path.resolve(cubePath));
+  const base = path.basename(cubePath);
+  for (const name of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
+    const m = /^(.*)\.(\d+)\.creating$/.exec(name);
+    if (m && m[1] === base && !pidAlive(Number(m[2]))) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+  }
+}
+
+/** The error for a store of an older format: what changed and how to make it again. */
+function olderFormat(where: string, version: number, attributes: Record<string, unknown>): SmapfillError {
+  const product = attributes.reconstruct !== undefined;
+  return new SmapfillError(
+    `is a smapfill ${product ? "product" : "cube"} of format ${version}; this smapfill reads format ${CUBE_FORMAT_VERSION} (chunks with checksums and a chunk manifest, so that missing or damaged chunks are found; cubes keep why SMAP is missing, per pixel-day)`,
+    {
+      file: where,
+      hint: product
+        ? "Make the product again with smapfill reconstruct into a new --out (or remove this one first)"
+        : "Ingest it again: smapfill ingest STUDY.yaml with a new output path in the study (or remove this cube first); granules and predictors are read again",
+    },
+  );
 }
 
 /** Where a copy of the root metadata is kept (see repairRoot). */

@@ -17,9 +17,18 @@
  * interpolates bilinearly from coarser ones. DEM-derived slope and aspect are computed on the
  * DEM's own grid and then averaged (aspect as a circular mean).
  *
- * Resumable: each (predictor, time block) is recorded in the cube when written; a rerun skips
- * what is recorded, and refuses a predictor whose config changed.
+ * Time steps are checked: two files of a predictor that overlap in time (a re-download, ERA5's
+ * preliminary and final versions) or a time repeated in one file would blend two versions of the
+ * same hours, so they are refused with the files and times named, unless `on_duplicate` says
+ * which file wins (time-steps.ts).
+ *
+ * Resumable: each (predictor, time block) is recorded in the cube when written, with the
+ * fingerprints (fingerprint.ts) of the files it was made from; a rerun skips what is recorded and
+ * unchanged, makes again a block whose files' content changed (or that `redo` names) and a static
+ * layer whose file changed or whose chunks are missing or damaged, and refuses a predictor whose
+ * config changed.
  */
+import fs from "node:fs";
 import path from "node:path";
 import { Ease2Grid, type Window } from "../grid/ease2.js";
 import { planRegrid, type RegridPlan, type Resampling } from "../grid/regrid.js";
@@ -27,20 +36,19 @@ import { aspectDegrees, terrain } from "../grid/terrain.js";
 import { openRaster, type RasterSource } from "../io/raster-source.js";
 import { unitConversion, type Conversion } from "../io/units.js";
 import { resolveFiles, type PredictorConfig, type StudyConfig } from "../config/study.js";
-import { plausibleRange } from "./plausibility.js";
-import { formatDay } from "../util/dates.js";
+import { outsidePlausible, plausibleRange } from "./plausibility.js";
+import { formatDay, parseDay } from "../util/dates.js";
 import { SmapfillError } from "../util/errors.js";
 import { Progress } from "../util/progress.js";
 import { Cube, type VariableSpec } from "./cube.js";
+import { digest, FingerprintCache, hashOf, sameContent, type FileFingerprint } from "./fingerprint.js";
+import { resolveTimeSteps, type TimeStep } from "./time-steps.js";
+import { damagedChunksOf } from "./verify.js";
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
 
-interface Step {
-  file: string;
-  index: number;
-  time: number;
-}
+type Step = TimeStep;
 
 export interface PreparedPredictor {
   config: PredictorConfig;
@@ -53,6 +61,8 @@ export interface PreparedPredictor {
   ys: Float64Array;
   geographic: boolean;
   outputs: VariableSpec[];
+  /** What resolving conflicting time steps dropped (on_duplicate), for the report. */
+  dropped?: string;
 }
 
 /** Opens files lazily and keeps a few open (monthly files are read day after day). */
@@ -117,8 +127,10 @@ function outputsOf(p: PredictorConfig, units: string): VariableSpec[] {
 async function preparePredictor(study: StudyConfig, p: PredictorConfig, grid: Ease2Grid, window: Window, cache: SourceCache): Promise<PreparedPredictor> {
   const files = resolveFiles(study, p);
   const first = await cache.get(files[0]!, p);
-  const steps: Step[] = [];
+  let steps: Step[] = [];
+  let dropped: string | undefined;
   if (p.kind === "dynamic") {
+    const byFile: { file: string; times: Float64Array; mtimeMs: number }[] = [];
     for (const file of files) {
       const s = await cache.get(file, p);
       if (s.xs.length !== first.xs.length || s.ys.length !== first.ys.length) {
@@ -130,9 +142,9 @@ async function preparePredictor(study: StudyConfig, p: PredictorConfig, grid: Ea
       }
       if (!s.times)
         throw new SmapfillError("has no time axis", { file, variable: p.variable, hint: "Set kind: static, or date_from_name: true for dated files" });
-      s.times.forEach((time, index) => steps.push({ file, index, time }));
+      byFile.push({ file, times: s.times, mtimeMs: fs.statSync(file).mtimeMs });
     }
-    steps.sort((a, b) => a.time - b.time);
+    ({ steps, dropped } = resolveTimeSteps(byFile, p.on_duplicate, `predictor '${p.name}' (${p.variable})`));
   }
   let conversion: Conversion = { scale: 1, offset: 0 };
   if (p.units) conversion = unitConversion(p.units.from ?? first.units, p.units.to, { file: files[0], variable: p.variable });
@@ -145,7 +157,19 @@ async function preparePredictor(study: StudyConfig, p: PredictorConfig, grid: Ea
     partial: p.partial_coverage,
   });
   const units = p.units?.to ?? first.units ?? "1";
-  return { config: p, files, steps, conversion, method, plan, xs: first.xs, ys: first.ys, geographic: first.crs === "EPSG:4326", outputs: outputsOf(p, units) };
+  return {
+    config: p,
+    files,
+    steps,
+    conversion,
+    method,
+    plan,
+    xs: first.xs,
+    ys: first.ys,
+    geographic: first.crs === "EPSG:4326",
+    outputs: outputsOf(p, units),
+    ...(dropped ? { dropped } : {}),
+  };
 }
 
 function chooseMethod(p: PredictorConfig, s: RasterSource, grid: Ease2Grid, window: Window): Resampling {
@@ -257,10 +281,19 @@ async function dailyField(pp: PreparedPredictor, day: number, cache: SourceCache
   return { values: pp.plan.apply(src), present: true };
 }
 
+/** What a block of a dynamic predictor records: its days without source data, the files it was made from, their content hash. */
+export interface PredictorBlockRecord {
+  missingDays: string[];
+  fingerprints?: Record<string, FileFingerprint>;
+  content?: string;
+}
+
 interface PredictorState {
   config: string;
-  blocks?: Record<string, { missingDays: string[] }>;
+  blocks?: Record<string, PredictorBlockRecord>;
   done?: boolean;
+  /** A static predictor: the file it was made from. */
+  fingerprints?: Record<string, FileFingerprint>;
 }
 
 export interface PredictorReport {
@@ -272,6 +305,10 @@ export interface PredictorReport {
   missingDays: string[];
   /** Values outside the physically plausible range of the variable (wrong units or scale?), per variable that has any. */
   implausible: Record<string, { count: number; range: [number, number]; units: string }>;
+  /** Blocks (a static layer: 1) made again because their files changed, their chunks were damaged or `redo` asked. */
+  redone: number;
+  /** Time steps dropped by `on_duplicate` (a line for the report), if any. */
+  dropped?: string;
 }
 
 /** Checks every predictor (files, variables, units, coverage) without writing anything. */
@@ -284,11 +321,11 @@ export async function preflightPredictors(study: StudyConfig, grid: Ease2Grid, w
   }
 }
 
-/** Adds every predictor of the study to the cube (resuming what was done). */
-export async function ingestPredictors(study: StudyConfig, cube: Cube, options: { quiet?: boolean } = {}): Promise<PredictorReport[]> {
+/** Adds every predictor of the study to the cube (resuming what was done); `redo` makes the blocks of those days again. */
+export async function ingestPredictors(study: StudyConfig, cube: Cube, options: { quiet?: boolean; redo?: [string, string] } = {}): Promise<PredictorReport[]> {
   const plan = await planPredictorIngest(study, cube);
   try {
-    const todo = predictorBlocksToDo(plan);
+    const todo = predictorBlocksToDo(plan, options.redo);
     const progress = new Progress("ingest predictors", plan.prepared.length - plan.dynamic.length + plan.dynamic.length * plan.nBlocks, options);
     await ingestStaticPredictors(plan, (name) => progress.tick(1, name));
     for (const pp of plan.dynamic) {
@@ -317,6 +354,10 @@ export interface PredictorIngestPlan {
   dynamic: PreparedPredictor[];
   state: Record<string, PredictorState>;
   nBlocks: number;
+  /** Input file fingerprints, each file hashed at most once per run. */
+  fingerprints: FingerprintCache;
+  /** Per predictor: blocks made again (changed files, damaged chunks, redo). */
+  redone: Record<string, number>;
 }
 
 /**
@@ -350,28 +391,80 @@ export async function planPredictorIngest(study: StudyConfig, cube: Cube, o: { o
     }
     if (!o.only) await cube.setAttributes({ predictor_ingest: state });
     const dynamic = prepared.filter((pp) => pp.config.kind === "dynamic");
-    return { cube, cache, prepared, dynamic, state, nBlocks: Math.ceil(cube.days / cube.chunks.time) };
+    return {
+      cube,
+      cache,
+      prepared,
+      dynamic,
+      state,
+      nBlocks: Math.ceil(cube.days / cube.chunks.time),
+      fingerprints: new FingerprintCache(path.dirname(path.resolve(cube.path))),
+      redone: {},
+    };
   } catch (e) {
     await cache.closeAll();
     throw e;
   }
 }
 
-/** The (dynamic predictor, block) pairs not done yet. */
-export function predictorBlocksToDo(plan: PredictorIngestPlan): { name: string; block: number }[] {
+/**
+ * The (dynamic predictor, block) pairs to make: not done yet, asked again by `redo` (days
+ * FROM..TO), or made from files whose content has changed since (or a file added or removed).
+ */
+export function predictorBlocksToDo(plan: PredictorIngestPlan, redo?: [string, string]): { name: string; block: number }[] {
+  const { cube } = plan;
+  const asked = redo ? [parseDay(redo[0], "--redo") - cube.startDay, parseDay(redo[1], "--redo") - cube.startDay] : undefined;
   return plan.dynamic.flatMap((pp) =>
-    Array.from({ length: plan.nBlocks }, (_, b) => b).flatMap((b) => (plan.state[pp.config.name]!.blocks![b] ? [] : [{ name: pp.config.name, block: b }])),
+    Array.from({ length: plan.nBlocks }, (_, b) => b).flatMap((b) => {
+      const name = pp.config.name;
+      const before = plan.state[name]!.blocks![b];
+      if (!before) return [{ name, block: b }];
+      const t0 = b * cube.chunks.time;
+      const t1 = Math.min(cube.days, t0 + cube.chunks.time);
+      const now = plan.fingerprints.record(blockInputFiles(pp, cube, b), before.fingerprints);
+      const stale = (asked && asked[0]! < t1 && asked[1]! >= t0) || !before.fingerprints || !sameContent(before.fingerprints, now);
+      if (!stale) {
+        before.fingerprints = now; // moved or touched files: recorded as they are now (stored with the next metadata write)
+        return [];
+      }
+      plan.redone[name] = (plan.redone[name] ?? 0) + 1;
+      return [{ name, block: b }];
+    }),
   );
 }
 
-/** The static predictors not done yet, each recorded when written. */
+/**
+ * The files a block of a dynamic predictor reads: every file with a step from the first day its
+ * antecedent sums or `latest` look back to, to 12 h past its last day (the overpass steps).
+ */
+function blockInputFiles(pp: PreparedPredictor, cube: Cube, b: number): string[] {
+  const t0 = b * cube.chunks.time;
+  const t1 = Math.min(cube.days, t0 + cube.chunks.time);
+  const back = Math.max(1, ...(pp.config.antecedent ?? [])) - 1 + (pp.config.aggregation === "latest" ? pp.config.max_age_days : 0);
+  const from = (cube.startDay + t0 - back) * DAY_MS - 12 * HOUR_MS;
+  const to = (cube.startDay + t1) * DAY_MS + 12 * HOUR_MS;
+  return [...new Set(pp.steps.filter((s) => s.time >= from && s.time < to).map((s) => s.file))].sort();
+}
+
+/**
+ * The static predictors not done yet, each recorded when written; one done before is made again
+ * when its file changed or one of its chunks is missing or damaged.
+ */
 export async function ingestStaticPredictors(plan: PredictorIngestPlan, tick: (name: string) => void = () => {}): Promise<void> {
   for (const pp of plan.prepared.filter((x) => x.config.kind === "static")) {
-    if (!plan.state[pp.config.name]!.done) {
-      await ingestStatic(pp, plan.cube, plan.cache);
-      plan.state[pp.config.name]!.done = true;
-      await plan.cube.setAttributes({ predictor_ingest: plan.state });
+    const state = plan.state[pp.config.name]!;
+    const now = plan.fingerprints.record([pp.files[0]!], state.fingerprints);
+    let again = false;
+    if (state.done) {
+      const damaged = (await Promise.all(pp.outputs.map((v) => damagedChunksOf(plan.cube, v.name)))).flat();
+      again = damaged.length > 0 || !state.fingerprints || !sameContent(state.fingerprints, now);
     }
+    if (!state.done || again) {
+      await ingestStatic(pp, plan.cube, plan.cache);
+      Object.assign(state, { done: true, fingerprints: now });
+      if (again) plan.redone[pp.config.name] = 1;
+      await plan.cube.setAttributes({ predictor_ingest: plan.state });
+    } else state.fingerprints = now;
     tick(pp.config.name);
   }
 }
@@ -395,7 +488,7 @@ export async function ingestPredictorBlock(
   name: string,
   b: number,
   carry: AntecedentCarry = { history: [], end: -1 },
-): Promise<{ missingDays: string[] }> {
+): Promise<PredictorBlockRecord> {
   const { cube, cache } = plan;
   const pp = plan.dynamic.find((x) => x.config.name === name);
   if (!pp) throw new SmapfillError(`has no dynamic predictor '${name}'`, { file: cube.path });
@@ -432,11 +525,12 @@ export async function ingestPredictorBlock(
   carry.end = t1;
   await cube.writeBlock(pp.config.name, t0, base);
   for (const [s, k] of (pp.config.antecedent ?? []).entries()) await cube.writeBlock(`${pp.config.name}_sum${k}d`, t0, sums[s]!);
-  return { missingDays };
+  const fingerprints = plan.fingerprints.record(blockInputFiles(pp, cube, b));
+  return { missingDays, fingerprints, content: digest({ config: pp.config, files: Object.values(fingerprints).map(hashOf).sort() }) };
 }
 
 /** Stores a finished block's record (the single writer's step: a rerun skips the block). */
-export async function recordPredictorBlock(plan: PredictorIngestPlan, name: string, b: number, record: { missingDays: string[] }): Promise<void> {
+export async function recordPredictorBlock(plan: PredictorIngestPlan, name: string, b: number, record: PredictorBlockRecord): Promise<void> {
   plan.state[name]!.blocks![b] = record;
   await plan.cube.setAttributes({ predictor_ingest: plan.state });
 }
@@ -456,7 +550,16 @@ export async function finishPredictorIngest(plan: PredictorIngestPlan): Promise<
       if (range && r.outside) implausible[v.name] = { count: r.outside, range, units: v.units };
     }
     const missingDays = Object.values(state[pp.config.name]!.blocks ?? {}).flatMap((r) => r.missingDays);
-    reports.push({ name: pp.config.name, variables: pp.outputs.map((v) => v.name), method: pp.method, coverage, missingDays, implausible });
+    reports.push({
+      name: pp.config.name,
+      variables: pp.outputs.map((v) => v.name),
+      method: pp.method,
+      coverage,
+      missingDays,
+      implausible,
+      redone: plan.redone[pp.config.name] ?? 0,
+      ...(pp.dropped ? { dropped: pp.dropped } : {}),
+    });
   }
   return reports;
 }
@@ -496,7 +599,7 @@ async function valueSummary(cube: Cube, name: string, range?: [number, number]):
     for (const x of values) {
       if (Number.isNaN(x)) continue;
       n++;
-      if (range && (x < range[0] || x > range[1])) outside++;
+      if (range && outsidePlausible(x, range)) outside++;
     }
   };
   if (v.kind === "static") count(await cube.readStatic(name));

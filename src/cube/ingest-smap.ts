@@ -10,13 +10,15 @@
  * alternatives; `keepPasses` also stores `soil_moisture_am` and `soil_moisture_pm`.
  *
  * Ingestion works in blocks of the cube's time chunk: a block is read, merged and written as
- * whole chunks, then recorded in the cube's attributes with the size and modification time of
- * every granule it read. A rerun redoes a block that is not recorded (an interrupted run), that
- * had a failed granule or a day without one (a granule downloaded again or late is read), or
- * whose granules changed on disk; `redo` rebuilds the blocks of given days on request. A cube
- * built with other settings is refused rather than silently mixed.
+ * whole chunks, then recorded in the cube's attributes with the fingerprint (size, modification
+ * time, content hash: fingerprint.ts) of every granule it read. A rerun redoes a block that is not
+ * recorded (an interrupted run), that had a failed granule or a day without one (a granule
+ * downloaded again or late is read), or whose granules' content changed (a granule downloaded
+ * again with the same bytes is not read again); `redo` rebuilds the blocks of given days on
+ * request. A cube built with other settings is refused rather than silently mixed.
  */
 import fs from "node:fs";
+import path from "node:path";
 import { Ease2Grid, type BBox, type Window } from "../grid/ease2.js";
 import {
   listGranules,
@@ -32,9 +34,10 @@ import { CAUSE, CAUSE_MASK, REJECTED_BY_QUALITY } from "../io/smap-flags.js";
 import { formatDay, parseDay } from "../util/dates.js";
 import { SmapfillError } from "../util/errors.js";
 import { Progress } from "../util/progress.js";
-import { Cube, type ChunkShape, type VariableSpec } from "./cube.js";
+import { Cube, DEFAULT_CHUNKS, type ChunkShape, type VariableSpec } from "./cube.js";
 import { acquireWriterLock } from "./lock.js";
 import { combineDayReasons, MISSING_REASON_VARIABLE, missingReasonVariable, recordMissingReasonShares, type MissingReasonShares } from "./missing-reasons.js";
+import { digest, FingerprintCache, hashOf, type FileFingerprint } from "./fingerprint.js";
 
 export type PassRule = "am-first" | "pm-first" | "mean";
 export const PASS_RULES: readonly PassRule[] = ["am-first", "pm-first", "mean"];
@@ -79,8 +82,10 @@ export interface BlockRecord {
   failures: GranuleFailure[];
   missingDays: string[];
   granules: number;
-  /** file -> "size:mtime" of every granule the block read or tried (absent in cubes of older versions). */
-  fingerprints?: Record<string, string>;
+  /** Every granule the block read or tried: its path relative to the cube's folder -> "size:mtime:sha256". */
+  fingerprints?: Record<string, FileFingerprint>;
+  /** A hash of what the block was made from (the settings, each day's granule content). */
+  content?: string;
 }
 
 export interface SmapIngestReport {
@@ -161,6 +166,8 @@ export interface SmapIngestPlan {
   cube: Cube;
   state: { blocks: Record<string, BlockRecord> };
   nBlocks: number;
+  /** Granule fingerprints, each file hashed at most once per run. */
+  fingerprints: FingerprintCache;
 }
 
 /**
@@ -190,9 +197,14 @@ export async function planSmapIngest(options: SmapIngestOptions, o: { create?: b
   // Granules by date (the first file of a date wins; duplicates are reported).
   const byDate = new Map<string, string>();
   const failures: GranuleFailure[] = [];
-  for (const file of listGranules(options.granules)) {
+  const listed = listGranules(options.granules);
+  for (const file of listed) {
     const date = granuleDateFromName(file);
     if (!date) continue;
+    if (!fs.existsSync(file)) {
+      failures.push({ file, error: "is a broken symbolic link (its target is gone): skipped" });
+      continue;
+    }
     if (byDate.has(date)) failures.push({ file, error: `a second granule for ${date} (kept ${byDate.get(date)})` });
     else byDate.set(date, file);
   }
@@ -212,9 +224,19 @@ export async function planSmapIngest(options: SmapIngestOptions, o: { create?: b
     // cube is made, instead of once per granule.
     const inPeriod = [...byDate.entries()].filter(([date]) => parseDay(date) >= startDay && parseDay(date) <= endDay);
     if (inPeriod.length === 0) {
-      throw new SmapfillError(`no SMAP L3 granule dated ${options.start} .. ${options.end}`, {
+      const dates = [...byDate.keys()].sort();
+      const misnamed = failures.filter((f) => f.error.startsWith("not named like")).length;
+      const broken = failures.filter((f) => f.error.startsWith("is a broken symbolic link")).length;
+      const found = dates.length
+        ? `the ${dates.length} granules found are dated ${dates[0]} .. ${dates[dates.length - 1]}`
+        : listed.length || misnamed
+          ? `none of the ${listed.length + misnamed} files found is a readable granule with NASA's name${broken ? ` (${broken} are broken symbolic links)` : ""}${misnamed ? ` (${misnamed} are not named like SMAP L3 granules)` : ""}`
+          : "no granule file was found there";
+      throw new SmapfillError(`no SMAP L3 granule dated ${options.start} .. ${options.end}: ${found}`, {
         file: typeof options.granules === "string" ? options.granules : undefined,
-        hint: "Check the granule directory and the period; files must keep NASA's names (SMAP_L3_SM_P[_E]_YYYYMMDD_...)",
+        hint: dates.length
+          ? "Check the period, or download the granules of these days"
+          : "Check the granule folder or glob; files must keep NASA's names (SMAP_L3_SM_P[_E]_YYYYMMDD_...)",
       });
     }
     const firstGood = inPeriod.find(([, file]) => {
@@ -233,7 +255,29 @@ export async function planSmapIngest(options: SmapIngestOptions, o: { create?: b
     cube = await openOrCreate(options, window, days, settings);
   }
   const state = (cube.attributes.smap_ingest ?? { blocks: {} }) as { blocks: Record<string, BlockRecord> };
-  return { options, window, startDay, days, settings, byDate, failures, cube, state, nBlocks: Math.ceil(days / cube.chunks.time) };
+  const fingerprints = new FingerprintCache(path.dirname(path.resolve(options.cube)));
+  return { options, window, startDay, days, settings, byDate, failures, cube, state, nBlocks: Math.ceil(days / cube.chunks.time), fingerprints };
+}
+
+/**
+ * What an ingestion of a region and period holds in memory at its peak (one chunk of days of the
+ * window: the merged values, their pass flags and both passes, 4 bytes each) and writes to disk
+ * (about half the raw float32 values and pass flags after compression: a rough upper guess, as
+ * land and swath gaps compress well), with a line that says both.
+ */
+export function smapIngestEstimate(resolution: "9km" | "36km", bbox: BBox, start: string, end: string): { memory: number; disk: number; text: string } {
+  const grid = Ease2Grid.of(resolution);
+  const w = grid.windowFromBBox(bbox);
+  const days = Math.max(1, parseDay(end, "--end") - parseDay(start, "--start") + 1);
+  const cells = w.nrows * w.ncols;
+  const memory = cells * 4 * DEFAULT_CHUNKS.time * 4;
+  const disk = cells * days * 5 * 0.5;
+  const gib = (n: number) => `${(n / 2 ** 30).toFixed(n < 2 ** 30 ? 2 : 1)} GiB`;
+  return {
+    memory,
+    disk,
+    text: `${w.nrows} x ${w.ncols} cells x ${days} days: about ${gib(memory)} of memory (a chunk of ${DEFAULT_CHUNKS.time} days) and up to ${gib(disk)} on disk`,
+  };
 }
 
 /** Days [t0, t1) of block b. */
@@ -256,7 +300,7 @@ export function smapBlocksToDo(plan: SmapIngestPlan, redoDates?: [string, string
     const [t0, t1] = blockDays(plan, b);
     const before = plan.state.blocks[b];
     const asked = redo !== undefined && redo[0]! < t1 && redo[1]! >= t0;
-    if (before && !asked && !blockIsStale(before, t0, t1, startDay, plan.byDate)) {
+    if (before && !asked && !blockIsStale(plan, before, t0, t1)) {
       resumed++;
       continue;
     }
@@ -296,7 +340,7 @@ export async function ingestSmapBlock(
     const file = byDate.get(date);
     if (file) {
       dayOfFile.set(file, t);
-      record.fingerprints![file] = fingerprint(file);
+      record.fingerprints![plan.fingerprints.relative(file)] = plan.fingerprints.of(file);
     } else {
       record.missingDays.push(date);
       tick();
@@ -327,6 +371,7 @@ export async function ingestSmapBlock(
     await cube.writeBlock("soil_moisture_am", t0, am);
     await cube.writeBlock("soil_moisture_pm", t0, pm);
   }
+  record.content = digest({ settings, granules: Object.values(record.fingerprints!).map(hashOf).sort(), missing: record.missingDays });
   return record;
 }
 
@@ -383,33 +428,33 @@ export async function finishSmapIngest(plan: SmapIngestPlan, resumed: number, re
   return report;
 }
 
-/** "size:mtime" of a file ("missing" when it is gone). */
-function fingerprint(file: string): string {
-  try {
-    const st = fs.statSync(file);
-    return `${st.size}:${Math.round(st.mtimeMs)}`;
-  } catch {
-    return "missing";
-  }
-}
-
 /**
  * A recorded block must be read again when a granule of it failed, a day of it had none and now
- * has one, or its granules are not the ones it read (other files, sizes or modification times).
+ * has one, a day lost its granule, or a granule's content is not what the block read (a file is
+ * hashed again only when its size or time changed). A granule only touched or moved keeps the
+ * block, whose record then names the files as they are now.
  */
-function blockIsStale(r: BlockRecord, t0: number, t1: number, startDay: number, byDate: Map<string, string>): boolean {
+function blockIsStale(plan: SmapIngestPlan, r: BlockRecord, t0: number, t1: number): boolean {
   if (r.failures.length) return true;
-  const now: Record<string, string> = {};
+  const recorded = r.fingerprints ?? {};
+  const byDay = new Map(Object.entries(recorded).map(([file, f]) => [granuleDateFromName(file), f] as const));
+  const now: Record<string, FileFingerprint> = {};
   for (let t = t0; t < t1; t++) {
-    const date = formatDay(startDay + t);
-    const file = byDate.get(date);
-    if (!file) continue;
+    const date = formatDay(plan.startDay + t);
+    const file = plan.byDate.get(date);
+    if (!file) {
+      if (byDay.has(date)) return true;
+      continue;
+    }
     if (r.missingDays.includes(date)) return true;
-    now[file] = fingerprint(file);
+    const rel = plan.fingerprints.relative(file);
+    const before = recorded[rel] ?? byDay.get(date);
+    const f = plan.fingerprints.of(file, before);
+    if (!before || hashOf(f) !== hashOf(before)) return true;
+    now[rel] = f;
   }
-  if (!r.fingerprints) return false;
-  const keys = Object.keys(now);
-  return keys.length !== Object.keys(r.fingerprints).length || keys.some((f) => r.fingerprints![f] !== now[f]);
+  if (JSON.stringify(now) !== JSON.stringify(recorded)) r.fingerprints = now; // stored with the cube's next metadata write
+  return false;
 }
 
 /** Days as short ranges: "2020-01-05..2020-01-09, 2020-02-01". */

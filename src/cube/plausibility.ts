@@ -1,9 +1,20 @@
 /**
  * The values a predictor can physically take, by its units and name, so that a wrong unit or
  * scale is caught at ingestion (warned and counted, not refused: the user may know better).
- * Only what is unambiguous is listed; other variables have no range.
+ * Only what is unambiguous is listed; other variables have no range. Values within a ten-thousandth
+ * of the range's width beyond a bound are packing noise, not a wrong unit: ERA5's int16 packing
+ * (value = offset + scale * n) gives -1e-20 for zero precipitation or soil water, which must not
+ * raise "check the units".
  */
 const SOIL_WATER = /^(m3 ?m-3|m3\/m3|m\*\*3 m\*\*-3|m\^3 m\^-3)$/i;
+
+const PACKING_TOLERANCE = 1e-4;
+
+/** True when `x` lies outside `range` by more than packing noise. */
+export function outsidePlausible(x: number, range: [number, number]): boolean {
+  const tol = PACKING_TOLERANCE * (range[1] - range[0]);
+  return x < range[0] - tol || x > range[1] + tol;
+}
 
 export function plausibleRange(name: string, units: string): [number, number] | undefined {
   const u = units.trim();

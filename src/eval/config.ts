@@ -169,7 +169,7 @@ export function demoEvaluationConfig(cube: string, out: string, ismn: string): E
     reference: "tssmnet",
     tsMode: "out-of-fold",
     ablationPairs: [["tssmnet", "tssmnet_nots"]],
-    importanceModels: ["tssmnet"],
+    importanceModels: ["xgb", "tssmnet"],
     importanceRows: 2000,
     importanceRepeats: 2,
     nBoot: 200,

@@ -58,7 +58,7 @@ export function readStations(c: StationSettings, cube: Cube, log: (m: string) =>
   const series = selectSeries(read.series, { flags: c.ismnFlags, maxDepth: c.ismnMaxDepth });
   const collocated = collocate(series, cube.grid, cube.window, cube.startDay, cube.days);
   log(`in situ: ${series.length} series at <= ${c.ismnMaxDepth} m, ${collocated.stations.length} inside the cube, ${collocated.outside.length} outside`);
-  for (const f of read.failures) log(`  warning: ISMN file not read: ${f.file}: ${f.error}`);
+  for (const f of read.failures) log(`  warning: ISMN file not read: ${f.error.startsWith(`${f.file}: `) ? f.error : `${f.file}: ${f.error}`}`);
   for (const s of series)
     if (s.implausible)
       log(`  warning: ${s.network}/${s.station} (${s.file}): ${s.implausible} values outside [0, 0.8] m3/m3 dropped (flagged good, but impossible)`);

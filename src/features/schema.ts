@@ -120,6 +120,13 @@ export function matchSchema(model: FeatureSchema, data: FeatureSchema, where: { 
  * Warnings for inputs outside the model's training range: per feature, the share of the rows
  * that lie beyond it (only features where more than `share` of the rows do).
  */
+/** What to do when rows lie outside a feature's training range. */
+function rangeAdvice(name: string): string {
+  if (name.startsWith("doy_") || name === "month")
+    return "the model was trained on other days of the year (a January model filling June extrapolates); train it on a period covering these days";
+  return "the model extrapolates there; train it on a period or region whose values cover these (or check the predictor's units)";
+}
+
 export function rangeWarnings(model: FeatureSchema, X: Float32Array, n: number, share = 0.01): string[] {
   if (!model.ranges || n === 0) return [];
   const f = model.names.length;
@@ -138,7 +145,7 @@ export function rangeWarnings(model: FeatureSchema, X: Float32Array, n: number, 
     const [lo, hi] = [min[j]!, max[j]!];
     if (Number.isNaN(lo) || !(outside[j]! > share * n)) continue;
     out.push(
-      `${model.names[j]}: ${((100 * outside[j]!) / n).toFixed(1)} % of the rows lie outside the training range [${lo.toPrecision(4)}, ${hi.toPrecision(4)}]`,
+      `${model.names[j]}: ${((100 * outside[j]!) / n).toFixed(1)} % of the rows lie outside the training range [${lo.toPrecision(4)}, ${hi.toPrecision(4)}]: ${rangeAdvice(model.names[j]!)}`,
     );
   }
   return out;

@@ -9,9 +9,9 @@
  * data), or keep the top-left value (integer data, e.g. flags). Written to a temporary name and
  * renamed when complete.
  */
-import fs from "node:fs";
 import zlib from "node:zlib";
 import { SmapfillError } from "../util/errors.js";
+import { writeFileAtomic } from "../util/atomic-file.js";
 
 export interface CogBand {
   /** Row-major values [row][col]; NaN (float) or `nodata` (integer) where missing. */
@@ -225,7 +225,5 @@ export function writeCog(file: string, spec: CogSpec): void {
     const offsets = tagSets[i]!.find((t) => t.tag === 324)!.values as number[];
     compressed[i]!.flat().forEach((b, k) => b.copy(buf, offsets[k]!));
   }
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, buf);
-  fs.renameSync(tmp, file);
+  writeFileAtomic(file, buf);
 }

@@ -74,10 +74,25 @@ function cleanValue(token: string | undefined, flag: string | undefined): number
   return MISSING.has(v) || flag === "M" || !Number.isFinite(v) ? NaN : v;
 }
 
-function parseTime(date: string, time: string): number {
+/** A record's UTC time; an impossible date or time (2019/13/05, 25:00) is refused, never rolled over into another day. */
+function parseTime(date: string, time: string, file: string, line: number): number {
   const [y, mo, d] = date.split("/").map(Number);
-  const [h, mi] = time.split(":").map(Number);
-  return Date.UTC(y!, mo! - 1, d!, h!, mi!);
+  const [h, mi] = (time ?? "").split(":").map(Number);
+  const t = Date.UTC(y!, mo! - 1, d!, h!, mi!);
+  const back = new Date(t);
+  const valid =
+    [y, mo, d, h, mi].every((v) => Number.isInteger(v)) &&
+    back.getUTCFullYear() === y &&
+    back.getUTCMonth() === mo! - 1 &&
+    back.getUTCDate() === d &&
+    back.getUTCHours() === h &&
+    back.getUTCMinutes() === mi;
+  if (!valid)
+    throw new SmapfillError(`line ${line}: '${date} ${time}' is not a valid date and time`, {
+      file,
+      hint: "ISMN writes YYYY/MM/DD HH:MM; the file is damaged or was edited: download it again",
+    });
+  return t;
 }
 
 function lines(text: string): string[] {
@@ -126,7 +141,7 @@ export function parseIsmnText(name: string, text: string): IsmnSeries[] {
     for (let i = 1; i < all.length; i++) {
       const t = all[i]!.trim().split(/\s+/);
       if (t.length < 4 || !/^\d{4}\/\d{2}\/\d{2}$/.test(t[0]!)) throw new SmapfillError(`line ${i + 1} is not 'date time value flag'`, { file: name });
-      series.times.push(parseTime(t[0]!, t[1]!));
+      series.times.push(parseTime(t[0]!, t[1]!, name, i + 1));
       series.values.push(cleanValue(t[2], t[3]));
       series.flags.push(t[3]!);
     }
@@ -158,7 +173,7 @@ export function parseIsmnText(name: string, text: string): IsmnSeries[] {
     for (const [i, line] of all.entries()) {
       const t = line.trim().split(/\s+/);
       if (t.length < 14) throw new SmapfillError(`line ${i + 1} has ${t.length} fields, CEOP records have 14 or more`, { file: name });
-      series.times.push(parseTime(t[2]!, t[3]!));
+      series.times.push(parseTime(t[2]!, t[3]!, name, i + 1));
       series.values.push(cleanValue(t[12], t[13]));
       series.flags.push(t[13]!);
     }
@@ -180,7 +195,7 @@ export function parseIsmnText(name: string, text: string): IsmnSeries[] {
         s = { ...base(t), depthFrom: depth, depthTo: depth, sensor: "", variable, times: [], values: [], flags: [] };
         byKey.set(key, s);
       }
-      s.times.push(parseTime(t[2]!, t[3]!));
+      s.times.push(parseTime(t[2]!, t[3]!, name, i + 1));
       s.values.push(cleanValue(t[vi], t[fi]));
       s.flags.push(t[fi]!);
     }
@@ -239,20 +254,45 @@ export interface IsmnReadResult {
 export function readIsmn(source: string, selection?: IsmnSelection): IsmnReadResult {
   if (!fs.existsSync(source)) throw new SmapfillError("not found", { file: source, hint: "Give an ISMN download folder, zip archive or .stm file" });
   const entries: { name: string; read: () => string }[] = [];
+  const result: IsmnReadResult = { series: [], staticVariables: new Map(), failures: [] };
+  // Folders by real path: a symbolic link back to a folder already read (a loop) is reported, not followed.
+  const visited = new Set<string>();
   const collect = (p: string) => {
-    if (fs.statSync(p).isDirectory()) {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(p);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      result.failures.push({
+        file: p,
+        error: code === "ELOOP" ? "is a symbolic link loop: skipped" : code === "ENOENT" ? "is a broken symbolic link: skipped" : messageOf(error),
+      });
+      return;
+    }
+    if (st.isDirectory()) {
+      const real = fs.realpathSync(p);
+      if (visited.has(real)) {
+        result.failures.push({ file: p, error: `links back to ${real}, a folder already read (a symbolic link loop): skipped` });
+        return;
+      }
+      visited.add(real);
       for (const e of fs.readdirSync(p).sort()) collect(path.join(p, e));
     } else if (/\.zip$/i.test(p)) {
-      const files = unzipSync(new Uint8Array(fs.readFileSync(p)));
+      let files: Record<string, Uint8Array>;
+      try {
+        files = unzipSync(new Uint8Array(fs.readFileSync(p)));
+      } catch (error) {
+        result.failures.push({ file: p, error: `is a damaged or truncated zip archive (${messageOf(error)}): skipped; download it again` });
+        return;
+      }
       for (const [inner, bytes] of Object.entries(files).sort(([a], [b]) => a.localeCompare(b))) {
         if (/\.(stm|csv)$/i.test(inner)) entries.push({ name: `${p}!${inner}`, read: () => new TextDecoder("latin1").decode(bytes) });
       }
-    } else if (/\.(stm|csv)$/i.test(p) || fs.statSync(source).isFile()) {
+    } else if (/\.(stm|csv)$/i.test(p) || p === source) {
       entries.push({ name: p, read: () => fs.readFileSync(p, "latin1") });
     }
   };
   collect(source);
-  const result: IsmnReadResult = { series: [], staticVariables: new Map(), failures: [] };
   for (const e of entries) {
     try {
       if (/_static_variables\.csv$/i.test(e.name)) result.staticVariables.set(e.name, parseStaticVariables(e.name, e.read()));

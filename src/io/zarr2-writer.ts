@@ -9,6 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
 import { SmapfillError } from "../util/errors.js";
+import { simulatedDiskFull, writeFailure } from "../util/atomic-file.js";
 
 type Typed = Float32Array | Float64Array | Int32Array | Uint8Array;
 const DTYPE = { float32: "<f4", float64: "<f8", int32: "<i4", uint8: "|u1" } as const;
@@ -107,7 +108,14 @@ export class Zarr2Writer {
       out = padded;
     }
     const key = rank === 0 ? "0" : index.join(".");
-    fs.writeFileSync(path.join(this.tmp, name, key), zlib.deflateSync(Buffer.from(out.buffer, out.byteOffset, out.byteLength), { level: this.level }));
+    const file = path.join(this.tmp, name, key);
+    const bytes = zlib.deflateSync(Buffer.from(out.buffer, out.byteOffset, out.byteLength), { level: this.level });
+    try {
+      simulatedDiskFull(file);
+      fs.writeFileSync(file, bytes);
+    } catch (error) {
+      throw writeFailure(error, this.dir, bytes.length);
+    }
   }
 
   /** Writes the consolidated metadata and renames the store into place. */

@@ -54,7 +54,7 @@ export async function ingestStudyOnQueue(study: StudyConfig, o: QueueOptions & {
       const predictorPlan = await planPredictorIngest(study, cube);
       try {
         await ingestStaticPredictors(predictorPlan);
-        const jobs = predictorBlocksToDo(predictorPlan).map(({ name, block }) => ({
+        const jobs = predictorBlocksToDo(predictorPlan, o.redo).map(({ name, block }) => ({
           id: `${run}-${name}-b${block}`,
           name: "ingest-predictor" as const,
           data: { study: studyFile, run, block, predictor: name },

@@ -105,9 +105,9 @@ export function fitAndSave(spec: ModelSpec, rows: FitRows, o: FitAndSaveOptions)
   return { model, schema, ...(residual ? { residual } : {}), seconds, record, reused: false };
 }
 
-/** A saved model with its residual model, when its folder has one. */
-export function loadFitted(dir: string): FittedModel {
-  const saved = loadModel(dir);
+/** A saved model with its residual model, when its folder has one (a product model must: `product`). */
+export function loadFitted(dir: string, o: { product?: boolean } = {}): FittedModel {
+  const saved = loadModel(dir, o);
   const file = path.join(dir, "uncertainty.json");
   let residual: ResidualModel | undefined;
   if (fs.existsSync(file)) {

@@ -9,6 +9,7 @@ import path from "node:path";
 import { SmapfillError } from "../util/errors.js";
 import { bareSchema, parseSchema, type FeatureSchema } from "../features/schema.js";
 import { loadRegressor } from "./registry.js";
+import { checkModelFolder } from "./model-folder.js";
 import { writeJson, type Regressor } from "./regressor.js";
 
 export interface SavedModel {
@@ -34,10 +35,15 @@ export function saveModel(
   if (!fs.existsSync(parent)) throw new SmapfillError("does not exist", { file: parent, hint: "Create the folder first, or choose another --out" });
   const partial = `${dir}.partial`;
   fs.rmSync(partial, { recursive: true, force: true });
-  model.save(partial);
-  writeJson(path.join(partial, "schema.json"), schema);
-  for (const [name, value] of Object.entries(o.files ?? {})) writeJson(path.join(partial, name), value);
-  writeJson(path.join(partial, "fit.json"), record);
+  try {
+    model.save(partial);
+    writeJson(path.join(partial, "schema.json"), schema);
+    for (const [name, value] of Object.entries(o.files ?? {})) writeJson(path.join(partial, name), value);
+    writeJson(path.join(partial, "fit.json"), record);
+  } catch (error) {
+    fs.rmSync(partial, { recursive: true, force: true }); // a failed save leaves nothing half-made
+    throw error;
+  }
   fs.rmSync(dir, { recursive: true, force: true });
   fs.renameSync(partial, dir);
 }
@@ -48,8 +54,19 @@ export function isSavedModel(dir: string): boolean {
 }
 
 /** Loads a model with its schema (models saved before schemas existed get one of names and groups). */
-export function loadModel(dir: string): SavedModel {
-  const model = loadRegressor(dir);
+export function loadModel(dir: string, o: { product?: boolean } = {}): SavedModel {
+  checkModelFolder(dir, o);
+  let model: Regressor;
+  try {
+    model = loadRegressor(dir);
+  } catch (error) {
+    if (error instanceof SmapfillError) throw error;
+    throw new SmapfillError(`cannot be loaded (${(error as Error).message})`, {
+      file: path.join(dir, "model.json"),
+      hint: "Train the model again",
+      cause: error,
+    });
+  }
   const schemaFile = path.join(dir, "schema.json");
   const read = (file: string) => {
     try {

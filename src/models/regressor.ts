@@ -5,10 +5,10 @@
  * Experiments loop over models and never special-case one; the registry (registry.ts) names,
  * creates and loads them.
  */
-import fs from "node:fs";
 import { SmapfillError } from "../util/errors.js";
 import type { GbtParams } from "./trees/gbt.js";
 import type { ForestParams } from "./trees/forest.js";
+import { writeFileAtomic } from "../util/atomic-file.js";
 
 /** A model's name in the registry (registry.ts): tssmnet, xgb, ... */
 export type ModelName = string;
@@ -127,10 +127,9 @@ export function selectColumns(X: Float32Array, n: number, f: number, cols: numbe
   return out;
 }
 
-/** Writes JSON to a temporary name and renames it. */
+/** Writes JSON to a temporary name and renames it (a full disk: one line naming the file). */
 export function writeJson(file: string, value: unknown): void {
-  fs.writeFileSync(`${file}.tmp`, JSON.stringify(value));
-  fs.renameSync(`${file}.tmp`, file);
+  writeFileAtomic(file, JSON.stringify(value));
 }
 
 /** predict split in start and finish: overlapped where the model can (predictLater), else run at finish. */

@@ -21,7 +21,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { createHash } from "node:crypto";
 import { Cube, type LocalWindow, type VariableSpec } from "../cube/cube.js";
-import { acquireWriterLock } from "../cube/lock.js";
+import { acquireReaderLock, acquireWriterLock } from "../cube/lock.js";
+import { checkMadeTiles, currentInputs, relativeToProduct, tileMadeFrom, type CurrentInputs } from "./product-inputs.js";
 import { shipViewOf, type TileView } from "../features/row-draw.js";
 import { readDynamicBlock } from "../features/samples.js";
 import type { FeatureBuilder } from "../features/samples.js";
@@ -34,6 +35,7 @@ import { formatDay, parseDay } from "../util/dates.js";
 import { SmapfillError } from "../util/errors.js";
 import { failpoint } from "../util/failpoints.js";
 import { runInfo } from "../util/run-info.js";
+import { zarrGeoConventions } from "../grid/zarr-conventions.js";
 
 /** The source flag of every product value (CF flag_values / flag_meanings). */
 export const SOURCE_FLAGS = {
@@ -95,7 +97,7 @@ function loadProductModel(dir: string): Loaded {
       file: dir,
       hint: "Train one on the cube (smapfill train CUBE.zarr --model NAME --out MODEL_DIR), or use a model folder of smapfill evaluate (EVAL/models/SPLIT/MODEL)",
     });
-  const saved = loadFitted(dir);
+  const saved = loadFitted(dir, { product: true });
   return { ...saved, residual: saved.residual!, fingerprint: productModelFingerprint(dir) };
 }
 
@@ -135,14 +137,14 @@ function productVariables(everywhere: boolean, model: string, passes: boolean): 
       kind: "dynamic",
       units: "m3 m-3",
       long_name: "gap-free surface soil moisture (SMAP where valid, the model elsewhere)",
-      attributes: sm,
+      attributes: { ...sm, ancillary_variables: "soil_moisture_uncertainty soil_moisture_source" },
     },
     {
       name: "soil_moisture_uncertainty",
       kind: "dynamic",
       units: "m3 m-3",
       long_name: "one standard deviation of the reconstructed soil moisture (missing where SMAP observed)",
-      attributes: { ancillary_of: "soil_moisture" },
+      attributes: { standard_name: "volume_fraction_of_condensed_water_in_soil standard_error" },
     },
     {
       name: "soil_moisture_source",
@@ -199,6 +201,8 @@ export interface ReconstructionPlan {
   tiles: LocalWindow[];
   done: Set<number>;
   resumedTiles: number;
+  /** The cube's inputs: each tile records them when made (product-inputs.ts). */
+  inputs: CurrentInputs;
   release: () => void;
 }
 
@@ -210,13 +214,24 @@ function runId(settings: string): string {
 /** Opens the inputs, takes the product's writer lock and creates or resumes the product. */
 export async function planReconstruction(o: ReconstructOptions): Promise<ReconstructionPlan> {
   const log = o.log ?? (() => {});
+  // The cube must not change while its product is made (an ingest meanwhile would mix old and new data).
+  const releaseCube = acquireReaderLock(o.cube, "smapfill reconstruct");
+  try {
+    return await planReading(o, log, releaseCube);
+  } catch (e) {
+    releaseCube();
+    throw e;
+  }
+}
+
+async function planReading(o: ReconstructOptions, log: (m: string) => void, releaseCube: () => void): Promise<ReconstructionPlan> {
   const cube = await Cube.open(o.cube);
   const loaded = loadProductModel(o.model);
   const t0 = o.start ? dayIn(cube, o.start, "--start") : 0;
   const t1 = (o.end ? dayIn(cube, o.end, "--end") : cube.days - 1) + 1;
   if (t1 <= t0) throw new SmapfillError(`--end ${o.end} is before --start ${o.start}`, { variable: "--end" });
   const validRange = o.validRange ?? SMAP_VALID_RANGE;
-  const settings = JSON.stringify({ cube: path.resolve(o.cube), model: loaded.fingerprint, t0, t1, everywhere: Boolean(o.everywhere), validRange });
+  const settings = JSON.stringify({ cube: relativeToProduct(o.out, o.cube), model: loaded.fingerprint, t0, t1, everywhere: Boolean(o.everywhere), validRange });
   const run = runId(settings);
   const release = acquireWriterLock(o.out, "smapfill reconstruct", { run, log });
   try {
@@ -224,8 +239,11 @@ export async function planReconstruction(o: ReconstructOptions): Promise<Reconst
     const progress = product.attributes.reconstruct as Progress;
     const tiles = cube.tiles();
     const done = new Set(progress.tiles_done);
+    const inputs = currentInputs(cube);
+    if (await checkMadeTiles(cube, product, done, inputs, log)) delete progress.from;
     if (done.size) log(`resuming: ${done.size} of ${tiles.length} tiles done before`);
-    return { cube, loaded, t0, t1, validRange, settings, run, product, progress, tiles, done, resumedTiles: done.size, release };
+    const both = () => (release(), releaseCube());
+    return { cube, loaded, t0, t1, validRange, settings, run, product, progress, tiles, done, resumedTiles: done.size, inputs, release: both };
   } catch (e) {
     release();
     throw e;
@@ -236,7 +254,7 @@ export async function planReconstruction(o: ReconstructOptions): Promise<Reconst
 export async function markTileDone(plan: ReconstructionPlan, id: number, clipped: number): Promise<void> {
   plan.done.add(id);
   plan.progress = { ...plan.progress, tiles_done: [...plan.done].sort((a, b) => a - b), clipped: plan.progress.clipped + clipped };
-  await plan.product.setAttributes({ reconstruct: plan.progress });
+  await plan.product.setAttributes({ reconstruct: plan.progress, ...tileMadeFrom(plan.product, id, plan.inputs) });
 }
 
 /** Counts, provenance and the run's report, once every tile is done; releases the lock. */
@@ -248,7 +266,11 @@ export async function finishReconstruction(
 ): Promise<ReconstructReport> {
   try {
     const counts = await countSources(plan.product);
-    await plan.product.addProvenance("reconstruct", { model: path.resolve(o.model), fingerprint: plan.loaded.fingerprint, clipped: plan.progress.clipped });
+    await plan.product.addProvenance("reconstruct", {
+      model: relativeToProduct(o.out, o.model),
+      fingerprint: plan.loaded.fingerprint,
+      clipped: plan.progress.clipped,
+    });
     return {
       out: o.out,
       tiles: plan.tiles.length,
@@ -403,9 +425,9 @@ async function openOrCreateProduct(
     chunks: cube.chunks,
     attributes: {
       title: "smapfill gap-free SMAP surface soil moisture",
-      product_source_cube: path.resolve(o.cube),
+      product_source_cube: relativeToProduct(o.out, o.cube),
       model: modelName,
-      model_dir: path.resolve(o.model),
+      model_dir: relativeToProduct(o.out, o.model),
       model_fingerprint: loaded.fingerprint,
       model_smapfill_version: (record.run as { smapfill?: string } | undefined)?.smapfill ?? "unknown",
       model_calibration_metrics: JSON.stringify(record.calibration_metrics ?? null),
@@ -413,6 +435,7 @@ async function openOrCreateProduct(
       uncertainty_method: loaded.residual.state.method,
       valid_range: o.validRange ?? SMAP_VALID_RANGE,
       created_by: JSON.stringify(runInfo()),
+      ...zarrGeoConventions(cube.grid, cube.window),
       reconstruct: { settings, tiles_done: [], clipped: 0 } satisfies Progress,
     },
   });

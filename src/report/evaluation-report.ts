@@ -238,10 +238,10 @@ function paramText(model: string, params: Record<string, number>): string {
 }
 
 /** Draws the figures and writes every output of an evaluation into `out`; returns the files. */
-export function writeEvaluation(out: string, outcome: EvaluationOutcome): string[] {
+export async function writeEvaluation(out: string, outcome: EvaluationOutcome): Promise<string[]> {
   const r = outcome.result;
   fs.mkdirSync(out, { recursive: true });
-  r.figures = drawEvaluationFigures(path.join(out, "figures"), outcome);
+  r.figures = await drawEvaluationFigures(path.join(out, "figures"), outcome);
   const files: string[] = [];
   const put = (name: string, text: string) => {
     const file = path.join(out, name);

@@ -6,7 +6,7 @@
 import { formatDay, parseDay } from "../util/dates.js";
 import type { VegaLiteSpec } from "./vega.js";
 
-const SM = "m3/m3";
+const SM = "m³/m³";
 const WIDTH = 640;
 
 /** Zoom and pan by scale binding (mouse wheel, drag), reset by double click. */
@@ -113,63 +113,99 @@ export interface StationSeriesInput {
   estimateLabel: string;
   insituLabel?: string;
   /**
-   * A template for the viewer: data from the named sources "gaps" ({from, to}), "band" ({date,
-   * low, high}) and "series" ({date, series, value}), filled in the browser (view.data()).
+   * A template for the viewer: data from the named sources "gaps" and "unfilled" ({from, to}),
+   * "band" ({date, low, high, seg}), "series" ({date, series, value, seg}) and "cursor" ({date}),
+   * filled in the browser (view.data()).
    */
   named?: boolean;
   width?: number;
 }
 
-/** A station's (or a pixel's) daily series: gap days shaded, the estimate's 90 % band, in situ, SMAP dots. */
+/**
+ * Runs of consecutive days with a value get one segment number each, so lines and bands are
+ * drawn per run and never across a day without a value (a line joins only what it is given).
+ */
+export function segments(values: (number | null | undefined)[]): (number | null)[] {
+  let seg = -1;
+  return values.map((v, t) => {
+    if (v === null || v === undefined || !Number.isFinite(v)) return null;
+    if (t === 0 || values[t - 1] === null || values[t - 1] === undefined || !Number.isFinite(values[t - 1]!)) seg++;
+    return seg;
+  });
+}
+
+/** Runs of days where `missing(t)` holds, as [from, to) date intervals. */
+export function dayRuns(dates: string[], missing: (t: number) => boolean): { from: string; to: string }[] {
+  const runs: { from: string; to: string }[] = [];
+  for (let t = 0; t < dates.length; t++) {
+    if (!missing(t)) continue;
+    let u = t;
+    while (u + 1 < dates.length && missing(u + 1)) u++;
+    runs.push({ from: dates[t]!, to: formatDay(parseDay(dates[u]!) + 1) });
+    t = u;
+  }
+  return runs;
+}
+
+/**
+ * A station's (or a pixel's) daily series: days without SMAP shaded grey, days without an
+ * estimate shaded red, the estimate's 90 % band, in situ, SMAP dots. Lines and the band break
+ * wherever a value is missing.
+ */
 export function seriesChart(s: StationSeriesInput): VegaLiteSpec {
+  const estSeg = segments(s.estimate);
+  const insituSeg = segments(s.insitu ?? []);
+  // The band follows the estimate (zero width where it has no sigma: SMAP's own days), so it
+  // breaks exactly where the estimate does.
+  const band = (t: number, sign: number) => (s.estimate[t] == null ? null : s.estimate[t]! + sign * 1.645 * (s.sigma?.[t] ?? 0));
   const rows = s.dates.map((date, t) => ({
     date,
     insitu: s.insitu?.[t] ?? null,
     smap: s.smap[t] ?? null,
     estimate: s.estimate[t] ?? null,
-    low: s.sigma?.[t] != null && s.estimate[t] != null ? s.estimate[t]! - 1.645 * s.sigma[t]! : null,
-    high: s.sigma?.[t] != null && s.estimate[t] != null ? s.estimate[t]! + 1.645 * s.sigma[t]! : null,
+    low: band(t, -1),
+    high: band(t, 1),
   }));
-  // Gap days: runs of days without SMAP, one shaded interval each.
-  const gaps: { from: string; to: string }[] = [];
-  for (let t = 0; t < rows.length; t++) {
-    if (rows[t]!.smap !== null) continue;
-    let u = t;
-    while (u + 1 < rows.length && rows[u + 1]!.smap === null) u++;
-    gaps.push({ from: s.dates[t]!, to: formatDay(parseDay(s.dates[u]!) + 1) });
-    t = u;
-  }
-  const long = rows.flatMap((r) =>
-    [
-      ["in situ", r.insitu],
-      ["SMAP", r.smap],
-      [s.estimateLabel, r.estimate],
-    ].flatMap(([series, v]) => (v === null ? [] : [{ date: r.date, series, value: v }])),
+  const gaps = dayRuns(s.dates, (t) => rows[t]!.smap === null && rows[t]!.estimate !== null);
+  const unfilled = dayRuns(s.dates, (t) => rows[t]!.estimate === null);
+  const insituName = s.insituLabel ?? "in situ";
+  const long = rows.flatMap((r, t) =>
+    (
+      [
+        [insituName, r.insitu, insituSeg[t]],
+        ["SMAP", r.smap, null],
+        [s.estimateLabel, r.estimate, estSeg[t]],
+      ] as const
+    ).flatMap(([series, v, seg]) => (v === null ? [] : [{ date: r.date, series, value: v, seg: `${series}:${seg}` }])),
   );
-  const names = [...(s.insitu ? [s.insituLabel ?? "in situ"] : []), "SMAP", s.estimateLabel];
+  const names = [...(s.insitu ? [insituName] : []), "SMAP", s.estimateLabel];
   const colors = [...(s.insitu ? ["#555555"] : []), "#1f5fbf", "#e07b00"];
   const x = { field: "date", type: "temporal", title: "date" };
+  const shade = (name: string, values: { from: string; to: string }[], color: string) => ({
+    data: s.named ? { name } : { values },
+    mark: { type: "rect", color },
+    encoding: { x: { field: "from", type: "temporal" }, x2: { field: "to" } },
+  });
   return {
     title: s.title,
     width: s.width ?? WIDTH,
     height: 220,
     layer: [
-      {
-        data: s.named ? { name: "gaps" } : { values: gaps },
-        mark: { type: "rect", color: "#eeeeee" },
-        encoding: { x: { field: "from", type: "temporal" }, x2: { field: "to" } },
-      },
+      shade("gaps", gaps, "#eeeeee"),
+      shade("unfilled", unfilled, "#f6d5da"),
       ...(s.sigma
         ? [
             {
-              data: s.named ? { name: "band" } : { values: rows.filter((r) => r.low !== null) },
+              data: s.named
+                ? { name: "band" }
+                : { values: rows.flatMap((r, t) => (r.low === null ? [] : [{ date: r.date, low: r.low, high: r.high, seg: estSeg[t] }])) },
               mark: { type: "area", color: "#e07b00", opacity: 0.22 },
-              encoding: { x, y: { field: "low", type: "quantitative" }, y2: { field: "high" } },
+              encoding: { x, y: { field: "low", type: "quantitative" }, y2: { field: "high" }, detail: { field: "seg", type: "nominal" } },
             },
           ]
         : []),
       {
-        data: s.named ? { name: "series" } : { values: long.map((r) => ({ ...r, series: r.series === "in situ" ? (s.insituLabel ?? "in situ") : r.series })) },
+        data: s.named ? { name: "series" } : { values: long },
         layer: [
           {
             params: ZOOM,
@@ -179,6 +215,7 @@ export function seriesChart(s: StationSeriesInput): VegaLiteSpec {
               x,
               y: { field: "value", type: "quantitative", title: `soil moisture (${SM})` },
               color: { field: "series", type: "nominal", scale: { domain: names, range: colors }, title: null },
+              detail: { field: "seg", type: "nominal" },
             },
           },
           {
@@ -196,6 +233,15 @@ export function seriesChart(s: StationSeriesInput): VegaLiteSpec {
           },
         ],
       },
+      ...(s.named
+        ? [
+            {
+              data: { name: "cursor" },
+              mark: { type: "rule", color: "#d62728", strokeWidth: 1.5, strokeDash: [3, 2] },
+              encoding: { x: { field: "date", type: "temporal" } },
+            },
+          ]
+        : []),
     ],
   } as unknown as VegaLiteSpec;
 }

@@ -13,7 +13,9 @@ import type { Metrics } from "../eval/metrics.js";
 import { modelLabel } from "../models/registry.js";
 import { runInfo } from "../util/run-info.js";
 import { bordersWithin, worldLand } from "./borders.js";
-import { barChart, dailySharesChart, densityChart, seriesChart } from "./figure-specs.js";
+import { barChart, densityChart, seriesChart } from "./figure-specs.js";
+import { dateRuns, productSection } from "./product-section.js";
+import type { ProductAtStations } from "../reconstruct/product-stations.js";
 import { gapKindRmse } from "./evaluation-report.js";
 import { fmt, pct } from "./format.js";
 import { esc, figure, page, table } from "./html.js";
@@ -38,6 +40,7 @@ export interface ReportOutcome {
 }
 
 const label = modelLabel;
+const label_ = modelLabel;
 
 export async function buildReport(inputs: ReportInputs, title = "smapfill report"): Promise<ReportOutcome> {
   const figures: Figure[] = [];
@@ -51,20 +54,23 @@ export async function buildReport(inputs: ReportInputs, title = "smapfill report
   const ev = inputs.evaluation?.result;
   const cube = inputs.cube ?? inputs.product?.product;
 
+  // The product first (what a user takes away), then the study and the evaluation behind it.
+  const productModel = inputs.product ? String(inputs.product.product.attributes.model ?? "") : undefined;
+  if (inputs.product) section("product", "The product", await productSection(inputs.product, add));
   if (cube) section("study", "Study", await studySection(cube, add));
-  if (inputs.product) section("coverage", "SMAP coverage before and after", await coverageSection(inputs, add));
   if (ev) {
-    section("models", "Model comparison", await modelsSection(ev, add));
+    section("models", inputs.product ? "Model comparison (the evaluation behind the product)" : "Model comparison", await modelsSection(ev, add));
     const figs = inputs.evaluation!.figures;
     if (figs?.scatter || figs?.insitu) section("density", "Estimates against the hidden SMAP values and in situ", await densitySection(ev, inputs, add));
   }
   if (inputs.evaluation?.figures?.stations.length || inputs.product) {
-    const html = await stationSection(inputs, add);
-    if (html) section("stations", "Station time series", html);
+    const s = await stationSection(inputs, add);
+    if (s.html) section("stations", s.title, s.html);
   }
-  if (ev?.importance.length) section("importance", "Feature importance", await importanceSection(ev, add));
-  if (ev?.splits.some((s) => s.models.some((m) => m.uncertainty))) section("uncertainty", "Uncertainty calibration", await uncertaintySection(ev, add));
-  if (ev?.insitu) section("station-table", "Per-station scores", stationTable(ev));
+  if (ev?.importance.length) section("importance", "Feature importance", await importanceSection(ev, add, productModel));
+  if (ev?.splits.some((s) => s.models.some((m) => m.uncertainty)))
+    section("uncertainty", "Uncertainty calibration", await uncertaintySection(ev, add, productModel));
+  if (ev?.insitu || inputs.product?.atStations?.stations.length) section("station-table", "Per-station scores", stationTable(ev, inputs.product?.atStations));
   section("problems", "Problems found", problemsSection(inputs));
   section("run", "Configuration, versions and timings", runSection(inputs));
 
@@ -143,72 +149,6 @@ async function studySection(cube: Cube, add: Add): Promise<string> {
   }
   parts.push(
     table(["predictor", "kind", "units", "cell-days (cells) with a value"], rows, { caption: `${dynamic.length + statics.length} predictors in the cube` }),
-  );
-  return parts.join("\n");
-}
-
-async function coverageSection(inputs: ReportInputs, add: Add): Promise<string> {
-  const { product, coverage: c } = inputs.product!;
-  const e = windowExtent(product.grid, product.window);
-  const borders = bordersWithin(e);
-  const map = (id: string, t: string, values: Float32Array, legend: string, domain: [number, number] | undefined, format: string, caption: string) =>
-    add(id, caption, mapChart({ title: t, values, grid: product.grid, window: product.window, legend, domain, format, borders, missingLabel: "outside land" }));
-  const parts = [
-    `<p class="headline">Land pixel-days with a value: <b>${pct(c.overall.before)}</b> with SMAP alone, <b>${pct(c.overall.after)}</b> in the gap-free product (${c.overall.landPixelDays.toLocaleString("en")} land pixel-days).</p>`,
-    `<div class="grid2">`,
-    await map(
-      "coverage-before",
-      "Before: SMAP alone",
-      c.perPixel.before,
-      "share of days",
-      [0, 1],
-      ".0%",
-      "Share of days with a SMAP retrieval, per land cell.",
-    ),
-    await map(
-      "coverage-after",
-      "After: the gap-free product",
-      c.perPixel.after,
-      "share of days",
-      [0, 1],
-      ".0%",
-      "Share of days with a value in the product (SMAP or reconstructed).",
-    ),
-    await map(
-      "uncertainty-map",
-      "Mean uncertainty of the reconstructed values",
-      c.meanUncertainty,
-      "m3/m3 (1 sigma)",
-      undefined,
-      ".3f",
-      "Mean one-sigma uncertainty of each cell's reconstructed values (m3/m3); cells SMAP always saw have none.",
-    ),
-    `</div>`,
-    await add(
-      "coverage-daily",
-      "Share of land cells with a value on each day, before (SMAP) and after (product). Drag or scroll to zoom the time axis; double-click to reset.",
-      dailySharesChart(
-        "Daily coverage of land cells",
-        c.days,
-        [
-          { name: "SMAP (before)", values: c.perDay.before },
-          { name: "product (after)", values: c.perDay.after },
-        ],
-        "share of land cells",
-      ),
-    ),
-  ];
-  if (c.perClass.length)
-    parts.push(
-      table(
-        ["land-cover class (dominant)", "cells", "before", "after"],
-        c.perClass.map((r) => [esc(r.class), String(r.pixels), pct(r.before), pct(r.after)]),
-        { caption: "Coverage per land-cover class" },
-      ),
-    );
-  const a = product.attributes;
-  parts.push(
-    `<p>Model <b>${esc(label(String(a.model ?? "?")))}</b> (<code>${esc(a.model_dir ?? "")}</code>); uncertainty: ${esc(a.uncertainty_method ?? "-")}.</p>`,
   );
   return parts.join("\n");
 }
@@ -292,10 +232,10 @@ async function modelsSection(ev: EvaluationResult, add: Add): Promise<string> {
       ["", PAPER.citation, "this run"],
       [
         [
-          "mean RMSE against in situ (m3/m3)",
+          "mean RMSE against in situ (m³/m³; ours: the mean of the per-station RMSEs of the reference model)",
           fmt(PAPER.insituRmse, 2),
           insituRef
-            ? `${fmt(insituRef.gap.stationMean.rmse, 3)} on gap days, ${fmt(insituRef.observed.stationMean.rmse, 3)} on observed days (${insituRef.gap.stationMean.stations} stations)`
+            ? `${fmt(insituRef.gap.stationMean.rmse, 3)} on gap days, ${fmt(insituRef.observed.stationMean.rmse, 3)} on observed days (mean of ${insituRef.gap.stationMean.stations} per-station RMSEs; pooled over station-days: ${fmt(insituRef.gap.pooled.rmse.value, 3)} and ${fmt(insituRef.observed.pooled.rmse.value, 3)})`
             : "no stations",
         ],
         [
@@ -312,7 +252,14 @@ async function modelsSection(ev: EvaluationResult, add: Add): Promise<string> {
 
 async function densitySection(ev: EvaluationResult, inputs: ReportInputs, add: Add): Promise<string> {
   const f = inputs.evaluation!.figures!;
-  const parts: string[] = ['<div class="grid2">'];
+  const productModel = inputs.product ? String(inputs.product.product.attributes.model ?? "") : undefined;
+  const parts: string[] =
+    productModel && f.scatter && f.scatter.model !== productModel
+      ? [
+          `<p>The evaluation saved these plots for its reference model, ${esc(label(f.scatter.model))}; the product was made by ${esc(label(productModel))}, whose scores are in the model comparison above and the product section.</p>`,
+          '<div class="grid2">',
+        ]
+      : ['<div class="grid2">'];
   if (f.scatter)
     parts.push(
       await add(
@@ -333,77 +280,113 @@ async function densitySection(ev: EvaluationResult, inputs: ReportInputs, add: A
   return parts.join("\n");
 }
 
-async function stationSection(inputs: ReportInputs, add: Add): Promise<string> {
+/** The stations with the most in-situ days, at most `max`. */
+function bestCovered<T extends { insitu: (number | null)[] }>(stations: T[], max: number): T[] {
+  const days = (s: T) => s.insitu.filter((v) => v !== null).length;
+  return [...stations].sort((a, b) => days(b) - days(a)).slice(0, max);
+}
+
+/**
+ * Series: the product at its stations (in situ, SMAP, the product and its 90 % interval), or,
+ * without a product, the evaluation's saved station series; without stations, the product at
+ * its least- and median-covered cells.
+ */
+async function stationSection(inputs: ReportInputs, add: Add): Promise<{ title: string; html: string }> {
   const f = inputs.evaluation?.figures;
   const parts: string[] = [];
   const insituName = inputs.evaluation?.result.config.insituValue ?? "daily";
-  for (const s of f?.stations ?? []) {
-    parts.push(
-      await add(
-        `station-${s.network}-${s.station}`.replace(/[^A-Za-z0-9_-]/g, "_"),
-        `${esc(s.network)} ${esc(s.station)} (${fmt(s.lat, 3)} N, ${fmt(s.lon, 3)} E): in situ, SMAP, and ${esc(label(s.model))} with its 90 % interval; grey: days without SMAP.`,
-        seriesChart({
-          title: `${s.network} ${s.station}`,
-          dates: f!.dates,
-          insitu: s.insitu,
-          smap: s.smap,
-          estimate: s.estimate,
-          sigma: s.sigma,
-          estimateLabel: label(s.model),
-          insituLabel: `in situ (${insituName})`,
-        }),
-      ),
-    );
-  }
-  if (!parts.length && inputs.product) {
-    // No stations: the product's series at its best- and worst-covered land cells.
-    const { product, coverage } = inputs.product;
-    const before = coverage.perPixel.before;
-    const land = [...before.keys()].filter((p) => Number.isFinite(before[p]!));
-    land.sort((a, b) => before[a]! - before[b]!);
-    for (const p of [land[0], land[Math.floor(land.length / 2)]].filter((x) => x !== undefined)) {
-      const s = await productPixelSeries(product, p!);
-      const [lat, lon] = product.grid.rowColToLatLon(
-        product.window.row0 + Math.floor(p! / product.window.ncols),
-        product.window.col0 + (p! % product.window.ncols),
-      );
+  const p = inputs.product;
+  const caption = "grey: days without SMAP; red: days the product could not fill (no line or band is drawn there).";
+  if (p?.atStations?.stations.length) {
+    const label = `gap-free product (${label_(String(p.product.attributes.model ?? ""))})`;
+    for (const st of bestCovered(p.atStations.stations, 6)) {
+      const s = await productPixelSeries(p.product, st.pixel);
       parts.push(
         await add(
-          `pixel-${p}`,
-          `The product at the cell ${fmt(lat, 3)} N, ${fmt(lon, 3)} E (SMAP on ${pct(before[p!])} of days): SMAP, the product and its 90 % interval; grey: days without SMAP.`,
-          seriesChart({ title: `cell ${fmt(lat, 2)} N, ${fmt(lon, 2)} E`, dates: product.dates(), ...s, estimateLabel: "gap-free product" }),
+          `station-${st.network}-${st.station}`.replace(/[^A-Za-z0-9_-]/g, "_"),
+          `${esc(st.network)} ${esc(st.station)} (${fmt(st.lat, 3)} N, ${fmt(st.lon, 3)} E): in situ, SMAP, and the product with its 90 % interval (product RMSE on gap days ${fmt(st.product.rmse, 3)}, SMAP's on its days ${fmt(st.smap.rmse, 3)}); ${caption}`,
+          seriesChart({
+            title: `${st.network} ${st.station}`,
+            dates: p.product.dates(),
+            insitu: st.insitu,
+            ...s,
+            estimateLabel: label,
+            insituLabel: "in situ (daily)",
+          }),
         ),
       );
     }
+    return { title: "Stations: in situ, SMAP and the product", html: parts.join("\n") };
   }
-  return parts.join("\n");
+  if (!p) {
+    for (const s of f?.stations ?? [])
+      parts.push(
+        await add(
+          `station-${s.network}-${s.station}`.replace(/[^A-Za-z0-9_-]/g, "_"),
+          `${esc(s.network)} ${esc(s.station)} (${fmt(s.lat, 3)} N, ${fmt(s.lon, 3)} E): in situ, SMAP, and ${esc(label_(s.model))} with its 90 % interval; ${caption}`,
+          seriesChart({
+            title: `${s.network} ${s.station}`,
+            dates: f!.dates,
+            insitu: s.insitu,
+            smap: s.smap,
+            estimate: s.estimate,
+            sigma: s.sigma,
+            estimateLabel: label_(s.model),
+            insituLabel: `in situ (${insituName})`,
+          }),
+        ),
+      );
+    return { title: "Station time series", html: parts.join("\n") };
+  }
+  // No stations: the product's series at its least- and median-covered land cells.
+  const { product, coverage } = p;
+  const before = coverage.perPixel.before;
+  const land = [...before.keys()].filter((q) => Number.isFinite(before[q]!));
+  land.sort((a, b) => before[a]! - before[b]!);
+  for (const q of [land[0], land[Math.floor(land.length / 2)]].filter((x) => x !== undefined)) {
+    const s = await productPixelSeries(product, q!);
+    const [lat, lon] = product.grid.rowColToLatLon(
+      product.window.row0 + Math.floor(q! / product.window.ncols),
+      product.window.col0 + (q! % product.window.ncols),
+    );
+    parts.push(
+      await add(
+        `pixel-${q}`,
+        `The product at the cell ${fmt(lat, 3)} N, ${fmt(lon, 3)} E (SMAP on ${pct(before[q!])} of days): SMAP, the product and its 90 % interval; ${caption}`,
+        seriesChart({ title: `cell ${fmt(lat, 2)} N, ${fmt(lon, 2)} E`, dates: product.dates(), ...s, estimateLabel: "gap-free product" }),
+      ),
+    );
+  }
+  return { title: "The product at sample cells (no stations)", html: parts.join("\n") };
 }
 
-async function importanceSection(ev: EvaluationResult, add: Add): Promise<string> {
+async function importanceSection(ev: EvaluationResult, add: Add, productModel?: string): Promise<string> {
   const parts: string[] = [];
-  for (const imp of ev.importance) {
+  // The product's model first.
+  const ordered = [...ev.importance].sort((a, b) => Number(b.model === productModel) - Number(a.model === productModel));
+  for (const imp of ordered) {
     const r = imp.result;
     parts.push(
-      `<p>${esc(label(imp.model))}: permutation importance on ${imp.rows} test rows (RMSE ${fmt(r.baselineRmse)} before permuting); the increase of the RMSE when a feature (or a whole group) is shuffled.</p>`,
+      `<p>${esc(label_(imp.model))}${imp.model === productModel ? " (the product's model)" : ""}: permutation importance on ${imp.rows} test rows (RMSE ${fmt(r.baselineRmse)} before permuting); the increase of the RMSE when a feature (or a whole group) is shuffled.</p>`,
       await add(
         `importance-groups-${imp.model}`,
         "Importance by feature group.",
         barChart(
-          `${label(imp.model)}: importance by group`,
+          `${label_(imp.model)}: importance by group`,
           r.groups.map((g) => ({ label: g.name, value: g.rmseIncrease, low: g.rmseIncrease - 1.96 * g.sd, high: g.rmseIncrease + 1.96 * g.sd })),
-          "RMSE increase when shuffled (m3/m3)",
+          "RMSE increase when shuffled (m³/m³)",
         ),
       ),
       await add(
         `importance-features-${imp.model}`,
         "The 20 most important features (whiskers: +-1.96 sd over the repeats).",
         barChart(
-          `${label(imp.model)}: the 20 most important features`,
+          `${label_(imp.model)}: the 20 most important features`,
           [...r.features]
             .sort((a, b) => b.rmseIncrease - a.rmseIncrease)
             .slice(0, 20)
-            .map((f) => ({ label: f.name, value: f.rmseIncrease, low: f.rmseIncrease - 1.96 * f.sd, high: f.rmseIncrease + 1.96 * f.sd })),
-          "RMSE increase when shuffled (m3/m3)",
+            .map((x) => ({ label: x.name, value: x.rmseIncrease, low: x.rmseIncrease - 1.96 * x.sd, high: x.rmseIncrease + 1.96 * x.sd })),
+          "RMSE increase when shuffled (m³/m³)",
         ),
       ),
     );
@@ -411,55 +394,80 @@ async function importanceSection(ev: EvaluationResult, add: Add): Promise<string
   return parts.join("\n");
 }
 
-async function uncertaintySection(ev: EvaluationResult, add: Add): Promise<string> {
+async function uncertaintySection(ev: EvaluationResult, add: Add, productModel?: string): Promise<string> {
   const parts: string[] = [
-    "<p>A residual model (the 90 % quantile of the absolute validation residuals by distance to the nearest retrieval and season, as one sigma) gives every estimate its uncertainty; here the share of hidden test values inside the 90 % interval (target 85-95 %).</p>",
+    "<p>A residual model (the 90 % quantile of the absolute validation residuals by distance to the nearest retrieval and season, as one sigma) gives every estimate its uncertainty; here the share of hidden test values inside the 90 % interval (target 85-95 %), per model and gap kind.</p>",
   ];
-  for (const s of ev.splits.slice(0, 1)) {
-    const scored = s.models.filter((m): m is ModelScore & { uncertainty: NonNullable<ModelScore["uncertainty"]> } => Boolean(m.uncertainty));
-    for (const m of scored) {
-      const rows = [...m.uncertainty.byKind, ...m.uncertainty.byDistance.filter((r) => r.group !== "all")];
-      parts.push(
-        table(
-          ["group", "N", "inside the 90 % interval", "mean sigma", "RMSE"],
-          rows.map((r) => [esc(r.group), String(r.n), pct(r.coverage90), fmt(r.meanSigma), fmt(r.rmse)]),
-          { caption: `${esc(label(m.model))}, ${esc(s.split)} split` },
+  const s = ev.splits[0]!;
+  const scored = s.models.filter((m): m is ModelScore & { uncertainty: NonNullable<ModelScore["uncertainty"]> } => Boolean(m.uncertainty));
+  const kinds = [...new Set(scored.flatMap((m) => m.uncertainty.byKind.map((r) => r.group)))];
+  parts.push(
+    table(
+      ["model", ...kinds.map((k) => esc(k)), "mean sigma"],
+      scored.map((m) => [
+        esc(label_(m.model)),
+        ...kinds.map((k) => pct(m.uncertainty.byKind.find((r) => r.group === k)?.coverage90)),
+        fmt(m.uncertainty.byKind[0]?.meanSigma),
+      ]),
+      { caption: `Share of hidden SMAP values inside the 90 % interval, ${esc(s.split)} split` },
+    ),
+  );
+  const featured = scored.find((m) => m.model === productModel) ?? scored.find((m) => m.model === ev.config.reference) ?? scored[0];
+  if (featured) {
+    const rows = [...featured.uncertainty.byKind, ...featured.uncertainty.byDistance.filter((r) => r.group !== "all")];
+    parts.push(
+      await add(
+        `calibration-${featured.model}`,
+        `Reliability of ${esc(label_(featured.model))}'s 90 % interval${featured.model === productModel ? " (the product's model)" : ""}: the share of hidden values inside it by gap kind and by distance to the nearest retrieval (the number of test values in brackets); green: the 85-95 % target.`,
+        barChart(
+          `${label_(featured.model)}: share inside the 90 % interval`,
+          rows.map((r) => ({ label: `${r.group} (${r.n})`, value: r.coverage90 })),
+          "share inside the 90 % interval",
+          { domain: [0.5, 1], band: [0.85, 0.95], format: ".1%" },
         ),
-      );
-    }
-    const featured = scored.find((m) => m.model === ev.config.reference) ?? scored[0];
-    if (featured)
-      parts.push(
-        await add(
-          `calibration-${featured.model}`,
-          "Share of hidden values inside the 90 % interval by gap kind and by distance to the nearest retrieval; green: the 85-95 % target.",
-          barChart(
-            `${label(featured.model)}: calibration of the 90 % interval`,
-            [...featured.uncertainty.byKind, ...featured.uncertainty.byDistance.filter((r) => r.group !== "all")].map((r) => ({
-              label: `${r.group} (${r.n})`,
-              value: r.coverage90,
-            })),
-            "share inside the 90 % interval",
-            { domain: [0.5, 1], band: [0.85, 0.95], format: ".1%" },
-          ),
-        ),
-      );
+      ),
+    );
   }
   return parts.join("\n");
 }
 
-function stationTable(ev: EvaluationResult): string {
-  const i = ev.insitu!;
-  const models = i.models;
-  const byStation = new Map<string, string[]>();
+/** Per station: SMAP's RMSE on its days, the product's and every evaluated model's on gap days (m³/m³). */
+function stationTable(ev: EvaluationResult | undefined, atStations: ProductAtStations | undefined): string {
   const key = (s: { network: string; station: string }) => `${s.network}/${s.station}`;
-  for (const s of i.smap.perStation) byStation.set(key(s), [esc(s.network), esc(s.station), fmt(s.lat, 3), fmt(s.lon, 3), String(s.n), fmt(s.rmse, 3)]);
-  for (const m of models) for (const s of m.gap.perStation) byStation.get(key(s))?.push(fmt(s.rmse, 3), String(s.n));
-  return table(
-    ["network", "station", "lat", "lon", "SMAP days", "SMAP RMSE", ...models.flatMap((m) => [`${esc(label(m.model))} RMSE (gap days)`, "gap days"])],
-    [...byStation.values()],
-    { caption: `In-situ RMSE (m3/m3, ${esc(i.value)} values) per station` },
-  );
+  type Row = { place: string; smap: [number, number]; gapDays?: number; product?: number; models: Map<string, number> };
+  const rows = new Map<string, Row>();
+  for (const s of ev?.insitu?.smap.perStation ?? [])
+    rows.set(key(s), { place: `${fmt(s.lat, 2)} N ${fmt(s.lon, 2)} E`, smap: [s.n, s.rmse], models: new Map() });
+  for (const s of atStations?.stations ?? []) {
+    const r: Row = rows.get(key(s)) ?? { place: `${fmt(s.lat, 2)} N ${fmt(s.lon, 2)} E`, smap: [s.smap.n, s.smap.rmse], models: new Map() };
+    r.product = s.product.rmse;
+    r.gapDays = s.product.n;
+    rows.set(key(s), r);
+  }
+  const models = ev?.insitu?.models ?? [];
+  for (const m of models)
+    for (const s of m.gap.perStation) {
+      const r = rows.get(key(s));
+      if (!r) continue;
+      r.models.set(m.model, s.rmse);
+      r.gapDays ??= s.n;
+    }
+  const head = ["station", "where", "SMAP days", "SMAP RMSE", "gap days", ...(atStations ? ["product RMSE"] : []), ...models.map((m) => esc(label_(m.model)))];
+  return `<div class="table-wrap">${table(
+    head,
+    [...rows.entries()].map(([k, r]) => [
+      esc(k),
+      r.place,
+      String(r.smap[0]),
+      fmt(r.smap[1], 3),
+      r.gapDays === undefined ? "-" : String(r.gapDays),
+      ...(atStations ? [fmt(r.product, 3)] : []),
+      ...models.map((m) => fmt(r.models.get(m.model), 3)),
+    ]),
+    {
+      caption: `RMSE against in situ per station: SMAP on the days it observed, the product and the evaluated models on gap days (m³/m³${ev?.insitu ? `, ${esc(ev.insitu.value)} values` : ""})`,
+    },
+  )}</div>`;
 }
 
 function problemsSection(inputs: ReportInputs): string {
@@ -480,18 +488,36 @@ function problemsSection(inputs: ReportInputs): string {
     const failures = Object.values(smap?.blocks ?? {}).flatMap((b) => b.failures ?? []);
     const missing = Object.values(smap?.blocks ?? {}).flatMap((b) => b.missingDays ?? []);
     for (const f of failures) items.push(`SMAP granule failed: ${typeof f === "string" ? f : JSON.stringify(f)}`);
-    if (missing.length) items.push(`${missing.length} days without a SMAP granule: ${missing.slice(0, 20).join(", ")}${missing.length > 20 ? ", ..." : ""}`);
+    if (missing.length) items.push(`${missing.length} days without a SMAP granule: ${dateRuns(missing)}`);
     const predictors = a.predictor_ingest as Record<string, { blocks?: Record<string, { missingDays?: string[] }> }> | undefined;
     for (const [name, p] of Object.entries(predictors ?? {})) {
       const days = Object.values(p.blocks ?? {}).flatMap((b) => b.missingDays ?? []);
-      if (days.length) items.push(`predictor '${name}' has no file for ${days.length} days: ${days.slice(0, 10).join(", ")}${days.length > 10 ? ", ..." : ""}`);
+      if (days.length) items.push(`predictor '${name}' has no file for ${days.length} days: ${dateRuns(days)}`);
     }
   }
-  const rec = inputs.product?.product.attributes.reconstruct as { clipped?: number } | undefined;
-  if (rec?.clipped) items.push(`${rec.clipped} reconstructed values were clipped to SMAP's valid range`);
+  const p = inputs.product;
+  if (p) {
+    const c = p.coverage;
+    const unfilled = c.days.filter((_, t) => c.perDay.after[t]! < 1 - 1e-9);
+    const notFilled = p.summary?.report?.pixelDays?.notFilled;
+    if (unfilled.length)
+      items.push(
+        `${notFilled !== undefined ? `${notFilled.toLocaleString("en")} land pixel-days` : "Land pixel-days"} on ${unfilled.length} days not filled (predictors missing): ${dateRuns(unfilled)}`,
+      );
+    const rec = p.product.attributes.reconstruct as { clipped?: number } | undefined;
+    if (rec?.clipped) items.push(`${rec.clipped} reconstructed values were clipped to SMAP's valid range`);
+  }
   return items.length
     ? `<ul class="problems">${items.map((t) => `<li>${esc(t)}</li>`).join("")}</ul>`
-    : '<p class="ok">None: every granule, station file and predictor day was read.</p>';
+    : '<p class="ok">None: every granule, station file and predictor day was read, and every land pixel-day was filled.</p>';
+}
+
+/** A fit record as words: "epochs run 10, best epoch 10, best val rmse 0.0407". */
+function fitText(fit: unknown): string {
+  if (!fit || typeof fit !== "object") return "-";
+  return Object.entries(fit as Record<string, unknown>)
+    .map(([k, v]) => `${k.replaceAll("_", " ")} ${typeof v === "number" ? (Number.isInteger(v) ? v.toLocaleString("en") : v.toPrecision(4)) : String(v)}`)
+    .join(", ");
 }
 
 function runSection(inputs: ReportInputs): string {
@@ -501,14 +527,9 @@ function runSection(inputs: ReportInputs): string {
     parts.push(
       `<p>Evaluation: smapfill ${esc(ev.run.smapfill)}${ev.run.commit ? ` (${esc(ev.run.commit.slice(0, 10))})` : ""}, Node ${esc(ev.run.node)}, ${esc(ev.run.cpu)} x ${ev.run.cores}, ${fmt(ev.run.memoryGiB, 1)} GiB, ${esc(ev.run.time)}; ${fmt(ev.seconds, 0)} s in all.</p>`,
       table(
-        ["model", "training rows", "training s", "fit"],
+        ["model", "split", "training rows", "training s", "fit"],
         ev.splits.flatMap((s) =>
-          s.models.map((m) => [
-            esc(`${label(m.model)} (${s.split})`),
-            String(m.trainRows),
-            fmt(m.trainSeconds, 1),
-            `<code>${esc(JSON.stringify(m.fit))}</code>`,
-          ]),
+          s.models.map((m) => [esc(label_(m.model)), esc(s.split), m.trainRows.toLocaleString("en"), fmt(m.trainSeconds, 1), esc(fitText(m.fit))]),
         ),
         { caption: "Timings" },
       ),
@@ -517,6 +538,7 @@ function runSection(inputs: ReportInputs): string {
   }
   if (inputs.product) {
     const a = inputs.product.product.attributes;
+    if (inputs.product.summary?.command) parts.push(`<p>Product: <code>${esc(inputs.product.summary.command)}</code></p>`);
     parts.push(`<details><summary>Product attributes (model, calibration, settings)</summary><pre>${esc(JSON.stringify(a, null, 2))}</pre></details>`);
   }
   if (inputs.cube) parts.push(`<details><summary>Study cube provenance</summary><pre>${esc(JSON.stringify(inputs.cube.provenance, null, 2))}</pre></details>`);

@@ -44,9 +44,11 @@ table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.9em; }
 th, td { padding: 0.25em 0.6em; border-bottom: 1px solid #e3e3e3; text-align: left; vertical-align: top; }
 table.num td:not(:first-child) { text-align: right; font-variant-numeric: tabular-nums; }
 caption { text-align: left; font-weight: bold; padding: 0.3em 0; }
-figure.chart { margin: 1.2em 0; } figcaption { font-size: 0.85em; color: #555; max-width: 760px; }
+figure.chart { margin: 1.2em 0; max-width: 100%; } figcaption { font-size: 0.85em; color: #555; max-width: 760px; }
+figure.chart svg { max-width: 100%; height: auto; } .table-wrap { max-width: 100%; overflow-x: auto; }
+ul.caveats li { margin: 0.3em 0; }
 .problems li { color: #8a2b00; } .ok { color: #2d6a2d; }
-.grid2 { display: flex; flex-wrap: wrap; gap: 1.5em; align-items: flex-start; } .grid2 figure.chart { margin: 0.6em 0; max-width: 480px; }
+.grid2 { display: flex; flex-wrap: wrap; gap: 1.5em; align-items: flex-start; } .grid2 figure.chart { margin: 0.6em 0; max-width: min(100%, 470px); }
 pre { background: #f4f4f4; padding: 0.8em; overflow-x: auto; font-size: 0.8em; max-height: 30em; }
 .headline { background: #f3f7fb; border-left: 4px solid #3b528b; padding: 0.6em 1em; }
 `;

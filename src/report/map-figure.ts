@@ -7,7 +7,7 @@
  */
 import type { Ease2Grid, Window } from "../grid/ease2.js";
 import { latitudeToY, longitudeToX } from "../grid/ease2.js";
-import { Canvas, viridis } from "./png.js";
+import { RgbaImage, schemeColor } from "./raster.js";
 import type { BorderLine } from "./borders.js";
 import type { VegaLiteSpec } from "./vega.js";
 
@@ -36,22 +36,29 @@ export function windowExtent(grid: Ease2Grid, w: Window): { west: number; east: 
 }
 
 /** The raster on a regular lon/lat grid as a PNG data URL (viridis; NaN light grey), and its size. */
-export function mapRaster(values: Float32Array, grid: Ease2Grid, w: Window, domain: [number, number], width: number, height: number): string {
+export function mapRaster(
+  values: Float32Array,
+  grid: Ease2Grid,
+  w: Window,
+  domain: [number, number],
+  width: number,
+  height: number,
+  scheme = "viridis",
+): string {
   const e = windowExtent(grid, w);
-  const canvas = new Canvas(width, height, [230, 230, 230]);
+  const image = new RgbaImage(width, height);
+  const grey: [number, number, number] = [230, 230, 230];
   const cols = Int32Array.from({ length: width }, (_, j) => grid.xToCol(longitudeToX(e.west + ((j + 0.5) / width) * (e.east - e.west))) - w.col0);
   for (let i = 0; i < height; i++) {
     const lat = e.north - ((i + 0.5) / height) * (e.north - e.south);
     const r = grid.yToRow(latitudeToY(lat)) - w.row0;
-    if (r < 0 || r >= w.nrows) continue;
     for (let j = 0; j < width; j++) {
       const c = cols[j]!;
-      if (c < 0 || c >= w.ncols) continue;
-      const v = values[r * w.ncols + c]!;
-      if (Number.isFinite(v)) canvas.set(j, i, viridis((v - domain[0]) / (domain[1] - domain[0] || 1)));
+      const v = r >= 0 && r < w.nrows && c >= 0 && c < w.ncols ? values[r * w.ncols + c]! : NaN;
+      image.set(j, i, Number.isFinite(v) ? schemeColor((v - domain[0]) / (domain[1] - domain[0] || 1), scheme) : grey);
     }
   }
-  return `data:image/png;base64,${Buffer.from(canvas.encode()).toString("base64")}`;
+  return `data:image/png;base64,${Buffer.from(image.png()).toString("base64")}`;
 }
 
 export function mapChart(m: MapInput): VegaLiteSpec {

@@ -9,7 +9,9 @@ import fs from "node:fs";
 import path from "node:path";
 import { Cube } from "../cube/cube.js";
 import type { EvaluationResult } from "../eval/experiment.js";
+import { readAssessment, type ProductAssessment } from "../reconstruct/assessment.js";
 import { productCoverage, type CoverageSummary } from "../reconstruct/coverage.js";
+import { productAtStations, type ProductAtStations } from "../reconstruct/product-stations.js";
 import { SmapfillError } from "../util/errors.js";
 import { readFigureData, type SavedFigureData } from "./figure-data.js";
 
@@ -23,6 +25,20 @@ export interface ProductRun {
   path: string;
   product: Cube;
   coverage: CoverageSummary;
+  /** The product folder's assessment (assessment.json), where something scored the product. */
+  assessment?: ProductAssessment;
+  /** The product folder's product.json (the run, its warnings). */
+  summary?: { report?: { warnings?: string[]; pixelDays?: { notFilled: number } }; command?: string };
+  /** The product model's own record (fit.json): its scores on held-out calibration gaps. */
+  fit?: ProductModelFit;
+  /** The product at the ISMN stations inside it, where an ISMN download was at hand. */
+  atStations?: ProductAtStations;
+}
+
+export interface ProductModelFit {
+  calibration_metrics?: Record<string, { value: number; ciLow: number; ciHigh: number } | number>;
+  calibration_coverage?: { group: string; n: number; coverage90: number; meanSigma: number; rmse: number }[];
+  rows?: Record<string, number>;
 }
 
 export interface ReportInputs {
@@ -56,7 +72,27 @@ function findRuns(dir: string): { evaluations: string[]; products: string[] } {
   return { evaluations, products };
 }
 
-export async function loadReportInputs(dirs: string[]): Promise<ReportInputs> {
+/** What a product folder holds besides the store: its assessment, product.json and the model's fit.json. */
+function productFolderFiles(store: string, product: Cube, notes: string[]): Pick<ProductRun, "assessment" | "summary" | "fit"> {
+  const dir = path.basename(store) === "product.zarr" ? path.dirname(store) : store;
+  const json = <T>(file: string): T | undefined => {
+    if (!fs.existsSync(file)) return undefined;
+    try {
+      return JSON.parse(fs.readFileSync(file, "utf8")) as T;
+    } catch (e) {
+      notes.push(`${file} could not be read (${(e as Error).message}): left out`);
+      return undefined;
+    }
+  };
+  const modelDir = String(product.attributes.model_dir ?? "");
+  return {
+    assessment: readAssessment(dir),
+    summary: json(path.join(dir, "product.json")),
+    fit: modelDir ? json<ProductModelFit>(path.join(modelDir, "fit.json")) : undefined,
+  };
+}
+
+export async function loadReportInputs(dirs: string[], o: { ismn?: string } = {}): Promise<ReportInputs> {
   const evaluations: string[] = [];
   const products: string[] = [];
   for (const d of dirs) {
@@ -99,7 +135,17 @@ export async function loadReportInputs(dirs: string[]): Promise<ReportInputs> {
     // The product's input cube, opened once: its land cover for the coverage, and the study
     // cube too when the evaluation names the same one (or there is no evaluation).
     const source = await openCube(sourcePath, notes);
-    inputs.product = { path: products[0], product, coverage: await productCoverage(product, source) };
+    inputs.product = { path: products[0], product, coverage: await productCoverage(product, source), ...productFolderFiles(products[0], product, notes) };
+    // The product at the stations: the ISMN download of the evaluation (or given to the report).
+    const ev = inputs.evaluation?.result.config;
+    const ismn = o.ismn ?? ev?.ismn;
+    if (ismn) {
+      try {
+        inputs.product.atStations = await productAtStations(product, ismn, { flags: ev?.ismnFlags, maxDepth: ev?.ismnMaxDepth });
+      } catch (e) {
+        notes.push(`the ISMN stations in ${ismn} could not be read (${(e as Error).message.split("\n")[0]}): the product's in-situ scores are left out`);
+      }
+    }
     const evaluated = inputs.evaluation?.result.cube.path;
     if (!evaluated || path.resolve(evaluated) === path.resolve(sourcePath)) {
       inputs.cube = source;

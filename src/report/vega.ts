@@ -26,7 +26,8 @@ const CONFIG = {
   font: "DejaVu Sans, Helvetica, Arial, sans-serif",
   view: { stroke: "#bbb" },
   axis: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: "normal" },
-  legend: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: "normal" },
+  // Legend labels and titles in full (vega cuts them at 160/180 px by default).
+  legend: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: "normal", labelLimit: 320, titleLimit: 320 },
   title: { fontSize: 14, anchor: "start", fontWeight: "bold" },
 } as const;
 

@@ -14,16 +14,15 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { AddressInfo } from "node:net";
 import { Cube } from "../cube/cube.js";
-import { productPixelSeries } from "../reconstruct/coverage.js";
-import { SOURCE_FLAGS } from "../reconstruct/reconstruct.js";
+import { productAtStations } from "../reconstruct/product-stations.js";
+import { PRODUCT_VARIABLES } from "../reconstruct/reconstruct.js";
+import { SOURCE_FLAG_STYLE } from "../reconstruct/source-flag-style.js";
+import { modelLabel } from "../models/registry.js";
 import { worldAtlasFile } from "../report/borders.js";
 import { seriesChart } from "../report/figure-specs.js";
 import { readFigureData } from "../report/figure-data.js";
 import { compileSpec, vegaRuntimeFile } from "../report/vega.js";
 import type { EvaluationResult } from "../eval/experiment.js";
-import { collocate } from "../eval/collocate.js";
-import { pointMetrics } from "../eval/metrics.js";
-import { readIsmn, selectSeries } from "../io/ismn.js";
 import { parseDay } from "../util/dates.js";
 import { messageOf, SmapfillError } from "../util/errors.js";
 import { HostCheck, hostName, isLoopback } from "./hosts.js";
@@ -137,6 +136,12 @@ export async function viewerMeta(store: string, evaluationDir?: string, ismn?: s
       file: store,
       hint: "Run smapfill reconstruct on it first",
     });
+  const absent = PRODUCT_VARIABLES.filter((v) => !product.hasVariable(v));
+  if (absent.length)
+    throw new SmapfillError(`this product lacks ${absent.join(", ")}, which the viewer shows`, {
+      file: store,
+      hint: "Reconstruct it again with this version of smapfill",
+    });
   const w = product.window;
   const g = product.grid;
   const stations: ViewerStation[] = [];
@@ -145,19 +150,26 @@ export async function viewerMeta(store: string, evaluationDir?: string, ismn?: s
     if (!fs.existsSync(file)) throw new SmapfillError("no evaluation.json in the evaluation folder", { file: evaluationDir, variable: "--evaluation" });
     const ev = JSON.parse(fs.readFileSync(file, "utf8")) as EvaluationResult;
     const figures = readFigureData(evaluationDir);
+    // The product's own score at each station, from the evaluation's ISMN download when it is still there.
+    const atStations =
+      ev.config.ismn && fs.existsSync(ev.config.ismn)
+        ? await productAtStations(product, ev.config.ismn, { flags: ev.config.ismnFlags, maxDepth: ev.config.ismnMaxDepth })
+        : undefined;
     const offset = figures ? product.startDay - parseDay(figures.dates[0]!) : 0;
     for (const s of ev.insitu?.smap.perStation ?? []) {
       const id = `${s.network}/${s.station}`;
       const [row, col] = g.latLonToRowCol(s.lat, s.lon) ?? [-1, -1];
       const pixel = row >= w.row0 && row < w.row0 + w.nrows && col >= w.col0 && col < w.col0 + w.ncols ? (row - w.row0) * w.ncols + (col - w.col0) : -1;
       if (pixel < 0) continue;
-      const metrics: Record<string, number | string> = { "SMAP RMSE": round(s.rmse), "SMAP days": s.n };
+      const metrics: Record<string, number | string> = { "SMAP RMSE (its days)": round(s.rmse), "SMAP days": s.n };
+      const own = atStations?.stations.find((x) => x.network === s.network && x.station === s.station);
+      if (own) ((metrics["product RMSE (gap days)"] = round(own.product.rmse)), (metrics["gap days"] = own.product.n));
       for (const m of ev.insitu!.models) {
         const st = m.gap.perStation.find((x) => x.network === s.network && x.station === s.station);
-        if (st) ((metrics[`${m.model} RMSE (gap days)`] = round(st.rmse)), (metrics[`${m.model} gap days`] = st.n));
+        if (st) metrics[`${modelLabel(m.model)} RMSE (gap days)`] = round(st.rmse);
       }
       const saved = figures?.stations.find((x) => x.network === s.network && x.station === s.station);
-      const insitu = saved && Array.from({ length: product.days }, (_, t) => saved.insitu[t + offset] ?? null);
+      const insitu = own?.insitu ?? (saved && Array.from({ length: product.days }, (_, t) => saved.insitu[t + offset] ?? null));
       stations.push({ id, lat: s.lat, lon: s.lon, pixel, metrics, insitu });
     }
   }
@@ -172,7 +184,8 @@ export async function viewerMeta(store: string, evaluationDir?: string, ismn?: s
     lonEdges: Array.from({ length: w.ncols + 1 }, (_, c) => g.colLongitude(w.col0 + c - 0.5)),
     chunkDays: product.chunks.time,
     hasModel: product.hasVariable("soil_moisture_model"),
-    flags: Object.entries(SOURCE_FLAGS).map(([name, value]) => ({ name, value })),
+    flags: SOURCE_FLAG_STYLE,
+    uncertaintyDomain: await uncertaintyDomain(product),
     model: String(product.attributes.model ?? ""),
     stations,
     // Two legends: a station's series has in situ values, any other pixel's has not.
@@ -187,34 +200,38 @@ export async function viewerMeta(store: string, evaluationDir?: string, ismn?: s
 
 const round = (v: number) => Math.round(v * 1e4) / 1e4;
 
+/**
+ * The uncertainty layer's colour scale: 0 to the 98th percentile of the reconstructed values'
+ * sigma on up to 12 days spread over the product (a fixed scale would paint a region whose
+ * uncertainty is all near 0.015 in one colour), rounded up to a readable step.
+ */
+async function uncertaintyDomain(product: Cube): Promise<[number, number]> {
+  const days = Array.from({ length: Math.min(12, product.days) }, (_, k) => Math.floor(((k + 0.5) * product.days) / Math.min(12, product.days)));
+  const values: number[] = [];
+  for (const t of days) for (const v of await product.readBlock("soil_moisture_uncertainty", t, t + 1)) if (Number.isFinite(v)) values.push(v);
+  if (!values.length) return [0, 0.08];
+  values.sort((a, b) => a - b);
+  const p98 = values[Math.min(values.length - 1, Math.floor(0.98 * values.length))]!;
+  const step = 10 ** Math.floor(Math.log10(p98 || 0.01)) / 2;
+  return [0, Math.max(step, Math.ceil(p98 / step) * step)];
+}
+
 /** An ISMN download's stations inside the product, with SMAP's and the product's RMSE against them. */
 async function ismnStations(product: Cube, ismn: string): Promise<ViewerStation[]> {
-  const series = selectSeries(readIsmn(ismn).series, { flags: ["G"], maxDepth: 0.06 });
-  const { stations } = collocate(series, product.grid, product.window, product.startDay, product.days);
-  const out: ViewerStation[] = [];
-  for (const st of stations) {
-    const series = await productPixelSeries(product, st.pixel);
-    // Observed days: SMAP's values; gap days: the reconstructed ones (SMAP null, product set).
-    const pairs = (observed: boolean) => {
-      const pred: number[] = [];
-      const ref: number[] = [];
-      st.daily.forEach((v, t) => {
-        const value = observed ? series.smap[t] : series.smap[t] === null ? series.estimate[t] : null;
-        if (Number.isFinite(v) && value !== null && value !== undefined) (pred.push(value), ref.push(v));
-      });
-      return { n: pred.length, rmse: pred.length ? pointMetrics(pred, ref).rmse : NaN };
-    };
-    const [obs, gap] = [pairs(true), pairs(false)];
-    out.push({
-      id: `${st.network}/${st.station}`,
-      lat: st.lat,
-      lon: st.lon,
-      pixel: st.pixel,
-      metrics: { "SMAP RMSE": round(obs.rmse), "SMAP days": obs.n, "product RMSE (gap days)": round(gap.rmse), "gap days": gap.n },
-      insitu: Array.from(st.daily, (v) => (Number.isFinite(v) ? v : null)),
-    });
-  }
-  return out;
+  const { stations } = await productAtStations(product, ismn);
+  return stations.map((st) => ({
+    id: `${st.network}/${st.station}`,
+    lat: st.lat,
+    lon: st.lon,
+    pixel: st.pixel,
+    metrics: {
+      "SMAP RMSE (its days)": round(st.smap.rmse),
+      "SMAP days": st.smap.n,
+      "product RMSE (gap days)": round(st.product.rmse),
+      "gap days": st.product.n,
+    },
+    insitu: st.insitu,
+  }));
 }
 
 export async function startServer(o: ServeOptions): Promise<{ url: string; close(): Promise<void> }> {

@@ -20,12 +20,19 @@ import { writeWorld } from "../../src/synth/write-world.js";
 import { writeWorldStudy } from "../../src/synth/world-study.js";
 import { WORLD_PRESETS } from "../../src/synth/world.js";
 import { containedFile, viewerMeta } from "../../src/serve/server.js";
+import { Cube } from "../../src/cube/cube.js";
 import { REPO_ROOT, tempDir } from "../helpers.js";
 
 const BIN = path.join(REPO_ROOT, "bin", "smapfill.js");
 const CHROMIUM = "/usr/bin/chromium";
 const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"];
 const SHOTS = process.env.SMAPFILL_SCREENSHOTS;
+// The page's globals, in the functions evaluated in the browser (the tests compile without the DOM library).
+declare const document: { querySelector(s: string): any; querySelectorAll(s: string): any[] };
+declare function getComputedStyle(e: unknown): { fill: string; stroke: string };
+
+/** Days [from, to) of the test world without predictors. */
+const UNFILLED = [40, 48] as const;
 
 function smapfill(args: string[]) {
   const run = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8" });
@@ -46,6 +53,11 @@ before(async () => {
   await writeWorld(config, path.join(dir, "w"));
   const study = writeWorldStudy(path.join(dir, "w"), config, "../cube.zarr");
   const cube = (await ingestStudy(loadStudy(study), { quiet: true })).output;
+  // Days 40-47 without any predictor (as Pakistan's February-May without ERA5-Land): the
+  // product cannot fill them, and no series may draw a line or band across them.
+  const c = await Cube.open(cube);
+  for (const v of c.variables.filter((x) => x.kind === "dynamic" && !x.name.startsWith("soil_moisture")))
+    await c.writeBlock(v.name, UNFILLED[0], new Float32Array((UNFILLED[1] - UNFILLED[0]) * c.window.nrows * c.window.ncols).fill(NaN));
   smapfill([
     "evaluate",
     cube,
@@ -126,13 +138,23 @@ async function launch() {
 test("smapfill report: one self-contained file with every section; refuses to overwrite, and names a folder that is no run", () => {
   const out = path.join(dir, "report.html");
   const stdout = smapfill(["report", path.join(dir, "evaluation"), path.join(dir, "product"), "--out", out]);
-  assert.match(stdout, /sections: study, coverage, models, density, stations, importance, uncertainty, station-table, problems, run/);
+  assert.match(stdout, /sections: product, study, models, density, stations, importance, uncertainty, station-table, problems, run/);
   const html = fs.readFileSync(out, "utf8");
   // Self-contained: no reference to any other file or host (outside the inline scripts' code).
   const markup = html.replace(/<script>[\s\S]*?<\/script>/g, "");
   assert.ok(markup.length < html.length - 400_000, "the vega runtime is inline");
   assert.doesNotMatch(markup, /<script[^>]+src=|<link[^>]+href="(?!data:)|<img[^>]+src="(?!data:)|<image[^>]+href="(?!data:)|url\((?!data:|#)/);
   assert.match(html, /Liu et al\. \(2025\)/);
+  // Product first: its first section is the product, with its model's scores, in-situ scores labelled pooled and per-station mean, and caveats.
+  const first = /<section id="([^"]+)"><h2>([^<]+)<\/h2>/.exec(html)!;
+  assert.deepEqual([first[1], first[2]], ["product", "The product"]);
+  const product = html.slice(html.indexOf('<section id="product">'), html.indexOf('<section id="study">'));
+  assert.match(product, /the product model on its calibration gaps/);
+  assert.match(product, /pooled RMSE[\s\S]*mean of per-station RMSEs/);
+  assert.match(product, /Days not filled<\/b>: [\d,]+ land pixel-days on 8 days/);
+  assert.match(product, /Frozen ground/);
+  assert.doesNotMatch(html, />class\d+</, "land-cover classes named");
+  assert.match(html, /<h2>Stations: in situ, SMAP and the product<\/h2>/);
   assert.match(html, /0\.09/, "the paper's in-situ RMSE beside ours");
   const again = spawnSync(process.execPath, [BIN, "report", path.join(dir, "evaluation"), "--out", out], { encoding: "utf8" });
   assert.equal(again.status, 2);
@@ -177,6 +199,48 @@ test("the report in Chromium: no console error, no network request, every figure
       "station series present",
     );
     for (const f of figures) assert.ok(f.marks > 5, `figure ${f.id} has marks (${f.marks})`);
+    // No figure wider than its box, no text cut off at its figure's edges, no table wider than the page.
+    const overflow = await page.$$eval("figure.chart", (fs) =>
+      fs.flatMap((f) => {
+        const box = f.getBoundingClientRect();
+        const svg = f.querySelector("svg")!.getBoundingClientRect();
+        const out: string[] = [];
+        if (svg.right > box.right + 1 || svg.left < box.left - 1) out.push(`${f.id}: svg ${svg.left}-${svg.right} outside ${box.left}-${box.right}`);
+        for (const t of f.querySelectorAll("svg text")) {
+          const r = t.getBoundingClientRect();
+          if (r.width && (r.right > svg.right + 1 || r.left < svg.left - 1)) out.push(`${f.id}: text '${t.textContent}' cut at ${r.right} > ${svg.right}`);
+        }
+        return out;
+      }),
+    );
+    assert.deepEqual(overflow, []);
+    const main = await page.$eval("main", (m) => m.getBoundingClientRect().right);
+    const wide = await page.$$eval("table", (ts) => ts.filter((t) => t.closest(".table-wrap") === null).map((t) => t.getBoundingClientRect().right));
+    assert.ok(
+      wide.every((r) => r <= main + 1),
+      `tables within the page: ${wide.join()} <= ${main}`,
+    );
+    // The station series: no line or band over the unfilled days.
+    const crossing = await page.evaluate(() => {
+      const out: string[] = [];
+      for (const d of document.querySelectorAll('div.vega[data-figure^="station-"]')) {
+        const svg = d.querySelector("svg")!;
+        const shade = [...svg.querySelectorAll("path")].filter((p) => getComputedStyle(p).fill === "rgb(246, 213, 218)");
+        const spans = shade.map((p) => p.getBoundingClientRect()).map((r) => [r.left + 1, r.right - 1]);
+        for (const p of svg.querySelectorAll("path")) {
+          const st = getComputedStyle(p);
+          const line = st.stroke === "rgb(224, 123, 0)" && st.fill === "none";
+          const band = st.fill === "rgb(224, 123, 0)";
+          if (!line && !band) continue;
+          const r = p.getBoundingClientRect();
+          for (const [a, b] of spans)
+            if (r.left < b && r.right > a) out.push(`${d.getAttribute("data-figure")}: ${line ? "line" : "band"} ${r.left}-${r.right} over ${a}-${b}`);
+        }
+        if (!spans.length) out.push(`${d.getAttribute("data-figure")}: no unfilled days shaded`);
+      }
+      return out;
+    });
+    assert.deepEqual(crossing, []);
     if (SHOTS) await page.screenshot({ path: path.join(SHOTS, "report.png"), fullPage: false });
     else await page.screenshot({ path: path.join(dir, "report.png") });
   } finally {
@@ -205,12 +269,57 @@ test("the viewer in Chromium: the slider changes the map, a click draws a pixel'
     await page.waitForFunction("window.viewer.seriesPoints > 0", null, { timeout: 15000 });
     assert.ok((await page.locator("#series-chart svg path").count()) > 2, "the series chart is drawn");
     assert.doesNotMatch(await page.locator("#series-chart svg").innerHTML(), />in situ</, "a pixel without a station: no in-situ legend entry");
+    // The clicked cell is outlined on the map, around the click.
+    const cell = (await page.locator("path.selected-cell").boundingBox())!;
+    const [cx, cy] = [box.x + box.width / 2, box.y + box.height / 2];
+    assert.ok(cell.x <= cx && cx <= cell.x + cell.width && cell.y <= cy && cy <= cell.y + cell.height, JSON.stringify(cell));
+    // Hover: the value, the coordinates and the source flag.
+    await page.mouse.move(cx + 3, cy + 3);
+    await page.waitForFunction("window.viewer.hover !== null && window.viewer.hover !== undefined");
+    assert.match(
+      await page.locator("#hover").innerText(),
+      /\d+\.\d{3}° N, \d+\.\d{3}° E \(row \d+, column \d+\) [\d-]+: gap-free product (0\.\d{4} m3\/m3|no value); source: (SMAP|reconstructed|not filled)/,
+    );
+    // A cursor for the map's day; on a day without predictors the series shows no line or band.
+    await page.locator("#day").fill(String(UNFILLED[0] + 2));
+    await page.waitForFunction(`window.viewer.cursorDay === ${UNFILLED[0] + 2}`);
+    const cursor = await page.$$eval("#series-chart svg line, #series-chart svg path", (ps) =>
+      ps.filter((p) => getComputedStyle(p).stroke === "rgb(214, 39, 40)").map((p) => p.getBoundingClientRect().left),
+    );
+    assert.equal(cursor.length, 1, "one cursor line");
+    // Days without predictors are unfilled unless SMAP observed the cell that day.
+    const unfilled = (await page.evaluate("window.viewer.seriesUnfilled")) as number;
+    assert.ok(unfilled > 0 && unfilled <= UNFILLED[1] - UNFILLED[0], `${unfilled} unfilled days`);
+    const over = await page.evaluate(() => {
+      const svg = document.querySelector("#series-chart svg")!;
+      const spans = [...svg.querySelectorAll("path")]
+        .filter((p) => getComputedStyle(p).fill === "rgb(246, 213, 218)")
+        .map((p) => p.getBoundingClientRect())
+        .map((r) => [r.left + 1, r.right - 1]);
+      const drawn = [...svg.querySelectorAll("path")].filter((p) => {
+        const st = getComputedStyle(p);
+        return (st.stroke === "rgb(224, 123, 0)" && st.fill === "none") || st.fill === "rgb(224, 123, 0)";
+      });
+      return {
+        spans: spans.length,
+        crossing: drawn.filter((p) => spans.some(([a, b]) => p.getBoundingClientRect().left < b && p.getBoundingClientRect().right > a)).length,
+      };
+    });
+    assert.ok(over.spans >= 1 && over.crossing === 0, `the unfilled days shaded, no product line or band across them: ${JSON.stringify(over)}`);
+    // The layer menu keeps its width: the slider does not move.
+    const slider = (await page.locator("#day").boundingBox())!.x;
+    await page.selectOption("#layer", "uncertainty");
+    await page.waitForFunction("window.viewer.drawnLayer === 'uncertainty'");
+    assert.equal((await page.locator("#day").boundingBox())!.x, slider);
+    assert.ok((await page.locator(".leaflet-control-scale-line").count()) > 0, "a scale bar");
+    assert.ok((await page.locator("path.graticule").count()) > 2, "a graticule");
     // A station marker: its popup lists the metrics, and its series (with in situ) is drawn.
     await page.evaluate("window.viewer.seriesPoints = 0");
     await page.locator("path.station-marker").first().click({ force: true });
     const popup = page.locator(".leaflet-popup-content");
     await popup.waitFor();
-    assert.match(await popup.innerText(), /SMAP RMSE[\s\S]*xgb RMSE \(gap days\)/);
+    assert.match(await popup.innerText(), /SMAP RMSE \(its days\)[\s\S]*product RMSE \(gap days\)[\s\S]*XGBoost \(GBT\) RMSE \(gap days\)/);
+    assert.doesNotMatch(await popup.innerText(), /\bxgb\b/, "model labels, not ids");
     await page.waitForFunction("window.viewer.seriesPoints > 0");
     // The evaluation saved in-situ series for some stations: their legend lists in situ, the others' not.
     let withInsitu = 0;
@@ -276,9 +385,12 @@ test("serve: 127.0.0.1 only, the product's files and nothing else (path traversa
 
 test("serve --ismn: without an evaluation, the stations of an ISMN download in the product, scored against it", async () => {
   const meta = await viewerMeta(path.join(dir, "product", "product.zarr"), undefined, path.join(dir, "w", "ismn"));
+  // The uncertainty layer's scale follows the product (a fixed 0-0.08 painted Pakistan's 0.015 in one colour).
+  const [lo, hi] = meta.uncertaintyDomain;
+  assert.ok(lo === 0 && hi > 0.005 && hi < 0.2, `${lo}-${hi}`);
   assert.ok(meta.stations.length >= 2, `${meta.stations.length} stations`);
   for (const st of meta.stations) {
-    assert.deepEqual(Object.keys(st.metrics), ["SMAP RMSE", "SMAP days", "product RMSE (gap days)", "gap days"]);
+    assert.deepEqual(Object.keys(st.metrics), ["SMAP RMSE (its days)", "SMAP days", "product RMSE (gap days)", "gap days"]);
     assert.ok((st.metrics["SMAP days"] as number) > 0 && (st.metrics["gap days"] as number) > 0, JSON.stringify(st.metrics));
     assert.ok((st.metrics["product RMSE (gap days)"] as number) > 0 && (st.metrics["product RMSE (gap days)"] as number) < 0.2);
     assert.equal(st.insitu!.length, meta.dates.length);

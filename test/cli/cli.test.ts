@@ -25,11 +25,17 @@ test("smapfill demo (test preset) synthesises, ingests, summarises, draws and ev
   assert.match(first.stdout, /per pass .* outside the swath/);
   assert.match(first.stdout, /evaluate {2}\d+ training \/ \d+ test samples \(simulated gaps\)/);
   assert.match(first.stdout, /TsSMNet-noTS +0\.\d{4} {2}R 0\.\d{3}/);
-  assert.match(first.stdout, /in situ \(\d+ stations\): SMAP RMSE 0\.\d{4}/);
+  assert.match(first.stdout, /in situ \(\d+ stations\), pooled RMSE over station-days: SMAP 0\.\d{4}/);
   assert.ok(fs.existsSync(path.join(out, "evaluation", "report.md")));
   // The demo ends with the HTML report's path, after the viewer's command.
-  assert.match(first.stdout, /viewer {4}smapfill serve \S+product --evaluation \S+evaluation\n {2}report {4}\/\S+report\.html\n$/);
-  assert.match(fs.readFileSync(path.join(out, "report.html"), "utf8"), /<section id="models">/);
+  assert.match(first.stdout, /viewer {4}npx smapfill serve \S+product --evaluation \S+evaluation\n {2}report {4}\/\S+report\.html\n$/);
+  const html = fs.readFileSync(path.join(out, "report.html"), "utf8");
+  assert.match(html, /<section id="models">/);
+  // The report's first section is the product, with the demo's scores against its truth.
+  assert.match(html, /^[\s\S]*?<section id="product"><h2>The product<\/h2>[\s\S]*Against the synthetic truth[\s\S]*<section id="study">/);
+  // The demo's product folder is the one reconstruct writes.
+  for (const f of ["product.json", "README.txt", "stac/collection.json", "assessment.json", "coverage_before.png", "coverage_daily_after.png", "product.nc"])
+    assert.ok(fs.existsSync(path.join(out, "product", f)), `product/${f}`);
   for (const f of ["coverage_map.png", "coverage_daily.png", "demo-summary.json", "cube.zarr/zarr.json", "world/world.json"]) {
     assert.ok(fs.existsSync(path.join(out, f)), f);
   }
@@ -73,7 +79,7 @@ test("smapfill ingest builds a study's cube from a YAML config, and reports bad 
   const text = fs
     .readFileSync(example, "utf8")
     .replaceAll("../../shared", path.join(REPO_ROOT, "..", "shared"))
-    .replace("output: ../pakistan-2020-01.zarr", `output: ${path.join(dir, "pk.zarr")}`);
+    .replace(/^output: .*$/m, `output: ${path.join(dir, "pk.zarr")}`);
   const config = path.join(dir, "study.yaml");
   fs.writeFileSync(config, text);
   const r = smapfill("ingest", config, "--quiet");
@@ -269,4 +275,14 @@ test("docs/cli.md is the reference generated from the option declarations (npm r
   assert.equal(actual, expected, "docs/cli.md is stale: run npm run docs:cli");
   for (const flag of ["--threads", "--param", "--reference", "--ablation-pairs", "--transformer-max-epochs", "--keep-passes"])
     assert.ok(actual.includes(flag), flag);
+});
+
+test("--help shows defaults as typed and marks required options", () => {
+  const r = spawnSync(process.execPath, [BIN, "reconstruct", "--help"], { encoding: "utf8" });
+  assert.equal(r.status, 0);
+  assert.match(r.stdout, /--format <list>[\s\S]*\(default: netcdf\)/);
+  assert.match(r.stdout, /--model <dir>[\s\S]*?\(required\)/);
+  assert.doesNotMatch(r.stdout, /default: \[/, "no JSON arrays");
+  const e = spawnSync(process.execPath, [BIN, "export", "--help"], { encoding: "utf8" });
+  assert.match(e.stdout, /\(default: netcdf,cog,zarr2\)/);
 });

@@ -2,13 +2,20 @@
  * The bad-input corpus: broken, misnamed and nonsensical inputs made from the real shared files
  * (SMAP granules, ERA5-Land, ISMN), as users produce them: truncated, zero-byte and renamed
  * granules, a zip saved as .nc, GeoTIFFs without georeferencing or with several bands, wrong
- * configs, impossible ISMN values, inconsistent dataset folders, a cube zarr-python 2 rewrote.
+ * configs, impossible ISMN values, inconsistent dataset folders, a cube zarr-python 2 rewrote;
+ * ERA5-Land downloaded twice (two files over one month), a file with a repeated hour, ERA5's
+ * packing noise (-1e-20); a JSON config with a key written twice; ISMN files with an impossible
+ * date, a truncated ISMN zip and a symbolic link loop in an ISMN folder; granules reached through
+ * symbolic links, one of them broken.
  */
 import fs from "node:fs";
 import path from "node:path";
 import { writeArrayBuffer } from "geotiff";
+import { zipSync } from "fflate";
 import { writeCog } from "../../src/io/cog-writer.js";
 import { writeNpy } from "../../src/io/npy.js";
+import { openHdf5 } from "../../src/io/hdf5.js";
+import { writeNetcdf4 } from "../../src/io/netcdf-writer.js";
 import { Ease2Grid } from "../../src/grid/ease2.js";
 import { realFile } from "../helpers.js";
 
@@ -20,6 +27,8 @@ export interface Corpus {
   truncated: string;
   study: (name: string, body: string) => string;
   era5: string;
+  /** An ISMN folder with a good station file, an impossible date, a truncated zip and a symbolic link loop. */
+  ismnDamaged: string;
 }
 
 const PAK = realFile("pakistan_2020", "SPL3SMP_E");
@@ -134,9 +143,60 @@ export function makeCorpus(dir: string): Corpus {
   fs.writeFileSync(path.join(ismn, "BROKEN_BROKEN_X1_sm_0.000000_0.050000_Probe_20200101_20200131.stm"), "not an ISMN file\n");
 
   const study = (name: string, body: string) => {
-    const file = path.join(dir, `${name}.yaml`);
+    const file = path.join(dir, name.endsWith(".json") ? name : `${name}.yaml`);
     fs.writeFileSync(file, body);
     return file;
   };
-  return { dir, granules, goodGranule: granule(4), truncated, study, era5 };
+
+  // ERA5-Land downloaded twice (a second copy beside the first), an hour repeated in one file (a
+  // second version of a day appended), and ERA5's packing noise around zero.
+  fs.mkdirSync(path.join(dir, "era5_twice"));
+  fs.copyFileSync(era5, path.join(dir, "era5_twice", "ERA5_Pakistan_20200101_20200131.nc"));
+  fs.copyFileSync(era5, path.join(dir, "era5_twice", "ERA5_Pakistan_20200101_20200131_final.nc"));
+  const source = openHdf5(era5);
+  const read = (name: string) => (source.get(name) as unknown as { value: ArrayLike<number> }).value;
+  const times = Float64Array.from(read("valid_time") as ArrayLike<number>, Number);
+  const lat = Float64Array.from(read("latitude"));
+  const lon = Float64Array.from(read("longitude"));
+  const cells = lat.length * lon.length;
+  const swvl1 = Float32Array.from((read("swvl1") as Float32Array).subarray(0, 72 * cells));
+  source.close();
+  const era5File = (file: string, t: Float64Array, values: Float32Array) =>
+    writeNetcdf4(path.join(dir, file), {
+      dimensions: [
+        { name: "time", values: t, attributes: { units: "seconds since 1970-01-01", calendar: "proleptic_gregorian" } },
+        { name: "latitude", values: lat, attributes: { units: "degrees_north" } },
+        { name: "longitude", values: lon, attributes: { units: "degrees_east" } },
+      ],
+      variables: [{ name: "swvl1", dims: ["time", "latitude", "longitude"], data: values, attributes: { units: "m**3 m**-3" } }],
+    });
+  const again = Float32Array.from(swvl1.subarray(24 * cells, 48 * cells), (v) => v + 0.3);
+  era5File("era5_repeated_hours.nc", Float64Array.from([...times.subarray(0, 72), ...times.subarray(24, 48)]), Float32Array.from([...swvl1, ...again]));
+  era5File(
+    "era5_packing_noise.nc",
+    times.subarray(0, 72),
+    Float32Array.from(swvl1, (v, k) => (k % 5 === 0 ? -1e-20 : v)),
+  );
+
+  // ISMN: an impossible date (month 13), a zip cut short, a link back to its own folder.
+  const ismnDamaged = path.join(dir, "ismn_damaged");
+  fs.mkdirSync(path.join(ismnDamaged, "RISMA"), { recursive: true });
+  fs.copyFileSync(stm, path.join(ismnDamaged, "RISMA", path.basename(stm)));
+  const badDate = lines.map((l, i) => (i === k + 1 ? l.replace(/^\d{4}\/\d{2}\/\d{2}/, "2019/13/05") : l)).join("\n");
+  fs.writeFileSync(path.join(ismnDamaged, "RISMA", "RISMA_RISMA_MB12_sm_0.000000_0.050000_Hydraprobe_19500101_20230521.stm"), badDate);
+  const zip = zipSync({ [path.basename(stm)]: new Uint8Array(fs.readFileSync(stm)) });
+  fs.writeFileSync(path.join(ismnDamaged, "Data_separate_files_20190101_20191231.zip"), zip.subarray(0, zip.length >> 1));
+  fs.symlinkSync("..", path.join(ismnDamaged, "RISMA", "loop"));
+  fs.symlinkSync("self", path.join(ismnDamaged, "self"));
+
+  // Granules reached through symbolic links (kept elsewhere), one link broken.
+  const links = path.join(dir, "granule_links");
+  fs.mkdirSync(links);
+  for (const d of [1, 2, 3]) fs.symlinkSync(granule(d), path.join(links, path.basename(granule(d))));
+  fs.symlinkSync(path.join(dir, "gone", path.basename(granule(4))), path.join(links, path.basename(granule(4))));
+  const broken = path.join(dir, "broken_links");
+  fs.mkdirSync(broken);
+  fs.symlinkSync(path.join(dir, "gone", path.basename(granule(1))), path.join(broken, path.basename(granule(1))));
+
+  return { dir, granules, goodGranule: granule(4), truncated, study, era5, ismnDamaged };
 }

@@ -11,7 +11,8 @@ import { openRaster } from "../../src/io/raster-source.js";
 import { SyntheticWorld, WORLD_PRESETS, type WorldConfig } from "../../src/synth/world.js";
 import { writeWorld } from "../../src/synth/write-world.js";
 import { writeWorldStudy } from "../../src/synth/world-study.js";
-import { REPO_ROOT, tempDir } from "../helpers.js";
+import { spawnSync } from "node:child_process";
+import { REPO_ROOT, debianPython, realFile, tempDir } from "../helpers.js";
 
 const g9 = Ease2Grid.of("9km");
 const EXAMPLE = path.join(REPO_ROOT, "examples", "pakistan-2020-01.yaml");
@@ -184,3 +185,55 @@ function correlation(a: ArrayLike<number>, b: ArrayLike<number>): number {
   }
   return sab / Math.sqrt(saa * sbb);
 }
+
+test("a predictor file whose content changed makes its blocks (and a static layer) again; a file only touched does not", async (t) => {
+  const python = debianPython("h5py", "numpy");
+  if (!python) return t.skip("needs Debian's python3-h5py");
+  const dir = tempDir();
+  const era5 = path.join(dir, "era5.nc");
+  fs.copyFileSync(realFile("pakistan_2020", "era5_land", "ERA5_Pakistan_20200101_20200131.nc"), era5);
+  const { file, output } = pakistanStudy((c) => {
+    c.predictors = c.predictors.filter((p: { name: string }) => p.name !== "era5_swvl1_am");
+    for (const p of c.predictors) p.files = era5;
+  });
+  const first = await ingestStudy(loadStudy(file), { quiet: true });
+  assert.deepEqual(
+    first.predictors.map((p) => p.redone),
+    [0, 0],
+  );
+  const before = await (await Cube.open(output)).readBlock("era5_swvl1", 0, 31);
+  // Touched: same bytes, a new time. Nothing is made again.
+  const now = new Date();
+  fs.utimesSync(era5, now, now);
+  const touched = await ingestStudy(loadStudy(file), { quiet: true });
+  assert.deepEqual(
+    touched.predictors.map((p) => p.redone),
+    [0, 0],
+  );
+  // Downloaded again with other values (a new ERA5 version): both blocks of days and the static layer are made again.
+  const edit = spawnSync(
+    python,
+    [
+      "-c",
+      `import h5py; f = h5py.File(${JSON.stringify(era5)}, "r+"); f["swvl1"][...] = f["swvl1"][...] + 0.05; f["lsm"][...] = f["lsm"][...] * 0.5; f.close()`,
+    ],
+    { encoding: "utf8" },
+  );
+  assert.equal(edit.status, 0, edit.stderr);
+  const changed = await ingestStudy(loadStudy(file), { quiet: true });
+  assert.deepEqual(
+    changed.predictors.map((p) => [p.name, p.redone]),
+    [
+      ["era5_swvl1", 2],
+      ["era5_land_fraction", 1],
+    ],
+  );
+  const after = await (await Cube.open(output)).readBlock("era5_swvl1", 0, 31);
+  let n = 0;
+  for (let i = 0; i < before.length; i++)
+    if (!Number.isNaN(before[i]!)) {
+      assert.ok(Math.abs(after[i]! - before[i]! - 0.05) < 1e-4, `${after[i]} vs ${before[i]}`);
+      n++;
+    }
+  assert.ok(n > 1000);
+});

@@ -9,7 +9,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { spawn, spawnSync } from "node:child_process";
-import { acquireWriterLock, checkRunLock, lockFile, readLock, type LockHolder } from "../../src/cube/lock.js";
+import { acquireReaderLock, acquireWriterLock, checkRunLock, lockFile, readersFolder, readLock, type LockHolder } from "../../src/cube/lock.js";
 import { Cube } from "../../src/cube/cube.js";
 import { writeWorld } from "../../src/synth/write-world.js";
 import { writeWorldStudy } from "../../src/synth/world-study.js";
@@ -103,4 +103,69 @@ test("smapfill ingest into a cube another run is writing is refused naming it; o
   assert.ok(!fs.existsSync(lockFile(cube)), "released at the end");
   const c = await Cube.open(cube);
   assert.equal(c.variables.length, 19, c.variables.map((v) => v.name).join(", "));
+});
+
+const LOCK_MODULE = path.join(REPO_ROOT, "dist", "src", "cube", "lock.js");
+
+/** A process that takes the writer (or reader) lock of `store`, says "held" or its error, and holds it for `holdMs`. */
+function locker(store: string, o: { env?: Record<string, string>; holdMs?: number; kind?: "writer" | "reader" } = {}) {
+  const take = o.kind === "reader" ? "acquireReaderLock" : "acquireWriterLock";
+  const child = spawn(
+    process.execPath,
+    [
+      "--input-type=module",
+      "-e",
+      `import { ${take} } from ${JSON.stringify(LOCK_MODULE)};
+       try { ${take}(${JSON.stringify(store)}, "smapfill test"); process.stdout.write("held\\n"); setTimeout(() => {}, ${o.holdMs ?? 1500}); }
+       catch (e) { process.stdout.write("refused: " + e.message + "\\n"); }`,
+    ],
+    { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...o.env } },
+  );
+  let out = "";
+  child.stdout!.on("data", (d) => (out += d));
+  const done = new Promise<string>((resolve) => child.on("exit", () => resolve(out)));
+  return { child, done, said: () => new Promise<void>((resolve) => child.stdout!.once("data", () => resolve())) };
+}
+
+test("the takeover race: a taker slow between its staleness check and its rename does not take the lock another taker just made", async () => {
+  for (let round = 0; round < 2; round++) {
+    const store = path.join(tempDir(), "race.zarr");
+    plant(store, { pid: deadPid() });
+    // The slow taker judges the lock stale, then waits; the quick one takes it over meanwhile.
+    const slow = locker(store, { env: { SMAPFILL_FAILPOINT: "lock-takeover-delay:700" }, holdMs: 2500 });
+    await new Promise((r) => setTimeout(r, 250));
+    const quick = locker(store, { holdMs: 2500 });
+    const outs = await Promise.all([slow.done, quick.done]);
+    assert.equal(outs.filter((o) => o.startsWith("held")).length, 1, `exactly one holds the lock: ${JSON.stringify(outs)}`);
+    assert.match(
+      outs.find((o) => !o.startsWith("held"))!,
+      /refused: .*race\.zarr: is being written by another smapfill run \(pid \d+/,
+    );
+    assert.deepEqual(
+      fs.readdirSync(path.dirname(store)).filter((n) => /takeover|stale-/.test(n)),
+      [],
+      "no takeover token or moved lock is left",
+    );
+  }
+});
+
+test("readers and writers exclude each other: a reader refuses a live writer, a writer refuses a live reader, readers share", async () => {
+  const store = path.join(tempDir(), "shared.zarr");
+  const reader = locker(store, { kind: "reader", holdMs: 60_000 });
+  await reader.said();
+  assert.throws(
+    () => acquireWriterLock(store, "smapfill ingest s.yaml"),
+    /shared\.zarr: is being read by another smapfill run \(pid \d+ on .*, smapfill test, since/,
+  );
+  assert.ok(!fs.existsSync(lockFile(store)), "the refused writer left no lock");
+  const second = acquireReaderLock(store, "another reader");
+  second();
+  reader.child.kill("SIGKILL");
+  await reader.done;
+  // A reader that died is ignored (and its registration removed).
+  const release = acquireWriterLock(store, "smapfill ingest s.yaml");
+  const refused = locker(store, { kind: "reader" });
+  assert.match(await refused.done, /refused: .*shared\.zarr: is being written by another smapfill run/);
+  release();
+  assert.deepEqual(fs.existsSync(readersFolder(store)) ? fs.readdirSync(readersFolder(store)) : [], [], "no reader registration is left");
 });

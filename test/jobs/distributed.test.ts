@@ -25,7 +25,9 @@ const BIN = path.join(REPO_ROOT, "bin", "smapfill.js");
 
 /** Every file of a product store but the metadata, which holds creation timestamps (zarr.json, .smapfill-root.json). */
 function chunkHashes(store: string): Map<string, string> {
-  return new Map([...fileHashes(store)].filter(([f]) => !/(^|\/)(zarr\.json|\.smapfill-root\.json)$/.test(f)));
+  // Metadata apart: the group's zarr.json (timestamps) and the chunk manifest's segments, which
+  // list each writing process's chunks (a job run twice lists them again; the main manifest is compared).
+  return new Map([...fileHashes(store)].filter(([f]) => !/(^|\/)(zarr\.json|\.smapfill-root\.json)$|^\.smapfill-manifest\.d\//.test(f)));
 }
 
 let redis: RedisServer | undefined;

@@ -43,6 +43,10 @@ if os.path.exists(nc):
         "deflate": d.variables["soil_moisture"].filters().get("zlib", False),
         "x_bounds": d.variables["x"].bounds,
         "lat_shape": list(d.variables["lat"].shape),
+        "attributes": {v: {k: (lambda x: x.tolist() if hasattr(x, "tolist") else x)(d.variables[v].getncattr(k)) for k in d.variables[v].ncattrs() if k != "_FillValue"} for v in d.variables if v.startswith("soil_moisture")},
+        "history": d.history,
+        "global_keys": sorted(d.ncattrs()),
+        "json_blobs": sorted(k for k in d.ncattrs() if isinstance(d.getncattr(k), str) and d.getncattr(k).lstrip().startswith(("{", "["))),
     }
     ds = caught(lambda: xr.open_dataset(nc).load())
     out["netcdf"]["xarray_values"] = [float(ds.soil_moisture.values[t, r, c]) for t, r, c in pixels]
@@ -75,6 +79,8 @@ if os.path.exists(z2):
     g = caught(lambda: zarr.open_consolidated(z2, mode="r"))
     ds = caught(lambda: xr.open_zarr(z2).load())
     out["zarr2"] = {
+        "lat_dims": list(ds.lat.dims),
+        "coords": sorted(ds.coords),
         "values": [float(g["soil_moisture"][t, r, c]) for t, r, c in pixels],
         "xarray_values": [float(ds.soil_moisture.values[t, r, c]) for t, r, c in pixels],
         "variables": sorted(ds.data_vars),
@@ -83,13 +89,17 @@ if os.path.exists(z2):
     t0, r0, c0 = pixels[0]
     gz = gdal.Open(f'ZARR:"{z2}":/soil_moisture:{t0}')
     out["zarr2"]["gdal_value"] = float(gz.GetRasterBand(1).ReadAsArray(c0, r0, 1, 1)[0, 0])
+    zsrs = osr.SpatialReference(wkt=gz.GetProjection()) if gz.GetProjection() else None
+    if zsrs:
+        zsrs.AutoIdentifyEPSG()
+    out["zarr2"]["gdal_epsg"] = zsrs.GetAuthorityCode(None) if zsrs else None
 
 # COGs through GDAL, validated as GDAL's COG validator does.
 cog = os.path.join(product, "product_cog")
 if os.path.isdir(cog):
     from osgeo_utils.samples.validate_cloud_optimized_geotiff import validate
 
-    files = sorted(os.listdir(cog))
+    files = sorted(f for f in os.listdir(cog) if f.endswith(".tif"))
     out["cog"] = {"files": files, "invalid": {}, "values": [], "overviews": {}}
     for f in files:
         errors, _ = validate(os.path.join(cog, f))[:2]
@@ -108,5 +118,12 @@ if os.path.isdir(cog):
     srs.AutoIdentifyEPSG()
     out["cog"]["epsg"] = srs.GetAuthorityCode(None)
     out["cog"]["nodata"] = str(ds.GetRasterBand(1).GetNoDataValue())
+    flags = [f for f in files if "_source" in f]
+    if flags:
+        flag_ds = gdal.Open(os.path.join(cog, flags[0]))  # kept: a band outlives no dataset
+        band = flag_ds.GetRasterBand(1)
+        table = band.GetColorTable()
+        out["cog"]["flag_colors"] = [list(table.GetColorEntry(i)) for i in range(table.GetCount())] if table else None
+        out["cog"]["flag_categories"] = band.GetCategoryNames()
 
 print(json.dumps(out))

@@ -1,11 +1,32 @@
 #!/usr/bin/env python3
 """Independent Zarr v3 reader (numpy + gzip + json only), used by the tests to check that a
-smapfill cube is laid out exactly as the Zarr v3 specification says, without our own code.
+smapfill cube is laid out exactly as the Zarr v3 specification says, without our own code: the
+crc32c codec (CRC-32C, Castagnoli, little-endian after the bytes) is checked here bit by bit.
 
 Usage: read_zarr_v3.py STORE VAR [VAR ...]  -> JSON on stdout: per variable its dims, shape,
 attributes, and the array itself (NaN as null)."""
 import gzip, json, math, os, sys
 import numpy as np
+
+def _crc_table():
+    table = []
+    for n in range(256):
+        c = n
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+        table.append(c)
+    return table
+
+
+CRC_TABLE = _crc_table()
+
+
+def crc32c(data):
+    crc = 0xFFFFFFFF
+    for b in data:
+        crc = CRC_TABLE[(crc ^ b) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFF
+
 
 DTYPES = {"float32": "<f4", "float64": "<f8", "int32": "<i4", "uint8": "u1", "uint16": "<u2"}
 
@@ -31,8 +52,12 @@ def read_array(store, name):
             continue
         raw = open(key, "rb").read()
         for codec in reversed(meta["codecs"][1:]):
-            assert codec["name"] == "gzip", codec
-            raw = gzip.decompress(raw)
+            assert codec["name"] in ("gzip", "crc32c"), codec
+            if codec["name"] == "crc32c":
+                assert int.from_bytes(raw[-4:], "little") == crc32c(raw[:-4]), f"{key}: CRC-32C mismatch"
+                raw = raw[:-4]
+            else:
+                raw = gzip.decompress(raw)
         block = np.frombuffer(raw, dtype=dtype).reshape(chunk)
         sel = tuple(slice(i * c, min((i + 1) * c, s)) for i, c, s in zip(idx, chunk, shape))
         out[sel] = block[tuple(slice(0, s.stop - s.start) for s in sel)]

@@ -18,6 +18,7 @@ import { WORLD_PRESETS } from "../../src/synth/world.js";
 import { SOURCE_FLAGS } from "../../src/reconstruct/reconstruct.js";
 import { REPO_ROOT, debianPython, fileHashes, runPythonJson, tempDir } from "../helpers.js";
 import { smallChunkedCube } from "../test-world.js";
+import { checkStacCatalog } from "../stac-check.js";
 
 const BIN = path.join(REPO_ROOT, "bin", "smapfill.js");
 function smapfill(args: string[], env: Record<string, string> = {}) {
@@ -104,7 +105,33 @@ test("reconstruct: every land pixel-day filled, SMAP kept where valid, flags, un
   const summary = JSON.parse(fs.readFileSync(path.join(out, "product.json"), "utf8"));
   assert.ok(summary.coverage.overall.after > 0.999 && summary.coverage.overall.before < 0.9);
   assert.ok(summary.coverage.perClass.length >= 1);
-  for (const f of ["coverage_before.png", "coverage_after.png", "uncertainty_mean.png"]) assert.ok(fs.statSync(path.join(out, f)).size > 500, f);
+  for (const f of ["coverage_before.png", "coverage_after.png", "uncertainty_mean.png", "coverage_daily_after.png"])
+    assert.ok(fs.statSync(path.join(out, f)).size > 500, f);
+  // Every product folder says which file opens where, and carries its STAC catalog.
+  const readme = fs.readFileSync(path.join(out, "README.txt"), "utf8");
+  for (const f of ["product.nc", "product_cog/", "product_v2.zarr/", "product.zarr/", "stac/", "not_filled_missing_predictors"])
+    assert.ok(readme.includes(f), f);
+  const stac = checkStacCatalog(out);
+  assert.equal(stac.items.length, new Set(product.dates().map((d) => d.slice(0, 7))).size, "an item per month");
+  assert.ok(Object.keys(stac.collection.assets).includes("netcdf") && Object.keys(stac.collection.assets).includes("zarr2"));
+  assert.ok(stac.items[0].assets.soil_moisture.type.includes("cloud-optimized"));
+  // The Zarr v3 store is georeferenced by the zarr-conventions proj: and spatial: (v1) attributes.
+  const root = JSON.parse(fs.readFileSync(path.join(out, "product.zarr", "zarr.json"), "utf8")).attributes;
+  assert.deepEqual(
+    root.zarr_conventions.map((c: { name: string; spec_url: string }) => [c.name, c.spec_url.replace(/.*\/blob\//, "")]),
+    [
+      ["proj:", "v1/README.md"],
+      ["spatial:", "v1/README.md"],
+    ],
+  );
+  assert.equal(root["proj:code"], "EPSG:6933");
+  assert.deepEqual(root["spatial:dimensions"], ["y", "x"]);
+  assert.deepEqual(root["spatial:shape"], [cube.window.nrows, cube.window.ncols]);
+  const [a, , left, , e, top] = root["spatial:transform"];
+  assert.equal(a, cube.grid.cellSize);
+  assert.equal(e, -cube.grid.cellSize);
+  assert.ok(Math.abs(left + a / 2 - cube.grid.colToX(cube.window.col0)) < 1e-6 && Math.abs(top + e / 2 - cube.grid.rowToY(cube.window.row0)) < 1e-6);
+  assert.deepEqual(root["spatial:bbox"], [left, top + e * cube.window.nrows, left + a * cube.window.ncols, top]);
   // A model without uncertainty (a dataset-folder model) is refused.
   fs.rmSync(path.join(model, "uncertainty.json.bak"), { force: true });
   fs.renameSync(path.join(model, "uncertainty.json"), path.join(model, "uncertainty.json.bak"));
@@ -112,12 +139,23 @@ test("reconstruct: every land pixel-day filled, SMAP kept where valid, flags, un
   fs.renameSync(path.join(model, "uncertainty.json.bak"), path.join(model, "uncertainty.json"));
   assert.equal(refused.code, 2);
   assert.match(refused.stderr, /has no uncertainty\.json: it is not a product model/);
-  // inspect describes the product.
-  const inspect = smapfill(["inspect", path.join(out, "product.zarr")]);
-  assert.equal(inspect.code, 0, inspect.stderr);
-  assert.match(inspect.stdout, /soil_moisture_source\s+dynamic\s+uint8/);
-  assert.match(inspect.stdout, /model\s+xgb/);
-  assert.match(inspect.stdout, /reconstruct/);
+  // inspect describes the product, given its store or its folder.
+  for (const target of [path.join(out, "product.zarr"), out]) {
+    const inspect = smapfill(["inspect", target]);
+    assert.equal(inspect.code, 0, inspect.stderr);
+    assert.match(inspect.stdout, /soil_moisture_source\s+dynamic\s+uint8/);
+    assert.match(inspect.stdout, /model\s+xgb/);
+    assert.match(inspect.stdout, /reconstruct/);
+  }
+  assert.match(smapfill(["inspect", out]).stdout, /folder .*README\.txt.*stac/);
+  // Without --format: the NetCDF (every tool opens it) beside the Zarr v3 working store.
+  const plain = path.join(dir, "p-default");
+  assert.equal(smapfill(["reconstruct", cubePath, "--model", model, "--out", plain, "--quiet"]).code, 0);
+  assert.ok(fs.existsSync(path.join(plain, "product.nc")) && fs.existsSync(path.join(plain, "product.zarr", "zarr.json")));
+  assert.ok(!fs.existsSync(path.join(plain, "product_cog")) && !fs.existsSync(path.join(plain, "product_v2.zarr")));
+  const notRun = smapfill(["inspect", path.join(dir, "model")]);
+  assert.equal(notRun.code, 2);
+  assert.match(notRun.stderr, /is a folder without a cube or product/);
 });
 
 test("the product's NetCDF, COG and Zarr v2 open in GDAL, netCDF4, xarray and zarr-python with the same values", async (t) => {
@@ -177,6 +215,34 @@ test("the product's NetCDF, COG and Zarr v2 open in GDAL, netCDF4, xarray and za
     "soil_moisture_source",
     "soil_moisture_uncertainty",
   ]);
+  // Zarr v2: GDAL reads the CRS from _CRS; lat/lon are 2-D auxiliary coordinates as in the NetCDF.
+  assert.equal(got.zarr2.gdal_epsg, "6933");
+  assert.deepEqual(got.zarr2.lat_dims, ["y", "x"]);
+  assert.deepEqual(nc.lat_shape, [cube.window.nrows, cube.window.ncols]);
+  assert.ok(
+    ["lat", "lon", "time", "x", "y"].every((c) => got.zarr2.coords.includes(c)),
+    got.zarr2.coords.join(),
+  );
+  // CF: ancillary variables, standard names, valid ranges per variable, history with the command, readable provenance.
+  const attrs = nc.attributes;
+  assert.equal(attrs.soil_moisture.ancillary_variables, "soil_moisture_uncertainty soil_moisture_source");
+  assert.equal(attrs.soil_moisture_uncertainty.standard_name, "volume_fraction_of_condensed_water_in_soil standard_error");
+  assert.equal(attrs.soil_moisture_source.standard_name, "volume_fraction_of_condensed_water_in_soil status_flag");
+  assert.equal(attrs.soil_moisture_uncertainty.ancillary_of, undefined);
+  for (const v of Object.keys(attrs)) assert.ok(attrs[v].valid_min !== undefined && attrs[v].valid_max !== undefined, `${v} has valid_min/valid_max`);
+  assert.deepEqual(
+    [attrs.soil_moisture.valid_min, attrs.soil_moisture_source.valid_min, attrs.soil_moisture_source.valid_max],
+    [Math.fround(0.02), 1, 6],
+    "in the variable's own type",
+  );
+  assert.match(nc.history, /reconstruct \(model=.*\n.*smapfill reconstruct \S+ --model \S+ --out \S+ --format zarr,netcdf,cog,zarr2 --everywhere --quiet$/);
+  assert.ok(!nc.global_keys.includes("valid_range") && !nc.global_keys.includes("provenance"), nc.global_keys.join());
+  assert.deepEqual(nc.json_blobs, [], "no JSON text in the attributes");
+  assert.ok(nc.global_keys.includes("model_calibration_metrics_rmse"), "the calibration as readable attributes");
+  // The source-flag COG: a colour table and the flags' names (QGIS shows colours, not greys 1-6).
+  assert.deepEqual(got.cog.flag_categories, ["", ...Object.keys(SOURCE_FLAGS)]);
+  assert.deepEqual(got.cog.flag_colors[4], [224, 123, 0, 255], "reconstructed: orange");
+  assert.deepEqual(got.cog.flag_colors[0]![3], 0, "nodata transparent");
   assert.deepEqual(got.cog.invalid, {});
   assert.equal(got.cog.epsg, "6933");
   assert.equal(got.cog.nodata, "nan");

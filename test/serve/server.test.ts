@@ -30,6 +30,7 @@ before(async () => {
     days: 8,
     variables: [
       { name: "soil_moisture", kind: "dynamic", units: "m3 m-3", long_name: "gap-free surface soil moisture" },
+      { name: "soil_moisture_uncertainty", kind: "dynamic", units: "m3 m-3", long_name: "one-sigma uncertainty of soil_moisture" },
       { name: "soil_moisture_source", kind: "dynamic", units: "1", long_name: "source", dtype: "uint8", attributes: { comment: `flags from ${model}` } },
     ],
     chunks: { time: 8, y: 4, x: 4 },

@@ -16,6 +16,7 @@ import {
   collectParams,
   list,
   memoryOption,
+  messageLog,
   modelParamOptions,
   positiveNumber,
   quietOption,
@@ -158,8 +159,8 @@ export function evaluateCommand(): Command {
         file: cube,
         hint: "Give a larger --memory, fewer --max-train-samples / --max-held-samples, or build the cube with smaller chunks",
       });
-      const outcome = await runEvaluation(config, { log: o.quiet ? undefined : (m) => process.stderr.write(`${m}\n`), progress: !o.quiet });
-      const files = writeEvaluation(o.out, outcome);
+      const outcome = await runEvaluation(config, { log: messageLog(o.quiet), progress: !o.quiet });
+      const files = await writeEvaluation(o.out, outcome);
       const headline = outcome.result.splits[0]!;
       const ref = headline.reference;
       const lines = headline.models.map(

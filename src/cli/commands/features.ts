@@ -5,7 +5,7 @@ import { tileFeatureBytes, writeCubeFeatures } from "../../features/cube-feature
 import { featuresOnQueue } from "../../jobs/ingest-queue.js";
 import { SmapfillError } from "../../util/errors.js";
 import { Progress } from "../../util/progress.js";
-import { checkMemory, checkOutput, memoryOption, quietOption } from "../options.js";
+import { checkMemory, checkOutput, memoryOption, messageLog, quietOption } from "../options.js";
 
 export function featuresCommand(): Command {
   return new Command("features")
@@ -38,7 +38,7 @@ export function featuresCommand(): Command {
           useFrom: dayOf(o.from, 0, "--from"),
           useTo: dayOf(o.to, cube.days - 1, "--to"),
           context: o.context,
-          log: (m) => o.quiet || process.stderr.write(`${m}\n`),
+          log: messageLog(o.quiet),
           onJobs: (done, total) => {
             progress ??= new Progress("feature jobs", total, { quiet: o.quiet });
             progress.update(done);

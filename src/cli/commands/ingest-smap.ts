@@ -6,6 +6,8 @@ import type { QualityPolicy } from "../../io/smap-l3.js";
 import { SmapfillError } from "../../util/errors.js";
 import { checkOutput, choice, dayRange, parseBBox, quietOption, failureLine } from "../options.js";
 import { describeMissingReasons } from "../../cube/missing-reasons.js";
+import { checkMemory, memoryOption } from "../options.js";
+import { smapIngestEstimate } from "../../cube/ingest-smap.js";
 
 export function ingestSmapCommand(): Command {
   return new Command("ingest-smap")
@@ -26,8 +28,16 @@ export function ingestSmapCommand(): Command {
     )
     .option("--keep-passes", "also store the AM and PM values")
     .addOption(new Option("--redo <FROM..TO>", "rebuild the days FROM..TO (YYYY-MM-DD..YYYY-MM-DD) even if done").argParser(dayRange))
+    .addOption(memoryOption())
     .addOption(quietOption())
     .action(async (granules: string, o) => {
+      const estimate = smapIngestEstimate(o.resolution, o.bbox, o.start, o.end);
+      // Large regions or periods say up front what they will take (small ones need no such line).
+      if (!o.quiet && (estimate.memory >= 2 ** 28 || estimate.disk >= 2 ** 30)) process.stderr.write(`ingest-smap: ${estimate.text}\n`);
+      checkMemory(estimate.memory, o.memory, "a chunk of days of this region", {
+        file: o.cube,
+        hint: "Give a larger --memory, or a smaller region (--bbox); the period does not matter (ingestion streams by chunk of days)",
+      });
       if (fs.existsSync(granules) && !fs.statSync(granules).isDirectory())
         throw new SmapfillError("is a file, but a directory of granules is expected", {
           file: granules,

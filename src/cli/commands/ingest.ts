@@ -4,7 +4,7 @@ import { loadStudy } from "../../config/study.js";
 import { ingestBytes, ingestStudy } from "../../cube/ingest-study.js";
 import { ingestStudyOnQueue } from "../../jobs/ingest-queue.js";
 import { Progress } from "../../util/progress.js";
-import { checkMemory, checkOutput, dayRange, failureLine, memoryOption, quietOption } from "../options.js";
+import { checkMemory, checkOutput, dayRange, failureLine, memoryOption, messageLog, quietOption } from "../options.js";
 import { dayRanges } from "../../cube/ingest-smap.js";
 import { describeMissingReasons } from "../../cube/missing-reasons.js";
 
@@ -12,7 +12,11 @@ export function ingestCommand(): Command {
   return new Command("ingest")
     .argument("<study>", "the study config (YAML or JSON; docs/ingestion.md lists every key)")
     .description("build a study's cube: SMAP and every predictor of the config (YAML or JSON), resumable")
-    .addOption(new Option("--redo <FROM..TO>", "rebuild the SMAP days FROM..TO (YYYY-MM-DD..YYYY-MM-DD) even if done").argParser(dayRange))
+    .addOption(
+      new Option("--redo <FROM..TO>", "rebuild the days FROM..TO (YYYY-MM-DD..YYYY-MM-DD) of SMAP and every dynamic predictor, even if done").argParser(
+        dayRange,
+      ),
+    )
     .addOption(memoryOption())
     .option("--queue <redis-url>", "run distributed: one job per block of days (SMAP, each dynamic predictor) on this Redis, done by `smapfill worker`s")
     .addOption(quietOption())
@@ -29,7 +33,7 @@ export function ingestCommand(): Command {
         ? await ingestStudyOnQueue(study, {
             queue: o.queue,
             ...redo,
-            log: (m) => o.quiet || process.stderr.write(`${m}\n`),
+            log: messageLog(o.quiet),
             onJobs: (done, total) => {
               progress ??= new Progress("ingest jobs", total, { quiet: o.quiet });
               progress.update(done);
@@ -61,6 +65,10 @@ export function ingestCommand(): Command {
           );
       if (r.smap.missingReasons) lines.push(...describeMissingReasons(r.smap.missingReasons));
       if (r.smap.redoneBlocks) lines.push(`  SMAP      ${r.smap.redoneBlocks} blocks read again (failed, missing or changed granules, or --redo)`);
+      for (const p of r.predictors) {
+        if (p.redone) lines.push(`  ${p.name.padEnd(9)} ${p.redone} blocks made again (changed files, damaged chunks, or --redo)`);
+        if (p.dropped) lines.push(`  note      ${p.name}: ${p.dropped}`);
+      }
       if (r.smap.missingDays.length) lines.push(`  SMAP      no granule for ${r.smap.missingDays.length} days: ${dayRanges(r.smap.missingDays)}`);
       process.stdout.write(`${lines.join("\n")}\n`);
       for (const f of r.smap.failures) process.stdout.write(failureLine(f));

@@ -6,10 +6,12 @@ import { Cube } from "../../cube/cube.js";
 import { Ease2Grid } from "../../grid/ease2.js";
 import { Group, openHdf5 } from "../../io/hdf5.js";
 import { describeMissingReasons, missingReasonShares } from "../../cube/missing-reasons.js";
+import { productStatus } from "../../reconstruct/product-inputs.js";
+import { SmapfillError } from "../../util/errors.js";
 
 export function inspectCommand(): Command {
   return new Command("inspect")
-    .argument("<file>", "a cube or product (.zarr), or an HDF5 / NetCDF-4 file")
+    .argument("<file>", "a cube or product (.zarr), a product folder (reconstruct --out), or an HDF5 / NetCDF-4 file")
     .description(
       "describe a cube or product (variables, window, period, coverage, provenance, model), or list the groups and datasets of an HDF5 / NetCDF-4 file",
     )
@@ -19,6 +21,17 @@ export function inspectCommand(): Command {
         process.stdout.write(o.json ? `${JSON.stringify(await cubeSummary(file), null, 2)}\n` : await describeCube(file));
         return;
       }
+      // A product folder (reconstruct --out): its working store, then what else the folder holds.
+      if (fs.existsSync(path.join(file, "product.zarr", "zarr.json"))) {
+        const files = fs.readdirSync(file).sort();
+        process.stdout.write(`${await describeCube(path.join(file, "product.zarr"))}  folder     ${path.resolve(file)}: ${files.join(", ")}\n`);
+        return;
+      }
+      if (fs.existsSync(file) && fs.statSync(file).isDirectory())
+        throw new SmapfillError("is a folder without a cube or product (no zarr.json, no product.zarr/zarr.json)", {
+          file,
+          hint: "Give a cube (.zarr), a product folder (smapfill reconstruct --out) or an HDF5 / NetCDF-4 file",
+        });
       const h5 = openHdf5(file);
       const lines: string[] = [];
       const walk = (group: InstanceType<typeof Group>, prefix: string) => {
@@ -86,6 +99,7 @@ async function describeCube(file: string): Promise<string> {
       `  model      ${String(a.model)} (${String(a.model_dir)}, fingerprint ${String(a.model_fingerprint)})`,
       `  calibration ${String(a.model_calibration_metrics).slice(0, 200)}`,
     );
+  if (cube.isProduct) lines.push(`  inputs     ${await productStatus(cube, (p) => Cube.open(p))}`);
   lines.push("  provenance");
   for (const p of cube.provenance) lines.push(`    ${p.time} ${p.step}${p.detail ? ` ${JSON.stringify(p.detail).slice(0, 160)}` : ""}`);
   return `${lines.join("\n")}\n`;

@@ -6,15 +6,14 @@ import fs from "node:fs";
 import path from "node:path";
 import { Command, Option } from "commander";
 import { Cube } from "../../cube/cube.js";
-import { exportCube, exportPaths, EXPORT_FORMATS, type ExportFormat } from "../../cube/export.js";
+import { EXPORT_FORMATS, type ExportFormat } from "../../cube/export.js";
 import { reconstructOnQueue } from "../../jobs/queue.js";
-import { productCoverage } from "../../reconstruct/coverage.js";
 import { reconstruct, SMAP_VALID_RANGE } from "../../reconstruct/reconstruct.js";
-import { renderDailyBars, renderMap } from "../../report/maps.js";
+import { writeProductFolder } from "../../report/product-folder.js";
 import { SmapfillError } from "../../util/errors.js";
+import { expectWrites, removeIfLeftEmpty, removeStaleTemporaries } from "../../util/atomic-file.js";
 import { Progress } from "../../util/progress.js";
-import { runInfo } from "../../util/run-info.js";
-import { checkMemory, checkOutput, formatList, memoryBudget, memoryOption, quietOption } from "../options.js";
+import { checkMemory, checkOutput, formatList, memoryBudget, memoryOption, messageLog, quietOption } from "../options.js";
 
 const FORMATS = ["zarr", ...EXPORT_FORMATS] as const;
 
@@ -49,7 +48,7 @@ export function reconstructCommand(): Command {
     .addOption(
       new Option("--format <list>", `comma list of ${FORMATS.join(", ")} (zarr, the working store, is always written)`)
         .argParser(formatList(FORMATS))
-        .default(["zarr"]),
+        .default(["netcdf"], "netcdf"),
     )
     .option("--everywhere", "also write the model's value for every land pixel-day (soil_moisture_model)")
     .addOption(memoryOption())
@@ -67,15 +66,18 @@ export function reconstructCommand(): Command {
       });
       const store = path.join(o.out, "product.zarr");
       const formats = o.format as (typeof FORMATS)[number][];
+      removeIfLeftEmpty(o.out);
       fs.mkdirSync(o.out, { recursive: true });
+      removeStaleTemporaries(o.out);
       const need = diskEstimate(cube, cube.days, formats, Boolean(o.everywhere));
+      expectWrites(need);
       const free = freeBytes(o.out);
       if (need > free)
         throw new SmapfillError(`needs about ${(need / 2 ** 30).toFixed(2)} GiB of disk, ${(free / 2 ** 30).toFixed(2)} GiB are free`, {
           file: o.out,
           hint: "Free space, write elsewhere, or ask for fewer formats or days",
         });
-      const log = o.quiet ? () => {} : (m: string) => process.stderr.write(`${m}\n`);
+      const log = messageLog(o.quiet);
       log(`reconstructing ${cubePath} with ${o.model}: about ${(need / 2 ** 20).toFixed(0)} MiB of output`);
       let progress: Progress | undefined;
       let ticked = 0;
@@ -99,60 +101,16 @@ export function reconstructCommand(): Command {
         : await reconstruct({ ...options, onTile: tick("reconstruct (tiles)") });
       progress?.finish();
       const product = await Cube.open(store);
-      const extra = { product_model: String(product.attributes.model), product_model_calibration: String(product.attributes.model_calibration_metrics) };
-      // The exports are derived from the product: written again when this run changed it, kept when it did not.
       const wanted = formats.filter((f): f is ExportFormat => f !== "zarr");
-      const paths = exportPaths(o.out, "product");
-      for (const f of wanted) if (r.madeTiles > 0) fs.rmSync(paths[f], { recursive: true, force: true });
-      const missing = wanted.filter((f) => !fs.existsSync(paths[f]));
-      const written = [...(await exportCube(product, o.out, "product", missing, extra)), ...wanted.filter((f) => !missing.includes(f)).map((f) => paths[f])];
-      const coverage = await productCoverage(product, cube);
-      const { nrows, ncols } = product.window;
+      const { written, coverage } = await writeProductFolder({ out: o.out, product, cube, model: o.model, formats: wanted, report: r });
       const pct = (v: number) => `${Math.round(v * 100)}%`;
-      const maps = {
-        "coverage_before.png": renderMap(coverage.perPixel.before, nrows, ncols, {
-          title: "Share of days with a value: SMAP",
-          min: 0,
-          max: 1,
-          format: pct,
-          missingLabel: "not land",
-        }),
-        "coverage_after.png": renderMap(coverage.perPixel.after, nrows, ncols, {
-          title: "Share of days with a value: gap-free product",
-          min: 0,
-          max: 1,
-          format: pct,
-          missingLabel: "not land",
-        }),
-        "uncertainty_mean.png": renderMap(coverage.meanUncertainty, nrows, ncols, {
-          title: "Mean uncertainty of the reconstructed values (m3/m3, one sigma)",
-          min: 0,
-          missingLabel: "none reconstructed",
-        }),
-        "coverage_daily_after.png": renderDailyBars(
-          Float32Array.from(coverage.perDay.after),
-          coverage.days,
-          "Share of land cells with a value per day: gap-free product",
-        ),
-      };
-      for (const [name, canvas] of Object.entries(maps)) canvas.save(path.join(o.out, name));
-      const summary = {
-        run: runInfo(),
-        cube: path.resolve(cubePath),
-        model: path.resolve(o.model),
-        report: r,
-        coverage: { ...coverage, perPixel: undefined, meanUncertainty: undefined },
-        outputs: [store, ...written],
-      };
-      fs.writeFileSync(path.join(o.out, "product.json.tmp"), JSON.stringify(summary, null, 2));
-      fs.renameSync(path.join(o.out, "product.json.tmp"), path.join(o.out, "product.json"));
       const p = r.pixelDays;
       process.stdout.write(
         `${store}: ${r.days} days, ${r.tiles} tiles${r.resumedTiles ? ` (${r.resumedTiles} done before)` : ""}, ${r.seconds.toFixed(1)} s\n` +
           `  land pixel-days ${p.land}: ${p.observed} observed, ${p.reconstructed} reconstructed, ${p.notFilled} not filled (missing predictors)\n` +
           `  coverage of land pixel-days: ${pct(coverage.overall.before)} before, ${pct(coverage.overall.after)} after; ${r.clipped} values clipped to [${SMAP_VALID_RANGE.join(", ")}]\n` +
           r.warnings.map((w) => `  warning: ${w}\n`).join("") +
-          `wrote ${[store, ...written, path.join(o.out, "product.json")].join(", ")}\n`,
+          `wrote ${written.join(", ")}\n`,
       );
     });
 }

@@ -12,8 +12,9 @@ export function reportCommand(): Command {
     .description("write one self-contained HTML report (no network: scripts, styles and figures inline) over an evaluation and/or a product")
     .requiredOption("--out <file>", "the HTML file to write")
     .addOption(new Option("--title <text>", "the report's title").default("smapfill report"))
+    .option("--ismn <path>", "an ISMN download (folder, zip or .stm) to score the product at its stations (default: the evaluation's)")
     .option("--force", "replace an existing report file")
-    .action(async (runs: string[], o: { out: string; title: string; force?: boolean }) => {
+    .action(async (runs: string[], o: { out: string; title: string; ismn?: string; force?: boolean }) => {
       checkOutput(o.out, "--out");
       if (fs.existsSync(o.out) && !o.force)
         throw new SmapfillError("the report file exists already", {
@@ -21,7 +22,7 @@ export function reportCommand(): Command {
           variable: "--out",
           hint: "Choose another name, or give --force to replace it",
         });
-      const inputs = await loadReportInputs(runs);
+      const inputs = await loadReportInputs(runs, { ismn: o.ismn });
       const r = await writeReport(inputs, o.out, o.title);
       process.stdout.write(`wrote ${o.out} (${(r.html.length / 2 ** 20).toFixed(1)} MiB, ${r.figures.length} figures, sections: ${r.sections.join(", ")})\n`);
     });

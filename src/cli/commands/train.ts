@@ -19,7 +19,19 @@ import { writeJson } from "../../models/regressor.js";
 import { trainProductModel } from "../../reconstruct/product-model.js";
 import { SmapfillError } from "../../util/errors.js";
 import { StepProgress } from "../../util/progress.js";
-import { checkMemory, checkOutput, choice, collectParams, memoryOption, modelParamOptions, quietOption, seedOption, share, wholeNumber } from "../options.js";
+import {
+  checkMemory,
+  checkOutput,
+  choice,
+  collectParams,
+  memoryOption,
+  messageLog,
+  modelParamOptions,
+  quietOption,
+  seedOption,
+  share,
+  wholeNumber,
+} from "../options.js";
 
 const BOOT = 1000;
 
@@ -57,7 +69,7 @@ export function trainCommand(): Command {
       resolveParams(o.model, params);
       checkOutput(o.out, "--out", [input]);
       checkModelOut(o.out);
-      const log = o.quiet ? undefined : (m: string) => process.stderr.write(`${m}\n`);
+      const log = messageLog(o.quiet);
       if (fs.existsSync(path.join(input, "zarr.json"))) {
         const cube = await Cube.open(input);
         checkMemory(
@@ -82,7 +94,7 @@ export function trainCommand(): Command {
           coordinates: o.coordinates,
           tsMode: o.tsMode,
           spatial: Boolean(o.spatial),
-          ...(log ? { log } : {}),
+          log,
         });
         const all = r.coverage.find((c) => c.group === "all")!;
         process.stdout.write(

@@ -11,10 +11,12 @@ const LAYERS = {
   smap: { label: "original SMAP", unit: "m3/m3", domain: [0, 0.5], ramp: viridis },
   product: { label: "gap-free product", unit: "m3/m3", domain: [0, 0.5], ramp: viridis },
   difference: { label: "model minus SMAP", unit: "m3/m3", domain: [-0.1, 0.1], ramp: diverging },
-  uncertainty: { label: "uncertainty (1 sigma)", unit: "m3/m3", domain: [0, 0.08], ramp: viridis },
+  uncertainty: { label: "uncertainty (1 sigma)", unit: "m3/m3", domain: [0, 0.08], ramp: viridis }, // domain: the product's, from meta.json
   source: { label: "source flag", categorical: true },
 };
-const FLAG_COLORS = { 1: "#1f5fbf", 2: "#3d9be9", 3: "#7cc6f2", 4: "#e07b00", 5: "#b23a48", 6: "#d9d9d9" };
+// value -> colour and label, from meta.json (the same table the COG's colour table comes from).
+const FLAG_COLORS = {};
+const FLAG_LABELS = {};
 
 // Viridis, 9 stops (matplotlib's), interpolated.
 const VIRIDIS = [
@@ -48,6 +50,8 @@ const hex = (c) => [1, 3, 5].map((i) => parseInt(c.slice(i, i + 2), 16));
 async function main() {
   const meta = await (await fetch("/meta.json")).json();
   state.meta = meta;
+  for (const f of meta.flags) ((FLAG_COLORS[f.value] = f.color), (FLAG_LABELS[f.value] = f.label));
+  LAYERS.uncertainty.domain = meta.uncertaintyDomain;
   $("title").textContent = `${meta.title}: ${meta.dates[0]} to ${meta.dates[meta.dates.length - 1]}`;
   const { nrows, ncols } = meta.window;
   const root = zarr.root(new zarr.FetchStore(new URL(meta.store, location.href).href));
@@ -62,7 +66,7 @@ async function main() {
   if (!meta.hasModel) {
     const opt = $("layer").querySelector('option[value="difference"]');
     opt.disabled = true;
-    opt.textContent += " (needs reconstruct --everywhere)";
+    opt.title = "needs reconstruct --everywhere";
   }
 
   // Blocks of chunk-aligned days, cached (a day's map costs one chunk read per variable).
@@ -99,6 +103,36 @@ async function main() {
       interactive: false,
     },
   ).addTo(map);
+
+  L.control.scale({ imperial: false, position: "bottomleft" }).addTo(map);
+  // A graticule: meridians and parallels at a round step that gives a few lines over the product.
+  const span = Math.max(east - west, north - south);
+  const step = [0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30].find((d) => span / d <= 6) ?? 30;
+  const graticule = L.layerGroup().addTo(map);
+  for (let lon = Math.ceil((west - span) / step) * step; lon <= east + span; lon += step) {
+    L.polyline(
+      [
+        [south - span, lon],
+        [north + span, lon],
+      ],
+      { color: "#555", weight: 0.6, opacity: 0.6, dashArray: "2 4", interactive: false, className: "graticule" },
+    ).addTo(graticule);
+    L.marker([south, lon], { interactive: false, icon: L.divIcon({ className: "graticule-label", html: `${+lon.toFixed(2)}°E`, iconSize: null }) }).addTo(
+      graticule,
+    );
+  }
+  for (let lat = Math.ceil((south - span) / step) * step; lat <= north + span; lat += step) {
+    L.polyline(
+      [
+        [lat, west - span],
+        [lat, east + span],
+      ],
+      { color: "#555", weight: 0.6, opacity: 0.6, dashArray: "2 4", interactive: false, className: "graticule" },
+    ).addTo(graticule);
+    L.marker([lat, west], { interactive: false, icon: L.divIcon({ className: "graticule-label", html: `${+lat.toFixed(2)}°N`, iconSize: null }) }).addTo(
+      graticule,
+    );
+  }
 
   // Canvas rows are evenly spaced in Mercator y; each takes the EASE-2 row its latitude falls in.
   const scale = Math.max(1, Math.min(8, Math.floor(1400 / Math.max(nrows, ncols))));
@@ -140,6 +174,7 @@ async function main() {
         const t = state.day;
         const layer = state.layer;
         const values = await layerValues(layer, t);
+        state.drawn = { values, src: await dayOf("src", t), sm: await dayOf("sm", t), unc: await dayOf("unc", t) };
         const spec = LAYERS[layer];
         const image = ctx.createImageData(W, H);
         const px = image.data;
@@ -165,6 +200,7 @@ async function main() {
         overlay.setUrl(canvas.toDataURL());
         state.drawnDay = t;
         state.drawnLayer = layer;
+        await moveCursor();
         $("date").textContent = meta.dates[t];
         status(`${LAYERS[layer].label}, ${meta.dates[t]}`);
       })
@@ -184,7 +220,7 @@ async function main() {
         `<b>source flag</b><br>` +
         meta.flags
           .filter((f) => f.value > 0)
-          .map((f) => `<span class="flag" style="background:${FLAG_COLORS[f.value] || "#fff"}"></span>${f.value} ${f.name.replaceAll("_", " ")}`)
+          .map((f) => `<span class="flag" style="background:${f.color}"></span>${f.value} ${f.label}`)
           .join("<br>");
       return;
     }
@@ -201,12 +237,19 @@ async function main() {
     title.innerHTML = `<b>${spec.label}</b> (${spec.unit})`;
     const ticks = document.createElement("div");
     ticks.className = "ticks";
-    ticks.innerHTML = [0, 0.25, 0.5, 0.75, 1].map((f) => `<span>${(spec.domain[0] + f * (spec.domain[1] - spec.domain[0])).toFixed(3)}</span>`).join("");
+    ticks.innerHTML = [0, 0.25, 0.5, 0.75, 1].map((f) => `<span>${+(spec.domain[0] + f * (spec.domain[1] - spec.domain[0])).toPrecision(3)}</span>`).join("");
     el.append(title, bar, ticks);
   }
 
   // A pixel's whole series (one read per variable along time) and the chart.
-  let seriesView;
+  let seriesView, selected;
+  // The series' cursor: a dashed line at the map's day.
+  async function moveCursor() {
+    if (!seriesView || !state.seriesTime) return;
+    seriesView.data("cursor", [{ date: state.seriesTime[state.day] }]);
+    await seriesView.runAsync();
+    state.cursorDay = state.day;
+  }
   async function drawSeries(pixel, station) {
     const r = Math.floor(pixel / ncols),
       c = pixel % ncols;
@@ -215,29 +258,68 @@ async function main() {
     const time = meta.dates.map((d) => Date.UTC(+d.slice(0, 4), +d.slice(5, 7) - 1, +d.slice(8, 10)));
     const series = [],
       band = [],
-      gaps = [];
+      gaps = [],
+      unfilled = [];
+    // Lines and the band are drawn per run of days with a value: never across a day without one.
+    let seg = 0,
+      insituSeg = 0;
     for (let t = 0; t < time.length; t++) {
       const observed = src[t] >= 1 && src[t] <= 3;
-      if (Number.isFinite(sm[t])) series.push({ date: time[t], series: "gap-free product", value: sm[t] });
+      const filled = Number.isFinite(sm[t]);
+      if (t > 0 && !Number.isFinite(sm[t - 1])) seg++;
+      if (filled) {
+        series.push({ date: time[t], series: "gap-free product", value: sm[t], seg: `p${seg}` });
+        const half = observed || !Number.isFinite(unc[t]) ? 0 : 1.645 * unc[t];
+        band.push({ date: time[t], low: sm[t] - half, high: sm[t] + half, seg });
+      } else unfilled.push({ from: time[t], to: time[t] + 86400000 });
       if (observed) series.push({ date: time[t], series: "SMAP", value: sm[t] });
-      else gaps.push({ from: time[t], to: time[t] + 86400000 });
-      if (!observed && Number.isFinite(unc[t])) band.push({ date: time[t], low: sm[t] - 1.645 * unc[t], high: sm[t] + 1.645 * unc[t] });
+      else if (filled) gaps.push({ from: time[t], to: time[t] + 86400000 });
       const v = station?.insitu?.[t];
-      if (v !== null && v !== undefined) series.push({ date: time[t], series: "in situ", value: v });
+      if (v !== null && v !== undefined) series.push({ date: time[t], series: "in situ", value: v, seg: `i${insituSeg}` });
+      else insituSeg++;
     }
+    state.seriesUnfilled = unfilled.length;
     const el = $("series");
     const [lat, lon] = [(meta.latEdges[r] + meta.latEdges[r + 1]) / 2, (meta.lonEdges[c] + meta.lonEdges[c + 1]) / 2];
-    el.innerHTML = `<p><b>${station ? station.id : "pixel"}</b> row ${r}, column ${c} (${lat.toFixed(3)} N, ${lon.toFixed(3)} E): SMAP, the product with its 90 % interval${station?.insitu ? ", in situ" : ""}; grey: days without SMAP.</p><div id="series-chart"></div>`;
+    el.innerHTML = `<p><b>${station ? station.id : "pixel"}</b> row ${r}, column ${c} (${lat.toFixed(3)} N, ${lon.toFixed(3)} E): SMAP, the product with its 90 % interval${station?.insitu ? ", in situ" : ""}; grey: days without SMAP; red: days the product could not fill; dashed: the map's day.</p><div id="series-chart"></div>`;
+    // The clicked cell, outlined on the map.
+    selected?.remove();
+    selected = L.rectangle(
+      [
+        [meta.latEdges[r + 1], meta.lonEdges[c]],
+        [meta.latEdges[r], meta.lonEdges[c + 1]],
+      ],
+      { color: "#d62728", weight: 2, fill: false, interactive: false, className: "selected-cell" },
+    ).addTo(map);
+    state.selectedCell = [r, c];
     seriesView?.finalize();
     const spec = station?.insitu ? meta.seriesSpec : meta.pixelSeriesSpec;
     seriesView = new vega.View(vega.parse(spec), { renderer: "svg", container: "#series-chart", hover: true });
-    seriesView.data("gaps", gaps).data("band", band).data("series", series);
+    seriesView.data("gaps", gaps).data("unfilled", unfilled).data("band", band).data("series", series);
     await seriesView.runAsync();
+    state.seriesTime = time;
+    await moveCursor();
     state.seriesPixel = pixel;
     state.seriesInsitu = Boolean(station?.insitu);
     state.seriesPoints = series.length;
   }
 
+  // Hover: the value, its cell and its source flag.
+  map.on("mousemove", (e) => {
+    const r = rowOfLat(e.latlng.lat),
+      c = colOfLon(e.latlng.lng);
+    const el = $("hover");
+    if (r < 0 || c < 0 || !state.drawn) return void ((el.textContent = ""), (state.hover = null));
+    const k = r * ncols + c;
+    const { values, src } = state.drawn;
+    const spec = LAYERS[state.layer];
+    const v = values[k];
+    const text = spec.categorical ? "" : Number.isFinite(v) ? `${v.toFixed(4)} ${spec.unit}` : "no value";
+    const [lat, lon] = [(meta.latEdges[r] + meta.latEdges[r + 1]) / 2, (meta.lonEdges[c] + meta.lonEdges[c + 1]) / 2];
+    state.hover = { row: r, col: c, value: v, flag: src[k] };
+    el.innerHTML = `${lat.toFixed(3)}° N, ${lon.toFixed(3)}° E (row ${r}, column ${c}) ${meta.dates[state.day]}: <b>${spec.label}</b> ${text}; source: ${FLAG_LABELS[src[k]] ?? "none"}`;
+  });
+  map.on("mouseout", () => (($("hover").textContent = ""), (state.hover = null)));
   map.on("click", (e) => {
     const r = rowOfLat(e.latlng.lat),
       c = colOfLon(e.latlng.lng);

@@ -1,0 +1,195 @@
+/**
+ * The report's first section: the product. Coverage before and after, how good the product is
+ * (its model on held-out simulated gaps, every section of the product's assessment, the product
+ * against in situ on gap days), its calibration, the caveats a user must know (days it could not
+ * fill, frozen ground, extrapolation), then the coverage maps. Scores against in situ come as
+ * pooled RMSE (every station-day once) and as the mean of the per-station RMSEs (every station
+ * once), always labelled as such.
+ */
+import type { AssessmentSection } from "../reconstruct/assessment.js";
+import { SOURCE_FLAGS } from "../reconstruct/reconstruct.js";
+import { modelLabel } from "../models/registry.js";
+import { bordersWithin } from "./borders.js";
+import { dailySharesChart } from "./figure-specs.js";
+import { fmt, pct } from "./format.js";
+import { esc, table } from "./html.js";
+import { landCoverName } from "./land-cover.js";
+import { mapChart, windowExtent } from "./map-figure.js";
+import type { ProductRun } from "./report-inputs.js";
+import type { VegaLiteSpec } from "./vega.js";
+
+type Add = (id: string, caption: string, spec: VegaLiteSpec) => Promise<string>;
+
+const n = (v: number) => v.toLocaleString("en");
+
+/** Runs of dates as "from to to (N days)", at most `max` runs listed. */
+export function dateRuns(dates: string[], max = 4): string {
+  const out: { from: string; to: string; n: number }[] = [];
+  for (const d of [...dates].sort()) {
+    const last = out.at(-1);
+    if (last && Date.parse(d) - Date.parse(last.to) === 86400000) ((last.to = d), last.n++);
+    else out.push({ from: d, to: d, n: 1 });
+  }
+  const text = out.slice(0, max).map((r) => (r.n === 1 ? r.from : `${r.from} to ${r.to} (${r.n} days)`));
+  return `${text.join(", ")}${out.length > max ? `, and ${out.length - max} more runs` : ""}`;
+}
+
+function assessmentTable(s: AssessmentSection): string {
+  const inside = s.rows.some((r) => r.inside90 !== undefined);
+  return [
+    `<p>${esc(s.description)}</p>`,
+    table(
+      ["", "pixel-days", "RMSE", "bias", "R", ...(inside ? [`${esc(s.reference)} inside the 90 % interval`] : [])],
+      s.rows.map((r) => [
+        esc(r.label).replace(/^ +/, (m) => "&nbsp;".repeat(2 * m.length)),
+        n(r.n),
+        fmt(r.rmse),
+        fmt(r.bias),
+        fmt(r.r, 3),
+        ...(inside ? [r.inside90 === undefined ? "" : pct(r.inside90)] : []),
+      ]),
+      { caption: `${esc(s.title)} (m³/m³)` },
+    ),
+  ].join("\n");
+}
+
+export async function productSection(p: ProductRun, add: Add): Promise<string> {
+  const { product, coverage: c } = p;
+  const model = String(product.attributes.model ?? "?");
+  const notFilled = p.summary?.report?.pixelDays?.notFilled;
+  const unfilledDays = c.days.filter((_, t) => c.perDay.after[t]! < 1 - 1e-9);
+  const parts: string[] = [
+    `<p class="headline">Land pixel-days with a value: <b>${pct(c.overall.before)}</b> with SMAP alone, <b>${pct(c.overall.after)}</b> in the gap-free product (${n(c.overall.landPixelDays)} land pixel-days, ${esc(product.start)} + ${product.days} days). Made by <b>${esc(modelLabel(model))}</b> (<code>${esc(product.attributes.model_dir ?? "")}</code>).</p>`,
+  ];
+
+  // How good is it: the product model on held-out simulated gaps, then every assessment section.
+  parts.push("<h3>How good is the product</h3>");
+  const fit = p.fit;
+  const metric = (k: string) => {
+    const v = fit?.calibration_metrics?.[k];
+    return typeof v === "number" ? v : v?.value;
+  };
+  const all = fit?.calibration_coverage?.find((r) => r.group === "all");
+  if (fit?.calibration_metrics)
+    parts.push(
+      `<p>On simulated gaps (observed SMAP values the product model never saw, held out as swath stripes, blocks and runs of days): how well it fills gaps where SMAP could retrieve.</p>`,
+      table(
+        ["", "pixel-days", "RMSE", "bias", "R", "hidden SMAP inside the 90 % interval"],
+        [
+          [
+            "the product model on its calibration gaps",
+            n(Number(metric("n") ?? 0)),
+            fmt(metric("rmse")),
+            fmt(metric("bias")),
+            fmt(metric("r"), 3),
+            all ? pct(all.coverage90) : "-",
+          ],
+        ],
+        { caption: "Against the hidden SMAP values (m³/m³)" },
+      ),
+    );
+  for (const s of p.assessment?.sections ?? []) parts.push(assessmentTable(s));
+  const st = p.atStations;
+  if (st?.stations.length)
+    parts.push(
+      `<p>At the ${st.stations.length} ISMN stations inside the product: the product on the days it reconstructed (gap days) and SMAP on the days it observed, against the stations' daily values. <i>Pooled</i>: every station-day counts once; <i>mean of per-station RMSEs</i>: every station with at least 10 days counts once.</p>`,
+      table(
+        ["", "station-days", "pooled RMSE", "pooled bias", "mean of per-station RMSEs (stations)"],
+        [
+          [
+            "the product on gap days",
+            n(st.product.pooled.n),
+            fmt(st.product.pooled.rmse),
+            fmt(st.product.pooled.bias),
+            `${fmt(st.product.stationMeanRmse)} (${st.product.stations})`,
+          ],
+          [
+            "SMAP on its observed days",
+            n(st.smap.pooled.n),
+            fmt(st.smap.pooled.rmse),
+            fmt(st.smap.pooled.bias),
+            `${fmt(st.smap.stationMeanRmse)} (${st.smap.stations})`,
+          ],
+        ],
+        { caption: "Against in situ (m³/m³)" },
+      ),
+    );
+
+  // Caveats.
+  const caveats: string[] = [];
+  if (unfilledDays.length)
+    caveats.push(
+      `<b>Days not filled</b>: ${notFilled !== undefined ? `${n(notFilled)} land pixel-days` : "land pixel-days"} on ${unfilledDays.length} days have no value because every predictor is missing there (flag ${SOURCE_FLAGS.not_filled_missing_predictors}, <code>not_filled_missing_predictors</code>): ${esc(dateRuns(unfilledDays))}. Series and maps leave them empty.`,
+    );
+  caveats.push(
+    "<b>Frozen ground and snow</b>: SMAP does not retrieve there, so many real gaps are winter days unlike any training row (training rows are days SMAP observed). Simulated gaps cannot show this; where a truth is known (the demo) the product is worse and biased there.",
+  );
+  const truthInside = p.assessment?.sections.flatMap((s) => s.rows.filter((r) => r.inside90 !== undefined).map((r) => ({ s, r })))[0];
+  if (all)
+    caveats.push(
+      `<b>Uncertainty</b>: the 90 % interval holds ${pct(all.coverage90)} of the hidden SMAP values on simulated gaps (target 85-95 %)${truthInside ? `, and ${pct(truthInside.r.inside90)} of the ${esc(truthInside.s.reference)} on the reconstructed pixel-days` : ""}. Observed values carry no modelled uncertainty (SMAP's own target accuracy is 0.04 m³/m³).`,
+    );
+  for (const w of p.summary?.report?.warnings ?? [])
+    caveats.push(`<b>Extrapolation</b>: ${esc(w)} (the model sees predictor values it was not trained on; its estimates there are extrapolations).`);
+  parts.push(`<h3>Caveats</h3><ul class="caveats">${caveats.map((c) => `<li>${c}</li>`).join("")}</ul>`);
+
+  // Coverage maps and the daily coverage.
+  const e = windowExtent(product.grid, product.window);
+  const borders = bordersWithin(e);
+  const map = (id: string, t: string, values: Float32Array, legend: string, domain: [number, number] | undefined, format: string, caption: string) =>
+    add(id, caption, mapChart({ title: t, values, grid: product.grid, window: product.window, legend, domain, format, borders, missingLabel: "outside land" }));
+  parts.push(
+    "<h3>Coverage before and after</h3>",
+    `<div class="grid2">`,
+    await map(
+      "coverage-before",
+      "Before: SMAP alone",
+      c.perPixel.before,
+      "share of days",
+      [0, 1],
+      ".0%",
+      "Share of days with a SMAP retrieval, per land cell.",
+    ),
+    await map(
+      "coverage-after",
+      "After: the gap-free product",
+      c.perPixel.after,
+      "share of days",
+      [0, 1],
+      ".0%",
+      "Share of days with a value in the product (SMAP or reconstructed).",
+    ),
+    await map(
+      "uncertainty-map",
+      "Mean uncertainty",
+      c.meanUncertainty,
+      "m³/m³ (1 sigma)",
+      undefined,
+      ".3f",
+      "Mean one-sigma uncertainty of each cell's reconstructed values (m³/m³); cells SMAP always saw have none.",
+    ),
+    `</div>`,
+    await add(
+      "coverage-daily",
+      "Share of land cells with a value on each day, before (SMAP) and after (product). Drag or scroll to zoom the time axis; double-click to reset.",
+      dailySharesChart(
+        "Daily coverage of land cells",
+        c.days,
+        [
+          { name: "SMAP (before)", values: c.perDay.before },
+          { name: "product (after)", values: c.perDay.after },
+        ],
+        "share of land cells",
+      ),
+    ),
+  );
+  if (c.perClass.length)
+    parts.push(
+      table(
+        ["land cover (dominant class)", "cells", "before", "after"],
+        c.perClass.map((r) => [esc(landCoverName(r.class)), String(r.pixels), pct(r.before), pct(r.after)]),
+        { caption: "Coverage per land-cover class" },
+      ),
+    );
+  return parts.join("\n");
+}
