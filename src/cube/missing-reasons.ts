@@ -91,6 +91,20 @@ export function gapReason(code: number): GapReason | undefined {
   return name;
 }
 
+/**
+ * Whether a missing pixel-day counts as frozen for the product's frozen-ground policy
+ * (reconstruct --frozen): SMAP's frozen-ground or snow-or-ice cause (a retrieval skipped, or
+ * kept and rejected by the study's quality rule), or a temperature predictor below 0 degC
+ * (smap.frozen_from). Snow counts with frozen ground as ESA CCI SM's flag does ("snow coverage
+ * or temperature below zero"): the liquid water a radiometer sees under either is not the soil
+ * moisture of a thawed day.
+ */
+export function isFrozenGap(code: number): boolean {
+  const cause = code & CAUSE_MASK;
+  if (cause === 0 || cause === CAUSE.observed) return false;
+  return cause === CAUSE.frozen_ground || cause === CAUSE.snow_or_ice || (code & BELOW_FREEZING) !== 0;
+}
+
 export interface MissingReasonShares {
   /** Cells SMAP retrieved at least once in the period (a value kept or rejected): the gaps are counted on them only (the others are water, or outside SMAP's land). */
   cells: number;

@@ -79,8 +79,11 @@ export function holdOutPixels(base: Roles, P: number, pixels: Iterable<number>):
   return Int8Array.from(base, (r, k) => (r === Role.Unobserved ? r : held.has(k % P) ? Role.Test : r));
 }
 
-/** The version of the held-out design (the gaps' kinds, shares and draws): an evaluation saved under another is not resumed. 2: the transplanted kind. */
-export const HELD_OUT_DESIGN = 2;
+/**
+ * The version of the held-out design (the gaps' kinds, shares and draws): an evaluation saved
+ * under another is not resumed. 2: the transplanted kind; 3: calibration gaps transplanted only.
+ */
+export const HELD_OUT_DESIGN = 3;
 
 export type GapShape = "swath" | "block" | "run";
 export const GAP_SHAPES: readonly GapShape[] = ["swath", "block", "run"];
@@ -260,11 +263,20 @@ export function transplantedGaps(
  * gaps, `validation` as validation gaps and `calibration` as calibration gaps, each an equal mix
  * of swaths, blocks and runs, and, with `transplant`, of real gaps moved in time
  * (transplantedGaps; the test's, the validation's and the calibration's transplanted gaps use
- * disjoint days and masks). With `kinds`, the kind that hid each pixel-day is written there (1 +
+ * disjoint days and masks). With `transplant`, the calibration gaps are real gaps moved in time
+ * only: the uncertainty is calibrated on gaps with the structure of the ones a product fills
+ * (their distances to the nearest retrieval, their reasons); where the record has too few free
+ * days for them (under half the share: a month-long cube), the simulated shapes make up the rest. With `kinds`, the kind that hid each pixel-day is written there (1 +
  * its index in GAP_KINDS; the roles tell test from validation and calibration gaps).
  */
 export function mixedGaps(observed: Float32Array, ...design: DesignArguments): Roles {
   return mixedGapsOf(observedRoles(observed), ...design);
+}
+
+function countRole(roles: Roles, role: Role): number {
+  let n = 0;
+  for (const r of roles) if (r === role) n++;
+  return n;
 }
 
 /** mixedGapsOf's arguments after the observed roles. */
@@ -290,6 +302,21 @@ export function mixedGapsOf(
     [Role.Calibration, shares.calibration ?? 0, 3],
   ] as const) {
     if (!(share > 0)) continue;
+    if (role === Role.Calibration && transplant) {
+      const before = countRole(roles, role);
+      roles = transplantedGaps(roles, nrows, ncols, share, seed + 101 * stream + GAP_KINDS.indexOf("transplanted"), role, {
+        ...transplant,
+        ...(kinds ? { kinds } : {}),
+        takenDays,
+      });
+      const observedCount = roles.reduce((n, r) => n + (r === Role.Unobserved ? 0 : 1), 0);
+      const missing = share - (countRole(roles, role) - before) / Math.max(1, observedCount);
+      if (missing > share / 2)
+        GAP_SHAPES.forEach(
+          (shape, i) => (roles = simulatedGaps(roles, nrows, ncols, shape, missing / GAP_SHAPES.length, seed + 101 * stream + i, role, kinds)),
+        );
+      continue;
+    }
     mix.forEach((kind, i) => {
       const seedOf = seed + 101 * stream + i;
       roles =
