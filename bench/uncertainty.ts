@@ -133,6 +133,7 @@ export async function benchUncertainty(o: UncertaintyBenchOptions): Promise<Reco
       continue;
     }
     const dir = path.join(o.workDir, "uncertainty", c.key);
+    fs.mkdirSync(path.dirname(dir), { recursive: true });
     const started = performance.now();
     if (!fs.existsSync(path.join(dir, "evaluation.json"))) smapfill(o, ["evaluate", c.path, "--out", dir, ...QUICK]);
     const e = JSON.parse(fs.readFileSync(path.join(dir, "evaluation.json"), "utf8"));
