@@ -10,6 +10,7 @@ import path from "node:path";
 import { Resvg } from "@resvg/resvg-js";
 import { encode } from "fast-png";
 import * as vega from "vega";
+import { writeFileAtomic as writeAtomic } from "../util/atomic-file.js";
 
 export type Rgb = [number, number, number];
 
@@ -74,10 +75,8 @@ export function svgToPng(svg: string, scale = 2): Uint8Array {
   return resvg.render().asPng();
 }
 
-/** Writes bytes to `file` atomically (a temporary name, then rename). */
+/** Writes bytes to `file` atomically, its folder made first (util/atomic-file.ts: a full disk is one line and leaves no temporary). */
 export function writeFileAtomic(file: string, bytes: Uint8Array | string): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, bytes);
-  fs.renameSync(tmp, file);
+  writeAtomic(file, bytes);
 }
