@@ -43,7 +43,7 @@ export async function productCoverage(product: Cube, input?: Cube): Promise<Cove
         landDay[t]!++;
         landPix[p]!++;
         if (s <= 3) ((obsDay[t]! += 1), (obsPix[p]! += 1));
-        if (s <= 4) ((filledDay[t]! += 1), (filledPix[p]! += 1));
+        if (s <= 3 || isFilled(s)) ((filledDay[t]! += 1), (filledPix[p]! += 1));
         const u = unc[t * tp + q]!;
         if (isFilled(s) && !Number.isNaN(u)) ((uncSum[p]! += u), (uncN[p]! += 1));
       }
