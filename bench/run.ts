@@ -134,6 +134,12 @@ const BENCHMARKS: Record<string, () => Promise<Record<string, unknown>>> = {
           path: stringOption("demo") ?? path.join(WORK, "demo", "cube.zarr"),
           demoWorld: path.join(path.dirname(stringOption("demo") ?? path.join(WORK, "demo", "cube.zarr")), "world"),
         },
+        {
+          label: "demo world (synthetic, 2019), another draw of the held-out gaps",
+          key: "demo-seed1",
+          path: stringOption("demo") ?? path.join(WORK, "demo", "cube.zarr"),
+          seed: 1,
+        },
         { label: "Pakistan January 2020 (real SMAP, ERA5-Land)", key: "pk", path: stringOption("pakistan-jan") ?? path.join(REPO, "pakistan-2020-01.zarr") },
         { label: "Hawaii 2017-2018 (real SMAP, ERA5-Land, GLDAS)", key: "hawaii", path: stringOption("hawaii") ?? path.join(REPO, "hawaii-2017-2018.zarr") },
         { label: "Pakistan January-June 2020 (real SMAP, ERA5-Land)", key: "pk6", path: stringOption("pakistan") ?? path.join(REPO, "pakistan-2020.zarr") },

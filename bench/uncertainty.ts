@@ -20,11 +20,13 @@ import { productAgainstTruth } from "../src/eval/against-truth.js";
 import { DEMO_PRODUCT_MODEL, trainProductModel } from "../src/reconstruct/product-model.js";
 import { reconstruct, SOURCE_FLAGS } from "../src/reconstruct/reconstruct.js";
 import { DISTANCE_LABELS } from "../src/models/uncertainty.js";
+import type { CoverageRow as Row } from "../src/eval/uncertainty.js";
 
 export interface UncertaintyBenchOptions {
   repo: string;
   workDir: string;
-  cubes: { label: string; key: string; path: string; demoWorld?: string }[];
+  /** `seed`: the split's seed (default 0): another draw of the held-out gaps on the same cube. */
+  cubes: { label: string; key: string; path: string; demoWorld?: string; seed?: number }[];
 }
 
 const QUICK = [
@@ -47,15 +49,6 @@ const QUICK = [
 function smapfill(o: UncertaintyBenchOptions, args: string[]): void {
   const r = spawnSync(process.execPath, [path.join(o.repo, "bin", "smapfill.js"), ...args, "--quiet"], { cwd: o.repo, stdio: ["ignore", "ignore", "inherit"] });
   if (r.status !== 0) throw new Error(`smapfill ${args.slice(0, 2).join(" ")} failed (exit ${r.status})`);
-}
-
-interface Row {
-  group: string;
-  n: number;
-  coverage90: number;
-  meanSigma: number;
-  rmse: number;
-  winkler90: number;
 }
 
 const round = (r: Row) => ({
@@ -135,7 +128,7 @@ export async function benchUncertainty(o: UncertaintyBenchOptions): Promise<Reco
     const dir = path.join(o.workDir, "uncertainty", c.key);
     fs.mkdirSync(path.dirname(dir), { recursive: true });
     const started = performance.now();
-    if (!fs.existsSync(path.join(dir, "evaluation.json"))) smapfill(o, ["evaluate", c.path, "--out", dir, ...QUICK]);
+    if (!fs.existsSync(path.join(dir, "evaluation.json"))) smapfill(o, ["evaluate", c.path, "--out", dir, ...QUICK, "--seed", String(c.seed ?? 0)]);
     const e = JSON.parse(fs.readFileSync(path.join(dir, "evaluation.json"), "utf8"));
     const split = e.splits[0];
     const m = split.models.find((x: { model: string }) => x.model === "xgb");
@@ -144,6 +137,7 @@ export async function benchUncertainty(o: UncertaintyBenchOptions): Promise<Reco
     const transplanted = u.byDistanceTransplanted ?? [];
     cubes[c.key] = {
       label: c.label,
+      seed: c.seed ?? 0,
       samples: split.samples,
       test_rmse: m.test.rmse.value,
       calibration_rows: {
