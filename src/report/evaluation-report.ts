@@ -157,7 +157,7 @@ export function renderMarkdown(r: EvaluationResult): string {
         "| distance | N | coverage of the 90 % interval | mean sigma | RMSE | interval score | transplanted gaps: N | coverage | mean sigma | RMSE |",
         "|---|---|---|---|---|---|---|---|---|---|",
         ...featured.uncertainty!.byDistance.map((r) => {
-          const t = featured.uncertainty!.byDistanceTransplanted?.find((x) => x.group === r.group);
+          const t = featured.uncertainty!.byDistanceTransplanted?.find((x) => x.group === (r.group === "all" ? "transplanted" : r.group));
           const tc = t ? `${t.n} | ${pct(t.coverage90)} | ${fmt(t.meanSigma)} | ${fmt(t.rmse)}` : "- | - | - | -";
           return `| ${r.group} | ${r.n} | ${pct(r.coverage90)} | ${fmt(r.meanSigma)} | ${fmt(r.rmse)} | ${fmt(r.winkler90)} | ${tc} |`;
         }),
