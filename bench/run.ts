@@ -20,6 +20,8 @@ import { benchReconstruct } from "./reconstruct.js";
 import { benchQueue } from "./queue.js";
 import { benchScale } from "./scale.js";
 import { benchAccuracy } from "./accuracy.js";
+import { benchMissingReasons } from "./missing-reasons.js";
+import { benchUncertainty } from "./uncertainty.js";
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const RESULTS = path.join(REPO, "bench", "results");
@@ -104,6 +106,43 @@ const BENCHMARKS: Record<string, () => Promise<Record<string, unknown>>> = {
           path: stringOption("pakistan") ?? path.join(REPO, "pakistan-2020.zarr"),
           seeds: [0],
         },
+      ],
+    }),
+  "missing-reasons": () =>
+    benchMissingReasons({
+      cubes: [
+        // The demo cube (smapfill demo --out DIR) and the examples/ cubes (smapfill ingest examples/*.yaml).
+        {
+          label: "demo world (synthetic, 2019)",
+          path: stringOption("demo") ?? path.join(WORK, "demo", "cube.zarr"),
+          demoWorld: path.join(path.dirname(stringOption("demo") ?? path.join(WORK, "demo", "cube.zarr")), "world"),
+        },
+        { label: "Pakistan January 2020 (real, re-assembled SPL3SMP_E)", path: stringOption("pakistan-jan") ?? path.join(REPO, "pakistan-2020-01.zarr") },
+        { label: "Pakistan January-June 2020 (real, re-assembled SPL3SMP_E)", path: stringOption("pakistan") ?? path.join(REPO, "pakistan-2020.zarr") },
+        { label: "Hawaii 2017-2018 (real, re-assembled SPL3SMP)", path: stringOption("hawaii") ?? path.join(REPO, "hawaii-2017-2018.zarr") },
+      ],
+    }),
+  uncertainty: () =>
+    benchUncertainty({
+      repo: REPO,
+      workDir: WORK,
+      cubes: [
+        // The demo cube (smapfill demo --out DIR, its world/ beside it) and the examples' cubes (smapfill ingest examples/*.yaml).
+        {
+          label: "demo world (synthetic, 2019)",
+          key: "demo",
+          path: stringOption("demo") ?? path.join(WORK, "demo", "cube.zarr"),
+          demoWorld: path.join(path.dirname(stringOption("demo") ?? path.join(WORK, "demo", "cube.zarr")), "world"),
+        },
+        {
+          label: "demo world (synthetic, 2019), another draw of the held-out gaps",
+          key: "demo-seed1",
+          path: stringOption("demo") ?? path.join(WORK, "demo", "cube.zarr"),
+          seed: 1,
+        },
+        { label: "Pakistan January 2020 (real SMAP, ERA5-Land)", key: "pk", path: stringOption("pakistan-jan") ?? path.join(REPO, "pakistan-2020-01.zarr") },
+        { label: "Hawaii 2017-2018 (real SMAP, ERA5-Land, GLDAS)", key: "hawaii", path: stringOption("hawaii") ?? path.join(REPO, "hawaii-2017-2018.zarr") },
+        { label: "Pakistan January-June 2020 (real SMAP, ERA5-Land)", key: "pk6", path: stringOption("pakistan") ?? path.join(REPO, "pakistan-2020.zarr") },
       ],
     }),
   reconstruct: () =>

@@ -10,6 +10,7 @@ import { loadReportInputs } from "../report/report-inputs.js";
 import type { SmapIngestReport } from "../cube/ingest-smap.js";
 import { ingestStudy } from "../cube/ingest-study.js";
 import type { PredictorReport } from "../cube/ingest-predictors.js";
+import { describeMissingReasons } from "../cube/missing-reasons.js";
 import { loadStudy } from "../config/study.js";
 import { writeWorldStudy } from "../synth/world-study.js";
 import { writeSmapCoverageQuicklooks } from "../report/quicklooks.js";
@@ -27,7 +28,7 @@ import { Cube } from "../cube/cube.js";
 import { writeProductFolder } from "../report/product-folder.js";
 import { addAssessmentSection } from "../reconstruct/assessment.js";
 import { DEMO_PRODUCT_MODEL, trainProductModel } from "../reconstruct/product-model.js";
-import { reconstruct } from "../reconstruct/reconstruct.js";
+import { reconstruct, SOURCE_FLAGS } from "../reconstruct/reconstruct.js";
 
 export interface DemoOptions {
   out: string;
@@ -146,6 +147,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       missingDays: report.missingDays,
       missingShare: report.missingShare,
       causes: report.causes,
+      missingReasons: report.missingReasons,
       coveragePerDay: Array.from(report.coveragePerDay),
     },
     predictors,
@@ -170,7 +172,7 @@ function describe(world: WorldConfig, r: SmapIngestReport, predictors: Predictor
   const day = stats(r.coveragePerDay);
   const cell = stats(r.coveragePerCell);
   const c = r.causes;
-  const passCells = c.observed + c.noOverpass + c.retrievalFailed + c.rejected;
+  const passCells = c.observed + c.noOverpass + c.retrievalFailed + c.rejected + c.unknown;
   const w = r.window;
   return [
     `smapfill demo: a synthetic region (made by smapfill, not real data), seed ${world.seed}`,
@@ -180,6 +182,7 @@ function describe(world: WorldConfig, r: SmapIngestReport, predictors: Predictor
     `            per day:   mean ${pct(day.mean)}, min ${pct(day.min)}, max ${pct(day.max)}`,
     `            per pixel: mean ${pct(cell.mean)}, min ${pct(cell.min)}, max ${pct(cell.max)}`,
     `  per pass  of ${passCells} AM+PM pass-cells: ${pct(c.observed / passCells)} retrieved, ${pct(c.noOverpass / passCells)} outside the swath, ${pct(c.retrievalFailed / passCells)} frozen/snow/RFI, ${pct(c.rejected / passCells)} rejected (quality, range)`,
+    ...(r.missingReasons ? describeMissingReasons(r.missingReasons) : []),
     `  predictors ${predictors.length} (${predictors.reduce((n, p) => n + p.variables.length, 0)} cube variables), share of cell-days with a value:`,
     ...predictors.map((p) => `            ${p.variables.map((v) => `${v} ${pct(p.coverage[v]!)}`).join(", ")}  [${p.method}]`),
     `  stations  ${world.stations} ISMN-format stations in ${path.join(out, "world", "ismn")}`,
@@ -214,6 +217,9 @@ async function demoProduct(cubePath: string, truthPath: string, out: string, log
     frozen: await truthCube.readBlock("frozen", 0, T),
     product: await product.readBlock("soil_moisture", 0, T),
     uncertainty: await product.readBlock("soil_moisture_uncertainty", 0, T),
+    // Frozen: the days the product flags so (from SMAP's own flags, as on real data).
+    source: await product.readBlock("soil_moisture_source", 0, T),
+    frozenFlag: SOURCE_FLAGS.reconstructed_frozen,
   });
   const { reconstructed, smapObserved, frozen, elsewhere } = scores;
   // The report's first section shows these scores (only a synthetic world can give them).
@@ -230,11 +236,11 @@ async function demoProduct(cubePath: string, truthPath: string, out: string, log
     title: "Against the synthetic truth",
     reference: "synthetic truth",
     description:
-      "The demo world knows the soil moisture SMAP did not see: every reconstructed pixel-day is scored against it, on frozen ground (where SMAP never retrieves) and elsewhere, beside SMAP's own error on the days it observed.",
+      "The demo world knows the soil moisture SMAP did not see: every reconstructed pixel-day is scored against it, on the days the product flags frozen (reconstructed_frozen: SMAP's flags say frozen ground or snow; their uncertainty is set without any truth, as none exists on real data) and elsewhere, beside SMAP's own error on the days it observed.",
     rows: [
       row("reconstructed values", reconstructed, scores.inside90),
-      ...(frozen ? [row("  on frozen ground", frozen)] : []),
-      ...(elsewhere ? [row("  elsewhere", elsewhere)] : []),
+      ...(frozen ? [row("  flagged frozen", frozen, frozen.inside90)] : []),
+      ...(elsewhere ? [row("  elsewhere", elsewhere, elsewhere.inside90)] : []),
       row("SMAP on its observed days", smapObserved),
     ],
   });
@@ -245,7 +251,7 @@ async function demoProduct(cubePath: string, truthPath: string, out: string, log
       `  product   gap-free soil moisture in ${productDir} (Zarr v3, NetCDF-4, COG, Zarr v2): land pixel-days with a value ${pct(coverage.overall.before)} -> ${pct(coverage.overall.after)}`,
       `            against the synthetic truth: reconstructed values RMSE ${reconstructed.rmse.toFixed(4)} (${reconstructed.n} pixel-days), SMAP's own RMSE ${smapObserved.rmse.toFixed(4)} on its observed days;`,
       `            the truth lies inside the 90 % uncertainty interval on ${pct(scores.inside90)} of the reconstructed pixel-days;`,
-      `            on frozen ground (${frozen!.n} of them, where SMAP never retrieves) RMSE ${frozen!.rmse.toFixed(4)}, bias ${frozen!.bias.toFixed(4)}; elsewhere RMSE ${elsewhere!.rmse.toFixed(4)}, bias ${elsewhere!.bias.toFixed(4)}`,
+      `            on the days flagged frozen (${frozen!.n} of them, where SMAP never retrieves) RMSE ${frozen!.rmse.toFixed(4)}, bias ${frozen!.bias.toFixed(4)}, ${pct(frozen!.inside90)} inside the 90 % interval; elsewhere RMSE ${elsewhere!.rmse.toFixed(4)}, bias ${elsewhere!.bias.toFixed(4)}, ${pct(elsewhere!.inside90)} inside`,
     ].join("\n"),
   };
 }

@@ -91,6 +91,8 @@ export const studySchema = z
         quality: z.enum(["recommended", "uncertain", "any"]).default("recommended"),
         pass_rule: z.enum(["am-first", "pm-first", "mean"]).default("am-first"),
         keep_passes: z.boolean().default(false),
+        /** Soil or skin temperature predictors: below 0 degC they mark a gap SMAP gave no cause for as frozen (soil_moisture_missing_reason). */
+        frozen_from: z.array(z.string().regex(NAME, "name a predictor of this study")).default([]),
       })
       .strict(),
     chunks: z
@@ -176,6 +178,11 @@ function checkSemantics(study: StudyConfig): void {
     if (p.resampling === "fractions" && !p.classes) problems.push(`${key}.classes: resampling 'fractions' needs the list of class values`);
     if (p.derive && p.kind !== "static") problems.push(`${key}.derive: slope/aspect are derived from a static DEM`);
     if (resolveFiles(study, p).length === 0) problems.push(`${key}.files: no file matches ${JSON.stringify(p.files)} (relative to ${study.baseDir})`);
+  });
+  study.smap.frozen_from.forEach((name, i) => {
+    const p = study.predictors.find((x) => x.name === name);
+    if (!p || p.kind !== "dynamic")
+      problems.push(`smap.frozen_from[${i}]: '${name}' is not a dynamic predictor of this study (name a soil or skin temperature predictor)`);
   });
   if (problems.length) throw new SmapfillError(`invalid study config:\n  ${problems.join("\n  ")}`, { file: study.configFile });
 }

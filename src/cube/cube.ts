@@ -36,6 +36,7 @@ export type { CubeLocation } from "./zarr-store.js";
 
 registerCodecs();
 
+/** 2: every chunk checksummed (crc32c) and listed in a manifest, inputs recorded by content (cube/manifest.ts, cube/fingerprint.ts), SMAP's soil_moisture_missing_reason beside soil_moisture (cube/missing-reasons.ts). */
 export const CUBE_FORMAT_VERSION = 2;
 export type VariableKind = "dynamic" | "static";
 export type CubeDtype = "float32" | "uint8";
@@ -686,7 +687,7 @@ function removeAbandoned(cubePath: string): void {
 function olderFormat(where: string, version: number, attributes: Record<string, unknown>): SmapfillError {
   const product = attributes.reconstruct !== undefined;
   return new SmapfillError(
-    `is a smapfill ${product ? "product" : "cube"} of format ${version}; this smapfill reads format ${CUBE_FORMAT_VERSION} (chunks with checksums and a chunk manifest, so that missing or damaged chunks are found)`,
+    `is a smapfill ${product ? "product" : "cube"} of format ${version}; this smapfill reads format ${CUBE_FORMAT_VERSION} (chunks with checksums and a chunk manifest, so that missing or damaged chunks are found; cubes keep why SMAP is missing, per pixel-day)`,
     {
       file: where,
       hint: product

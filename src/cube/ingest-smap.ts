@@ -29,15 +29,14 @@ import {
   type QualityPolicy,
   type SmapPass,
   type GranuleFailure,
-  FLAG_FILL_VALUE,
-  FLAG_NOT_ATTEMPTED,
-  FLAG_NOT_SUCCESSFUL,
 } from "../io/smap-l3.js";
+import { CAUSE, CAUSE_MASK, REJECTED_BY_QUALITY } from "../io/smap-flags.js";
 import { formatDay, parseDay } from "../util/dates.js";
 import { SmapfillError } from "../util/errors.js";
 import { Progress } from "../util/progress.js";
 import { Cube, DEFAULT_CHUNKS, type ChunkShape, type VariableSpec } from "./cube.js";
 import { acquireWriterLock } from "./lock.js";
+import { combineDayReasons, MISSING_REASON_VARIABLE, missingReasonVariable, recordMissingReasonShares, type MissingReasonShares } from "./missing-reasons.js";
 import { digest, FingerprintCache, hashOf, type FileFingerprint } from "./fingerprint.js";
 
 export type PassRule = "am-first" | "pm-first" | "mean";
@@ -65,15 +64,17 @@ export interface SmapIngestOptions {
   redo?: [string, string];
 }
 
-/** Why pass-cells have no value (cells never observed, e.g. open water, are not counted). */
+/** Why pass-cells have no value, per block (the cube's soil_moisture_missing_reason has it per pixel-day). */
 export interface MissingCauses {
   observed: number;
-  /** No retrieval at all (outside the swath): fill value and fill flag. */
+  /** No retrieval at all: outside the swath (surface_flag 2047). */
   noOverpass: number;
   /** Retrieval not attempted or not successful (frozen ground, snow, RFI, ...). */
   retrievalFailed: number;
   /** A value the quality policy rejected, or outside the valid range. */
   rejected: number;
+  /** No value and no flags to say why (re-assembled granules). */
+  unknown: number;
 }
 
 export interface BlockRecord {
@@ -101,6 +102,8 @@ export interface SmapIngestReport {
   failures: GranuleFailure[];
   missingDays: string[];
   causes: MissingCauses;
+  /** The share of gaps per reason (soil_moisture_missing_reason), also stored in the cube's attributes. */
+  missingReasons?: MissingReasonShares;
   /** Per day: share of observed cells with a value. */
   coveragePerDay: Float32Array;
   /** Per cell: share of days with a value (NaN for never-observed cells). */
@@ -320,10 +323,12 @@ export async function ingestSmapBlock(
   const passRule = settings.passRule as PassRule;
   const merged = new Float32Array((t1 - t0) * cells).fill(NaN);
   const source = new Uint8Array((t1 - t0) * cells);
+  // Days whose granule is absent or unreadable keep this reason.
+  const reasons = new Uint8Array((t1 - t0) * cells).fill(CAUSE.no_granule);
   const am = settings.keepPasses ? new Float32Array((t1 - t0) * cells).fill(NaN) : undefined;
   const pm = settings.keepPasses ? new Float32Array((t1 - t0) * cells).fill(NaN) : undefined;
   const record: BlockRecord = {
-    causes: { observed: 0, noOverpass: 0, retrievalFailed: 0, rejected: 0 },
+    causes: { ...NO_CAUSES },
     failures: [],
     missingDays: [],
     granules: 0,
@@ -353,6 +358,7 @@ export async function ingestSmapBlock(
     const offset = (t - t0) * cells;
     const passes = Object.fromEntries(granule.passes.map((p) => [p.pass, p])) as Record<"AM" | "PM", SmapPass>;
     mergePasses(passes.AM.values, passes.PM.values, passRule, merged.subarray(offset, offset + cells), source.subarray(offset, offset + cells));
+    combineDayReasons(passes.AM.reasons, passes.PM.reasons, reasons.subarray(offset, offset + cells));
     am?.set(passes.AM.values, offset);
     pm?.set(passes.PM.values, offset);
     for (const p of granule.passes) countCauses(p, record.causes);
@@ -360,6 +366,7 @@ export async function ingestSmapBlock(
   }
   await cube.writeBlock("soil_moisture", t0, merged);
   await cube.writeBlock("soil_moisture_pass", t0, source);
+  await cube.writeBlock(MISSING_REASON_VARIABLE, t0, reasons);
   if (am && pm) {
     await cube.writeBlock("soil_moisture_am", t0, am);
     await cube.writeBlock("soil_moisture_pm", t0, pm);
@@ -370,7 +377,7 @@ export async function ingestSmapBlock(
 
 /** The variables one SMAP block writes (a distributed job checksums their chunks). */
 export function smapBlockVariables(plan: SmapIngestPlan): string[] {
-  return ["soil_moisture", "soil_moisture_pass", ...(plan.settings.keepPasses ? ["soil_moisture_am", "soil_moisture_pm"] : [])];
+  return ["soil_moisture", "soil_moisture_pass", MISSING_REASON_VARIABLE, ...(plan.settings.keepPasses ? ["soil_moisture_am", "soil_moisture_pm"] : [])];
 }
 
 /** Stores a finished block's record in the cube (the single writer's step: a rerun skips the block). */
@@ -385,13 +392,8 @@ export async function finishSmapIngest(plan: SmapIngestPlan, resumed: number, re
   const cells = window.nrows * window.ncols;
   const records = Object.values(plan.state.blocks);
   const causes = records.reduce<MissingCauses>(
-    (acc, r) => ({
-      observed: acc.observed + r.causes.observed,
-      noOverpass: acc.noOverpass + r.causes.noOverpass,
-      retrievalFailed: acc.retrievalFailed + r.causes.retrievalFailed,
-      rejected: acc.rejected + r.causes.rejected,
-    }),
-    { observed: 0, noOverpass: 0, retrievalFailed: 0, rejected: 0 },
+    (acc, r) => Object.fromEntries(Object.entries(acc).map(([k, v]) => [k, v + (r.causes[k as keyof MissingCauses] ?? 0)])) as unknown as MissingCauses,
+    { ...NO_CAUSES },
   );
   const coverage = await coverageOf(cube);
   const report: SmapIngestReport = {
@@ -406,6 +408,7 @@ export async function finishSmapIngest(plan: SmapIngestPlan, resumed: number, re
     failures: [...failures, ...records.flatMap((r) => r.failures)],
     missingDays: records.flatMap((r) => r.missingDays),
     causes,
+    missingReasons: await recordMissingReasonShares(cube),
     coveragePerDay: coverage.perDay,
     coveragePerCell: coverage.perCell,
     missingShare: coverage.missingShare,
@@ -497,6 +500,7 @@ async function openOrCreate(options: SmapIngestOptions, window: Window, days: nu
       dtype: "uint8",
       attributes: { flag_values: [1, 2, 3], flag_meanings: "AM PM mean_of_AM_and_PM" },
     },
+    missingReasonVariable(settings.quality),
   ];
   if (settings.keepPasses) {
     variables.push({ name: "soil_moisture_am", kind: "dynamic", units: "m3 m-3", long_name: "SMAP L3 soil moisture, 6 am descending pass" });
@@ -563,15 +567,18 @@ export function mergePasses(am: Float32Array, pm: Float32Array, rule: PassRule, 
   }
 }
 
+const NO_CAUSES: MissingCauses = { observed: 0, noOverpass: 0, retrievalFailed: 0, rejected: 0, unknown: 0 };
+
 function countCauses(pass: SmapPass, causes: MissingCauses): void {
   causes.observed += pass.stats.valid;
   causes.rejected += pass.stats.rejectedQuality + pass.stats.outOfRange;
-  if (!pass.flags) return;
-  for (let i = 0; i < pass.flags.length; i++) {
-    if (!Number.isNaN(pass.values[i]!)) continue;
-    const f = pass.flags[i]!;
-    if (f === FLAG_FILL_VALUE) causes.noOverpass++;
-    else if (f & (FLAG_NOT_ATTEMPTED | FLAG_NOT_SUCCESSFUL)) causes.retrievalFailed++;
+  for (const code of pass.reasons) {
+    const cause = code & CAUSE_MASK;
+    // Values (observed, rejected, out of range) are counted above from the reader's stats.
+    if (cause === CAUSE.observed || cause === CAUSE.outside_valid_range || code & REJECTED_BY_QUALITY) continue;
+    if (cause === CAUSE.not_in_swath) causes.noOverpass++;
+    else if (cause === CAUSE.unknown) causes.unknown++;
+    else causes.retrievalFailed++;
   }
 }
 

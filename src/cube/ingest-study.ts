@@ -10,11 +10,19 @@ import { Ease2Grid, type Window } from "../grid/ease2.js";
 import { Cube, DEFAULT_CHUNKS } from "./cube.js";
 import { ingestPredictors, preflightPredictors, type PredictorReport } from "./ingest-predictors.js";
 import { ingestSmap, type SmapIngestOptions, type SmapIngestReport } from "./ingest-smap.js";
+import { markBelowFreezing, recordMissingReasonShares } from "./missing-reasons.js";
 
 export interface StudyReport {
   output: string;
   smap: SmapIngestReport;
   predictors: PredictorReport[];
+}
+
+/** After the predictors: the study's temperature predictors complete why SMAP is missing (smap.frozen_from), and the shares are stored again. */
+export async function finishMissingReasons(study: StudyConfig, cube: Cube, smap: SmapIngestReport): Promise<void> {
+  const marked = await markBelowFreezing(cube, study.smap.frozen_from);
+  if (study.smap.frozen_from.length) await cube.addProvenance("missing-reasons", { frozen_from: study.smap.frozen_from, below_freezing: marked });
+  smap.missingReasons = await recordMissingReasonShares(cube);
 }
 
 /** The study's region, its window on the grid, and where its cube goes. */
@@ -74,6 +82,7 @@ export async function ingestStudy(study: StudyConfig, options: { quiet?: boolean
     const cube = await Cube.open(output);
     await cube.setAttributes({ study: { name: study.name, config: path.basename(study.configFile) } });
     const predictors = await ingestPredictors(study, cube, options);
+    await finishMissingReasons(study, cube, smap);
     return { output, smap, predictors };
   } finally {
     release();

@@ -5,14 +5,14 @@
  * the product model): reconstruct copies it into the product's attributes.
  */
 import type { FeatureSchema } from "../features/schema.js";
-import type { LabelledRows } from "../models/fit.js";
+import type { CalibrationRows } from "../models/fit.js";
 import type { ResidualModel } from "../models/uncertainty.js";
 import { evaluate } from "./metrics.js";
 import { coverageTable } from "./uncertainty.js";
 
 export function calibrationRecord(schema: FeatureSchema, seed: number, nBoot: number) {
-  return (pred: Float32Array, rows: LabelledRows, residual: ResidualModel, spread: Float32Array | undefined): Record<string, unknown> => ({
+  return (pred: Float32Array, rows: CalibrationRows, residual: ResidualModel, spread: Float32Array | undefined): Record<string, unknown> => ({
     calibration_metrics: evaluate(pred, rows.y, { seed, nBoot, ...(rows.origin ? { clusters: rows.origin.day } : {}) }),
-    calibration_coverage: coverageTable(pred, rows.y, residual.sigma(rows.X, rows.n, schema, spread), undefined),
+    calibration_coverage: coverageTable(pred, rows.y, residual.sigma(rows.X, rows.n, schema, { spread, reasons: rows.reasons }), undefined),
   });
 }

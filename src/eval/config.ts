@@ -8,6 +8,7 @@ import { checkParams, isGapFiller, methodNames, modelEntry } from "../models/reg
 import { parseDay } from "../util/dates.js";
 import type { ModelName } from "../models/regressor.js";
 import type { InsituValue } from "./insitu.js";
+import { HELD_OUT_DESIGN } from "./splits.js";
 
 export type SplitName = "gaps" | "temporal" | "spatial" | "stations" | "random" | "period";
 export const SPLIT_NAMES: readonly SplitName[] = ["gaps", "temporal", "spatial", "stations", "random", "period"];
@@ -101,7 +102,8 @@ export function settingsKey(c: EvaluationConfig): string {
     ablationPairs: _p,
     ...rest
   } = c;
-  return JSON.stringify(rest);
+  // A run saved under another design of held-out gaps trained its models on other rows.
+  return JSON.stringify({ ...rest, heldOutDesign: HELD_OUT_DESIGN });
 }
 
 /** Refuses a configuration that cannot run, naming the option and the fix. */

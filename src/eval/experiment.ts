@@ -39,9 +39,10 @@ import { checkEvaluationConfig, settingsKey, SPLIT_DESCRIPTIONS, type Evaluation
 import { permutationImportance, type ImportanceResult } from "./importance.js";
 import { evaluate, pointMetrics, resampler, type Metrics } from "./metrics.js";
 import { PredictionsWriter } from "./predictions.js";
-import { designRoles, GAP_SHAPES } from "./splits.js";
+import { designRoles, GAP_KINDS } from "./splits.js";
+import { gapReason, isFrozenGap, readMissingReasons } from "../cube/missing-reasons.js";
 import { readStations, stationResults, type InsituResult, type StationData, type StationSeries } from "./stations.js";
-import { coverageTable, DISTANCE_LABELS, distanceBins, type CoverageRow } from "./uncertainty.js";
+import { coverageTable, DISTANCE_LABELS, distanceBins, tercile, type CoverageRow } from "./uncertainty.js";
 
 export * from "./config.js";
 export type { InsituResult } from "./stations.js";
@@ -56,8 +57,19 @@ export interface ModelScore {
   modelDir?: string;
   /** (RMSE of this model - RMSE of the reference) / RMSE of this model; positive = the reference is better. */
   referenceRmseReduction?: number;
-  /** Calibration of the uncertainty (residual model fitted on the calibration gaps) on the test rows. */
-  uncertainty?: { byKind: CoverageRow[]; byDistance: CoverageRow[] };
+  /**
+   * Calibration of the uncertainty (residual model fitted on the calibration gaps) on the test
+   * rows; byReason: the transplanted test gaps by their donor mask's missing reason.
+   */
+  uncertainty?: {
+    byKind: CoverageRow[];
+    byDistance: CoverageRow[];
+    /** The transplanted test gaps (real masks) by distance: the acceptance test of the uncertainty. */
+    byDistanceTransplanted?: CoverageRow[];
+    byReason?: CoverageRow[];
+    /** A model with members (the ensemble): by tercile of their spread (the calibration rows' tercile edges). */
+    bySpread?: CoverageRow[];
+  };
   /** RMSE on the validation rows (early stopping, weights). */
   validationRmse?: number;
 }
@@ -157,8 +169,17 @@ interface Method {
 
 /** Per test row: its target, day, pixel, gap kind, and each method's estimate and sigma; appended tile by tile. */
 class TestRows {
-  private parts: { y: Float32Array; day: Int32Array; pixel: Int32Array; kind: Uint8Array; distance: Uint8Array; est: Float32Array[]; sigma: Float32Array[] }[] =
-    [];
+  private parts: {
+    y: Float32Array;
+    day: Int32Array;
+    pixel: Int32Array;
+    kind: Uint8Array;
+    reason: Uint8Array;
+    distance: Uint8Array;
+    est: Float32Array[];
+    sigma: Float32Array[];
+    spread: Float32Array[];
+  }[] = [];
   constructor(readonly methods: string[]) {}
   add(part: TestRows["parts"][number]): void {
     this.parts.push(part);
@@ -178,9 +199,11 @@ class TestRows {
       day: cat(Int32Array, (p) => p.day),
       pixel: cat(Int32Array, (p) => p.pixel),
       kind: cat(Uint8Array, (p) => p.kind),
+      reason: cat(Uint8Array, (p) => p.reason),
       distance: cat(Uint8Array, (p) => p.distance),
       est: this.methods.map((_, m) => cat(Float32Array, (p) => p.est[m]!)),
       sigma: this.methods.map((_, m) => cat(Float32Array, (p) => p.sigma[m]!)),
+      spread: this.methods.map((_, m) => cat(Float32Array, (p) => p.spread[m]!)),
     };
     this.parts = [];
     return out;
@@ -196,17 +219,28 @@ function clipToValidRange(values: Float32Array): Float32Array {
   return values;
 }
 
-/** A method's estimate and sigma of rows (the ship view's X, all columns). */
-function estimate(m: Method, rows: RowSet, F: number, P: number): { est: Float32Array; sigma: Float32Array } {
+/**
+ * A method's estimate, sigma and members' spread (NaN without) of rows (the ship view's X, all
+ * columns), given each row's missing reason and whether its day is frozen, as the product has them.
+ */
+function estimate(m: Method, rows: RowSet, F: number, P: number, known: { reasons: Uint8Array; frozen: Uint8Array }): Estimates {
+  const none = () => new Float32Array(rows.n).fill(NaN);
   if (m.filled) {
     const est = Float32Array.from({ length: rows.n }, (_, i) => m.filled![rows.day[i]! * P + rows.pixel[i]!]!);
-    return { est, sigma: new Float32Array(rows.n).fill(NaN) };
+    return { est, sigma: none(), spread: none() };
   }
   const f = m.fitted!;
   const X = m.columns ? selectColumns(rows.X, rows.n, F, m.columns) : rows.X;
   const est = clipToValidRange(f.model.predict(X, rows.n));
-  const sigma = f.residual ? f.residual.sigma(X, rows.n, f.schema, spreadOf(f.model, X, rows.n)) : new Float32Array(rows.n).fill(NaN);
-  return { est, sigma };
+  const spread = spreadOf(f.model, X, rows.n);
+  const sigma = f.residual ? f.residual.sigma(X, rows.n, f.schema, { spread, ...known }) : none();
+  return { est, sigma, spread: spread ?? none() };
+}
+
+interface Estimates {
+  est: Float32Array;
+  sigma: Float32Array;
+  spread: Float32Array;
 }
 
 /** The schema of the columns `keep` of `schema` (an ablation without a group). */
@@ -259,10 +293,14 @@ export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks 
   const rowModels = c.models.filter((m) => !isGapFiller(m));
   const featured = rowModels.includes(c.reference) ? c.reference : (rowModels[0] ?? c.models[0]!);
   const period = c.testStart ? periodDays(cube, c.testStart, c.testEnd) : undefined;
+  // Why SMAP is missing, per pixel-day: the transplanted gaps' rows carry their donor cell's reason.
+  const missingReasons = await readMissingReasons(cube);
 
   for (const [s, split] of c.splits.entries()) {
     const kinds = new Uint8Array(P * T);
+    const donorReasons = new Uint8Array(P * T);
     const roles = designRoles(split, observed, nrows, ncols, {
+      transplant: { ...(missingReasons ? { missingReasons } : {}), reasonsOut: donorReasons },
       shares: { validation: c.validationShare, test: c.testShare, calibration: c.calibrationShare },
       seed: c.seed,
       stationPixels,
@@ -292,7 +330,7 @@ export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks 
       `split ${split}: ${train.n} training, ${validation.n} validation, ${calibration.n} calibration rows (of ${draw.counts.train}, ${draw.counts.validation}, ${draw.counts.calibration}), ${draw.counts.test} test, ${F} features`,
     );
 
-    const methods = await fitMethods(c, split, draw, roles, cube, log);
+    const methods = await fitMethods(c, split, draw, roles, cube, log, donorReasons);
     const scored = methods.filter((m) => !m.name.endsWith("-without-ts"));
     const names = methods.map((m) => m.name);
 
@@ -314,7 +352,9 @@ export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks 
         quiet,
         label: `scoring the ${split} split's test rows`,
         onRows: (rows) => {
-          const outs = methods.map((m) => estimate(m, rows, F, P));
+          // A test row's reason is its donor mask's; a station day SMAP missed has the cube's own.
+          const known = rowReasons(rows, roles, donorReasons, missingReasons, P);
+          const outs = methods.map((m) => estimate(m, rows, F, P, known));
           const isTest = Uint8Array.from({ length: rows.n }, (_, i) => (roles[rows.day[i]! * P + rows.pixel[i]!] === Role.Test ? 1 : 0));
           for (let i = 0; i < rows.n; i++) {
             const st = stationSeries.get(rows.pixel[i]!);
@@ -339,10 +379,12 @@ export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks 
             day: pick(rows.day),
             pixel: pick(rows.pixel),
             kind: Uint8Array.from(idx, (i) => kinds[rows.day[i]! * P + rows.pixel[i]!]!),
+            reason: Uint8Array.from(idx, (i) => donorReasons[rows.day[i]! * P + rows.pixel[i]!]!),
             // Days to the nearest retrieval, from the rows' own context terms (models/uncertainty.ts).
             distance: distanceBins(X, idx.length, schema),
             est: outs.map((o) => pick(o.est)),
             sigma: outs.map((o) => pick(o.sigma)),
+            spread: outs.map((o) => pick(o.spread)),
           };
           test.add(part);
           writer.append(
@@ -378,7 +420,10 @@ export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks 
       const score: ModelScore = { model: m.name, test: metrics, trainSeconds: m.seconds, trainRows: m.trainRows, fit: m.info };
       if (m.fitted) {
         score.modelDir = path.relative(c.out, modelDir(c, split, m.name));
-        score.uncertainty = coverage(t.est[k]!, t.y, t.sigma[k]!, t.kind, t.distance, split);
+        score.uncertainty = coverage(t.est[k]!, t.y, t.sigma[k]!, t.kind, t.distance, t.reason, split, {
+          spread: t.spread[k]!,
+          edges: m.fitted.residual?.state.spreadEdges,
+        });
         const v = columnsOf(validation, F, m.columns);
         const vr = pointMetrics(clipToValidRange(m.fitted.model.predict(v.X, v.n)), v.y).rmse;
         score.validationRmse = vr;
@@ -491,16 +536,27 @@ function modelDir(c: EvaluationConfig, split: SplitName, name: string): string {
  * without the ts group, and runs the gap fillers (DCT-PLS) over the whole window: they read the
  * window's SMAP once (4 bytes per pixel-day) and see its training values only.
  */
-async function fitMethods(c: EvaluationConfig, split: SplitName, draw: RowDraw, roles: Roles, cube: Cube, log: (m: string) => void): Promise<Method[]> {
+async function fitMethods(
+  c: EvaluationConfig,
+  split: SplitName,
+  draw: RowDraw,
+  roles: Roles,
+  cube: Cube,
+  log: (m: string) => void,
+  donorReasons: Uint8Array,
+): Promise<Method[]> {
   const { schema, train, validation, calibration } = draw;
   const F = schema.names.length;
+  const P = cube.window.nrows * cube.window.ncols;
+  // Each calibration gap's reason: its donor mask's (transplanted gaps; 0 for the simulated shapes).
+  const reasons = Uint8Array.from({ length: calibration.n }, (_, i) => donorReasons[calibration.day[i]! * P + calibration.pixel[i]!]!);
   const methods: Method[] = [];
   const fit = (name: ModelName, dir: string, columns: number[] | undefined) => {
     const sub = columns ? schemaColumns(schema, columns) : schema;
     const rows = {
       train: withOrigin(columnsOf(train, F, columns), cube),
       validation: withOrigin(columnsOf(validation, F, columns), cube),
-      calibration: withOrigin(columnsOf(calibration, F, columns), cube),
+      calibration: { ...withOrigin(columnsOf(calibration, F, columns), cube), reasons },
     };
     const fitted = fitOrReuse({ name, params: c.params, seed: c.trainSeed ?? c.seed }, rows, {
       out: dir,
@@ -539,7 +595,7 @@ async function fitMethods(c: EvaluationConfig, split: SplitName, draw: RowDraw, 
 }
 
 function kindLabel(kind: number, split: SplitName): string {
-  return kind ? GAP_SHAPES[kind - 1]! : split;
+  return kind ? GAP_KINDS[kind - 1]! : split;
 }
 
 function selectRows(X: Float32Array, F: number, idx: number[]): Float32Array {
@@ -562,14 +618,36 @@ function concatRows(parts: RowSet[], F: number): RowSet {
   return out;
 }
 
-/** The share of test values inside the 90 % interval by gap kind and by distance to the nearest retrieval. */
+const SPREAD_TERCILES = ["low spread", "middle spread", "high spread"] as const;
+
+/** Per row: its missing reason (a test row's donor mask's, a gap day's own) and whether its day is frozen (a gap day only). */
+function rowReasons(rows: RowSet, roles: Roles, donorReasons: Uint8Array, missingReasons: Uint8Array | undefined, P: number) {
+  const reasons = new Uint8Array(rows.n);
+  const frozen = new Uint8Array(rows.n);
+  for (let i = 0; i < rows.n; i++) {
+    const k = rows.day[i]! * P + rows.pixel[i]!;
+    if (roles[k] === Role.Test) reasons[i] = donorReasons[k]!;
+    else if (roles[k] === Role.Unobserved && missingReasons) ((reasons[i] = missingReasons[k]!), (frozen[i] = isFrozenGap(missingReasons[k]!) ? 1 : 0));
+  }
+  return { reasons, frozen };
+}
+
+/** "all" first, then the gap kinds in GAP_KINDS order (other labels, e.g. a split's name, after them). */
+const kindOrder = (group: string) => (group === "all" ? -1 : GAP_KINDS.includes(group as never) ? GAP_KINDS.indexOf(group as never) : GAP_KINDS.length);
+
+/**
+ * The share of test values inside the 90 % interval by gap kind, by distance to the nearest
+ * retrieval, and for the transplanted test rows by their donor mask's missing reason.
+ */
 function coverage(
   est: Float32Array,
   y: Float32Array,
   sigma: Float32Array,
   kinds: Uint8Array,
   distance: Uint8Array,
+  reasons: Uint8Array,
   split: SplitName,
+  members: { spread: Float32Array; edges: [number, number] | undefined },
 ): ModelScore["uncertainty"] {
   const byDistance = coverageTable(
     est,
@@ -577,15 +655,48 @@ function coverage(
     sigma,
     Array.from(distance, (b) => DISTANCE_LABELS[b]!),
   );
-  const order = (g: string) => (g === "all" ? -1 : DISTANCE_LABELS.indexOf(g as never));
+  const order = (g: string) => (g === "all" || g === "transplanted" ? -1 : DISTANCE_LABELS.indexOf(g as never));
+  const transplanted = 1 + GAP_KINDS.indexOf("transplanted");
+  const rows = Array.from({ length: y.length }, (_, i) => i).filter((i) => kinds[i] === transplanted);
+  const pick = (a: Float32Array) => Float32Array.from(rows, (i) => a[i]!);
+  const byDistanceTransplanted = rows.length
+    ? coverageTable(
+        pick(est),
+        pick(y),
+        pick(sigma),
+        rows.map((i) => DISTANCE_LABELS[distance[i]!]!),
+        "transplanted",
+      ).sort((a, b) => order(a.group) - order(b.group))
+    : undefined;
+  const edges = members.edges;
+  const bySpread = edges
+    ? coverageTable(
+        est,
+        y,
+        sigma,
+        Array.from(members.spread, (v) => SPREAD_TERCILES[tercile(v, edges)]!),
+      ).sort((a, b) => SPREAD_TERCILES.indexOf(a.group as never) - SPREAD_TERCILES.indexOf(b.group as never))
+    : undefined;
+  const byReason = rows.length
+    ? coverageTable(
+        pick(est),
+        pick(y),
+        pick(sigma),
+        rows.map((i) => gapReason(reasons[i]!) ?? "unknown"),
+        "transplanted",
+      ).sort((a, b) => (a.group === "transplanted" ? -1 : b.group === "transplanted" ? 1 : b.n - a.n))
+    : undefined;
   return {
     byKind: coverageTable(
       est,
       y,
       sigma,
       Array.from(kinds, (k) => kindLabel(k, split)),
-    ),
+    ).sort((a, b) => kindOrder(a.group) - kindOrder(b.group)),
     byDistance: byDistance.sort((a, b) => order(a.group) - order(b.group)),
+    ...(byDistanceTransplanted ? { byDistanceTransplanted } : {}),
+    ...(byReason ? { byReason } : {}),
+    ...(bySpread ? { bySpread } : {}),
   };
 }
 

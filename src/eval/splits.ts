@@ -10,6 +10,8 @@
  *    all in training);
  *  - stations: the pixels that contain stations are held out entirely (independent stations);
  *  - simulatedGaps: observed values hidden in swath stripes, spatial blocks or runs of days;
+ *  - transplantedGaps: SMAP's own missingness masks of other days (other years where the record
+ *    allows) laid over observed days, so held-out values have the structure of real gaps;
  *  - period: every observation from a date on (prolongation: train before, test after).
  * Every design also hides calibration gaps among the training values (designRoles), on which the
  * uncertainty is calibrated, as the product model does (reconstruct/product-model.ts).
@@ -77,8 +79,17 @@ export function holdOutPixels(base: Roles, P: number, pixels: Iterable<number>):
   return Int8Array.from(base, (r, k) => (r === Role.Unobserved ? r : held.has(k % P) ? Role.Test : r));
 }
 
+/**
+ * The version of the held-out design (the gaps' kinds, shares and draws): an evaluation saved
+ * under another is not resumed. 2: the transplanted kind; 3: calibration gaps transplanted only.
+ */
+export const HELD_OUT_DESIGN = 3;
+
 export type GapShape = "swath" | "block" | "run";
 export const GAP_SHAPES: readonly GapShape[] = ["swath", "block", "run"];
+/** Every kind of held-out gap: the simulated shapes and real masks moved in time (`kinds` arrays hold 1 + the index here). */
+export type GapKind = GapShape | "transplanted";
+export const GAP_KINDS: readonly GapKind[] = [...GAP_SHAPES, "transplanted"];
 
 /**
  * Hides about `share` of the observed pixel-days (role 2) in realistic shapes:
@@ -113,7 +124,7 @@ export function simulatedGaps(
     const k = t * P + p;
     if (out[k] === Role.Train) {
       out[k] = role;
-      if (kinds) kinds[k] = 1 + GAP_SHAPES.indexOf(shape);
+      if (kinds) kinds[k] = 1 + GAP_KINDS.indexOf(shape);
       hidden++;
     }
   };
@@ -149,18 +160,140 @@ export function simulatedGaps(
   return out;
 }
 
+/** Days of the record a transplanted run may take its donor mask from: one whole year or more away where the record spans one, else nearby days. */
+const YEAR = 365;
+const NEARBY_MAX_LAG = 45;
+const YEAR_JITTER = 15;
+
+export interface TransplantOptions {
+  /** The cube's soil_moisture_missing_reason, day-major like the roles: each hidden pixel-day gets its donor cell's reason. */
+  missingReasons?: Uint8Array;
+  /** Receives the donor cell's reason of every pixel-day this draw hides (its `missingReasons` value; 0 without them). */
+  reasonsOut?: Uint8Array;
+  /** One byte per day: days other draws took as targets or donors (1). This draw avoids them and marks its own, so draws sharing it are disjoint in days and masks. */
+  takenDays?: Uint8Array;
+  /** Receives 1 + GAP_KINDS.indexOf("transplanted") for every pixel-day this draw hides. */
+  kinds?: Uint8Array;
+  /** Receives the runs drawn: target days [t0, t1) took the masks of days [t0 + lag, t1 + lag). */
+  runs?: { t0: number; t1: number; lag: number }[];
+}
+
+/** What a design needs to hold out real gaps too: the cube's missing reasons (optional) and where each hidden row's donor reason goes. */
+export type RealGaps = Pick<TransplantOptions, "missingReasons" | "reasonsOut">;
+
+/**
+ * Real gaps as held-out sets (the cross-validation of DINEOF and DINCAE): runs of 5-15
+ * consecutive target days take SMAP's missingness mask of as many consecutive donor days, `lag`
+ * days away, and every training value of a target day whose pixel SMAP missed on the donor day
+ * is hidden (given `role`). The donor days lie a whole year or more away (+-15 days) where the
+ * record has them, so a January is hidden by another January's frozen ground; otherwise 5-45
+ * days away (never overlapping the target run). A hidden set so keeps the structure of SMAP's
+ * gaps: swath edges, multi-day runs, whole regions (outages), and frozen ground where it happens.
+ * Like simulatedGaps: about `share` of the observed pixel-days, test runs on random days,
+ * validation and calibration runs spread evenly over the period; pure and seeded.
+ */
+export function transplantedGaps(
+  base: Roles,
+  nrows: number,
+  ncols: number,
+  share: number,
+  seed: number,
+  role: HeldRole = Role.Test,
+  o: TransplantOptions = {},
+): Roles {
+  const P = nrows * ncols;
+  const T = base.length / P;
+  const rng = new Rng(seed);
+  const out = Int8Array.from(base);
+  const target = share * base.reduce((n, r) => n + (r === Role.Unobserved ? 0 : 1), 0);
+  const kind = 1 + GAP_KINDS.indexOf("transplanted");
+  const mine = new Uint8Array(T);
+  const free = (t0: number, t1: number) => {
+    for (let t = t0; t < t1; t++) if (o.takenDays?.[t]) return false;
+    return true;
+  };
+  const years = Math.floor((T - 1) / YEAR);
+  const fits = (t0: number, t1: number, lag: number) => lag !== 0 && t0 + lag >= 0 && t1 + lag <= T && free(t0 + lag, t1 + lag);
+  /** Another year's days where the record has them (either direction), else nearby days; undefined when none fits. */
+  const lagOf = (t0: number, t1: number, len: number): number | undefined => {
+    const sign = rng.uniform() < 0.5 ? -1 : 1;
+    if (years >= 1) {
+      const jitter = rng.int(2 * YEAR_JITTER + 1) - YEAR_JITTER;
+      const yearly = rng.shuffle(Array.from({ length: years }, (_, k) => YEAR * (k + 1) + jitter)).flatMap((l) => [sign * l, -sign * l]);
+      const lag = yearly.find((l) => fits(t0, t1, l));
+      if (lag !== undefined) return lag;
+    }
+    const nearby = len + rng.int(Math.max(1, NEARBY_MAX_LAG - len + 1));
+    for (const lag of [sign * nearby, -sign * nearby]) if (fits(t0, t1, lag)) return lag;
+    return undefined;
+  };
+  const start = rng.uniform();
+  let drawn = 0;
+  const day = () => (role !== Role.Test ? Math.min(T - 1, Math.floor(((start + drawn++ * 0.6180339887498949) % 1) * T)) : rng.int(T));
+  let hidden = 0;
+  let guard = 0;
+  while (hidden < target && guard++ < 100000 + 10 * target) {
+    const t0 = day();
+    const len = 5 + rng.int(11);
+    const t1 = Math.min(T, t0 + len);
+    if (!free(t0, t1)) continue;
+    const lag = lagOf(t0, t1, len);
+    if (lag === undefined) continue;
+    o.runs?.push({ t0, t1, lag });
+    for (let t = t0; t < t1; t++) {
+      mine[t] = 1;
+      mine[t + lag] = 1;
+      for (let p = 0; p < P; p++) {
+        const k = t * P + p;
+        const donor = (t + lag) * P + p;
+        if (out[k] !== Role.Train || base[donor] !== Role.Unobserved) continue;
+        out[k] = role;
+        if (o.kinds) o.kinds[k] = kind;
+        if (o.reasonsOut) o.reasonsOut[k] = o.missingReasons?.[donor] ?? 0;
+        hidden++;
+      }
+    }
+  }
+  if (o.takenDays) for (let t = 0; t < T; t++) if (mine[t]) o.takenDays[t] = 1;
+  return out;
+}
+
 /**
  * The evaluation design for gap filling: about `test` of the observed pixel-days hidden as test
  * gaps, `validation` as validation gaps and `calibration` as calibration gaps, each an equal mix
- * of swaths, blocks and runs. With `kinds`, the shape that hid each test pixel-day is written
- * there (1 + its index in GAP_SHAPES).
+ * of swaths, blocks and runs, and, with `transplant`, of real gaps moved in time
+ * (transplantedGaps; the test's, the validation's and the calibration's transplanted gaps use
+ * disjoint days and masks). With `transplant`, the calibration gaps are real gaps moved in time
+ * only: the uncertainty is calibrated on gaps with the structure of the ones a product fills
+ * (their distances to the nearest retrieval, their reasons); where the record has too few free
+ * days for them (under half the share: a month-long cube), the simulated shapes make up the rest. With `kinds`, the kind that hid each pixel-day is written there (1 +
+ * its index in GAP_KINDS; the roles tell test from validation and calibration gaps).
  */
-export function mixedGaps(observed: Float32Array, nrows: number, ncols: number, shares: SplitShares, seed: number, kinds?: Uint8Array): Roles {
-  return mixedGapsOf(observedRoles(observed), nrows, ncols, shares, seed, kinds);
+export function mixedGaps(observed: Float32Array, ...design: DesignArguments): Roles {
+  return mixedGapsOf(observedRoles(observed), ...design);
 }
 
-/** mixedGaps from the observed roles (-1 / 0) rather than the values: a cube read tile by tile needs 1 byte per pixel-day, not 4. */
-export function mixedGapsOf(observed: Roles, nrows: number, ncols: number, shares: SplitShares, seed: number, kinds?: Uint8Array): Roles {
+function countRole(roles: Roles, role: Role): number {
+  let n = 0;
+  for (const r of roles) if (r === role) n++;
+  return n;
+}
+
+/** mixedGapsOf's arguments after the observed roles. */
+type DesignArguments = Parameters<typeof mixedGapsOf> extends [Roles, ...infer Rest] ? Rest : never;
+
+/** mixedGaps from the observed roles rather than the values: a cube read tile by tile needs 1 byte per pixel-day, not 4. */
+export function mixedGapsOf(
+  observed: Roles,
+  nrows: number,
+  ncols: number,
+  shares: SplitShares,
+  seed: number,
+  kinds?: Uint8Array,
+  transplant?: RealGaps,
+): Roles {
+  const mix: readonly GapKind[] = transplant ? GAP_KINDS : GAP_SHAPES;
+  const takenDays = new Uint8Array(observed.length / (nrows * ncols));
   let roles = observed;
   // Each role's gaps come from their own seed stream (test 2, validation 1, calibration 3).
   for (const [role, share, stream] of [
@@ -169,8 +302,31 @@ export function mixedGapsOf(observed: Roles, nrows: number, ncols: number, share
     [Role.Calibration, shares.calibration ?? 0, 3],
   ] as const) {
     if (!(share > 0)) continue;
-    GAP_SHAPES.forEach((shape, i) => {
-      roles = simulatedGaps(roles, nrows, ncols, shape, share / GAP_SHAPES.length, seed + 101 * stream + i, role, role === Role.Test ? kinds : undefined);
+    if (role === Role.Calibration && transplant) {
+      const before = countRole(roles, role);
+      roles = transplantedGaps(roles, nrows, ncols, share, seed + 101 * stream + GAP_KINDS.indexOf("transplanted"), role, {
+        ...transplant,
+        ...(kinds ? { kinds } : {}),
+        takenDays,
+      });
+      const observedCount = roles.reduce((n, r) => n + (r === Role.Unobserved ? 0 : 1), 0);
+      const missing = share - (countRole(roles, role) - before) / Math.max(1, observedCount);
+      if (missing > share / 2)
+        GAP_SHAPES.forEach(
+          (shape, i) => (roles = simulatedGaps(roles, nrows, ncols, shape, missing / GAP_SHAPES.length, seed + 101 * stream + i, role, kinds)),
+        );
+      continue;
+    }
+    mix.forEach((kind, i) => {
+      const seedOf = seed + 101 * stream + i;
+      roles =
+        kind === "transplanted"
+          ? transplantedGaps(roles, nrows, ncols, share / mix.length, seedOf, role, {
+              ...transplant,
+              ...(kinds ? { kinds } : {}),
+              takenDays,
+            })
+          : simulatedGaps(roles, nrows, ncols, kind, share / mix.length, seedOf, role, kinds);
     });
   }
   return roles;
@@ -206,6 +362,8 @@ export type HeldOut = "gaps" | "temporal" | "spatial" | "stations" | "random" | 
 export interface DesignOptions {
   shares: SplitShares;
   seed: number;
+  /** Real gaps too (the transplanted kind) where the design hides gaps: the cube's missing reasons, and where each hidden test row's donor reason goes. */
+  transplant?: RealGaps;
   /** The stations split: the pixels holding stations. */
   stationPixels?: number[];
   /** The period split: the first and last test day (indices into the window's days). */
@@ -224,13 +382,14 @@ export function designRoles(split: HeldOut | "product", observed: Roles, nrows: 
   const P = nrows * ncols;
   const { shares, seed } = o;
   const calibration = shares.calibration ?? 0;
-  const withCalibration = (roles: Roles) => mixedGapsOf(roles, nrows, ncols, { validation: 0, test: 0, calibration }, seed + 17);
-  if (split === "product") return mixedGapsOf(observed, nrows, ncols, { validation: shares.validation, test: 0, calibration }, seed);
-  if (split === "gaps") return mixedGapsOf(observed, nrows, ncols, shares, seed, o.kinds);
+  const t = o.transplant;
+  const withCalibration = (roles: Roles) => mixedGapsOf(roles, nrows, ncols, { validation: 0, test: 0, calibration }, seed + 17, undefined, t);
+  if (split === "product") return mixedGapsOf(observed, nrows, ncols, { validation: shares.validation, test: 0, calibration }, seed, undefined, t);
+  if (split === "gaps") return mixedGapsOf(observed, nrows, ncols, shares, seed, o.kinds, t);
   if (split === "stations") {
     if (!o.stationPixels?.length)
       throw new SmapfillError("the stations split needs stations inside the cube", { variable: "--splits", hint: "Give --ismn with stations in the region" });
-    return holdOutPixels(mixedGapsOf(observed, nrows, ncols, { validation: shares.validation, test: 0, calibration }, seed), P, o.stationPixels);
+    return holdOutPixels(mixedGapsOf(observed, nrows, ncols, { validation: shares.validation, test: 0, calibration }, seed, undefined, t), P, o.stationPixels);
   }
   if (split === "period") {
     if (!o.period) throw new SmapfillError("the period split needs the first test day", { variable: "--test-start", hint: "Give --test-start YYYY-MM-DD" });

@@ -11,14 +11,17 @@
  *
  * Two views of a tile, and the rule of which rows get which (the halo and out-of-fold rules live
  * here and in samples.ts, nowhere else):
- *  - the fit view (training, validation and calibration rows): the features see the training
- *    values only; training rows are out-of-fold (samples.ts): their statistics leave their fold
- *    out and their context and spatial terms are computed as if they sat in a gap drawn from the
- *    gaps the model will fill (SMAP's own missing days and the validation/calibration gaps);
- *  - the ship view (test rows, station days, every row a reconstruction fills): the features see
- *    every observation but the test values, in-sample, on the tile with its halo of SMAP values:
- *    exactly what reconstruction computes from a cube whose test values are hidden, so that an
- *    evaluation scores what a product ships.
+ *  - the fit view (training and validation rows): the features see the training values only;
+ *    training rows are out-of-fold (samples.ts): their statistics leave their fold out and their
+ *    context and spatial terms are computed as if they sat in a gap drawn from the gaps the model
+ *    will fill (SMAP's own missing days and the validation/calibration gaps);
+ *  - the ship view (calibration rows, test rows, station days, every row a reconstruction
+ *    fills): the features see every observation but the held-out values (the test values, and
+ *    for calibration rows the calibration values too), in-sample, on the tile with its halo of
+ *    SMAP values: exactly what reconstruction computes from a cube whose held-out values are
+ *    hidden, so that an evaluation scores what a product ships and the uncertainty is calibrated
+ *    on the errors of rows built as the product builds them (in the fit view the calibration
+ *    errors came out smaller than the test errors far from a retrieval: docs/evaluation.md).
  *
  * The draw: training rows stratified by pixel x season with proportional allocation (largest
  * remainders) over the whole window, so every pixel (and every land-cover class) keeps its share
@@ -351,8 +354,7 @@ export async function drawRows(cube: Cube, roles: Roles, o: DrawOptions = {}): P
           const pick =
             role === Role.Train
               ? chosen[season[t]!]![rank[season[t]!]!++] === 1
-              : (role === Role.Validation || role === Role.Calibration) &&
-                (keepHeld[role]! >= 1 || hashUniform(seed ^ 0x5bd1e995, (t * P + p) * 2 + (role === Role.Validation ? 1 : 2)) < keepHeld[role]!);
+              : role === Role.Validation && (keepHeld[role]! >= 1 || hashUniform(seed ^ 0x5bd1e995, (t * P + p) * 2 + 1) < keepHeld[role]!);
           if (pick) (picks.q.push(q), picks.t.push(t), picks.p.push(p));
         }
       }
@@ -367,6 +369,19 @@ export async function drawRows(cube: Cube, roles: Roles, o: DrawOptions = {}): P
     progress.tick();
   }
   progress.finish();
+  // The calibration rows in the ship view: every observation visible but the test and calibration values.
+  const calibrationHidden = Int8Array.from(roles, (r) => (r === Role.Calibration ? Role.Test : r));
+  await streamShipRows(cube, calibrationHidden, {
+    select: (p, t) =>
+      roles[t * P + p] === Role.Calibration &&
+      (keepHeld[Role.Calibration]! >= 1 || hashUniform(seed ^ 0x5bd1e995, (t * P + p) * 2 + 2) < keepHeld[Role.Calibration]!),
+    tiles,
+    spatial: Boolean(o.spatial),
+    coordinates: o.coordinates ?? true,
+    quiet: o.quiet ?? false,
+    label: "building the calibration rows",
+    onRows: (rows) => collected[Role.Calibration]!.add(rows),
+  });
   const F = schema!.names.length;
   const train = collected[Role.Train]!.rows(F);
   if (train.n !== nTrain) throw new Error(`row draw: ${train.n} training rows built for ${nTrain} allocated`);

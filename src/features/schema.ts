@@ -130,7 +130,8 @@ function rangeAdvice(name: string): string {
 export function rangeWarnings(model: FeatureSchema, X: Float32Array, n: number, share = 0.01): string[] {
   if (!model.ranges || n === 0) return [];
   const f = model.names.length;
-  const { min, max } = model.ranges;
+  // A feature never seen in training has no range (NaN, written as null in schema.json): no check.
+  const [min, max] = [model.ranges.min, model.ranges.max].map((r) => r.map((v) => (typeof v === "number" ? v : NaN)));
   // Row by row (X is row-major): one pass over the rows' memory in order.
   const outside = new Int32Array(f);
   for (let i = 0; i < n; i++) {

@@ -15,12 +15,15 @@ import { Ease2Grid, type Window } from "../grid/ease2.js";
 import { SmapfillError } from "../util/errors.js";
 import { createHdf5, openHdf5, type H5Group } from "./hdf5.js";
 import { FLAG_FILL_VALUE, SM_FILL_VALUE, type Pass } from "./smap-l3.js";
+import { SURFACE_BITS, SURFACE_FLAG_NOT_IN_SWATH } from "./smap-flags.js";
 
 export interface PassToWrite {
   /** Soil moisture on the window (row-major), NaN = no retrieval. */
   values: Float32Array;
   /** retrieval_qual_flag on the window; default 0 (recommended) where a value exists. */
   flags?: Uint16Array;
+  /** surface_flag on the window; default fill (65534) everywhere. */
+  surface?: Uint16Array;
 }
 
 export interface GranuleToWrite {
@@ -37,13 +40,22 @@ export interface GranuleToWrite {
 }
 
 const CHUNKS: [number, number] = [203, 482];
-const TEMPLATE_VERSION = 1;
+const TEMPLATE_VERSION = 2;
 
 /** NASA's file name for a granule of this grid and date. */
 export function granuleFileName(grid: Ease2Grid, date: string, crid = "R19240"): string {
   const compact = date.replaceAll("-", "");
   const prefix = grid.resolution === "9km" ? "SMAP_L3_SM_P_E_" : "SMAP_L3_SM_P_";
   return `${prefix}${compact}_${crid}_001.h5`;
+}
+
+/** The product's own flag_meanings of surface_flag (bit 7 is the radar's on PM, as in SPL3SMP v8 and SPL3SMP_E v6). */
+function surfaceFlagMeanings(grid: Ease2Grid, pass: Pass): string {
+  const km = grid.resolution === "9km" ? "9_km" : "36_km";
+  return Object.keys(SURFACE_BITS)
+    .map((name) => (name === "frozen_ground" ? `${pass === "AM" ? "radiometer" : "radar"}_frozen_ground` : name))
+    .map((name) => `${km}_${name}`)
+    .join(" ");
 }
 
 function suffix(pass: Pass): string {
@@ -93,6 +105,13 @@ function ensureTemplate(grid: Ease2Grid): string {
         "Bit flags that record the conditions and the quality of the DCA retrieval algorithms that generate soil moisture for the grid cell.",
       );
 
+      const surface = flagDataset("surface_flag");
+      surface.create_attribute("_FillValue", new Uint16Array([FLAG_FILL_VALUE]), [1], "<H");
+      surface.create_attribute("flag_masks", "1s, 2s, 4s, 8s, 16s, 32s, 64s, 128s, 256s, 512s, 1024s, 2048s");
+      surface.create_attribute("flag_meanings", surfaceFlagMeanings(grid, pass));
+      surface.create_attribute("long_name", "Bit flags that record ambient surface conditions for the grid cell");
+      surface.create_attribute("coordinates", coords);
+
       for (const [name, units, long] of [
         ["latitude", "degrees_north", "Latitude of the center of the Earth based grid cell."],
         ["longitude", "degrees_east", "Longitude of the center of the Earth based grid cell."],
@@ -123,7 +142,7 @@ export function writeSmapL3Granule(directory: string, granule: GranuleToWrite): 
   const n = window.nrows * window.ncols;
   for (const pass of ["AM", "PM"] as Pass[]) {
     const p = granule[pass];
-    if (p && (p.values.length !== n || (p.flags && p.flags.length !== n))) {
+    if (p && (p.values.length !== n || (p.flags && p.flags.length !== n) || (p.surface && p.surface.length !== n))) {
       throw new SmapfillError(`the ${pass} arrays hold ${p.values.length} values, the window ${n}`, { variable: pass });
     }
   }
@@ -159,6 +178,7 @@ function fillGranule(tmp: string, granule: GranuleToWrite): void {
       const g = `Soil_Moisture_Retrieval_Data_${pass}`;
       const sm = new Float32Array(n);
       const flags = new Uint16Array(n);
+      const surface = data.surface ?? new Uint16Array(n).fill(FLAG_FILL_VALUE);
       const lat = new Float32Array(n);
       const lon = new Float32Array(n);
       const rowIndex = new Uint16Array(n);
@@ -170,7 +190,8 @@ function fillGranule(tmp: string, granule: GranuleToWrite): void {
           const has = Number.isFinite(v);
           sm[k] = has ? v : SM_FILL_VALUE;
           flags[k] = data.flags ? data.flags[k]! : has ? 0 : FLAG_FILL_VALUE;
-          const located = has || flags[k] !== FLAG_FILL_VALUE;
+          // As in the product: no location outside the swath (surface_flag 2047) or where nothing is known.
+          const located = has || (flags[k] !== FLAG_FILL_VALUE && surface[k] !== SURFACE_FLAG_NOT_IN_SWATH);
           lat[k] = located ? lats[i]! : SM_FILL_VALUE;
           lon[k] = located ? lons[j]! : SM_FILL_VALUE;
           rowIndex[k] = located ? window.row0 + i : FLAG_FILL_VALUE;
@@ -183,6 +204,7 @@ function fillGranule(tmp: string, granule: GranuleToWrite): void {
       };
       put("soil_moisture", sm);
       put("retrieval_qual_flag", flags);
+      put("surface_flag", surface);
       put("latitude", lat);
       put("longitude", lon);
       put("EASE_row_index", rowIndex);

@@ -15,7 +15,8 @@
  *   bit 3 (8): freeze/thaw retrieval was not successful (does not affect soil moisture use)
  * Quality policies: "recommended" (default) keeps bit 0 clear; "uncertain" also keeps values
  * whose retrieval succeeded (bits 1-2 clear) but are not recommended; "any" keeps every value
- * inside the valid range.
+ * inside the valid range. With `surface_flag` (when the granule has it) the flags also say why
+ * each cell has no value (smap-flags.ts).
  *
  * Only the requested window is read (an HDF5 hyperslab): a regional read touches only the
  * chunks that intersect the region, never the global array.
@@ -26,6 +27,9 @@ import { Ease2Grid, type Window } from "../grid/ease2.js";
 import { SmapfillError, messageOf } from "../util/errors.js";
 import { WorkerPool, defaultThreads } from "../util/worker-pool.js";
 import { openHdf5, getDataset, findDataset, readSlice, numberAttribute, stringAttribute, type H5File, type H5Dataset } from "./hdf5.js";
+import { FLAG_FILL_VALUE, FLAG_NOT_ATTEMPTED, FLAG_NOT_RECOMMENDED, FLAG_NOT_SUCCESSFUL, passMissingReason, type CellState } from "./smap-flags.js";
+
+export { FLAG_FILL_VALUE, FLAG_NOT_ATTEMPTED, FLAG_NOT_RECOMMENDED, FLAG_NOT_SUCCESSFUL } from "./smap-flags.js";
 
 export type Pass = "AM" | "PM";
 export const PASSES: readonly Pass[] = ["AM", "PM"];
@@ -35,10 +39,6 @@ export type SmapProduct = "SPL3SMP_E" | "SPL3SMP";
 /** SMAP's valid range of soil moisture (SPL3SMP_E and SPL3SMP valid_min / valid_max, m3/m3): products and evaluations clip estimates to it. */
 export const SMAP_VALID_RANGE: [number, number] = [0.02, 0.5];
 export const SM_FILL_VALUE = -9999;
-export const FLAG_FILL_VALUE = 65534;
-export const FLAG_NOT_RECOMMENDED = 1;
-export const FLAG_NOT_ATTEMPTED = 2;
-export const FLAG_NOT_SUCCESSFUL = 4;
 
 export interface SmapReadOptions {
   /** The region in the granule's grid; default: the whole global grid. */
@@ -68,6 +68,8 @@ export interface SmapPass {
   values: Float32Array;
   /** The raw retrieval_qual_flag on the window (65534 = fill). */
   flags: Uint16Array | undefined;
+  /** Why each cell has no value (smap-flags.ts: 1 = it has one), from the value, the quality policy and both flags. */
+  reasons: Uint8Array;
   stats: PassStats;
 }
 
@@ -203,8 +205,7 @@ function readPass(h5: H5File, file: string, pass: Pass, sm: H5Dataset, smPath: s
   let flags: Uint16Array | undefined;
   const flagDataset = flagDatasetFor(h5, variable, pass);
   if (flagDataset) {
-    const f = readSlice(file, flagDataset, ranges);
-    flags = f instanceof Uint16Array ? f : Uint16Array.from(f as ArrayLike<number>);
+    flags = asUint16(readSlice(file, flagDataset, ranges));
   } else if (quality !== "any") {
     throw new SmapfillError(`has no retrieval_qual_flag for ${smPath}`, {
       file,
@@ -213,28 +214,32 @@ function readPass(h5: H5File, file: string, pass: Pass, sm: H5Dataset, smPath: s
     });
   }
 
+  // surface_flag says why a retrieval was skipped or flagged (and 2047 = outside the swath).
+  const surfaceDataset = findDataset(h5, `${groupName(pass)}/${passVariable("surface_flag", pass)}`);
+  const surface = surfaceDataset ? asUint16(readSlice(file, surfaceDataset, ranges)) : undefined;
+
   const values = new Float32Array(raw.length);
+  const reasons = new Uint8Array(raw.length);
   const stats: PassStats = { valid: 0, rejectedQuality: 0, outOfRange: 0 };
   for (let i = 0; i < raw.length; i++) {
     const v = raw[i]!;
-    if (v === fill || !Number.isFinite(v)) {
-      values[i] = NaN;
-      continue;
-    }
-    if (v < validMin || v > validMax) {
-      values[i] = NaN;
+    let state: CellState = "valid";
+    if (v === fill || !Number.isFinite(v)) state = "fill";
+    else if (v < validMin || v > validMax) {
+      state = "out_of_range";
       stats.outOfRange++;
-      continue;
-    }
-    if (flags && quality !== "any" && !acceptedByQuality(flags[i]!, quality)) {
-      values[i] = NaN;
+    } else if (flags && quality !== "any" && !acceptedByQuality(flags[i]!, quality)) {
+      state = "rejected";
       stats.rejectedQuality++;
-      continue;
-    }
-    values[i] = v;
-    stats.valid++;
+    } else stats.valid++;
+    values[i] = state === "valid" ? v : NaN;
+    reasons[i] = passMissingReason(state, flags?.[i], surface?.[i]);
   }
-  return { pass, values, flags, stats };
+  return { pass, values, flags, reasons, stats };
+}
+
+function asUint16(a: ReturnType<typeof readSlice>): Uint16Array {
+  return a instanceof Uint16Array ? a : Uint16Array.from(a as ArrayLike<number>);
 }
 
 /** Whether a retrieval_qual_flag value passes the policy. */

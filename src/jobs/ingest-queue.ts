@@ -20,7 +20,7 @@ import {
   preflightPredictors,
   recordPredictorBlock,
 } from "../cube/ingest-predictors.js";
-import { smapOptionsOf, studyTarget, type StudyReport } from "../cube/ingest-study.js";
+import { finishMissingReasons, smapOptionsOf, studyTarget, type StudyReport } from "../cube/ingest-study.js";
 import { createFeatureCube, finishFeatureCube, type CubeFeatureOptions } from "../features/cube-features.js";
 import type { StudyConfig } from "../config/study.js";
 import { Ease2Grid } from "../grid/ease2.js";
@@ -67,6 +67,7 @@ export async function ingestStudyOnQueue(study: StudyConfig, o: QueueOptions & {
         }
         if (second.failed.length) throw failedJobsError(second.failed, jobs.length, output);
         const predictors = await finishPredictorIngest(predictorPlan);
+        await finishMissingReasons(study, cube, smap);
         return { output, smap, predictors, jobs: smapJobs.length + jobs.length };
       } finally {
         await predictorPlan.cache.closeAll();

@@ -26,13 +26,15 @@ export interface ModelSpec extends CommonOptions {
 }
 
 export type LabelledRows = Matrix & { y: Float32Array };
+/** Calibration rows may carry each gap's missing reason (soil_moisture_missing_reason codes: the donor mask's for transplanted gaps, 0 unknown). */
+export type CalibrationRows = LabelledRows & { reasons?: Uint8Array };
 
 export interface FitRows {
   train: LabelledRows;
   /** Early stopping (and the ensemble's weights). */
   validation: LabelledRows;
   /** Held-out rows the uncertainty is calibrated on (a product model needs them). */
-  calibration?: LabelledRows;
+  calibration?: CalibrationRows;
 }
 
 export interface FitAndSaveOptions {
@@ -42,7 +44,7 @@ export interface FitAndSaveOptions {
   /** Fields added to fit.json (a function is called once the model is fitted). */
   record?: Record<string, unknown> | (() => Record<string, unknown>);
   /** More fields for fit.json from the calibration rows' predictions (metrics, coverage). */
-  describeCalibration?: (pred: Float32Array, rows: LabelledRows, residual: ResidualModel, spread: Float32Array | undefined) => Record<string, unknown>;
+  describeCalibration?: (pred: Float32Array, rows: CalibrationRows, residual: ResidualModel, spread: Float32Array | undefined) => Record<string, unknown>;
   replace?: boolean;
   log?: (message: string) => void;
   onStep?: (done: number, cap: number) => void;
@@ -85,7 +87,7 @@ export function fitAndSave(spec: ModelSpec, rows: FitRows, o: FitAndSaveOptions)
   if (cal) {
     const pred = model.predict(cal.X, cal.n);
     const spread = spreadOf(model, cal.X, cal.n);
-    residual = ResidualModel.fit(pred, cal.y, cal.X, cal.n, o.schema, spread);
+    residual = ResidualModel.fit(pred, cal.y, cal.X, cal.n, o.schema, { spread, reasons: cal.reasons, days: cal.origin?.day });
     files["uncertainty.json"] = residual.toJSON();
     calibration = o.describeCalibration?.(pred, cal, residual, spread) ?? {};
   }

@@ -5,7 +5,7 @@
  * gap-free product (after), with the mean uncertainty of the reconstructed values per pixel.
  */
 import type { Cube } from "../cube/cube.js";
-import { SOURCE_FLAGS } from "./reconstruct.js";
+import { isFilled, SOURCE_FLAGS } from "./reconstruct.js";
 
 export interface CoverageSummary {
   days: string[];
@@ -43,9 +43,9 @@ export async function productCoverage(product: Cube, input?: Cube): Promise<Cove
         landDay[t]!++;
         landPix[p]!++;
         if (s <= 3) ((obsDay[t]! += 1), (obsPix[p]! += 1));
-        if (s <= 4) ((filledDay[t]! += 1), (filledPix[p]! += 1));
+        if (s <= 3 || isFilled(s)) ((filledDay[t]! += 1), (filledPix[p]! += 1));
         const u = unc[t * tp + q]!;
-        if (s === SOURCE_FLAGS.reconstructed && !Number.isNaN(u)) ((uncSum[p]! += u), (uncN[p]! += 1));
+        if (isFilled(s) && !Number.isNaN(u)) ((uncSum[p]! += u), (uncN[p]! += 1));
       }
     }
   }

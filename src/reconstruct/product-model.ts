@@ -2,16 +2,18 @@
  * The product model: a model trained on a whole cube's observed pixel-days, to fill its gaps.
  *
  * Roles (eval/splits.ts designRoles "product"): every observed pixel-day trains, except two sets
- * of simulated gaps (swath stripes, blocks and runs of days, as the evaluation draws them): a
- * validation share for early stopping and a calibration share on which the uncertainty's
- * residual model is fitted (models/uncertainty.ts) and the product's held-out metrics are
- * measured; neither is seen by the model nor by the features of the training rows. The rows come
+ * of held-out gaps, as the evaluation draws them: a validation share for early stopping (swath
+ * stripes, blocks, runs of days and SMAP's real masks moved in time) and a calibration share
+ * (real masks moved in time, each row with its donor mask's missing reason) on which the
+ * uncertainty's residual model is fitted (models/uncertainty.ts) and the product's held-out
+ * metrics are measured; neither is seen by the model nor by the features of the training rows. The rows come
  * from the one row draw (features/row-draw.ts) and the model from the one fit-and-save
  * (models/fit.ts), as in `smapfill evaluate`: the same model an evaluation scores, trained on
  * every observation.
  */
 import path from "node:path";
 import type { Cube } from "../cube/cube.js";
+import { readMissingReasons } from "../cube/missing-reasons.js";
 import { checkObserved, drawRows, readObservedRoles, withOrigin } from "../features/row-draw.js";
 import { calibrationRecord } from "../eval/calibration.js";
 import type { Metrics } from "../eval/metrics.js";
@@ -72,9 +74,14 @@ export async function trainProductModel(cube: Cube, o: ProductModelOptions): Pro
   const { roles: observed, observed: nObserved } = await readObservedRoles(cube, { quiet });
   checkObserved(cube, nObserved, 200, "Train on");
   const { nrows, ncols } = cube.window;
+  // Validation and calibration gaps of every kind the evaluation holds out, real masks moved in time among them.
+  const missingReasons = await readMissingReasons(cube);
+  // Each hidden pixel-day's donor reason: the uncertainty scales with the missing reason (models/uncertainty.ts).
+  const donorReasons = new Uint8Array(observed.length);
   const roles = designRoles("product", observed, nrows, ncols, {
     shares: { validation: o.validationShare ?? 0.1, test: 0, calibration: o.calibrationShare ?? 0.1 },
     seed,
+    transplant: { ...(missingReasons ? { missingReasons } : {}), reasonsOut: donorReasons },
   });
   const draw = await drawRows(cube, roles, {
     maxRows: o.maxSamples ?? 200000,
@@ -94,7 +101,14 @@ export async function trainProductModel(cube: Cube, o: ProductModelOptions): Pro
   const steps = new StepProgress(`fit ${o.model}`, { quiet });
   const fitted = fitAndSave(
     { name: o.model, params: o.params ?? {}, seed },
-    { train: withOrigin(train, cube), validation: withOrigin(validation, cube), calibration: withOrigin(calibration, cube) },
+    {
+      train: withOrigin(train, cube),
+      validation: withOrigin(validation, cube),
+      calibration: {
+        ...withOrigin(calibration, cube),
+        reasons: Uint8Array.from(calibration.day, (t, i) => donorReasons[t * nrows * ncols + calibration.pixel[i]!]!),
+      },
+    },
     {
       out: o.out,
       schema,

@@ -10,6 +10,12 @@
  * cube (all of them are training values). A pixel-day whose dynamic predictors are all missing
  * is not filled (its flag says so): the model would see only imputed means.
  *
+ * Frozen ground (frozen.ts): a gap the cube's soil_moisture_missing_reason calls frozen (or
+ * snow-covered, or below 0 degC by the study's temperatures) is never presented as an ordinary
+ * reconstruction. With `frozen: "fill"` (the default) it gets the model's value, flagged
+ * reconstructed_frozen, with its own uncertainty (models/uncertainty.ts, frozen ground); with
+ * "mask" its value is missing, flagged not_filled_frozen.
+ *
  * Tile by tile (the cube's y/x chunks; per tile the whole SMAP series for the features, the
  * predictors one block of chunk-aligned days at a time), so memory is bounded by a tile, not the
  * cube. Resumable: the product records each finished tile; an interrupted run removes leftover
@@ -36,6 +42,8 @@ import { SmapfillError } from "../util/errors.js";
 import { failpoint } from "../util/failpoints.js";
 import { runInfo } from "../util/run-info.js";
 import { zarrGeoConventions } from "../grid/zarr-conventions.js";
+import { MISSING_REASON_VARIABLE } from "../cube/missing-reasons.js";
+import { DEFAULT_FROZEN_POLICY, frozenAttributes, frozenDays, type FrozenPolicy } from "./frozen.js";
 
 /** The source flag of every product value (CF flag_values / flag_meanings). */
 export const SOURCE_FLAGS = {
@@ -45,7 +53,20 @@ export const SOURCE_FLAGS = {
   reconstructed: 4,
   not_filled_missing_predictors: 5,
   not_filled_outside_land: 6,
+  /** A frozen (or snow-covered) day filled by the model: --frozen fill. */
+  reconstructed_frozen: 7,
+  /** A frozen (or snow-covered) day left missing: --frozen mask. */
+  not_filled_frozen: 9,
 } as const;
+/** The flag of a gap the model fills (frozen or not), or of a frozen one masked. */
+function gapFlag(frozen: boolean, policy: FrozenPolicy): number {
+  if (!frozen) return SOURCE_FLAGS.reconstructed;
+  return policy === "mask" ? SOURCE_FLAGS.not_filled_frozen : SOURCE_FLAGS.reconstructed_frozen;
+}
+
+/** Whether a flag is a value the model filled (frozen or not). */
+export const isFilled = (flag: number) => flag === SOURCE_FLAGS.reconstructed || flag === SOURCE_FLAGS.reconstructed_frozen;
+
 const FLAG_NAMES = Object.keys(SOURCE_FLAGS);
 const FLAG_VALUES = Object.values(SOURCE_FLAGS);
 
@@ -62,6 +83,8 @@ export interface ReconstructOptions {
   end?: string;
   everywhere?: boolean;
   validRange?: [number, number];
+  /** Frozen days: filled with their own flag and uncertainty, or left missing with their own flag (default fill; frozen.ts). */
+  frozen?: FrozenPolicy;
   /** Rows predicted per call (bounds the feature rows in memory). */
   batchRows?: number;
   onTile?: (done: number, total: number) => void;
@@ -75,7 +98,8 @@ export interface ReconstructReport {
   /** Tiles computed by this run (0: the product was complete already). */
   madeTiles: number;
   days: number;
-  pixelDays: { land: number; observed: number; reconstructed: number; notFilled: number };
+  /** reconstructed counts frozen days filled too (also in frozenFilled); notFilled frozen days masked (also in frozenMasked). */
+  pixelDays: { land: number; observed: number; reconstructed: number; notFilled: number; frozenFilled: number; frozenMasked: number };
   clipped: number;
   warnings: string[];
   seconds: number;
@@ -193,6 +217,7 @@ export interface ReconstructionPlan {
   t0: number;
   t1: number;
   validRange: [number, number];
+  frozen: FrozenPolicy;
   /** The product's settings, and their hash: the run's id (its lock, its jobs' ids). */
   settings: string;
   run: string;
@@ -231,7 +256,15 @@ async function planReading(o: ReconstructOptions, log: (m: string) => void, rele
   const t1 = (o.end ? dayIn(cube, o.end, "--end") : cube.days - 1) + 1;
   if (t1 <= t0) throw new SmapfillError(`--end ${o.end} is before --start ${o.start}`, { variable: "--end" });
   const validRange = o.validRange ?? SMAP_VALID_RANGE;
-  const settings = JSON.stringify({ cube: relativeToProduct(o.out, o.cube), model: loaded.fingerprint, t0, t1, everywhere: Boolean(o.everywhere), validRange });
+  const settings = JSON.stringify({
+    cube: relativeToProduct(o.out, o.cube),
+    model: loaded.fingerprint,
+    t0,
+    t1,
+    everywhere: Boolean(o.everywhere),
+    validRange,
+    frozen: o.frozen ?? DEFAULT_FROZEN_POLICY,
+  });
   const run = runId(settings);
   const release = acquireWriterLock(o.out, "smapfill reconstruct", { run, log });
   try {
@@ -243,7 +276,8 @@ async function planReading(o: ReconstructOptions, log: (m: string) => void, rele
     if (await checkMadeTiles(cube, product, done, inputs, log)) delete progress.from;
     if (done.size) log(`resuming: ${done.size} of ${tiles.length} tiles done before`);
     const both = () => (release(), releaseCube());
-    return { cube, loaded, t0, t1, validRange, settings, run, product, progress, tiles, done, resumedTiles: done.size, inputs, release: both };
+    const frozen = o.frozen ?? DEFAULT_FROZEN_POLICY;
+    return { cube, loaded, t0, t1, validRange, frozen, settings, run, product, progress, tiles, done, resumedTiles: done.size, inputs, release: both };
   } catch (e) {
     release();
     throw e;
@@ -348,13 +382,13 @@ export async function reconstructBlock(
   const loaded = cachedProductModel(o.model);
   const product = await Cube.open(o.out);
   const progress = product.attributes.reconstruct as Progress;
-  const settings = JSON.parse(progress.settings) as { t0: number; t1: number; validRange: [number, number]; model: string };
+  const settings = JSON.parse(progress.settings) as { t0: number; t1: number; validRange: [number, number]; model: string; frozen?: FrozenPolicy };
   if (runId(progress.settings) !== o.run || settings.model !== loaded.fingerprint)
     throw new SmapfillError("holds another run's product (settings or model differ from the job's)", {
       file: o.out,
       hint: "The job is stale; start the run again",
     });
-  const plan = { cube, product, loaded, t0: settings.t0, t1: settings.t1, validRange: settings.validRange };
+  const plan = { cube, product, loaded, t0: settings.t0, t1: settings.t1, validRange: settings.validRange, frozen: settings.frozen ?? DEFAULT_FROZEN_POLICY };
   const tile = cube.tiles()[o.job.tile];
   if (!tile) throw new SmapfillError(`tile ${o.job.tile} is not in the cube`, { file: o.cube });
   const warnings = new Set<string>();
@@ -433,6 +467,7 @@ async function openOrCreateProduct(
       model_calibration_metrics: JSON.stringify(record.calibration_metrics ?? null),
       model_calibration_coverage: JSON.stringify(record.calibration_coverage ?? null),
       uncertainty_method: loaded.residual.state.method,
+      ...frozenAttributes(o.frozen ?? DEFAULT_FROZEN_POLICY, loaded.residual.state),
       valid_range: o.validRange ?? SMAP_VALID_RANGE,
       created_by: JSON.stringify(runInfo()),
       ...zarrGeoConventions(cube.grid, cube.window),
@@ -449,7 +484,7 @@ function landOf(smap: Float32Array, P: number, T: number, landMask: Float32Array
   return land;
 }
 
-type TilePlan = Pick<ReconstructionPlan, "cube" | "product" | "loaded" | "t0" | "t1" | "validRange">;
+type TilePlan = Pick<ReconstructionPlan, "cube" | "product" | "loaded" | "t0" | "t1" | "validRange" | "frozen">;
 
 /** What every block of a tile shares: its rows' features (the ship view), land, SMAP's pass, the model's columns. */
 interface TileInputs {
@@ -489,6 +524,9 @@ interface Block {
   source: Uint8Array;
   modelValue: Float32Array | undefined;
   passes: { name: string; observed: Float32Array; values: Float32Array; source: Uint8Array }[];
+  /** Why SMAP is missing (soil_moisture_missing_reason codes; undefined when the cube has none) and which days are frozen (1). */
+  reasons: Uint8Array | undefined;
+  frozen: Uint8Array;
   /** Indices (t - b0) * P + p of the pixel-days to predict. */
   queue: number[];
   /** Batches not yet predicted and stored. */
@@ -515,6 +553,8 @@ async function prepareBlock(plan: TilePlan, inputs: TileInputs, b0: number, b1: 
         })),
       )
     : [];
+  const reasons = cube.hasVariable(MISSING_REASON_VARIABLE) ? Uint8Array.from(await cube.readBlock(MISSING_REASON_VARIABLE, b0, b1, tile)) : undefined;
+  const frozen = frozenDays(reasons, n);
   const block: Block = {
     b0,
     features: view.features.withDynamic(dynamic, b0),
@@ -523,6 +563,8 @@ async function prepareBlock(plan: TilePlan, inputs: TileInputs, b0: number, b1: 
     source: new Uint8Array(n),
     modelValue: o.everywhere ? new Float32Array(n).fill(NaN) : undefined,
     passes,
+    reasons,
+    frozen,
     queue: [],
     pending: 0,
   };
@@ -549,12 +591,13 @@ async function prepareBlock(plan: TilePlan, inputs: TileInputs, b0: number, b1: 
       sm[k] = v;
       const pv = pass?.[(t - t0) * P + p] ?? 1;
       source[k] = pv === 2 ? SOURCE_FLAGS.observed_pm : pv === 3 ? SOURCE_FLAGS.observed_am_pm_mean : SOURCE_FLAGS.observed_am;
-    } else source[k] = noPredictors ? SOURCE_FLAGS.not_filled_missing_predictors : SOURCE_FLAGS.reconstructed;
+    } else source[k] = noPredictors ? SOURCE_FLAGS.not_filled_missing_predictors : gapFlag(Boolean(frozen[k]), plan.frozen);
     if (noPredictors) {
       for (const q of passes) if (!q.source[k]) q.source[k] = SOURCE_FLAGS.not_filled_missing_predictors;
       continue;
     }
-    if (needed || source[k] === SOURCE_FLAGS.reconstructed) queue.push(k);
+    if (frozen[k] && plan.frozen === "mask") for (const q of passes) if (!q.source[k]) q.source[k] = SOURCE_FLAGS.not_filled_frozen;
+    if (needed || isFilled(source[k]!)) queue.push(k);
   }
   return block;
 }
@@ -581,15 +624,19 @@ function batchRows(plan: TilePlan, inputs: TileInputs, block: Block, q0: number,
 function storeBatch(plan: TilePlan, { block, ks, X }: Batch, pred: Float32Array): number {
   const { loaded, validRange } = plan;
   // The ensemble's spread comes from the members' predictions just made for these rows.
-  const sigma = loaded.residual.sigma(X, ks.length, loaded.schema, spreadOf(loaded.model, X, ks.length));
+  const sigma = loaded.residual.sigma(X, ks.length, loaded.schema, {
+    spread: spreadOf(loaded.model, X, ks.length),
+    ...(block.reasons ? { reasons: Uint8Array.from(ks, (k) => block.reasons![k]!) } : {}),
+    frozen: Uint8Array.from(ks, (k) => block.frozen[k]!),
+  });
   const { sm, unc, source, modelValue, passes } = block;
   let clipped = 0;
   ks.forEach((k, i) => {
     const raw = pred[i]!;
     const value = Math.min(validRange[1], Math.max(validRange[0], raw));
     if (modelValue) modelValue[k] = value;
-    for (const q of passes) if (!q.source[k]) ((q.values[k] = value), (q.source[k] = SOURCE_FLAGS.reconstructed));
-    if (source[k] !== SOURCE_FLAGS.reconstructed) return;
+    for (const q of passes) if (!q.source[k]) ((q.values[k] = value), (q.source[k] = gapFlag(Boolean(block.frozen[k]), "fill")));
+    if (!isFilled(source[k]!)) return;
     if (value !== raw) clipped++;
     sm[k] = value;
     unc[k] = sigma[i]!;
@@ -661,15 +708,17 @@ async function reconstructTile(
 
 /** Pixel-days by source over the whole product (read back from what was written). */
 export async function countSources(product: Cube): Promise<ReconstructReport["pixelDays"]> {
-  const counts = { land: 0, observed: 0, reconstructed: 0, notFilled: 0 };
+  const counts = { land: 0, observed: 0, reconstructed: 0, notFilled: 0, frozenFilled: 0, frozenMasked: 0 };
   for (const tile of product.tiles()) {
     const s = await product.readBlock("soil_moisture_source", 0, product.days, tile);
     for (const v of s) {
       if (v === SOURCE_FLAGS.not_filled_outside_land) continue;
       counts.land++;
       if (v >= 1 && v <= 3) counts.observed++;
-      else if (v === SOURCE_FLAGS.reconstructed) counts.reconstructed++;
+      else if (isFilled(v)) counts.reconstructed++;
       else counts.notFilled++;
+      if (v === SOURCE_FLAGS.reconstructed_frozen) counts.frozenFilled++;
+      if (v === SOURCE_FLAGS.not_filled_frozen) counts.frozenMasked++;
     }
   }
   return counts;

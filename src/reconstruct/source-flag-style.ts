@@ -1,7 +1,8 @@
 /**
  * How the source flags look wherever they are drawn (the COG's colour table, the viewer, the
  * report): one colour and one readable label per flag value. Blues for SMAP's own values, orange
- * for the model's, red for days the product could not fill, grey outside land.
+ * for the model's, violet for frozen days (filled or masked), red for days the product could not
+ * fill, grey outside land.
  */
 import { SOURCE_FLAGS } from "./reconstruct.js";
 
@@ -14,6 +15,8 @@ const STYLE: Record<FlagName, { color: string; label: string }> = {
   reconstructed: { color: "#e07b00", label: "reconstructed by the model" },
   not_filled_missing_predictors: { color: "#b23a48", label: "not filled: predictors missing" },
   not_filled_outside_land: { color: "#d9d9d9", label: "not filled: outside land" },
+  reconstructed_frozen: { color: "#8e5cc7", label: "reconstructed, frozen ground or snow" },
+  not_filled_frozen: { color: "#c9b3e6", label: "not filled: frozen ground or snow" },
 };
 
 /** Every flag: value, CF meaning, colour and label, in value order. */

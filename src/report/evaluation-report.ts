@@ -7,6 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { EvaluationOutcome, EvaluationResult } from "../eval/experiment.js";
 import type { InsituScores } from "../eval/insitu.js";
+import type { CoverageRow } from "../eval/uncertainty.js";
 import { METRIC_NAMES, type Metrics } from "../eval/metrics.js";
 import { modelLabel, resolveParams } from "../models/registry.js";
 import { drawEvaluationFigures } from "./evaluation-figures.js";
@@ -135,17 +136,17 @@ export function renderMarkdown(r: EvaluationResult): string {
     if (calibrated.length) {
       const kinds = [...new Set(calibrated.flatMap((m) => m.uncertainty!.byKind.map((r) => r.group)))];
       lines.push(
-        "Uncertainty: share of the hidden SMAP values inside each model's 90 % interval (+-1.645 sigma; residual model fitted on the validation gaps, by distance to the nearest retrieval and season). Target 85-95 %.",
+        "Uncertainty: share of the hidden SMAP values inside each model's 90 % interval (+-1.645 sigma; residual model fitted on the calibration gaps, by distance to the nearest retrieval, season and missing reason). Target 85-95 %. Interval (Winkler) score of the 90 % interval: its width plus 20 x the miss of every value outside, m3/m3, lower is better.",
         "",
-        `| model | ${kinds.join(" | ")} | mean sigma |`,
-        `|---|${kinds.map(() => "---").join("|")}|---|`,
+        `| model | ${kinds.join(" | ")} | mean sigma | interval score |`,
+        `|---|${kinds.map(() => "---").join("|")}|---|---|`,
         ...calibrated.map((m) => {
           const u = m.uncertainty!;
           const cell = (g: string) => {
             const r = u.byKind.find((x) => x.group === g);
             return r ? `${pct(r.coverage90)} (${r.n})` : "-";
           };
-          return `| ${modelLabel(m.model)} | ${kinds.map(cell).join(" | ")} | ${fmt(u.byKind[0]!.meanSigma)} |`;
+          return `| ${modelLabel(m.model)} | ${kinds.map(cell).join(" | ")} | ${fmt(u.byKind[0]!.meanSigma)} | ${fmt(u.byKind[0]!.winkler90)} |`;
         }),
         "",
       );
@@ -153,11 +154,38 @@ export function renderMarkdown(r: EvaluationResult): string {
       lines.push(
         `${modelLabel(featured.model)} by distance to the pixel's nearest SMAP retrieval:`,
         "",
-        "| distance | N | coverage of the 90 % interval | mean sigma | RMSE |",
-        "|---|---|---|---|---|",
-        ...featured.uncertainty!.byDistance.map((r) => `| ${r.group} | ${r.n} | ${pct(r.coverage90)} | ${fmt(r.meanSigma)} | ${fmt(r.rmse)} |`),
+        "| distance | N | coverage of the 90 % interval | mean sigma | RMSE | interval score | transplanted gaps: N | coverage | mean sigma | RMSE |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+        ...featured.uncertainty!.byDistance.map((r) => {
+          const t = featured.uncertainty!.byDistanceTransplanted?.find((x) => x.group === (r.group === "all" ? "transplanted" : r.group));
+          const tc = t ? `${t.n} | ${pct(t.coverage90)} | ${fmt(t.meanSigma)} | ${fmt(t.rmse)}` : "- | - | - | -";
+          return `| ${r.group} | ${r.n} | ${pct(r.coverage90)} | ${fmt(r.meanSigma)} | ${fmt(r.rmse)} | ${fmt(r.winkler90)} | ${tc} |`;
+        }),
         "",
       );
+      const spread = featured.uncertainty!.bySpread;
+      if (spread?.length)
+        lines.push(
+          `${modelLabel(featured.model)} by tercile of its members' spread: ${spread.map((r) => `${r.group} ${pct(r.coverage90)} (sigma ${fmt(r.meanSigma)}, RMSE ${fmt(r.rmse)}, N ${r.n})`).join(", ")}.`,
+          "",
+        );
+      const withReasons = calibrated.filter((m) => m.uncertainty!.byReason?.length);
+      if (withReasons.length) {
+        const reasons = [...new Set(withReasons.flatMap((m) => m.uncertainty!.byReason!.map((r) => r.group)))];
+        const n = (g: string) => withReasons[0]!.uncertainty!.byReason!.find((r) => r.group === g)?.n ?? 0;
+        lines.push(
+          "Transplanted gaps (SMAP's own masks of other days laid over observed days) by why SMAP missed the donor day, test RMSE (m3/m3; N rows):",
+          "",
+          `| model | ${reasons.map((g) => `${g} (${n(g)})`).join(" | ")} |`,
+          `|---|${reasons.map(() => "---").join("|")}|`,
+          ...withReasons.map(
+            (m) => `| ${modelLabel(m.model)} | ${reasons.map((g) => fmt(m.uncertainty!.byReason!.find((r) => r.group === g)?.rmse)).join(" | ")} |`,
+          ),
+          "",
+          `${modelLabel(featured.model)}: coverage of the 90 % interval on transplanted gaps by reason: ${(featured.uncertainty!.byReason ?? []).map((r) => `${r.group} ${pct(r.coverage90)} (sigma ${fmt(r.meanSigma)})`).join(", ")}.`,
+          "",
+        );
+      }
     }
     const others = s.models.filter((m) => m.model !== ref && m.referenceRmseReduction !== undefined);
     if (ref && others.length) {
@@ -276,16 +304,21 @@ export async function writeEvaluation(out: string, outcome: EvaluationOutcome): 
   put(
     "uncertainty.csv",
     csv([
-      ["split", "model", "by", "group", "n", "coverage90", "mean_sigma", "rmse"],
+      ["split", "model", "by", "group", "n", "coverage90", "mean_sigma", "rmse", "winkler90"],
       ...r.splits.flatMap((s) =>
-        s.models.flatMap((m) =>
-          m.uncertainty
-            ? [
-                ...m.uncertainty.byKind.map((u) => [s.split, m.model, "kind", u.group, u.n, u.coverage90, u.meanSigma, u.rmse]),
-                ...m.uncertainty.byDistance.map((u) => [s.split, m.model, "distance", u.group, u.n, u.coverage90, u.meanSigma, u.rmse]),
-              ]
-            : [],
-        ),
+        s.models.flatMap((m) => {
+          const u = m.uncertainty;
+          if (!u) return [];
+          const rows = (by: string, table: CoverageRow[] | undefined) =>
+            (table ?? []).map((c) => [s.split, m.model, by, c.group, c.n, c.coverage90, c.meanSigma, c.rmse, c.winkler90]);
+          return [
+            ...rows("kind", u.byKind),
+            ...rows("distance", u.byDistance),
+            ...rows("transplanted_distance", u.byDistanceTransplanted),
+            ...rows("transplanted_reason", u.byReason),
+            ...rows("spread_tercile", u.bySpread),
+          ];
+        }),
       ),
     ]),
   );

@@ -511,10 +511,12 @@ function problemsSection(inputs: ReportInputs): string {
   if (p) {
     const c = p.coverage;
     const unfilled = c.days.filter((_, t) => c.perDay.after[t]! < 1 - 1e-9);
-    const notFilled = p.summary?.report?.pixelDays?.notFilled;
+    const pixelDays = p.summary?.report?.pixelDays;
+    const notFilled = pixelDays?.notFilled;
+    const masked = pixelDays?.frozenMasked ?? 0;
     if (unfilled.length)
       items.push(
-        `${notFilled !== undefined ? `${notFilled.toLocaleString("en")} land pixel-days` : "Land pixel-days"} on ${unfilled.length} days not filled (predictors missing): ${dateRuns(unfilled)}`,
+        `${notFilled !== undefined ? `${notFilled.toLocaleString("en")} land pixel-days` : "Land pixel-days"} on ${unfilled.length} days not filled (predictors missing${masked ? `, or frozen ground masked: ${masked.toLocaleString("en")} of them` : ""}): ${dateRuns(unfilled)}`,
       );
     const rec = p.product.attributes.reconstruct as { clipped?: number } | undefined;
     if (rec?.clipped) items.push(`${rec.clipped} reconstructed values were clipped to SMAP's valid range`);

@@ -56,7 +56,9 @@ function assessmentTable(s: AssessmentSection): string {
 export async function productSection(p: ProductRun, add: Add): Promise<string> {
   const { product, coverage: c } = p;
   const model = String(product.attributes.model ?? "?");
-  const notFilled = p.summary?.report?.pixelDays?.notFilled;
+  const pixelDays = p.summary?.report?.pixelDays;
+  // Frozen days masked (--frozen mask) are counted apart from the days without predictors.
+  const notFilled = pixelDays?.notFilled !== undefined ? pixelDays.notFilled - (pixelDays.frozenMasked ?? 0) : undefined;
   const unfilledDays = c.days.filter((_, t) => c.perDay.after[t]! < 1 - 1e-9);
   const parts: string[] = [
     `<p class="headline">Land pixel-days with a value: <b>${pct(c.overall.before)}</b> with SMAP alone, <b>${pct(c.overall.after)}</b> in the gap-free product (${n(c.overall.landPixelDays)} land pixel-days, ${esc(product.start)} + ${product.days} days). Made by <b>${esc(modelLabel(model))}</b> (<code>${esc(product.attributes.model_dir ?? "")}</code>).</p>`,
@@ -121,8 +123,15 @@ export async function productSection(p: ProductRun, add: Add): Promise<string> {
     caveats.push(
       `<b>Days not filled</b>: ${notFilled !== undefined ? `${n(notFilled)} land pixel-days` : "land pixel-days"} on ${unfilledDays.length} days have no value because every predictor is missing there (flag ${SOURCE_FLAGS.not_filled_missing_predictors}, <code>not_filled_missing_predictors</code>): ${esc(dateRuns(unfilledDays))}. Series and maps leave them empty.`,
     );
+  const policy = product.attributes.frozen_policy;
+  const frozenDays =
+    policy === "mask"
+      ? ` This product leaves them empty (${pixelDays?.frozenMasked !== undefined ? `${n(pixelDays.frozenMasked)} land pixel-days, ` : ""}flag ${SOURCE_FLAGS.not_filled_frozen}, <code>not_filled_frozen</code>).`
+      : policy === "fill"
+        ? ` This product fills them with their own flag (${pixelDays?.frozenFilled !== undefined ? `${n(pixelDays.frozenFilled)} land pixel-days, ` : ""}flag ${SOURCE_FLAGS.reconstructed_frozen}, <code>reconstructed_frozen</code>) and a wider uncertainty set without any truth: ${esc(String(product.attributes.frozen_uncertainty_method ?? ""))}.`
+        : "";
   caveats.push(
-    "<b>Frozen ground and snow</b>: SMAP does not retrieve there, so many real gaps are winter days unlike any training row (training rows are days SMAP observed). Simulated gaps cannot show this; where a truth is known (the demo) the product is worse and biased there.",
+    `<b>Frozen ground and snow</b>: SMAP does not retrieve there, so many real gaps are winter days unlike any training row (training rows are days SMAP observed). Simulated gaps cannot show this; where a truth is known (the demo) the product is worse and biased there.${frozenDays}`,
   );
   const truthInside = p.assessment?.sections.flatMap((s) => s.rows.filter((r) => r.inside90 !== undefined).map((r) => ({ s, r })))[0];
   if (all)

@@ -28,7 +28,7 @@ export interface ProductRun {
   /** The product folder's assessment (assessment.json), where something scored the product. */
   assessment?: ProductAssessment;
   /** The product folder's product.json (the run, its warnings). */
-  summary?: { report?: { warnings?: string[]; pixelDays?: { notFilled: number } }; command?: string };
+  summary?: { report?: { warnings?: string[]; pixelDays?: { notFilled: number; frozenFilled?: number; frozenMasked?: number } }; command?: string };
   /** The product model's own record (fit.json): its scores on held-out calibration gaps. */
   fit?: ProductModelFit;
   /** The product at the ISMN stations inside it, where an ISMN download was at hand. */

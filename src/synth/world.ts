@@ -16,7 +16,8 @@
  *    AR(1) error + noise (larger under forest), missing where SMAP misses: outside the swaths
  *    (about 1000 km wide, an 8-day repeat, so a 2-3 day revisit), on frozen or snow-covered
  *    ground (flag: not attempted), over dense vegetation (kept, flagged not recommended) and
- *    under radio-frequency interference (random and at persistent hot spots);
+ *    under radio-frequency interference (random and at persistent hot spots), with the
+ *    retrieval_qual_flag and surface_flag the real products write for each case;
  *  - ISMN-like stations: pixel truth + a sub-pixel representativeness error (station bias and a
  *    slow anomaly) + sensor noise, hourly, at 5 cm and 20 cm.
  *
@@ -28,6 +29,7 @@ import { SmapfillError } from "../util/errors.js";
 import { Rng, deriveSeed } from "../util/random.js";
 import { clamp, fractalField, logistic, quantile } from "./fields.js";
 import type { Pass } from "../io/smap-l3.js";
+import { FLAG_FILL_VALUE, FLAG_NOT_ATTEMPTED, FLAG_NOT_RECOMMENDED, FLAG_NOT_SUCCESSFUL, SURFACE_BITS, SURFACE_FLAG_NOT_IN_SWATH } from "../io/smap-flags.js";
 
 export interface WorldConfig {
   seed: number;
@@ -109,8 +111,12 @@ export interface Station {
 
 export interface SmapPassSimulated {
   values: Float32Array;
+  /** retrieval_qual_flag. */
   flags: Uint16Array;
+  surface: Uint16Array;
 }
+
+const surfaceBit = (name: keyof typeof SURFACE_BITS) => 1 << SURFACE_BITS[name];
 
 export interface WorldDay {
   t: number;
@@ -425,10 +431,10 @@ export class SyntheticWorld {
       const smap = {} as Record<Pass, SmapPassSimulated>;
       for (const pass of ["AM", "PM"] as Pass[]) {
         const values = new Float32Array(n).fill(NaN);
-        const flags = new Uint16Array(n).fill(65534);
+        const flags = new Uint16Array(n).fill(FLAG_FILL_VALUE);
+        const surface = new Uint16Array(n).fill(FLAG_FILL_VALUE);
         const phase = ((((t * 3) / 8 + (pass === "PM" ? 0.43 : 0)) % 1) + 1) % 1;
         for (let i = 0; i < n; i++) {
-          if (!s.land[i]) continue;
           const lat = lats[Math.floor(i / ncols)]!;
           const lon = lons[i % ncols]!;
           // Swaths: ~1000 km wide, adjacent orbits ~24.7 deg of longitude apart, tilted tracks.
@@ -436,15 +442,29 @@ export class SyntheticWorld {
           // Descending (AM) and ascending (PM) tracks cross the region at opposite tilts.
           const tilt = pass === "AM" ? 0.35 : -0.35;
           const position = ((((lon + tilt * lat) / 24.66 + phase) % 1) + 1) % 1;
-          if (position > swathDeg / 24.66) continue;
+          // The flags as the product writes them (io/smap-flags.ts): outside the swath 7 / 2047,
+          // open water skipped, frozen ground and snow skipped, RFI failed without a surface
+          // condition, dense vegetation retrieved but not recommended.
+          if (position > swathDeg / 24.66) {
+            flags[i] = FLAG_NOT_RECOMMENDED | FLAG_NOT_ATTEMPTED | FLAG_NOT_SUCCESSFUL;
+            surface[i] = SURFACE_FLAG_NOT_IN_SWATH;
+            continue;
+          }
+          if (!s.land[i]) {
+            flags[i] = FLAG_NOT_RECOMMENDED | FLAG_NOT_ATTEMPTED | FLAG_NOT_SUCCESSFUL;
+            surface[i] = surfaceBit("static_water_body") | surfaceBit("radar_water_body_detection");
+            continue;
+          }
           const passTemp = soilTemp[i]! + (pass === "PM" ? 2 : -1);
           if (frozen[i] || passTemp < 273.15) {
-            flags[i] = 1 | 2 | 4; // not recommended, not attempted, not successful
+            flags[i] = FLAG_NOT_RECOMMENDED | FLAG_NOT_ATTEMPTED | FLAG_NOT_SUCCESSFUL;
+            surface[i] = (soilTemp[i]! < 272.65 || passTemp < 273.15 ? surfaceBit("frozen_ground") : 0) | (snow[i]! > 5 ? surfaceBit("snow_or_ice") : 0);
             continue;
           }
           const rfi = rfiHotspot[i] ? 0.4 : 0.015;
           if (retrieval.uniform() < rfi) {
-            flags[i] = 1 | 4;
+            flags[i] = FLAG_NOT_RECOMMENDED | FLAG_NOT_SUCCESSFUL;
+            surface[i] = 0;
             continue;
           }
           const vwc = 9 * s.forest[i]! * green[i]! + 3 * s.cropland[i]! * green[i]!;
@@ -452,9 +472,10 @@ export class SyntheticWorld {
           const noise = smapRandomErrorStd(s.forest[i]!, dense);
           const truth = pass === "PM" ? Math.max(0.015, soilMoisture[i]! - 0.004) : 0.5 * (soilMoisture[i]! + previousDayTheta[i]!);
           values[i] = clamp(truth + smapBias[i]! + smapError[i]! + noise * retrieval.normal(), 0.02, 0.6);
-          flags[i] = dense ? 1 : 0;
+          flags[i] = dense ? FLAG_NOT_RECOMMENDED : 0;
+          surface[i] = dense ? surfaceBit("dense_vegetation") : 0;
         }
-        smap[pass] = { values, flags };
+        smap[pass] = { values, flags, surface };
       }
       for (let i = 0; i < n; i++) smapError[i] = 0.95 * smapError[i]! + 0.015 * Math.sqrt(1 - 0.95 * 0.95) * retrieval.normal();
       previousDayTheta.set(theta);

@@ -197,7 +197,15 @@ test("smapfill evaluate: models on simulated gaps, in situ, importance, tables; 
   const report = fs.readFileSync(path.join(out, "report.md"), "utf8");
   assert.match(report, /## In situ \(daily values\)/);
   // The RMSE by gap kind, one row per model.
-  assert.match(report, /Test RMSE by gap kind \(m3\/m3\):\n\n\| model( \| (block|run|swath) RMSE){3} \|\n(\|---){4}\|\n\| TsSMNet( \| (0\.\d{4}|-)){3} \|/);
+  assert.match(
+    report,
+    /Test RMSE by gap kind \(m3\/m3\):\n\n\| model( \| (block|run|swath|transplanted) RMSE){4} \|\n(\|---){5}\|\n\| TsSMNet( \| (0\.\d{4}|-)){4} \|/,
+  );
+  // Real gaps moved in time, by why SMAP missed the donor day (spring thaw: frozen ground among them).
+  assert.match(
+    report,
+    /Transplanted gaps \(SMAP's own masks of other days laid over observed days\) by why SMAP missed the donor day.*\n\n\| model \| transplanted \(\d+\) \|.*frozen_ground \(\d+\)/,
+  );
   // The samples used, in the interchange format: exactly the training, validation, calibration and test rows.
   const written = readDataset(path.join(out, "datasets", "gaps"));
   assert.deepEqual(

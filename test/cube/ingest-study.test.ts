@@ -47,7 +47,7 @@ test("real Pakistan January 2020: SMAP + ERA5-Land daily mean, 6 am overpass val
   const cube = await Cube.open(output);
   assert.deepEqual(
     cube.variables.map((v) => v.name),
-    ["soil_moisture", "soil_moisture_pass", "era5_swvl1", "era5_swvl1_am", "era5_land_fraction"],
+    ["soil_moisture", "soil_moisture_pass", "soil_moisture_missing_reason", "era5_swvl1", "era5_swvl1_am", "era5_land_fraction"],
   );
   // An independent computation from the raw hourly file: day 9 (2020-01-10), a few cells.
   const src = await openRaster(path.resolve(path.dirname(EXAMPLE), "../../shared/data/real/pakistan_2020/era5_land/ERA5_Pakistan_20200101_20200131.nc"), {

@@ -102,7 +102,7 @@ test("smapfill ingest into a cube another run is writing is refused naming it; o
   assert.match(ok.stderr, /took over the lock of .*cube\.zarr: its process \d+ on this host is gone/);
   assert.ok(!fs.existsSync(lockFile(cube)), "released at the end");
   const c = await Cube.open(cube);
-  assert.equal(c.variables.length, 18, c.variables.map((v) => v.name).join(", "));
+  assert.equal(c.variables.length, 19, c.variables.map((v) => v.name).join(", "));
 });
 
 const LOCK_MODULE = path.join(REPO_ROOT, "dist", "src", "cube", "lock.js");

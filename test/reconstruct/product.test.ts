@@ -16,6 +16,7 @@ import { writeWorld } from "../../src/synth/write-world.js";
 import { writeWorldStudy } from "../../src/synth/world-study.js";
 import { WORLD_PRESETS } from "../../src/synth/world.js";
 import { SOURCE_FLAGS } from "../../src/reconstruct/reconstruct.js";
+import { isFrozenGap, MISSING_REASON_VARIABLE } from "../../src/cube/missing-reasons.js";
 import { REPO_ROOT, debianPython, fileHashes, runPythonJson, tempDir } from "../helpers.js";
 import { smallChunkedCube } from "../test-world.js";
 import { checkStacCatalog } from "../stac-check.js";
@@ -47,7 +48,7 @@ test("reconstruct: every land pixel-day filled, SMAP kept where valid, flags, un
   const out = path.join(dir, "p1");
   const r = smapfill(["reconstruct", cubePath, "--model", model, "--out", out, "--format", "zarr,netcdf,cog,zarr2", "--everywhere", "--quiet"]);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /land pixel-days \d+: \d+ observed, \d+ reconstructed, 0 not filled/);
+  assert.match(r.stdout, /land pixel-days \d+: \d+ observed, \d+ reconstructed \(\d+ of them frozen\), 0 not filled/);
   const cube = await Cube.open(cubePath);
   const product = await Cube.open(path.join(out, "product.zarr"));
   const T = cube.days;
@@ -61,6 +62,8 @@ test("reconstruct: every land pixel-day filled, SMAP kept where valid, flags, un
   smap.forEach((v, k) => {
     if (!Number.isNaN(v)) land[k % P] = 1;
   });
+  // Frozen days (SMAP's flags): filled with their own flag under the default --frozen fill.
+  const frozen = Array.from(await cube.readBlock(MISSING_REASON_VARIABLE, 0, T), isFrozenGap);
   let reconstructed = 0;
   for (let k = 0; k < T * P; k++) {
     if (!land[k % P]) {
@@ -74,7 +77,7 @@ test("reconstruct: every land pixel-day filled, SMAP kept where valid, flags, un
       assert.ok(Number.isNaN(unc[k]!));
     } else {
       reconstructed++;
-      assert.equal(src[k], SOURCE_FLAGS.reconstructed);
+      assert.equal(src[k], frozen[k] ? SOURCE_FLAGS.reconstructed_frozen : SOURCE_FLAGS.reconstructed);
       assert.ok(sm[k]! >= 0.02 && sm[k]! <= 0.5, `${sm[k]}`);
       assert.ok(unc[k]! > 0 && unc[k]! < 0.2, `${unc[k]}`);
       assert.equal(model_[k], sm[k]);
@@ -95,7 +98,7 @@ test("reconstruct: every land pixel-day filled, SMAP kept where valid, flags, un
         assert.equal(flags[k], pass === "am" ? SOURCE_FLAGS.observed_am : SOURCE_FLAGS.observed_pm);
         own++;
       } else {
-        assert.equal(flags[k], SOURCE_FLAGS.reconstructed);
+        assert.equal(flags[k], frozen[k] ? SOURCE_FLAGS.reconstructed_frozen : SOURCE_FLAGS.reconstructed);
         assert.equal(filled[k], model_[k], "the model's estimate of that day");
       }
     }
@@ -156,6 +159,54 @@ test("reconstruct: every land pixel-day filled, SMAP kept where valid, flags, un
   const notRun = smapfill(["inspect", path.join(dir, "model")]);
   assert.equal(notRun.code, 2);
   assert.match(notRun.stderr, /is a folder without a cube or product/);
+});
+
+test("--frozen: fill gives frozen days their own flag and a wider uncertainty; mask leaves them empty with their own flag and changes nothing else", async () => {
+  const { dir, cube: cubePath, model } = await world();
+  const run = (policy: string) => {
+    const out = path.join(dir, `frozen-${policy}`);
+    const r = smapfill(["reconstruct", cubePath, "--model", model, "--out", out, "--format", "zarr", "--frozen", policy, "--quiet"]);
+    assert.equal(r.code, 0, r.stderr);
+    return { out, stdout: r.stdout };
+  };
+  const fill = run("fill");
+  const mask = run("mask");
+  assert.match(fill.stdout, /reconstructed \(\d+ of them frozen\)/);
+  assert.match(mask.stdout, /not filled \(\d+ of them frozen, masked\)/);
+  const cube = await Cube.open(cubePath);
+  const T = cube.days;
+  const frozen = Array.from(await cube.readBlock(MISSING_REASON_VARIABLE, 0, T), isFrozenGap);
+  const read = async (out: string) => {
+    const p = await Cube.open(path.join(out, "product.zarr"));
+    const get = (v: string) => p.readBlock(v, 0, T);
+    return { p, sm: await get("soil_moisture"), unc: await get("soil_moisture_uncertainty"), src: await get("soil_moisture_source") };
+  };
+  const [f, m] = [await read(fill.out), await read(mask.out)];
+  let [nFrozen, sigmaFrozen, nOther, sigmaOther] = [0, 0, 0, 0];
+  for (let k = 0; k < f.src.length; k++) {
+    if (f.src[k] === SOURCE_FLAGS.reconstructed_frozen) {
+      assert.ok(frozen[k], "only frozen days carry the frozen flag");
+      ((nFrozen += 1), (sigmaFrozen += f.unc[k]!));
+      assert.equal(m.src[k], SOURCE_FLAGS.not_filled_frozen);
+      assert.ok(Number.isNaN(m.sm[k]!) && Number.isNaN(m.unc[k]!));
+      continue;
+    }
+    if (f.src[k] === SOURCE_FLAGS.reconstructed) ((nOther += 1), (sigmaOther += f.unc[k]!));
+    assert.equal(m.src[k], f.src[k]);
+    assert.ok(Object.is(m.sm[k], f.sm[k]) && Object.is(m.unc[k], f.unc[k]), "the rest as under fill");
+  }
+  assert.ok(nFrozen > 50 && nOther > 1000, `${nFrozen} frozen, ${nOther} other`);
+  assert.ok(sigmaFrozen / nFrozen > 1.2 * (sigmaOther / nOther), "frozen days' sigma adds the climatological spread");
+  // The policy and how frozen days' sigma was set are in the product's attributes; the CF flags name both frozen flags.
+  assert.equal(f.p.attributes.frozen_policy, "fill");
+  assert.match(String(f.p.attributes.frozen_uncertainty_method), /climatological/);
+  assert.equal(m.p.attributes.frozen_policy, "mask");
+  const flags = f.p.variable("soil_moisture_source").attributes!;
+  assert.ok(String(flags.flag_meanings).split(" ").includes("reconstructed_frozen") && (flags.flag_values as number[]).includes(7));
+  assert.ok(String(flags.flag_meanings).split(" ").includes("not_filled_frozen") && (flags.flag_values as number[]).includes(9));
+  const bad = smapfill(["reconstruct", cubePath, "--model", model, "--out", path.join(dir, "frozen-bad"), "--frozen", "thaw", "--quiet"]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /--frozen.*thaw.*expected one of fill, mask/);
 });
 
 test("the product's NetCDF, COG and Zarr v2 open in GDAL, netCDF4, xarray and zarr-python with the same values", async (t) => {
@@ -232,7 +283,7 @@ test("the product's NetCDF, COG and Zarr v2 open in GDAL, netCDF4, xarray and za
   for (const v of Object.keys(attrs)) assert.ok(attrs[v].valid_min !== undefined && attrs[v].valid_max !== undefined, `${v} has valid_min/valid_max`);
   assert.deepEqual(
     [attrs.soil_moisture.valid_min, attrs.soil_moisture_source.valid_min, attrs.soil_moisture_source.valid_max],
-    [Math.fround(0.02), 1, 6],
+    [Math.fround(0.02), 1, 9],
     "in the variable's own type",
   );
   assert.match(nc.history, /reconstruct \(model=.*\n.*smapfill reconstruct \S+ --model \S+ --out \S+ --format zarr,netcdf,cog,zarr2 --everywhere --quiet$/);
@@ -240,7 +291,12 @@ test("the product's NetCDF, COG and Zarr v2 open in GDAL, netCDF4, xarray and za
   assert.deepEqual(nc.json_blobs, [], "no JSON text in the attributes");
   assert.ok(nc.global_keys.includes("model_calibration_metrics_rmse"), "the calibration as readable attributes");
   // The source-flag COG: a colour table and the flags' names (QGIS shows colours, not greys 1-6).
-  assert.deepEqual(got.cog.flag_categories, ["", ...Object.keys(SOURCE_FLAGS)]);
+  // Categories by value (a value no flag has is unnamed).
+  const byValue = Array.from(
+    { length: Math.max(...Object.values(SOURCE_FLAGS)) + 1 },
+    (_, v) => Object.entries(SOURCE_FLAGS).find(([, x]) => x === v)?.[0] ?? "",
+  );
+  assert.deepEqual(got.cog.flag_categories, byValue);
   assert.deepEqual(got.cog.flag_colors[4], [224, 123, 0, 255], "reconstructed: orange");
   assert.deepEqual(got.cog.flag_colors[0]![3], 0, "nodata transparent");
   assert.deepEqual(got.cog.invalid, {});
@@ -300,7 +356,8 @@ test("a cube whose period grows (a later end) extends by ingestion, and its prod
   const first = await ingestStudy(loadStudy(studyFile), { quiet: true });
   assert.equal((await Cube.open(first.output)).days, 30);
   const model = path.join(dir, "model");
-  assert.equal(smapfill(["train", first.output, "--model", "xgb", "--out", model, "--xgb-rounds", "40", "--max-train-samples", "3000", "--quiet"]).code, 0);
+  const trained = smapfill(["train", first.output, "--model", "xgb", "--out", model, "--xgb-rounds", "40", "--max-train-samples", "3000", "--quiet"]);
+  assert.equal(trained.code, 0, trained.stderr);
   const out = path.join(dir, "p");
   const run = () => smapfill(["reconstruct", first.output, "--model", model, "--out", out, "--format", "zarr,netcdf", "--quiet"]);
   assert.equal(run().code, 0);

@@ -5,6 +5,7 @@ import { dayRanges, ingestSmap, PASS_RULES, type PassRule } from "../../cube/ing
 import type { QualityPolicy } from "../../io/smap-l3.js";
 import { SmapfillError } from "../../util/errors.js";
 import { checkOutput, choice, dayRange, parseBBox, quietOption, failureLine } from "../options.js";
+import { describeMissingReasons } from "../../cube/missing-reasons.js";
 import { checkMemory, memoryOption } from "../options.js";
 import { smapIngestEstimate } from "../../cube/ingest-smap.js";
 
@@ -63,6 +64,7 @@ export function ingestSmapCommand(): Command {
           (r.redoneBlocks ? `, ${r.redoneBlocks} blocks read again (failed, missing or changed granules, or --redo)` : "") +
           "\n",
       );
+      if (r.missingReasons) process.stdout.write(`${describeMissingReasons(r.missingReasons).join("\n")}\n`);
       for (const f of r.failures) process.stdout.write(failureLine(f));
       if (r.missingDays.length) process.stdout.write(`  no granule for ${r.missingDays.length} days: ${dayRanges(r.missingDays)}\n`);
     });

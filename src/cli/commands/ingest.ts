@@ -6,6 +6,7 @@ import { ingestStudyOnQueue } from "../../jobs/ingest-queue.js";
 import { Progress } from "../../util/progress.js";
 import { checkMemory, checkOutput, dayRange, failureLine, memoryOption, messageLog, quietOption } from "../options.js";
 import { dayRanges } from "../../cube/ingest-smap.js";
+import { describeMissingReasons } from "../../cube/missing-reasons.js";
 
 export function ingestCommand(): Command {
   return new Command("ingest")
@@ -62,6 +63,7 @@ export function ingestCommand(): Command {
           lines.push(
             `  warning   ${p.name}: no source data on ${p.missingDays.length} of ${r.smap.days} days (${dayRanges(p.missingDays)}); models see it missing there`,
           );
+      if (r.smap.missingReasons) lines.push(...describeMissingReasons(r.smap.missingReasons));
       if (r.smap.redoneBlocks) lines.push(`  SMAP      ${r.smap.redoneBlocks} blocks read again (failed, missing or changed granules, or --redo)`);
       for (const p of r.predictors) {
         if (p.redone) lines.push(`  ${p.name.padEnd(9)} ${p.redone} blocks made again (changed files, damaged chunks, or --redo)`);

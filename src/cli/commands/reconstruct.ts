@@ -9,11 +9,12 @@ import { Cube } from "../../cube/cube.js";
 import { EXPORT_FORMATS, type ExportFormat } from "../../cube/export.js";
 import { reconstructOnQueue } from "../../jobs/queue.js";
 import { reconstruct, SMAP_VALID_RANGE } from "../../reconstruct/reconstruct.js";
+import { DEFAULT_FROZEN_POLICY, FROZEN_POLICIES, type FrozenPolicy } from "../../reconstruct/frozen.js";
 import { writeProductFolder } from "../../report/product-folder.js";
 import { SmapfillError } from "../../util/errors.js";
 import { expectWrites, removeIfLeftEmpty, removeStaleTemporaries } from "../../util/atomic-file.js";
 import { Progress } from "../../util/progress.js";
-import { checkMemory, checkOutput, formatList, memoryBudget, memoryOption, messageLog, quietOption } from "../options.js";
+import { checkMemory, checkOutput, choice, formatList, memoryBudget, memoryOption, messageLog, quietOption } from "../options.js";
 
 const FORMATS = ["zarr", ...EXPORT_FORMATS] as const;
 
@@ -51,6 +52,14 @@ export function reconstructCommand(): Command {
         .default(["netcdf"], "netcdf"),
     )
     .option("--everywhere", "also write the model's value for every land pixel-day (soil_moisture_model)")
+    .addOption(
+      new Option(
+        "--frozen <policy>",
+        "days SMAP calls frozen or snow-covered (soil_moisture_missing_reason): fill (flag reconstructed_frozen, their own wider uncertainty) or mask (no value, flag not_filled_frozen)",
+      )
+        .argParser(choice(FROZEN_POLICIES))
+        .default(DEFAULT_FROZEN_POLICY),
+    )
     .addOption(memoryOption())
     .option(
       "--queue <redis-url>",
@@ -88,6 +97,7 @@ export function reconstructCommand(): Command {
         ...(o.start ? { start: o.start } : {}),
         ...(o.end ? { end: o.end } : {}),
         everywhere: Boolean(o.everywhere),
+        frozen: o.frozen as FrozenPolicy,
         batchRows: Math.max(1024, Math.min(65536, Math.floor(memoryBudget(o.memory) / 4 / 1024))),
         log,
       };
@@ -107,7 +117,7 @@ export function reconstructCommand(): Command {
       const p = r.pixelDays;
       process.stdout.write(
         `${store}: ${r.days} days, ${r.tiles} tiles${r.resumedTiles ? ` (${r.resumedTiles} done before)` : ""}, ${r.seconds.toFixed(1)} s\n` +
-          `  land pixel-days ${p.land}: ${p.observed} observed, ${p.reconstructed} reconstructed, ${p.notFilled} not filled (missing predictors)\n` +
+          `  land pixel-days ${p.land}: ${p.observed} observed, ${p.reconstructed} reconstructed${p.frozenFilled ? ` (${p.frozenFilled} of them frozen)` : ""}, ${p.notFilled} not filled${p.frozenMasked ? ` (${p.frozenMasked} of them frozen, masked)` : ""}\n` +
           `  coverage of land pixel-days: ${pct(coverage.overall.before)} before, ${pct(coverage.overall.after)} after; ${r.clipped} values clipped to [${SMAP_VALID_RANGE.join(", ")}]\n` +
           r.warnings.map((w) => `  warning: ${w}\n`).join("") +
           `wrote ${written.join(", ")}\n`,
