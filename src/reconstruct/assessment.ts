@@ -8,6 +8,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { SmapfillError } from "../util/errors.js";
+import { ASSESSMENT_MARKDOWN, assessmentMarkdown } from "./assessment-markdown.js";
 
 export const ASSESSMENT_FILE = "assessment.json";
 
@@ -16,8 +17,11 @@ export interface AssessmentRow {
   label: string;
   n: number;
   rmse: number;
+  ubrmse?: number;
   bias?: number;
   r?: number;
+  /** Pearson R of the departures from a 35-day moving average (eval/anomaly.ts). */
+  anomalyR?: number;
   /** Share of the reference inside the 90 % interval (+-1.645 sigma), where the row has uncertainties. */
   inside90?: number;
 }
@@ -27,6 +31,8 @@ export interface AssessmentSection {
   title: string;
   /** What the values are compared with: "synthetic truth", "in situ", "hidden SMAP", ... */
   reference: string;
+  /** What a row's n counts (default "pixel-days"; "station-days" against in situ). */
+  countLabel?: string;
   /** One or two sentences: how the scores were made, and what to read from them. */
   description: string;
   rows: AssessmentRow[];
@@ -54,4 +60,8 @@ export function addAssessmentSection(productDir: string, section: AssessmentSect
   const file = path.join(productDir, ASSESSMENT_FILE);
   fs.writeFileSync(`${file}.${process.pid}.tmp`, `${JSON.stringify({ version: 1, sections }, null, 2)}\n`);
   fs.renameSync(`${file}.${process.pid}.tmp`, file);
+  // The same sections as Markdown, for a reader without a browser.
+  const md = path.join(productDir, ASSESSMENT_MARKDOWN);
+  fs.writeFileSync(`${md}.${process.pid}.tmp`, assessmentMarkdown({ version: 1, sections }));
+  fs.renameSync(`${md}.${process.pid}.tmp`, md);
 }

@@ -10,10 +10,13 @@ import { EXPORT_FORMATS, type ExportFormat } from "../../cube/export.js";
 import { reconstructOnQueue } from "../../jobs/queue.js";
 import { reconstruct, SMAP_VALID_RANGE } from "../../reconstruct/reconstruct.js";
 import { writeProductFolder } from "../../report/product-folder.js";
+import { EVALUATION_DEFAULTS } from "../../eval/experiment.js";
+import { assessProductInsitu } from "../../reconstruct/insitu-assessment.js";
+import type { ProductAtStations } from "../../reconstruct/product-stations.js";
 import { SmapfillError } from "../../util/errors.js";
 import { expectWrites, removeIfLeftEmpty, removeStaleTemporaries } from "../../util/atomic-file.js";
 import { Progress } from "../../util/progress.js";
-import { checkMemory, checkOutput, formatList, memoryBudget, memoryOption, messageLog, quietOption } from "../options.js";
+import { checkMemory, checkOutput, formatList, memoryBudget, memoryOption, messageLog, positiveNumber, quietOption } from "../options.js";
 
 const FORMATS = ["zarr", ...EXPORT_FORMATS] as const;
 
@@ -37,6 +40,14 @@ function freeBytes(dir: string): number {
   }
 }
 
+/** The product against in situ in two lines: gap days and SMAP's days, pooled and mean over stations. */
+function insituLines(at: ProductAtStations): string {
+  const f = (v: number) => (Number.isFinite(v) ? v.toFixed(3) : "-");
+  const line = (label: string, a: ProductAtStations["product"]) =>
+    `  ${label}: RMSE ${f(a.pooled.rmse)} pooled (${a.pooled.n} station-days), ${f(a.stationMean.rmse)} mean over ${a.stations} stations; ubRMSE ${f(a.pooled.ubrmse)}, R ${f(a.pooled.r)}, anomaly R ${f(a.pooled.anomalyR)} pooled\n`;
+  return `  in situ (${at.stations.length} stations):\n${line("the product on gap days", at.product)}${line("SMAP on its observed days", at.smap)}`;
+}
+
 export function reconstructCommand(): Command {
   return new Command("reconstruct")
     .argument("<cube>", "the cube (.zarr) to fill")
@@ -51,6 +62,20 @@ export function reconstructCommand(): Command {
         .default(["netcdf"], "netcdf"),
     )
     .option("--everywhere", "also write the model's value for every land pixel-day (soil_moisture_model)")
+    .option(
+      "--ismn <path>",
+      "an ISMN download (folder, zip or .stm): score the product on gap days and SMAP on its days at the stations inside (insitu.json, report.md)",
+    )
+    .addOption(
+      new Option("--ismn-flags <list>", "ISMN quality flags to keep")
+        .argParser((t: string) => t.split(",").map((x) => x.trim()))
+        .default(EVALUATION_DEFAULTS.ismnFlags),
+    )
+    .addOption(
+      new Option("--ismn-max-depth <m>", "deepest sensor bottom to use (m; 0.17 keeps COSMOS)")
+        .argParser(positiveNumber(10))
+        .default(EVALUATION_DEFAULTS.ismnMaxDepth),
+    )
     .addOption(memoryOption())
     .option(
       "--queue <redis-url>",
@@ -103,6 +128,7 @@ export function reconstructCommand(): Command {
       const product = await Cube.open(store);
       const wanted = formats.filter((f): f is ExportFormat => f !== "zarr");
       const { written, coverage } = await writeProductFolder({ out: o.out, product, cube, model: o.model, formats: wanted, report: r });
+      const insitu = o.ismn ? await assessProductInsitu(o.out, product, { ismn: o.ismn, flags: o.ismnFlags, maxDepth: o.ismnMaxDepth }) : undefined;
       const pct = (v: number) => `${Math.round(v * 100)}%`;
       const p = r.pixelDays;
       process.stdout.write(
@@ -110,6 +136,7 @@ export function reconstructCommand(): Command {
           `  land pixel-days ${p.land}: ${p.observed} observed, ${p.reconstructed} reconstructed, ${p.notFilled} not filled (missing predictors)\n` +
           `  coverage of land pixel-days: ${pct(coverage.overall.before)} before, ${pct(coverage.overall.after)} after; ${r.clipped} values clipped to [${SMAP_VALID_RANGE.join(", ")}]\n` +
           r.warnings.map((w) => `  warning: ${w}\n`).join("") +
+          (insitu ? insituLines(insitu) : "") +
           `wrote ${written.join(", ")}\n`,
       );
     });
