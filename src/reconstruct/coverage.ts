@@ -43,9 +43,10 @@ export async function productCoverage(product: Cube, input?: Cube): Promise<Cove
         landDay[t]!++;
         landPix[p]!++;
         if (s <= 3) ((obsDay[t]! += 1), (obsPix[p]! += 1));
-        if (s <= 4) ((filledDay[t]! += 1), (filledPix[p]! += 1));
+        const filled = s <= SOURCE_FLAGS.reconstructed || s === SOURCE_FLAGS.reconstructed_without_dynamic_predictors;
+        if (filled) ((filledDay[t]! += 1), (filledPix[p]! += 1));
         const u = unc[t * tp + q]!;
-        if (s === SOURCE_FLAGS.reconstructed && !Number.isNaN(u)) ((uncSum[p]! += u), (uncN[p]! += 1));
+        if (filled && s > 3 && !Number.isNaN(u)) ((uncSum[p]! += u), (uncN[p]! += 1));
       }
     }
   }

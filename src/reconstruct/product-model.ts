@@ -21,6 +21,7 @@ import type { CoverageRow } from "../eval/uncertainty.js";
 import { checkModelOut, fitAndSave } from "../models/fit.js";
 import { resolveParams } from "../models/registry.js";
 import { StepProgress } from "../util/progress.js";
+import { calibrateWithoutDynamic, dynamicPredictorColumns, rowsWithoutDynamic } from "./without-predictors.js";
 
 export interface ProductModelOptions {
   model: string;
@@ -102,7 +103,16 @@ export async function trainProductModel(cube: Cube, o: ProductModelOptions): Pro
     {
       out: o.out,
       schema,
-      describeCalibration: calibrationRecord(schema, seed, o.nBoot ?? 200),
+      describeCalibration: (pred, rows, residual, spread) => ({
+        ...calibrationRecord(schema, seed, o.nBoot ?? 200)(pred, rows, residual, spread),
+        // Whether pixel-days without dynamic predictors are filled, and their sigma's scale.
+        without_dynamic_predictors: calibrateWithoutDynamic(
+          pred,
+          rows.y,
+          residual.sigma(rows.X, rows.n, schema, spread),
+          rowsWithoutDynamic(rows.X, rows.n, schema.names.length, dynamicPredictorColumns(schema)),
+        ),
+      }),
       record: () => ({
         kind: "product model",
         cube: path.basename(path.resolve(cube.path)),

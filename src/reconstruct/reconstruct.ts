@@ -8,7 +8,8 @@
  * (a static variable named landmask, land_mask, lsm or land_sea_mask; >= 0.5 is land) when the
  * study has one. The time-series features of a reconstruction use every valid SMAP value of the
  * cube (all of them are training values). A pixel-day whose dynamic predictors are all missing
- * is not filled (its flag says so): the model would see only imputed means.
+ * is filled only when the product model was validated on such rows (without-predictors.ts: its
+ * own flag and sigma scale); otherwise it is not filled (its flag says so).
  *
  * Tile by tile (the cube's y/x chunks; per tile the whole SMAP series for the features, the
  * predictors one block of chunk-aligned days at a time), so memory is bounded by a tile, not the
@@ -36,6 +37,7 @@ import { SmapfillError } from "../util/errors.js";
 import { failpoint } from "../util/failpoints.js";
 import { runInfo } from "../util/run-info.js";
 import { zarrGeoConventions } from "../grid/zarr-conventions.js";
+import { withoutDynamicScale } from "./without-predictors.js";
 
 /** The source flag of every product value (CF flag_values / flag_meanings). */
 export const SOURCE_FLAGS = {
@@ -45,6 +47,7 @@ export const SOURCE_FLAGS = {
   reconstructed: 4,
   not_filled_missing_predictors: 5,
   not_filled_outside_land: 6,
+  reconstructed_without_dynamic_predictors: 8,
 } as const;
 const FLAG_NAMES = Object.keys(SOURCE_FLAGS);
 const FLAG_VALUES = Object.values(SOURCE_FLAGS);
@@ -433,6 +436,7 @@ async function openOrCreateProduct(
       model_calibration_metrics: JSON.stringify(record.calibration_metrics ?? null),
       model_calibration_coverage: JSON.stringify(record.calibration_coverage ?? null),
       uncertainty_method: loaded.residual.state.method,
+      without_dynamic_predictors: JSON.stringify(record.without_dynamic_predictors ?? null),
       valid_range: o.validRange ?? SMAP_VALID_RANGE,
       created_by: JSON.stringify(runInfo()),
       ...zarrGeoConventions(cube.grid, cube.window),
@@ -493,6 +497,8 @@ interface Block {
   queue: number[];
   /** Batches not yet predicted and stored. */
   pending: number;
+  /** 1 where every dynamic predictor is missing and the model fills anyway (validated on such rows). */
+  withoutDynamic: Uint8Array;
 }
 
 /**
@@ -525,7 +531,9 @@ async function prepareBlock(plan: TilePlan, inputs: TileInputs, b0: number, b1: 
     passes,
     queue: [],
     pending: 0,
+    withoutDynamic: new Uint8Array(n),
   };
+  const fillWithout = withoutDynamicScale(plan.loaded.record) !== undefined;
   const { sm, source, modelValue, queue } = block;
   const dyn = [...dynamic.values()];
   const smap = view.arrays.smap;
@@ -549,12 +557,18 @@ async function prepareBlock(plan: TilePlan, inputs: TileInputs, b0: number, b1: 
       sm[k] = v;
       const pv = pass?.[(t - t0) * P + p] ?? 1;
       source[k] = pv === 2 ? SOURCE_FLAGS.observed_pm : pv === 3 ? SOURCE_FLAGS.observed_am_pm_mean : SOURCE_FLAGS.observed_am;
-    } else source[k] = noPredictors ? SOURCE_FLAGS.not_filled_missing_predictors : SOURCE_FLAGS.reconstructed;
-    if (noPredictors) {
+    } else
+      source[k] = !noPredictors
+        ? SOURCE_FLAGS.reconstructed
+        : fillWithout
+          ? SOURCE_FLAGS.reconstructed_without_dynamic_predictors
+          : SOURCE_FLAGS.not_filled_missing_predictors;
+    if (noPredictors && fillWithout) block.withoutDynamic[k] = 1;
+    else if (noPredictors) {
       for (const q of passes) if (!q.source[k]) q.source[k] = SOURCE_FLAGS.not_filled_missing_predictors;
       continue;
     }
-    if (needed || source[k] === SOURCE_FLAGS.reconstructed) queue.push(k);
+    if (needed || source[k] === SOURCE_FLAGS.reconstructed || block.withoutDynamic[k]) queue.push(k);
   }
   return block;
 }
@@ -582,17 +596,19 @@ function storeBatch(plan: TilePlan, { block, ks, X }: Batch, pred: Float32Array)
   const { loaded, validRange } = plan;
   // The ensemble's spread comes from the members' predictions just made for these rows.
   const sigma = loaded.residual.sigma(X, ks.length, loaded.schema, spreadOf(loaded.model, X, ks.length));
-  const { sm, unc, source, modelValue, passes } = block;
+  const { sm, unc, source, modelValue, passes, withoutDynamic } = block;
+  const scale = withoutDynamicScale(loaded.record) ?? 1;
   let clipped = 0;
   ks.forEach((k, i) => {
     const raw = pred[i]!;
     const value = Math.min(validRange[1], Math.max(validRange[0], raw));
     if (modelValue) modelValue[k] = value;
-    for (const q of passes) if (!q.source[k]) ((q.values[k] = value), (q.source[k] = SOURCE_FLAGS.reconstructed));
-    if (source[k] !== SOURCE_FLAGS.reconstructed) return;
+    const flag = withoutDynamic[k] ? SOURCE_FLAGS.reconstructed_without_dynamic_predictors : SOURCE_FLAGS.reconstructed;
+    for (const q of passes) if (!q.source[k]) ((q.values[k] = value), (q.source[k] = flag));
+    if (source[k] !== flag) return;
     if (value !== raw) clipped++;
     sm[k] = value;
-    unc[k] = sigma[i]!;
+    unc[k] = withoutDynamic[k] ? sigma[i]! * scale : sigma[i]!;
   });
   block.pending--;
   return clipped;
@@ -668,7 +684,7 @@ export async function countSources(product: Cube): Promise<ReconstructReport["pi
       if (v === SOURCE_FLAGS.not_filled_outside_land) continue;
       counts.land++;
       if (v >= 1 && v <= 3) counts.observed++;
-      else if (v === SOURCE_FLAGS.reconstructed) counts.reconstructed++;
+      else if (v === SOURCE_FLAGS.reconstructed || v === SOURCE_FLAGS.reconstructed_without_dynamic_predictors) counts.reconstructed++;
       else counts.notFilled++;
     }
   }

@@ -14,6 +14,7 @@ const STYLE: Record<FlagName, { color: string; label: string }> = {
   reconstructed: { color: "#e07b00", label: "reconstructed by the model" },
   not_filled_missing_predictors: { color: "#b23a48", label: "not filled: predictors missing" },
   not_filled_outside_land: { color: "#d9d9d9", label: "not filled: outside land" },
+  reconstructed_without_dynamic_predictors: { color: "#f5c16c", label: "reconstructed without dynamic predictors" },
 };
 
 /** Every flag: value, CF meaning, colour and label, in value order. */
