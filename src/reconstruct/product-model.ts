@@ -47,7 +47,11 @@ export interface ProductModelOptions {
   log?: (message: string) => void;
 }
 
-/** The demo's product model (the boosted trees, quick settings) and why: docs/product.md#which-product-model. */
+/**
+ * The demo's product model: the boosted trees (quick settings), the best on transplanted gaps
+ * (SMAP's real masks moved in time) on the demo and Pakistan and level with the forest against in
+ * situ on gap days (docs/product.md#which-product-model).
+ */
 export const DEMO_PRODUCT_MODEL = { model: "xgb", params: { "xgb.rounds": 500 }, maxSamples: 20000 } as const;
 
 /** Seconds since `started` and the process's peak RSS so far. */
