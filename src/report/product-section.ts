@@ -8,6 +8,7 @@
  */
 import type { AssessmentSection } from "../reconstruct/assessment.js";
 import { INSITU_SECTION_ID, PAPER_INSITU } from "../reconstruct/insitu-assessment.js";
+import type { WithoutDynamicCalibration } from "../reconstruct/without-predictors.js";
 import { MIN_STATION_DAYS, type ScoreSummary } from "../reconstruct/product-stations.js";
 import { SOURCE_FLAGS } from "../reconstruct/reconstruct.js";
 import { modelLabel } from "../models/registry.js";
@@ -66,6 +67,14 @@ function assessmentTable(s: AssessmentSection): string {
       { caption: `${esc(s.title)} (m³/m³)` },
     ),
   ].join("\n");
+}
+
+/** The fill rule for pixel-days without dynamic predictors, as the product model recorded it (reconstruct's attribute). */
+function withoutDynamicNote(attribute: unknown): string | undefined {
+  if (typeof attribute !== "string") return undefined;
+  const c = JSON.parse(attribute) as WithoutDynamicCalibration | null;
+  if (!c?.fill) return undefined;
+  return `<b>Days without dynamic predictors</b> are filled (flag ${SOURCE_FLAGS.reconstructed_without_dynamic_predictors}, <code>reconstructed_without_dynamic_predictors</code>): the product model was measured on ${n(c.rows)} such held-out gaps (RMSE ${fmt(c.rmse)}, against ${fmt(c.rmseOthers)} on the others), and their uncertainty is scaled by ${fmt(c.sigmaScale, 3)} to hold 90 % of those errors.`;
 }
 
 export async function productSection(p: ProductRun, add: Add): Promise<string> {
@@ -139,6 +148,8 @@ export async function productSection(p: ProductRun, add: Add): Promise<string> {
     caveats.push(
       `<b>Days not filled</b>: ${notFilled !== undefined ? `${n(notFilled)} land pixel-days` : "land pixel-days"} on ${unfilledDays.length} days have no value because every predictor is missing there (flag ${SOURCE_FLAGS.not_filled_missing_predictors}, <code>not_filled_missing_predictors</code>): ${esc(dateRuns(unfilledDays))}. Series and maps leave them empty.`,
     );
+  const without = withoutDynamicNote(product.attributes.without_dynamic_predictors);
+  if (without) caveats.push(without);
   caveats.push(
     "<b>Frozen ground and snow</b>: SMAP does not retrieve there, so many real gaps are winter days unlike any training row (training rows are days SMAP observed). Simulated gaps cannot show this; where a truth is known (the demo) the product is worse and biased there.",
   );

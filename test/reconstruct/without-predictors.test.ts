@@ -121,4 +121,12 @@ test("reconstruct: pixel-days without dynamic predictors get flag 8 and a scaled
   assert.match(filled.stdout, /, 0 not filled/);
   assert.doesNotMatch(left.stdout, /, 0 not filled/);
   assert.equal(JSON.parse(String(filled.attributes.without_dynamic_predictors)).sigmaScale, validated.sigmaScale);
+  // The report says which days were filled without predictors, and how their uncertainty was set.
+  const html = path.join(dir, "filled.html");
+  const report = cli("report", path.join(dir, "p-filled"), "--out", html);
+  assert.equal(report.status, 0, report.stderr);
+  assert.match(
+    fs.readFileSync(html, "utf8"),
+    /Days without dynamic predictors<\/b> are filled \(flag 8, <code>reconstructed_without_dynamic_predictors<\/code>\)/,
+  );
 });
