@@ -253,6 +253,7 @@ async function demoProduct(cubePath: string, truthPath: string, out: string, log
     files: [store, path.join(productDir, "product.nc"), path.join(productDir, "product_cog"), path.join(productDir, "product_v2.zarr")],
     summary: [
       `  product   gap-free soil moisture in ${productDir} (Zarr v3, NetCDF-4, COG, Zarr v2): land pixel-days with a value ${pct(coverage.overall.before)} -> ${pct(coverage.overall.after)}`,
+      `            made by ${modelLabel(DEMO_PRODUCT_MODEL.model)}: the best on transplanted gaps (SMAP's real masks moved in time) and level with the forest against in situ (docs/product.md#which-product-model)`,
       `            against the synthetic truth: reconstructed values RMSE ${reconstructed.rmse.toFixed(4)} (${reconstructed.n} pixel-days), SMAP's own RMSE ${smapObserved.rmse.toFixed(4)} on its observed days;`,
       `            the truth lies inside the 90 % uncertainty interval on ${pct(scores.inside90)} of the reconstructed pixel-days;`,
       `            on frozen ground (${frozen!.n} of them, where SMAP never retrieves) RMSE ${frozen!.rmse.toFixed(4)}, bias ${frozen!.bias.toFixed(4)}; elsewhere RMSE ${elsewhere!.rmse.toFixed(4)}, bias ${elsewhere!.bias.toFixed(4)}`,
