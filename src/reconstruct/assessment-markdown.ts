@@ -2,7 +2,9 @@
  * A product's assessment as Markdown (the product folder's report.md): one table per section, the
  * same rows and columns the HTML report's product section shows.
  */
-import type { AssessmentRow, AssessmentSection, ProductAssessment } from "./assessment.js";
+import path from "node:path";
+import { writeFileAtomic } from "../util/atomic-file.js";
+import { readAssessment, type AssessmentRow, type AssessmentSection, type ProductAssessment } from "./assessment.js";
 
 export const ASSESSMENT_MARKDOWN = "report.md";
 
@@ -35,4 +37,10 @@ function sectionMarkdown(s: AssessmentSection): string {
 
 export function assessmentMarkdown(a: ProductAssessment): string {
   return ["# How good is the product", "", ...a.sections.map(sectionMarkdown)].join("\n");
+}
+
+/** Writes a product folder's assessment (every section so far) as its report.md. */
+export function writeAssessmentMarkdown(productDir: string): void {
+  const a = readAssessment(productDir);
+  if (a) writeFileAtomic(path.join(productDir, ASSESSMENT_MARKDOWN), assessmentMarkdown(a));
 }

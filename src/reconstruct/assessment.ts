@@ -8,7 +8,6 @@
 import fs from "node:fs";
 import path from "node:path";
 import { SmapfillError } from "../util/errors.js";
-import { ASSESSMENT_MARKDOWN, assessmentMarkdown } from "./assessment-markdown.js";
 
 export const ASSESSMENT_FILE = "assessment.json";
 
@@ -60,8 +59,4 @@ export function addAssessmentSection(productDir: string, section: AssessmentSect
   const file = path.join(productDir, ASSESSMENT_FILE);
   fs.writeFileSync(`${file}.${process.pid}.tmp`, `${JSON.stringify({ version: 1, sections }, null, 2)}\n`);
   fs.renameSync(`${file}.${process.pid}.tmp`, file);
-  // The same sections as Markdown, for a reader without a browser.
-  const md = path.join(productDir, ASSESSMENT_MARKDOWN);
-  fs.writeFileSync(`${md}.${process.pid}.tmp`, assessmentMarkdown({ version: 1, sections }));
-  fs.renameSync(`${md}.${process.pid}.tmp`, md);
 }

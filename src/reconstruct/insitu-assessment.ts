@@ -11,6 +11,7 @@ import type { Cube } from "../cube/cube.js";
 import { writeFileAtomic } from "../util/atomic-file.js";
 import { SmapfillError } from "../util/errors.js";
 import { addAssessmentSection, type AssessmentRow, type AssessmentSection } from "./assessment.js";
+import { writeAssessmentMarkdown } from "./assessment-markdown.js";
 import { MIN_STATION_DAYS, productAtStations, type ProductAtStations, type ScoreSummary } from "./product-stations.js";
 
 export const INSITU_FILE = "insitu.json";
@@ -84,6 +85,7 @@ export async function assessProductInsitu(productDir: string, product: Cube, set
   // JSON has no NaN: a metric without pairs is written null.
   writeFileAtomic(path.join(productDir, INSITU_FILE), `${JSON.stringify(record, null, 2)}\n`);
   addAssessmentSection(productDir, insituSection(at, record.settings));
+  writeAssessmentMarkdown(productDir);
   return at;
 }
 

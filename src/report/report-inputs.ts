@@ -85,7 +85,8 @@ function productFolderFiles(store: string, product: Cube, notes: string[]): Pick
       return undefined;
     }
   };
-  const modelDir = String(product.attributes.model_dir ?? "");
+  // The product names its model folder and cube relative to its store (relativeToProduct).
+  const modelDir = product.attributes.model_dir ? path.resolve(product.path, String(product.attributes.model_dir)) : "";
   return {
     assessment: readAssessment(dir),
     summary: json(path.join(dir, "product.json")),
@@ -132,7 +133,7 @@ export async function loadReportInputs(dirs: string[], o: { ismn?: string } = {}
         file: products[0],
         hint: "Run smapfill reconstruct on it first",
       });
-    const sourcePath = String(product.attributes.product_source_cube ?? "");
+    const sourcePath = product.attributes.product_source_cube ? path.resolve(product.path, String(product.attributes.product_source_cube)) : "";
     // The product's input cube, opened once: its land cover for the coverage, and the study
     // cube too when the evaluation names the same one (or there is no evaluation).
     const source = await openCube(sourcePath, notes);
