@@ -22,6 +22,8 @@ import { benchScale } from "./scale.js";
 import { benchAccuracy } from "./accuracy.js";
 import { benchMissingReasons } from "./missing-reasons.js";
 import { benchUncertainty } from "./uncertainty.js";
+import { benchInsitu } from "./insitu.js";
+import { benchWithoutPredictors } from "./without-predictors.js";
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const RESULTS = path.join(REPO, "bench", "results");
@@ -144,6 +146,53 @@ const BENCHMARKS: Record<string, () => Promise<Record<string, unknown>>> = {
         { label: "Hawaii 2017-2018 (real SMAP, ERA5-Land, GLDAS)", key: "hawaii", path: stringOption("hawaii") ?? path.join(REPO, "hawaii-2017-2018.zarr") },
         { label: "Pakistan January-June 2020 (real SMAP, ERA5-Land)", key: "pk6", path: stringOption("pakistan") ?? path.join(REPO, "pakistan-2020.zarr") },
       ],
+    }),
+  // The product against in situ on gap days; the result file names Hawaii, its real-data study.
+  "insitu-hawaii-2017-2018": () =>
+    benchInsitu({
+      workDir: WORK,
+      models: (stringOption("models") ?? "xgb,rf,tssmnet").split(","),
+      cubes: [
+        {
+          label: "Hawaii 2017-2018 (real SPL3SMP 36 km, ISMN SCAN 5 cm and COSMOS 0-0.17 m)",
+          cube: stringOption("hawaii") ?? path.join(REPO, "hawaii-2017-2018.zarr"),
+          ismn: path.join(SHARED, "data", "real", "hawaii_2016_2019", "ismn", "ISMN_V20250617"),
+          depths: [0.06, 0.17],
+          evaluation: stringOption("hawaii-eval"),
+          evaluationCommand:
+            "smapfill evaluate hawaii-2017-2018.zarr --models xgb,rf,tssmnet,linear_interp --ismn ISMN --ismn-max-depth 0.17 --max-epochs 30 --importance none --ablation-pairs none --reference xgb --boot 200",
+        },
+        {
+          label: "demo world (synthetic, 2019)",
+          cube: stringOption("demo") ?? path.join(WORK, "demo", "cube.zarr"),
+          ismn: path.join(path.dirname(stringOption("demo") ?? path.join(WORK, "demo", "cube.zarr")), "world", "ismn"),
+          depths: [0.06],
+          demoWorld: path.join(path.dirname(stringOption("demo") ?? path.join(WORK, "demo", "cube.zarr")), "world"),
+          evaluation: stringOption("demo-eval"),
+          evaluationCommand: "smapfill demo (its evaluation: demoEvaluationConfig, 20 000 training rows, 10 epochs, 100 trees, 500 rounds)",
+          // The demo's quick settings (DEMO_PRODUCT_MODEL, demoEvaluationConfig).
+          maxSamples: 20000,
+          params: { "xgb.rounds": 500, "rf.trees": 100, max_epochs: 10 },
+        },
+        {
+          label: "Pakistan January 2020 (real SPL3SMP_E 9 km, no stations): evaluation only",
+          cube: stringOption("pakistan-jan") ?? path.join(REPO, "work", "pakistan-2020-01.zarr"),
+          ismn: "",
+          depths: [],
+          evaluation: stringOption("pakistan-jan-eval"),
+          evaluationCommand:
+            "smapfill evaluate pakistan-2020-01.zarr --models xgb,rf,tssmnet,linear_interp --max-train-samples 20000 --max-epochs 20 --importance none --ablation-pairs none --reference xgb --boot 200",
+        },
+      ],
+    }),
+  "without-predictors": () =>
+    benchWithoutPredictors({
+      repo: REPO,
+      workDir: WORK,
+      pakistan: stringOption("pakistan") ?? path.join(REPO, "pakistan-2020.zarr"),
+      pakistanJanuary: stringOption("pakistan-jan") ?? path.join(REPO, "work", "pakistan-2020-01.zarr"),
+      blank: [10, 20],
+      maxSamples: option("rows", 20000),
     }),
   reconstruct: () =>
     benchReconstruct({ sharedDir: SHARED, workDir: WORK, rounds: option("rounds", 3), threads: option("threads", 2), tssmnetEpochs: option("epochs", 20) }),

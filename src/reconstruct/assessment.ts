@@ -17,8 +17,11 @@ export interface AssessmentRow {
   label: string;
   n: number;
   rmse: number;
+  ubrmse?: number;
   bias?: number;
   r?: number;
+  /** Pearson R of the departures from a 35-day moving average (eval/anomaly.ts). */
+  anomalyR?: number;
   /** Share of the reference inside the 90 % interval (+-1.645 sigma), where the row has uncertainties. */
   inside90?: number;
 }
@@ -28,6 +31,8 @@ export interface AssessmentSection {
   title: string;
   /** What the values are compared with: "synthetic truth", "in situ", "hidden SMAP", ... */
   reference: string;
+  /** What a row's n counts (default "pixel-days"; "station-days" against in situ). */
+  countLabel?: string;
   /** One or two sentences: how the scores were made, and what to read from them. */
   description: string;
   rows: AssessmentRow[];

@@ -8,7 +8,8 @@
  * (a static variable named landmask, land_mask, lsm or land_sea_mask; >= 0.5 is land) when the
  * study has one. The time-series features of a reconstruction use every valid SMAP value of the
  * cube (all of them are training values). A pixel-day whose dynamic predictors are all missing
- * is not filled (its flag says so): the model would see only imputed means.
+ * is filled only when the product model was validated on such rows (without-predictors.ts: its
+ * own flag and sigma scale); otherwise it is not filled (its flag says so).
  *
  * Frozen ground (frozen.ts): a gap the cube's soil_moisture_missing_reason calls frozen (or
  * snow-covered, or below 0 degC by the study's temperatures) is never presented as an ordinary
@@ -44,6 +45,7 @@ import { runInfo } from "../util/run-info.js";
 import { zarrGeoConventions } from "../grid/zarr-conventions.js";
 import { MISSING_REASON_VARIABLE } from "../cube/missing-reasons.js";
 import { DEFAULT_FROZEN_POLICY, frozenAttributes, frozenDays, type FrozenPolicy } from "./frozen.js";
+import { withoutDynamicScale } from "./without-predictors.js";
 
 /** The source flag of every product value (CF flag_values / flag_meanings). */
 export const SOURCE_FLAGS = {
@@ -55,6 +57,8 @@ export const SOURCE_FLAGS = {
   not_filled_outside_land: 6,
   /** A frozen (or snow-covered) day filled by the model: --frozen fill. */
   reconstructed_frozen: 7,
+  /** A gap without dynamic predictors, filled by a model validated on such rows (without-predictors.ts). */
+  reconstructed_without_dynamic_predictors: 8,
   /** A frozen (or snow-covered) day left missing: --frozen mask. */
   not_filled_frozen: 9,
 } as const;
@@ -64,8 +68,9 @@ function gapFlag(frozen: boolean, policy: FrozenPolicy): number {
   return policy === "mask" ? SOURCE_FLAGS.not_filled_frozen : SOURCE_FLAGS.reconstructed_frozen;
 }
 
-/** Whether a flag is a value the model filled (frozen or not). */
-export const isFilled = (flag: number) => flag === SOURCE_FLAGS.reconstructed || flag === SOURCE_FLAGS.reconstructed_frozen;
+/** Whether a flag is a value the model filled (frozen or not, with or without dynamic predictors). */
+export const isFilled = (flag: number) =>
+  flag === SOURCE_FLAGS.reconstructed || flag === SOURCE_FLAGS.reconstructed_frozen || flag === SOURCE_FLAGS.reconstructed_without_dynamic_predictors;
 
 const FLAG_NAMES = Object.keys(SOURCE_FLAGS);
 const FLAG_VALUES = Object.values(SOURCE_FLAGS);
@@ -468,6 +473,7 @@ async function openOrCreateProduct(
       model_calibration_coverage: JSON.stringify(record.calibration_coverage ?? null),
       uncertainty_method: loaded.residual.state.method,
       ...frozenAttributes(o.frozen ?? DEFAULT_FROZEN_POLICY, loaded.residual.state),
+      without_dynamic_predictors: JSON.stringify(record.without_dynamic_predictors ?? null),
       valid_range: o.validRange ?? SMAP_VALID_RANGE,
       created_by: JSON.stringify(runInfo()),
       ...zarrGeoConventions(cube.grid, cube.window),
@@ -531,6 +537,8 @@ interface Block {
   queue: number[];
   /** Batches not yet predicted and stored. */
   pending: number;
+  /** 1 where every dynamic predictor is missing and the model fills anyway (validated on such rows). */
+  withoutDynamic: Uint8Array;
 }
 
 /**
@@ -567,7 +575,9 @@ async function prepareBlock(plan: TilePlan, inputs: TileInputs, b0: number, b1: 
     frozen,
     queue: [],
     pending: 0,
+    withoutDynamic: new Uint8Array(n),
   };
+  const fillWithout = withoutDynamicScale(plan.loaded.record) !== undefined;
   const { sm, source, modelValue, queue } = block;
   const dyn = [...dynamic.values()];
   const smap = view.arrays.smap;
@@ -591,11 +601,16 @@ async function prepareBlock(plan: TilePlan, inputs: TileInputs, b0: number, b1: 
       sm[k] = v;
       const pv = pass?.[(t - t0) * P + p] ?? 1;
       source[k] = pv === 2 ? SOURCE_FLAGS.observed_pm : pv === 3 ? SOURCE_FLAGS.observed_am_pm_mean : SOURCE_FLAGS.observed_am;
-    } else source[k] = noPredictors ? SOURCE_FLAGS.not_filled_missing_predictors : gapFlag(Boolean(frozen[k]), plan.frozen);
-    if (noPredictors) {
+    } else if (noPredictors && !fillWithout) source[k] = SOURCE_FLAGS.not_filled_missing_predictors;
+    // Without dynamic predictors a gap is filled only when the model was validated on such rows; a
+    // frozen one under --frozen mask stays masked.
+    else if (noPredictors && !(frozen[k] && plan.frozen === "mask")) source[k] = SOURCE_FLAGS.reconstructed_without_dynamic_predictors;
+    else source[k] = gapFlag(Boolean(frozen[k]), plan.frozen);
+    if (noPredictors && !fillWithout) {
       for (const q of passes) if (!q.source[k]) q.source[k] = SOURCE_FLAGS.not_filled_missing_predictors;
       continue;
     }
+    if (noPredictors) block.withoutDynamic[k] = 1;
     if (frozen[k] && plan.frozen === "mask") for (const q of passes) if (!q.source[k]) q.source[k] = SOURCE_FLAGS.not_filled_frozen;
     if (needed || isFilled(source[k]!)) queue.push(k);
   }
@@ -629,17 +644,19 @@ function storeBatch(plan: TilePlan, { block, ks, X }: Batch, pred: Float32Array)
     ...(block.reasons ? { reasons: Uint8Array.from(ks, (k) => block.reasons![k]!) } : {}),
     frozen: Uint8Array.from(ks, (k) => block.frozen[k]!),
   });
-  const { sm, unc, source, modelValue, passes } = block;
+  const { sm, unc, source, modelValue, passes, withoutDynamic } = block;
+  const scale = withoutDynamicScale(loaded.record) ?? 1;
   let clipped = 0;
   ks.forEach((k, i) => {
     const raw = pred[i]!;
     const value = Math.min(validRange[1], Math.max(validRange[0], raw));
     if (modelValue) modelValue[k] = value;
-    for (const q of passes) if (!q.source[k]) ((q.values[k] = value), (q.source[k] = gapFlag(Boolean(block.frozen[k]), "fill")));
+    const flag = withoutDynamic[k] ? SOURCE_FLAGS.reconstructed_without_dynamic_predictors : gapFlag(Boolean(block.frozen[k]), "fill");
+    for (const q of passes) if (!q.source[k]) ((q.values[k] = value), (q.source[k] = flag));
     if (!isFilled(source[k]!)) return;
     if (value !== raw) clipped++;
     sm[k] = value;
-    unc[k] = sigma[i]!;
+    unc[k] = withoutDynamic[k] ? sigma[i]! * scale : sigma[i]!;
   });
   block.pending--;
   return clipped;

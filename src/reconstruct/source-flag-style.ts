@@ -17,6 +17,7 @@ const STYLE: Record<FlagName, { color: string; label: string }> = {
   not_filled_outside_land: { color: "#d9d9d9", label: "not filled: outside land" },
   reconstructed_frozen: { color: "#8e5cc7", label: "reconstructed, frozen ground or snow" },
   not_filled_frozen: { color: "#c9b3e6", label: "not filled: frozen ground or snow" },
+  reconstructed_without_dynamic_predictors: { color: "#f5c16c", label: "reconstructed without dynamic predictors" },
 };
 
 /** Every flag: value, CF meaning, colour and label, in value order. */

@@ -446,13 +446,21 @@ async function uncertaintySection(ev: EvaluationResult, add: Add, productModel?:
 /** Per station: SMAP's RMSE on its days, the product's and every evaluated model's on gap days (m³/m³). */
 function stationTable(ev: EvaluationResult | undefined, atStations: ProductAtStations | undefined): string {
   const key = (s: { network: string; station: string }) => `${s.network}/${s.station}`;
-  type Row = { place: string; smap: [number, number]; gapDays?: number; product?: number; models: Map<string, number> };
+  type Row = {
+    place: string;
+    smap: [number, number];
+    gapDays?: number;
+    product?: number;
+    scores?: ProductAtStations["stations"][number];
+    models: Map<string, number>;
+  };
   const rows = new Map<string, Row>();
   for (const s of ev?.insitu?.smap.perStation ?? [])
     rows.set(key(s), { place: `${fmt(s.lat, 2)} N ${fmt(s.lon, 2)} E`, smap: [s.n, s.rmse], models: new Map() });
   for (const s of atStations?.stations ?? []) {
     const r: Row = rows.get(key(s)) ?? { place: `${fmt(s.lat, 2)} N ${fmt(s.lon, 2)} E`, smap: [s.smap.n, s.smap.rmse], models: new Map() };
     r.product = s.product.rmse;
+    r.scores = s;
     r.gapDays = s.product.n;
     rows.set(key(s), r);
   }
@@ -464,7 +472,15 @@ function stationTable(ev: EvaluationResult | undefined, atStations: ProductAtSta
       r.models.set(m.model, s.rmse);
       r.gapDays ??= s.n;
     }
-  const head = ["station", "where", "SMAP days", "SMAP RMSE", "gap days", ...(atStations ? ["product RMSE"] : []), ...models.map((m) => esc(label_(m.model)))];
+  const head = [
+    "station",
+    "where",
+    "SMAP days",
+    "SMAP RMSE",
+    "gap days",
+    ...(atStations ? ["product RMSE", "product ubRMSE", "product R", "product anomaly R", "SMAP anomaly R"] : []),
+    ...models.map((m) => esc(label_(m.model))),
+  ];
   return `<div class="table-wrap">${table(
     head,
     [...rows.entries()].map(([k, r]) => [
@@ -473,11 +489,19 @@ function stationTable(ev: EvaluationResult | undefined, atStations: ProductAtSta
       String(r.smap[0]),
       fmt(r.smap[1], 3),
       r.gapDays === undefined ? "-" : String(r.gapDays),
-      ...(atStations ? [fmt(r.product, 3)] : []),
+      ...(atStations
+        ? [
+            fmt(r.product, 3),
+            fmt(r.scores?.product.ubrmse, 3),
+            fmt(r.scores?.product.r, 3),
+            fmt(r.scores?.product.anomalyR, 3),
+            fmt(r.scores?.smap.anomalyR, 3),
+          ]
+        : []),
       ...models.map((m) => fmt(r.models.get(m.model), 3)),
     ]),
     {
-      caption: `RMSE against in situ per station: SMAP on the days it observed, the product and the evaluated models on gap days (m³/m³${ev?.insitu ? `, ${esc(ev.insitu.value)} values` : ""})`,
+      caption: `RMSE against in situ per station: SMAP on the days it observed, the product (also its ubRMSE, R and anomaly R) and the evaluated models on gap days (m³/m³${ev?.insitu ? `, ${esc(ev.insitu.value)} values` : ""})`,
     },
   )}</div>`;
 }

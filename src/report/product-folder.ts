@@ -124,6 +124,8 @@ export function productReadme(product: Cube, formats: readonly ExportFormat[], c
     "  stac/                a STAC catalog (collection.json and an item per month) for catalogue tools.",
     "  product.json         the run: command, versions, counts, coverage per day and class, outputs.",
     "  *.png                quick-looks: coverage before and after, mean uncertainty, daily coverage.",
+    "  assessment.json,     how good the product is, when something scored it: against in situ on the days",
+    "  report.md            SMAP missed (reconstruct --ismn; per station in insitu.json), the demo's truth.",
     "",
     "Variables",
     "  soil_moisture              m3 m-3, SMAP where valid, the model elsewhere",

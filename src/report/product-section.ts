@@ -7,6 +7,9 @@
  * once), always labelled as such.
  */
 import type { AssessmentSection } from "../reconstruct/assessment.js";
+import { INSITU_SECTION_ID, PAPER_INSITU } from "../reconstruct/insitu-assessment.js";
+import type { WithoutDynamicCalibration } from "../reconstruct/without-predictors.js";
+import { MIN_STATION_DAYS, type ScoreSummary } from "../reconstruct/product-stations.js";
 import { SOURCE_FLAGS } from "../reconstruct/reconstruct.js";
 import { modelLabel } from "../models/registry.js";
 import { bordersWithin } from "./borders.js";
@@ -36,21 +39,42 @@ export function dateRuns(dates: string[], max = 4): string {
 
 function assessmentTable(s: AssessmentSection): string {
   const inside = s.rows.some((r) => r.inside90 !== undefined);
+  const ub = s.rows.some((r) => r.ubrmse !== undefined);
+  const anomaly = s.rows.some((r) => r.anomalyR !== undefined);
   return [
     `<p>${esc(s.description)}</p>`,
     table(
-      ["", "pixel-days", "RMSE", "bias", "R", ...(inside ? [`${esc(s.reference)} inside the 90 % interval`] : [])],
+      [
+        "",
+        esc(s.countLabel ?? "pixel-days"),
+        "RMSE",
+        ...(ub ? ["ubRMSE"] : []),
+        "bias",
+        "R",
+        ...(anomaly ? ["anomaly R"] : []),
+        ...(inside ? [`${esc(s.reference)} inside the 90 % interval`] : []),
+      ],
       s.rows.map((r) => [
         esc(r.label).replace(/^ +/, (m) => "&nbsp;".repeat(2 * m.length)),
         n(r.n),
         fmt(r.rmse),
+        ...(ub ? [fmt(r.ubrmse)] : []),
         fmt(r.bias),
         fmt(r.r, 3),
+        ...(anomaly ? [fmt(r.anomalyR, 3)] : []),
         ...(inside ? [r.inside90 === undefined ? "" : pct(r.inside90)] : []),
       ]),
       { caption: `${esc(s.title)} (m³/m³)` },
     ),
   ].join("\n");
+}
+
+/** The fill rule for pixel-days without dynamic predictors, as the product model recorded it (reconstruct's attribute). */
+function withoutDynamicNote(attribute: unknown): string | undefined {
+  if (typeof attribute !== "string") return undefined;
+  const c = JSON.parse(attribute) as WithoutDynamicCalibration | null;
+  if (!c?.fill) return undefined;
+  return `<b>Days without dynamic predictors</b> are filled (flag ${SOURCE_FLAGS.reconstructed_without_dynamic_predictors}, <code>reconstructed_without_dynamic_predictors</code>): the product model was measured on ${n(c.rows)} such held-out gaps (RMSE ${fmt(c.rmse)}, against ${fmt(c.rmseOthers)} on the others), and their uncertainty is scaled by ${fmt(c.sigmaScale, 3)} to hold 90 % of those errors.`;
 }
 
 export async function productSection(p: ProductRun, add: Add): Promise<string> {
@@ -90,32 +114,35 @@ export async function productSection(p: ProductRun, add: Add): Promise<string> {
         { caption: "Against the hidden SMAP values (m³/m³)" },
       ),
     );
-  for (const s of p.assessment?.sections ?? []) parts.push(assessmentTable(s));
   const st = p.atStations;
-  if (st?.stations.length)
+  // The in-situ scores are recomputed below from the stations (the same function); the recorded section is not shown twice.
+  for (const s of p.assessment?.sections ?? []) if (!(st?.stations.length && s.id === INSITU_SECTION_ID)) parts.push(assessmentTable(s));
+  if (st?.stations.length) {
+    const cells = (label: string, a: ScoreSummary, stations?: number) => [
+      label,
+      n(a.n),
+      fmt(a.rmse),
+      fmt(a.ubrmse),
+      fmt(a.bias),
+      fmt(a.r, 3),
+      fmt(a.anomalyR, 3),
+      stations === undefined ? "" : String(stations),
+    ];
     parts.push(
-      `<p>At the ${st.stations.length} ISMN stations inside the product: the product on the days it reconstructed (gap days) and SMAP on the days it observed, against the stations' daily values. <i>Pooled</i>: every station-day counts once; <i>mean of per-station RMSEs</i>: every station with at least 10 days counts once.</p>`,
+      `<p>At the ${st.stations.length} ISMN stations inside the product: the product on the days SMAP missed (gap days) and SMAP on the days it observed, against the stations' daily values. <i>Pooled</i>: every station-day counts once; <i>mean over stations</i>: each metric averaged over the stations with at least ${MIN_STATION_DAYS} days, every station once (the paper's headline, ${esc(PAPER_INSITU.citation)}: mean RMSE ${PAPER_INSITU.meanRmse} m³/m³ against in situ). Anomaly R: R of the departures from each series' 35-day moving average.</p>`,
       table(
-        ["", "station-days", "pooled RMSE", "pooled bias", "mean of per-station RMSEs (stations)"],
+        ["", "station-days", "RMSE", "ubRMSE", "bias", "R", "anomaly R", "stations"],
         [
-          [
-            "the product on gap days",
-            n(st.product.pooled.n),
-            fmt(st.product.pooled.rmse),
-            fmt(st.product.pooled.bias),
-            `${fmt(st.product.stationMeanRmse)} (${st.product.stations})`,
-          ],
-          [
-            "SMAP on its observed days",
-            n(st.smap.pooled.n),
-            fmt(st.smap.pooled.rmse),
-            fmt(st.smap.pooled.bias),
-            `${fmt(st.smap.stationMeanRmse)} (${st.smap.stations})`,
-          ],
+          cells("the product on gap days, pooled", st.product.pooled),
+          cells("the product on gap days, mean over stations", st.product.stationMean, st.product.stations),
+          cells("SMAP on its observed days, pooled", st.smap.pooled),
+          cells("SMAP on its observed days, mean over stations", st.smap.stationMean, st.smap.stations),
+          [`${esc(PAPER_INSITU.citation)}: mean over stations`, "", fmt(PAPER_INSITU.meanRmse, 2), "", "", "", "", ""],
         ],
         { caption: "Against in situ (m³/m³)" },
       ),
     );
+  }
 
   // Caveats.
   const caveats: string[] = [];
@@ -130,6 +157,8 @@ export async function productSection(p: ProductRun, add: Add): Promise<string> {
       : policy === "fill"
         ? ` This product fills them with their own flag (${pixelDays?.frozenFilled !== undefined ? `${n(pixelDays.frozenFilled)} land pixel-days, ` : ""}flag ${SOURCE_FLAGS.reconstructed_frozen}, <code>reconstructed_frozen</code>) and a wider uncertainty set without any truth: ${esc(String(product.attributes.frozen_uncertainty_method ?? ""))}.`
         : "";
+  const without = withoutDynamicNote(product.attributes.without_dynamic_predictors);
+  if (without) caveats.push(without);
   caveats.push(
     `<b>Frozen ground and snow</b>: SMAP does not retrieve there, so many real gaps are winter days unlike any training row (training rows are days SMAP observed). Simulated gaps cannot show this; where a truth is known (the demo) the product is worse and biased there.${frozenDays}`,
   );

@@ -12,6 +12,7 @@ import type { EvaluationResult } from "../eval/experiment.js";
 import { readAssessment, type ProductAssessment } from "../reconstruct/assessment.js";
 import { productCoverage, type CoverageSummary } from "../reconstruct/coverage.js";
 import { productAtStations, type ProductAtStations } from "../reconstruct/product-stations.js";
+import { readInsituSettings } from "../reconstruct/insitu-assessment.js";
 import { SmapfillError } from "../util/errors.js";
 import { readFigureData, type SavedFigureData } from "./figure-data.js";
 
@@ -138,11 +139,14 @@ export async function loadReportInputs(dirs: string[], o: { ismn?: string } = {}
     const source = await openCube(sourcePath, notes);
     inputs.product = { path: products[0], product, coverage: await productCoverage(product, source), ...productFolderFiles(products[0], product, notes) };
     // The product at the stations: the ISMN download of the evaluation (or given to the report).
+    // The ISMN download given to the report, else the one the product was scored with (reconstruct --ismn), else the evaluation's.
     const ev = inputs.evaluation?.result.config;
-    const ismn = o.ismn ?? ev?.ismn;
+    const recorded = readInsituSettings(path.basename(products[0]) === "product.zarr" ? path.dirname(products[0]) : products[0]);
+    const ismn = o.ismn ?? recorded?.ismn ?? ev?.ismn;
+    const selection = !o.ismn && recorded ? recorded : { flags: ev?.ismnFlags, maxDepth: ev?.ismnMaxDepth };
     if (ismn) {
       try {
-        inputs.product.atStations = await productAtStations(product, ismn, { flags: ev?.ismnFlags, maxDepth: ev?.ismnMaxDepth });
+        inputs.product.atStations = await productAtStations(product, ismn, selection);
       } catch (e) {
         notes.push(`the ISMN stations in ${ismn} could not be read (${(e as Error).message.split("\n")[0]}): the product's in-situ scores are left out`);
       }

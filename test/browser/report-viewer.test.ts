@@ -150,7 +150,7 @@ test("smapfill report: one self-contained file with every section; refuses to ov
   assert.deepEqual([first[1], first[2]], ["product", "The product"]);
   const product = html.slice(html.indexOf('<section id="product">'), html.indexOf('<section id="study">'));
   assert.match(product, /the product model on its calibration gaps/);
-  assert.match(product, /pooled RMSE[\s\S]*mean of per-station RMSEs/);
+  assert.match(product, /the product on gap days, pooled[\s\S]*the product on gap days, mean over stations/);
   assert.match(product, /Days not filled<\/b>: [\d,]+ land pixel-days on 8 days/);
   assert.match(product, /Frozen ground/);
   assert.doesNotMatch(html, />class\d+</, "land-cover classes named");

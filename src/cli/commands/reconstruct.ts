@@ -11,10 +11,13 @@ import { reconstructOnQueue } from "../../jobs/queue.js";
 import { reconstruct, SMAP_VALID_RANGE } from "../../reconstruct/reconstruct.js";
 import { DEFAULT_FROZEN_POLICY, FROZEN_POLICIES, type FrozenPolicy } from "../../reconstruct/frozen.js";
 import { writeProductFolder } from "../../report/product-folder.js";
+import { EVALUATION_DEFAULTS } from "../../eval/experiment.js";
+import { assessProductInsitu } from "../../reconstruct/insitu-assessment.js";
+import type { ProductAtStations } from "../../reconstruct/product-stations.js";
 import { SmapfillError } from "../../util/errors.js";
 import { expectWrites, removeIfLeftEmpty, removeStaleTemporaries } from "../../util/atomic-file.js";
 import { Progress } from "../../util/progress.js";
-import { checkMemory, checkOutput, choice, formatList, memoryBudget, memoryOption, messageLog, quietOption } from "../options.js";
+import { checkMemory, checkOutput, choice, formatList, memoryBudget, memoryOption, messageLog, positiveNumber, quietOption } from "../options.js";
 
 const FORMATS = ["zarr", ...EXPORT_FORMATS] as const;
 
@@ -38,6 +41,14 @@ function freeBytes(dir: string): number {
   }
 }
 
+/** The product against in situ in two lines: gap days and SMAP's days, pooled and mean over stations. */
+function insituLines(at: ProductAtStations): string {
+  const f = (v: number) => (Number.isFinite(v) ? v.toFixed(3) : "-");
+  const line = (label: string, a: ProductAtStations["product"]) =>
+    `  ${label}: RMSE ${f(a.pooled.rmse)} pooled (${a.pooled.n} station-days), ${f(a.stationMean.rmse)} mean over ${a.stations} stations; ubRMSE ${f(a.pooled.ubrmse)}, R ${f(a.pooled.r)}, anomaly R ${f(a.pooled.anomalyR)} pooled\n`;
+  return `  in situ (${at.stations.length} stations):\n${line("the product on gap days", at.product)}${line("SMAP on its observed days", at.smap)}`;
+}
+
 export function reconstructCommand(): Command {
   return new Command("reconstruct")
     .argument("<cube>", "the cube (.zarr) to fill")
@@ -59,6 +70,20 @@ export function reconstructCommand(): Command {
       )
         .argParser(choice(FROZEN_POLICIES))
         .default(DEFAULT_FROZEN_POLICY),
+    )
+    .option(
+      "--ismn <path>",
+      "an ISMN download (folder, zip or .stm): score the product on gap days and SMAP on its days at the stations inside (insitu.json, report.md)",
+    )
+    .addOption(
+      new Option("--ismn-flags <list>", "ISMN quality flags to keep")
+        .argParser((t: string) => t.split(",").map((x) => x.trim()))
+        .default(EVALUATION_DEFAULTS.ismnFlags),
+    )
+    .addOption(
+      new Option("--ismn-max-depth <m>", "deepest sensor bottom to use (m; 0.17 keeps COSMOS)")
+        .argParser(positiveNumber(10))
+        .default(EVALUATION_DEFAULTS.ismnMaxDepth),
     )
     .addOption(memoryOption())
     .option(
@@ -113,6 +138,7 @@ export function reconstructCommand(): Command {
       const product = await Cube.open(store);
       const wanted = formats.filter((f): f is ExportFormat => f !== "zarr");
       const { written, coverage } = await writeProductFolder({ out: o.out, product, cube, model: o.model, formats: wanted, report: r });
+      const insitu = o.ismn ? await assessProductInsitu(o.out, product, { ismn: o.ismn, flags: o.ismnFlags, maxDepth: o.ismnMaxDepth }) : undefined;
       const pct = (v: number) => `${Math.round(v * 100)}%`;
       const p = r.pixelDays;
       process.stdout.write(
@@ -120,6 +146,7 @@ export function reconstructCommand(): Command {
           `  land pixel-days ${p.land}: ${p.observed} observed, ${p.reconstructed} reconstructed${p.frozenFilled ? ` (${p.frozenFilled} of them frozen)` : ""}, ${p.notFilled} not filled${p.frozenMasked ? ` (${p.frozenMasked} of them frozen, masked)` : ""}\n` +
           `  coverage of land pixel-days: ${pct(coverage.overall.before)} before, ${pct(coverage.overall.after)} after; ${r.clipped} values clipped to [${SMAP_VALID_RANGE.join(", ")}]\n` +
           r.warnings.map((w) => `  warning: ${w}\n`).join("") +
+          (insitu ? insituLines(insitu) : "") +
           `wrote ${written.join(", ")}\n`,
       );
     });

@@ -12,7 +12,10 @@ export function reportCommand(): Command {
     .description("write one self-contained HTML report (no network: scripts, styles and figures inline) over an evaluation and/or a product")
     .requiredOption("--out <file>", "the HTML file to write")
     .addOption(new Option("--title <text>", "the report's title").default("smapfill report"))
-    .option("--ismn <path>", "an ISMN download (folder, zip or .stm) to score the product at its stations (default: the evaluation's)")
+    .option(
+      "--ismn <path>",
+      "an ISMN download (folder, zip or .stm) to score the product at its stations (default: the one reconstruct --ismn scored it with, else the evaluation's)",
+    )
     .option("--force", "replace an existing report file")
     .action(async (runs: string[], o: { out: string; title: string; ismn?: string; force?: boolean }) => {
       checkOutput(o.out, "--out");
