@@ -20,6 +20,7 @@ import type { CoverageRow } from "../eval/uncertainty.js";
 import { checkModelOut, fitAndSave } from "../models/fit.js";
 import { resolveParams } from "../models/registry.js";
 import { StepProgress } from "../util/progress.js";
+import type { WeatherSettings } from "../features/weather-rows.js";
 
 export interface ProductModelOptions {
   model: string;
@@ -40,6 +41,8 @@ export interface ProductModelOptions {
   tsMode?: "in-sample" | "out-of-fold";
   /** Add the spatial context features (reconstruction then reads a halo around each tile). */
   spatial?: boolean;
+  /** Add the weather group with these settings (features/weather-rows.ts). */
+  weather?: WeatherSettings;
   /** CI resamples of the calibration metrics (default 200). */
   nBoot?: number;
   log?: (message: string) => void;
@@ -83,6 +86,7 @@ export async function trainProductModel(cube: Cube, o: ProductModelOptions): Pro
     coordinates: o.coordinates ?? true,
     tsMode: o.tsMode ?? "out-of-fold",
     spatial: Boolean(o.spatial),
+    ...(o.weather ? { weather: o.weather } : {}),
     quiet,
   });
   const { train, validation, calibration, schema } = draw;
@@ -92,9 +96,10 @@ export async function trainProductModel(cube: Cube, o: ProductModelOptions): Pro
   );
   const afterDraw = stageRecord(started);
   const steps = new StepProgress(`fit ${o.model}`, { quiet });
-  const fitted = fitAndSave(
+  const seen = { roles, view: "fit" as const };
+  const fitted = await fitAndSave(
     { name: o.model, params: o.params ?? {}, seed },
-    { train: withOrigin(train, cube), validation: withOrigin(validation, cube), calibration: withOrigin(calibration, cube) },
+    { train: withOrigin(train, cube, seen), validation: withOrigin(validation, cube, seen), calibration: withOrigin(calibration, cube, seen) },
     {
       out: o.out,
       schema,

@@ -19,7 +19,20 @@ import { writeJson } from "../../models/regressor.js";
 import { trainProductModel } from "../../reconstruct/product-model.js";
 import { SmapfillError } from "../../util/errors.js";
 import { StepProgress } from "../../util/progress.js";
-import { checkMemory, checkOutput, choice, collectParams, memoryOption, modelParamOptions, quietOption, seedOption, share, wholeNumber } from "../options.js";
+import {
+  checkMemory,
+  checkOutput,
+  choice,
+  collectParams,
+  memoryOption,
+  modelParamOptions,
+  quietOption,
+  seedOption,
+  share,
+  weatherOptions,
+  wholeNumber,
+} from "../options.js";
+import { weatherSettings } from "../../eval/config.js";
 
 const BOOT = 1000;
 
@@ -44,6 +57,9 @@ export function trainCommand(): Command {
     .addOption(new Option("--calibration-share <x>", "cube: share hidden as gaps to calibrate the uncertainty").argParser(share).default(0.1))
     .option("--no-coordinates", "cube: do not add cell latitude/longitude as static predictors")
     .option("--spatial", "cube: add the spatial context features (SMAP around each pixel the same day)")
+    .addOption(weatherOptions().weather)
+    .addOption(weatherOptions().apiDecay)
+    .addOption(weatherOptions().rainThresholds)
     .addOption(
       new Option("--ts-mode <mode>", "cube: time-series features of training rows: out-of-fold (MODELS.md) or in-sample (the paper)")
         .argParser(choice(["in-sample", "out-of-fold"] as const))
@@ -60,8 +76,15 @@ export function trainCommand(): Command {
       const log = o.quiet ? undefined : (m: string) => process.stderr.write(`${m}\n`);
       if (fs.existsSync(path.join(input, "zarr.json"))) {
         const cube = await Cube.open(input);
+        const weather = weatherSettings({ weather: o.weather, weatherApiDecay: o.weatherApiDecay, weatherRainThresholds: o.weatherRainThresholds });
         checkMemory(
-          drawBytes(cube, { maxRows: o.maxTrainSamples, maxHeldRows: o.maxHeldSamples, spatial: Boolean(o.spatial), coordinates: o.coordinates }),
+          drawBytes(cube, {
+            maxRows: o.maxTrainSamples,
+            maxHeldRows: o.maxHeldSamples,
+            spatial: Boolean(o.spatial),
+            coordinates: o.coordinates,
+            ...(weather ? { weather } : {}),
+          }),
           o.memory,
           "the training draw",
           {
@@ -82,6 +105,7 @@ export function trainCommand(): Command {
           coordinates: o.coordinates,
           tsMode: o.tsMode,
           spatial: Boolean(o.spatial),
+          ...(weather ? { weather } : {}),
           ...(log ? { log } : {}),
         });
         const all = r.coverage.find((c) => c.group === "all")!;
@@ -112,7 +136,7 @@ async function trainOnDataset(
       hint: "split.npy needs rows with 0 (training) and 1 (validation, for early stopping)",
     });
   const steps = new StepProgress(`fit ${model}`, { quiet });
-  const fitted = fitAndSave(
+  const fitted = await fitAndSave(
     { name: model, params, seed },
     { train, validation, ...(calibration.n >= 30 ? { calibration } : {}) },
     {
