@@ -20,6 +20,7 @@ import { benchReconstruct } from "./reconstruct.js";
 import { benchQueue } from "./queue.js";
 import { benchScale } from "./scale.js";
 import { benchAccuracy } from "./accuracy.js";
+import { benchSequence } from "./sequence.js";
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const RESULTS = path.join(REPO, "bench", "results");
@@ -105,6 +106,22 @@ const BENCHMARKS: Record<string, () => Promise<Record<string, unknown>>> = {
           seeds: [0],
         },
       ],
+    }),
+  sequence: () =>
+    benchSequence({
+      repo: REPO,
+      cube: stringOption("cube") ?? path.join(WORK, "demo", "cube.zarr"),
+      workDir: WORK,
+      rows: option("rows", 40000),
+      seeds: (stringOption("seeds") ?? "0,1,2").split(",").map(Number),
+      params: Object.fromEntries(
+        (stringOption("params") ?? "")
+          .split(",")
+          .filter(Boolean)
+          .map((kv) => [kv.split("=")[0]!, Number(kv.split("=")[1])]),
+      ),
+      threads: option("threads", 2),
+      weather: process.argv.includes("--weather"),
     }),
   reconstruct: () =>
     benchReconstruct({ sharedDir: SHARED, workDir: WORK, rounds: option("rounds", 3), threads: option("threads", 2), tssmnetEpochs: option("epochs", 20) }),
