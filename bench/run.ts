@@ -19,7 +19,7 @@ import type { ModelName } from "../src/models/regressor.js";
 import { benchReconstruct } from "./reconstruct.js";
 import { benchQueue } from "./queue.js";
 import { benchScale } from "./scale.js";
-import { benchAccuracy } from "./accuracy.js";
+import { benchAccuracy, benchWeatherAccuracy } from "./accuracy.js";
 import { benchSequence } from "./sequence.js";
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -106,6 +106,17 @@ const BENCHMARKS: Record<string, () => Promise<Record<string, unknown>>> = {
           seeds: [0],
         },
       ],
+    }),
+  "accuracy-weather": () =>
+    benchWeatherAccuracy({
+      repo: REPO,
+      workDir: WORK,
+      cube: stringOption("demo") ?? path.join(WORK, "demo", "cube.zarr"),
+      seeds: (stringOption("seeds") ?? "0,1,2").split(",").map(Number),
+      rows: option("rows", 40000),
+      lstmEpochs: option("lstm-epochs", 200),
+      testStart: stringOption("test-start") ?? "2019-07-01",
+      apiDecays: (stringOption("api-decays") ?? "0.8,0.9,0.95").split(",").map(Number),
     }),
   sequence: () =>
     benchSequence({

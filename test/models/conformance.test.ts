@@ -157,3 +157,26 @@ for (const name of gapFillerNames()) {
     assert.throws(() => modelEntry(name), /fills a whole cube window and is not trained on rows/);
   });
 }
+
+test("the ensemble with the sequence model as a member (ensemble.lstm=1, ensemble.tssmnet=0): a sequence model itself, fitted, saved and loaded through the one fit-and-save with the same predictions", async () => {
+  const { train, validation, calibration, schema, cube, roles } = await cubeRows();
+  const origin = (r: RowSet) => ({ ...r, origin: { pixel: r.pixel, day: r.day, cube: { path: cube.path }, seen: { roles, view: "fit" as const } } });
+  const params = { "ensemble.rounds": 30, "ensemble.max_epochs": 2, "ensemble.tssmnet": 0, "ensemble.lstm": 1, "lstm.window": 7, "lstm.hidden": 8 };
+  const dir = path.join(tempDir(), "ensemble-lstm");
+  const fitted = await fitAndSave(
+    { name: "ensemble", params, seed: 3, threads: 2 },
+    { train: origin(train), validation: origin(validation), calibration: origin(calibration) },
+    { out: dir, schema },
+  );
+  assert.equal(fitted.model.capabilities.sequence, true);
+  const [cal] = await prepareRows(fitted.model, [origin(calibration)]);
+  const pred = fitted.model.predict(calibration.X, calibration.n, cal!.origin);
+  assert.ok(pred.every(Number.isFinite));
+  const loaded = loadFitted(dir);
+  assert.equal(loaded.model.capabilities.sequence, true);
+  const [again] = await prepareRows(loaded.model, [origin(calibration)]);
+  assert.deepEqual(loaded.model.predict(calibration.X, calibration.n, again!.origin), pred);
+  assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, "model.json"), "utf8")).members, ["xgb", "lstm"]);
+  // Neither member left: refused.
+  assert.throws(() => createRegressor("ensemble", schema.names, schema.groups, { "ensemble.tssmnet": 0 }), /at least two members/);
+});
