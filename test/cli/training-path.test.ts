@@ -171,6 +171,16 @@ test("the period split trains only on earlier days, and no feature (the weather 
   });
   assert.notEqual(pb.rows[0]![pa.head.indexOf("smap")], pa.rows[0]![pa.head.indexOf("smap")]);
   assert.match(fs.readFileSync(path.join(dir, "a", "report.md"), "utf8"), /prolongation/);
+
+  // A dataset folder has no cube: predict and train DATASET refuse the sequence model with the fix.
+  const dataset = path.join(dir, "a", "datasets", "period");
+  const p = smapfill("predict", path.join(dir, "a", "models", "period", "lstm"), dataset, "--out", path.join(dir, "lstm.npy"));
+  assert.equal(p.code, 2, p.stderr);
+  assert.match(p.stderr, /lstm reads its pixels' history from a cube.*smapfill reconstruct CUBE/s);
+  const t = smapfill("train", dataset, "--model", "lstm", "--out", path.join(dir, "lstm-model"));
+  assert.equal(t.code, 2, t.stderr);
+  assert.match(t.stderr, /lstm reads its pixels' history from a cube, and these rows come from none.*smapfill train CUBE/s);
+  assert.equal(fs.existsSync(path.join(dir, "lstm-model")), false);
 });
 
 test("train refuses unknown hyperparameters (cube and dataset) and a missing output folder before any work", async () => {
