@@ -222,6 +222,8 @@ export interface WeatherAccuracyOptions {
   testStart: string;
   /** API decays tried for the weather group, chosen on the validation gaps (the boosted trees' validation RMSE). */
   apiDecays: number[];
+  /** Real cubes without precipitation (the weather group is empty there): the sequence model alone and in the ensemble, seed 0, --spatial as the default model. */
+  real: { label: string; key: string; path: string }[];
 }
 
 /**
@@ -253,7 +255,7 @@ export async function benchWeatherAccuracy(o: WeatherAccuracyOptions): Promise<R
       fit: m.fit,
     }));
   };
-  const run = (name: string, args: string[], rows = o.rows) => {
+  const run = (name: string, args: string[], cube = o.cube) => {
     const dir = path.join(o.workDir, "accuracy-weather", name);
     fs.mkdirSync(path.dirname(dir), { recursive: true });
     let seconds: number | null = null;
@@ -262,11 +264,11 @@ export async function benchWeatherAccuracy(o: WeatherAccuracyOptions): Promise<R
       process.stderr.write(`accuracy-weather: ${name}\n`);
       smapfill(o, [
         "evaluate",
-        o.cube,
+        cube,
         "--out",
         dir,
         "--max-train-samples",
-        String(rows),
+        String(o.rows),
         "--boot",
         "200",
         "--importance",
@@ -336,15 +338,28 @@ export async function benchWeatherAccuracy(o: WeatherAccuracyOptions): Promise<R
       };
     }),
   );
+  // Real cubes: the sequence model and the ensemble with it as a third member, against the
+  // default model's row of accuracy.json (the ensemble of the trees and TsSMNet, --spatial).
+  const real = o.real
+    .filter((c) => fs.existsSync(c.path))
+    .map((c) => ({
+      cube: c.label,
+      ...run(
+        `${c.key}-sequence-s0`,
+        ["--spatial", "--models", "lstm,ensemble", "--param", "ensemble.lstm=1", "--reference", "ensemble", "--train-seed", String(o.seeds[0])],
+        c.path,
+      ),
+    }));
   return {
     benchmark: "accuracy-weather",
     description:
-      "Issue 26 on the demo world: smapfill evaluate, split seed 0, the boosted trees (xgb, the best of the paper's models on this world in accuracy.json) and the sequence model (lstm, epoch cap as listed, early stopping) on the paper's features ('base') and with the weather group ('weather', --weather with the API decay chosen on the gaps split's validation RMSE of xgb; on the gaps split also the ensemble of the two with the weather group, 'ensemble.tssmnet=0 ensemble.lstm=1', weights on the validation gaps); simulated gaps (20 % test) and the period split (trained on days before test_start, tested on the days from it); RMSE by gap kind and by distance to the nearest retrieval from evaluate's coverage tables. against_xgb: the best new variant's test RMSE relative to xgb on the paper's features (negative: lower). Wall times on a machine shared with other work (2 cores, others running): not performance numbers.",
+      "Issue 26 on the demo world: smapfill evaluate, split seed 0, the boosted trees (xgb, the best of the paper's models on this world in accuracy.json) and the sequence model (lstm, epoch cap as listed, early stopping) on the paper's features ('base') and with the weather group ('weather', --weather with the API decay chosen on the gaps split's validation RMSE of xgb; on the gaps split also the ensemble of the two with the weather group, 'ensemble.tssmnet=0 ensemble.lstm=1', weights on the validation gaps); simulated gaps (20 % test) and the period split (trained on days before test_start, tested on the days from it); RMSE by gap kind and by distance to the nearest retrieval from evaluate's coverage tables. against_xgb: the best new variant's test RMSE relative to xgb on the paper's features (negative: lower). 'real': cubes without precipitation (the weather group empty), --spatial, the sequence model (its registry defaults: 200-epoch cap, early stopping) and the ensemble with it as a third member (ensemble.lstm=1), seed 0. wall_seconds null: the run was made before and reused (each model's train_seconds is in its row). Wall times on a machine shared with other work (2 cores, others running): not performance numbers.",
     cube: o.cube,
     rows: o.rows,
     lstm_max_epochs: o.lstmEpochs,
     test_start: o.testStart,
     api_decay_choice: { tried: decays, chosen: decay },
     runs,
+    real,
   };
 }
