@@ -38,7 +38,7 @@ interface ModelRow {
 }
 
 /** `smapfill ARGS --quiet` from the repository, its progress on stderr. */
-function smapfill(o: AccuracyOptions, args: string[]): void {
+function smapfill(o: Pick<AccuracyOptions, "repo">, args: string[]): void {
   const r = spawnSync(process.execPath, [path.join(o.repo, "bin", "smapfill.js"), ...args, "--quiet"], { cwd: o.repo, stdio: ["ignore", "ignore", "inherit"] });
   if (r.status !== 0) throw new Error(`smapfill ${args.slice(0, 2).join(" ")} failed (exit ${r.status})`);
 }
@@ -205,5 +205,161 @@ export async function benchAccuracy(o: AccuracyOptions): Promise<Record<string, 
     description:
       "smapfill evaluate on simulated gaps (20 % test, 10 % validation: swath stripes, blocks, runs of days), one split per cube (seed 0: the same test rows in every run), training seeds as listed; 40 000 training rows; networks under their default 200-epoch cap with early stopping; out-of-fold time-series features. 'paper': the paper's features; 'ours': the default model (ensemble of the boosted trees and TsSMNet on departures from each pixel's climatology, weights on the validation gaps) with spatial context. default_vs_best_paper: relative test RMSE of the default model against the best of the paper's models run (negative: lower). noise_floor (synthetic world only): the RMSE no gap filler can beat against hidden SMAP values, sqrt(mean sigma^2) of the retrievals' white noise.",
     cubes,
+  };
+}
+
+export interface WeatherAccuracyOptions {
+  repo: string;
+  workDir: string;
+  /** The demo world's cube (smapfill demo --out DIR). */
+  cube: string;
+  seeds: number[];
+  /** Training rows per run (the issue: 40 000). */
+  rows: number;
+  /** The sequence model's epoch cap (its registry default: 200, with early stopping). */
+  lstmEpochs: number;
+  /** The period split's first test day (halfway through the demo world's year). */
+  testStart: string;
+  /** API decays tried for the weather group, chosen on the validation gaps (the boosted trees' validation RMSE). */
+  apiDecays: number[];
+  /** Real cubes without precipitation (the weather group is empty there): the sequence model alone and in the ensemble, seed 0, --spatial as the default model. */
+  real: { label: string; key: string; path: string }[];
+}
+
+/**
+ * `npm run bench -- accuracy-weather` (issue 26): the weather group and the sequence model on the
+ * demo world against the boosted trees with the same other features (the best of the paper's
+ * models there: accuracy.json), on simulated gaps and on the period split (train on the first
+ * half of the year, test on the second). Per seed and split: `base` (xgb and lstm on the paper's
+ * features) and `weather` (the same with --weather, its API decay the one with the lowest
+ * validation RMSE of xgb among `apiDecays`, chosen on the gaps split's validation gaps only).
+ * RMSE by gap kind and by distance to the nearest retrieval come from evaluate's coverage tables.
+ */
+export async function benchWeatherAccuracy(o: WeatherAccuracyOptions): Promise<Record<string, unknown>> {
+  const common = (seed: number) => ["--train-seed", String(seed), "--param", `lstm.max_epochs=${o.lstmEpochs}`];
+  const rowsOf = (dir: string) => {
+    const e = JSON.parse(fs.readFileSync(path.join(dir, "evaluation.json"), "utf8"));
+    const split = e.splits[0];
+    return (split.models as Record<string, any>[]).map((m) => ({
+      model: m.model,
+      test_rmse: m.test.rmse.value as number,
+      test_rmse_ci: [m.test.rmse.ciLow, m.test.rmse.ciHigh],
+      validation_rmse: (m.validationRmse ?? null) as number | null,
+      train_seconds: m.trainSeconds,
+      rmse_by_gap_kind: Object.fromEntries(
+        ((m.uncertainty?.byKind ?? []) as { group: string; rmse: number; n: number }[]).map((k) => [k.group, { rmse: k.rmse, n: k.n }]),
+      ),
+      rmse_by_distance: Object.fromEntries(
+        ((m.uncertainty?.byDistance ?? []) as { group: string; rmse: number; n: number }[]).map((k) => [k.group, { rmse: k.rmse, n: k.n }]),
+      ),
+      fit: m.fit,
+    }));
+  };
+  const run = (name: string, args: string[], cube = o.cube) => {
+    const dir = path.join(o.workDir, "accuracy-weather", name);
+    fs.mkdirSync(path.dirname(dir), { recursive: true });
+    let seconds: number | null = null;
+    if (!fs.existsSync(path.join(dir, "evaluation.json"))) {
+      const started = performance.now();
+      process.stderr.write(`accuracy-weather: ${name}\n`);
+      smapfill(o, [
+        "evaluate",
+        cube,
+        "--out",
+        dir,
+        "--max-train-samples",
+        String(o.rows),
+        "--boot",
+        "200",
+        "--importance",
+        "none",
+        "--ablation",
+        "none",
+        ...args,
+      ]);
+      seconds = (performance.now() - started) / 1000;
+    }
+    return { name, args, wall_seconds: seconds, models: rowsOf(dir) };
+  };
+  // The API decay: the boosted trees with --weather on the gaps split's validation gaps (seed 0).
+  const decays = o.apiDecays.map((k) => {
+    const r = run(`decay-${k}`, ["--splits", "gaps", "--models", "xgb", "--weather", "--weather-api-decay", String(k), "--train-seed", String(o.seeds[0])]);
+    return { api_decay: k, validation_rmse: r.models[0]!.validation_rmse!, test_rmse: r.models[0]!.test_rmse, wall_seconds: r.wall_seconds };
+  });
+  const decay = decays.reduce((best, d) => (d.validation_rmse < best.validation_rmse ? d : best)).api_decay;
+  const splits = { gaps: ["--splits", "gaps"], period: ["--splits", "period", "--test-start", o.testStart] };
+  const runs = o.seeds.flatMap((seed) =>
+    Object.entries(splits).map(([split, args]) => {
+      const base = run(`${split}-base-s${seed}`, [...args, "--models", "xgb,lstm", ...common(seed)]);
+      const weather = run(`${split}-weather-s${seed}`, [...args, "--models", "xgb,lstm", "--weather", "--weather-api-decay", String(decay), ...common(seed)]);
+      // The ensemble reconsidered (gaps only: its members are the runs above, trained again together):
+      // the boosted trees and the sequence model with the weather group, weights on the validation gaps.
+      const ensemble =
+        split === "gaps"
+          ? run(`${split}-ensemble-weather-s${seed}`, [
+              ...args,
+              "--models",
+              "ensemble",
+              "--param",
+              "ensemble.tssmnet=0",
+              "--param",
+              "ensemble.lstm=1",
+              "--param",
+              `ensemble.max_epochs=${o.lstmEpochs}`,
+              "--weather",
+              "--weather-api-decay",
+              String(decay),
+              "--reference",
+              "ensemble",
+              ...common(seed),
+            ])
+          : undefined;
+      const all = [
+        ...base.models.map((m) => ({ ...m, variant: "base" })),
+        ...weather.models.map((m) => ({ ...m, variant: "weather" })),
+        ...(ensemble?.models ?? []).map((m) => ({ ...m, variant: "weather" })),
+      ];
+      const of = (variant: string, model: string) => all.find((m) => m.variant === variant && m.model === model)!.test_rmse;
+      const candidates = [
+        ["lstm", of("base", "lstm")],
+        ["xgb --weather", of("weather", "xgb")],
+        ["lstm --weather", of("weather", "lstm")],
+        ...(ensemble ? [["ensemble (xgb + lstm) --weather", of("weather", "ensemble")]] : []),
+      ] as [string, number][];
+      const best = candidates.reduce((a, b) => (b[1] < a[1] ? b : a));
+      return {
+        split,
+        train_seed: seed,
+        base,
+        weather,
+        ...(ensemble ? { ensemble } : {}),
+        best_new: { model: best[0], test_rmse: best[1] },
+        against_xgb: best[1] / of("base", "xgb") - 1,
+      };
+    }),
+  );
+  // Real cubes: the sequence model and the ensemble with it as a third member, against the
+  // default model's row of accuracy.json (the ensemble of the trees and TsSMNet, --spatial).
+  const real = o.real
+    .filter((c) => fs.existsSync(c.path))
+    .map((c) => ({
+      cube: c.label,
+      ...run(
+        `${c.key}-sequence-s0`,
+        ["--spatial", "--models", "lstm,ensemble", "--param", "ensemble.lstm=1", "--reference", "ensemble", "--train-seed", String(o.seeds[0])],
+        c.path,
+      ),
+    }));
+  return {
+    benchmark: "accuracy-weather",
+    description:
+      "Issue 26 on the demo world: smapfill evaluate, split seed 0, the boosted trees (xgb, the best of the paper's models on this world in accuracy.json) and the sequence model (lstm, epoch cap as listed, early stopping) on the paper's features ('base') and with the weather group ('weather', --weather with the API decay chosen on the gaps split's validation RMSE of xgb; on the gaps split also the ensemble of the two with the weather group, 'ensemble.tssmnet=0 ensemble.lstm=1', weights on the validation gaps); simulated gaps (20 % test) and the period split (trained on days before test_start, tested on the days from it); RMSE by gap kind and by distance to the nearest retrieval from evaluate's coverage tables. against_xgb: the best new variant's test RMSE relative to xgb on the paper's features (negative: lower). 'real': cubes without precipitation (the weather group empty), --spatial, the sequence model (its registry defaults: 200-epoch cap, early stopping) and the ensemble with it as a third member (ensemble.lstm=1), seed 0. wall_seconds null: the run was made before and reused (each model's train_seconds is in its row). Wall times on a machine shared with other work (2 cores, others running): not performance numbers.",
+    cube: o.cube,
+    rows: o.rows,
+    lstm_max_epochs: o.lstmEpochs,
+    test_start: o.testStart,
+    api_decay_choice: { tried: decays, chosen: decay },
+    runs,
+    real,
   };
 }

@@ -19,11 +19,12 @@ import type { ModelName } from "../src/models/regressor.js";
 import { benchReconstruct } from "./reconstruct.js";
 import { benchQueue } from "./queue.js";
 import { benchScale } from "./scale.js";
-import { benchAccuracy } from "./accuracy.js";
+import { benchAccuracy, benchWeatherAccuracy } from "./accuracy.js";
 import { benchMissingReasons } from "./missing-reasons.js";
 import { benchUncertainty } from "./uncertainty.js";
 import { benchInsitu } from "./insitu.js";
 import { benchWithoutPredictors } from "./without-predictors.js";
+import { benchSequence } from "./sequence.js";
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const RESULTS = path.join(REPO, "bench", "results");
@@ -193,6 +194,36 @@ const BENCHMARKS: Record<string, () => Promise<Record<string, unknown>>> = {
       pakistanJanuary: stringOption("pakistan-jan") ?? path.join(REPO, "work", "pakistan-2020-01.zarr"),
       blank: [10, 20],
       maxSamples: option("rows", 20000),
+    }),
+  "accuracy-weather": () =>
+    benchWeatherAccuracy({
+      repo: REPO,
+      workDir: WORK,
+      cube: stringOption("demo") ?? path.join(WORK, "demo", "cube.zarr"),
+      seeds: (stringOption("seeds") ?? "0,1,2").split(",").map(Number),
+      rows: option("rows", 40000),
+      lstmEpochs: option("lstm-epochs", 200),
+      testStart: stringOption("test-start") ?? "2019-07-01",
+      apiDecays: (stringOption("api-decays") ?? "0.8,0.9,0.95").split(",").map(Number),
+      real: [
+        { label: "Pakistan January 2020 (real SMAP, ERA5-Land)", key: "pk", path: stringOption("pakistan-jan") ?? path.join(REPO, "pakistan-2020-01.zarr") },
+      ],
+    }),
+  sequence: () =>
+    benchSequence({
+      repo: REPO,
+      cube: stringOption("cube") ?? path.join(WORK, "demo", "cube.zarr"),
+      workDir: WORK,
+      rows: option("rows", 40000),
+      seeds: (stringOption("seeds") ?? "0,1,2").split(",").map(Number),
+      params: Object.fromEntries(
+        (stringOption("params") ?? "")
+          .split(",")
+          .filter(Boolean)
+          .map((kv) => [kv.split("=")[0]!, Number(kv.split("=")[1])]),
+      ),
+      threads: option("threads", 2),
+      weather: process.argv.includes("--weather"),
     }),
   reconstruct: () =>
     benchReconstruct({ sharedDir: SHARED, workDir: WORK, rounds: option("rounds", 3), threads: option("threads", 2), tssmnetEpochs: option("epochs", 20) }),

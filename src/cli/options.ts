@@ -77,6 +77,32 @@ export function messageLog(quiet: boolean | undefined): (message: string) => voi
     if (!quiet || /\bwarning\b/i.test(m)) process.stderr.write(`${m}\n`);
   };
 }
+
+/** A comma list of numbers > 0, in increasing order. */
+export function increasingNumbers(text: string): number[] {
+  const values = text.split(",").map((x) => Number(x.trim()));
+  if (!values.length || values.some((v) => !(Number.isFinite(v) && v > 0)) || values.some((v, i) => i > 0 && v <= values[i - 1]!))
+    throw new InvalidArgumentError(`expected increasing numbers > 0 separated by commas, e.g. 1,5,20; got '${text}'`);
+  return values;
+}
+
+/** The weather group's options (evaluate and train CUBE): on/off, the API's decay, the rain thresholds. */
+export const weatherOptions = () => ({
+  weather: new Option(
+    "--weather",
+    "add the weather between retrievals (group weather: rain since and until the neighbouring retrievals, drydowns; needs a precipitation predictor)",
+  ),
+  apiDecay: new Option("--weather-api-decay <k>", "the weather group's antecedent precipitation index decay per day (default 0.9)").argParser(
+    (text: string) => {
+      const v = Number(text);
+      if (!(v > 0 && v < 1)) throw new InvalidArgumentError(`expected a number between 0 and 1, got '${text}'`);
+      return v;
+    },
+  ),
+  rainThresholds: new Option("--weather-rain-thresholds <list>", "the weather group's days-since-rain thresholds, mm (default 1,5,20)").argParser(
+    increasingNumbers,
+  ),
+});
 export const modelsParser = list(modelNames, "model");
 
 /**

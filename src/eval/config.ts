@@ -9,6 +9,7 @@ import { parseDay } from "../util/dates.js";
 import type { ModelName } from "../models/regressor.js";
 import type { InsituValue } from "./insitu.js";
 import { HELD_OUT_DESIGN } from "./splits.js";
+import { WEATHER_SETTINGS, type WeatherSettings } from "../features/weather-rows.js";
 
 export type SplitName = "gaps" | "temporal" | "spatial" | "stations" | "random" | "period";
 export const SPLIT_NAMES: readonly SplitName[] = ["gaps", "temporal", "spatial", "stations", "random", "period"];
@@ -60,10 +61,20 @@ export interface EvaluationConfig {
   trainSeed?: number;
   /** Add the spatial context features (features/spatial.ts). */
   spatial?: boolean;
+  /** Add the weather group (features/weather-rows.ts), with its API decay and rain thresholds (defaults: WEATHER_SETTINGS). */
+  weather?: boolean;
+  weatherApiDecay?: number;
+  weatherRainThresholds?: number[];
   /** Also write each split's samples (exactly the rows used) in the interchange format. */
   writeDataset?: boolean;
   /** Models also trained without the time-series group (the ablation for every model). */
   ablationModels?: ModelName[];
+}
+
+/** The weather group's settings of an evaluation (undefined: no weather group). */
+export function weatherSettings(c: Pick<EvaluationConfig, "weather" | "weatherApiDecay" | "weatherRainThresholds">): WeatherSettings | undefined {
+  if (!c.weather) return undefined;
+  return { apiDecay: c.weatherApiDecay ?? WEATHER_SETTINGS.apiDecay, rainThresholds: c.weatherRainThresholds ?? WEATHER_SETTINGS.rainThresholds };
 }
 
 /** evaluate's defaults (the command line shows and uses these). */

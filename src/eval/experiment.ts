@@ -26,16 +26,17 @@ import { writeDataset } from "../features/dataset.js";
 import { Role, roleCounts, type Roles } from "../features/roles.js";
 import { checkObserved, drawRows, readObservedRoles, streamShipRows, withOrigin, type RowDraw, type RowSet } from "../features/row-draw.js";
 import { matchSchema, type FeatureSchema } from "../features/schema.js";
+import { recogniseForcings } from "../features/forcings.js";
 import { SMAP_VALID_RANGE } from "../io/smap-l3.js";
 import { fitOrReuse, type FittedModel } from "../models/fit.js";
 import { gapFillerEntry, isGapFiller, modelEntry, resolveParams } from "../models/registry.js";
-import { columnsWithout, selectColumns, spreadOf, type ModelName } from "../models/regressor.js";
+import { columnsWithout, predictRows, prepareRows, selectColumns, spreadOf, type ModelName, type RowOrigin } from "../models/regressor.js";
 import { formatDay, parseDay } from "../util/dates.js";
 import { SmapfillError } from "../util/errors.js";
 import { hashUniform, Rng } from "../util/random.js";
 import { runInfo } from "../util/run-info.js";
 import { calibrationRecord } from "./calibration.js";
-import { checkEvaluationConfig, settingsKey, SPLIT_DESCRIPTIONS, type EvaluationConfig, type SplitName } from "./config.js";
+import { checkEvaluationConfig, settingsKey, SPLIT_DESCRIPTIONS, weatherSettings, type EvaluationConfig, type SplitName } from "./config.js";
 import { permutationImportance, type ImportanceResult } from "./importance.js";
 import { evaluate, pointMetrics, resampler, type Metrics } from "./metrics.js";
 import { PredictionsWriter } from "./predictions.js";
@@ -221,9 +222,17 @@ function clipToValidRange(values: Float32Array): Float32Array {
 
 /**
  * A method's estimate, sigma and members' spread (NaN without) of rows (the ship view's X, all
- * columns), given each row's missing reason and whether its day is frozen, as the product has them.
+ * columns), given each row's missing reason and whether its day is frozen, as the product has them
+ * (`origin`: where the rows come from, for a model that reads its pixels' history).
  */
-function estimate(m: Method, rows: RowSet, F: number, P: number, known: { reasons: Uint8Array; frozen: Uint8Array }): Estimates {
+async function estimate(
+  m: Method,
+  rows: RowSet,
+  F: number,
+  P: number,
+  known: { reasons: Uint8Array; frozen: Uint8Array },
+  origin: RowOrigin,
+): Promise<Estimates> {
   const none = () => new Float32Array(rows.n).fill(NaN);
   if (m.filled) {
     const est = Float32Array.from({ length: rows.n }, (_, i) => m.filled![rows.day[i]! * P + rows.pixel[i]!]!);
@@ -231,8 +240,9 @@ function estimate(m: Method, rows: RowSet, F: number, P: number, known: { reason
   }
   const f = m.fitted!;
   const X = m.columns ? selectColumns(rows.X, rows.n, F, m.columns) : rows.X;
-  const est = clipToValidRange(f.model.predict(X, rows.n));
-  const spread = spreadOf(f.model, X, rows.n);
+  const [ready] = await prepareRows(f.model, [{ X, n: rows.n, origin }]);
+  const est = clipToValidRange(f.model.predict(X, rows.n, ready!.origin));
+  const spread = spreadOf(f.model, X, rows.n, ready!.origin);
   const sigma = f.residual ? f.residual.sigma(X, rows.n, f.schema, { spread, ...known }) : none();
   return { est, sigma, spread: spread ?? none() };
 }
@@ -295,6 +305,8 @@ export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks 
   const period = c.testStart ? periodDays(cube, c.testStart, c.testEnd) : undefined;
   // Why SMAP is missing, per pixel-day: the transplanted gaps' rows carry their donor cell's reason.
   const missingReasons = await readMissingReasons(cube);
+  const weather = weatherSettings(c);
+  if (weather) for (const w of weatherWarnings(cube)) (result.warnings.push(w), log(`warning: ${w}`));
 
   for (const [s, split] of c.splits.entries()) {
     const kinds = new Uint8Array(P * T);
@@ -314,6 +326,7 @@ export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks 
       coordinates: c.coordinates,
       tsMode: c.tsMode ?? "out-of-fold",
       spatial: Boolean(c.spatial),
+      ...(weather ? { weather } : {}),
       quiet,
     });
     const { schema, train, validation, calibration } = draw;
@@ -331,6 +344,7 @@ export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks 
     );
 
     const methods = await fitMethods(c, split, draw, roles, cube, log, donorReasons);
+    const fitOrigin = (r: RowSet) => withOrigin(r, cube, { roles, view: "fit" });
     const scored = methods.filter((m) => !m.name.endsWith("-without-ts"));
     const names = methods.map((m) => m.name);
 
@@ -348,13 +362,16 @@ export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks 
       await streamShipRows(cube, roles, {
         select: (p, _t, role) => role === Role.Test || stationSeries.has(p),
         spatial: Boolean(c.spatial),
+        ...(weather ? { weather } : {}),
         coordinates: c.coordinates,
         quiet,
         label: `scoring the ${split} split's test rows`,
-        onRows: (rows) => {
+        onRows: async (rows) => {
           // A test row's reason is its donor mask's; a station day SMAP missed has the cube's own.
           const known = rowReasons(rows, roles, donorReasons, missingReasons, P);
-          const outs = methods.map((m) => estimate(m, rows, F, P, known));
+          const origin = withOrigin(rows, cube, { roles, view: "ship" }).origin;
+          const outs: Estimates[] = [];
+          for (const m of methods) outs.push(await estimate(m, rows, F, P, known, origin));
           const isTest = Uint8Array.from({ length: rows.n }, (_, i) => (roles[rows.day[i]! * P + rows.pixel[i]!] === Role.Test ? 1 : 0));
           for (let i = 0; i < rows.n; i++) {
             const st = stationSeries.get(rows.pixel[i]!);
@@ -413,8 +430,8 @@ export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks 
     // Scores: every method on the same test rows, CIs over whole days.
     const scores: ModelScore[] = [];
     const estimates = new Map<ModelName, Float32Array>();
-    methods.forEach((m, k) => {
-      if (m.name.endsWith("-without-ts")) return;
+    for (const [k, m] of methods.entries()) {
+      if (m.name.endsWith("-without-ts")) continue;
       const metrics = evaluate(t.est[k]!, t.y, { nBoot: c.nBoot, seed: c.seed, clusters: testDays });
       estimates.set(m.name, t.est[k]!);
       const score: ModelScore = { model: m.name, test: metrics, trainSeconds: m.seconds, trainRows: m.trainRows, fit: m.info };
@@ -424,8 +441,8 @@ export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks 
           spread: t.spread[k]!,
           edges: m.fitted.residual?.state.spreadEdges,
         });
-        const v = columnsOf(validation, F, m.columns);
-        const vr = pointMetrics(clipToValidRange(m.fitted.model.predict(v.X, v.n)), v.y).rmse;
+        const v = fitOrigin(columnsOf(validation, F, m.columns));
+        const vr = pointMetrics(clipToValidRange(await predictRows(m.fitted.model, v)), v.y).rmse;
         score.validationRmse = vr;
         const ci = metrics.rmse;
         // Early stopping (and the uncertainty) trust the held-out gaps to behave like the test
@@ -439,7 +456,7 @@ export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks 
       log(
         `  ${m.name}: test RMSE ${metrics.rmse.value.toFixed(5)}, ubRMSE ${metrics.ubrmse.value.toFixed(5)}, R ${metrics.r.value.toFixed(3)} (${m.seconds.toFixed(1)} s)`,
       );
-    });
+    }
     const splitResult = scoreSplit(
       c,
       split,
@@ -505,15 +522,29 @@ export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks 
       const m = methods.find((x) => x.name === name)?.fitted;
       if (!m || !sample || sample.n < 2) continue;
       log(`  importance of ${name}'s features on ${sample.n} test samples, ${c.importanceRepeats} repeats`);
+      const [ready] = await prepareRows(m.model, [withOrigin(sample, cube, { roles, view: "ship" })]);
       result.importance.push({
         model: name,
         rows: sample.n,
-        result: permutationImportance(m.model, sample.X, sample.y, sample.n, schema.groups, { repeats: c.importanceRepeats, seed: c.seed }),
+        result: permutationImportance(m.model, sample.X, sample.y, sample.n, schema.groups, {
+          repeats: c.importanceRepeats,
+          seed: c.seed,
+          origin: ready!.origin,
+        }),
       });
     }
   }
   result.seconds = (performance.now() - started) / 1000;
   return { result, figures };
+}
+
+/** What --weather finds in a cube: which predictors it cannot use, and an empty group without precipitation. */
+function weatherWarnings(cube: Cube): string[] {
+  const { chosen, skipped } = recogniseForcings(cube.variables);
+  const out = skipped.map((s) => `--weather: ${s}`);
+  if (!chosen.precipitation)
+    out.push("--weather: the cube has no precipitation predictor, so the weather group is empty (docs/features.md says how predictors are recognised)");
+  return out;
 }
 
 /** The days of the period split within the cube: from --test-start to --test-end (default the cube's last day). */
@@ -551,14 +582,15 @@ async function fitMethods(
   // Each calibration gap's reason: its donor mask's (transplanted gaps; 0 for the simulated shapes).
   const reasons = Uint8Array.from({ length: calibration.n }, (_, i) => donorReasons[calibration.day[i]! * P + calibration.pixel[i]!]!);
   const methods: Method[] = [];
-  const fit = (name: ModelName, dir: string, columns: number[] | undefined) => {
+  const seen = { roles, view: "fit" as const };
+  const fit = async (name: ModelName, dir: string, columns: number[] | undefined) => {
     const sub = columns ? schemaColumns(schema, columns) : schema;
     const rows = {
-      train: withOrigin(columnsOf(train, F, columns), cube),
-      validation: withOrigin(columnsOf(validation, F, columns), cube),
-      calibration: { ...withOrigin(columnsOf(calibration, F, columns), cube), reasons },
+      train: withOrigin(columnsOf(train, F, columns), cube, seen),
+      validation: withOrigin(columnsOf(validation, F, columns), cube, seen),
+      calibration: { ...withOrigin(columnsOf(calibration, F, columns), cube, seen), reasons },
     };
-    const fitted = fitOrReuse({ name, params: c.params, seed: c.trainSeed ?? c.seed }, rows, {
+    const fitted = await fitOrReuse({ name, params: c.params, seed: c.trainSeed ?? c.seed }, rows, {
       out: dir,
       schema: sub,
       record: { kind: "evaluation model", cube: path.basename(path.resolve(c.cube)), split },
@@ -575,10 +607,10 @@ async function fitMethods(
       info: fitted.model.info(),
     });
   };
-  for (const name of c.models) if (!isGapFiller(name)) fit(name, modelDir(c, split, name), undefined);
+  for (const name of c.models) if (!isGapFiller(name)) await fit(name, modelDir(c, split, name), undefined);
   // Models that already leave the ts group out (TsSMNet-noTS) are their own ablation.
   for (const name of (c.ablationModels ?? []).filter((m) => !modelEntry(m).drops?.includes("ts")))
-    fit(name, modelDir(c, split, `${name}-without-ts`), columnsWithout(schema.groups, ["ts"]));
+    await fit(name, modelDir(c, split, `${name}-without-ts`), columnsWithout(schema.groups, ["ts"]));
   const fillers = c.models.filter(isGapFiller);
   if (fillers.length) {
     const smap = await cube.readBlock("soil_moisture", 0, cube.days);
@@ -719,8 +751,8 @@ class ImportanceSample {
         X: selectRows(rows.X, F, idx),
         y: Float32Array.from(idx, (i) => rows.y[i]!),
         n: idx.length,
-        pixel: new Int32Array(idx.length),
-        day: new Int32Array(idx.length),
+        pixel: Int32Array.from(idx, (i) => rows.pixel[i]!),
+        day: Int32Array.from(idx, (i) => rows.day[i]!),
       });
   }
   rows(F: number): RowSet {

@@ -5,7 +5,7 @@
  * averaged over `repeats` seeded shuffles. Works with any Regressor: the model is only asked to
  * predict.
  */
-import type { Regressor } from "../models/regressor.js";
+import type { Regressor, RowOrigin } from "../models/regressor.js";
 import { Rng } from "../util/random.js";
 import { pointMetrics } from "./metrics.js";
 
@@ -28,19 +28,21 @@ export function permutationImportance(
   y: Float32Array,
   n: number,
   groups: string[],
-  options: { repeats?: number; seed?: number } = {},
+  options: { repeats?: number; seed?: number; origin?: RowOrigin } = {},
 ): ImportanceResult {
+  // The rows' origin (prepared: a sequence model's history) stays with them: only features are shuffled.
+  const origin = options.origin;
   const f = model.featureNames.length;
   const repeats = options.repeats ?? 5;
   const rng = new Rng(options.seed ?? 0);
-  const baseline = pointMetrics(model.predict(X, n), y).rmse;
+  const baseline = pointMetrics(model.predict(X, n, origin), y).rmse;
   const shuffled = X.slice();
   const score = (columns: number[]): Importance & { name: string } => {
     const increases: number[] = [];
     for (let r = 0; r < repeats; r++) {
       const order = rng.shuffle(Array.from({ length: n }, (_, i) => i));
       for (const j of columns) for (let i = 0; i < n; i++) shuffled[i * f + j] = X[order[i]! * f + j]!;
-      increases.push(pointMetrics(model.predict(shuffled, n), y).rmse - baseline);
+      increases.push(pointMetrics(model.predict(shuffled, n, origin), y).rmse - baseline);
       for (const j of columns) for (let i = 0; i < n; i++) shuffled[i * f + j] = X[i * f + j]!;
     }
     const mean = increases.reduce((a, b) => a + b, 0) / repeats;

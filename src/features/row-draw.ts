@@ -40,6 +40,9 @@ import { FeatureBuilder, readDynamicBlock, readSampleArrays, type SampleArrays }
 import type { FeatureSchema } from "./schema.js";
 import { SPATIAL_FEATURE_NAMES, SPATIAL_HALO, type SpatialSource } from "./spatial.js";
 import { CONTEXT_FEATURE_NAMES, PIXEL_FEATURE_NAMES } from "./timeseries.js";
+import { recogniseForcings, type ForcingChoice } from "./forcings.js";
+import { weatherFeatureNames } from "./weather.js";
+import type { WeatherSettings } from "./weather-rows.js";
 
 /**
  * Feature rows of pixel-days, with where each comes from: its pixel (window-local, row-major,
@@ -63,6 +66,21 @@ export interface FeatureSettings {
   tsMode?: "in-sample" | "out-of-fold";
   /** The spatial context features (SPATIAL_HALO cells around each tile are read). */
   spatial?: boolean;
+  /** The weather group (weather-rows.ts) with these settings: empty when the cube has no precipitation. */
+  weather?: WeatherSettings;
+}
+
+/** The view settings a model's features were made with (its schema): reconstruction builds the same. */
+export function viewSettingsOf(schema: FeatureSchema): Pick<FeatureSettings, "spatial" | "weather"> {
+  const w = schema.groups.includes("weather") ? schema.weather : undefined;
+  return { spatial: schema.groups.includes("spatial"), ...(w ? { weather: { apiDecay: w.api_decay, rainThresholds: w.rain_thresholds } } : {}) };
+}
+
+/** The forcings a view reads for the weather group (none without it, or without precipitation). */
+function forcingsFor(cube: Cube, weather: WeatherSettings | undefined): ForcingChoice | undefined {
+  if (!weather) return undefined;
+  const { chosen } = recogniseForcings(cube.variables);
+  return chosen.precipitation ? chosen : undefined;
 }
 
 export interface DrawOptions extends FeatureSettings {
@@ -122,20 +140,27 @@ export function membersOf(count: number, take: number, seed: number, stratum: nu
 }
 
 /** The number of features a cube's rows have (dynamic and static predictors, calendar, ts, spatial). */
-export function featureCount(cube: Cube, o: Pick<FeatureSettings, "spatial" | "coordinates">): number {
+export function featureCount(cube: Cube, o: Pick<FeatureSettings, "spatial" | "coordinates" | "weather">): number {
   const predictors = cube.variables.filter((v) => !v.name.startsWith("soil_moisture")).length + (o.coordinates === false ? 0 : 2);
-  return predictors + 2 + PIXEL_FEATURE_NAMES.length + CONTEXT_FEATURE_NAMES.length + (o.spatial ? SPATIAL_FEATURE_NAMES.length : 0);
+  const forcing = forcingsFor(cube, o.weather);
+  const weather = forcing ? weatherFeatureNames(forcing, { rainThresholds: o.weather!.rainThresholds, latitude: [0], doy: new Int32Array(1) }).length : 0;
+  return predictors + 2 + PIXEL_FEATURE_NAMES.length + CONTEXT_FEATURE_NAMES.length + (o.spatial ? SPATIAL_FEATURE_NAMES.length : 0) + weather;
 }
 
 /** Bytes a draw holds at its peak: the roles, one tile's series and feature copies, the rows. */
-export function drawBytes(cube: Cube, o: Pick<DrawOptions, "maxRows" | "maxHeldRows" | "spatial" | "coordinates">): number {
+export function drawBytes(cube: Cube, o: Pick<DrawOptions, "maxRows" | "maxHeldRows" | "spatial" | "coordinates" | "weather">): number {
   const features = featureCount(cube, o);
   const { nrows, ncols } = cube.window;
   const halo = o.spatial ? 2 * SPATIAL_HALO : 0;
   const tileCells = Math.min(nrows, cube.chunks.y + halo) * Math.min(ncols, cube.chunks.x + halo);
   // Per tile pixel-day: SMAP, the training series and its fold copy (float32), spatial values,
   // climatology and holes; per row: the features, the target, its pixel and day.
-  const perTilePixelDay = o.spatial ? 28 : 12;
+  // The weather group: its forcings (float32 each, day- and pixel-major) and their running sums
+  // (weather.ts's WeatherIndex: about 40 bytes, 12 more per averaged forcing).
+  const forcing = forcingsFor(cube, o.weather);
+  const forcings = forcing ? Object.keys(forcing).length : 0;
+  const averaged = forcings - 1 + (forcing?.temperature && !forcing.pet ? 1 : 0);
+  const perTilePixelDay = (o.spatial ? 28 : 12) + (forcing ? 8 * forcings + 40 + 12 * averaged + 5 : 0);
   const rows = (o.maxRows ?? 200000) + 2 * (o.maxHeldRows ?? 200000);
   return nrows * ncols * cube.days + tileCells * cube.days * perTilePixelDay + rows * (features + 3) * 4;
 }
@@ -201,11 +226,13 @@ export function localPixel(cube: Cube, view: Pick<TileView, "window">, p: number
 /** The fit view of a tile (training, validation and calibration rows): the tile and its halo, the training values only. */
 export async function fitView(cube: Cube, tile: LocalWindow, roles: Roles, o: FeatureSettings): Promise<TileView> {
   const window = withHalo(cube, tile, o.spatial ? SPATIAL_HALO : 0);
-  const arrays = await readSampleArrays(cube, { window, coordinates: o.coordinates ?? true, dynamicDays: [0, 0] });
+  const forcing = forcingsFor(cube, o.weather);
+  const arrays = await readSampleArrays(cube, { window, coordinates: o.coordinates ?? true, dynamicDays: [0, 0], ...(forcing ? { forcing } : {}) });
   const features = new FeatureBuilder(arrays, windowRoles(cube, roles, window), {
     tsMode: o.tsMode ?? "out-of-fold",
     seed: o.seed ?? 0,
     spatial: Boolean(o.spatial),
+    ...(o.weather ? { weather: o.weather } : {}),
   });
   return { tile, window, arrays, features };
 }
@@ -215,13 +242,18 @@ export async function fitView(cube: Cube, tile: LocalWindow, roles: Roles, o: Fe
  * observation but the test values (`roles`; none hidden without), in-sample, with the spatial
  * context read from SPATIAL_HALO cells around the tile. Reconstruction builds its rows here.
  */
-export async function shipViewOf(cube: Cube, tile: LocalWindow, o: { roles?: Roles; spatial?: boolean; coordinates?: boolean }): Promise<TileView> {
-  const arrays = await readSampleArrays(cube, { window: tile, coordinates: o.coordinates ?? true, dynamicDays: [0, 0] });
+export async function shipViewOf(
+  cube: Cube,
+  tile: LocalWindow,
+  o: { roles?: Roles; spatial?: boolean; coordinates?: boolean; weather?: WeatherSettings },
+): Promise<TileView> {
+  const forcing = forcingsFor(cube, o.weather);
+  const arrays = await readSampleArrays(cube, { window: tile, coordinates: o.coordinates ?? true, dynamicDays: [0, 0], ...(forcing ? { forcing } : {}) });
   const visible = o.roles ? shipView(windowRoles(cube, o.roles, tile)) : undefined;
   if (visible) for (let k = 0; k < visible.length; k++) if (visible[k] === Role.Test) arrays.smap[k] = NaN;
   const roles = visible ?? Int8Array.from(arrays.smap, (v) => (Number.isNaN(v) ? Role.Unobserved : Role.Train));
   const spatial = o.spatial ? await haloSource(cube, tile, o.roles) : undefined;
-  const features = new FeatureBuilder(arrays, roles, spatial ? { spatial } : {});
+  const features = new FeatureBuilder(arrays, roles, { ...(spatial ? { spatial } : {}), ...(o.weather ? { weather: o.weather } : {}) });
   return { tile, window: tile, arrays, features };
 }
 
@@ -417,7 +449,7 @@ export function subsetRows(r: RowSet, idx: ArrayLike<number>): RowSet {
   };
 }
 
-export interface ShipStreamOptions extends Pick<FeatureSettings, "spatial" | "coordinates"> {
+export interface ShipStreamOptions extends Pick<FeatureSettings, "spatial" | "coordinates" | "weather"> {
   /** Which pixel-days of a tile to build (cube pixel, day, role). */
   select: (p: number, t: number, role: number) => boolean;
   /** Only tiles holding a pixel for which this is true (default every tile). */
@@ -453,7 +485,12 @@ export async function streamShipRows(cube: Cube, roles: Roles, o: ShipStreamOpti
           if (o.select(p, t, roles[t * P + p]!)) (picks.q.push((r - tile.row0) * tile.ncols + (c - tile.col0)), picks.t.push(t), picks.p.push(p));
       }
     if (picks.p.length) {
-      const view = await shipViewOf(cube, tile, { roles, spatial: Boolean(o.spatial), coordinates: o.coordinates ?? true });
+      const view = await shipViewOf(cube, tile, {
+        roles,
+        spatial: Boolean(o.spatial),
+        coordinates: o.coordinates ?? true,
+        ...(o.weather ? { weather: o.weather } : {}),
+      });
       // The targets: the cube's values, the hidden test values included.
       const smap = await cube.readBlock("soil_moisture", 0, T, tile);
       const parts: RowSet[] = [];
@@ -469,9 +506,17 @@ export async function streamShipRows(cube: Cube, roles: Roles, o: ShipStreamOpti
   progress.finish();
 }
 
-/** Rows with their origin for a model (Matrix.origin): a model may gather more from the cube (a sequence model, its history). */
-export function withOrigin(rows: RowSet, cube: Cube): RowSet & { origin: { pixel: Int32Array; day: Int32Array; cube: { path: string } } } {
-  return { ...rows, origin: { pixel: rows.pixel, day: rows.day, cube: { path: cube.path } } };
+/**
+ * Rows with their origin for a model (Matrix.origin): a model may gather more from the cube (a
+ * sequence model, its history), seeing SMAP as the rows' view did (`seen`: the roles and the
+ * view; none: every observation).
+ */
+export function withOrigin(
+  rows: RowSet,
+  cube: Cube,
+  seen?: { roles: Roles; view: "fit" | "ship" },
+): RowSet & { origin: { pixel: Int32Array; day: Int32Array; cube: { path: string }; seen?: { roles: Roles; view: "fit" | "ship" } } } {
+  return { ...rows, origin: { pixel: rows.pixel, day: rows.day, cube: { path: cube.path }, ...(seen ? { seen } : {}) } };
 }
 
 /** Refuses a draw that found too few observations to train on. */

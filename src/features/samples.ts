@@ -21,6 +21,8 @@ import { Role, type Roles } from "./roles.js";
 import { FEATURE_SCHEMA_VERSION, tsFeatureUnits, type FeatureSchema, type TsMode } from "./schema.js";
 import { contextFeatures, pixelFeatures, CONTEXT_FEATURE_NAMES, PIXEL_FEATURE_NAMES } from "./timeseries.js";
 import { drawHole, holeRadii, neighbourClimatology, spatialFeatures, spatialFeatureUnits, SPATIAL_FEATURE_NAMES, type SpatialSource } from "./spatial.js";
+import type { ForcingChoice, ForcingRole, ForcingSeries } from "./forcings.js";
+import { WeatherRows, type WeatherSettings } from "./weather-rows.js";
 
 /** Per-pixel statistics proportional to the number of retrievals (scaled for out-of-fold rows). */
 const EXTENSIVE = ["ts_n_valid", "ts_frac_valid", "ts_count_above_mean", "ts_sum_abs_change", "ts_sum_sq"] as const;
@@ -43,6 +45,13 @@ export interface SampleArrays {
   static: Map<string, Float32Array>;
   /** Units of every predictor (dynamic and static). */
   units: Map<string, string>;
+  /**
+   * The weather group's forcings (forcings.ts), every day of the window [t * P + p], in the
+   * roles' units (mm per day, degC), with the predictors they came from; absent without --weather.
+   */
+  forcing?: ForcingSeries;
+  /** Cell-centre latitude of each pixel (Oudin's PET needs it), read with the forcings. */
+  latitude?: Float32Array;
   /** Where the arrays came from (for the feature schema). */
   origin?: { resolution: FeatureSchema["resolution"]; window: LocalWindow; source: string };
 }
@@ -61,6 +70,31 @@ export interface ReadSampleOptions {
    * reads the whole SMAP series of a tile but the predictors one block of days at a time.
    */
   dynamicDays?: [number, number];
+  /** Read these forcings over every day of `days` (the weather group). */
+  forcing?: ForcingChoice;
+}
+
+/** Cell-centre latitudes of a cube window's pixels. */
+function windowLatLon(cube: Cube, window: LocalWindow): { lat: Float32Array; lon: Float32Array } {
+  const { nrows, ncols } = window;
+  const lat = new Float32Array(nrows * ncols);
+  const lon = new Float32Array(nrows * ncols);
+  for (let p = 0; p < nrows * ncols; p++)
+    [lat[p], lon[p]] = cube.grid.rowColToLatLon(cube.window.row0 + window.row0 + Math.floor(p / ncols), cube.window.col0 + window.col0 + (p % ncols));
+  return { lat, lon };
+}
+
+/** The forcings of a window over days [t0, t1), converted to their roles' units. */
+async function readForcing(cube: Cube, choice: ForcingChoice, window: LocalWindow, t0: number, t1: number): Promise<ForcingSeries> {
+  const series = new Map<ForcingRole, Float32Array>();
+  const units = new Map<ForcingRole, string>();
+  for (const [role, v] of Object.entries(choice) as [ForcingRole, NonNullable<ForcingChoice[ForcingRole]>][]) {
+    const values = await cube.readBlock(v.variable, t0, t1, window);
+    if (v.scale !== 1 || v.offset !== 0) for (let k = 0; k < values.length; k++) values[k] = v.scale * values[k]! + v.offset;
+    series.set(role, values);
+    units.set(role, role === "precipitation" || role === "pet" ? "mm d-1" : role === "temperature" ? "degC" : v.units);
+  }
+  return { series, choice, units };
 }
 
 /** Reads a window of a cube: SMAP and every predictor. */
@@ -80,13 +114,7 @@ export async function readSampleArrays(cube: Cube, o: ReadSampleOptions = {}): P
     else statics.set(v.name, await cube.readStatic(v.name, window));
   }
   if (o.coordinates && o.predictors !== false) {
-    const lat = new Float32Array(P);
-    const lon = new Float32Array(P);
-    for (let p = 0; p < P; p++) {
-      const [la, lo] = cube.grid.rowColToLatLon(cube.window.row0 + window.row0 + Math.floor(p / ncols), cube.window.col0 + window.col0 + (p % ncols));
-      lat[p] = la;
-      lon[p] = lo;
-    }
+    const { lat, lon } = windowLatLon(cube, window);
     statics.set("lat", lat);
     statics.set("lon", lon);
     units.set("lat", "degrees_north");
@@ -105,6 +133,7 @@ export async function readSampleArrays(cube: Cube, o: ReadSampleOptions = {}): P
     dynamicStart: d0,
     static: statics,
     units,
+    ...(o.forcing ? { forcing: await readForcing(cube, o.forcing, window, t0, t1), latitude: windowLatLon(cube, window).lat } : {}),
     origin: {
       resolution: cube.grid.resolution,
       window: { ...window, row0: cube.window.row0 + window.row0, col0: cube.window.col0 + window.col0 },
@@ -139,6 +168,8 @@ export interface FeatureOptions {
    * reconstruction tile's halo, so tile edges see their neighbours).
    */
   spatial?: boolean | SpatialSource;
+  /** The weather group (weather-rows.ts), from the arrays' forcings: empty when they hold no precipitation. */
+  weather?: WeatherSettings;
 }
 
 /**
@@ -170,6 +201,8 @@ export class FeatureBuilder {
   private readonly climatology = new Map<number, { wsum: Float64Array; wcnt: Float64Array }>();
   /** Spatial context: the values it sees, their neighbours' climatology, the holes of training rows. */
   private readonly spatial: { src: SpatialSource; climatology: Float32Array; holes: Int32Array } | undefined;
+  /** The weather group (absent when off or when the arrays hold no precipitation). */
+  private readonly weather: WeatherRows | undefined;
 
   constructor(
     private readonly a: SampleArrays,
@@ -244,9 +277,26 @@ export class FeatureBuilder {
       this.spatial = { src, climatology, holes };
     }
     const spatialNames = this.spatial ? SPATIAL_FEATURE_NAMES : [];
+    if (o.weather && a.forcing?.series.has("precipitation"))
+      this.weather = new WeatherRows(
+        a,
+        this.train,
+        o.weather,
+        this.tsMode === "out-of-fold" ? { fold: this.fold, folds: this.foldStatistics.length } : undefined,
+      );
+    const weatherNames = this.weather?.names ?? [];
     this.dynamicNames = [...a.dynamic.keys()];
     this.staticNames = [...a.static.keys()];
-    this.names = [...this.dynamicNames, ...this.staticNames, "doy_sin", "doy_cos", ...PIXEL_FEATURE_NAMES, ...CONTEXT_FEATURE_NAMES, ...spatialNames];
+    this.names = [
+      ...this.dynamicNames,
+      ...this.staticNames,
+      "doy_sin",
+      "doy_cos",
+      ...PIXEL_FEATURE_NAMES,
+      ...CONTEXT_FEATURE_NAMES,
+      ...spatialNames,
+      ...weatherNames,
+    ];
     this.groups = [
       ...this.dynamicNames.map(() => "dynamic"),
       ...this.staticNames.map(() => "static"),
@@ -255,6 +305,7 @@ export class FeatureBuilder {
       ...PIXEL_FEATURE_NAMES.map(() => "ts"),
       ...CONTEXT_FEATURE_NAMES.map(() => "ts"),
       ...spatialNames.map(() => "spatial"),
+      ...weatherNames.map(() => "weather"),
     ];
     const predictorUnits = (n: string) => a.units.get(n) ?? "";
     this.units = [
@@ -264,6 +315,7 @@ export class FeatureBuilder {
       "1",
       ...[...PIXEL_FEATURE_NAMES, ...CONTEXT_FEATURE_NAMES].map(tsFeatureUnits),
       ...spatialNames.map(spatialFeatureUnits),
+      ...(this.weather?.units ?? []),
     ];
   }
 
@@ -276,6 +328,7 @@ export class FeatureBuilder {
       groups: this.groups,
       units: this.units,
       ts_mode: this.tsMode,
+      ...(this.weather ? { weather: this.weather.schema() } : {}),
       ...(o?.resolution ? { resolution: o.resolution } : {}),
       training: {
         ...(o ? { window: o.window, source: o.source } : {}),
@@ -337,6 +390,13 @@ export class FeatureBuilder {
     const F = this.names.length;
     const context = this.context(pixel, day);
     const spatial = this.spatialOf(pixel, day);
+    const weather = this.weather?.rows(
+      pixel,
+      day,
+      (p, t) => this.gapOf(p, t),
+      (p, t) => this.roles[t * P + p] === Role.Train,
+    );
+    const nWx = this.weather?.names.length ?? 0;
     const nSp = SPATIAL_FEATURE_NAMES.length;
     const X = new Float32Array(N * F);
     const dyn = this.dynamicNames.map((n) => this.a.dynamic.get(n)!);
@@ -360,6 +420,7 @@ export class FeatureBuilder {
       for (let f = 0; f < nPix; f++) X[row + j++] = stats[p * nPix + f]!;
       for (let c = 0; c < 5; c++) X[row + j++] = context[i * 5 + c]!;
       if (spatial) for (let f = 0; f < nSp; f++) X[row + j++] = spatial[i * nSp + f]!;
+      if (weather) for (let f = 0; f < nWx; f++) X[row + j++] = weather[i * nWx + f]!;
     }
     return X;
   }

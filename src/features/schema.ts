@@ -8,14 +8,16 @@
  */
 import { SmapfillError } from "../util/errors.js";
 import type { Resolution, Window } from "../grid/ease2.js";
+import type { WeatherSchema } from "./weather-rows.js";
 
 export const FEATURE_SCHEMA_VERSION = 1;
 
 /**
  * Every feature group the sample layer writes: the reference's four (DATASET.md) and ours
- * (spatial context). Dataset folders, predict and train accept any of them.
+ * (spatial context, the weather between retrievals). Dataset folders, predict and train accept
+ * any of them.
  */
-export const FEATURE_GROUPS = ["dynamic", "static", "calendar", "ts", "spatial"] as const;
+export const FEATURE_GROUPS = ["dynamic", "static", "calendar", "ts", "spatial", "weather"] as const;
 
 /** How the time-series features of training rows were computed (MODELS.md, last section). */
 export type TsMode = "in-sample" | "out-of-fold" | "none";
@@ -27,6 +29,8 @@ export interface FeatureSchema {
   /** Units of each feature ("" where unknown, e.g. a dataset folder written by other tools). */
   units: string[];
   ts_mode: TsMode;
+  /** The weather group's forcings and settings (absent without the group). */
+  weather?: WeatherSchema;
   /** The EASE-2 resolution of the cube the features came from (absent when unknown). */
   resolution?: Resolution;
   /** For information: where and when the model was trained. */
@@ -102,6 +106,12 @@ export function matchSchema(model: FeatureSchema, data: FeatureSchema, where: { 
     refuse(`it was trained at ${model.resolution}, the data are at ${data.resolution}`, "Use a model trained on a cube of the same resolution");
   if (model.ts_mode !== "none" && data.ts_mode !== model.ts_mode)
     refuse(`its time-series features are '${model.ts_mode}', the data's '${data.ts_mode}'`, "Build the features in the model's ts mode, or retrain");
+  if (model.weather && model.groups.includes("weather")) {
+    const [m, d] = [JSON.stringify(model.weather), JSON.stringify(data.weather ?? null)];
+    if (!data.weather)
+      refuse("its weather features need the forcings, the data have no weather group", "Build the features with --weather (and the predictors it names)");
+    if (m !== d) refuse(`its weather features were made from ${m}, the data's from ${d}`, "Build the features with the model's weather settings, or retrain");
+  }
   const index = new Map(data.names.map((n, j) => [n, j]));
   const columns: number[] = [];
   for (const [i, name] of model.names.entries()) {

@@ -29,6 +29,14 @@
  *                                                    (apiDecay), N the days whose weight k^n >= 0.01
  *   wx_prev_drydown                                  dry + (theta_prev - dry) exp(-(d - prev) / tau)
  *   wx_next_drydown                                  min(wet, dry + (theta_next - dry) exp((next - d) / tau))
+ *   wx_dry_mean_before, wx_dry_count_before          the mean of the seen retrievals e of days
+ *                                                    d - smoothDays .. prev carried to d along the
+ *                                                    drydown (as wx_prev_drydown), over those with
+ *                                                    every day e..d known and dry (< rainDay), and
+ *                                                    their number: one retrieval's noise averaged
+ *                                                    out over a dry spell (NaN: none)
+ *   wx_dry_mean_after, wx_dry_count_after            the same after d (next .. d + smoothDays, days
+ *                                                    d..e dry), carried backward and capped at wet
  *   wx_temperature_mean_since_prev, wx_radiation_mean_since_prev, wx_pet_mean_since_prev
  *                                                    means over "since prev" (PET: the study's, else
  *                                                    Oudin's from temperature and latitude)
@@ -64,6 +72,8 @@ export interface WeatherOptions {
   rainThresholds?: readonly number[];
   /** The API's daily decay k, 0 <= k < 1 (default 0.9; to be chosen on validation data). */
   apiDecay?: number;
+  /** How far (days) wx_dry_mean_before/after look for retrievals (default 10). */
+  smoothDays?: number;
   /** The drydown of every pixel (default: fitDrydown on the same seen retrievals). */
   drydown?: Drydown;
   /** Per query, a run of days [gapStart, gapEnd] around its day whose retrievals are ignored (negative gapStart: none). */
@@ -71,7 +81,7 @@ export interface WeatherOptions {
   gapEnd?: Int32Array;
 }
 
-export const WEATHER_DEFAULTS = { rainDay: 1, rainThresholds: [1, 5, 20] as readonly number[], apiDecay: 0.9 };
+export const WEATHER_DEFAULTS = { rainDay: 1, rainThresholds: [1, 5, 20] as readonly number[], apiDecay: 0.9, smoothDays: 10 };
 
 /** The weight below which the API's terms are dropped (its window). */
 const API_MIN_WEIGHT = 0.01;
@@ -88,7 +98,7 @@ export function weatherFeatureNames(
   if (!forcing.precipitation) return [];
   const names = ["wx_precip_since_prev", "wx_rain_days_since_prev", "wx_precip_until_next", "wx_rain_days_until_next"];
   for (const x of o.rainThresholds ?? WEATHER_DEFAULTS.rainThresholds) names.push(`wx_days_since_rain_${x}mm`);
-  names.push("wx_api", "wx_prev_drydown", "wx_next_drydown");
+  names.push("wx_api", "wx_prev_drydown", "wx_next_drydown", "wx_dry_mean_before", "wx_dry_count_before", "wx_dry_mean_after", "wx_dry_count_after");
   if (forcing.temperature) names.push("wx_temperature_mean_since_prev");
   if (forcing.radiation) names.push("wx_radiation_mean_since_prev");
   if (forcing.pet || (forcing.temperature && o.latitude && o.doy)) names.push("wx_pet_mean_since_prev");
@@ -100,7 +110,8 @@ export function weatherFeatureUnits(names: readonly string[], units: { smap: str
   return names.map((n) => {
     if (n.startsWith("wx_precip") || n === "wx_api") return "mm";
     if (n.startsWith("wx_rain_days") || n.startsWith("wx_days_since")) return "days";
-    if (n.endsWith("_drydown")) return units.smap;
+    if (n.startsWith("wx_dry_count")) return "1";
+    if (n.endsWith("_drydown") || n.startsWith("wx_dry_mean")) return units.smap;
     if (n === "wx_temperature_mean_since_prev") return units.temperature ?? "degC";
     if (n === "wx_radiation_mean_since_prev") return units.radiation ?? "unknown";
     return "mm day-1";
@@ -270,24 +281,197 @@ function fitTauAndDry(x: Float64Array, y: Float64Array, gap: Float64Array, n: nu
   return [Math.exp(logTau), best(logTau)[1]];
 }
 
-/** Running sums over one pixel's days: sums[d + 1] = the sum of days 0..d. */
-function prefix(D: number, value: (d: number) => number): Float64Array {
-  const s = new Float64Array(D + 1);
-  for (let d = 0; d < D; d++) s[d + 1] = s[d]! + value(d);
-  return s;
+/** A forcing's running sums of known values and counts over one pixel's days, for means over intervals. */
+interface MeanPrefix {
+  sum: Float64Array;
+  count: Int32Array;
 }
 
-/** A forcing's running sums of known values and counts, for means over intervals. */
-function meanPrefix(series: Series | null, row: number, D: number): { sum: Float64Array; count: Float64Array } | null {
-  if (!series) return null;
-  const v = (d: number) => series[row + d]!;
-  return { sum: prefix(D, (d) => (v(d) === v(d) ? v(d) : 0)), count: prefix(D, (d) => (v(d) === v(d) ? 1 : 0)) };
-}
+/**
+ * What the weather features need of each pixel's forcings, computed once per pixel and day:
+ * running sums (precipitation, rain days, missing days, and each averaged forcing's known values
+ * and counts), the last day with rain above each threshold and the last missing day, and the API.
+ * A query then costs the length of its gap (finding its previous and next seen retrievals), not
+ * the length of the record: the sample layer builds one index per tile and asks it for every
+ * block of rows. Memory: about 40 bytes per pixel-day, plus 12 per averaged forcing.
+ */
+export class WeatherIndex {
+  readonly names: string[];
+  private readonly slot: Int32Array;
+  private readonly sumP: Float64Array;
+  private readonly rainDays: Int32Array;
+  private readonly missing: Int32Array;
+  private readonly lastRain: Int32Array[];
+  private readonly lastMissing: Int32Array;
+  private readonly api: Float64Array;
+  private readonly means: { name: string; m: MeanPrefix }[] = [];
+  private readonly thresholds: readonly number[];
+  private readonly smoothDays: number;
 
-/** The mean of the known values of days a+1..b (NaN: none). */
-function meanOver(m: { sum: Float64Array; count: Float64Array }, a: number, b: number): number {
-  const n = m.count[b + 1]! - m.count[a + 1]!;
-  return n > 0 ? (m.sum[b + 1]! - m.sum[a + 1]!) / n : NaN;
+  /**
+   * The index of the pixels `pixels` (default all P) of forcings [p * D + d]; the group is empty
+   * (names []) without precipitation.
+   */
+  constructor(
+    readonly forcing: WeatherForcing,
+    readonly P: number,
+    readonly D: number,
+    o: Omit<WeatherOptions, "drydown" | "gapStart" | "gapEnd"> = {},
+    pixels?: Int32Array,
+  ) {
+    for (const [name, s] of Object.entries(forcing)) if (s) check(s.length === P * D, `weatherFeatures: ${name} has ${s.length} values for ${P} x ${D}`);
+    this.names = weatherFeatureNames(forcing, o);
+    this.thresholds = o.rainThresholds ?? WEATHER_DEFAULTS.rainThresholds;
+    const k = o.apiDecay ?? WEATHER_DEFAULTS.apiDecay;
+    check(k >= 0 && k < 1, `weatherFeatures: the API decay ${k} is outside [0, 1)`);
+    const rainDay = o.rainDay ?? WEATHER_DEFAULTS.rainDay;
+    this.smoothDays = o.smoothDays ?? WEATHER_DEFAULTS.smoothDays;
+    this.slot = new Int32Array(P).fill(-1);
+    const list = pixels ? [...new Set(pixels)].sort((a, b) => a - b) : [...Array(P).keys()];
+    for (const [i, p] of list.entries()) {
+      check(p >= 0 && p < P, `weatherFeatures: pixel ${p} outside 0..${P - 1}`);
+      this.slot[p] = i;
+    }
+    const U = list.length;
+    const precipitation = forcing.precipitation;
+    const n = precipitation ? U * (D + 1) : 0;
+    this.sumP = new Float64Array(n);
+    this.rainDays = new Int32Array(n);
+    this.missing = new Int32Array(n);
+    this.lastRain = this.thresholds.map(() => new Int32Array(precipitation ? U * D : 0));
+    this.lastMissing = new Int32Array(precipitation ? U * D : 0);
+    this.api = new Float64Array(precipitation ? U * D : 0);
+    if (!precipitation) return;
+    const window = k > 0 ? Math.max(1, Math.floor(Math.log(API_MIN_WEIGHT) / Math.log(k)) + 1) : 1;
+    const weights = Float64Array.from({ length: window }, (_, w) => k ** w);
+    const petFromTemperature = !forcing.pet && forcing.temperature && o.latitude && o.doy;
+    const averaged: [string, Series | null, ((p: number, d: number) => number) | null][] = [
+      ["temperature", forcing.temperature ?? null, null],
+      ["radiation", forcing.radiation ?? null, null],
+      [
+        "pet",
+        forcing.pet ?? null,
+        petFromTemperature
+          ? (p, d) => {
+              const t = forcing.temperature![p * D + d]!;
+              return t === t ? oudinPet(t, Number(o.latitude![p]), o.doy![d]!) : NaN;
+            }
+          : null,
+      ],
+    ];
+    for (const [name, series, derived] of averaged)
+      if (series || derived) this.means.push({ name, m: { sum: new Float64Array(U * (D + 1)), count: new Int32Array(U * (D + 1)) } });
+    for (const [u, p] of list.entries()) {
+      const row = p * D;
+      const at = u * (D + 1);
+      const rain = (d: number) => precipitation[row + d]!;
+      const known = (d: number) => rain(d) === rain(d);
+      for (let d = 0; d < D; d++) {
+        const r = rain(d);
+        this.sumP[at + d + 1] = this.sumP[at + d]! + (known(d) ? r : 0);
+        this.missing[at + d + 1] = this.missing[at + d]! + (known(d) ? 0 : 1);
+        this.rainDays[at + d + 1] = this.rainDays[at + d]! + (known(d) && r >= rainDay ? 1 : 0);
+      }
+      this.thresholds.forEach((x, t) => {
+        const last = this.lastRain[t]!;
+        for (let d = 0, seen = -1; d < D; d++) last[u * D + d] = seen = known(d) && rain(d) >= x ? d : seen;
+      });
+      for (let d = 0, seen = -1; d < D; d++) this.lastMissing[u * D + d] = seen = known(d) ? seen : d;
+      for (let d = 0; d < D; d++) {
+        let api = NaN;
+        if (d - window + 1 >= 0 && this.missing[at + d + 1]! - this.missing[at + d - window + 1]! === 0) {
+          api = 0;
+          for (let w = 0; w < window; w++) api += weights[w]! * rain(d - w);
+        }
+        this.api[u * D + d] = api;
+      }
+      let j = 0;
+      for (const [, series, derived] of averaged) {
+        if (!series && !derived) continue;
+        const { sum, count } = this.means[j++]!.m;
+        for (let d = 0; d < D; d++) {
+          const v = series ? series[row + d]! : derived!(p, d);
+          sum[at + d + 1] = sum[at + d]! + (v === v ? v : 0);
+          count[at + d + 1] = count[at + d]! + (v === v ? 1 : 0);
+        }
+      }
+    }
+  }
+
+  /**
+   * The features (this.names' order) of queries (pix[q], day[q]) from the retrievals `seen`
+   * allows ([p * D + d], non-zero: may be seen) and a drydown; [Q * names] float64.
+   */
+  query(smap: Series, seen: Uint8Array, pix: Int32Array, day: Int32Array, drydown: Drydown, o: Pick<WeatherOptions, "gapStart" | "gapEnd"> = {}): Float64Array {
+    const { P, D } = this;
+    check(smap.length === P * D && seen.length === P * D, `weatherFeatures: SMAP of ${smap.length} and a mask of ${seen.length} values for ${P} x ${D}`);
+    check(pix.length === day.length, `weatherFeatures: ${pix.length} pixels for ${day.length} days`);
+    const nF = this.names.length;
+    const Q = pix.length;
+    const out = new Float64Array(Q * nF).fill(NaN);
+    if (!nF) return out;
+    const col = Object.fromEntries(this.names.map((n, i) => [n, i]));
+    const meanCols = this.means.map(({ name }) => col[`wx_${name}_mean_since_prev`]!);
+    const sinceRainCols = this.thresholds.map((x) => col[`wx_days_since_rain_${x}mm`]!);
+    for (let q = 0; q < Q; q++) {
+      const p = pix[q]!;
+      const d = day[q]!;
+      check(p >= 0 && p < P && this.slot[p]! >= 0, `weatherFeatures: pixel ${p} outside 0..${P - 1} or not indexed`);
+      check(d >= 0 && d < D, `weatherFeatures: day ${d} outside 0..${D - 1}`);
+      const u = this.slot[p]!;
+      const at = u * (D + 1);
+      const row = p * D;
+      const isSeen = (e: number) => seen[row + e] !== 0 && smap[row + e] === smap[row + e];
+      const g0 = o.gapStart ? o.gapStart[q]! : -1;
+      const [before, after] = g0 >= 0 ? [g0, o.gapEnd![q]!] : [d, d];
+      // The nearest seen retrievals before and after (the gap): found by scanning out.
+      let prev = Math.min(D, before) - 1;
+      while (prev >= 0 && !isSeen(prev)) prev--;
+      let next = Math.max(-1, after) + 1;
+      while (next < D && !isSeen(next)) next++;
+      const f = q * nF;
+      // Interval sums over days a+1..b, NaN when one of them is missing.
+      const over = (s: Float64Array | Int32Array, a: number, b: number) =>
+        this.missing[at + b + 1]! - this.missing[at + a + 1]! > 0 ? NaN : s[at + b + 1]! - s[at + a + 1]!;
+      const [tau, dry, wet] = [drydown.tau[p]!, drydown.dry[p]!, drydown.wet[p]!];
+      if (prev >= 0) {
+        out[f + col.wx_precip_since_prev!] = over(this.sumP, prev, d);
+        out[f + col.wx_rain_days_since_prev!] = over(this.rainDays, prev, d);
+        if (tau === tau) out[f + col.wx_prev_drydown!] = dry + (smap[row + prev]! - dry) * Math.exp(-(d - prev) / tau);
+        this.means.forEach(({ m }, j) => {
+          const n = m.count[at + d + 1]! - m.count[at + prev + 1]!;
+          if (n > 0) out[f + meanCols[j]!] = (m.sum[at + d + 1]! - m.sum[at + prev + 1]!) / n;
+        });
+      }
+      if (next < D) {
+        out[f + col.wx_precip_until_next!] = over(this.sumP, d, next);
+        out[f + col.wx_rain_days_until_next!] = over(this.rainDays, d, next);
+        if (tau === tau) out[f + col.wx_next_drydown!] = Math.min(wet, dry + (smap[row + next]! - dry) * Math.exp((next - d) / tau));
+      }
+      if (tau === tau) {
+        // Days a..b (inclusive) all known and dry.
+        const dryDays = (a: number, b: number) =>
+          this.missing[at + b + 1]! - this.missing[at + a]! === 0 && this.rainDays[at + b + 1]! - this.rainDays[at + a]! === 0;
+        let [sum, n] = [0, 0];
+        for (let e = prev; e >= 0 && e >= d - this.smoothDays && dryDays(e, d); e--)
+          if (isSeen(e)) ((sum += dry + (smap[row + e]! - dry) * Math.exp(-(d - e) / tau)), n++);
+        out[f + col.wx_dry_count_before!] = n;
+        if (n) out[f + col.wx_dry_mean_before!] = sum / n;
+        [sum, n] = [0, 0];
+        for (let e = next; e < D && e <= d + this.smoothDays && dryDays(d, e); e++)
+          if (isSeen(e)) ((sum += Math.min(wet, dry + (smap[row + e]! - dry) * Math.exp((e - d) / tau))), n++);
+        out[f + col.wx_dry_count_after!] = n;
+        if (n) out[f + col.wx_dry_mean_after!] = sum / n;
+      }
+      const lastMissing = this.lastMissing[u * D + d]!;
+      this.thresholds.forEach((_, t) => {
+        const r = this.lastRain[t]![u * D + d]!;
+        if (r >= 0 && r > lastMissing) out[f + sinceRainCols[t]!] = d - r;
+      });
+      out[f + col.wx_api!] = this.api[u * D + d]!;
+    }
+    return out;
+  }
 }
 
 /**
@@ -305,103 +489,12 @@ export function weatherFeatures(
   o: WeatherOptions = {},
 ): Float64Array {
   check(smap.length === P * D && seen.length === P * D, `weatherFeatures: SMAP of ${smap.length} and a mask of ${seen.length} values for ${P} x ${D}`);
-  for (const [name, s] of Object.entries(forcing)) if (s) check(s.length === P * D, `weatherFeatures: ${name} has ${s.length} values for ${P} x ${D}`);
   check(pix.length === day.length, `weatherFeatures: ${pix.length} pixels for ${day.length} days`);
-  const names = weatherFeatureNames(forcing, o);
-  const nF = names.length;
-  const Q = pix.length;
-  const out = new Float64Array(Q * nF).fill(NaN);
-  const precipitation = forcing.precipitation;
-  if (!precipitation) return out;
-  const k = o.apiDecay ?? WEATHER_DEFAULTS.apiDecay;
-  check(k >= 0 && k < 1, `weatherFeatures: the API decay ${k} is outside [0, 1)`);
-  const rainDay = o.rainDay ?? WEATHER_DEFAULTS.rainDay;
-  const thresholds = o.rainThresholds ?? WEATHER_DEFAULTS.rainThresholds;
-  const window = k > 0 ? Math.max(1, Math.floor(Math.log(API_MIN_WEIGHT) / Math.log(k)) + 1) : 1;
-  const weights = Float64Array.from({ length: window }, (_, n) => k ** n);
-  const drydown = o.drydown ?? fitDrydown(smap, seen, precipitation, P, D, { rainDay });
-  const petFromTemperature = !forcing.pet && forcing.temperature && o.latitude && o.doy;
-  const col = Object.fromEntries(names.map((n, i) => [n, i]));
-
-  // Queries pixel by pixel: one pixel's running sums in memory at a time.
-  const order = Array.from({ length: Q }, (_, q) => q).sort((a, b) => pix[a]! - pix[b]! || a - b);
-  for (let start = 0; start < Q;) {
-    const p = pix[order[start]!]!;
-    check(p >= 0 && p < P, `weatherFeatures: pixel ${p} outside 0..${P - 1}`);
-    let end = start;
-    while (end < Q && pix[order[end]!] === p) end++;
-    const row = p * D;
-    const rain = (d: number) => precipitation[row + d]!;
-    const known = (d: number) => rain(d) === rain(d);
-    const sumP = prefix(D, (d) => (known(d) ? rain(d) : 0));
-    const missing = prefix(D, (d) => (known(d) ? 0 : 1));
-    const rainDays = prefix(D, (d) => (known(d) && rain(d) >= rainDay ? 1 : 0));
-    // Per threshold: the last day <= d with at least that much rain; and the last missing day.
-    const lastRain = thresholds.map((x) => {
-      const last = new Int32Array(D);
-      for (let d = 0, at = -1; d < D; d++) last[d] = at = known(d) && rain(d) >= x ? d : at;
-      return last;
-    });
-    const lastMissing = new Int32Array(D);
-    for (let d = 0, at = -1; d < D; d++) lastMissing[d] = at = known(d) ? at : d;
-    // Seen retrievals: the last at or before d, the first at or after d.
-    const value = (d: number) => smap[row + d]!;
-    const isSeen = (d: number) => seen[row + d] !== 0 && value(d) === value(d);
-    const last = new Int32Array(D);
-    for (let d = 0, at = -1; d < D; d++) last[d] = at = isSeen(d) ? d : at;
-    const first = new Int32Array(D);
-    for (let d = D - 1, at = D; d >= 0; d--) first[d] = at = isSeen(d) ? d : at;
-    const means = {
-      temperature: meanPrefix(forcing.temperature ?? null, row, D),
-      radiation: meanPrefix(forcing.radiation ?? null, row, D),
-      pet: forcing.pet
-        ? meanPrefix(forcing.pet, row, D)
-        : petFromTemperature
-          ? meanPrefix(
-              Float64Array.from({ length: D }, (_, d) => {
-                const t = forcing.temperature![row + d]!;
-                return t === t ? oudinPet(t, Number(o.latitude![p]), o.doy![d]!) : NaN;
-              }),
-              0,
-              D,
-            )
-          : null,
-    };
-    const [tau, dry, wet] = [drydown.tau[p]!, drydown.dry[p]!, drydown.wet[p]!];
-
-    for (let i = start; i < end; i++) {
-      const q = order[i]!;
-      const d = day[q]!;
-      check(d >= 0 && d < D, `weatherFeatures: day ${d} outside 0..${D - 1}`);
-      const g0 = o.gapStart ? o.gapStart[q]! : -1;
-      const [before, after] = g0 >= 0 ? [g0, o.gapEnd![q]!] : [d, d];
-      const prev = before > 0 ? last[Math.min(D, before) - 1]! : -1;
-      const next = after < D - 1 ? first[Math.max(-1, after) + 1]! : D;
-      const f = q * nF;
-      // Interval sums over days a+1..b, NaN when one of them is missing.
-      const over = (s: Float64Array, a: number, b: number) => (missing[b + 1]! - missing[a + 1]! > 0 ? NaN : s[b + 1]! - s[a + 1]!);
-      if (prev >= 0) {
-        out[f + col.wx_precip_since_prev!] = over(sumP, prev, d);
-        out[f + col.wx_rain_days_since_prev!] = over(rainDays, prev, d);
-        if (tau === tau) out[f + col.wx_prev_drydown!] = dry + (value(prev) - dry) * Math.exp(-(d - prev) / tau);
-        for (const [name, m] of Object.entries(means)) if (m) out[f + col[`wx_${name}_mean_since_prev`]!] = meanOver(m, prev, d);
-      }
-      if (next < D) {
-        out[f + col.wx_precip_until_next!] = over(sumP, d, next);
-        out[f + col.wx_rain_days_until_next!] = over(rainDays, d, next);
-        if (tau === tau) out[f + col.wx_next_drydown!] = Math.min(wet, dry + (value(next) - dry) * Math.exp((next - d) / tau));
-      }
-      thresholds.forEach((x, t) => {
-        const r = lastRain[t]![d]!;
-        if (r >= 0 && r > lastMissing[d]!) out[f + col[`wx_days_since_rain_${x}mm`]!] = d - r;
-      });
-      if (d - window + 1 >= 0 && missing[d + 1]! - missing[d - window + 1]! === 0) {
-        let api = 0;
-        for (let n = 0; n < window; n++) api += weights[n]! * rain(d - n);
-        out[f + col.wx_api!] = api;
-      }
-    }
-    start = end;
+  if (!forcing.precipitation) {
+    for (const [name, s] of Object.entries(forcing)) if (s) check(s.length === P * D, `weatherFeatures: ${name} has ${s.length} values for ${P} x ${D}`);
+    return new Float64Array(0);
   }
-  return out;
+  const index = new WeatherIndex(forcing, P, D, o, pix);
+  const drydown = o.drydown ?? fitDrydown(smap, seen, forcing.precipitation, P, D, { rainDay: o.rainDay ?? WEATHER_DEFAULTS.rainDay });
+  return index.query(smap, seen, pix, day, drydown, o);
 }

@@ -16,7 +16,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { SmapfillError } from "../util/errors.js";
-import { predictLater, spreadOf, writeJson, type Capabilities, type FitOptions, type Matrix, type Regressor } from "./regressor.js";
+import { predictLater, spreadOf, writeJson, type Capabilities, type FitOptions, type Matrix, type Regressor, type RowOrigin } from "./regressor.js";
 
 export const ANOMALY_BASE_FEATURES = ["ts_clim_doy", "ts_mean"] as const;
 export const TARGET_FILE = "target.json";
@@ -25,11 +25,14 @@ export class AnomalyTarget implements Regressor {
   private readonly at: number[];
   private fallback = NaN;
 
-  /** predictLater always (the inner model's when it has it); spread when the inner model has members (a constant base shifts none of them). */
+  /**
+   * predictLater always (the inner model's when it has it); spread when the inner model has
+   * members (a constant base shifts none of them); sequence as the inner model.
+   */
   readonly capabilities: Capabilities;
 
   constructor(readonly inner: Regressor) {
-    this.capabilities = { predictLater: true, spread: inner.capabilities.spread };
+    this.capabilities = { predictLater: true, spread: inner.capabilities.spread, sequence: inner.capabilities.sequence };
     this.at = ANOMALY_BASE_FEATURES.map((n) => inner.featureNames.indexOf(n));
     const missing = ANOMALY_BASE_FEATURES.filter((_, i) => this.at[i]! < 0);
     if (missing.length)
@@ -64,26 +67,28 @@ export class AnomalyTarget implements Regressor {
   fit(train: Matrix & { y: Float32Array }, options: FitOptions): this {
     this.fallback = train.y.reduce((a, b) => a + b, 0) / Math.max(1, train.n);
     const v = options.validation;
-    this.inner.fit(
-      { X: train.X, n: train.n, y: minus(train.y, this.base(train.X, train.n)) },
-      { ...options, validation: { X: v.X, n: v.n, y: minus(v.y, this.base(v.X, v.n)) } },
-    );
+    this.inner.fit({ ...train, y: minus(train.y, this.base(train.X, train.n)) }, { ...options, validation: { ...v, y: minus(v.y, this.base(v.X, v.n)) } });
     return this;
   }
 
-  predict(X: Float32Array, n: number): Float32Array {
-    return this.predictLater(X, n)();
+  prepare(origins: RowOrigin[]): Promise<RowOrigin[]> {
+    if (!this.inner.prepare) throw new Error(`${this.name} reads nothing beyond its rows' features`);
+    return this.inner.prepare(origins);
   }
 
-  spread(X: Float32Array, n: number): Float32Array {
-    const s = spreadOf(this.inner, X, n);
+  predict(X: Float32Array, n: number, origin?: RowOrigin): Float32Array {
+    return this.predictLater(X, n, origin)();
+  }
+
+  spread(X: Float32Array, n: number, origin?: RowOrigin): Float32Array {
+    const s = spreadOf(this.inner, X, n, origin);
     if (!s) throw new Error(`${this.name} has no members to disagree`);
     return s;
   }
 
-  predictLater(X: Float32Array, n: number): () => Float32Array {
+  predictLater(X: Float32Array, n: number, origin?: RowOrigin): () => Float32Array {
     if (Number.isNaN(this.fallback)) throw new SmapfillError("predict before fit", { variable: this.name });
-    const finish = predictLater(this.inner, X, n);
+    const finish = predictLater(this.inner, X, n, origin);
     const base = this.base(X, n);
     return () => {
       const out = finish();

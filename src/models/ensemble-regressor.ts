@@ -9,22 +9,41 @@
 import fs from "node:fs";
 import path from "node:path";
 import { SmapfillError } from "../util/errors.js";
-import { checkTraining, checkWidth, predictLater, writeJson, type Capabilities, type FitOptions, type Matrix, type Regressor } from "./regressor.js";
+import {
+  checkTraining,
+  checkWidth,
+  predictLater,
+  writeJson,
+  type Capabilities,
+  type FitOptions,
+  type Matrix,
+  type Regressor,
+  type RowOrigin,
+} from "./regressor.js";
 
 export class EnsembleRegressor implements Regressor {
-  readonly name = "ensemble" as const;
-  readonly capabilities: Capabilities = { predictLater: true, spread: true };
+  readonly capabilities: Capabilities;
   private weights: number[] = [];
   private validationRmse: number[] = [];
   /** The members' predictions of the last predict, for spread on the same rows. */
   private last: { X: Float32Array; preds: Float32Array[] } | undefined;
 
+  /** `name`: the registry's name of this ensemble (its members differ between entries). */
   constructor(
     readonly featureNames: string[],
     readonly groups: string[],
     readonly members: Regressor[],
+    readonly name = "ensemble",
   ) {
     if (members.length < 2) throw new SmapfillError("an ensemble needs at least two members", { variable: this.name });
+    this.capabilities = { predictLater: true, spread: true, sequence: members.some((m) => m.capabilities.sequence) };
+  }
+
+  /** Every sequence member gathers its own history (each under its own key of RowOrigin.history). */
+  async prepare(origins: RowOrigin[]): Promise<RowOrigin[]> {
+    let out = origins;
+    for (const m of this.members) if (m.capabilities.sequence) out = await m.prepare!(out);
+    return out;
   }
 
   fit(train: Matrix & { y: Float32Array }, options: FitOptions): this {
@@ -33,7 +52,7 @@ export class EnsembleRegressor implements Regressor {
     const preds = this.members.map((m) => {
       options.onProgress?.(`ensemble: training ${m.name}`);
       m.fit(train, options);
-      return m.predict(v.X, v.n);
+      return m.predict(v.X, v.n, v.origin);
     });
     this.validationRmse = preds.map((p) => rmse(p, v.y));
     this.weights = bestWeights(preds, v.y);
@@ -41,16 +60,16 @@ export class EnsembleRegressor implements Regressor {
     return this;
   }
 
-  predict(X: Float32Array, n: number): Float32Array {
-    return this.predictLater(X, n)();
+  predict(X: Float32Array, n: number, origin?: RowOrigin): Float32Array {
+    return this.predictLater(X, n, origin)();
   }
 
-  predictLater(X: Float32Array, n: number): () => Float32Array {
+  predictLater(X: Float32Array, n: number, origin?: RowOrigin): () => Float32Array {
     if (!this.weights.length) throw new SmapfillError("predict before fit", { variable: this.name });
     checkWidth(this.name, X, n, this.featureNames.length);
     // Members that can run on worker threads start first; the others run while they work.
-    const started = this.members.map((m) => (m.capabilities.predictLater ? predictLater(m, X, n) : undefined));
-    const direct = this.members.map((m, i) => (started[i] ? undefined : m.predict(X, n)));
+    const started = this.members.map((m) => (m.capabilities.predictLater ? predictLater(m, X, n, origin) : undefined));
+    const direct = this.members.map((m, i) => (started[i] ? undefined : m.predict(X, n, origin)));
     return () => {
       const out = new Float32Array(n);
       const preds = this.members.map((_, i) => direct[i] ?? started[i]!());
@@ -63,8 +82,8 @@ export class EnsembleRegressor implements Regressor {
     };
   }
 
-  spread(X: Float32Array, n: number): Float32Array {
-    const preds = this.last?.X === X ? this.last.preds : this.members.map((m) => m.predict(X, n));
+  spread(X: Float32Array, n: number, origin?: RowOrigin): Float32Array {
+    const preds = this.last?.X === X ? this.last.preds : this.members.map((m) => m.predict(X, n, origin));
     return Float32Array.from({ length: n }, (_, r) => {
       let lo = Infinity;
       let hi = -Infinity;
@@ -99,7 +118,7 @@ export class EnsembleRegressor implements Regressor {
 
   /** An ensemble from its model.json and its members, loaded by the caller (the registry). */
   static restore(spec: Record<string, unknown>, members: Regressor[]): EnsembleRegressor {
-    const r = new EnsembleRegressor(spec.featureNames as string[], spec.groups as string[], members);
+    const r = new EnsembleRegressor(spec.featureNames as string[], spec.groups as string[], members, (spec.name as string | undefined) ?? "ensemble");
     r.weights = spec.weights as number[];
     r.validationRmse = spec.validationRmse as number[];
     return r;

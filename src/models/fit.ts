@@ -16,7 +16,7 @@ import { SmapfillError } from "../util/errors.js";
 import { runInfo } from "../util/run-info.js";
 import { isSavedModel, loadModel, saveModel } from "./model-store.js";
 import { createRegressor, resolveParams, type CommonOptions } from "./registry.js";
-import { spreadOf, type Matrix, type ModelName, type Regressor } from "./regressor.js";
+import { prepareRows, spreadOf, type Matrix, type ModelName, type Regressor } from "./regressor.js";
 import { ResidualModel, type ResidualModelState } from "./uncertainty.js";
 
 /** What to train: a registered model, its hyperparameters (the flat map of registry.ts) and seed. */
@@ -70,13 +70,19 @@ export function checkModelOut(out: string, replace = false): void {
     throw new SmapfillError("does not exist", { file: parent, hint: "Create the folder first, or choose another --out" });
 }
 
-export function fitAndSave(spec: ModelSpec, rows: FitRows, o: FitAndSaveOptions): FittedModel {
+/**
+ * Creates, fits (a sequence model after its rows are prepared: history.ts), calibrates and saves
+ * a model; the hyperparameters and the output folder are checked before anything is read.
+ */
+export async function fitAndSave(spec: ModelSpec, given: FitRows, o: FitAndSaveOptions): Promise<FittedModel> {
   const params = resolveParams(spec.name, spec.params ?? {});
   checkModelOut(o.out, o.replace);
   const model = createRegressor(spec.name, o.schema.names, o.schema.groups, spec.params ?? {}, {
     seed: spec.seed,
     ...(spec.threads !== undefined ? { threads: spec.threads } : {}),
   });
+  const [train, validation, calibrationRows] = await prepareRows(model, [given.train, given.validation, ...(given.calibration ? [given.calibration] : [])]);
+  const rows: FitRows = { train: train!, validation: validation!, ...(calibrationRows ? { calibration: calibrationRows } : {}) };
   const started = performance.now();
   model.fit(rows.train, { validation: rows.validation, onProgress: (m) => o.log?.(`    ${m}`), ...(o.onStep ? { onStep: o.onStep } : {}) });
   const seconds = (performance.now() - started) / 1000;
@@ -85,8 +91,8 @@ export function fitAndSave(spec: ModelSpec, rows: FitRows, o: FitAndSaveOptions)
   let calibration: Record<string, unknown> = {};
   const cal = rows.calibration;
   if (cal) {
-    const pred = model.predict(cal.X, cal.n);
-    const spread = spreadOf(model, cal.X, cal.n);
+    const pred = model.predict(cal.X, cal.n, cal.origin);
+    const spread = spreadOf(model, cal.X, cal.n, cal.origin);
     residual = ResidualModel.fit(pred, cal.y, cal.X, cal.n, o.schema, { spread, reasons: cal.reasons, days: cal.origin?.day });
     files["uncertainty.json"] = residual.toJSON();
     calibration = o.describeCalibration?.(pred, cal, residual, spread) ?? {};
@@ -126,7 +132,7 @@ export function loadFitted(dir: string, o: { product?: boolean } = {}): FittedMo
 }
 
 /** fitAndSave, or the model a previous run saved in `o.out` (resumable runs); `accept` may refuse a saved one. */
-export function fitOrReuse(spec: ModelSpec, rows: FitRows, o: FitAndSaveOptions & { accept?: (saved: FittedModel) => void }): FittedModel {
+export async function fitOrReuse(spec: ModelSpec, rows: FitRows, o: FitAndSaveOptions & { accept?: (saved: FittedModel) => void }): Promise<FittedModel> {
   if (isSavedModel(o.out)) {
     o.log?.(`  ${spec.name}: reusing the model trained before (${o.out})`);
     const saved = loadFitted(o.out);

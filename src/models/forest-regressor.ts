@@ -15,7 +15,7 @@ import { treeFromJson, treeToJson } from "./trees/tree.js";
 /** Random forest on mean-imputed raw inputs plus missing indicators (the reference's preprocessing). */
 export class ForestRegressor implements Regressor {
   readonly name = "rf" as const;
-  readonly capabilities: Capabilities = { predictLater: true, spread: false };
+  readonly capabilities: Capabilities = { predictLater: true, spread: false, sequence: false };
   private pre = new Preprocessor(false, true);
   private model: ForestModel | undefined;
   /** The trees packed for fast prediction (made at the first predict). */

@@ -14,7 +14,7 @@ import { saveXgboostJson } from "./trees/xgboost-json.js";
 
 export class GbtRegressor implements Regressor {
   readonly name = "xgb" as const;
-  readonly capabilities: Capabilities = { predictLater: true, spread: false };
+  readonly capabilities: Capabilities = { predictLater: true, spread: false, sequence: false };
   private model: GbtModel | undefined;
   /** The trees up to the best iteration, packed for fast prediction (made at the first predict). */
   private predictor: TreePredictor | undefined;

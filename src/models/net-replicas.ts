@@ -19,8 +19,8 @@ import { SyncWorkers } from "../util/sync-workers.js";
 import type { Net, NetName, NetOptions } from "./nets.js";
 import { backpropagate, forwardRows } from "./net-steps.js";
 
-/** Rows of one shared inference chunk: bounds the shared input buffer (rows x features floats). */
-const PREDICT_CHUNK = 32768;
+/** Rows of one shared inference chunk: at most 32768, and at most 4 Mi floats of inputs (wide rows: a sequence model's windows). */
+const predictChunk = (nIn: number) => Math.max(1, Math.min(32768, Math.floor((1 << 22) / nIn)));
 
 export interface ReplicaSetup {
   name: NetName;
@@ -55,6 +55,7 @@ export function shardSizes(m: number, t: number): number[] {
 
 export class NetReplicas {
   readonly threads: number;
+  private readonly chunk: number;
   private readonly workers: SyncWorkers<ReplicaMessage>;
   private readonly params: Float32Array;
   private readonly buffers: Float32Array;
@@ -84,8 +85,9 @@ export class NetReplicas {
     const shared = (floats: number) => new SharedArrayBuffer(4 * Math.max(1, floats));
     const paramsBuffer = shared(nParams);
     const buffersBuffer = shared(nBuffers);
-    const predictInput = shared(PREDICT_CHUNK * nIn);
-    const predictOutput = shared(PREDICT_CHUNK);
+    this.chunk = predictChunk(nIn);
+    const predictInput = shared(this.chunk * nIn);
+    const predictOutput = shared(this.chunk);
     const loss = new SharedArrayBuffer(8 * threads);
     this.params = new Float32Array(paramsBuffer);
     this.buffers = new Float32Array(buffersBuffer);
@@ -165,8 +167,8 @@ export class NetReplicas {
     this.net.eval();
     this.publish(true);
     const out = new Float32Array(n);
-    for (let c0 = 0; c0 < n; c0 += PREDICT_CHUNK) {
-      const rows = Math.min(PREDICT_CHUNK, n - c0);
+    for (let c0 = 0; c0 < n; c0 += this.chunk) {
+      const rows = Math.min(this.chunk, n - c0);
       // An equal share per thread (a row's prediction does not depend on its batch); the calling
       // thread takes the first.
       const per = Math.ceil(rows / this.threads);
@@ -200,5 +202,29 @@ export class NetReplicas {
       this.buffers.set(b, at);
       at += b.length;
     }
+  }
+}
+
+/**
+ * Replicas for large predictions, kept between calls (an importance loop or a reconstruction
+ * predicts many times) and closed once the event loop has been idle 2 s.
+ */
+export class IdleReplicas {
+  private replicas: NetReplicas | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  /** The replicas of `net` (made on first use), or null below 2 threads or for a small prediction. */
+  get(net: Net, name: NetName, seed: number, threads: number, rows: number, batch: number, options: Omit<NetOptions, "seed"> = {}): NetReplicas | null {
+    if (threads < 2 || rows < 4 * batch) return null;
+    this.replicas ??= new NetReplicas(net, name, seed, threads, batch, options);
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.close(), 2000).unref();
+    return this.replicas;
+  }
+
+  close(): void {
+    clearTimeout(this.timer);
+    this.replicas?.close();
+    this.replicas = undefined;
   }
 }

@@ -11,6 +11,8 @@
  *    (4 heads, feed-forward 64, GELU, dropout 0.1), LayerNorm, Linear(32 -> 1) on [CLS].
  *  - LSTM network (issue 26, not in MODELS.md): nn.LSTM over a window of days, Linear(hidden -> 1)
  *    on the last step's state.
+ *  - the sequence model's network (issue 26, ours): nn.LSTM over a window of days (steps before
+ *    the cube's start masked), its last state beside the row's tabular inputs into a small head.
  */
 import { BatchNorm1d, Conv1D, Dropout, LayerNorm, Linear, TransformerEncoderLayer, type LayerOptions } from "../nn/layers.js";
 import { LSTM } from "../nn/lstm.js";
@@ -19,7 +21,7 @@ import * as ops from "../nn/ops.js";
 import { alloc, isGradEnabled, Tensor, type DType } from "../nn/tensor.js";
 import { Rng } from "../util/random.js";
 
-export type NetName = "tssmnet" | "autoresnet" | "transformer" | "lstm";
+export type NetName = "tssmnet" | "autoresnet" | "transformer" | "lstm" | "sequence";
 
 export abstract class Net extends Module {
   abstract readonly nIn: number;
@@ -104,8 +106,12 @@ export interface NetOptions {
   dtype?: DType;
   /** Dropout probability (default: 0.2 on the autoencoder code, 0.1 in the Transformer). */
   dropout?: number;
-  /** The LSTM network's shape: days per row (nIn = steps x inputs per day) and the state's width. */
-  sequence?: { steps: number; hidden: number };
+  /**
+   * The LSTM networks' shape: days per row and the state's width; for the sequence model also
+   * the channels of each day (nIn = steps x channels + the tabular inputs), else nIn = steps x
+   * inputs per day.
+   */
+  sequence?: { steps: number; hidden: number; channels?: number };
 }
 
 export class AutoResNet extends Net {
@@ -235,7 +241,72 @@ export class LstmNet extends Net {
   }
 }
 
+/** Widths of the sequence model's head (two ReLU layers). */
+export const SEQUENCE_HEAD = [128, 64] as const;
+
+/**
+ * The sequence model's network: a row of x [B, steps * channels + tabular] is the window day by
+ * day (channel 0 of a day: 1 where the day lies in the cube, 0 before its start, where the step
+ * is masked: its state carried unchanged), then the row's tabular inputs. The LSTM's last state
+ * h and the tabular inputs go through head = Linear(hidden + tabular -> 128), ReLU, Linear(128
+ * -> 64), ReLU, Linear(64 -> 1). PyTorch: nn.LSTM(channels, hidden, batch_first=True) named
+ * `lstm` and nn.Sequential(Linear, ReLU, Linear, ReLU, Linear) named `head` (indices 0, 2, 4),
+ * with each row's real steps packed (bench/python/torch_sequence.py).
+ */
+/** nn.Sequential(Linear(nIn, 128), ReLU, Linear(128, 64), ReLU, Linear(64, 1)): the weights at indices 0, 2 and 4. */
+class SequenceHead extends Module {
+  private readonly l1: Linear;
+  private readonly l2: Linear;
+  private readonly l3: Linear;
+  constructor(nIn: number, o: LayerOptions) {
+    super();
+    this.l1 = this.child("0", new Linear(nIn, SEQUENCE_HEAD[0], o));
+    this.l2 = this.child("2", new Linear(SEQUENCE_HEAD[0], SEQUENCE_HEAD[1], o));
+    this.l3 = this.child("4", new Linear(SEQUENCE_HEAD[1], 1, o));
+  }
+  forward(x: Tensor): Tensor {
+    return this.l3.forward(ops.relu(this.l2.forward(ops.relu(this.l1.forward(x)))));
+  }
+}
+
+export class SequenceNet extends Net {
+  readonly lstm: LSTM;
+  private readonly head: SequenceHead;
+  readonly steps: number;
+  readonly channels: number;
+  readonly tabular: number;
+
+  constructor(
+    readonly nIn: number,
+    o: NetOptions,
+  ) {
+    super();
+    const s = o.sequence;
+    if (!s?.channels) throw new Error("SequenceNet: the window's steps, channels and the hidden width are needed (NetOptions.sequence)");
+    this.steps = s.steps;
+    this.channels = s.channels;
+    this.tabular = nIn - s.steps * s.channels;
+    if (this.tabular < 1) throw new Error(`SequenceNet: ${nIn} inputs leave no tabular inputs after ${s.steps} x ${s.channels}`);
+    const layer: LayerOptions = { rng: new Rng(o.seed), dtype: o.dtype };
+    this.lstm = this.child("lstm", new LSTM(s.channels, s.hidden, layer));
+    this.head = this.child("head", new SequenceHead(s.hidden + this.tabular, layer));
+  }
+
+  forward(x: Tensor): Tensor {
+    const B = x.shape[0]!;
+    const { steps, channels, tabular } = this;
+    const width = steps * channels;
+    const mask = new Uint8Array(B * steps);
+    for (let b = 0; b < B; b++) for (let t = 0; t < steps; t++) mask[b * steps + t] = x.data[b * this.nIn + t * channels]! > 0.5 ? 1 : 0;
+    const seq = ops.reshape(ops.columns(x, 0, width), [B, steps, channels]);
+    const { h } = this.lstm.forward(seq, { mask });
+    const joint = ops.concatColumns(ops.reshape(h, [B, this.lstm.hiddenSize]), ops.columns(x, width, tabular));
+    return ops.reshape(this.head.forward(joint), [B]);
+  }
+}
+
 export function buildNet(name: NetName, nIn: number, o: NetOptions): Net {
+  if (name === "sequence") return new SequenceNet(nIn, o);
   if (name === "tssmnet") return new TsSMNet(nIn, o);
   if (name === "autoresnet") return new AutoResNet(nIn, o);
   if (name === "lstm") return new LstmNet(nIn, o);

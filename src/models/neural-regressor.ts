@@ -8,7 +8,7 @@ import { SmapfillError } from "../util/errors.js";
 import { defaultThreads } from "../util/worker-pool.js";
 import { loadModule, saveModule } from "../nn/persist.js";
 import { buildNet, type Net, type NetName } from "./nets.js";
-import { NetReplicas } from "./net-replicas.js";
+import { IdleReplicas, type NetReplicas } from "./net-replicas.js";
 import { Preprocessor, type PreprocessorState } from "./preprocess.js";
 import {
   checkTraining,
@@ -35,8 +35,7 @@ export class NeuralRegressor implements Regressor {
   private history: EpochRecord[] = [];
   private bestEpoch = 0;
   private readonly columns: number[];
-  private replicas: NetReplicas | undefined;
-  private replicasTimer: NodeJS.Timeout | undefined;
+  private readonly replicas = new IdleReplicas();
 
   /**
    * `net` is the architecture (nets.ts); `dropped` the feature groups the model leaves out
@@ -82,7 +81,7 @@ export class NeuralRegressor implements Regressor {
         },
       },
     );
-    this.closeReplicas();
+    this.replicas.close();
     Object.assign(this, { net: trained.net, yMean: trained.yMean, ySd: trained.ySd, history: trained.history, bestEpoch: trained.bestEpoch });
     return this;
   }
@@ -100,22 +99,9 @@ export class NeuralRegressor implements Regressor {
     return this.o.threads ?? defaultThreads();
   }
 
-  /**
-   * Worker replicas for a large prediction (same values as one thread), kept between calls (an
-   * importance loop predicts dozens of times) and closed once the event loop has been idle 2 s.
-   */
+  /** Worker replicas for a large prediction (same values as one thread), kept between calls. */
   private parallelPredictor(n: number): NetReplicas | null {
-    if (this.threads < 2 || n < 4 * EVAL_BATCH) return null;
-    this.replicas ??= new NetReplicas(this.net!, this.netName, this.o.seed ?? 0, this.threads, EVAL_BATCH);
-    clearTimeout(this.replicasTimer);
-    this.replicasTimer = setTimeout(() => this.closeReplicas(), 2000).unref();
-    return this.replicas;
-  }
-
-  private closeReplicas(): void {
-    clearTimeout(this.replicasTimer);
-    this.replicas?.close();
-    this.replicas = undefined;
+    return this.replicas.get(this.net!, this.netName, this.o.seed ?? 0, this.threads, n, EVAL_BATCH);
   }
 
   info() {

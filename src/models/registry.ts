@@ -24,6 +24,7 @@ import { ForestRegressor } from "./forest-regressor.js";
 import { GbtRegressor } from "./gbt-regressor.js";
 import { GBT_DEFAULTS } from "./trees/gbt.js";
 import { NeuralRegressor } from "./neural-regressor.js";
+import { SequenceRegressor } from "./sequence-regressor.js";
 import type { NetName } from "./nets.js";
 import type { ModelName, ModelOptions, Regressor } from "./regressor.js";
 
@@ -370,6 +371,38 @@ registerModel({
 });
 
 registerModel({
+  name: "lstm",
+  label: "LSTM (weather memory)",
+  description:
+    "An LSTM over the past days of the pixel's dynamic predictors and the retrievals its features may see, beside the row's features (ours, after Fang et al. 2017)",
+  params: {
+    ...NETWORK_PARAMS,
+    window: { default: 30, min: 7, max: 365, integer: true, doc: "Days of history per row (the row's day last; days before the cube's start are masked)" },
+    hidden: { default: 32, min: 2, max: 1024, integer: true, doc: "Width of the LSTM's state" },
+    max_history_mb: {
+      default: 2048,
+      min: 1,
+      max: 1e7,
+      integer: true,
+      doc: "Most history held for the rows' pixels (MiB): every dynamic predictor and SMAP, per pixel and day",
+    },
+  },
+  quick: { max_epochs: 3, batch_size: 256, window: 7, hidden: 8 },
+  create: (names, groups, p, c) =>
+    new SequenceRegressor("lstm", names, groups, {
+      ...common(c),
+      maxEpochs: p.max_epochs!,
+      batch: p.batch_size!,
+      lrPatience: p.lr_patience!,
+      stopPatience: p.stop_patience!,
+      window: p.window!,
+      hidden: p.hidden!,
+      maxHistoryBytes: p.max_history_mb! * 2 ** 20,
+    }),
+  load: (dir, spec) => SequenceRegressor.load(dir, spec),
+});
+
+registerModel({
   name: "linear_interp",
   label: "Linear interp.",
   description: "Linear interpolation in time between the previous and next retrieval, climatology beyond max_gap (a baseline; no learning)",
@@ -388,13 +421,16 @@ registerModel({
     max_epochs: NETWORK_PARAMS.max_epochs!,
     // Ours, chosen on the validation gaps of the demo world and both Pakistan cubes (docs/evaluation.md).
     anomaly: anomalyParam(1),
+    tssmnet: { default: 1, min: 0, max: 1, integer: true, doc: "1: TsSMNet is a member" },
+    lstm: { default: 0, min: 0, max: 1, integer: true, doc: "1: the sequence model (lstm, its registry defaults) is a member" },
   },
   quick: { rounds: 30, max_epochs: 3 },
   create: (names, groups, p, c) =>
     new EnsembleRegressor(names, groups, [
       // The ensemble learns anomalies as a whole (createRegressor wraps it); its trees start at 0 then.
       modelEntry("xgb").create(names, groups, { ...resolveParams("xgb"), rounds: p.rounds!, anomaly: p.anomaly! }, c),
-      modelEntry("tssmnet").create(names, groups, { ...resolveParams("tssmnet"), max_epochs: p.max_epochs! }, c),
+      ...(p.tssmnet ? [modelEntry("tssmnet").create(names, groups, { ...resolveParams("tssmnet"), max_epochs: p.max_epochs! }, c)] : []),
+      ...(p.lstm ? [modelEntry("lstm").create(names, groups, { ...resolveParams("lstm"), max_epochs: p.max_epochs! }, c)] : []),
     ]),
   load: (dir, spec) =>
     EnsembleRegressor.restore(

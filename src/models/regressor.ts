@@ -23,6 +23,14 @@ export interface RowOrigin {
   day: Int32Array;
   /** The cube the rows were drawn from (absent for a dataset folder). */
   cube?: { path: string };
+  /**
+   * Which SMAP values the rows' features could see: the roles of the cube's pixel-days
+   * (features/roles.ts) and the view the rows were built in (fit: the training values; ship:
+   * every observation but the test values). Absent: every observation (a reconstruction).
+   */
+  seen?: { roles: Int8Array; view: "fit" | "ship" };
+  /** What sequence models' prepare gathered for these rows (their pixels' series), by model. */
+  history?: Record<string, unknown>;
 }
 
 export interface Matrix {
@@ -37,13 +45,17 @@ export interface Matrix {
  * methods): the conformance suite checks each declaration against the methods.
  *  - predictLater: starts a prediction on worker threads and finishes it later, so a caller can
  *    build the next rows in between (reconstruction's pipeline);
- *  - spread: how far the model's members disagree on each row (the uncertainty scales with it).
+ *  - spread: how far the model's members disagree on each row (the uncertainty scales with it);
+ *  - sequence: the model reads more than a row's features, its pixel's history in the rows' cube:
+ *    callers await prepare(origins) before fit and predict, and pass each row set's origin
+ *    (prepareRows, predictRows); it cannot learn from a dataset folder, which has no cube.
  */
 export interface Capabilities {
   predictLater: boolean;
   spread: boolean;
+  sequence: boolean;
 }
-export const NO_CAPABILITIES: Capabilities = Object.freeze({ predictLater: false, spread: false });
+export const NO_CAPABILITIES: Capabilities = Object.freeze({ predictLater: false, spread: false, sequence: false });
 
 export interface FitOptions {
   /** The validation rows (early stopping); required. */
@@ -59,18 +71,25 @@ export interface Regressor {
   readonly groups: string[];
   readonly capabilities: Capabilities;
   fit(train: Matrix & { y: Float32Array }, options: FitOptions): this;
-  predict(X: Float32Array, n: number): Float32Array;
+  /** Estimates for the rows of X [n, F]; `origin`: where they come from (a sequence model needs it, prepared). */
+  predict(X: Float32Array, n: number, origin?: RowOrigin): Float32Array;
   /**
    * Optional: starts predict on worker threads and returns the function that finishes it (the
    * same values as predict), so the caller can build the next rows in between. One in flight.
    */
-  predictLater?(X: Float32Array, n: number): () => Float32Array;
+  predictLater?(X: Float32Array, n: number, origin?: RowOrigin): () => Float32Array;
   /**
    * Optional: how far the model's members disagree on each row (the ensemble: the range of its
    * members' predictions); the uncertainty scales with it (eval/uncertainty.ts). Cheap right
    * after predict on the same X (the members' predictions are kept).
    */
-  spread?(X: Float32Array, n: number): Float32Array;
+  spread?(X: Float32Array, n: number, origin?: RowOrigin): Float32Array;
+  /**
+   * Optional (Capabilities.sequence): reads from the rows' cube what the model needs beyond their
+   * features (its pixels' series), held once for all the row sets given, and returns their
+   * origins with it attached (RowOrigin.history).
+   */
+  prepare?(origins: RowOrigin[]): Promise<RowOrigin[]>;
   save(dir: string): void;
   /** What fit learnt about itself (epochs, best iteration, ...). */
   info(): Record<string, unknown>;
@@ -133,11 +152,34 @@ export function writeJson(file: string, value: unknown): void {
 }
 
 /** predict split in start and finish: overlapped where the model can (predictLater), else run at finish. */
-export function predictLater(model: Regressor, X: Float32Array, n: number): () => Float32Array {
-  return model.capabilities.predictLater ? model.predictLater!(X, n) : () => model.predict(X, n);
+export function predictLater(model: Regressor, X: Float32Array, n: number, origin?: RowOrigin): () => Float32Array {
+  return model.capabilities.predictLater ? model.predictLater!(X, n, origin) : () => model.predict(X, n, origin);
 }
 
 /** The members' spread of the rows just predicted, where the model has members (Capabilities.spread). */
-export function spreadOf(model: Regressor, X: Float32Array, n: number): Float32Array | undefined {
-  return model.capabilities.spread ? model.spread!(X, n) : undefined;
+export function spreadOf(model: Regressor, X: Float32Array, n: number, origin?: RowOrigin): Float32Array | undefined {
+  return model.capabilities.spread ? model.spread!(X, n, origin) : undefined;
+}
+
+/**
+ * Row sets ready for a model: for a sequence model, their origins with what it gathered from the
+ * cube attached (one read for all of them); others are returned as they are. A row set without
+ * an origin in a cube is refused for a sequence model.
+ */
+export async function prepareRows<M extends Matrix>(model: Regressor, rows: M[]): Promise<M[]> {
+  if (!model.capabilities.sequence) return rows;
+  for (const r of rows)
+    if (!r.origin?.cube)
+      throw new SmapfillError(`${model.name} reads its pixels' history from a cube, and these rows come from none`, {
+        variable: model.name,
+        hint: "Train and evaluate it on a cube (smapfill train CUBE, smapfill evaluate); a dataset folder cannot feed it",
+      });
+  const origins = await model.prepare!(rows.map((r) => r.origin!));
+  return rows.map((r, i) => ({ ...r, origin: origins[i]! }));
+}
+
+/** predict for a row set (prepared first when the model needs it). */
+export async function predictRows(model: Regressor, rows: Matrix): Promise<Float32Array> {
+  const [ready] = await prepareRows(model, [rows]);
+  return model.predict(ready!.X, ready!.n, ready!.origin);
 }

@@ -382,3 +382,40 @@ export function stack(xs: Tensor[]): Tensor {
     });
   });
 }
+
+/** Columns start..start + width - 1 of every row of x [B, F], as [B, width] (a copy); its gradient adds into those columns. */
+export function columns(x: Tensor, start: number, width: number): Tensor {
+  check(x.shape.length === 2, `columns: input of shape [${x.shape}], expected [rows, features]`);
+  const [B, F] = x.shape as [number, number];
+  check(start >= 0 && width >= 1 && start + width <= F, `columns: ${start}..${start + width - 1} of ${F} columns`);
+  const y = overwritten(B * width, x.dtype);
+  for (let b = 0; b < B; b++) y.set(x.data.subarray(b * F + start, b * F + start + width), b * width);
+  return result(y, [B, width], [x], (out) => {
+    const g = x.gradBuffer();
+    const go = out.grad!;
+    for (let b = 0; b < B; b++) for (let j = 0; j < width; j++) g[b * F + start + j]! += go[b * width + j]!;
+  });
+}
+
+/** [a | b]: the columns of a [B, p] followed by those of b [B, q], as [B, p + q]. */
+export function concatColumns(a: Tensor, b: Tensor): Tensor {
+  check(a.shape.length === 2 && b.shape.length === 2 && a.shape[0] === b.shape[0], `concatColumns: shapes [${a.shape}] and [${b.shape}]`);
+  const [B, p] = a.shape as [number, number];
+  const q = b.shape[1]!;
+  const y = overwritten(B * (p + q), a.dtype);
+  for (let r = 0; r < B; r++) {
+    y.set(a.data.subarray(r * p, (r + 1) * p), r * (p + q));
+    y.set(b.data.subarray(r * q, (r + 1) * q), r * (p + q) + p);
+  }
+  return result(y, [B, p + q], [a, b], (out) => {
+    const go = out.grad!;
+    if (a.requiresGrad) {
+      const g = a.gradBuffer();
+      for (let r = 0; r < B; r++) for (let j = 0; j < p; j++) g[r * p + j]! += go[r * (p + q) + j]!;
+    }
+    if (b.requiresGrad) {
+      const g = b.gradBuffer();
+      for (let r = 0; r < B; r++) for (let j = 0; j < q; j++) g[r * q + j]! += go[r * (p + q) + p + j]!;
+    }
+  });
+}

@@ -23,6 +23,7 @@ import { checkModelOut, fitAndSave } from "../models/fit.js";
 import { resolveParams } from "../models/registry.js";
 import { StepProgress } from "../util/progress.js";
 import { calibrateWithoutDynamic, dynamicPredictorColumns, rowsWithoutDynamic } from "./without-predictors.js";
+import type { WeatherSettings } from "../features/weather-rows.js";
 
 export interface ProductModelOptions {
   model: string;
@@ -43,6 +44,8 @@ export interface ProductModelOptions {
   tsMode?: "in-sample" | "out-of-fold";
   /** Add the spatial context features (reconstruction then reads a halo around each tile). */
   spatial?: boolean;
+  /** Add the weather group with these settings (features/weather-rows.ts). */
+  weather?: WeatherSettings;
   /** CI resamples of the calibration metrics (default 200). */
   nBoot?: number;
   log?: (message: string) => void;
@@ -95,6 +98,7 @@ export async function trainProductModel(cube: Cube, o: ProductModelOptions): Pro
     coordinates: o.coordinates ?? true,
     tsMode: o.tsMode ?? "out-of-fold",
     spatial: Boolean(o.spatial),
+    ...(o.weather ? { weather: o.weather } : {}),
     quiet,
   });
   const { train, validation, calibration, schema } = draw;
@@ -104,13 +108,14 @@ export async function trainProductModel(cube: Cube, o: ProductModelOptions): Pro
   );
   const afterDraw = stageRecord(started);
   const steps = new StepProgress(`fit ${o.model}`, { quiet });
-  const fitted = fitAndSave(
+  const seen = { roles, view: "fit" as const };
+  const fitted = await fitAndSave(
     { name: o.model, params: o.params ?? {}, seed },
     {
-      train: withOrigin(train, cube),
-      validation: withOrigin(validation, cube),
+      train: withOrigin(train, cube, seen),
+      validation: withOrigin(validation, cube, seen),
       calibration: {
-        ...withOrigin(calibration, cube),
+        ...withOrigin(calibration, cube, seen),
         reasons: Uint8Array.from(calibration.day, (t, i) => donorReasons[t * nrows * ncols + calibration.pixel[i]!]!),
       },
     },

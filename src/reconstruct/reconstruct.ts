@@ -30,14 +30,14 @@ import { createHash } from "node:crypto";
 import { Cube, type LocalWindow, type VariableSpec } from "../cube/cube.js";
 import { acquireReaderLock, acquireWriterLock } from "../cube/lock.js";
 import { checkMadeTiles, currentInputs, relativeToProduct, tileMadeFrom, type CurrentInputs } from "./product-inputs.js";
-import { shipViewOf, type TileView } from "../features/row-draw.js";
+import { shipViewOf, viewSettingsOf, type TileView } from "../features/row-draw.js";
 import { readDynamicBlock } from "../features/samples.js";
 import type { FeatureBuilder } from "../features/samples.js";
 import { matchSchema, rangeWarnings, type FeatureSchema, type SchemaMatch } from "../features/schema.js";
 import { SMAP_VALID_RANGE } from "../io/smap-l3.js";
 import { loadFitted } from "../models/fit.js";
 import type { ResidualModel } from "../models/uncertainty.js";
-import { predictLater, selectColumns, spreadOf, type Regressor } from "../models/regressor.js";
+import { predictLater, prepareRows, selectColumns, spreadOf, type Regressor, type RowOrigin } from "../models/regressor.js";
 import { formatDay, parseDay } from "../util/dates.js";
 import { SmapfillError } from "../util/errors.js";
 import { failpoint } from "../util/failpoints.js";
@@ -510,7 +510,7 @@ interface TileInputs {
  */
 async function tileInputs(plan: TilePlan, tile: LocalWindow, o: ReconstructOptions, matchOnce: (m: SchemaMatch) => SchemaMatch): Promise<TileInputs> {
   const { cube, loaded, t0, t1 } = plan;
-  const view = await shipViewOf(cube, tile, { spatial: loaded.schema.groups.includes("spatial"), coordinates: true });
+  const view = await shipViewOf(cube, tile, { ...viewSettingsOf(loaded.schema), coordinates: true });
   // Rows to fill are built alike in both ts modes (only training rows differ): take the model's.
   const mode = loaded.schema.ts_mode === "none" ? "in-sample" : loaded.schema.ts_mode;
   const match = matchOnce(matchSchema(loaded.schema, { ...view.features.schema(), ts_mode: mode }, { model: o.model, data: cube.path }));
@@ -622,6 +622,8 @@ interface Batch {
   block: Block;
   ks: number[];
   X: Float32Array;
+  /** Where the rows come from (cube pixels and days): a sequence model reads their history. */
+  origin: RowOrigin;
 }
 
 function batchRows(plan: TilePlan, inputs: TileInputs, block: Block, q0: number, batch: number, warnings: Set<string>): Batch {
@@ -632,15 +634,18 @@ function batchRows(plan: TilePlan, inputs: TileInputs, block: Block, q0: number,
   const rows = block.features.rows(pixel, day);
   const X = match.identity ? rows : selectColumns(rows, ks.length, block.features.names.length, match.columns);
   for (const w of rangeWarnings(plan.loaded.schema, X, ks.length, 0.05)) warnings.add(w.replace(/[\d.]+ % of the rows/, "some rows"));
-  return { block, ks, X };
+  const { tile } = inputs;
+  const cubePixel = Int32Array.from(pixel, (q) => (tile.row0 + Math.floor(q / tile.ncols)) * plan.cube.window.ncols + tile.col0 + (q % tile.ncols));
+  return { block, ks, X, origin: { pixel: cubePixel, day, cube: { path: plan.cube.path } } };
 }
 
 /** Stores a batch's predictions (clipped to the valid range) and uncertainties; returns how many were clipped. */
-function storeBatch(plan: TilePlan, { block, ks, X }: Batch, pred: Float32Array): number {
+function storeBatch(plan: TilePlan, batch: Batch, pred: Float32Array): number {
+  const { block, ks, X } = batch;
   const { loaded, validRange } = plan;
   // The ensemble's spread comes from the members' predictions just made for these rows.
   const sigma = loaded.residual.sigma(X, ks.length, loaded.schema, {
-    spread: spreadOf(loaded.model, X, ks.length),
+    spread: spreadOf(loaded.model, X, ks.length, batch.origin),
     ...(block.reasons ? { reasons: Uint8Array.from(ks, (k) => block.reasons![k]!) } : {}),
     frozen: Uint8Array.from(ks, (k) => block.frozen[k]!),
   });
@@ -713,8 +718,11 @@ async function reconstructTile(
     unwritten.push(block);
     for (let q0 = 0; q0 < block.queue.length; q0 += batch) {
       const item = batchRows(plan, inputs, block, q0, batch, warnings);
+      // A sequence model reads the batch's history from the cube first.
+      if (loaded.model.capabilities.sequence)
+        item.origin = (await prepareRows(loaded.model, [{ X: item.X, n: item.ks.length, origin: item.origin }]))[0]!.origin!;
       settle();
-      inFlight = { item, finish: predictLater(loaded.model, item.X, item.ks.length) };
+      inFlight = { item, finish: predictLater(loaded.model, item.X, item.ks.length, item.origin) };
       await writeComplete();
     }
   }

@@ -57,11 +57,22 @@ function predictions(file: string): { head: string[]; rows: string[][] } {
   return { head: head!.split(","), rows: rows.map((r) => r.split(",")) };
 }
 
-test("evaluate's model folder is a product model: with the test values hidden from the cube, reconstruct gives exactly the evaluation's estimates", async () => {
+/** The sequence model, quick: a short window, a narrow state, two epochs. */
+const QUICK_LSTM = ["--param", "lstm.max_epochs=2", "--param", "lstm.window=10", "--param", "lstm.hidden=8"];
+
+for (const [label, models, extra] of [
+  ["", ["xgb"], []],
+  [" (the weather group; the sequence model reading its history)", ["xgb", "lstm"], ["--weather", ...QUICK_LSTM]],
+] as [string, string[], string[]][])
+  test(`evaluate's model folder is a product model: with the test values hidden from the cube, reconstruct gives exactly the evaluation's estimates${label}`, async () => {
+    await productEqualsEvaluation(models, extra);
+  });
+
+async function productEqualsEvaluation(models: string[], extra: string[]): Promise<void> {
   const cubePath = await testCube();
   const dir = tempDir();
   const evalOut = path.join(dir, "eval");
-  const ev = smapfill("evaluate", cubePath, "--out", evalOut, "--models", "xgb", ...QUICK);
+  const ev = smapfill("evaluate", cubePath, "--out", evalOut, "--models", models.join(","), ...extra, ...QUICK);
   assert.equal(ev.code, 0, ev.stderr);
   const { head, rows } = predictions(path.join(evalOut, "predictions", "gaps.csv.gz"));
   assert.ok(rows.length > 100, `${rows.length} test rows`);
@@ -81,32 +92,34 @@ test("evaluate's model folder is a product model: with the test values hidden fr
   }
   await cube.writeBlock("soil_moisture", 0, smap);
 
-  const product = path.join(dir, "product");
-  const rec = smapfill("reconstruct", hidden, "--model", path.join(evalOut, "models", "gaps", "xgb"), "--out", product, "--everywhere", "--quiet");
-  assert.equal(rec.code, 0, rec.stderr);
-  const made = await Cube.open(path.join(product, "product.zarr"));
-  const model = await made.readBlock("soil_moisture_model", 0, made.days);
-  const filled = await made.readBlock("soil_moisture", 0, made.days);
-  const source = await made.readBlock("soil_moisture_source", 0, made.days);
-  // A pixel whose every retrieval was a test value is no land pixel in the hidden cube
-  // (reconstruct fills the cells SMAP saw at least once): nothing to compare there.
-  const seen = new Uint8Array(P);
-  smap.forEach((v, k) => Number.isNaN(v) || (seen[k % P] = 1));
-  let same = 0;
-  for (const r of rows) {
-    if (!seen[key(r) % P]) {
-      assert.equal(source[key(r)], 6, "not_filled_outside_land");
-      continue;
+  for (const name of models) {
+    const product = path.join(dir, `product-${name}`);
+    const rec = smapfill("reconstruct", hidden, "--model", path.join(evalOut, "models", "gaps", name), "--out", product, "--everywhere", "--quiet");
+    assert.equal(rec.code, 0, rec.stderr);
+    const made = await Cube.open(path.join(product, "product.zarr"));
+    const model = await made.readBlock("soil_moisture_model", 0, made.days);
+    const filled = await made.readBlock("soil_moisture", 0, made.days);
+    const source = await made.readBlock("soil_moisture_source", 0, made.days);
+    // A pixel whose every retrieval was a test value is no land pixel in the hidden cube
+    // (reconstruct fills the cells SMAP saw at least once): nothing to compare there.
+    const seen = new Uint8Array(P);
+    smap.forEach((v, k) => Number.isNaN(v) || (seen[k % P] = 1));
+    let same = 0;
+    for (const r of rows) {
+      if (!seen[key(r) % P]) {
+        assert.equal(source[key(r)], 6, "not_filled_outside_land");
+        continue;
+      }
+      const expected = Math.fround(Number(r[at(name)]));
+      assert.equal(model[key(r)], expected, `${name}: ${r.slice(0, 3).join(" ")}`);
+      assert.equal(filled[key(r)], expected, `${name}: the product's value there is the evaluation's estimate`);
+      same++;
     }
-    const expected = Math.fround(Number(r[at("xgb")]));
-    assert.equal(model[key(r)], expected, `${r.slice(0, 3).join(" ")}`);
-    assert.equal(filled[key(r)], expected, "the product's value there is the evaluation's estimate");
-    same++;
+    assert.ok(same > 0.95 * rows.length, `${name}: ${same} of ${rows.length} compared`);
   }
-  assert.ok(same > 0.95 * rows.length, `${same} of ${rows.length} compared`);
-});
+}
 
-test("the period split trains only on earlier days, and no feature sees a SMAP value on or after the first test day", async () => {
+test("the period split trains only on earlier days, and no feature (the weather group's, the sequence model's history) sees a SMAP value on or after the first test day", async () => {
   const cubePath = await testCube();
   const dir = tempDir();
   const args = (cube: string, out: string) => [
@@ -115,12 +128,14 @@ test("the period split trains only on earlier days, and no feature sees a SMAP v
     "--out",
     out,
     "--models",
-    "xgb,linear_interp",
+    "xgb,linear_interp,lstm",
     "--splits",
     "period",
     "--test-start",
     "2019-04-01",
     "--write-dataset",
+    "--weather",
+    ...QUICK_LSTM,
     ...QUICK,
   ];
   const a = smapfill(...args(cubePath, path.join(dir, "a")));
@@ -147,12 +162,25 @@ test("the period split trains only on earlier days, and no feature sees a SMAP v
   const [pa, pb] = [predictions(path.join(dir, "a", "predictions", "period.csv.gz")), predictions(path.join(dir, "b", "predictions", "period.csv.gz"))];
   assert.equal(pa.rows.length, pb.rows.length);
   assert.ok(pa.rows.length > 100);
-  const cols = ["xgb", "xgb_sigma", "linear_interp"].map((c) => pa.head.indexOf(c));
+  const cols = ["xgb", "xgb_sigma", "linear_interp", "lstm", "lstm_sigma"].map((c) => pa.head.indexOf(c));
+  assert.ok(cols.every((c) => c >= 0));
+  // The weather group was there (the test cube has precipitation).
+  assert.ok(data.schema.groups.includes("weather"));
   pa.rows.forEach((r, i) => {
     for (const c of cols) assert.equal(pb.rows[i]![c], r[c]);
   });
   assert.notEqual(pb.rows[0]![pa.head.indexOf("smap")], pa.rows[0]![pa.head.indexOf("smap")]);
   assert.match(fs.readFileSync(path.join(dir, "a", "report.md"), "utf8"), /prolongation/);
+
+  // A dataset folder has no cube: predict and train DATASET refuse the sequence model with the fix.
+  const dataset = path.join(dir, "a", "datasets", "period");
+  const p = smapfill("predict", path.join(dir, "a", "models", "period", "lstm"), dataset, "--out", path.join(dir, "lstm.npy"));
+  assert.equal(p.code, 2, p.stderr);
+  assert.match(p.stderr, /lstm reads its pixels' history from a cube.*smapfill reconstruct CUBE/s);
+  const t = smapfill("train", dataset, "--model", "lstm", "--out", path.join(dir, "lstm-model"));
+  assert.equal(t.code, 2, t.stderr);
+  assert.match(t.stderr, /lstm reads its pixels' history from a cube, and these rows come from none.*smapfill train CUBE/s);
+  assert.equal(fs.existsSync(path.join(dir, "lstm-model")), false);
 });
 
 test("train refuses unknown hyperparameters (cube and dataset) and a missing output folder before any work", async () => {

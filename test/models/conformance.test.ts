@@ -2,8 +2,9 @@
  * The registry's conformance suite (scikit-learn's estimator checks, for our registry): every
  * registered model, whatever its name, is created, fitted on rows of a small cube through the one
  * row draw, saved by the one fit-and-save, loaded, predicts identically after loading, is
- * deterministic under its seed, declares its capabilities truthfully and refuses bad
- * hyperparameters with the list of valid keys. Every gap filler keeps its own contract. A model
+ * deterministic under its seed, declares its capabilities truthfully (a sequence model reads its
+ * rows' history from the cube once they are prepared, and refuses rows from no cube) and refuses
+ * bad hyperparameters with the list of valid keys. Every gap filler keeps its own contract. A model
  * added to the registry is covered without editing this file.
  */
 import { test } from "node:test";
@@ -16,7 +17,7 @@ import { Role } from "../../src/features/roles.js";
 import { drawRows, readObservedRoles, type RowSet } from "../../src/features/row-draw.js";
 import { fitAndSave, loadFitted } from "../../src/models/fit.js";
 import { createRegressor, gapFillerEntry, gapFillerNames, modelEntry, modelNames, type ParamSpec } from "../../src/models/registry.js";
-import { predictLater, spreadOf } from "../../src/models/regressor.js";
+import { predictLater, prepareRows, spreadOf } from "../../src/models/regressor.js";
 import { tempDir } from "../helpers.js";
 import { smallChunkedCube } from "../test-world.js";
 
@@ -48,11 +49,11 @@ function badValues(spec: ParamSpec): number[] {
 for (const name of modelNames()) {
   test(`conformance of ${name}: fit, save, load, identical predictions, deterministic, truthful capabilities, bad parameters refused`, async () => {
     const entry = modelEntry(name);
-    const { train, validation, calibration, schema, cube } = await cubeRows();
-    const origin = (r: RowSet) => ({ ...r, origin: { pixel: r.pixel, day: r.day, cube: { path: cube.path } } });
+    const { train, validation, calibration, schema, cube, roles } = await cubeRows();
+    const origin = (r: RowSet) => ({ ...r, origin: { pixel: r.pixel, day: r.day, cube: { path: cube.path }, seen: { roles, view: "fit" as const } } });
     const params = quick(name, entry.quick);
     const dir = path.join(tempDir(), name);
-    const fitted = fitAndSave(
+    const fitted = await fitAndSave(
       { name, params, seed: 3, threads: 2 },
       { train: origin(train), validation: origin(validation), calibration: origin(calibration) },
       { out: dir, schema },
@@ -68,12 +69,18 @@ for (const name of modelNames()) {
     );
 
     const X = calibration.X;
-    const pred = fitted.model.predict(X, calibration.n);
+    // Rows ready for the model (a sequence model's history read from the cube), as every caller prepares them.
+    const [cal] = await prepareRows(fitted.model, [origin(calibration)]);
+    const from = cal!.origin;
+    const pred = fitted.model.predict(X, calibration.n, from);
     assert.equal(pred.length, calibration.n);
     assert.ok(pred.every(Number.isFinite), `${name} predicts finite values`);
     const loaded = loadFitted(dir);
-    assert.deepEqual(loaded.model.predict(X, calibration.n), pred, `${name}: the same predictions after loading`);
-    const sigmaOf = (m: typeof loaded) => (m.model.predict(X, calibration.n), m.residual!.sigma(X, calibration.n, schema, spreadOf(m.model, X, calibration.n)));
+    assert.deepEqual(loaded.model.predict(X, calibration.n, from), pred, `${name}: the same predictions after loading`);
+    const sigmaOf = (m: typeof loaded) => (
+      m.model.predict(X, calibration.n, from),
+      m.residual!.sigma(X, calibration.n, schema, spreadOf(m.model, X, calibration.n, from))
+    );
     assert.deepEqual(sigmaOf(loaded), sigmaOf(fitted), `${name}: the same uncertainty after loading`);
     // Something was learnt: better than the training mean on held-out rows.
     const mean = train.y.reduce((a, b) => a + b, 0) / train.n;
@@ -81,20 +88,32 @@ for (const name of modelNames()) {
     assert.ok(rmse(pred) < rmse(new Float32Array(calibration.n).fill(mean)), `${name}: ${rmse(pred)} against the mean's`);
 
     // Deterministic under its seed.
-    const again = createRegressor(name, schema.names, schema.groups, params, { seed: 3, threads: 2 }).fit(train, { validation });
-    assert.deepEqual(again.predict(X, calibration.n), pred, `${name}: the same seed, the same model`);
+    const again = createRegressor(name, schema.names, schema.groups, params, { seed: 3, threads: 2 });
+    const [tr, va] = await prepareRows(again, [origin(train), origin(validation)]);
+    again.fit(tr!, { validation: va! });
+    assert.deepEqual(again.predict(X, calibration.n, from), pred, `${name}: the same seed, the same model`);
 
     // Capabilities: declared ones exist and agree with predict.
     const caps = fitted.model.capabilities;
     assert.equal(typeof caps.predictLater, "boolean");
     assert.equal(typeof caps.spread, "boolean");
+    assert.equal(typeof caps.sequence, "boolean");
     if (caps.predictLater) assert.equal(typeof fitted.model.predictLater, "function");
-    assert.deepEqual(predictLater(fitted.model, X, calibration.n)(), pred);
+    assert.deepEqual(predictLater(fitted.model, X, calibration.n, from)(), pred);
     if (caps.spread) {
-      fitted.model.predict(X, calibration.n);
-      const spread = fitted.model.spread!(X, calibration.n);
+      fitted.model.predict(X, calibration.n, from);
+      const spread = fitted.model.spread!(X, calibration.n, from);
       assert.equal(spread.length, calibration.n);
       assert.ok(spread.every((v) => v >= 0));
+    }
+    if (caps.sequence) {
+      assert.equal(typeof fitted.model.prepare, "function");
+      // Unprepared rows, and rows from no cube (a dataset folder), are refused.
+      assert.throws(() => fitted.model.predict(X, calibration.n, origin(calibration).origin), /did not prepare these rows/);
+      await assert.rejects(
+        fitAndSave({ name, params, seed: 0 }, { train, validation }, { out: path.join(tempDir(), "no-cube"), schema }),
+        /reads its pixels' history from a cube/,
+      );
     }
 
     // Bad hyperparameters refused, naming the valid keys.
@@ -107,7 +126,7 @@ for (const name of modelNames()) {
         assert.throws(() => createRegressor(name, schema.names, schema.groups, { [`${name}.${key}`]: v }), /out of range/, `${name}.${key} = ${v}`);
     // And before any fit: fitAndSave refuses them without writing anything.
     const refused = path.join(tempDir(), "refused");
-    assert.throws(() => fitAndSave({ name, params: { [`${name}.no_such_parameter`]: 1 }, seed: 0 }, { train, validation }, { out: refused, schema }));
+    await assert.rejects(fitAndSave({ name, params: { [`${name}.no_such_parameter`]: 1 }, seed: 0 }, { train, validation }, { out: refused, schema }));
     assert.equal(fs.existsSync(refused), false);
   });
 }
@@ -138,3 +157,26 @@ for (const name of gapFillerNames()) {
     assert.throws(() => modelEntry(name), /fills a whole cube window and is not trained on rows/);
   });
 }
+
+test("the ensemble with the sequence model as a member (ensemble.lstm=1, ensemble.tssmnet=0): a sequence model itself, fitted, saved and loaded through the one fit-and-save with the same predictions", async () => {
+  const { train, validation, calibration, schema, cube, roles } = await cubeRows();
+  const origin = (r: RowSet) => ({ ...r, origin: { pixel: r.pixel, day: r.day, cube: { path: cube.path }, seen: { roles, view: "fit" as const } } });
+  const params = { "ensemble.rounds": 30, "ensemble.max_epochs": 2, "ensemble.tssmnet": 0, "ensemble.lstm": 1, "lstm.window": 7, "lstm.hidden": 8 };
+  const dir = path.join(tempDir(), "ensemble-lstm");
+  const fitted = await fitAndSave(
+    { name: "ensemble", params, seed: 3, threads: 2 },
+    { train: origin(train), validation: origin(validation), calibration: origin(calibration) },
+    { out: dir, schema },
+  );
+  assert.equal(fitted.model.capabilities.sequence, true);
+  const [cal] = await prepareRows(fitted.model, [origin(calibration)]);
+  const pred = fitted.model.predict(calibration.X, calibration.n, cal!.origin);
+  assert.ok(pred.every(Number.isFinite));
+  const loaded = loadFitted(dir);
+  assert.equal(loaded.model.capabilities.sequence, true);
+  const [again] = await prepareRows(loaded.model, [origin(calibration)]);
+  assert.deepEqual(loaded.model.predict(calibration.X, calibration.n, again!.origin), pred);
+  assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, "model.json"), "utf8")).members, ["xgb", "lstm"]);
+  // Neither member left: refused.
+  assert.throws(() => createRegressor("ensemble", schema.names, schema.groups, { "ensemble.tssmnet": 0 }), /at least two members/);
+});

@@ -5,7 +5,7 @@
 import { Command, Option } from "commander";
 import { Cube } from "../../cube/cube.js";
 import { drawBytes, featureCount } from "../../features/row-draw.js";
-import { checkEvaluationConfig, EVALUATION_DEFAULTS, SPLIT_NAMES, runEvaluation, type EvaluationConfig } from "../../eval/experiment.js";
+import { checkEvaluationConfig, EVALUATION_DEFAULTS, SPLIT_NAMES, runEvaluation, weatherSettings, type EvaluationConfig } from "../../eval/experiment.js";
 import { INSITU_VALUES } from "../../eval/insitu.js";
 import { methodNames, modelLabel, modelNames } from "../../models/registry.js";
 import { writeEvaluation } from "../../report/evaluation-report.js";
@@ -22,6 +22,7 @@ import {
   quietOption,
   seedOption,
   share,
+  weatherOptions,
   wholeNumber,
 } from "../options.js";
 
@@ -125,6 +126,11 @@ export const evaluateOptions = (): [Key, Option][] => [
       .default(EVALUATION_DEFAULTS.tsMode),
   ],
   ["spatial", new Option("--spatial", "add the spatial context features (group spatial: SMAP around each pixel the same day; ours, not the paper's)")],
+  ...(((w) => [
+    ["weather", w.weather],
+    ["weatherApiDecay", w.apiDecay],
+    ["weatherRainThresholds", w.rainThresholds],
+  ])(weatherOptions()) as [Key, Option][]),
   [
     "ablationModels",
     new Option("--ablation <list>", "models also trained without the time-series group, or none")
@@ -180,11 +186,13 @@ export function evaluateCommand(): Command {
  * method's estimate and sigma; a gap filler adds the window's SMAP and its filled copy.
  */
 export function evaluationBytes(cube: Cube, c: EvaluationConfig): number {
-  const draw = drawBytes(cube, { maxRows: c.maxTrainSamples, maxHeldRows: c.maxHeldSamples, spatial: Boolean(c.spatial), coordinates: c.coordinates });
+  const weather = weatherSettings(c);
+  const settings = { spatial: Boolean(c.spatial), coordinates: c.coordinates, ...(weather ? { weather } : {}) };
+  const draw = drawBytes(cube, { maxRows: c.maxTrainSamples, maxHeldRows: c.maxHeldSamples, ...settings });
   const pixelDays = cube.window.nrows * cube.window.ncols * cube.days;
   const methods = c.models.length + (c.ablationModels?.length ?? 0);
   const test = Math.ceil(c.testShare * pixelDays) * (14 + 8 * methods);
-  const importance = c.importanceRows * (featureCount(cube, c) + 3) * 4;
+  const importance = c.importanceRows * (featureCount(cube, settings) + 3) * 4;
   const fillers = c.models.filter((m) => !modelNames().includes(m)).length ? 8 * pixelDays : 0;
   return draw + test + importance + fillers;
 }

@@ -6,6 +6,7 @@ import { writeNpy } from "../../io/npy.js";
 import { loadModel } from "../../models/model-store.js";
 import { selectColumns } from "../../models/regressor.js";
 import { checkOutput } from "../options.js";
+import { SmapfillError } from "../../util/errors.js";
 
 export function predictCommand(): Command {
   return new Command("predict")
@@ -17,6 +18,11 @@ export function predictCommand(): Command {
       checkOutput(o.out, "--out", [modelDir, dir]);
       const data = readDataset(dir);
       const { model, schema } = loadModel(modelDir);
+      if (model.capabilities.sequence)
+        throw new SmapfillError(`${model.name} reads its pixels' history from a cube, which a dataset folder does not have`, {
+          file: modelDir,
+          hint: "Fill a cube with it instead (smapfill reconstruct CUBE --model MODEL_DIR), or score it with smapfill evaluate",
+        });
       const match = matchSchema(schema, data.schema, { model: modelDir, data: dir });
       const X = match.identity ? data.X : selectColumns(data.X, data.n, data.f, match.columns);
       for (const w of rangeWarnings(schema, X, data.n)) process.stderr.write(`warning: ${w}\n`);

@@ -30,8 +30,10 @@ import {
   quietOption,
   seedOption,
   share,
+  weatherOptions,
   wholeNumber,
 } from "../options.js";
+import { weatherSettings } from "../../eval/config.js";
 
 const BOOT = 1000;
 
@@ -56,6 +58,9 @@ export function trainCommand(): Command {
     .addOption(new Option("--calibration-share <x>", "cube: share hidden as gaps to calibrate the uncertainty").argParser(share).default(0.1))
     .option("--no-coordinates", "cube: do not add cell latitude/longitude as static predictors")
     .option("--spatial", "cube: add the spatial context features (SMAP around each pixel the same day)")
+    .addOption(weatherOptions().weather)
+    .addOption(weatherOptions().apiDecay)
+    .addOption(weatherOptions().rainThresholds)
     .addOption(
       new Option("--ts-mode <mode>", "cube: time-series features of training rows: out-of-fold (MODELS.md) or in-sample (the paper)")
         .argParser(choice(["in-sample", "out-of-fold"] as const))
@@ -72,8 +77,15 @@ export function trainCommand(): Command {
       const log = messageLog(o.quiet);
       if (fs.existsSync(path.join(input, "zarr.json"))) {
         const cube = await Cube.open(input);
+        const weather = weatherSettings({ weather: o.weather, weatherApiDecay: o.weatherApiDecay, weatherRainThresholds: o.weatherRainThresholds });
         checkMemory(
-          drawBytes(cube, { maxRows: o.maxTrainSamples, maxHeldRows: o.maxHeldSamples, spatial: Boolean(o.spatial), coordinates: o.coordinates }),
+          drawBytes(cube, {
+            maxRows: o.maxTrainSamples,
+            maxHeldRows: o.maxHeldSamples,
+            spatial: Boolean(o.spatial),
+            coordinates: o.coordinates,
+            ...(weather ? { weather } : {}),
+          }),
           o.memory,
           "the training draw",
           {
@@ -94,6 +106,7 @@ export function trainCommand(): Command {
           coordinates: o.coordinates,
           tsMode: o.tsMode,
           spatial: Boolean(o.spatial),
+          ...(weather ? { weather } : {}),
           log,
         });
         const all = r.coverage.find((c) => c.group === "all")!;
@@ -124,7 +137,7 @@ async function trainOnDataset(
       hint: "split.npy needs rows with 0 (training) and 1 (validation, for early stopping)",
     });
   const steps = new StepProgress(`fit ${model}`, { quiet });
-  const fitted = fitAndSave(
+  const fitted = await fitAndSave(
     { name: model, params, seed },
     { train, validation, ...(calibration.n >= 30 ? { calibration } : {}) },
     {
