@@ -14,7 +14,7 @@ import { spawnSync } from "node:child_process";
 import { Cube } from "../src/cube/cube.js";
 import { designRoles } from "../src/eval/splits.js";
 import { Role } from "../src/features/roles.js";
-import { drawRows, readObservedRoles, streamShipRows, withOrigin, type RowSet } from "../src/features/row-draw.js";
+import { concatRows, drawRows, readObservedRoles, streamShipRows, withOrigin, type RowSet } from "../src/features/row-draw.js";
 import { writeNpy } from "../src/io/npy.js";
 import { createRegressor, resolveParams } from "../src/models/registry.js";
 import { prepareRows } from "../src/models/regressor.js";
@@ -34,20 +34,6 @@ export interface SequenceBenchOptions {
 
 const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
 
-function concat(parts: RowSet[], F: number): RowSet {
-  const n = parts.reduce((s, r) => s + r.n, 0);
-  const out: RowSet = { X: new Float32Array(n * F), y: new Float32Array(n), n, pixel: new Int32Array(n), day: new Int32Array(n) };
-  let at = 0;
-  for (const r of parts) {
-    out.X.set(r.X, at * F);
-    out.y.set(r.y, at);
-    out.pixel.set(r.pixel, at);
-    out.day.set(r.day, at);
-    at += r.n;
-  }
-  return out;
-}
-
 export async function benchSequence(o: SequenceBenchOptions): Promise<Record<string, unknown>> {
   const cube = await Cube.open(o.cube);
   const { nrows, ncols } = cube.window;
@@ -64,7 +50,7 @@ export async function benchSequence(o: SequenceBenchOptions): Promise<Record<str
     ...(o.weather ? { weather: settings.weather } : {}),
     onRows: (r) => void parts.push(r),
   });
-  const test = concat(parts, F);
+  const test = concatRows(parts, F);
   const fit = { roles, view: "fit" as const };
   const rows = { train: withOrigin(draw.train, cube, fit), validation: withOrigin(draw.validation, cube, fit) };
   const testRows = withOrigin(test, cube, { roles, view: "ship" });

@@ -24,7 +24,7 @@ import path from "node:path";
 import { Cube } from "../cube/cube.js";
 import { writeDataset } from "../features/dataset.js";
 import { Role, roleCounts, type Roles } from "../features/roles.js";
-import { checkObserved, drawRows, readObservedRoles, streamShipRows, withOrigin, type RowDraw, type RowSet } from "../features/row-draw.js";
+import { checkObserved, concatRows, drawRows, readObservedRoles, streamShipRows, withOrigin, type RowDraw, type RowSet } from "../features/row-draw.js";
 import { matchSchema, type FeatureSchema } from "../features/schema.js";
 import { recogniseForcings } from "../features/forcings.js";
 import { SMAP_VALID_RANGE } from "../io/smap-l3.js";
@@ -633,20 +633,6 @@ function kindLabel(kind: number, split: SplitName): string {
 function selectRows(X: Float32Array, F: number, idx: number[]): Float32Array {
   const out = new Float32Array(idx.length * F);
   idx.forEach((i, k) => out.set(X.subarray(i * F, (i + 1) * F), k * F));
-  return out;
-}
-
-function concatRows(parts: RowSet[], F: number): RowSet {
-  const n = parts.reduce((s, r) => s + r.n, 0);
-  const out: RowSet = { X: new Float32Array(n * F), y: new Float32Array(n), n, pixel: new Int32Array(n), day: new Int32Array(n) };
-  let at = 0;
-  for (const r of parts) {
-    out.X.set(r.X, at * F);
-    out.y.set(r.y, at);
-    out.pixel.set(r.pixel, at);
-    out.day.set(r.day, at);
-    at += r.n;
-  }
   return out;
 }
 

@@ -449,6 +449,21 @@ export function subsetRows(r: RowSet, idx: ArrayLike<number>): RowSet {
   };
 }
 
+/** Row sets one after the other (F features each). */
+export function concatRows(parts: RowSet[], F: number): RowSet {
+  const n = parts.reduce((s, r) => s + r.n, 0);
+  const out: RowSet = { X: new Float32Array(n * F), y: new Float32Array(n), n, pixel: new Int32Array(n), day: new Int32Array(n) };
+  let at = 0;
+  for (const r of parts) {
+    out.X.set(r.X, at * F);
+    out.y.set(r.y, at);
+    out.pixel.set(r.pixel, at);
+    out.day.set(r.day, at);
+    at += r.n;
+  }
+  return out;
+}
+
 export interface ShipStreamOptions extends Pick<FeatureSettings, "spatial" | "coordinates" | "weather"> {
   /** Which pixel-days of a tile to build (cube pixel, day, role). */
   select: (p: number, t: number, role: number) => boolean;
