@@ -143,7 +143,8 @@ export function rangeWarnings(model: FeatureSchema, X: Float32Array, n: number, 
   const out: string[] = [];
   for (let j = 0; j < f; j++) {
     const [lo, hi] = [min[j]!, max[j]!];
-    if (Number.isNaN(lo) || !(outside[j]! > share * n)) continue;
+    // A feature missing on every training row has no range (NaN, saved in schema.json as null).
+    if (lo === null || hi === null || Number.isNaN(lo) || !(outside[j]! > share * n)) continue;
     out.push(
       `${model.names[j]}: ${((100 * outside[j]!) / n).toFixed(1)} % of the rows lie outside the training range [${lo.toPrecision(4)}, ${hi.toPrecision(4)}]: ${rangeAdvice(model.names[j]!)}`,
     );
