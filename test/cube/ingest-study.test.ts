@@ -237,3 +237,23 @@ test("a predictor file whose content changed makes its blocks (and a static laye
     }
   assert.ok(n > 1000);
 });
+
+test("smapfill ingest resolves the study's output relative to the config file, from any working folder", () => {
+  const dir = tempDir();
+  const { file } = pakistanStudy((c) => {
+    c.period = { start: "2020-01-01", end: "2020-01-02" };
+    c.output = "../out/pk.zarr";
+  });
+  const studies = path.join(dir, "studies");
+  const out = path.join(dir, "out");
+  fs.mkdirSync(studies);
+  fs.mkdirSync(out);
+  const moved = path.join(studies, "study.yaml");
+  fs.copyFileSync(file, moved);
+  // Run from a folder where ../out does not exist: the check must not look there.
+  const elsewhere = path.join(tempDir(), "somewhere");
+  fs.mkdirSync(elsewhere);
+  const r = spawnSync(process.execPath, [path.join(REPO_ROOT, "bin", "smapfill.js"), "ingest", moved, "--quiet"], { cwd: elsewhere, encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(fs.existsSync(path.join(out, "pk.zarr", "zarr.json")));
+});

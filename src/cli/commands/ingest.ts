@@ -1,4 +1,5 @@
 /** `smapfill ingest`: a study's cube, SMAP and every predictor of its config. */
+import path from "node:path";
 import { Command, Option } from "commander";
 import { loadStudy } from "../../config/study.js";
 import { ingestBytes, ingestStudy } from "../../cube/ingest-study.js";
@@ -22,7 +23,8 @@ export function ingestCommand(): Command {
     .addOption(quietOption())
     .action(async (file: string, o) => {
       const study = loadStudy(file);
-      checkOutput(study.output, "output (the study config's key)", [file]);
+      // The key is relative to the config file (as ingestion resolves it), not to where the command runs.
+      checkOutput(path.resolve(study.baseDir, study.output), "output (the study config's key)", [file]);
       checkMemory(ingestBytes(study), o.memory, "a chunk of days of this study's window", {
         file,
         hint: "Give a larger --memory, or a smaller chunks.time (or a smaller region) in the study",
