@@ -23,7 +23,7 @@ import {
   type ModelOptions,
   type Regressor,
 } from "./regressor.js";
-import { EVAL_BATCH, predictNet, trainNet, type EpochRecord } from "./train-net.js";
+import { EVAL_BATCH, epochReporter, predictNet, trainNet, type EpochRecord } from "./train-net.js";
 import fs from "node:fs";
 
 export class NeuralRegressor implements Regressor {
@@ -75,10 +75,7 @@ export class NeuralRegressor implements Regressor {
         ...(this.o.stopPatience !== undefined ? { stopPatience: this.o.stopPatience } : {}),
         seed: this.o.seed ?? 0,
         threads: this.threads,
-        onEpoch: (e) => {
-          options.onProgress?.(`${this.name} epoch ${e.epoch}: val RMSE ${e.valRmse.toFixed(5)}, lr ${e.lr.toExponential(1)}, ${e.seconds.toFixed(1)} s`);
-          options.onStep?.(e.epoch, this.o.maxEpochs ?? 200);
-        },
+        onEpoch: epochReporter(this.name, options, this.o.maxEpochs ?? 200),
       },
     );
     this.replicas.close();

@@ -43,7 +43,7 @@ import {
   type Regressor,
   type RowOrigin,
 } from "./regressor.js";
-import { EVAL_BATCH, predictNet, trainNet, type EpochRecord, type RowSource } from "./train-net.js";
+import { EVAL_BATCH, epochReporter, predictNet, trainNet, type EpochRecord, type RowSource } from "./train-net.js";
 
 export interface SequenceOptions extends ModelOptions {
   /** Days in the window (the row's day last). */
@@ -248,10 +248,7 @@ export class SequenceRegressor implements Regressor {
       ...(this.o.stopPatience !== undefined ? { stopPatience: this.o.stopPatience } : {}),
       seed: this.o.seed ?? 0,
       threads: this.o.threads ?? defaultThreads(),
-      onEpoch: (e) => {
-        options.onProgress?.(`${this.name} epoch ${e.epoch}: val RMSE ${e.valRmse.toFixed(5)}, lr ${e.lr.toExponential(1)}, ${e.seconds.toFixed(1)} s`);
-        options.onStep?.(e.epoch, this.o.maxEpochs ?? 200);
-      },
+      onEpoch: epochReporter(this.name, options, this.o.maxEpochs ?? 200),
     });
     this.replicas.close();
     // trainNet standardised y itself, from the same rows: the same mean and sd.

@@ -11,6 +11,7 @@ import { Adam, AdamW, PlateauSchedule, type Optimizer } from "../nn/optim.js";
 import { Rng } from "../util/random.js";
 import { NetReplicas } from "./net-replicas.js";
 import { forwardRows, trainStep } from "./net-steps.js";
+import type { FitOptions } from "./regressor.js";
 
 export { EVAL_BATCH } from "./net-steps.js";
 
@@ -59,6 +60,14 @@ export interface EpochRecord {
   valRmse: number;
   lr: number;
   seconds: number;
+}
+
+/** A network's per-epoch report: one progress line and the step against its epoch cap. */
+export function epochReporter(name: string, options: Pick<FitOptions, "onProgress" | "onStep">, maxEpochs: number): (e: EpochRecord) => void {
+  return (e) => {
+    options.onProgress?.(`${name} epoch ${e.epoch}: val RMSE ${e.valRmse.toFixed(5)}, lr ${e.lr.toExponential(1)}, ${e.seconds.toFixed(1)} s`);
+    options.onStep?.(e.epoch, maxEpochs);
+  };
 }
 
 export interface TrainedNet {
