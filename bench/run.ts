@@ -40,6 +40,10 @@ function stringOption(name: string): string | undefined {
   return i > 0 ? process.argv[i + 1] : undefined;
 }
 
+/** The demo cube (`--demo`, else smapfill demo --out WORK/demo) and its synthetic world beside it. */
+const demoCube = () => stringOption("demo") ?? path.join(WORK, "demo", "cube.zarr");
+const demoWorld = () => path.join(path.dirname(demoCube()), "world");
+
 const SHARED = process.env.SMAPFILL_SHARED ?? path.resolve(REPO, "..", "shared");
 
 const BENCHMARKS: Record<string, () => Promise<Record<string, unknown>>> = {
@@ -93,9 +97,9 @@ const BENCHMARKS: Record<string, () => Promise<Record<string, unknown>>> = {
         {
           label: "demo world (synthetic, 2019)",
           key: "demo",
-          path: stringOption("demo") ?? path.join(WORK, "demo", "cube.zarr"),
+          path: demoCube(),
           seeds: [0, 1, 2],
-          demoWorld: path.join(path.dirname(stringOption("demo") ?? path.join(WORK, "demo", "cube.zarr")), "world"),
+          demoWorld: demoWorld(),
         },
         {
           label: "Pakistan January 2020 (real SMAP, ERA5-Land)",
@@ -117,8 +121,8 @@ const BENCHMARKS: Record<string, () => Promise<Record<string, unknown>>> = {
         // The demo cube (smapfill demo --out DIR) and the examples/ cubes (smapfill ingest examples/*.yaml).
         {
           label: "demo world (synthetic, 2019)",
-          path: stringOption("demo") ?? path.join(WORK, "demo", "cube.zarr"),
-          demoWorld: path.join(path.dirname(stringOption("demo") ?? path.join(WORK, "demo", "cube.zarr")), "world"),
+          path: demoCube(),
+          demoWorld: demoWorld(),
         },
         { label: "Pakistan January 2020 (real, re-assembled SPL3SMP_E)", path: stringOption("pakistan-jan") ?? path.join(REPO, "pakistan-2020-01.zarr") },
         { label: "Pakistan January-June 2020 (real, re-assembled SPL3SMP_E)", path: stringOption("pakistan") ?? path.join(REPO, "pakistan-2020.zarr") },
@@ -134,13 +138,13 @@ const BENCHMARKS: Record<string, () => Promise<Record<string, unknown>>> = {
         {
           label: "demo world (synthetic, 2019)",
           key: "demo",
-          path: stringOption("demo") ?? path.join(WORK, "demo", "cube.zarr"),
-          demoWorld: path.join(path.dirname(stringOption("demo") ?? path.join(WORK, "demo", "cube.zarr")), "world"),
+          path: demoCube(),
+          demoWorld: demoWorld(),
         },
         {
           label: "demo world (synthetic, 2019), another draw of the held-out gaps",
           key: "demo-seed1",
-          path: stringOption("demo") ?? path.join(WORK, "demo", "cube.zarr"),
+          path: demoCube(),
           seed: 1,
         },
         { label: "Pakistan January 2020 (real SMAP, ERA5-Land)", key: "pk", path: stringOption("pakistan-jan") ?? path.join(REPO, "pakistan-2020-01.zarr") },
@@ -165,10 +169,10 @@ const BENCHMARKS: Record<string, () => Promise<Record<string, unknown>>> = {
         },
         {
           label: "demo world (synthetic, 2019)",
-          cube: stringOption("demo") ?? path.join(WORK, "demo", "cube.zarr"),
-          ismn: path.join(path.dirname(stringOption("demo") ?? path.join(WORK, "demo", "cube.zarr")), "world", "ismn"),
+          cube: demoCube(),
+          ismn: path.join(path.dirname(demoCube()), "world", "ismn"),
           depths: [0.06],
-          demoWorld: path.join(path.dirname(stringOption("demo") ?? path.join(WORK, "demo", "cube.zarr")), "world"),
+          demoWorld: demoWorld(),
           evaluation: stringOption("demo-eval"),
           evaluationCommand: "smapfill demo (its evaluation: demoEvaluationConfig, 20 000 training rows, 10 epochs, 100 trees, 500 rounds)",
           // The demo's quick settings (DEMO_PRODUCT_MODEL, demoEvaluationConfig).
@@ -199,7 +203,7 @@ const BENCHMARKS: Record<string, () => Promise<Record<string, unknown>>> = {
     benchWeatherAccuracy({
       repo: REPO,
       workDir: WORK,
-      cube: stringOption("demo") ?? path.join(WORK, "demo", "cube.zarr"),
+      cube: demoCube(),
       seeds: (stringOption("seeds") ?? "0,1,2").split(",").map(Number),
       rows: option("rows", 40000),
       lstmEpochs: option("lstm-epochs", 200),
