@@ -46,6 +46,7 @@ function smapfill(o: Pick<AccuracyOptions, "repo">, args: string[]): void {
 function evaluate(o: AccuracyOptions, name: string, cube: string, seed: number, args: string[]): { dir: string; seconds: number | null } {
   const dir = path.join(o.workDir, "accuracy", name);
   if (fs.existsSync(path.join(dir, "evaluation.json"))) return { dir, seconds: null };
+  fs.mkdirSync(path.dirname(dir), { recursive: true });
   const started = performance.now();
   process.stderr.write(`accuracy: ${name}\n`);
   smapfill(o, ["evaluate", cube, "--out", dir, "--max-train-samples", "40000", "--boot", "200", "--importance", "none", "--train-seed", String(seed), ...args]);
@@ -111,6 +112,7 @@ async function productsAgainstTruth(o: AccuracyOptions, cubePath: string, worldD
   const out: Record<string, unknown>[] = [];
   for (const v of PRODUCT_VARIANTS) {
     const dir = path.join(o.workDir, "accuracy", "product", v.key);
+    fs.mkdirSync(dir, { recursive: true });
     if (!fs.existsSync(path.join(dir, "model", "fit.json")))
       smapfill(o, ["train", cubePath, "--out", path.join(dir, "model"), "--max-train-samples", "20000", ...v.args]);
     if (!fs.existsSync(path.join(dir, "product", "product.json")))

@@ -141,7 +141,7 @@ export function rangeWarnings(model: FeatureSchema, X: Float32Array, n: number, 
   if (!model.ranges || n === 0) return [];
   const f = model.names.length;
   // A feature never seen in training has no range (NaN, written as null in schema.json): no check.
-  const [min, max] = [model.ranges.min, model.ranges.max].map((r) => r.map((v) => (typeof v === "number" ? v : NaN)));
+  const [min, max] = [model.ranges.min, model.ranges.max].map((r) => Float64Array.from(r, (v) => (typeof v === "number" ? v : NaN)));
   // Row by row (X is row-major): one pass over the rows' memory in order.
   const outside = new Int32Array(f);
   for (let i = 0; i < n; i++) {

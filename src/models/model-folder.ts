@@ -59,12 +59,13 @@ function missingFields(value: Record<string, unknown>, fields: Record<string, Fi
     .map(([k, kind]) => `${k} (${kindOf(value[k]) === "missing" ? "missing" : `not ${kind === "array" ? "a list" : `a ${kind}`}`})`);
 }
 
-/** Every problem of a model folder, as "relative file: problem" lines. */
-export function modelFolderProblems(dir: string, o: { product?: boolean } = {}, prefix = ""): string[] {
+/** Every problem of a model folder, as "relative file: problem" lines (`parsed` receives its model.json). */
+export function modelFolderProblems(dir: string, o: { product?: boolean } = {}, prefix = "", parsed?: (model: Record<string, unknown>) => void): string[] {
   const problems: string[] = [];
   const at = (name: string) => path.join(dir, name);
   const note = (name: string, problem: string) => problems.push(`${prefix}${name}: ${problem}`);
   const model = readJson(at("model.json"), true);
+  if (model.value) parsed?.(model.value);
   if (model.problem) note("model.json", model.problem);
   if (model.value) {
     const kind = typeof model.value.kind === "string" ? model.value.kind : "none";
@@ -94,12 +95,17 @@ export function modelFolderProblems(dir: string, o: { product?: boolean } = {}, 
   return problems;
 }
 
-/** Throws one SmapfillError listing every damaged file of a model folder (none: returns). */
-export function checkModelFolder(dir: string, o: { product?: boolean } = {}): void {
+/**
+ * Throws one SmapfillError listing every damaged file of a model folder; none: returns its
+ * model.json, parsed (a large model is parsed once, not again by its loader).
+ */
+export function checkModelFolder(dir: string, o: { product?: boolean } = {}): Record<string, unknown> {
   if (!fs.existsSync(dir)) throw new SmapfillError("not found", { file: dir, hint: "Give the folder a model was saved in (smapfill train --out DIR)" });
   if (!fs.statSync(dir).isDirectory())
     throw new SmapfillError("is not a folder", { file: dir, hint: "Give the folder a model was saved in (smapfill train --out DIR)" });
-  const problems = modelFolderProblems(dir, o);
+  let model: Record<string, unknown> = {};
+  const problems = modelFolderProblems(dir, o, "", (m) => (model = m));
   if (problems.length)
     throw new SmapfillError(`is a damaged model folder (train the model again, or copy the whole folder again):\n  ${problems.join("\n  ")}`, { file: dir });
+  return model;
 }

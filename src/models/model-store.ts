@@ -55,10 +55,10 @@ export function isSavedModel(dir: string): boolean {
 
 /** Loads a model with its schema (models saved before schemas existed get one of names and groups). */
 export function loadModel(dir: string, o: { product?: boolean } = {}): SavedModel {
-  checkModelFolder(dir, o);
+  const spec = checkModelFolder(dir, o);
   let model: Regressor;
   try {
-    model = loadRegressor(dir);
+    model = loadRegressor(dir, spec);
   } catch (error) {
     if (error instanceof SmapfillError) throw error;
     throw new SmapfillError(`cannot be loaded (${(error as Error).message})`, {

@@ -2,10 +2,12 @@
 import { deriveSeed } from "../util/random.js";
 import { buildNet } from "./nets.js";
 import { floatBuffers, type ReplicaMessage, type ReplicaSetup } from "./net-replicas.js";
-import { serveSyncMessages } from "../util/sync-workers.js";
+import { claimBlocks, serveSyncMessages } from "../util/sync-workers.js";
 import { backpropagate, forwardRows } from "./net-steps.js";
 
-const s = serveSyncMessages<ReplicaSetup, ReplicaMessage>((message) => (message.kind === "train" ? train(message.rows) : predict(message.from, message.to)));
+const s = serveSyncMessages<ReplicaSetup, ReplicaMessage>((message) =>
+  message.kind === "train" ? train(message.rows) : message.kind === "predict" ? predict(message.from, message.to) : predictClaimed(message),
+);
 // Own seed: the weights are overwritten from the master; the dropout masks must differ per shard.
 const net = buildNet(s.name, s.nIn, { ...s.options, seed: deriveSeed(s.seed, `replica ${s.rank}`) });
 const params = net.parameters();
@@ -50,4 +52,11 @@ function predict(from: number, to: number): void {
   loadWeights(true);
   net.eval();
   forwardRows(net, predictInput, f, from, to, predictOutput);
+}
+
+function predictClaimed(m: Extract<ReplicaMessage, { kind: "claim" }>): void {
+  loadWeights(true);
+  net.eval();
+  const [x, out] = [new Float32Array(m.input), new Float32Array(m.output)];
+  claimBlocks(m, (from, to) => forwardRows(net, x, f, from, to, out));
 }

@@ -15,9 +15,9 @@
  * while the workers run, so fit() and predict() stay synchronous.
  */
 import type { Optimizer } from "../nn/optim.js";
-import { SyncWorkers } from "../util/sync-workers.js";
+import { claimBlocks, SyncWorkers } from "../util/sync-workers.js";
 import type { Net, NetName, NetOptions } from "./nets.js";
-import { backpropagate, forwardRows } from "./net-steps.js";
+import { backpropagate, EVAL_BATCH, forwardRows } from "./net-steps.js";
 
 /** Rows of one shared inference chunk: at most 32768, and at most 4 Mi floats of inputs (wide rows: a sequence model's windows). */
 const predictChunk = (nIn: number) => Math.max(1, Math.min(32768, Math.floor((1 << 22) / nIn)));
@@ -40,7 +40,17 @@ export interface ReplicaSetup {
   loss: SharedArrayBuffer;
 }
 
-export type ReplicaMessage = { kind: "train"; rows: number } | { kind: "predict"; from: number; to: number };
+/** Rows one thread claims at a time in begin(): a few inference batches. */
+const CLAIM_ROWS = 4 * EVAL_BATCH;
+
+/** The most input floats begin() copies into shared memory (larger predictions run synchronously, in chunks). */
+export const BEGIN_MAX_FLOATS = 1 << 24;
+
+export type ReplicaMessage =
+  | { kind: "train"; rows: number }
+  | { kind: "predict"; from: number; to: number }
+  /** Blocks of `chunk` rows of `input` claimed from `counter` until n are done, outputs to `output`. */
+  | { kind: "claim"; input: SharedArrayBuffer; output: SharedArrayBuffer; counter: SharedArrayBuffer; n: number; chunk: number };
 
 /** The float buffers of a module (batch-norm running statistics), in a fixed order. */
 export function floatBuffers(net: Net): Float32Array[] {
@@ -183,6 +193,31 @@ export class NetReplicas {
       if (rows > per) out.set(this.predictOutput.subarray(per, rows), c0 + per);
     }
     return out;
+  }
+
+  /**
+   * Starts the standardised predictions of Z [n, f] (at most BEGIN_MAX_FLOATS floats) on the
+   * workers and returns the function that finishes them: the calling thread is free in between
+   * (a reconstruction builds its next rows), then joins on the blocks still unclaimed. The same
+   * values as predict(). One call in flight at a time.
+   */
+  begin(Z: Float32Array, n: number): () => Float32Array {
+    const f = this.net.nIn;
+    if (n * f > BEGIN_MAX_FLOATS) throw new Error(`NetReplicas.begin: ${n} rows of ${f} exceed ${BEGIN_MAX_FLOATS} floats`);
+    this.net.eval();
+    this.publish(true);
+    const input = new SharedArrayBuffer(4 * Math.max(1, n * f));
+    const output = new SharedArrayBuffer(4 * Math.max(1, n));
+    new Float32Array(input).set(Z.subarray(0, n * f));
+    const claim = { counter: new SharedArrayBuffer(4), n, chunk: CLAIM_ROWS };
+    for (let w = 1; w < this.threads; w++) this.workers.post(w - 1, { kind: "claim", input, output, ...claim });
+    return () => {
+      const [x, out] = [new Float32Array(input), new Float32Array(output)];
+      this.net.eval();
+      claimBlocks(claim, (from, to) => forwardRows(this.net, x, f, from, to, out));
+      this.workers.wait();
+      return out;
+    };
   }
 
   close(): void {

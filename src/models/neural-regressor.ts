@@ -8,15 +8,15 @@ import { SmapfillError } from "../util/errors.js";
 import { defaultThreads } from "../util/worker-pool.js";
 import { loadModule, saveModule } from "../nn/persist.js";
 import { buildNet, type Net, type NetName } from "./nets.js";
-import { IdleReplicas, type NetReplicas } from "./net-replicas.js";
+import { BEGIN_MAX_FLOATS, IdleReplicas, type NetReplicas } from "./net-replicas.js";
 import { Preprocessor, type PreprocessorState } from "./preprocess.js";
 import {
   checkTraining,
   checkWidth,
   columnsWithout,
-  NO_CAPABILITIES,
   selectColumns,
   writeJson,
+  type Capabilities,
   type FitOptions,
   type Matrix,
   type ModelName,
@@ -27,7 +27,8 @@ import { EVAL_BATCH, epochReporter, predictNet, trainNet, type EpochRecord } fro
 import fs from "node:fs";
 
 export class NeuralRegressor implements Regressor {
-  readonly capabilities = NO_CAPABILITIES;
+  /** predictLater: a large prediction runs on the worker replicas while the caller goes on. */
+  readonly capabilities: Capabilities = { predictLater: true, spread: false, sequence: false };
   private pre = new Preprocessor(true, true);
   private net: Net | undefined;
   private yMean = 0;
@@ -84,12 +85,29 @@ export class NeuralRegressor implements Regressor {
   }
 
   predict(X: Float32Array, n: number): Float32Array {
+    const Z = this.standardised(X, n);
+    return predictNet(this.net!, Z, n, this.pre.outputWidth, this.yMean, this.ySd, this.parallelPredictor(n));
+  }
+
+  predictLater(X: Float32Array, n: number): () => Float32Array {
+    const Z = this.standardised(X, n);
+    const replicas = this.parallelPredictor(n);
+    if (!replicas || n * this.pre.outputWidth > BEGIN_MAX_FLOATS)
+      return () => predictNet(this.net!, Z, n, this.pre.outputWidth, this.yMean, this.ySd, replicas);
+    const finish = replicas.begin(Z, n);
+    return () => {
+      const out = finish();
+      for (let i = 0; i < n; i++) out[i] = out[i]! * this.ySd + this.yMean;
+      return out;
+    };
+  }
+
+  /** The network's inputs for X [n, features]: its columns, standardised. */
+  private standardised(X: Float32Array, n: number): Float32Array {
     if (!this.net) throw new SmapfillError("predict before fit", { variable: this.name });
     const f = this.featureNames.length;
     checkWidth(this.name, X, n, f);
-    const cols = this.columns.length;
-    const Z = this.pre.transform(selectColumns(X, n, f, this.columns), n, cols);
-    return predictNet(this.net, Z, n, this.pre.outputWidth, this.yMean, this.ySd, this.parallelPredictor(n));
+    return this.pre.transform(selectColumns(X, n, f, this.columns), n, this.columns.length);
   }
 
   private get threads(): number {

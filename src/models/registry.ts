@@ -234,15 +234,18 @@ export function createRegressor(
   return p.anomaly === 1 ? new AnomalyTarget(model) : model;
 }
 
-/** A model saved by Regressor.save (its folder holds model.json). */
-export function loadRegressor(dir: string): Regressor {
+/** A model saved by Regressor.save (its folder holds model.json; `parsed`: that file, already read and parsed). */
+export function loadRegressor(dir: string, parsed?: Record<string, unknown>): Regressor {
   const file = path.join(dir, "model.json");
-  if (!fs.existsSync(file)) throw new SmapfillError("is not a saved model (no model.json)", { file: dir });
   let spec: Record<string, unknown>;
-  try {
-    spec = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
-  } catch (error) {
-    throw new SmapfillError("is not valid JSON", { file, cause: error });
+  if (parsed) spec = parsed;
+  else {
+    if (!fs.existsSync(file)) throw new SmapfillError("is not a saved model (no model.json)", { file: dir });
+    try {
+      spec = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+    } catch (error) {
+      throw new SmapfillError("is not valid JSON", { file, cause: error });
+    }
   }
   const entry = registry.get(spec.name as string);
   if (!entry) throw new SmapfillError(`holds a model '${spec.name}' this smapfill does not know`, { file, hint: `Known models: ${modelNames().join(", ")}` });

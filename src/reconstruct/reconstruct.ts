@@ -534,7 +534,7 @@ interface Block {
   reasons: Uint8Array | undefined;
   frozen: Uint8Array;
   /** Indices (t - b0) * P + p of the pixel-days to predict. */
-  queue: number[];
+  queue: Int32Array;
   /** Batches not yet predicted and stored. */
   pending: number;
   /** 1 where every dynamic predictor is missing and the model fills anyway (validated on such rows). */
@@ -573,12 +573,14 @@ async function prepareBlock(plan: TilePlan, inputs: TileInputs, b0: number, b1: 
     passes,
     reasons,
     frozen,
-    queue: [],
+    queue: new Int32Array(0),
     pending: 0,
     withoutDynamic: new Uint8Array(n),
   };
   const fillWithout = withoutDynamicScale(plan.loaded.record) !== undefined;
-  const { sm, source, modelValue, queue } = block;
+  const { sm, source, modelValue } = block;
+  const queue = new Int32Array(n);
+  let queued = 0;
   const dyn = [...dynamic.values()];
   const smap = view.arrays.smap;
   for (let k = 0; k < n; k++) {
@@ -596,7 +598,8 @@ async function prepareBlock(plan: TilePlan, inputs: TileInputs, b0: number, b1: 
       else ((q.values[k] = pv), (q.source[k] = q.name === "am" ? SOURCE_FLAGS.observed_am : SOURCE_FLAGS.observed_pm));
     }
     const v = smap[t * P + p]!;
-    const noPredictors = dyn.length > 0 && dyn.every((d) => Number.isNaN(d[k]!));
+    let noPredictors = dyn.length > 0;
+    for (let j = 0; noPredictors && j < dyn.length; j++) noPredictors = Number.isNaN(dyn[j]![k]!);
     if (!Number.isNaN(v)) {
       sm[k] = v;
       const pv = pass?.[(t - t0) * P + p] ?? 1;
@@ -612,30 +615,40 @@ async function prepareBlock(plan: TilePlan, inputs: TileInputs, b0: number, b1: 
     }
     if (noPredictors) block.withoutDynamic[k] = 1;
     if (frozen[k] && plan.frozen === "mask") for (const q of passes) if (!q.source[k]) q.source[k] = SOURCE_FLAGS.not_filled_frozen;
-    if (needed || isFilled(source[k]!)) queue.push(k);
+    if (needed || isFilled(source[k]!)) queue[queued++] = k;
   }
+  block.queue = queue.subarray(0, queued);
   return block;
 }
 
 /** A batch of a block's rows to predict: the model's columns of the features of queue[q0, q0 + batch). */
 interface Batch {
   block: Block;
-  ks: number[];
+  ks: Int32Array;
   X: Float32Array;
   /** Where the rows come from (cube pixels and days): a sequence model reads their history. */
   origin: RowOrigin;
 }
 
 function batchRows(plan: TilePlan, inputs: TileInputs, block: Block, q0: number, batch: number, warnings: Set<string>): Batch {
-  const { P, match } = inputs;
-  const ks = block.queue.slice(q0, q0 + batch);
-  const pixel = Int32Array.from(ks, (k) => k % P);
-  const day = Int32Array.from(ks, (k) => block.b0 + Math.floor(k / P));
+  const { P, match, tile } = inputs;
+  const ks = block.queue.subarray(q0, q0 + batch);
+  const m = ks.length;
+  const W = plan.cube.window.ncols;
+  // The tile's pixel and day of each row, and its pixel in the whole cube (a sequence model reads its history there).
+  const pixel = new Int32Array(m);
+  const day = new Int32Array(m);
+  const cubePixel = new Int32Array(m);
+  for (let i = 0; i < m; i++) {
+    const k = ks[i]!;
+    const q = k % P;
+    pixel[i] = q;
+    day[i] = block.b0 + (k - q) / P;
+    cubePixel[i] = (tile.row0 + Math.floor(q / tile.ncols)) * W + tile.col0 + (q % tile.ncols);
+  }
   const rows = block.features.rows(pixel, day);
-  const X = match.identity ? rows : selectColumns(rows, ks.length, block.features.names.length, match.columns);
-  for (const w of rangeWarnings(plan.loaded.schema, X, ks.length, 0.05)) warnings.add(w.replace(/[\d.]+ % of the rows/, "some rows"));
-  const { tile } = inputs;
-  const cubePixel = Int32Array.from(pixel, (q) => (tile.row0 + Math.floor(q / tile.ncols)) * plan.cube.window.ncols + tile.col0 + (q % tile.ncols));
+  const X = match.identity ? rows : selectColumns(rows, m, block.features.names.length, match.columns);
+  for (const w of rangeWarnings(plan.loaded.schema, X, m, 0.05)) warnings.add(w.replace(/[\d.]+ % of the rows/, "some rows"));
   return { block, ks, X, origin: { pixel: cubePixel, day, cube: { path: plan.cube.path } } };
 }
 
@@ -643,26 +656,36 @@ function batchRows(plan: TilePlan, inputs: TileInputs, block: Block, q0: number,
 function storeBatch(plan: TilePlan, batch: Batch, pred: Float32Array): number {
   const { block, ks, X } = batch;
   const { loaded, validRange } = plan;
+  const m = ks.length;
+  const reasons = block.reasons ? new Uint8Array(m) : undefined;
+  const frozen = new Uint8Array(m);
+  for (let i = 0; i < m; i++) {
+    if (reasons) reasons[i] = block.reasons![ks[i]!]!;
+    frozen[i] = block.frozen[ks[i]!]!;
+  }
   // The ensemble's spread comes from the members' predictions just made for these rows.
-  const sigma = loaded.residual.sigma(X, ks.length, loaded.schema, {
-    spread: spreadOf(loaded.model, X, ks.length, batch.origin),
-    ...(block.reasons ? { reasons: Uint8Array.from(ks, (k) => block.reasons![k]!) } : {}),
-    frozen: Uint8Array.from(ks, (k) => block.frozen[k]!),
+  const sigma = loaded.residual.sigma(X, m, loaded.schema, {
+    spread: spreadOf(loaded.model, X, m, batch.origin),
+    ...(reasons ? { reasons } : {}),
+    frozen,
   });
   const { sm, unc, source, modelValue, passes, withoutDynamic } = block;
   const scale = withoutDynamicScale(loaded.record) ?? 1;
   let clipped = 0;
-  ks.forEach((k, i) => {
+  for (let i = 0; i < m; i++) {
+    const k = ks[i]!;
     const raw = pred[i]!;
     const value = Math.min(validRange[1], Math.max(validRange[0], raw));
     if (modelValue) modelValue[k] = value;
-    const flag = withoutDynamic[k] ? SOURCE_FLAGS.reconstructed_without_dynamic_predictors : gapFlag(Boolean(block.frozen[k]), "fill");
-    for (const q of passes) if (!q.source[k]) ((q.values[k] = value), (q.source[k] = flag));
-    if (!isFilled(source[k]!)) return;
+    if (passes.length) {
+      const flag = withoutDynamic[k] ? SOURCE_FLAGS.reconstructed_without_dynamic_predictors : gapFlag(Boolean(frozen[i]), "fill");
+      for (const q of passes) if (!q.source[k]) ((q.values[k] = value), (q.source[k] = flag));
+    }
+    if (!isFilled(source[k]!)) continue;
     if (value !== raw) clipped++;
     sm[k] = value;
     unc[k] = withoutDynamic[k] ? sigma[i]! * scale : sigma[i]!;
-  });
+  }
   block.pending--;
   return clipped;
 }

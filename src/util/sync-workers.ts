@@ -162,3 +162,17 @@ export function serveSyncMessages<Data, Message>(handle: (message: Message, data
   });
   return data;
 }
+
+/**
+ * Claims blocks of `chunk` items from a shared counter until all n are taken, handing each to
+ * `work` (from, to): every thread of a call runs it, so a slower or later one simply takes fewer.
+ */
+export function claimBlocks(m: { counter: SharedArrayBuffer; n: number; chunk: number }, work: (from: number, to: number) => void): void {
+  const counter = new Int32Array(m.counter);
+  for (;;) {
+    const c = Atomics.add(counter, 0, 1);
+    const from = c * m.chunk;
+    if (from >= m.n) return;
+    work(from, Math.min(m.n, from + m.chunk));
+  }
+}

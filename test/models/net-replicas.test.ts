@@ -72,7 +72,7 @@ for (const [name, f, options] of SHAPES) {
   });
 }
 
-test("inference on 3 threads equals single-threaded inference exactly", () => {
+test("inference on 3 threads equals single-threaded inference exactly, whole or begun and finished later", () => {
   const f = 9;
   const n = 2000;
   const { X } = data(n, f, 2);
@@ -85,6 +85,9 @@ test("inference on 3 threads equals single-threaded inference exactly", () => {
       const parallel = replicas.predict(X, rows);
       const single = predictNet(net, X, rows, f, 0, 1);
       assert.deepEqual(parallel, single, `${rows} rows`);
+      // Started on the workers, finished later (blocks claimed by whichever thread is free).
+      const finish = replicas.begin(X, rows);
+      assert.deepEqual(finish(), single, `${rows} rows, begun and finished`);
     }
   } finally {
     replicas.close();

@@ -6,8 +6,16 @@
  * float32, which is exact: every split threshold is a float32 value (the bin edges), and the
  * inputs are float32. The values equal the one-row-at-a-time walk (treeValue) bit for bit in the
  * same summation order (tested).
+ *
+ * The walk runs in WebAssembly (wasm/walk.ts, the twin of walkRows: about 1.2-1.3x faster, it
+ * skips the bounds check of every typed-array access) on a shared memory that holds the node
+ * table and each call's rows, so the workers read them in place; SMAPFILL_KERNELS=typescript, or
+ * a module that does not load, walks in TypeScript. Both give the same sums (tested).
  */
-import { SyncWorkers } from "../../util/sync-workers.js";
+import fs from "node:fs";
+import { fileURLToPath } from "node:url";
+import { claimBlocks, SyncWorkers } from "../../util/sync-workers.js";
+import { growTo, kernelImports, newSharedMemory } from "../../util/wasm-memory.js";
 import type { Tree } from "./tree.js";
 
 /**
@@ -168,16 +176,89 @@ export function walkRows(p: PackedTreeArrays, X: Float32Array, f: number, from: 
   }
 }
 
+const WASM_FILE = fileURLToPath(new URL("../../../wasm/tree-kernels.wasm", import.meta.url));
+let wasmModule: WebAssembly.Module | null | undefined;
+
+function compiledWalk(): WebAssembly.Module | null {
+  if (wasmModule === undefined) {
+    try {
+      wasmModule = new WebAssembly.Module(fs.readFileSync(WASM_FILE));
+    } catch {
+      wasmModule = null;
+    }
+  }
+  return wasmModule;
+}
+
+/** Whether the walk runs in WebAssembly: its module loads, and SMAPFILL_KERNELS does not ask for typescript. */
+export function useWasmWalk(): boolean {
+  return process.env.SMAPFILL_KERNELS !== "typescript" && compiledWalk() !== null;
+}
+
+type WasmWalk = (
+  nodes: number,
+  value: number,
+  roots: number,
+  depths: number,
+  T: number,
+  X: number,
+  f: number,
+  from: number,
+  to: number,
+  out: number,
+  block: number,
+  wide: number,
+) => void;
+
+/**
+ * The WebAssembly walk on a shared memory: the node table at fixed offsets, then one call's rows
+ * and sums (one call in flight at a time, as TreePredictor.begin). Worker threads instantiate
+ * the module on the same memory (`WalkArena.on`).
+ */
+export interface WalkLayout {
+  memory: WebAssembly.Memory;
+  /** Byte offsets of the node table's arrays, and of the first free byte after them. */
+  nodes: number;
+  value: number;
+  roots: number;
+  depths: number;
+  T: number;
+  top: number;
+}
+
+function walkLayout(p: PackedTreeArrays): WalkLayout {
+  const memory = newSharedMemory(1);
+  let top = 64; // byte 0 stays unused
+  const put = (a: Int32Array | Float32Array) => {
+    const at = top;
+    top = (at + a.byteLength + 63) & ~63;
+    growTo(memory, top, (gib) => `tree predictor: the trees need more than 4 GiB (${gib} GiB)`);
+    new Uint8Array(memory.buffer, at, a.byteLength).set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+    return at;
+  };
+  return { memory, nodes: put(p.nodes), value: put(p.value), roots: put(p.roots), depths: put(p.depths), T: p.roots.length, top };
+}
+
+/** The walk of rows [from, to) at byte offsets X and out of the layout's memory. */
+function wasmWalk(layout: WalkLayout): (X: number, f: number, from: number, to: number, out: number, wide: boolean) => void {
+  const walk = new WebAssembly.Instance(compiledWalk()!, kernelImports(layout.memory)).exports.walk as unknown as WasmWalk;
+  const { nodes, value, roots, depths, T } = layout;
+  return (X, f, from, to, out, wide) => walk(nodes, value, roots, depths, T, X, f, from, to, out, BLOCK, wide ? 1 : 0);
+}
+
 export interface TreeWorkerSetup {
   trees: PackedTreeArrays;
   f: number;
   wide: boolean;
   start: number;
+  /** The WebAssembly walk's memory and node table (undefined: the TypeScript walk). */
+  wasm?: WalkLayout;
 }
 
 export interface TreeWorkerMessage {
-  X: SharedArrayBuffer;
-  out: SharedArrayBuffer;
+  /** The rows and sums: SharedArrayBuffers (TypeScript walk), or byte offsets in the wasm memory. */
+  X: SharedArrayBuffer | number;
+  out: SharedArrayBuffer | number;
   /** Blocks of `chunk` rows are claimed from this counter until n rows are done. */
   counter: SharedArrayBuffer;
   n: number;
@@ -193,23 +274,31 @@ export function walkClaimed(
   out: Float32Array | Float64Array,
   start: number,
 ): void {
-  const counter = new Int32Array(m.counter);
-  for (;;) {
-    const c = Atomics.add(counter, 0, 1);
-    const from = c * m.chunk;
-    if (from >= m.n) return;
-    walkRows(p, X, f, from, Math.min(m.n, from + m.chunk), out, start);
+  claimBlocks(m, (from, to) => walkRows(p, X, f, from, to, out, start));
+}
+
+/** A worker's walk of one message's claimed blocks (the layout's instance made once per worker). */
+export function workerWalk(setup: TreeWorkerSetup): (m: TreeWorkerMessage) => void {
+  if (setup.wasm) {
+    const walk = wasmWalk(setup.wasm);
+    return (m) => claimBlocks(m, (from, to) => walk(m.X as number, setup.f, from, to, m.out as number, setup.wide));
   }
+  return (m) => {
+    const out = setup.wide ? new Float64Array(m.out as SharedArrayBuffer) : new Float32Array(m.out as SharedArrayBuffer);
+    walkClaimed(setup.trees, new Float32Array(m.X as SharedArrayBuffer), setup.f, m, out, setup.start);
+  };
 }
 
 /**
  * A tree ensemble's predictor: walks rows on the calling thread and, for large inputs, on
  * `threads - 1` persistent workers too (kept between calls, closed after 2 s idle). The values do
- * not depend on the thread count.
+ * not depend on the thread count, nor on the kernels.
  */
 export class TreePredictor {
   private workers: SyncWorkers<TreeWorkerMessage> | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** The WebAssembly walk (undefined: TypeScript). */
+  private readonly wasm: { layout: WalkLayout; walk: ReturnType<typeof wasmWalk> } | undefined;
 
   constructor(
     readonly trees: PackedTreeArrays,
@@ -218,7 +307,18 @@ export class TreePredictor {
     private readonly wide: boolean,
     /** The starting value of every sum (the boosted trees' base score; 0 for the forest). */
     private readonly start: number,
-  ) {}
+    kernels: "wasm" | "typescript" = useWasmWalk() ? "wasm" : "typescript",
+  ) {
+    if (kernels === "wasm") {
+      const layout = walkLayout(trees);
+      this.wasm = { layout, walk: wasmWalk(layout) };
+    }
+  }
+
+  /** Which walk this predictor runs. */
+  get kernels(): "wasm" | "typescript" {
+    return this.wasm ? "wasm" : "typescript";
+  }
 
   /** Sums over the trees for the n rows of X [n, f] (float64 when wide). */
   sums(X: Float32Array, n: number, threads: number): Float32Array | Float64Array {
@@ -232,7 +332,9 @@ export class TreePredictor {
    */
   begin(X: Float32Array, n: number, threads: number): () => Float32Array | Float64Array {
     const t = Math.max(1, Math.min(threads, Math.floor(n / (PARALLEL_MIN_ROWS / 2))));
-    if (t < 2 || n < PARALLEL_MIN_ROWS) {
+    const parallel = t >= 2 && n >= PARALLEL_MIN_ROWS;
+    if (this.wasm) return this.beginWasm(X, n, parallel ? t : 1);
+    if (!parallel) {
       return () => {
         const out = this.wide ? new Float64Array(n) : new Float32Array(n);
         walkRows(this.trees, X, this.f, 0, n, out, this.start);
@@ -255,10 +357,31 @@ export class TreePredictor {
     };
   }
 
+  /** begin() in WebAssembly: the rows copied into the memory after the node table, the sums after them. */
+  private beginWasm(X: Float32Array, n: number, t: number): () => Float32Array | Float64Array {
+    const { layout, walk } = this.wasm!;
+    const xAt = layout.top;
+    const outAt = xAt + ((n * this.f * 4 + 63) & ~63);
+    growTo(layout.memory, outAt + n * 8, (gib) => `tree predictor: ${n} rows need more than 4 GiB (${gib} GiB): predict fewer rows per call`);
+    const buffer = layout.memory.buffer as unknown as SharedArrayBuffer;
+    new Float32Array(buffer, xAt, n * this.f).set(X.subarray(0, n * this.f));
+    const out = this.wide ? new Float64Array(buffer, outAt, n) : new Float32Array(buffer, outAt, n);
+    out.fill(this.start);
+    const claim = { counter: new SharedArrayBuffer(4), n, chunk: BLOCK };
+    const workers = t > 1 ? this.pool(t) : undefined;
+    for (let w = 1; w < t; w++) workers!.post(w - 1, { X: xAt, out: outAt, ...claim });
+    return () => {
+      claimBlocks(claim, (from, to) => walk(xAt, this.f, from, to, outAt, this.wide));
+      workers?.wait();
+      // The memory is reused by the next call: the sums leave it.
+      return out.slice();
+    };
+  }
+
   private pool(threads: number): SyncWorkers<TreeWorkerMessage> {
     if (this.workers && this.workerCount < threads - 1) this.close();
     if (!this.workers) {
-      const setup: TreeWorkerSetup = { trees: this.trees, f: this.f, wide: this.wide, start: this.start };
+      const setup: TreeWorkerSetup = { trees: this.trees, f: this.f, wide: this.wide, start: this.start, wasm: this.wasm?.layout };
       this.workers = new SyncWorkers(
         new URL("./packed-trees-worker.js", import.meta.url),
         Array.from({ length: threads - 1 }, () => setup),
