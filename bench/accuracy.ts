@@ -24,6 +24,8 @@ import { productAgainstTruth } from "../src/eval/against-truth.js";
 export interface AccuracyOptions {
   repo: string;
   workDir: string;
+  /** The product variants against the demo world's truth (--no-products: not run; reconstruct.json has the product models'). */
+  products?: boolean;
   /** Cube paths by label; the demo world's needs its world folder beside it (world/truth.zarr). */
   cubes: { label: string; key: string; path: string; seeds: number[]; demoWorld?: string }[];
 }
@@ -198,7 +200,10 @@ export async function benchAccuracy(o: AccuracyOptions): Promise<Record<string, 
           1,
       },
       ...(c.demoWorld
-        ? { noise_floor: await noiseFloor(c.path, c.demoWorld), products_against_truth: await productsAgainstTruth(o, c.path, c.demoWorld) }
+        ? {
+            noise_floor: await noiseFloor(c.path, c.demoWorld),
+            ...(o.products === false ? {} : { products_against_truth: await productsAgainstTruth(o, c.path, c.demoWorld) }),
+          }
         : {}),
     };
   }
