@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { fitGbt, predictGbt } from "../../src/models/trees/gbt.js";
 import { fitForest, predictForest } from "../../src/models/trees/forest.js";
-import { packTrees, TreePredictor, useWasmWalk } from "../../src/models/trees/packed-trees.js";
+import { packTrees, setWasmCallFloats, TreePredictor, useWasmWalk } from "../../src/models/trees/packed-trees.js";
 import { friedman1 } from "../helpers.js";
 
 test("the WebAssembly walk is built and used by default", () => {
@@ -28,7 +28,11 @@ for (const kernels of ["wasm", "typescript"] as const) {
       const both = p.sums(twice, 2 * te.n, 3);
       assert.deepEqual(both.subarray(te.n), expected, "second copy of the rows");
       assert.deepEqual(p.sums(te.X, 100, 1), expected.subarray(0, 100), "after a larger call");
+      // A call larger than one part of the WebAssembly memory goes in parts (here 3 of 4096 rows at most).
+      setWasmCallFloats(4096 * 10);
+      assert.deepEqual(p.sums(te.X, te.n, 3), expected, "in parts");
     } finally {
+      setWasmCallFloats(1 << 24);
       p.close();
     }
   });

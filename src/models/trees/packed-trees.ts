@@ -26,6 +26,12 @@ import type { Tree } from "./tree.js";
 const BLOCK = 4096;
 /** Below this many rows the hand-off to threads costs more than it saves. */
 const PARALLEL_MIN_ROWS = 4096;
+/** The most input floats one part of a WebAssembly call copies into its memory (64 MiB); larger calls go in parts. */
+let WASM_CALL_FLOATS = 1 << 24;
+/** Tests: smaller parts, to cover a call in several. */
+export function setWasmCallFloats(floats: number): void {
+  WASM_CALL_FLOATS = floats;
+}
 
 /**
  * Every tree in one node table, four int32 per node: feature, threshold (float32 bits), left
@@ -357,24 +363,42 @@ export class TreePredictor {
     };
   }
 
-  /** begin() in WebAssembly: the rows copied into the memory after the node table, the sums after them. */
+  /**
+   * begin() in WebAssembly: the rows copied into the memory after the node table, the sums after
+   * them, WASM_CALL_ROWS rows at a time (the memory keeps its largest size while the predictor
+   * lives, so a call over millions of rows must not make it that large). The first part starts
+   * at once; the others run when the call is finished.
+   */
   private beginWasm(X: Float32Array, n: number, t: number): () => Float32Array | Float64Array {
+    const part = Math.max(BLOCK, Math.floor(WASM_CALL_FLOATS / this.f / BLOCK) * BLOCK);
+    const first = this.startPart(X, 0, Math.min(n, part), t);
+    return () => {
+      const out = this.wide ? new Float64Array(n) : new Float32Array(n);
+      out.set(first());
+      for (let r0 = part; r0 < n; r0 += part) out.set(this.startPart(X, r0, Math.min(n, r0 + part), t)(), r0);
+      return out;
+    };
+  }
+
+  /** Rows [r0, r1) of X in the WebAssembly memory, started on the workers; the finishing function returns a view of their sums. */
+  private startPart(X: Float32Array, r0: number, r1: number, t: number): () => Float32Array | Float64Array {
     const { layout, walk } = this.wasm!;
+    const n = r1 - r0;
     const xAt = layout.top;
     const outAt = xAt + ((n * this.f * 4 + 63) & ~63);
-    growTo(layout.memory, outAt + n * 8, (gib) => `tree predictor: ${n} rows need more than 4 GiB (${gib} GiB): predict fewer rows per call`);
+    growTo(layout.memory, outAt + n * 8, (gib) => `tree predictor: ${n} rows need more than 4 GiB (${gib} GiB)`);
     const buffer = layout.memory.buffer as unknown as SharedArrayBuffer;
-    new Float32Array(buffer, xAt, n * this.f).set(X.subarray(0, n * this.f));
+    new Float32Array(buffer, xAt, n * this.f).set(X.subarray(r0 * this.f, r1 * this.f));
     const out = this.wide ? new Float64Array(buffer, outAt, n) : new Float32Array(buffer, outAt, n);
     out.fill(this.start);
+    const threads = n >= PARALLEL_MIN_ROWS ? t : 1;
     const claim = { counter: new SharedArrayBuffer(4), n, chunk: BLOCK };
-    const workers = t > 1 ? this.pool(t) : undefined;
-    for (let w = 1; w < t; w++) workers!.post(w - 1, { X: xAt, out: outAt, ...claim });
+    const workers = threads > 1 ? this.pool(threads) : undefined;
+    for (let w = 1; w < threads; w++) workers!.post(w - 1, { X: xAt, out: outAt, ...claim });
     return () => {
       claimBlocks(claim, (from, to) => walk(xAt, this.f, from, to, outAt, this.wide));
       workers?.wait();
-      // The memory is reused by the next call: the sums leave it.
-      return out.slice();
+      return out;
     };
   }
 
