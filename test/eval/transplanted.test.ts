@@ -13,7 +13,7 @@ import { realFile, tempDir } from "../helpers.js";
 const TRANSPLANTED = 1 + GAP_KINDS.indexOf("transplanted");
 
 /** A record with real-looking gaps: per day a swath stripe missing, a frozen winter block, and an outage; reasons encode the day. */
-function world(T: number, nrows: number, ncols: number, seed: number) {
+function world(T: number, nrows: number, ncols: number, seed: number, outages = 0.02) {
   const P = nrows * ncols;
   const rng = new Rng(seed);
   const base: Roles = new Int8Array(T * P);
@@ -21,7 +21,7 @@ function world(T: number, nrows: number, ncols: number, seed: number) {
   for (let t = 0; t < T; t++) {
     const offset = (t * 3) % ncols;
     const winter = t % 365 < 60;
-    const outage = rng.uniform() < 0.02;
+    const outage = rng.uniform() < outages;
     for (let p = 0; p < P; p++) {
       const [r, c] = [Math.floor(p / ncols), p % ncols];
       const missing = outage || (c - offset + ncols) % ncols < ncols / 3 || (winter && r < nrows / 2) || rng.uniform() < 0.05;
@@ -32,17 +32,18 @@ function world(T: number, nrows: number, ncols: number, seed: number) {
   return { base, reasons, P };
 }
 
-function checkDraw(T: number, years: boolean) {
+function checkDraw(T: number, years: boolean, outages = 0.02) {
   const [nrows, ncols] = [6, 9];
-  const { base, reasons, P } = world(T, nrows, ncols, 3);
+  const { base, reasons, P } = world(T, nrows, ncols, 3, outages);
   const runs: { t0: number; t1: number; lag: number }[] = [];
   const kinds = new Uint8Array(base.length);
   const reasonsOut = new Uint8Array(base.length);
   const roles = transplantedGaps(base, nrows, ncols, 0.1, 7, Role.Test, { missingReasons: reasons, reasonsOut, kinds, runs });
   assert.ok(runs.length > 3);
   const covered = new Int32Array(T).fill(-1);
-  for (const { t0, t1, lag } of runs) {
-    assert.ok(t1 - t0 >= 1 && t1 - t0 <= 15 && (t1 - t0 >= 5 || t1 === T), `run ${t0}..${t1}`);
+  for (const [i, { t0, t1, lag }] of runs.entries()) {
+    // The last run stops on the day the share is reached.
+    assert.ok(t1 - t0 >= 1 && t1 - t0 <= 15 && (t1 - t0 >= 5 || t1 === T || i === runs.length - 1), `run ${t0}..${t1}`);
     assert.ok(t0 + lag >= 0 && t1 + lag <= T);
     const yearly = Math.abs(lag) >= 365 - 15 && Math.abs(lag) <= 365 * Math.floor((T - 1) / 365) + 15;
     const nearby = Math.abs(lag) >= t1 - t0 && Math.abs(lag) <= 45;
@@ -68,7 +69,8 @@ function checkDraw(T: number, years: boolean) {
       `day ${t} pixel ${p}`,
     );
   }
-  assert.ok(hidden >= 0.1 * observed && hidden < 0.1 * observed + 15 * P, `${hidden} hidden of ${observed}`);
+  // The share, overshot by at most the last day's mask.
+  assert.ok(hidden >= 0.1 * observed && hidden < 0.1 * observed + P, `${hidden} hidden of ${observed}`);
   // Pure and seeded.
   assert.deepEqual(transplantedGaps(base, nrows, ncols, 0.1, 7, Role.Test, { missingReasons: reasons }), roles);
   assert.notDeepEqual(transplantedGaps(base, nrows, ncols, 0.1, 8, Role.Test), roles);
@@ -80,6 +82,10 @@ test("transplanted gaps, a year of record: whole masks of nearby days laid over 
 
 test("transplanted gaps, several years: the masks come from the same season of another year", () => {
   checkDraw(3 * 365, true);
+});
+
+test("transplanted gaps on a record with many outages (whole days missing): the share holds, no run hides more than needed", () => {
+  checkDraw(300, false, 0.3);
 });
 
 test("the test's and the validation's transplanted gaps share no day, as targets or as donors", () => {
