@@ -4,6 +4,7 @@
  * stay valid and can be handed to the kernels in place; the kernels are compiled with
  * --importMemory --sharedMemory and a declared maximum of MAX_PAGES.
  */
+import fs from "node:fs";
 
 /** The kernels' declared maximum (pages of 64 KiB): 4 GiB, the most a 32-bit memory can address. */
 export const MAX_PAGES = 65536;
@@ -33,5 +34,25 @@ export function kernelImports(memory: WebAssembly.Memory) {
         throw new Error("wasm kernel abort");
       },
     },
+  };
+}
+
+/**
+ * A kernel module (dist/wasm/*.wasm, made by `npm run build`) compiled once, on first use. The
+ * getter returns null when the file does not load or this Node cannot make a shared memory: the
+ * caller then runs its TypeScript kernels.
+ */
+export function lazyKernelModule(file: string): () => WebAssembly.Module | null {
+  let module: WebAssembly.Module | null | undefined;
+  return () => {
+    if (module === undefined) {
+      try {
+        module = new WebAssembly.Module(fs.readFileSync(file));
+        newSharedMemory(1);
+      } catch {
+        module = null;
+      }
+    }
+    return module;
   };
 }

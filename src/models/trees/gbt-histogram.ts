@@ -8,9 +8,8 @@
  * do not depend on the kernels. SMAPFILL_KERNELS=typescript forces the TypeScript ones (as for
  * the networks' engine).
  */
-import fs from "node:fs";
 import { fileURLToPath } from "node:url";
-import { growTo, kernelImports, newSharedMemory } from "../../util/wasm-memory.js";
+import { growTo, kernelImports, lazyKernelModule, newSharedMemory } from "../../util/wasm-memory.js";
 
 export const MISSING_BIN = 255;
 /** Bins per histogram slot (g and h interleaved: 2 floats per bin). */
@@ -179,19 +178,7 @@ interface WasmExports {
 }
 
 const WASM_FILE = fileURLToPath(new URL("../../../wasm/gbt-kernels.wasm", import.meta.url));
-let wasmModule: WebAssembly.Module | null | undefined;
-
-function compiledModule(): WebAssembly.Module | null {
-  if (wasmModule === undefined) {
-    try {
-      wasmModule = new WebAssembly.Module(fs.readFileSync(WASM_FILE));
-      newSharedMemory(1);
-    } catch {
-      wasmModule = null;
-    }
-  }
-  return wasmModule;
-}
+const compiledModule = lazyKernelModule(WASM_FILE);
 
 /** The WebAssembly kernels on `memory` (every array handed to them must be a view on it). */
 export function wasmHistogramKernels(memory: WebAssembly.Memory): HistogramKernels {

@@ -12,10 +12,9 @@
  * table and each call's rows, so the workers read them in place; SMAPFILL_KERNELS=typescript, or
  * a module that does not load, walks in TypeScript. Both give the same sums (tested).
  */
-import fs from "node:fs";
 import { fileURLToPath } from "node:url";
 import { claimBlocks, SyncWorkers } from "../../util/sync-workers.js";
-import { growTo, kernelImports, newSharedMemory } from "../../util/wasm-memory.js";
+import { growTo, kernelImports, lazyKernelModule, newSharedMemory } from "../../util/wasm-memory.js";
 import type { Tree } from "./tree.js";
 
 /**
@@ -26,6 +25,11 @@ import type { Tree } from "./tree.js";
 const BLOCK = 4096;
 /** Below this many rows the hand-off to threads costs more than it saves. */
 const PARALLEL_MIN_ROWS = 4096;
+
+/** The threads that walk n rows: up to `threads`, one per PARALLEL_MIN_ROWS / 2 rows; one below PARALLEL_MIN_ROWS. */
+function threadsFor(n: number, threads: number): number {
+  return n < PARALLEL_MIN_ROWS ? 1 : Math.max(1, Math.min(threads, Math.floor(n / (PARALLEL_MIN_ROWS / 2))));
+}
 /** The most input floats one part of a WebAssembly call copies into its memory (64 MiB); larger calls go in parts. */
 let WASM_CALL_FLOATS = 1 << 24;
 /** Tests: smaller parts, to cover a call in several. */
@@ -182,19 +186,7 @@ export function walkRows(p: PackedTreeArrays, X: Float32Array, f: number, from: 
   }
 }
 
-const WASM_FILE = fileURLToPath(new URL("../../../wasm/tree-kernels.wasm", import.meta.url));
-let wasmModule: WebAssembly.Module | null | undefined;
-
-function compiledWalk(): WebAssembly.Module | null {
-  if (wasmModule === undefined) {
-    try {
-      wasmModule = new WebAssembly.Module(fs.readFileSync(WASM_FILE));
-    } catch {
-      wasmModule = null;
-    }
-  }
-  return wasmModule;
-}
+const compiledWalk = lazyKernelModule(fileURLToPath(new URL("../../../wasm/tree-kernels.wasm", import.meta.url)));
 
 /** Whether the walk runs in WebAssembly: its module loads, and SMAPFILL_KERNELS does not ask for typescript. */
 export function useWasmWalk(): boolean {
@@ -219,7 +211,7 @@ type WasmWalk = (
 /**
  * The WebAssembly walk on a shared memory: the node table at fixed offsets, then one call's rows
  * and sums (one call in flight at a time, as TreePredictor.begin). Worker threads instantiate
- * the module on the same memory (`WalkArena.on`).
+ * the module on the same memory (workerWalk).
  */
 export interface WalkLayout {
   memory: WebAssembly.Memory;
@@ -337,10 +329,9 @@ export class TreePredictor {
    * unclaimed, so no core idles and none is oversubscribed. One call in flight at a time.
    */
   begin(X: Float32Array, n: number, threads: number): () => Float32Array | Float64Array {
-    const t = Math.max(1, Math.min(threads, Math.floor(n / (PARALLEL_MIN_ROWS / 2))));
-    const parallel = t >= 2 && n >= PARALLEL_MIN_ROWS;
-    if (this.wasm) return this.beginWasm(X, n, parallel ? t : 1);
-    if (!parallel) {
+    if (this.wasm) return this.beginWasm(X, n, threads);
+    const t = threadsFor(n, threads);
+    if (t < 2) {
       return () => {
         const out = this.wide ? new Float64Array(n) : new Float32Array(n);
         walkRows(this.trees, X, this.f, 0, n, out, this.start);
@@ -365,23 +356,23 @@ export class TreePredictor {
 
   /**
    * begin() in WebAssembly: the rows copied into the memory after the node table, the sums after
-   * them, WASM_CALL_ROWS rows at a time (the memory keeps its largest size while the predictor
+   * them, WASM_CALL_FLOATS input floats at a time (the memory keeps its largest size while the predictor
    * lives, so a call over millions of rows must not make it that large). The first part starts
    * at once; the others run when the call is finished.
    */
-  private beginWasm(X: Float32Array, n: number, t: number): () => Float32Array | Float64Array {
+  private beginWasm(X: Float32Array, n: number, threads: number): () => Float32Array | Float64Array {
     const part = Math.max(BLOCK, Math.floor(WASM_CALL_FLOATS / this.f / BLOCK) * BLOCK);
-    const first = this.startPart(X, 0, Math.min(n, part), t);
+    const first = this.startPart(X, 0, Math.min(n, part), threads);
     return () => {
       const out = this.wide ? new Float64Array(n) : new Float32Array(n);
       out.set(first());
-      for (let r0 = part; r0 < n; r0 += part) out.set(this.startPart(X, r0, Math.min(n, r0 + part), t)(), r0);
+      for (let r0 = part; r0 < n; r0 += part) out.set(this.startPart(X, r0, Math.min(n, r0 + part), threads)(), r0);
       return out;
     };
   }
 
   /** Rows [r0, r1) of X in the WebAssembly memory, started on the workers; the finishing function returns a view of their sums. */
-  private startPart(X: Float32Array, r0: number, r1: number, t: number): () => Float32Array | Float64Array {
+  private startPart(X: Float32Array, r0: number, r1: number, maxThreads: number): () => Float32Array | Float64Array {
     const { layout, walk } = this.wasm!;
     const n = r1 - r0;
     const xAt = layout.top;
@@ -391,7 +382,7 @@ export class TreePredictor {
     new Float32Array(buffer, xAt, n * this.f).set(X.subarray(r0 * this.f, r1 * this.f));
     const out = this.wide ? new Float64Array(buffer, outAt, n) : new Float32Array(buffer, outAt, n);
     out.fill(this.start);
-    const threads = n >= PARALLEL_MIN_ROWS ? t : 1;
+    const threads = threadsFor(n, maxThreads);
     const claim = { counter: new SharedArrayBuffer(4), n, chunk: BLOCK };
     const workers = threads > 1 ? this.pool(threads) : undefined;
     for (let w = 1; w < threads; w++) workers!.post(w - 1, { X: xAt, out: outAt, ...claim });
