@@ -213,6 +213,11 @@ const BENCHMARKS: Record<string, () => Promise<Record<string, unknown>>> = {
       apiDecays: (stringOption("api-decays") ?? "0.8,0.9,0.95").split(",").map(Number),
       real: [
         { label: "Pakistan January 2020 (real SMAP, ERA5-Land)", key: "pk", path: stringOption("pakistan-jan") ?? path.join(REPO, "pakistan-2020-01.zarr") },
+        {
+          label: "Hawaii 2017-2018 (real SPL3SMP 36 km, ERA5-Land, GLDAS-2.1)",
+          key: "hi",
+          path: stringOption("hawaii") ?? path.join(REPO, "hawaii-2017-2018.zarr"),
+        },
       ],
     }),
   sequence: () =>
