@@ -229,6 +229,8 @@ export interface WeatherAccuracyOptions {
   testStart: string;
   /** API decays tried for the weather group, chosen on the validation gaps (the boosted trees' validation RMSE). */
   apiDecays: number[];
+  /** The sequence model's windows tried (days), chosen on the validation gaps (its validation RMSE on the paper's features). */
+  windows: number[];
   /** Real cubes without precipitation (the weather group is empty there): the sequence model alone and in the ensemble, seed 0, --spatial as the default model. */
   real: { label: string; key: string; path: string }[];
 }
@@ -243,7 +245,7 @@ export interface WeatherAccuracyOptions {
  * RMSE by gap kind and by distance to the nearest retrieval come from evaluate's coverage tables.
  */
 export async function benchWeatherAccuracy(o: WeatherAccuracyOptions): Promise<Record<string, unknown>> {
-  const common = (seed: number) => ["--train-seed", String(seed), "--param", `lstm.max_epochs=${o.lstmEpochs}`];
+  const epochs = (seed: number) => ["--train-seed", String(seed), "--param", `lstm.max_epochs=${o.lstmEpochs}`];
   const rowsOf = (dir: string) => {
     const e = JSON.parse(fs.readFileSync(path.join(dir, "evaluation.json"), "utf8"));
     const split = e.splits[0];
@@ -297,6 +299,13 @@ export async function benchWeatherAccuracy(o: WeatherAccuracyOptions): Promise<R
     return { api_decay: k, validation_rmse: r.models[0]!.validation_rmse!, test_rmse: r.models[0]!.test_rmse, wall_seconds: r.wall_seconds };
   });
   const decay = decays.reduce((best, d) => (d.validation_rmse < best.validation_rmse ? d : best)).api_decay;
+  // The sequence model's window: the sequence model alone on the paper's features, gaps split, seed 0.
+  const windows = o.windows.map((w) => {
+    const r = run(`window-${w}`, ["--splits", "gaps", "--models", "lstm", "--param", `lstm.window=${w}`, ...epochs(o.seeds[0]!)]);
+    return { window: w, validation_rmse: r.models[0]!.validation_rmse!, test_rmse: r.models[0]!.test_rmse, wall_seconds: r.wall_seconds };
+  });
+  const window = windows.reduce((best, w) => (w.validation_rmse < best.validation_rmse ? w : best)).window;
+  const common = (seed: number) => [...epochs(seed), "--param", `lstm.window=${window}`, "--param", `ensemble.lstm_window=${window}`];
   const splits = { gaps: ["--splits", "gaps"], period: ["--splits", "period", "--test-start", o.testStart] };
   const runs = o.seeds.flatMap((seed) =>
     Object.entries(splits).map(([split, args]) => {
@@ -363,12 +372,13 @@ export async function benchWeatherAccuracy(o: WeatherAccuracyOptions): Promise<R
   return {
     benchmark: "accuracy-weather",
     description:
-      "Issue 26 on the demo world: smapfill evaluate, split seed 0, the boosted trees (xgb, the best of the paper's models on this world in accuracy.json) and the sequence model (lstm, epoch cap as listed, early stopping) on the paper's features ('base') and with the weather group ('weather', --weather with the API decay chosen on the gaps split's validation RMSE of xgb; on the gaps split also the ensemble of the two with the weather group, 'ensemble.tssmnet=0 ensemble.lstm=1', weights on the validation gaps); simulated gaps (20 % test) and the period split (trained on days before test_start, tested on the days from it); RMSE by gap kind and by distance to the nearest retrieval from evaluate's coverage tables. against_xgb: the best new variant's test RMSE relative to xgb on the paper's features (negative: lower). 'real': cubes without precipitation (the weather group empty), --spatial, the sequence model (its registry defaults: 200-epoch cap, early stopping) and the ensemble with it as a third member (ensemble.lstm=1), seed 0. wall_seconds null: the run was made outside the bench and reused (each model's train_seconds is in its row). Wall times on a machine shared with other work (2 cores, others running): not performance numbers.",
+      "Issue 26 on the demo world: smapfill evaluate, split seed 0, the boosted trees (xgb, the best of the paper's models on this world in accuracy.json) and the sequence model (lstm, epoch cap as listed, early stopping) on the paper's features ('base') and with the weather group ('weather', --weather with the API decay chosen on the gaps split's validation RMSE of xgb; on the gaps split also the ensemble of the two with the weather group, 'ensemble.tssmnet=0 ensemble.lstm=1', weights on the validation gaps); simulated gaps (20 % test) and the period split (trained on days before test_start, tested on the days from it); RMSE by gap kind and by distance to the nearest retrieval from evaluate's coverage tables. against_xgb: the best new variant's test RMSE relative to xgb on the paper's features (negative: lower). 'real': cubes without precipitation (the weather group empty), --spatial, the sequence model (its registry defaults: 200-epoch cap, early stopping) and the ensemble with it as a third member (ensemble.lstm=1), seed 0. wall_seconds null: the run was made outside the bench and reused (each model's train_seconds is in its row). window_choice: the sequence model's window (days of history), chosen among those tried on the gaps split's validation RMSE of lstm alone on the paper's features (seed 0), then used by every lstm run above and by the ensemble's lstm member (ensemble.lstm_window); the real cubes keep the registry default. Wall times on a machine shared with other work (2 cores, others running): not performance numbers.",
     cube: o.cube,
     rows: o.rows,
     lstm_max_epochs: o.lstmEpochs,
     test_start: o.testStart,
     api_decay_choice: { tried: decays, chosen: decay },
+    window_choice: { tried: windows, chosen: window },
     runs,
     real,
   };
