@@ -158,10 +158,10 @@ for (const name of gapFillerNames()) {
   });
 }
 
-test("the ensemble with the sequence model as a member (ensemble.lstm=1, ensemble.tssmnet=0): a sequence model itself, fitted, saved and loaded through the one fit-and-save with the same predictions", async () => {
+test("the ensemble with the sequence model as a member (ensemble.lstm=1, ensemble.tssmnet=0, its window ensemble.lstm_window): a sequence model itself, fitted, saved and loaded through the one fit-and-save with the same predictions", async () => {
   const { train, validation, calibration, schema, cube, roles } = await cubeRows();
   const origin = (r: RowSet) => ({ ...r, origin: { pixel: r.pixel, day: r.day, cube: { path: cube.path }, seen: { roles, view: "fit" as const } } });
-  const params = { "ensemble.rounds": 30, "ensemble.max_epochs": 2, "ensemble.tssmnet": 0, "ensemble.lstm": 1, "lstm.window": 7, "lstm.hidden": 8 };
+  const params = { "ensemble.rounds": 30, "ensemble.max_epochs": 2, "ensemble.tssmnet": 0, "ensemble.lstm": 1, "ensemble.lstm_window": 7 };
   const dir = path.join(tempDir(), "ensemble-lstm");
   const fitted = await fitAndSave(
     { name: "ensemble", params, seed: 3, threads: 2 },
@@ -177,6 +177,8 @@ test("the ensemble with the sequence model as a member (ensemble.lstm=1, ensembl
   const [again] = await prepareRows(loaded.model, [origin(calibration)]);
   assert.deepEqual(loaded.model.predict(calibration.X, calibration.n, again!.origin), pred);
   assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, "model.json"), "utf8")).members, ["xgb", "lstm"]);
+  // The member's window is the ensemble's lstm_window (the window chosen on validation gaps reaches it).
+  assert.equal(JSON.parse(fs.readFileSync(path.join(dir, "members", "lstm", "model.json"), "utf8")).options.window, 7);
   // Neither member left: refused.
   assert.throws(() => createRegressor("ensemble", schema.names, schema.groups, { "ensemble.tssmnet": 0 }), /at least two members/);
 });
