@@ -373,7 +373,7 @@ registerModel({
   load: (_dir, spec) => GbtRegressor.load(spec),
 });
 
-/** The sequence model's default window (days); `npm run bench -- accuracy-weather` chooses one on the validation gaps (its window_choice). */
+/** The sequence model's default window (days), chosen on the demo world's validation gaps among 7, 14, 30 and 60 (bench/results/accuracy-weather.json, window_choice). */
 const LSTM_WINDOW = 30;
 
 registerModel({
