@@ -237,18 +237,19 @@ export interface WeatherAccuracyOptions {
   real: { label: string; key: string; path: string }[];
 }
 
-/**
- * `npm run bench -- accuracy-weather` (issue 26): the weather group and the sequence model on the
- * demo world against the boosted trees with the same other features (the best of the paper's
- * models there: accuracy.json), on simulated gaps and on the period split (train on the first
- * half of the year, test on the second). Per seed and split: `base` (xgb and lstm on the paper's
- * features) and `weather` (the same with --weather, its API decay the one with the lowest
- * validation RMSE of xgb among `apiDecays`, chosen on the gaps split's validation gaps only).
- * RMSE by gap kind and by distance to the nearest retrieval come from evaluate's coverage tables.
- */
 /** The paper's models other than the boosted trees (MODELS.md), run on the paper's features at the first seed. */
 const PAPER_OTHERS = "rf,tssmnet,tssmnet_nots,autoresnet,transformer";
 
+/**
+ * `npm run bench -- accuracy-weather` (issue 26): the weather group and the sequence model on the
+ * demo world against the paper's models with the same other features, on simulated gaps and on
+ * the period split (train on the first half of the year, test on the second). Per seed and split:
+ * `base` (xgb and lstm on the paper's features), at the first seed `paper` (the paper's other
+ * five models), and `weather` (xgb and lstm with --weather, its API decay the one with the lowest
+ * validation RMSE of xgb among `apiDecays`, chosen on the gaps split's validation gaps only). The
+ * sequence model's window is chosen first, among `windows`, on the same validation gaps.
+ * RMSE by gap kind and by distance to the nearest retrieval come from evaluate's coverage tables.
+ */
 export async function benchWeatherAccuracy(o: WeatherAccuracyOptions): Promise<Record<string, unknown>> {
   const epochs = (seed: number) => ["--train-seed", String(seed), "--param", `lstm.max_epochs=${o.lstmEpochs}`];
   const rowsOf = (dir: string) => {
@@ -396,7 +397,7 @@ export async function benchWeatherAccuracy(o: WeatherAccuracyOptions): Promise<R
   return {
     benchmark: "accuracy-weather",
     description:
-      "Issue 26 on the demo world: smapfill evaluate, split seed 0, the boosted trees (xgb, the best of the paper's models on this world in accuracy.json) and the sequence model (lstm, epoch cap as listed, early stopping) on the paper's features ('base') and with the weather group ('weather', --weather with the API decay chosen on the gaps split's validation RMSE of xgb; on the gaps split also the ensemble of the two with the weather group, 'ensemble.tssmnet=0 ensemble.lstm=1', weights on the validation gaps); simulated gaps (20 % test) and the period split (trained on days before test_start, tested on the days from it); RMSE by gap kind and by distance to the nearest retrieval from evaluate's coverage tables. against_xgb: the best new variant's test RMSE relative to xgb on the paper's features (negative: lower); against_best_paper: relative to the best of the paper's models run on the same rows and seed (at the first seed all six: xgb, rf, tssmnet, tssmnet_nots, autoresnet and transformer, the 'paper' run; at the other seeds xgb alone; the Transformer there under the epoch cap transformer_max_epochs, with early stopping). 'real': cubes without precipitation (the weather group empty), --spatial, the sequence model (its registry defaults: 200-epoch cap, early stopping) and the ensemble with it as a third member (ensemble.lstm=1), seed 0. wall_seconds null: the run was made outside the bench and reused (each model's train_seconds is in its row). window_choice: the sequence model's window (days of history), chosen among those tried on the gaps split's validation RMSE of lstm alone on the paper's features (seed 0), then used by every lstm run above and by the ensemble's lstm member (ensemble.lstm_window); the real cubes keep the registry default. Wall times on a machine shared with other work (2 cores, others running): not performance numbers.",
+      "Issue 26 on the demo world: smapfill evaluate, split seed 0, the boosted trees (xgb, the best of the paper's models on this world in accuracy.json) and the sequence model (lstm, epoch cap as listed, early stopping) on the paper's features ('base') and with the weather group ('weather', --weather with the API decay chosen on the gaps split's validation RMSE of xgb; on the gaps split also the ensemble of the two with the weather group, 'ensemble.tssmnet=0 ensemble.lstm=1', weights on the validation gaps); simulated gaps (20 % test) and the period split (trained on days before test_start, tested on the days from it); RMSE by gap kind and by distance to the nearest retrieval from evaluate's coverage tables. against_xgb: the best new variant's test RMSE relative to xgb on the paper's features (negative: lower); against_best_paper: relative to the best of the paper's models run on the same rows and seed (at the first seed all six: xgb, rf, tssmnet, tssmnet_nots, autoresnet and transformer, the 'paper' run; at the other seeds xgb alone; the 'paper' run's Transformer under the epoch cap transformer_max_epochs, with early stopping). 'real': cubes without precipitation (the weather group empty), --spatial, the sequence model (its registry defaults: 200-epoch cap, early stopping) and the ensemble with it as a third member (ensemble.lstm=1), seed 0. wall_seconds null: the run was made outside the bench and reused (each model's train_seconds is in its row). window_choice: the sequence model's window (days of history), chosen among those tried on the gaps split's validation RMSE of lstm alone on the paper's features (seed 0), then used by every lstm run above and by the ensemble's lstm member (ensemble.lstm_window); the real cubes keep the registry default. Wall times on a machine shared with other work (2 cores, others running): not performance numbers.",
     cube: o.cube,
     rows: o.rows,
     lstm_max_epochs: o.lstmEpochs,
