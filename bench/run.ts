@@ -212,7 +212,7 @@ const BENCHMARKS: Record<string, () => Promise<Record<string, unknown>>> = {
       testStart: stringOption("test-start") ?? "2019-07-01",
       apiDecays: (stringOption("api-decays") ?? "0.8,0.9,0.95").split(",").map(Number),
       windows: (stringOption("windows") ?? "7,14,30,60").split(",").map(Number),
-      transformerEpochs: option("transformer-epochs", 30),
+      transformerEpochs: option("transformer-epochs", 10),
       real: [
         { label: "Pakistan January 2020 (real SMAP, ERA5-Land)", key: "pk", path: stringOption("pakistan-jan") ?? path.join(REPO, "pakistan-2020-01.zarr") },
         {

@@ -63,6 +63,11 @@ export function fillRecycledArrays(value: number): void {
   for (const list of freeLists.values()) for (const a of list) a.fill(value);
 }
 
+/** How many distinct array lengths wait for reuse (each is memory kept for good). For tests. */
+export function recycledLengths(): number {
+  return freeLists.size;
+}
+
 /** Runs fn; the scratch arrays handed out meanwhile are reused afterwards. Fn must not keep them. */
 export function recycling<T>(fn: () => T): T {
   if (lent) return fn();

@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { buildNet, type NetName } from "../../src/models/nets.js";
-import { noGrad, Tensor } from "../../src/nn/tensor.js";
+import { EVAL_BATCH, forwardRows, PAD_ROWS } from "../../src/models/net-steps.js";
+import { noGrad, recycledLengths, Tensor } from "../../src/nn/tensor.js";
 import * as ops from "../../src/nn/ops.js";
 import { Rng } from "../../src/util/random.js";
 
@@ -71,4 +72,29 @@ test("a residual or ReLU epilogue is refused while gradients are recorded (it ha
   const y = noGrad(() => ops.linear(x, W, null, { residual: x, relu: true }));
   assert.deepEqual(Array.from(y.data), [2, 0, 6, 8]);
   assert.throws(() => noGrad(() => ops.linear(x, W, null, { residual: Tensor.from(Float32Array.of(1), [1]) })), /residual has 1 values/);
+});
+
+test("inference over calls of many row counts keeps one set of scratch arrays per 64-row bucket, and a row's output does not depend on its batch (transformer)", () => {
+  const f = 12;
+  const net = buildNet("transformer", f, { seed: 1 });
+  net.eval();
+  const rng = new Rng(2);
+  const n = 700;
+  const Z = Float32Array.from({ length: n * f }, () => rng.normal());
+  const all = new Float32Array(n);
+  forwardRows(net, Z, f, 0, n, all); // a batch of 512 rows, then 188
+  const outputs = (counts: number[]) => {
+    for (const m of counts) {
+      const out = new Float32Array(m);
+      forwardRows(net, Z, f, 0, m, out);
+      assert.deepEqual(out, all.subarray(0, m), `${m} rows`);
+    }
+  };
+  // Every 64-row bucket up to 512 once: the lengths every later call may need.
+  outputs(Array.from({ length: EVAL_BATCH / PAD_ROWS }, (_, k) => (k + 1) * PAD_ROWS - 1));
+  const lengths = recycledLengths();
+  // Calls of 90 other row counts add none (unpadded, each count kept a network's worth of new arrays:
+  // a Transformer's evaluation ran the kernels' memory past 2 GiB).
+  outputs(Array.from({ length: 90 }, (_, k) => 1 + 5 * k));
+  assert.equal(recycledLengths(), lengths);
 });
