@@ -299,18 +299,35 @@ export async function benchWeatherAccuracy(o: WeatherAccuracyOptions): Promise<R
     }
     return { name, args, wall_seconds: seconds, models: rowsOf(dir) };
   };
-  // The API decay: the boosted trees with --weather on the gaps split's validation gaps (seed 0).
-  const decays = o.apiDecays.map((k) => {
-    const r = run(`decay-${k}`, ["--splits", "gaps", "--models", "xgb", "--weather", "--weather-api-decay", String(k), "--train-seed", String(o.seeds[0])]);
-    return { api_decay: k, validation_rmse: r.models[0]!.validation_rmse!, test_rmse: r.models[0]!.test_rmse, wall_seconds: r.wall_seconds };
-  });
-  const decay = decays.reduce((best, d) => (d.validation_rmse < best.validation_rmse ? d : best)).api_decay;
-  // The sequence model's window: the sequence model alone on the paper's features, gaps split, seed 0.
-  const windows = o.windows.map((w) => {
-    const r = run(`window-${w}`, ["--splits", "gaps", "--models", "lstm", "--param", `lstm.window=${w}`, ...epochs(o.seeds[0]!)]);
-    return { window: w, validation_rmse: r.models[0]!.validation_rmse!, test_rmse: r.models[0]!.test_rmse, wall_seconds: r.wall_seconds };
-  });
-  const window = windows.reduce((best, w) => (w.validation_rmse < best.validation_rmse ? w : best)).window;
+  // One run of one model per candidate value on the gaps split (seed 0); the value with the lowest validation RMSE.
+  const choose = <K extends string>(key: K, values: number[], name: (v: number) => string, args: (v: number) => string[]) => {
+    const tried = values.map((v) => {
+      const r = run(name(v), ["--splits", "gaps", ...args(v)]);
+      return { [key]: v, validation_rmse: r.models[0]!.validation_rmse!, test_rmse: r.models[0]!.test_rmse, wall_seconds: r.wall_seconds } as Record<
+        K,
+        number
+      > & {
+        validation_rmse: number;
+      };
+    });
+    return { tried, chosen: tried.reduce((best, t) => (t.validation_rmse < best.validation_rmse ? t : best))[key] };
+  };
+  // The API decay: the boosted trees with --weather.
+  const decays = choose(
+    "api_decay",
+    o.apiDecays,
+    (k) => `decay-${k}`,
+    (k) => ["--models", "xgb", "--weather", "--weather-api-decay", String(k), "--train-seed", String(o.seeds[0])],
+  );
+  const decay = decays.chosen;
+  // The sequence model's window: the sequence model alone on the paper's features.
+  const windows = choose(
+    "window",
+    o.windows,
+    (w) => `window-${w}`,
+    (w) => ["--models", "lstm", "--param", `lstm.window=${w}`, ...epochs(o.seeds[0]!)],
+  );
+  const window = windows.chosen;
   const common = (seed: number) => [...epochs(seed), "--param", `lstm.window=${window}`, "--param", `ensemble.lstm_window=${window}`];
   const splits = { gaps: ["--splits", "gaps"], period: ["--splits", "period", "--test-start", o.testStart] };
   const runs = o.seeds.flatMap((seed) =>
@@ -403,8 +420,8 @@ export async function benchWeatherAccuracy(o: WeatherAccuracyOptions): Promise<R
     lstm_max_epochs: o.lstmEpochs,
     transformer_max_epochs: o.transformerEpochs,
     test_start: o.testStart,
-    api_decay_choice: { tried: decays, chosen: decay },
-    window_choice: { tried: windows, chosen: window },
+    api_decay_choice: decays,
+    window_choice: windows,
     runs,
     real,
   };

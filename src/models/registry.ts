@@ -373,8 +373,8 @@ registerModel({
   load: (_dir, spec) => GbtRegressor.load(spec),
 });
 
-/** The sequence model's default window (days), chosen on the demo world's validation gaps among 7, 14, 30 and 60 (bench/results/accuracy-weather.json, window_choice). */
-const LSTM_WINDOW = 30;
+/** The sequence model's window (days): its default chosen on the demo world's validation gaps among 7, 14, 30 and 60 (bench/results/accuracy-weather.json, window_choice); the same bounds wherever it is set. */
+const lstmWindowParam = (doc: string) => ({ default: 30, min: 7, max: 365, integer: true, doc });
 
 registerModel({
   name: "lstm",
@@ -383,13 +383,7 @@ registerModel({
     "An LSTM over the past days of the pixel's dynamic predictors and the retrievals its features may see, beside the row's features (ours, after Fang et al. 2017)",
   params: {
     ...NETWORK_PARAMS,
-    window: {
-      default: LSTM_WINDOW,
-      min: 7,
-      max: 365,
-      integer: true,
-      doc: "Days of history per row (the row's day last; days before the cube's start are masked)",
-    },
+    window: lstmWindowParam("Days of history per row (the row's day last; days before the cube's start are masked)"),
     hidden: { default: 32, min: 2, max: 1024, integer: true, doc: "Width of the LSTM's state" },
     max_history_mb: {
       default: 2048,
@@ -435,7 +429,7 @@ registerModel({
     anomaly: anomalyParam(1),
     tssmnet: { default: 1, min: 0, max: 1, integer: true, doc: "1: TsSMNet is a member" },
     lstm: { default: 0, min: 0, max: 1, integer: true, doc: "1: the sequence model (lstm, its registry defaults but the window) is a member" },
-    lstm_window: { default: LSTM_WINDOW, min: 7, max: 365, integer: true, doc: "The sequence model's window (days) when it is a member" },
+    lstm_window: lstmWindowParam("The sequence model's window (days) when it is a member"),
   },
   quick: { rounds: 30, max_epochs: 3 },
   create: (names, groups, p, c) =>
