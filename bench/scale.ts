@@ -124,7 +124,11 @@ export async function benchScale(o: ScaleOptions) {
 
   if (!o.resume && !o.only) clean("cube.zarr", "features.zarr", "model-xgb", "model-tssmnet", "product", "evaluation", "evaluation-dctpls", "stages.json");
   const ingest = stageRun("ingest", ["ingest", study]);
-  if (o.only) return onlyStages(o, stageRun, cube, dir);
+  if (o.only) {
+    // A stage measured now starts from an empty output folder (evaluate refuses to mix runs).
+    for (const key of o.only) if (!measured[key] && EVALUATION_OUT[key]) clean(EVALUATION_OUT[key]);
+    return onlyStages(o, stageRun, cube, dir);
+  }
   const zarr = JSON.parse(fs.readFileSync(path.join(cube, "zarr.json"), "utf8"));
   const { window, chunks } = zarr.attributes.smapfill as { window: { nrows: number; ncols: number }; chunks: { time: number; y: number; x: number } };
   const chunkDays = chunks.time;
@@ -277,6 +281,10 @@ export async function benchScale(o: ScaleOptions) {
   };
 }
 
+/** The evaluation stages and their output folders. */
+const EVALUATION_OUT: Record<string, string> = { evaluate: "evaluation", evaluate_dctpls: "evaluation-dctpls" };
+const EVALUATION_STAGES = Object.keys(EVALUATION_OUT);
+
 /**
  * The evaluation stages: the one row draw and fit-and-save at the scale of a product (2 million
  * training rows, xgb and TsSMNet with the fewest rounds and epochs that exercise them, linear
@@ -289,34 +297,30 @@ function evaluationStages(
   o: ScaleOptions,
 ): Record<string, Record<string, unknown>> {
   const common = ["--importance", "none", "--ablation-pairs", "none", "--boot", "200", "--memory", "4G", "--quiet"];
-  const evaluate = stageRun("evaluate", [
-    "evaluate",
-    cube,
-    "--out",
-    path.join(dir, "evaluation"),
-    "--models",
-    "xgb,tssmnet,linear_interp",
-    "--reference",
-    "xgb",
-    "--xgb-rounds",
-    String(o.xgbRounds),
-    "--max-epochs",
-    String(o.epochs),
-    "--max-train-samples",
-    String(o.rows),
-    ...common,
-  ]);
-  const dctpls = stageRun("evaluate_dctpls", [
-    "evaluate",
-    cube,
-    "--out",
-    path.join(dir, "evaluation-dctpls"),
-    "--models",
-    "dctpls",
-    "--reference",
-    "dctpls",
-    ...common,
-  ]);
+  // With --only, the stages not listed are not run (each costs up to hours at this scale).
+  const want = (key: string) => !o.only || o.only.includes(key);
+  const evaluate =
+    want("evaluate") &&
+    stageRun("evaluate", [
+      "evaluate",
+      cube,
+      "--out",
+      path.join(dir, "evaluation"),
+      "--models",
+      "xgb,tssmnet,linear_interp",
+      "--reference",
+      "xgb",
+      "--xgb-rounds",
+      String(o.xgbRounds),
+      "--max-epochs",
+      String(o.epochs),
+      "--max-train-samples",
+      String(o.rows),
+      ...common,
+    ]);
+  const dctpls =
+    want("evaluate_dctpls") &&
+    stageRun("evaluate_dctpls", ["evaluate", cube, "--out", path.join(dir, "evaluation-dctpls"), "--models", "dctpls", "--reference", "dctpls", ...common]);
   const summary = (t: Timed, out: string) => {
     const e = JSON.parse(fs.readFileSync(path.join(dir, out, "evaluation.json"), "utf8"));
     const split = e.splits[0];
@@ -328,14 +332,17 @@ function evaluationStages(
       models: split.models.map((m: Record<string, any>) => ({ model: m.model, test_rmse: m.test.rmse.value, train_seconds: m.trainSeconds })),
     };
   };
-  return { evaluate: summary(evaluate, "evaluation"), evaluate_dctpls: summary(dctpls, "evaluation-dctpls") };
+  return {
+    ...(evaluate ? { evaluate: summary(evaluate, "evaluation") } : {}),
+    ...(dctpls ? { evaluate_dctpls: summary(dctpls, "evaluation-dctpls") } : {}),
+  };
 }
 
 /** `--only`: the listed stages measured now, every other stage kept from the previous result with its commit. */
 function onlyStages(o: ScaleOptions, stageRun: (key: string, args: string[]) => Timed, cube: string, dir: string): Record<string, unknown> {
+  const unknown = o.only!.filter((s) => !EVALUATION_STAGES.includes(s));
+  if (unknown.length) throw new Error(`--only measures ${EVALUATION_STAGES.join(", ")}; not ${unknown.join(", ")}`);
   const fresh = evaluationStages(stageRun, cube, dir, o);
-  const unknown = o.only!.filter((s) => !(s in fresh));
-  if (unknown.length) throw new Error(`--only measures ${Object.keys(fresh).join(", ")}; not ${unknown.join(", ")}`);
   const prev = o.previous ?? {};
   const commit = prev.machine?.commit ?? "unknown";
   const stages = { ...(prev.stages ?? {}) } as Record<string, unknown>;

@@ -19,6 +19,7 @@
  * Resumable: every trained model is reused by a re-run with the same settings; a re-run with
  * other settings is refused rather than mixing results.
  */
+import { Progress } from "../util/progress.js";
 import fs from "node:fs";
 import path from "node:path";
 import { Cube } from "../cube/cube.js";
@@ -343,7 +344,7 @@ export async function runEvaluation(c: EvaluationConfig, hooks: EvaluationHooks 
       `split ${split}: ${train.n} training, ${validation.n} validation, ${calibration.n} calibration rows (of ${draw.counts.train}, ${draw.counts.validation}, ${draw.counts.calibration}), ${draw.counts.test} test, ${F} features`,
     );
 
-    const methods = await fitMethods(c, split, draw, roles, cube, log, donorReasons);
+    const methods = await fitMethods(c, split, draw, roles, cube, log, donorReasons, quiet);
     const fitOrigin = (r: RowSet) => withOrigin(r, cube, { roles, view: "fit" });
     const scored = methods.filter((m) => !m.name.endsWith("-without-ts"));
     const names = methods.map((m) => m.name);
@@ -575,6 +576,7 @@ async function fitMethods(
   cube: Cube,
   log: (m: string) => void,
   donorReasons: Uint8Array,
+  quiet: boolean,
 ): Promise<Method[]> {
   const { schema, train, validation, calibration } = draw;
   const F = schema.names.length;
@@ -617,7 +619,11 @@ async function fitMethods(
     const trainRows = roleCounts(roles).train;
     for (const name of fillers) {
       const started = performance.now();
-      const r = gapFillerEntry(name).fill(smap, roles, [cube.days, cube.window.nrows, cube.window.ncols], resolveParams(name, c.params));
+      let bar: Progress | undefined;
+      const r = await gapFillerEntry(name).fill(smap, roles, [cube.days, cube.window.nrows, cube.window.ncols], resolveParams(name, c.params), {
+        onProgress: (done, total) => (bar ??= new Progress(`${name}: pieces of the window`, total, { quiet })).update(done),
+      });
+      bar?.finish();
       const seconds = (performance.now() - started) / 1000;
       log(`  ${name}: filled the window in ${seconds.toFixed(1)} s (${JSON.stringify(r.info)})`);
       methods.push({ name, filled: r.values, seconds, trainRows, info: r.info });

@@ -9,17 +9,21 @@
  *   a_k (2 - 2 cos(pi i_k / n_k)) with a_time = the time axis' sampling weight, 1 in space;
  *   Gamma(s) = 1 / (1 + s Lambda^2); z0 = the mean of the training values everywhere;
  *   iterate: D = DCT(W (y - z) + z) (orthonormal DCT-II over the three axes),
- *     s (at iterations 0, 1, 2 and every 10th of each round) = the minimiser of smoothn's GCV = RSS / nobs / (1 - sum(Gamma) / N)^2 over log10 s in
- *     [-3, 6] (a golden-section search of 20 steps), RSS = sum W (y - IDCT(Gamma D))^2 over the
- *     training values,
+ *     s (when the 1-based iteration count of the round is a power of two, as smoothn does) = the
+ *     minimiser of smoothn's GCV = RSS / nobs / (1 - sum(Gamma) / N)^2 over log10 s in [-3, 6]
+ *     (a golden-section search of 10 steps: a bracket narrower than smoothn's TolX of 0.1),
+ *     RSS = sum W (y - IDCT(Gamma D))^2 over the training values,
  *     z <- 1.75 IDCT(Gamma D) + (1 - 1.75) z (Garcia's over-relaxation for weighted data),
  *   until |dz| / |z| < 1e-3 or 100 iterations (smoothn's defaults); robust: three rounds of
  *   bisquare weights from the studentised residuals (MAD, Garcia's average leverage), each
  *   re-solved from the last z.
- * Long periods are filled in windows of 64 days overlapping by 16 on each side (the middle of
- * each window kept): the method's cost grows with the square of each axis' length.
+ * Large windows are filled in pieces (`dctPlsTiled`): 64 days by 128 x 128 cells, each keeping
+ * its middle 32 days and 96 x 96 cells, so that every piece's axes are powers of two (the fast
+ * DCT) and a continent is hundreds of independent solves rather than one that does not finish.
+ * Each piece chooses its own smoothing by GCV.
  */
 
+import { Dct3 } from "../util/dct.js";
 import { quantileSorted } from "../util/stats.js";
 
 export interface DctPlsOptions {
@@ -36,47 +40,12 @@ export interface DctPlsResult {
   iterations: number;
 }
 
-const [P_LOW, P_HIGH, GOLDEN_STEPS] = [-3, 6, 20];
+const [P_LOW, P_HIGH, GOLDEN_STEPS] = [-3, 6, 10];
 
-/** Orthonormal DCT-II (inverse = DCT-III) matrix of size n: C[k * n + j]. */
-function dctMatrix(n: number): Float64Array {
-  const c = new Float64Array(n * n);
-  for (let k = 0; k < n; k++) {
-    const a = k === 0 ? Math.sqrt(1 / n) : Math.sqrt(2 / n);
-    for (let j = 0; j < n; j++) c[k * n + j] = a * Math.cos((Math.PI * (2 * j + 1) * k) / (2 * n));
-  }
-  return c;
-}
-
-/** Applies C (or its transpose) along one axis of a [n0, n1, n2] array. */
-function alongAxis(x: Float64Array, dims: [number, number, number], axis: 0 | 1 | 2, c: Float64Array, transpose: boolean): Float64Array {
-  const [, n1, n2] = dims;
-  const n = dims[axis];
-  const out = new Float64Array(x.length);
-  const stride = axis === 0 ? n1 * n2 : axis === 1 ? n2 : 1;
-  const line = new Float64Array(n);
-  const lines = x.length / n;
-  for (let l = 0; l < lines; l++) {
-    // The first element of line l along `axis`.
-    let base: number;
-    if (axis === 0) base = l;
-    else if (axis === 1) base = Math.floor(l / n2) * n1 * n2 + (l % n2);
-    else base = l * n2;
-    for (let j = 0; j < n; j++) line[j] = x[base + j * stride]!;
-    for (let k = 0; k < n; k++) {
-      let s = 0;
-      if (transpose) for (let j = 0; j < n; j++) s += c[j * n + k]! * line[j]!;
-      else for (let j = 0; j < n; j++) s += c[k * n + j]! * line[j]!;
-      out[base + k * stride] = s;
-    }
-  }
-  return out;
-}
-
-function transform(x: Float64Array, dims: [number, number, number], mats: Float64Array[], inverse: boolean): Float64Array {
-  let y = x;
-  for (const axis of [0, 1, 2] as const) if (dims[axis] > 1) y = alongAxis(y, dims, axis, mats[axis]!, inverse);
-  return y;
+/** smoothn re-chooses s by GCV when its 1-based iteration count is a power of two. */
+function gcvIteration(it: number): boolean {
+  const nit = it + 1;
+  return (nit & (nit - 1)) === 0;
 }
 
 /** Fills a day-major window [T, nrows, ncols] (NaN = no training value) by DCT-PLS. */
@@ -95,7 +64,7 @@ export function dctPls(y: Float32Array, dims: [number, number, number], o: DctPl
     }
   if (nobs === 0) return { values: new Float32Array(N).fill(NaN), s: NaN, iterations: 0 };
   mean /= nobs;
-  const mats = dims.map((n) => dctMatrix(n));
+  const dct = new Dct3(dims);
   const tw = o.timeWeight ?? 1;
   const lambda = new Float64Array(N);
   for (let i = 0; i < n0; i++)
@@ -104,35 +73,40 @@ export function dctPls(y: Float32Array, dims: [number, number, number], o: DctPl
         lambda[(i * n1 + j) * n2 + k] =
           tw * (2 - 2 * Math.cos((Math.PI * i) / n0)) + (2 - 2 * Math.cos((Math.PI * j) / n1)) + (2 - 2 * Math.cos((Math.PI * k) / n2));
   const weight = Float64Array.from(observed);
-  let z: Float64Array = new Float64Array(N).fill(mean);
+  const z = new Float64Array(N).fill(mean);
   const tol = o.tolerance ?? 1e-3;
   const maxIt = o.maxIterations ?? 100;
   const RF = 1.75;
   let s = 1;
   let iterations = 0;
   const rounds = o.robust === false ? 1 : 3;
+  // Four work arrays for the whole solve: the weighted data u, its DCT D, a filtered spectrum
+  // and its inverse (the candidate z, or a GCV trial's fit).
+  const u = new Float64Array(N);
+  const D = new Float64Array(N);
+  const G = new Float64Array(N);
+  const zNew = new Float64Array(N);
   for (let round = 0; round < rounds; round++) {
     let change = Infinity;
     for (let it = 0; it < maxIt && change > tol; it++, iterations++) {
-      const u = new Float64Array(N);
       for (let k = 0; k < N; k++) u[k] = observed[k] ? weight[k]! * (y[k]! - z[k]!) + z[k]! : z[k]!;
-      const D = transform(u, dims, mats, false);
-      // s follows the GCV in the first iterations, then every 10th: each estimate costs 22 DCTs.
-      if (it < 3 || it % 10 === 0)
+      dct.forward(u, D);
+      // Each GCV estimate costs an inverse DCT per golden step, hence smoothn's sparse schedule.
+      if (gcvIteration(it))
         s = gcvMinimiser(
           D,
           lambda,
+          G,
           (g) => {
-            const yhat = transform(g, dims, mats, true);
+            dct.inverse(g, zNew);
             let rss = 0;
-            for (let k = 0; k < N; k++) if (observed[k]) rss += weight[k]! * (y[k]! - yhat[k]!) ** 2;
+            for (let k = 0; k < N; k++) if (observed[k]) rss += weight[k]! * (y[k]! - zNew[k]!) ** 2;
             return rss;
           },
           nobs,
         );
-      const G = new Float64Array(N);
       for (let k = 0; k < N; k++) G[k] = D[k]! / (1 + s * lambda[k]! ** 2);
-      const zNew = transform(G, dims, mats, true);
+      dct.inverse(G, zNew);
       let num = 0;
       let den = 0;
       for (let k = 0; k < N; k++) {
@@ -142,7 +116,7 @@ export function dctPls(y: Float32Array, dims: [number, number, number], o: DctPl
         zNew[k] = v;
       }
       change = Math.sqrt(num / Math.max(den, 1e-300));
-      z = zNew;
+      z.set(zNew);
     }
     if (round + 1 < rounds) robustWeights(y, z, observed, weight, s, dims);
   }
@@ -154,11 +128,10 @@ export function dctPls(y: Float32Array, dims: [number, number, number], o: DctPl
  * weighted residual on the training values (one inverse DCT per candidate): a golden-section
  * search of 20 steps, deterministic (the oracle runs the same steps).
  */
-function gcvMinimiser(D: Float64Array, lambda: Float64Array, rssOf: (gammaD: Float64Array) => number, nobs: number): number {
+function gcvMinimiser(D: Float64Array, lambda: Float64Array, g: Float64Array, rssOf: (gammaD: Float64Array) => number, nobs: number): number {
   const N = D.length;
   const gcv = (p: number) => {
     const s = 10 ** p;
-    const g = new Float64Array(N);
     let tr = 0;
     for (let k = 0; k < N; k++) {
       const gamma = 1 / (1 + s * lambda[k]! ** 2);
@@ -209,26 +182,119 @@ function robustWeights(y: Float32Array, z: Float64Array, observed: Uint8Array, w
   }
 }
 
-const WINDOW_CORE = 32;
-const WINDOW_MARGIN = 16;
+/** How an axis is cut into pieces: each piece `size` long keeps its middle `core`. */
+interface Cut {
+  size: number;
+  core: number;
+}
 
-/** dctPls over windows of days (a core of 32 days with 16 on each side) when the period is long. */
-export function dctPlsWindowed(y: Float32Array, dims: [number, number, number], o: DctPlsOptions = {}): DctPlsResult {
+const TIME_CUT: Cut = { size: 64, core: 32 };
+const SPACE_CUT: Cut = { size: 128, core: 96 };
+
+/** One piece along an axis: [start, start + size) solved, [coreStart, coreEnd) kept. */
+interface Span {
+  start: number;
+  end: number;
+  coreStart: number;
+  coreEnd: number;
+}
+
+/**
+ * The pieces along an axis of `length`. An axis up to 1.5 pieces long is one piece (cutting it
+ * would cost more than it saves); beyond, cores of `core` tile the axis and each piece extends
+ * (size - core) / 2 on both sides, shifted inwards at the ends so that every piece is `size` long.
+ */
+export function spans(length: number, cut: Cut): Span[] {
+  if (length <= 1.5 * cut.size) return [{ start: 0, end: length, coreStart: 0, coreEnd: length }];
+  const margin = (cut.size - cut.core) / 2;
+  const out: Span[] = [];
+  for (let c0 = 0; c0 < length; c0 += cut.core) {
+    const c1 = Math.min(length, c0 + cut.core);
+    const start = Math.max(0, Math.min(length - cut.size, c0 - margin));
+    out.push({ start, end: start + cut.size, coreStart: c0, coreEnd: c1 });
+  }
+  return out;
+}
+
+export interface DctPlsPiece {
+  /** The piece's values, day-major [t, y, x], NaN where there is no training value. */
+  y: Float32Array;
+  dims: [number, number, number];
+}
+
+/** The pieces of a window [T, nrows, ncols] with where each one's kept core goes. */
+export function dctPlsPieces(dims: [number, number, number]): { t: Span; r: Span; c: Span }[] {
   const [T, n1, n2] = dims;
-  if (T <= WINDOW_CORE + 4 * WINDOW_MARGIN) return dctPls(y, dims, o);
-  const P = n1 * n2;
+  const out: { t: Span; r: Span; c: Span }[] = [];
+  for (const t of spans(T, TIME_CUT)) for (const r of spans(n1, SPACE_CUT)) for (const c of spans(n2, SPACE_CUT)) out.push({ t, r, c });
+  return out;
+}
+
+/** Copies a piece's values out of the window. */
+export function cutPiece(y: Float32Array, dims: [number, number, number], p: { t: Span; r: Span; c: Span }): DctPlsPiece {
+  const [, n1, n2] = dims;
+  const [pt, pr, pc] = [p.t.end - p.t.start, p.r.end - p.r.start, p.c.end - p.c.start];
+  const out = new Float32Array(pt * pr * pc);
+  for (let t = 0; t < pt; t++)
+    for (let r = 0; r < pr; r++) {
+      const from = ((p.t.start + t) * n1 + p.r.start + r) * n2 + p.c.start;
+      out.set(y.subarray(from, from + pc), (t * pr + r) * pc);
+    }
+  return { y: out, dims: [pt, pr, pc] };
+}
+
+/** Writes the core of a solved piece into the window's values. */
+export function placeCore(values: Float32Array, dims: [number, number, number], p: { t: Span; r: Span; c: Span }, solved: Float32Array): void {
+  const [, n1, n2] = dims;
+  const [pr, pc] = [p.r.end - p.r.start, p.c.end - p.c.start];
+  for (let t = p.t.coreStart; t < p.t.coreEnd; t++)
+    for (let r = p.r.coreStart; r < p.r.coreEnd; r++) {
+      const from = ((t - p.t.start) * pr + (r - p.r.start)) * pc + (p.c.coreStart - p.c.start);
+      values.set(solved.subarray(from, from + (p.c.coreEnd - p.c.coreStart)), (t * n1 + r) * n2 + p.c.coreStart);
+    }
+}
+
+export interface DctPlsTiledResult extends DctPlsResult {
+  pieces: number;
+  /** Pieces without a single training value, left NaN. */
+  emptyPieces: number;
+}
+
+/**
+ * dctPls over the pieces of a window, each solved by `solve` (in this thread, or on a worker
+ * pool), at most `concurrency` pieces out at once (each out piece holds its copy), the kept cores
+ * assembled. s and iterations summarise the pieces (the median s, the total iterations).
+ */
+export async function dctPlsTiled(
+  y: Float32Array,
+  dims: [number, number, number],
+  o: DctPlsOptions = {},
+  run: {
+    solve?: (piece: DctPlsPiece, o: DctPlsOptions) => Promise<DctPlsResult>;
+    concurrency?: number;
+    onPiece?: (done: number, total: number) => void;
+  } = {},
+): Promise<DctPlsTiledResult> {
+  const solve = run.solve ?? (async (piece: DctPlsPiece, opts: DctPlsOptions) => dctPls(piece.y, piece.dims, opts));
+  const pieces = dctPlsPieces(dims);
   const values = new Float32Array(y.length).fill(NaN);
   let iterations = 0;
+  let emptyPieces = 0;
   const sValues: number[] = [];
-  for (let c0 = 0; c0 < T; c0 += WINDOW_CORE) {
-    const c1 = Math.min(T, c0 + WINDOW_CORE);
-    const w0 = Math.max(0, c0 - WINDOW_MARGIN);
-    const w1 = Math.min(T, c1 + WINDOW_MARGIN);
-    const r = dctPls(y.subarray(w0 * P, w1 * P), [w1 - w0, n1, n2], o);
-    values.set(r.values.subarray((c0 - w0) * P, (c1 - w0) * P), c0 * P);
-    iterations += r.iterations;
-    sValues.push(r.s);
-  }
+  let next = 0;
+  let done = 0;
+  const lane = async () => {
+    while (next < pieces.length) {
+      const p = pieces[next++]!;
+      const r = await solve(cutPiece(y, dims, p), o);
+      placeCore(values, dims, p, r.values);
+      iterations += r.iterations;
+      if (Number.isNaN(r.s)) emptyPieces++;
+      else sValues.push(r.s);
+      run.onPiece?.(++done, pieces.length);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, run.concurrency ?? 1) }, lane));
   sValues.sort((a, b) => a - b);
-  return { values, s: sValues[sValues.length >> 1]!, iterations };
+  return { values, s: sValues.length ? sValues[sValues.length >> 1]! : NaN, iterations, pieces: pieces.length, emptyPieces };
 }

@@ -18,7 +18,7 @@ import { Role } from "../features/roles.js";
 import { SmapfillError } from "../util/errors.js";
 import { AnomalyTarget } from "./anomaly-target.js";
 import { LinearInterpolation } from "./baselines.js";
-import { dctPlsWindowed } from "./dctpls.js";
+import { solveDctPlsPieces } from "./dctpls-pool.js";
 import { EnsembleRegressor } from "./ensemble-regressor.js";
 import { ForestRegressor } from "./forest-regressor.js";
 import { GbtRegressor } from "./gbt-regressor.js";
@@ -73,7 +73,19 @@ export interface GapFillerEntry {
   description: string;
   params: Record<string, ParamSpec>;
   quick?: ParamValues;
-  fill(smap: Float32Array, roles: Int8Array, dims: [number, number, number], params: ParamValues): { values: Float32Array; info: Record<string, unknown> };
+  fill(
+    smap: Float32Array,
+    roles: Int8Array,
+    dims: [number, number, number],
+    params: ParamValues,
+    run?: GapFillerRun,
+  ): Promise<{ values: Float32Array; info: Record<string, unknown> }>;
+}
+
+/** How a gap filler may run: on how many threads, and whom to tell how far it is. */
+export interface GapFillerRun {
+  threads?: number;
+  onProgress?: (done: number, total: number) => void;
 }
 
 const registry = new Map<ModelName, ModelEntry>();
@@ -455,9 +467,9 @@ registerGapFiller({
     time_weight: { default: 1, min: 0, max: 1e6, doc: "Sampling weight of the time axis in the smoothness penalty (1: a day counts as much as a cell)" },
     robust: { default: 1, min: 0, max: 1, integer: true, doc: "1: three rounds of bisquare robust weights; 0: none" },
   },
-  fill: (smap, roles, dims, p) => {
+  fill: async (smap, roles, dims, p, run = {}) => {
     const training = Float32Array.from(smap, (v, k) => (roles[k] === Role.Train ? v : NaN));
-    const r = dctPlsWindowed(training, dims, { timeWeight: p.time_weight!, robust: p.robust === 1 });
-    return { values: r.values, info: { s: r.s, iterations: r.iterations } };
+    const r = await solveDctPlsPieces(training, dims, { timeWeight: p.time_weight!, robust: p.robust === 1 }, run);
+    return { values: r.values, info: { s: r.s, iterations: r.iterations, pieces: r.pieces, empty_pieces: r.emptyPieces } };
   },
 });

@@ -138,12 +138,12 @@ for (const name of gapFillerNames()) {
     const smap = await cube.readBlock("soil_moisture", 0, cube.days);
     const dims: [number, number, number] = [cube.days, cube.window.nrows, cube.window.ncols];
     const params = { ...Object.fromEntries(Object.entries(entry.params).map(([k, s]) => [k, s.default!])), ...entry.quick };
-    const a = entry.fill(smap, roles, dims, params);
+    const a = await entry.fill(smap, roles, dims, params);
     assert.equal(a.values.length, smap.length);
-    assert.deepEqual(entry.fill(smap, roles, dims, params).values, a.values, "deterministic");
+    assert.deepEqual((await entry.fill(smap, roles, dims, params, { threads: 2 })).values, a.values, "deterministic, on any number of threads");
     // Held-out values (validation, calibration) do not feed it: perturbing them changes nothing.
     const perturbed = Float32Array.from(smap, (v, k) => (roles[k] !== Role.Train && !Number.isNaN(v) ? v + 0.3 : v));
-    assert.deepEqual(entry.fill(perturbed, roles, dims, params).values, a.values);
+    assert.deepEqual((await entry.fill(perturbed, roles, dims, params)).values, a.values);
     // Every held-out value of a pixel with training values gets a finite estimate.
     const P = dims[1] * dims[2];
     const trained = new Uint8Array(P);

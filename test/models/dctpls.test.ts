@@ -6,7 +6,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { dctPls } from "../../src/models/dctpls.js";
+import { dctPls, dctPlsPieces, spans } from "../../src/models/dctpls.js";
+import { solveDctPlsPieces } from "../../src/models/dctpls-pool.js";
 import { writeNpy } from "../../src/io/npy.js";
 import { Rng } from "../../src/util/random.js";
 import { debianPython, runPythonJson, tempDir } from "../helpers.js";
@@ -64,4 +65,55 @@ test("DCT-PLS fills a smooth field's gaps far better than the mean, and resists 
   const plain = rmse(dctPls(y, dims, { robust: false }).values);
   assert.ok(robust < 0.3 * rmse(new Float32Array(N).fill(mean)), `robust ${robust} vs the mean's ${rmse(new Float32Array(N).fill(mean))}`);
   assert.ok(robust < plain, `robust ${robust} beats plain ${plain} with outliers`);
+});
+
+test("DCT-PLS pieces: every value of a window in exactly one kept core, each piece's axes a power of two once cut", () => {
+  for (const dims of [
+    [20, 6, 7],
+    [100, 130, 200],
+    [365, 407, 664],
+  ] as [number, number, number][]) {
+    const covered = new Uint8Array(dims[0] * dims[1] * dims[2]);
+    for (const p of dctPlsPieces(dims)) {
+      for (const [axis, s] of [p.t, p.r, p.c].entries()) {
+        assert.ok(s.start <= s.coreStart && s.coreEnd <= s.end && s.end <= dims[axis]!, JSON.stringify(s));
+        const n = s.end - s.start;
+        if (n !== dims[axis]) assert.ok([64, 128].includes(n), `a cut piece ${n} long`);
+      }
+      for (let t = p.t.coreStart; t < p.t.coreEnd; t++)
+        for (let r = p.r.coreStart; r < p.r.coreEnd; r++) for (let c = p.c.coreStart; c < p.c.coreEnd; c++) covered[(t * dims[1] + r) * dims[2] + c]!++;
+    }
+    assert.ok(
+      covered.every((v) => v === 1),
+      `${dims.join(" x ")}: ${covered.filter((v) => v !== 1).length} values not covered once`,
+    );
+  }
+  assert.equal(spans(96, { size: 64, core: 32 }).length, 1, "up to 1.5 pieces long: one piece");
+  assert.deepEqual(spans(200, { size: 128, core: 96 }), [
+    { start: 0, end: 128, coreStart: 0, coreEnd: 96 },
+    { start: 72, end: 200, coreStart: 96, coreEnd: 192 },
+    { start: 72, end: 200, coreStart: 192, coreEnd: 200 },
+  ]);
+});
+
+test("DCT-PLS in pieces: the same values on worker threads as in one thread, and it fills a smooth field about as well as the whole window", async () => {
+  const dims: [number, number, number] = [100, 4, 200];
+  const n = dims[0] * dims[1] * dims[2];
+  const rng = new Rng(7);
+  const truth = Float32Array.from({ length: n }, (_, k) => {
+    const [t, r, c] = [Math.floor(k / 800), Math.floor((k % 800) / 200), k % 200];
+    return 0.25 + 0.08 * Math.sin(t / 9) + 0.04 * Math.cos(r / 6 + c / 25);
+  });
+  const y = Float32Array.from(truth, (v) => (rng.uniform() < 0.5 ? NaN : v + 0.01 * (rng.uniform() - 0.5)));
+  const one = await solveDctPlsPieces(y, dims, { robust: false }, { threads: 1 });
+  const two = await solveDctPlsPieces(y, dims, { robust: false }, { threads: 2 });
+  assert.deepEqual(two.values, one.values);
+  assert.equal(one.pieces, 4 * 1 * 3, "4 windows of days x 3 blocks of columns");
+  const rmse = (v: Float32Array) => {
+    let [s, m] = [0, 0];
+    for (let k = 0; k < n; k++) if (Number.isNaN(y[k]!)) ((s += (v[k]! - truth[k]!) ** 2), m++);
+    return Math.sqrt(s / m);
+  };
+  const whole = rmse(dctPls(y, dims, { robust: false }).values);
+  assert.ok(rmse(one.values) < 1.5 * whole + 1e-3, `pieces ${rmse(one.values)} vs the whole window ${whole}`);
 });

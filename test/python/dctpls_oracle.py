@@ -2,7 +2,7 @@
 
 The same method as documented there: orthonormal DCT-II over the three axes (scipy.fft.dctn),
 smoothn's GCV (weighted residual on the observed values) minimised over log10 s in [-3, 6] by the
-same 20 golden-section steps, over-relaxation 1.75,
+same 10 golden-section steps, over-relaxation 1.75,
 the mean as the first guess, three rounds of bisquare weights.
 usage: dctpls_oracle.py Y.npy TIME_WEIGHT ROBUST(0/1) -> JSON {values, s, iterations}
 """
@@ -41,7 +41,7 @@ def golden(D, w):
     a, b = -3.0, 6.0
     c, d = b - phi * (b - a), a + phi * (b - a)
     fc, fd = gcv(c, D, w), gcv(d, D, w)
-    for _ in range(20):
+    for _ in range(10):
         if fc <= fd:
             b, d, fd = d, c, fc
             c = b - phi * (b - a)
@@ -61,7 +61,7 @@ for rnd in range(3 if robust else 1):
     while it < 100 and change > 1e-3:
         u = np.where(observed, w * (y0 - z) + z, z)
         D = dctn(u, norm="ortho")
-        if it < 3 or it % 10 == 0:
+        if ((it + 1) & it) == 0:  # smoothn: when the 1-based count is a power of two
             s = golden(D, w)
         znew = idctn(D / (1 + s * lam**2), norm="ortho")
         v = 1.75 * znew + (1 - 1.75) * z
