@@ -73,6 +73,8 @@ export async function benchScale(o: ScaleOptions) {
   const repo = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..", "..");
   const bin = path.join(repo, "bin", "smapfill.js");
   if (!fs.existsSync("/usr/bin/time")) throw new Error("the scale bench measures peak RSS with /usr/bin/time: apt-get install time");
+  const unknown = (o.only ?? []).filter((s) => !EVALUATION_STAGES.includes(s));
+  if (unknown.length) throw new Error(`--only measures ${EVALUATION_STAGES.join(", ")}; not ${unknown.join(", ")}`);
   const dir = path.join(o.workDir, `scale-china-${o.days}`);
   fs.mkdirSync(dir, { recursive: true });
   const log = (m: string) => process.stderr.write(`[scale] ${m}\n`);
@@ -125,8 +127,11 @@ export async function benchScale(o: ScaleOptions) {
   if (!o.resume && !o.only) clean("cube.zarr", "features.zarr", "model-xgb", "model-tssmnet", "product", "evaluation", "evaluation-dctpls", "stages.json");
   const ingest = stageRun("ingest", ["ingest", study]);
   if (o.only) {
-    // A stage measured now starts from an empty output folder (evaluate refuses to mix runs).
-    for (const key of o.only) if (!measured[key] && EVALUATION_OUT[key]) clean(EVALUATION_OUT[key]);
+    // A listed stage is measured now (even with --resume), from an empty output folder.
+    for (const key of o.only) {
+      delete measured[key];
+      clean(EVALUATION_OUT[key]!);
+    }
     return onlyStages(o, stageRun, cube, dir);
   }
   const zarr = JSON.parse(fs.readFileSync(path.join(cube, "zarr.json"), "utf8"));
@@ -340,8 +345,6 @@ function evaluationStages(
 
 /** `--only`: the listed stages measured now, every other stage kept from the previous result with its commit. */
 function onlyStages(o: ScaleOptions, stageRun: (key: string, args: string[]) => Timed, cube: string, dir: string): Record<string, unknown> {
-  const unknown = o.only!.filter((s) => !EVALUATION_STAGES.includes(s));
-  if (unknown.length) throw new Error(`--only measures ${EVALUATION_STAGES.join(", ")}; not ${unknown.join(", ")}`);
   const fresh = evaluationStages(stageRun, cube, dir, o);
   const prev = o.previous ?? {};
   const commit = prev.machine?.commit ?? "unknown";

@@ -3,7 +3,7 @@
  * most a piece per thread beyond its own values. One thread solves in this thread (no pool).
  */
 import { defaultThreads, WorkerPool } from "../util/worker-pool.js";
-import { dctPlsTiled, type DctPlsOptions, type DctPlsResult, type DctPlsTiledResult } from "./dctpls.js";
+import { dctPlsPieces, dctPlsTiled, type DctPlsOptions, type DctPlsResult, type DctPlsTiledResult } from "./dctpls.js";
 import type { DctPlsTask } from "./dctpls-worker.js";
 
 type Reply = { ok: true; result: DctPlsResult } | { ok: false; error: string };
@@ -14,7 +14,8 @@ export async function solveDctPlsPieces(
   o: DctPlsOptions,
   run: { threads?: number; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<DctPlsTiledResult> {
-  const threads = run.threads ?? defaultThreads();
+  // No more workers than pieces; each holds about 90 MB for a full-size piece.
+  const threads = Math.min(run.threads ?? defaultThreads(), dctPlsPieces(dims).length);
   if (threads <= 1) return dctPlsTiled(y, dims, o, { onPiece: run.onProgress });
   const pool = new WorkerPool<DctPlsTask, Reply>(new URL("./dctpls-worker.js", import.meta.url), threads);
   try {

@@ -18,9 +18,10 @@
  *   bisquare weights from the studentised residuals (MAD, Garcia's average leverage), each
  *   re-solved from the last z.
  * Large windows are filled in pieces (`dctPlsTiled`): 64 days by 128 x 128 cells, each keeping
- * its middle 32 days and 96 x 96 cells, so that every piece's axes are powers of two (the fast
- * DCT) and a continent is hundreds of independent solves rather than one that does not finish.
- * Each piece chooses its own smoothing by GCV.
+ * its middle 32 days and 96 x 96 cells, so that every cut axis is a power of two (the fast DCT)
+ * and a continent is hundreds of independent solves rather than one that does not finish. An
+ * axis up to 1.5 pieces long is not cut. Each piece chooses its own smoothing by GCV; a piece
+ * without a training value is solved again over the whole period (its cells' every training day).
  */
 
 import { Dct3 } from "../util/dct.js";
@@ -126,7 +127,7 @@ export function dctPls(y: Float32Array, dims: [number, number, number], o: DctPl
 /**
  * log10 s in [-3, 6] minimising smoothn's GCV = RSS / nobs / (1 - tr(H) / N)^2, with RSS the
  * weighted residual on the training values (one inverse DCT per candidate): a golden-section
- * search of 20 steps, deterministic (the oracle runs the same steps).
+ * search of GOLDEN_STEPS steps, deterministic (the oracle runs the same steps).
  */
 function gcvMinimiser(D: Float64Array, lambda: Float64Array, g: Float64Array, rssOf: (gammaD: Float64Array) => number, nobs: number): number {
   const N = D.length;
@@ -211,7 +212,10 @@ export function spans(length: number, cut: Cut): Span[] {
   for (let c0 = 0; c0 < length; c0 += cut.core) {
     const c1 = Math.min(length, c0 + cut.core);
     const start = Math.max(0, Math.min(length - cut.size, c0 - margin));
-    out.push({ start, end: start + cut.size, coreStart: c0, coreEnd: c1 });
+    // A short last core whose piece is the previous one's joins that piece's core.
+    const last = out[out.length - 1];
+    if (last && last.start === start) last.coreEnd = c1;
+    else out.push({ start, end: start + cut.size, coreStart: c0, coreEnd: c1 });
   }
   return out;
 }
@@ -256,14 +260,16 @@ export function placeCore(values: Float32Array, dims: [number, number, number], 
 
 export interface DctPlsTiledResult extends DctPlsResult {
   pieces: number;
-  /** Pieces without a single training value, left NaN. */
+  /** Pieces without a training value in their days, solved again over the whole period. */
+  widenedPieces: number;
+  /** Pieces without a training value in the whole period either, left NaN. */
   emptyPieces: number;
 }
 
 /**
  * dctPls over the pieces of a window, each solved by `solve` (in this thread, or on a worker
  * pool), at most `concurrency` pieces out at once (each out piece holds its copy), the kept cores
- * assembled. s and iterations summarise the pieces (the median s, the total iterations).
+ * assembled. s and iterations summarise the pieces (the upper median s, the total iterations).
  */
 export async function dctPlsTiled(
   y: Float32Array,
@@ -279,14 +285,22 @@ export async function dctPlsTiled(
   const pieces = dctPlsPieces(dims);
   const values = new Float32Array(y.length).fill(NaN);
   let iterations = 0;
+  let widenedPieces = 0;
   let emptyPieces = 0;
   const sValues: number[] = [];
   let next = 0;
   let done = 0;
   const lane = async () => {
     while (next < pieces.length) {
-      const p = pieces[next++]!;
-      const r = await solve(cutPiece(y, dims, p), o);
+      let p = pieces[next++]!;
+      let r = await solve(cutPiece(y, dims, p), o);
+      // No training value in the piece's days: its cells over every day (each value that has a
+      // training value on some day of its pixel gets an estimate).
+      if (Number.isNaN(r.s) && p.t.end - p.t.start < dims[0]) {
+        p = { ...p, t: { ...p.t, start: 0, end: dims[0] } };
+        r = await solve(cutPiece(y, dims, p), o);
+        widenedPieces++;
+      }
       placeCore(values, dims, p, r.values);
       iterations += r.iterations;
       if (Number.isNaN(r.s)) emptyPieces++;
@@ -296,5 +310,5 @@ export async function dctPlsTiled(
   };
   await Promise.all(Array.from({ length: Math.max(1, run.concurrency ?? 1) }, lane));
   sValues.sort((a, b) => a - b);
-  return { values, s: sValues.length ? sValues[sValues.length >> 1]! : NaN, iterations, pieces: pieces.length, emptyPieces };
+  return { values, s: sValues.length ? sValues[sValues.length >> 1]! : NaN, iterations, pieces: pieces.length, widenedPieces, emptyPieces };
 }

@@ -470,6 +470,6 @@ registerGapFiller({
   fill: async (smap, roles, dims, p, run = {}) => {
     const training = Float32Array.from(smap, (v, k) => (roles[k] === Role.Train ? v : NaN));
     const r = await solveDctPlsPieces(training, dims, { timeWeight: p.time_weight!, robust: p.robust === 1 }, run);
-    return { values: r.values, info: { s: r.s, iterations: r.iterations, pieces: r.pieces, empty_pieces: r.emptyPieces } };
+    return { values: r.values, info: { s: r.s, iterations: r.iterations, pieces: r.pieces, widened_pieces: r.widenedPieces, empty_pieces: r.emptyPieces } };
   },
 });

@@ -164,7 +164,7 @@ function inversePair(t: FftTables, x: Float64Array, out: Float64Array, first: nu
       const c = postCos[k]!;
       const s = postSin[k]!;
       const p = x[first + k * stride]!;
-      const q = k === 0 ? 0 : x[first + (n - k) * stride]!;
+      const q = x[first + (n - k) * stride]!;
       // (p - i q)(cos + i sin) / 2
       ar = 0.5 * (p * c + q * s);
       ai = 0.5 * (p * s - q * c);
@@ -220,6 +220,11 @@ function matrixAlong(x: Float64Array, out: Float64Array, M: Float64Array, n: num
 
 function fftAlong(plan: FftTables, x: Float64Array, out: Float64Array, n: number, outer: number, inner: number, inverse: boolean): void {
   const pair = inverse ? inversePair : forwardPair;
+  if (inner === 1) {
+    // The contiguous axis: neighbouring lines pair up.
+    for (let o = 0; o < outer; o += 2) pair(plan, x, out, o * n, o + 1 < outer ? (o + 1) * n : -1, 1);
+    return;
+  }
   for (let o = 0; o < outer; o++) {
     const base = o * n * inner;
     for (let i = 0; i < inner; i += 2) pair(plan, x, out, base + i, i + 1 < inner ? base + i + 1 : -1, inner);
