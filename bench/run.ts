@@ -25,6 +25,7 @@ import { benchUncertainty } from "./uncertainty.js";
 import { benchInsitu } from "./insitu.js";
 import { benchWithoutPredictors } from "./without-predictors.js";
 import { benchSequence } from "./sequence.js";
+import { benchDct } from "./dct.js";
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const RESULTS = path.join(REPO, "bench", "results");
@@ -74,6 +75,7 @@ const BENCHMARKS: Record<string, () => Promise<Record<string, unknown>>> = {
       threads: option("threads", 1),
     }),
   queue: () => benchQueue({ workDir: WORK, rounds: option("rounds", 2) }),
+  dct: () => benchDct({ repo: REPO, rounds: option("rounds", 5), repeats: option("repeats", 10) }),
   scale: () =>
     benchScale({
       workDir: WORK,
