@@ -245,6 +245,11 @@ export interface WeatherAccuracyOptions {
 const PAPER_OTHERS = "rf,tssmnet,tssmnet_nots,autoresnet,transformer";
 const PAPER_EVERY_SEED = "tssmnet,tssmnet_nots";
 
+/** A result row of ours (the sequence model, or anything with the weather group) rather than the paper's. */
+function isNew(model: string, withWeather: boolean): boolean {
+  return withWeather || model === "lstm";
+}
+
 /**
  * `npm run bench -- accuracy-weather` (issue 26): the weather group and the sequence model on the
  * demo world against the paper's models with the same other features, on simulated gaps and on
@@ -384,7 +389,7 @@ export async function benchWeatherAccuracy(o: WeatherAccuracyOptions): Promise<R
         ["ensemble (xgb + lstm) --weather", of("weather", "ensemble")],
       ] as [string, number][];
       const best = candidates.reduce((a, b) => (b[1] < a[1] ? b : a));
-      const paperRows = all.filter((m) => m.variant === "base" && m.model !== "lstm");
+      const paperRows = all.filter((m) => !isNew(m.model, m.variant === "weather"));
       const bestPaper = paperRows.reduce((a, b) => (b.test_rmse < a.test_rmse ? b : a));
       return {
         split,
@@ -439,23 +444,35 @@ function overSeeds(
 ): Record<string, { models: { name: string; seeds: number; mean_test_rmse: number }[]; best_new: string; best_paper: string; against_best_paper: number }> {
   const out: ReturnType<typeof overSeeds> = {};
   for (const split of [...new Set(runs.map((r) => r.split))]) {
-    const values = new Map<string, number[]>();
+    const values = new Map<string, { isNew: boolean; rmse: number[] }>();
     for (const r of runs.filter((x) => x.split === split))
       for (const variant of ["base", "paper", "weather", "ensemble"]) {
         const v = r[variant] as { models: { model: string; test_rmse: number }[] } | undefined;
+        const withWeather = variant === "weather" || variant === "ensemble";
         for (const m of v?.models ?? []) {
-          const name = `${m.model}${variant === "weather" || variant === "ensemble" ? " --weather" : ""}`;
-          values.set(name, [...(values.get(name) ?? []), m.test_rmse]);
+          const name = `${m.model}${withWeather ? " --weather" : ""}`;
+          const entry = values.get(name) ?? { isNew: isNew(m.model, withWeather), rmse: [] };
+          entry.rmse.push(m.test_rmse);
+          values.set(name, entry);
         }
       }
-    const models = [...values].map(([name, v]) => ({ name, seeds: v.length, mean_test_rmse: v.reduce((a, b) => a + b, 0) / v.length }));
-    const isNew = (n: string) => n.startsWith("lstm") || n.endsWith("--weather");
+    const models = [...values].map(([name, v]) => ({
+      name,
+      isNew: v.isNew,
+      seeds: v.rmse.length,
+      mean_test_rmse: v.rmse.reduce((a, b) => a + b, 0) / v.rmse.length,
+    }));
     const best = (list: typeof models) => list.reduce((a, b) => (b.mean_test_rmse < a.mean_test_rmse ? b : a));
     // Means over the same seeds only: a model run at the first seed alone is not a mean.
     const seeds = Math.max(...models.map((m) => m.seeds));
-    const bestNew = best(models.filter((m) => isNew(m.name) && m.seeds === seeds));
-    const bestPaper = best(models.filter((m) => !isNew(m.name) && m.seeds === seeds));
-    out[split] = { models, best_new: bestNew.name, best_paper: bestPaper.name, against_best_paper: bestNew.mean_test_rmse / bestPaper.mean_test_rmse - 1 };
+    const bestNew = best(models.filter((m) => m.isNew && m.seeds === seeds));
+    const bestPaper = best(models.filter((m) => !m.isNew && m.seeds === seeds));
+    out[split] = {
+      models: models.map(({ isNew: _, ...m }) => m),
+      best_new: bestNew.name,
+      best_paper: bestPaper.name,
+      against_best_paper: bestNew.mean_test_rmse / bestPaper.mean_test_rmse - 1,
+    };
   }
   return out;
 }

@@ -8,16 +8,12 @@
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { Dct3, type Dims3 } from "../src/util/dct.js";
+import { median } from "./common.js";
 
 const SHAPES: Dims3[] = [
   [64, 128, 128],
   [48, 128, 128],
 ];
-
-function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
 
 function ours(dims: Dims3, repeats: number): number {
   const n = dims[0] * dims[1] * dims[2];

@@ -19,7 +19,6 @@
  * Resumable: every trained model is reused by a re-run with the same settings; a re-run with
  * other settings is refused rather than mixing results.
  */
-import { Progress } from "../util/progress.js";
 import fs from "node:fs";
 import path from "node:path";
 import { Cube } from "../cube/cube.js";
@@ -34,6 +33,7 @@ import { gapFillerEntry, isGapFiller, modelEntry, resolveParams } from "../model
 import { columnsWithout, predictRows, prepareRows, selectColumns, spreadOf, type ModelName, type RowOrigin } from "../models/regressor.js";
 import { formatDay, parseDay } from "../util/dates.js";
 import { SmapfillError } from "../util/errors.js";
+import { Progress } from "../util/progress.js";
 import { hashUniform, Rng } from "../util/random.js";
 import { runInfo } from "../util/run-info.js";
 import { calibrationRecord } from "./calibration.js";

@@ -67,12 +67,13 @@ export function dctPls(y: Float32Array, dims: [number, number, number], o: DctPl
   mean /= nobs;
   const dct = new Dct3(dims);
   const tw = o.timeWeight ?? 1;
-  const lambda = new Float64Array(N);
+  // The penalty enters only squared: Lambda^2, once.
+  const lambda2 = new Float64Array(N);
   for (let i = 0; i < n0; i++)
     for (let j = 0; j < n1; j++)
       for (let k = 0; k < n2; k++)
-        lambda[(i * n1 + j) * n2 + k] =
-          tw * (2 - 2 * Math.cos((Math.PI * i) / n0)) + (2 - 2 * Math.cos((Math.PI * j) / n1)) + (2 - 2 * Math.cos((Math.PI * k) / n2));
+        lambda2[(i * n1 + j) * n2 + k] =
+          (tw * (2 - 2 * Math.cos((Math.PI * i) / n0)) + (2 - 2 * Math.cos((Math.PI * j) / n1)) + (2 - 2 * Math.cos((Math.PI * k) / n2))) ** 2;
   const weight = Float64Array.from(observed);
   const z = new Float64Array(N).fill(mean);
   const tol = o.tolerance ?? 1e-3;
@@ -96,7 +97,7 @@ export function dctPls(y: Float32Array, dims: [number, number, number], o: DctPl
       if (gcvIteration(it))
         s = gcvMinimiser(
           D,
-          lambda,
+          lambda2,
           G,
           (g) => {
             dct.inverse(g, zNew);
@@ -106,7 +107,7 @@ export function dctPls(y: Float32Array, dims: [number, number, number], o: DctPl
           },
           nobs,
         );
-      for (let k = 0; k < N; k++) G[k] = D[k]! / (1 + s * lambda[k]! ** 2);
+      for (let k = 0; k < N; k++) G[k] = D[k]! / (1 + s * lambda2[k]!);
       dct.inverse(G, zNew);
       let num = 0;
       let den = 0;
@@ -129,13 +130,13 @@ export function dctPls(y: Float32Array, dims: [number, number, number], o: DctPl
  * weighted residual on the training values (one inverse DCT per candidate): a golden-section
  * search of GOLDEN_STEPS steps, deterministic (the oracle runs the same steps).
  */
-function gcvMinimiser(D: Float64Array, lambda: Float64Array, g: Float64Array, rssOf: (gammaD: Float64Array) => number, nobs: number): number {
+function gcvMinimiser(D: Float64Array, lambda2: Float64Array, g: Float64Array, rssOf: (gammaD: Float64Array) => number, nobs: number): number {
   const N = D.length;
   const gcv = (p: number) => {
     const s = 10 ** p;
     let tr = 0;
     for (let k = 0; k < N; k++) {
-      const gamma = 1 / (1 + s * lambda[k]! ** 2);
+      const gamma = 1 / (1 + s * lambda2[k]!);
       tr += gamma;
       g[k] = gamma * D[k]!;
     }
