@@ -21,7 +21,8 @@
  * its middle 32 days and 96 x 96 cells, so that every cut axis is a power of two (the fast DCT)
  * and a continent is hundreds of independent solves rather than one that does not finish. An
  * axis up to 1.5 pieces long is not cut. Each piece chooses its own smoothing by GCV; a piece
- * without a training value is solved again over the whole period (its cells' every training day).
+ * without a training value is solved again over twice its days around its core, and again, up to
+ * the whole period, until it has one (every pixel with a training value on some day is estimated).
  */
 
 import { Dct3 } from "../util/dct.js";
@@ -194,7 +195,7 @@ const TIME_CUT: Cut = { size: 64, core: 32 };
 const SPACE_CUT: Cut = { size: 128, core: 96 };
 
 /** One piece along an axis: [start, start + size) solved, [coreStart, coreEnd) kept. */
-interface Span {
+export interface Span {
   start: number;
   end: number;
   coreStart: number;
@@ -259,9 +260,21 @@ export function placeCore(values: Float32Array, dims: [number, number, number], 
     }
 }
 
+/**
+ * A piece's days widened for want of a training value: twice as many around its core, shifted
+ * inside the period, up to the whole period. Doubling keeps a power-of-two length (the fast DCT)
+ * and the nearest days; a widened solve costs its length's share of the whole period's.
+ */
+export function widerDays(t: Span, length: number): Span {
+  const size = Math.min(length, 2 * (t.end - t.start));
+  const centre = (t.coreStart + t.coreEnd) / 2;
+  const start = Math.max(0, Math.min(length - size, Math.round(centre - size / 2)));
+  return { ...t, start, end: start + size };
+}
+
 export interface DctPlsTiledResult extends DctPlsResult {
   pieces: number;
-  /** Pieces without a training value in their days, solved again over the whole period. */
+  /** Pieces without a training value in their days, solved again over twice the days until one is found (`widerDays`). */
   widenedPieces: number;
   /** Pieces without a training value in the whole period either, left NaN. */
   emptyPieces: number;
@@ -295,12 +308,10 @@ export async function dctPlsTiled(
     while (next < pieces.length) {
       let p = pieces[next++]!;
       let r = await solve(cutPiece(y, dims, p), o);
-      // No training value in the piece's days: its cells over every day (each value that has a
-      // training value on some day of its pixel gets an estimate).
-      if (Number.isNaN(r.s) && p.t.end - p.t.start < dims[0]) {
-        p = { ...p, t: { ...p.t, start: 0, end: dims[0] } };
+      if (Number.isNaN(r.s) && p.t.end - p.t.start < dims[0]) widenedPieces++;
+      while (Number.isNaN(r.s) && p.t.end - p.t.start < dims[0]) {
+        p = { ...p, t: widerDays(p.t, dims[0]) };
         r = await solve(cutPiece(y, dims, p), o);
-        widenedPieces++;
       }
       placeCore(values, dims, p, r.values);
       iterations += r.iterations;

@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { dctPls, dctPlsPieces, spans } from "../../src/models/dctpls.js";
+import { dctPls, dctPlsPieces, dctPlsTiled, spans, widerDays } from "../../src/models/dctpls.js";
 import { solveDctPlsPieces } from "../../src/models/dctpls-pool.js";
 import { writeNpy } from "../../src/io/npy.js";
 import { Rng } from "../../src/util/random.js";
@@ -120,7 +120,7 @@ test("DCT-PLS in pieces: the same values on worker threads as in one thread, and
   assert.ok(rmse(one.values) < 1.5 * whole + 1e-3, `pieces ${rmse(one.values)} vs the whole window ${whole}`);
 });
 
-test("DCT-PLS in pieces: a piece without a training value in its days is solved over the whole period, so every pixel with training values gets estimates", async () => {
+test("DCT-PLS in pieces: a piece without a training value in its days is solved over twice its days, then the whole period, so every pixel with training values gets estimates", async () => {
   const dims: [number, number, number] = [100, 2, 3];
   const rng = new Rng(11);
   // No value at all in the first 64 days: the first window's piece is empty.
@@ -132,4 +132,30 @@ test("DCT-PLS in pieces: a piece without a training value in its days is solved 
     r.values.every((v) => Number.isFinite(v)),
     "every value estimated",
   );
+});
+
+test("DCT-PLS in pieces: a widened piece stops doubling at the first window with a training value, a power of two inside the period", async () => {
+  const dims: [number, number, number] = [300, 2, 3];
+  // Values only on days 100-299: the first piece (days 0-63) widens to days 0-127, not to all 300.
+  const y = Float32Array.from({ length: 300 * 6 }, (_, k) => (k < 100 * 6 ? NaN : 0.2 + 0.001 * (k % 5)));
+  const solvedDays: number[] = [];
+  const r = await dctPlsTiled(
+    y,
+    dims,
+    { robust: false },
+    {
+      solve: async (piece, o) => {
+        solvedDays.push(piece.dims[0]);
+        return dctPls(piece.y, piece.dims, o);
+      },
+    },
+  );
+  assert.equal(r.widenedPieces, 2, "the first two windows of days have no value");
+  assert.deepEqual(
+    solvedDays.filter((d) => d !== 64),
+    [128, 128],
+  );
+  assert.ok(r.values.every((v) => Number.isFinite(v)));
+  assert.deepEqual(widerDays({ start: 236, end: 300, coreStart: 256, coreEnd: 300 }, 300), { start: 172, end: 300, coreStart: 256, coreEnd: 300 });
+  assert.deepEqual(widerDays({ start: 0, end: 256, coreStart: 0, coreEnd: 32 }, 300), { start: 0, end: 300, coreStart: 0, coreEnd: 32 });
 });
