@@ -16,6 +16,12 @@
 export type Dims3 = [number, number, number];
 
 const FFT_MIN = 16;
+/**
+ * Lines per half-block on a strided axis: 2 BLOCK neighbouring lines go through the FFT together,
+ * line j as the real part and line j + BLOCK as the imaginary, every butterfly a loop over
+ * contiguous memory (a whole row of the block) instead of a gather across rows.
+ */
+const BLOCK = 32;
 
 function isPowerOfTwo(n: number): boolean {
   return n >= FFT_MIN && (n & (n - 1)) === 0;
@@ -51,6 +57,9 @@ interface FftTables {
   postSin: Float64Array;
   re: Float64Array;
   im: Float64Array;
+  /** Blocks of lines for the strided axes: n rows of BLOCK lines, row-major. */
+  blockRe: Float64Array;
+  blockIm: Float64Array;
 }
 
 function fftTables(n: number): FftTables {
@@ -75,7 +84,17 @@ function fftTables(n: number): FftTables {
     postCos[k] = scale * Math.cos((Math.PI * k) / (2 * n));
     postSin[k] = scale * Math.sin((Math.PI * k) / (2 * n));
   }
-  return { bitReverse, cos, sin, postCos, postSin, re: new Float64Array(n), im: new Float64Array(n) };
+  return {
+    bitReverse,
+    cos,
+    sin,
+    postCos,
+    postSin,
+    re: new Float64Array(n),
+    im: new Float64Array(n),
+    blockRe: new Float64Array(n * BLOCK),
+    blockIm: new Float64Array(n * BLOCK),
+  };
 }
 
 /** In-place radix-2 complex FFT; `inverse` flips the sign of the exponent (no 1/n). */
@@ -132,7 +151,10 @@ function forwardPair(t: FftTables, x: Float64Array, out: Float64Array, first: nu
   fft(t, false);
   for (let k = 0; k < n; k++) {
     const m = k === 0 ? 0 : n - k;
-    const [zr, zi, mr, mi] = [re[k]!, im[k]!, re[m]!, im[m]!];
+    const zr = re[k]!;
+    const zi = im[k]!;
+    const mr = re[m]!;
+    const mi = im[m]!;
     const c = postCos[k]!;
     const s = postSin[k]!;
     // V_first = (Z_k + conj Z_m) / 2, V_second = (Z_k - conj Z_m) / 2i; X = scale Re(V e^(-i theta)).
@@ -220,14 +242,149 @@ function matrixAlong(x: Float64Array, out: Float64Array, M: Float64Array, n: num
 
 function fftAlong(plan: FftTables, x: Float64Array, out: Float64Array, n: number, outer: number, inner: number, inverse: boolean): void {
   const pair = inverse ? inversePair : forwardPair;
+  const block = inverse ? inverseBlock : forwardBlock;
   if (inner === 1) {
-    // The contiguous axis: neighbouring lines pair up.
-    for (let o = 0; o < outer; o += 2) pair(plan, x, out, o * n, o + 1 < outer ? (o + 1) * n : -1, 1);
+    // The contiguous axis: blocks of whole lines, each transposed into the block's rows.
+    let o = 0;
+    while (outer - o >= 2) {
+      const w = Math.min(BLOCK, (outer - o) >> 1);
+      block(plan, x, out, o * n, w, 1, n);
+      o += 2 * w;
+    }
+    if (o < outer) pair(plan, x, out, o * n, -1, 1);
     return;
   }
   for (let o = 0; o < outer; o++) {
     const base = o * n * inner;
-    for (let i = 0; i < inner; i += 2) pair(plan, x, out, base + i, i + 1 < inner ? base + i + 1 : -1, inner);
+    let c = 0;
+    while (inner - c >= 2) {
+      const w = Math.min(BLOCK, (inner - c) >> 1);
+      block(plan, x, out, base + c, w, inner, 1);
+      c += 2 * w;
+    }
+    if (c < inner) pair(plan, x, out, base + c, -1, inner);
+  }
+}
+
+/**
+ * The radix-2 butterflies over a block of w lines held as n rows of w (the input already in
+ * bit-reversed row order); the same operations in the same order as `fft`, line by line.
+ */
+function fftBlock(t: FftTables, w: number, inverse: boolean): void {
+  const { blockRe: re, blockIm: im, cos, sin } = t;
+  const n = t.re.length;
+  const sign = inverse ? -1 : 1;
+  for (let size = 2; size <= n; size <<= 1) {
+    const half = size >> 1;
+    const step = n / size;
+    for (let start = 0; start < n; start += size) {
+      for (let k = 0; k < half; k++) {
+        const wr = cos[k * step]!;
+        const wi = sign * sin[k * step]!;
+        const a = (start + k) * w;
+        const b = a + half * w;
+        for (let j = 0; j < w; j++) {
+          const br = re[b + j]!;
+          const bi = im[b + j]!;
+          const xr = br * wr - bi * wi;
+          const xi = br * wi + bi * wr;
+          const ar = re[a + j]!;
+          const ai = im[a + j]!;
+          re[b + j] = ar - xr;
+          im[b + j] = ai - xi;
+          re[a + j] = ar + xr;
+          im[a + j] = ai + xi;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * forwardPair over 2w lines at once: the lines starting at first + j lineStep and
+ * first + (w + j) lineStep (j < w; lineStep 1 on a strided axis, n on the contiguous one) share
+ * an FFT, their values gathered straight into bit-reversed rows.
+ */
+function forwardBlock(t: FftTables, x: Float64Array, out: Float64Array, first: number, w: number, stride: number, lineStep: number): void {
+  const { blockRe: re, blockIm: im, bitReverse, postCos, postSin } = t;
+  const n = t.re.length;
+  const half = n / 2;
+  for (let m = 0; m < half; m++) {
+    const even = first + 2 * m * stride;
+    const odd = even + stride;
+    const toEven = bitReverse[m]! * w;
+    const toOdd = bitReverse[n - 1 - m]! * w;
+    const second = w * lineStep;
+    for (let j = 0; j < w; j++) {
+      const at = j * lineStep;
+      re[toEven + j] = x[even + at]!;
+      im[toEven + j] = x[even + second + at]!;
+      re[toOdd + j] = x[odd + at]!;
+      im[toOdd + j] = x[odd + second + at]!;
+    }
+  }
+  fftBlock(t, w, false);
+  for (let k = 0; k < n; k++) {
+    const m = (k === 0 ? 0 : n - k) * w;
+    const c = postCos[k]!;
+    const s = postSin[k]!;
+    const row = k * w;
+    const to = first + k * stride;
+    const second = w * lineStep;
+    for (let j = 0; j < w; j++) {
+      const zr = re[row + j]!;
+      const zi = im[row + j]!;
+      const mr = re[m + j]!;
+      const mi = im[m + j]!;
+      const at = to + j * lineStep;
+      out[at] = 0.5 * ((zr + mr) * c + (zi - mi) * s);
+      out[at + second] = 0.5 * ((zi + mi) * c + (mr - zr) * s);
+    }
+  }
+}
+
+/** inversePair over 2w lines at once (as forwardBlock pairs them). */
+function inverseBlock(t: FftTables, x: Float64Array, out: Float64Array, first: number, w: number, stride: number, lineStep: number): void {
+  const { blockRe: re, blockIm: im, bitReverse, postCos, postSin } = t;
+  const n = t.re.length;
+  const sqrt1 = Math.sqrt(1 / n);
+  const to0 = bitReverse[0]! * w;
+  const second = w * lineStep;
+  for (let j = 0; j < w; j++) {
+    // k = 0: (a, b) = (x_first, x_second) scaled; re = a - 0, im = 0 + b.
+    re[to0 + j] = x[first + j * lineStep]! * sqrt1;
+    im[to0 + j] = x[first + second + j * lineStep]! * sqrt1;
+  }
+  for (let k = 1; k < n; k++) {
+    const c = postCos[k]!;
+    const s = postSin[k]!;
+    const pRow = first + k * stride;
+    const qRow = first + (n - k) * stride;
+    const to = bitReverse[k]! * w;
+    for (let j = 0; j < w; j++) {
+      const at = j * lineStep;
+      const p = x[pRow + at]!;
+      const q = x[qRow + at]!;
+      const p2 = x[pRow + second + at]!;
+      const q2 = x[qRow + second + at]!;
+      re[to + j] = 0.5 * (p * c + q * s) - 0.5 * (p2 * s - q2 * c);
+      im[to + j] = 0.5 * (p * s - q * c) + 0.5 * (p2 * c + q2 * s);
+    }
+  }
+  fftBlock(t, w, true);
+  const half = n / 2;
+  for (let m = 0; m < half; m++) {
+    const even = first + 2 * m * stride;
+    const odd = even + stride;
+    const fromEven = m * w;
+    const fromOdd = (n - 1 - m) * w;
+    for (let j = 0; j < w; j++) {
+      const at = j * lineStep;
+      out[even + at] = re[fromEven + j]!;
+      out[odd + at] = re[fromOdd + j]!;
+      out[even + second + at] = im[fromEven + j]!;
+      out[odd + second + at] = im[fromOdd + j]!;
+    }
   }
 }
 

@@ -36,6 +36,8 @@ const shapes: Dims3[] = [
   [32, 5, 16], // mixed, an odd number of lines per FFT axis
   [1, 64, 17], // a singleton axis
   [48, 1, 128],
+  [16, 3, 5], // a strided FFT axis with an odd number of lines (blocks of 7 and one line alone)
+  [64, 2, 99], // strided blocks of 32 lines and a remainder block
 ];
 
 for (const dims of shapes) {
