@@ -320,10 +320,16 @@ export class GranuleReaderPool {
     const inFlight: Promise<WorkerReply>[] = [];
     let next = 0;
     const ahead = 2 * pool.size;
-    while (next < files.length && inFlight.length < ahead) inFlight.push(pool.run({ file: files[next++]!, options }));
+    const launch = () => {
+      const reply = pool.run({ file: files[next++]!, options });
+      // Awaited in file order below; a later one failing first must not count as unhandled.
+      reply.catch(() => undefined);
+      inFlight.push(reply);
+    };
+    while (next < files.length && inFlight.length < ahead) launch();
     while (inFlight.length > 0) {
       const reply = await inFlight.shift()!;
-      if (next < files.length) inFlight.push(pool.run({ file: files[next++]!, options }));
+      if (next < files.length) launch();
       if (reply.ok) yield { ok: true, granule: { ...reply.granule, grid: Ease2Grid.of(reply.granule.grid) } };
       else yield { ok: false, failure: reply.failure };
     }

@@ -4,8 +4,9 @@
  * nearly all its time here.
  *
  * Two ways along an axis, chosen by its length:
- * - a power of two from 16 up: Makhoul's reordering and one complex FFT of length n, two lines
- *   at a time (one as the real part, one as the imaginary), O(n log n) per line;
+ * - a power of two from 16 up: Makhoul's reordering and one complex FFT of length n per two
+ *   lines (one as the real part, one as the imaginary), O(n log n) per line, run over blocks of
+ *   up to 2 BLOCK lines at once;
  * - any other length: the n x n cosine matrix applied as a matrix product over contiguous rows,
  *   O(n) per value, each sum taken in the same order as a dot product of the matrix row with
  *   the line.
@@ -17,9 +18,10 @@ export type Dims3 = [number, number, number];
 
 const FFT_MIN = 16;
 /**
- * Lines per half-block on a strided axis: 2 BLOCK neighbouring lines go through the FFT together,
- * line j as the real part and line j + BLOCK as the imaginary, every butterfly a loop over
- * contiguous memory (a whole row of the block) instead of a gather across rows.
+ * Lines per half-block: up to 2 BLOCK neighbouring lines go through the FFT together, line j as
+ * the real part and line j + w as the imaginary (w <= BLOCK), held as n rows of w values so that
+ * every butterfly is a loop over contiguous memory instead of one line's values strided across
+ * the array. On the contiguous axis the block holds the lines transposed.
  */
 const BLOCK = 32;
 
@@ -57,7 +59,7 @@ interface FftTables {
   postSin: Float64Array;
   re: Float64Array;
   im: Float64Array;
-  /** Blocks of lines for the strided axes: n rows of BLOCK lines, row-major. */
+  /** A block of lines (forwardBlock, inverseBlock): n rows of w <= BLOCK values, row-major. */
   blockRe: Float64Array;
   blockIm: Float64Array;
 }
@@ -309,12 +311,12 @@ function forwardBlock(t: FftTables, x: Float64Array, out: Float64Array, first: n
   const { blockRe: re, blockIm: im, bitReverse, postCos, postSin } = t;
   const n = t.re.length;
   const half = n / 2;
+  const second = w * lineStep;
   for (let m = 0; m < half; m++) {
     const even = first + 2 * m * stride;
     const odd = even + stride;
     const toEven = bitReverse[m]! * w;
     const toOdd = bitReverse[n - 1 - m]! * w;
-    const second = w * lineStep;
     for (let j = 0; j < w; j++) {
       const at = j * lineStep;
       re[toEven + j] = x[even + at]!;
@@ -330,7 +332,6 @@ function forwardBlock(t: FftTables, x: Float64Array, out: Float64Array, first: n
     const s = postSin[k]!;
     const row = k * w;
     const to = first + k * stride;
-    const second = w * lineStep;
     for (let j = 0; j < w; j++) {
       const zr = re[row + j]!;
       const zi = im[row + j]!;

@@ -120,7 +120,7 @@ test("DCT-PLS in pieces: the same values on worker threads as in one thread, and
   assert.ok(rmse(one.values) < 1.5 * whole + 1e-3, `pieces ${rmse(one.values)} vs the whole window ${whole}`);
 });
 
-test("DCT-PLS in pieces: a piece without a training value in its days is solved over twice its days, then the whole period, so every pixel with training values gets estimates", async () => {
+test("DCT-PLS in pieces: a piece without a training value in its days is solved over more days (here the whole period), so every pixel with training values gets estimates", async () => {
   const dims: [number, number, number] = [100, 2, 3];
   const rng = new Rng(11);
   // No value at all in the first 64 days: the first window's piece is empty.

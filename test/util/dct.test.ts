@@ -33,11 +33,13 @@ function definition(x: Float64Array, dims: Dims3, inverse: boolean): Float64Arra
 const shapes: Dims3[] = [
   [16, 32, 64], // all three by FFT
   [20, 6, 7], // all by matrix
-  [32, 5, 16], // mixed, an odd number of lines per FFT axis
+  [32, 5, 16], // mixed: a matrix axis between two FFT axes
   [1, 64, 17], // a singleton axis
   [48, 1, 128],
   [16, 3, 5], // a strided FFT axis with an odd number of lines (blocks of 7 and one line alone)
   [64, 2, 99], // strided blocks of 32 lines and a remainder block
+  [3, 5, 16], // the contiguous FFT axis with an odd number of lines (blocks of 7, one line alone)
+  [1, 1, 64], // one line alone
 ];
 
 for (const dims of shapes) {

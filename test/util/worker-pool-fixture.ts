@@ -1,8 +1,8 @@
-/** A worker body for the worker pool's tests: squares a number, throws, or exits on request. */
+/** A worker body for the worker pool's tests: squares a number, throws, exits, or replies and then exits, on request. */
 import { parentPort } from "node:worker_threads";
 
 export interface FixtureTask {
-  op: "square" | "throw" | "exit";
+  op: "square" | "throw" | "exit" | "reply-then-exit" | "slow";
   x: number;
 }
 
@@ -10,5 +10,10 @@ export interface FixtureTask {
 parentPort?.on("message", ({ op, x }: FixtureTask) => {
   if (op === "throw") throw new Error(`thrown for ${x}`);
   if (op === "exit") process.exit(3);
+  if (op === "slow") {
+    setTimeout(() => parentPort!.postMessage(x * x), 500);
+    return;
+  }
   parentPort!.postMessage(x * x);
+  if (op === "reply-then-exit") process.exit(4);
 });
