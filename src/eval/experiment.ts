@@ -16,8 +16,8 @@
  *
  * Every split writes its per-row test predictions as it goes (OUT/predictions/SPLIT.csv.gz).
  * It returns results and the arrays the figures need; drawing and writing them is report/'s job.
- * Resumable: every trained model is reused by a re-run with the same settings; a re-run with
- * other settings is refused rather than mixing results.
+ * Resumable: every trained model, and every piece a gap filler solved, is reused by a re-run
+ * with the same settings; a re-run with other settings is refused rather than mixing results.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -622,6 +622,8 @@ async function fitMethods(
       let bar: Progress | undefined;
       const r = await gapFillerEntry(name).fill(smap, roles, [cube.days, cube.window.nrows, cube.window.ncols], resolveParams(name, c.params), {
         onProgress: (done, total) => (bar ??= new Progress(`${name}: pieces of the window`, total, { quiet })).update(done),
+        // An interrupted evaluation resumes its fill where it stopped, as it reuses fitted models.
+        resumeDir: path.join(modelDir(c, split, name), "pieces"),
       });
       bar?.finish();
       const seconds = (performance.now() - started) / 1000;

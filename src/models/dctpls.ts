@@ -249,14 +249,32 @@ export function cutPiece(y: Float32Array, dims: [number, number, number], p: { t
   return { y: out, dims: [pt, pr, pc] };
 }
 
-/** Writes the core of a solved piece into the window's values. */
-export function placeCore(values: Float32Array, dims: [number, number, number], p: { t: Span; r: Span; c: Span }, solved: Float32Array): void {
-  const [, n1, n2] = dims;
+/** The kept core of a solved piece, day-major [core days, core rows, core columns]. */
+export function coreOf(p: { t: Span; r: Span; c: Span }, solved: Float32Array): Float32Array {
   const [pr, pc] = [p.r.end - p.r.start, p.c.end - p.c.start];
+  const [ct, cr, cc] = [p.t.coreEnd - p.t.coreStart, p.r.coreEnd - p.r.coreStart, p.c.coreEnd - p.c.coreStart];
+  const core = new Float32Array(ct * cr * cc);
+  for (let t = 0; t < ct; t++)
+    for (let r = 0; r < cr; r++) {
+      const from = ((p.t.coreStart + t - p.t.start) * pr + (p.r.coreStart + r - p.r.start)) * pc + (p.c.coreStart - p.c.start);
+      core.set(solved.subarray(from, from + cc), (t * cr + r) * cc);
+    }
+  return core;
+}
+
+/** The number of values in a piece's kept core. */
+export function coreLength(p: { t: Span; r: Span; c: Span }): number {
+  return (p.t.coreEnd - p.t.coreStart) * (p.r.coreEnd - p.r.coreStart) * (p.c.coreEnd - p.c.coreStart);
+}
+
+/** Writes a piece's kept core (coreOf) into the window's values. */
+export function placeCore(values: Float32Array, dims: [number, number, number], p: { t: Span; r: Span; c: Span }, core: Float32Array): void {
+  const [, n1, n2] = dims;
+  const [cr, cc] = [p.r.coreEnd - p.r.coreStart, p.c.coreEnd - p.c.coreStart];
   for (let t = p.t.coreStart; t < p.t.coreEnd; t++)
     for (let r = p.r.coreStart; r < p.r.coreEnd; r++) {
-      const from = ((t - p.t.start) * pr + (r - p.r.start)) * pc + (p.c.coreStart - p.c.start);
-      values.set(solved.subarray(from, from + (p.c.coreEnd - p.c.coreStart)), (t * n1 + r) * n2 + p.c.coreStart);
+      const from = ((t - p.t.coreStart) * cr + (r - p.r.coreStart)) * cc;
+      values.set(core.subarray(from, from + cc), (t * n1 + r) * n2 + p.c.coreStart);
     }
 }
 
@@ -273,12 +291,29 @@ export function widerDays(t: Span, length: number): Span {
   return { ...t, start, end: start + size };
 }
 
+/** What a solved piece leaves: the values of its kept core and what it reports. */
+export interface StoredPiece {
+  core: Float32Array;
+  s: number;
+  iterations: number;
+  /** Solved over more days than its own (no training value in them). */
+  widened: boolean;
+}
+
+/** Where solved pieces are kept between runs (dctpls-store.ts keeps them on disk). */
+export interface PieceStore {
+  get(index: number, coreLength: number): StoredPiece | undefined;
+  put(index: number, piece: StoredPiece): void;
+}
+
 export interface DctPlsTiledResult extends DctPlsResult {
   pieces: number;
   /** Pieces without a training value in their days, solved again over twice the days until one is found (`widerDays`). */
   widenedPieces: number;
   /** Pieces without a training value in the whole period either, left NaN. */
   emptyPieces: number;
+  /** Pieces found in the store, solved by an earlier, interrupted run. */
+  storedPieces: number;
 }
 
 /**
@@ -294,34 +329,51 @@ export async function dctPlsTiled(
     solve?: (piece: DctPlsPiece, o: DctPlsOptions) => Promise<DctPlsResult>;
     concurrency?: number;
     onPiece?: (done: number, total: number) => void;
+    /** Solved pieces kept on disk: those found are not solved again (a resumed fill). */
+    store?: PieceStore;
   } = {},
 ): Promise<DctPlsTiledResult> {
-  const solve = run.solve ?? (async (piece: DctPlsPiece, opts: DctPlsOptions) => dctPls(piece.y, piece.dims, opts));
+  const solver = run.solve ?? (async (piece: DctPlsPiece, opts: DctPlsOptions) => dctPls(piece.y, piece.dims, opts));
+  // A piece without a value (the sea, a winter's frozen ground) needs no round trip to a worker.
+  const solve = async (piece: DctPlsPiece, opts: DctPlsOptions): Promise<DctPlsResult> =>
+    piece.y.some((v) => !Number.isNaN(v)) ? solver(piece, opts) : { values: piece.y, s: NaN, iterations: 0 };
   const pieces = dctPlsPieces(dims);
   const values = new Float32Array(y.length).fill(NaN);
   let iterations = 0;
   let widenedPieces = 0;
   let emptyPieces = 0;
+  let storedPieces = 0;
   const sValues: number[] = [];
   let next = 0;
   let done = 0;
+  const solvePiece = async (p: { t: Span; r: Span; c: Span }): Promise<StoredPiece> => {
+    let r = await solve(cutPiece(y, dims, p), o);
+    const widened = Number.isNaN(r.s) && p.t.end - p.t.start < dims[0];
+    while (Number.isNaN(r.s) && p.t.end - p.t.start < dims[0]) {
+      p = { ...p, t: widerDays(p.t, dims[0]) };
+      r = await solve(cutPiece(y, dims, p), o);
+    }
+    return { core: coreOf(p, r.values), s: r.s, iterations: r.iterations, widened };
+  };
   const lane = async () => {
     while (next < pieces.length) {
-      let p = pieces[next++]!;
-      let r = await solve(cutPiece(y, dims, p), o);
-      if (Number.isNaN(r.s) && p.t.end - p.t.start < dims[0]) widenedPieces++;
-      while (Number.isNaN(r.s) && p.t.end - p.t.start < dims[0]) {
-        p = { ...p, t: widerDays(p.t, dims[0]) };
-        r = await solve(cutPiece(y, dims, p), o);
+      const index = next++;
+      const p = pieces[index]!;
+      let piece = run.store?.get(index, coreLength(p));
+      if (piece) storedPieces++;
+      else {
+        piece = await solvePiece(p);
+        run.store?.put(index, piece);
       }
-      placeCore(values, dims, p, r.values);
-      iterations += r.iterations;
-      if (Number.isNaN(r.s)) emptyPieces++;
-      else sValues.push(r.s);
+      placeCore(values, dims, p, piece.core);
+      iterations += piece.iterations;
+      if (piece.widened) widenedPieces++;
+      if (Number.isNaN(piece.s)) emptyPieces++;
+      else sValues.push(piece.s);
       run.onPiece?.(++done, pieces.length);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, run.concurrency ?? 1) }, lane));
   sValues.sort((a, b) => a - b);
-  return { values, s: sValues.length ? sValues[sValues.length >> 1]! : NaN, iterations, pieces: pieces.length, widenedPieces, emptyPieces };
+  return { values, s: sValues.length ? sValues[sValues.length >> 1]! : NaN, iterations, pieces: pieces.length, widenedPieces, emptyPieces, storedPieces };
 }

@@ -19,6 +19,7 @@ import { SmapfillError } from "../util/errors.js";
 import { AnomalyTarget } from "./anomaly-target.js";
 import { LinearInterpolation } from "./baselines.js";
 import { solveDctPlsPieces } from "./dctpls-pool.js";
+import { DctPlsPieceStore } from "./dctpls-store.js";
 import { EnsembleRegressor } from "./ensemble-regressor.js";
 import { ForestRegressor } from "./forest-regressor.js";
 import { GbtRegressor } from "./gbt-regressor.js";
@@ -82,10 +83,12 @@ export interface GapFillerEntry {
   ): Promise<{ values: Float32Array; info: Record<string, unknown> }>;
 }
 
-/** How a gap filler may run: on how many threads, and whom to tell how far it is. */
+/** How a gap filler may run: on how many threads, whom to tell how far it is, where it keeps its work to resume. */
 export interface GapFillerRun {
   threads?: number;
   onProgress?: (done: number, total: number) => void;
+  /** A folder of the filler's own where an interrupted fill's finished work is kept and found again. */
+  resumeDir?: string;
 }
 
 const registry = new Map<ModelName, ModelEntry>();
@@ -469,7 +472,19 @@ registerGapFiller({
   },
   fill: async (smap, roles, dims, p, run = {}) => {
     const training = Float32Array.from(smap, (v, k) => (roles[k] === Role.Train ? v : NaN));
-    const r = await solveDctPlsPieces(training, dims, { timeWeight: p.time_weight!, robust: p.robust === 1 }, run);
-    return { values: r.values, info: { s: r.s, iterations: r.iterations, pieces: r.pieces, widened_pieces: r.widenedPieces, empty_pieces: r.emptyPieces } };
+    const options = { timeWeight: p.time_weight!, robust: p.robust === 1 };
+    const store = run.resumeDir ? DctPlsPieceStore.open(run.resumeDir, { training, dims, options }) : undefined;
+    const r = await solveDctPlsPieces(training, dims, options, { ...run, store });
+    return {
+      values: r.values,
+      info: {
+        s: r.s,
+        iterations: r.iterations,
+        pieces: r.pieces,
+        widened_pieces: r.widenedPieces,
+        empty_pieces: r.emptyPieces,
+        resumed_pieces: r.storedPieces,
+      },
+    };
   },
 });

@@ -5,9 +5,11 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import fs from "node:fs";
 import path from "node:path";
-import { dctPls, dctPlsPieces, dctPlsTiled, spans, widerDays } from "../../src/models/dctpls.js";
+import { dctPls, dctPlsPieces, dctPlsTiled, spans, widerDays, type DctPlsOptions, type DctPlsPiece } from "../../src/models/dctpls.js";
 import { solveDctPlsPieces } from "../../src/models/dctpls-pool.js";
+import { DctPlsPieceStore } from "../../src/models/dctpls-store.js";
 import { writeNpy } from "../../src/io/npy.js";
 import { Rng } from "../../src/util/random.js";
 import { debianPython, runPythonJson, tempDir } from "../helpers.js";
@@ -158,4 +160,32 @@ test("DCT-PLS in pieces: a widened piece stops doubling at the first window with
   assert.ok(r.values.every((v) => Number.isFinite(v)));
   assert.deepEqual(widerDays({ start: 236, end: 300, coreStart: 256, coreEnd: 300 }, 300), { start: 172, end: 300, coreStart: 256, coreEnd: 300 });
   assert.deepEqual(widerDays({ start: 0, end: 256, coreStart: 0, coreEnd: 32 }, 300), { start: 0, end: 300, coreStart: 0, coreEnd: 32 });
+});
+
+test("DCT-PLS in pieces: an interrupted fill resumes from its stored pieces with the same bytes; pieces solved from other values are not reused", async () => {
+  const dims: [number, number, number] = [100, 4, 200];
+  const rng = new Rng(5);
+  const y = Float32Array.from({ length: 100 * 800 }, (_, k) => (rng.uniform() < 0.6 ? NaN : 0.2 + 0.05 * Math.sin(k / 300) + 0.01 * rng.uniform()));
+  const options: DctPlsOptions = { robust: true };
+  const whole = await dctPlsTiled(y, dims, options);
+  const dir = tempDir("dctpls-store");
+  let solves = 0;
+  const counted = async (piece: DctPlsPiece, o: DctPlsOptions) => {
+    if (++solves > 3) throw new Error("interrupted");
+    return dctPls(piece.y, piece.dims, o);
+  };
+  await assert.rejects(dctPlsTiled(y, dims, options, { solve: counted, store: DctPlsPieceStore.open(dir, { training: y, dims, options }) }), /interrupted/);
+  const stored = () => fs.readdirSync(dir).filter((f) => /^piece-\d+\.json$/.test(f)).length;
+  assert.equal(stored(), 3);
+  solves = -100;
+  const resumed = await dctPlsTiled(y, dims, options, { solve: counted, store: DctPlsPieceStore.open(dir, { training: y, dims, options }) });
+  assert.equal(solves, -100 + whole.pieces - 3, "only the pieces not stored are solved");
+  assert.deepEqual(Buffer.from(resumed.values.buffer), Buffer.from(whole.values.buffer));
+  assert.deepEqual({ ...resumed, values: null, storedPieces: 0 }, { ...whole, values: null });
+  assert.equal(resumed.storedPieces, 3);
+  // Other training values: the stored pieces are removed, not mixed in.
+  const other = Float32Array.from(y);
+  other[other.findIndex((v) => !Number.isNaN(v))] = 0.4;
+  DctPlsPieceStore.open(dir, { training: other, dims, options });
+  assert.equal(stored(), 0);
 });
