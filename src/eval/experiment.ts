@@ -817,8 +817,12 @@ export function pairedRmseDifference(
   clusters?: ArrayLike<number>,
 ): { value: number; ciLow: number; ciHigh: number } {
   const n = y.length;
-  const ea = Float64Array.from(y, (v, i) => (a[i]! - v) ** 2);
-  const eb = Float64Array.from(y, (v, i) => (b[i]! - v) ** 2);
+  const ea = new Float64Array(n);
+  const eb = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    ea[i] = (a[i]! - y[i]!) ** 2;
+    eb[i] = (b[i]! - y[i]!) ** 2;
+  }
   const diff = (index: ArrayLike<number>) => {
     let sa = 0;
     let sb = 0;

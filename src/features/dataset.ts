@@ -72,7 +72,8 @@ export function readDataset(dir: string): Dataset {
   if (schema.names.join("\u0000") !== names.join("\u0000"))
     throw new SmapfillError("has a schema whose feature names differ from its names", { file: file("features.json") });
   const splits = split.data as Int8Array;
-  let role: Int8Array = Int8Array.from(splits, (s) => (s === 0 ? Role.Train : s === 1 ? Role.Validation : Role.Test));
+  let role: Int8Array = new Int8Array(splits.length);
+  for (let i = 0; i < splits.length; i++) role[i] = splits[i] === 0 ? Role.Train : splits[i] === 1 ? Role.Validation : Role.Test;
   if (fs.existsSync(file("role.npy"))) {
     const r = readNpy(file("role.npy"));
     if (!(r.data instanceof Int8Array) || r.shape.length !== 1 || r.shape[0] !== n) throw new SmapfillError(`must be int8 [${n}]`, { file: file("role.npy") });

@@ -24,7 +24,11 @@ export type Roles = Int8Array;
 
 /** Unobserved where the observation is missing, Train elsewhere. */
 export function observedRoles(smap: Float32Array): Roles {
-  return Int8Array.from(smap, (v) => (Number.isNaN(v) ? Role.Unobserved : Role.Train));
+  // A loop, not Int8Array.from(smap, f): that collects every value in a list first (gigabytes
+  // for a continent's year).
+  const roles = new Int8Array(smap.length);
+  for (let k = 0; k < smap.length; k++) roles[k] = Number.isNaN(smap[k]!) ? Role.Unobserved : Role.Train;
+  return roles;
 }
 
 /** True for a role that holds an observation (any role but Unobserved). */

@@ -471,7 +471,10 @@ registerGapFiller({
     robust: { default: 1, min: 0, max: 1, integer: true, doc: "1: three rounds of bisquare robust weights; 0: none" },
   },
   fill: async (smap, roles, dims, p, run = {}) => {
-    const training = Float32Array.from(smap, (v, k) => (roles[k] === Role.Train ? v : NaN));
+    // A plain loop: Float32Array.from with a map function collects every value in a list first
+    // (a continent's year, 99 M values, peaked at 4.5 GB and took 40 s that way; 0.9 GB and 3 s so).
+    const training = new Float32Array(smap.length);
+    for (let k = 0; k < smap.length; k++) training[k] = roles[k] === Role.Train ? smap[k]! : NaN;
     const options = { timeWeight: p.time_weight!, robust: p.robust === 1 };
     const store = run.resumeDir ? DctPlsPieceStore.open(run.resumeDir, { training, dims, options }) : undefined;
     const r = await solveDctPlsPieces(training, dims, options, { ...run, store });
