@@ -281,8 +281,8 @@ export function placeCore(values: Float32Array, dims: [number, number, number], 
 /**
  * A piece's days widened for want of a training value: twice as many around its core, shifted
  * inside the period, up to the whole period. Doubling keeps the length a power of two (the FFT;
- * a 365-day axis is a matrix product, 20 times slower per DCT than 256 days) and stops at the
- * smallest such window that has a value.
+ * a year's 365 days would be a matrix product, far slower) and stops at the smallest such window
+ * that has a value.
  */
 export function widerDays(t: Span, length: number): Span {
   const size = Math.min(length, 2 * (t.end - t.start));

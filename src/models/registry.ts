@@ -471,8 +471,8 @@ registerGapFiller({
     robust: { default: 1, min: 0, max: 1, integer: true, doc: "1: three rounds of bisquare robust weights; 0: none" },
   },
   fill: async (smap, roles, dims, p, run = {}) => {
-    // A plain loop: Float32Array.from with a map function collects every value in a list first
-    // (a continent's year, 99 M values, peaked at 4.5 GB and took 40 s that way; 0.9 GB and 3 s so).
+    // A loop, not Float32Array.from(smap, f): that collects every value in a list first
+    // (gigabytes for a continent's year; docs/performance.md).
     const training = new Float32Array(smap.length);
     for (let k = 0; k < smap.length; k++) training[k] = roles[k] === Role.Train ? smap[k]! : NaN;
     const options = { timeWeight: p.time_weight!, robust: p.robust === 1 };

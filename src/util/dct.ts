@@ -99,9 +99,9 @@ function fftTables(n: number): FftTables {
   };
 }
 
-/** In-place radix-2 complex FFT; `inverse` flips the sign of the exponent (no 1/n). */
+/** In-place radix-2 complex FFT of the line in t.re / t.im; `inverse` flips the sign of the exponent (no 1/n). */
 function fft(t: FftTables, inverse: boolean): void {
-  const { re, im, bitReverse, cos, sin } = t;
+  const { re, im, bitReverse } = t;
   const n = re.length;
   for (let i = 0; i < n; i++) {
     const j = bitReverse[i]!;
@@ -114,6 +114,16 @@ function fft(t: FftTables, inverse: boolean): void {
       im[j] = s;
     }
   }
+  butterflies(t, re, im, 1, inverse);
+}
+
+/**
+ * The radix-2 butterflies over w lines held as n rows of w values (row-major, the input already
+ * in bit-reversed row order): one line for `fft`, a block of lines for the block transforms.
+ */
+function butterflies(t: FftTables, re: Float64Array, im: Float64Array, w: number, inverse: boolean): void {
+  const { cos, sin } = t;
+  const n = t.re.length;
   const sign = inverse ? -1 : 1;
   for (let size = 2; size <= n; size <<= 1) {
     const half = size >> 1;
@@ -122,14 +132,20 @@ function fft(t: FftTables, inverse: boolean): void {
       for (let k = 0; k < half; k++) {
         const wr = cos[k * step]!;
         const wi = sign * sin[k * step]!;
-        const a = start + k;
-        const b = a + half;
-        const xr = re[b]! * wr - im[b]! * wi;
-        const xi = re[b]! * wi + im[b]! * wr;
-        re[b] = re[a]! - xr;
-        im[b] = im[a]! - xi;
-        re[a] = re[a]! + xr;
-        im[a] = im[a]! + xi;
+        const a = (start + k) * w;
+        const b = a + half * w;
+        for (let j = 0; j < w; j++) {
+          const br = re[b + j]!;
+          const bi = im[b + j]!;
+          const xr = br * wr - bi * wi;
+          const xi = br * wi + bi * wr;
+          const ar = re[a + j]!;
+          const ai = im[a + j]!;
+          re[b + j] = ar - xr;
+          im[b + j] = ai - xi;
+          re[a + j] = ar + xr;
+          im[a + j] = ai + xi;
+        }
       }
     }
   }
@@ -269,40 +285,6 @@ function fftAlong(plan: FftTables, x: Float64Array, out: Float64Array, n: number
 }
 
 /**
- * The radix-2 butterflies over a block of w lines held as n rows of w (the input already in
- * bit-reversed row order); the same operations in the same order as `fft`, line by line.
- */
-function fftBlock(t: FftTables, w: number, inverse: boolean): void {
-  const { blockRe: re, blockIm: im, cos, sin } = t;
-  const n = t.re.length;
-  const sign = inverse ? -1 : 1;
-  for (let size = 2; size <= n; size <<= 1) {
-    const half = size >> 1;
-    const step = n / size;
-    for (let start = 0; start < n; start += size) {
-      for (let k = 0; k < half; k++) {
-        const wr = cos[k * step]!;
-        const wi = sign * sin[k * step]!;
-        const a = (start + k) * w;
-        const b = a + half * w;
-        for (let j = 0; j < w; j++) {
-          const br = re[b + j]!;
-          const bi = im[b + j]!;
-          const xr = br * wr - bi * wi;
-          const xi = br * wi + bi * wr;
-          const ar = re[a + j]!;
-          const ai = im[a + j]!;
-          re[b + j] = ar - xr;
-          im[b + j] = ai - xi;
-          re[a + j] = ar + xr;
-          im[a + j] = ai + xi;
-        }
-      }
-    }
-  }
-}
-
-/**
  * forwardPair over 2w lines at once: the lines starting at first + j lineStep and
  * first + (w + j) lineStep (j < w; lineStep 1 on a strided axis, n on the contiguous one) share
  * an FFT, their values gathered straight into bit-reversed rows.
@@ -325,7 +307,7 @@ function forwardBlock(t: FftTables, x: Float64Array, out: Float64Array, first: n
       im[toOdd + j] = x[odd + second + at]!;
     }
   }
-  fftBlock(t, w, false);
+  butterflies(t, re, im, w, false);
   for (let k = 0; k < n; k++) {
     const m = (k === 0 ? 0 : n - k) * w;
     const c = postCos[k]!;
@@ -372,7 +354,7 @@ function inverseBlock(t: FftTables, x: Float64Array, out: Float64Array, first: n
       im[to + j] = 0.5 * (p * s - q * c) + 0.5 * (p2 * c + q2 * s);
     }
   }
-  fftBlock(t, w, true);
+  butterflies(t, re, im, w, true);
   const half = n / 2;
   for (let m = 0; m < half; m++) {
     const even = first + 2 * m * stride;
